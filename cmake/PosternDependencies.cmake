@@ -1,0 +1,44 @@
+# Third-party libraries, all from Debian 12 packages (tools/scripts/install-deps).
+# Each becomes an imported target whose headers are -isystem.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS system)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+
+find_path(CDB_INCLUDE_DIR cdb.h REQUIRED)
+find_library(CDB_LIBRARY cdb REQUIRED)
+add_library(postern_cdb INTERFACE)
+target_include_directories(postern_cdb SYSTEM INTERFACE ${CDB_INCLUDE_DIR})
+target_link_libraries(postern_cdb INTERFACE ${CDB_LIBRARY})
+
+find_path(ANTLR4_INCLUDE_DIR antlr4-runtime.h PATH_SUFFIXES antlr4-runtime REQUIRED)
+find_library(ANTLR4_LIBRARY antlr4-runtime REQUIRED)
+find_program(ANTLR4_TOOL antlr4 REQUIRED)
+add_library(postern_antlr4 INTERFACE)
+target_include_directories(postern_antlr4 SYSTEM INTERFACE ${ANTLR4_INCLUDE_DIR})
+target_link_libraries(postern_antlr4 INTERFACE ${ANTLR4_LIBRARY})
+
+# antlr4_generate(NAME GRAMMAR OUTVAR): runs the ANTLR tool at build time and
+# puts the generated C++ sources in the build tree (never in git).
+function(antlr4_generate name grammar outvar)
+  get_filename_component(base ${grammar} NAME_WE)
+  set(outdir ${CMAKE_CURRENT_BINARY_DIR}/${name})
+  set(outputs
+    ${outdir}/${base}Lexer.cpp ${outdir}/${base}Lexer.h
+    ${outdir}/${base}Parser.cpp ${outdir}/${base}Parser.h
+    ${outdir}/${base}BaseVisitor.cpp ${outdir}/${base}BaseVisitor.h
+    ${outdir}/${base}Visitor.cpp ${outdir}/${base}Visitor.h)
+  add_custom_command(
+    OUTPUT ${outputs}
+    COMMAND ${ANTLR4_TOOL} -Dlanguage=Cpp -visitor -no-listener
+            -package postern::grammar -Xexact-output-dir -o ${outdir} ${grammar}
+    DEPENDS ${grammar}
+    COMMENT "Generating the ${base} parser with ANTLR"
+    VERBATIM)
+  set(${outvar} ${outputs} PARENT_SCOPE)
+  set(${name}_INCLUDE_DIR ${outdir} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,15 @@
+# Warning flags for Postern's own code. Third-party headers come in through
+# -isystem (see PosternDependencies.cmake) so these stay clean.
+add_library(postern_warnings INTERFACE)
+target_compile_options(postern_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Wunused -Woverloaded-virtual -Wconversion -Wsign-conversion
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(postern_warnings INTERFACE
+    -Wduplicated-cond -Wduplicated-branches -Wlogical-op -Wuseless-cast)
+endif()
+option(POSTERN_WERROR "Treat warnings in Postern's own code as errors" ON)
+if(POSTERN_WERROR)
+  target_compile_options(postern_warnings INTERFACE -Werror)
+endif()

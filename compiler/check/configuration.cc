@@ -1,0 +1,268 @@
+// configuration.cc: see configuration.h.
+#include "compiler/check/configuration.h"
+
+#include <sys/stat.h>
+
+#include <set>
+
+#include "compiler/config/parameter_registry.h"
+#include "compiler/config/parameter_value.h"
+#include "mail/ip_address.h"
+#include "util/strings.h"
+#include "util/suggest.h"
+
+namespace postern::check {
+namespace {
+
+using config::ParameterSpec;
+using config::ParameterType;
+
+// Every $name referenced in `value` (without expanding anything).
+void CollectReferences(std::string_view value, std::set<std::string, std::less<>>* names) {
+  for (size_t i = 0; i + 1 < value.size(); ++i) {
+    if (value[i] != '$') continue;
+    size_t j = i + 1;
+    if (value[j] == '$') {
+      i = j;
+      continue;
+    }
+    if (value[j] == '{' || value[j] == '(') ++j;
+    while (j < value.size() && IsSpace(value[j])) ++j;
+    size_t start = j;
+    while (j < value.size() && (IsAlnum(value[j]) || value[j] == '_')) ++j;
+    if (j > start) names->emplace(value.substr(start, j - start));
+  }
+  // ${{$a} == {b}} forms: the inner $a is found by the loop as well.
+}
+
+class Checker {
+ public:
+  Checker(Model* model, const LoadOptions& options, DiagnosticSink* diagnostics)
+      : model_(model), options_(options), diagnostics_(diagnostics) {}
+
+  void Run() {
+    CollectUsedNames();
+    std::map<std::string, const config::ParameterDefinition*, std::less<>> first;
+    for (const config::ParameterDefinition& def : model_->main_cf.definitions) {
+      auto [it, inserted] = first.emplace(def.name, &def);
+      if (!inserted) {
+        diagnostics_->Warning("PC0103", it->second->name_location,
+                              "parameter \"" + def.name + "\" is defined again at line " +
+                                  std::to_string(def.name_location.line) + "; this definition is overridden",
+                              "Postfix uses the last definition; remove the one you do not mean");
+        it->second = &def;
+      }
+    }
+    for (const auto& [name, def] : first) CheckSetting(name, def->value, def->name_location, def->value_location);
+    for (const config::MasterService& service : model_->master_cf.services) {
+      for (const config::ServiceOverride& o : service.overrides) CheckSetting(o.name, o.value, o.location, o.location);
+    }
+    if (options_.load_tables) LoadTables();
+  }
+
+ private:
+  void CollectUsedNames() {
+    for (const auto& def : model_->main_cf.definitions) CollectReferences(def.value, &used_);
+    for (const auto& service : model_->master_cf.services) {
+      transports_.insert(service.name);
+      for (const auto& o : service.overrides) CollectReferences(o.value, &used_);
+      for (const auto& a : service.arguments) CollectReferences(a, &used_);
+    }
+    config::MacroExpander expander = model_->parameters->Expander();
+    std::string classes = model_->parameters->Expanded("smtpd_restriction_classes", &expander);
+    if (auto list = config::SplitParameterList(classes)) {
+      for (const std::string& c : *list) used_.insert(c);
+    }
+  }
+
+  bool IsUserDefinedName(std::string_view name) const {
+    if (used_.count(name)) return true;
+    size_t suffix = config::PerTransportSuffixLength(name);
+    return suffix > 0 && transports_.count(name.substr(0, name.size() - suffix));
+  }
+
+  void ReportExpansionProblems(const config::MacroExpander& expander, const SourceLocation& where) {
+    for (const auto& problem : expander.problems()) {
+      switch (problem.kind) {
+        case config::MacroExpander::Problem::Kind::kUndefined:
+          if (reported_undefined_.insert(problem.name).second) {
+            diagnostics_->Warning("PC0106", where, "undefined parameter $" + problem.name,
+                                  HintForName(problem.name, "it expands to nothing"));
+          }
+          break;
+        case config::MacroExpander::Problem::Kind::kLoop:
+          diagnostics_->Error("PC0107", where, problem.message);
+          break;
+        case config::MacroExpander::Problem::Kind::kSyntax:
+          diagnostics_->Error("PC0108", where, problem.message);
+          break;
+      }
+    }
+  }
+
+  std::string HintForName(std::string_view name, std::string fallback) const {
+    std::string suggestion = Suggest(name, config::PostfixParameterNames());
+    if (!suggestion.empty()) return "did you mean \"" + suggestion + "\"?";
+    return fallback;
+  }
+
+  void CheckSetting(const std::string& name, const std::string& value, const SourceLocation& name_location,
+                    const SourceLocation& value_location) {
+    config::MacroExpander expander = model_->parameters->Expander();
+    std::string expanded = expander.Expand(value, name);
+    ReportExpansionProblems(expander, value_location);
+
+    const ParameterSpec* spec = config::FindParameter(name);
+    if (spec == nullptr) {
+      if (config::IsPostfixParameter(name)) {
+        diagnostics_->Warning("PC0105", name_location,
+                              "parameter \"" + name + "\" is not supported by Postern; it has no effect",
+                              "see docs/compatibility.md for the supported parameters");
+      } else if (!IsUserDefinedName(name)) {
+        model_->unused_parameters.insert(name);
+        diagnostics_->Warning("PC0104", name_location, "unknown parameter \"" + name + "\"",
+                              HintForName(name, "Postfix would report it as unused"));
+      }
+      return;
+    }
+    std::string problem = config::CheckParameterValue(*spec, expanded);
+    if (!problem.empty()) {
+      diagnostics_->Error("PC0110", value_location,
+                          "bad " + std::string(config::ParameterTypeName(spec->type)) + " value \"" + expanded +
+                              "\" for parameter \"" + name + "\"",
+                          problem);
+      return;
+    }
+    if (spec->type == ParameterType::kNetworkList) CheckNetworkList(name, expanded, value_location);
+    if (spec->type == ParameterType::kTableList || spec->type == ParameterType::kMatchList ||
+        spec->type == ParameterType::kNetworkList || spec->type == ParameterType::kRestrictionList) {
+      CollectTables(name, spec->type, expanded, value_location);
+    }
+  }
+
+  void CheckNetworkList(const std::string& name, const std::string& expanded, const SourceLocation& where) {
+    for (std::string item : config::SplitParameterList(expanded).value_or(std::vector<std::string>{})) {
+      while (!item.empty() && item.front() == '!') item.erase(0, 1);
+      if (item.empty() || item.front() == '/' || LooksLikeHostname(item)) continue;
+      std::string error;
+      if (mail::ParseCidrBlock(item, &error) || LooksLikeTable(item)) continue;
+      diagnostics_->Error("PC0111", where, "bad network \"" + item + "\" in " + name, error);
+    }
+  }
+
+  static bool LooksLikeTable(std::string_view item) {
+    size_t colon = item.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    for (char c : item.substr(0, colon)) {
+      if (!IsAlpha(c)) return false;
+    }
+    return true;
+  }
+
+  static bool LooksLikeHostname(std::string_view item) {
+    bool has_alpha = false;
+    for (char c : item) {
+      if (IsAlpha(c)) has_alpha = true;
+      if (!IsAlnum(c) && c != '.' && c != '-') return false;
+    }
+    return has_alpha;
+  }
+
+  void CollectTables(const std::string& name, ParameterType type, const std::string& expanded,
+                     const SourceLocation& where) {
+    bool aliases = name == "alias_maps" || name == "alias_database";
+    std::string previous;
+    for (std::string item : config::SplitParameterList(expanded).value_or(std::vector<std::string>{})) {
+      bool policy_endpoint = previous == "check_policy_service";  // a socket, not a table
+      previous = item;
+      if (policy_endpoint) continue;
+      while (type != ParameterType::kTableList && !item.empty() && item.front() == '!') item.erase(0, 1);
+      if (type == ParameterType::kRestrictionList) {
+        if (!LooksLikeTable(item)) continue;  // restriction names and their arguments
+      } else if (type != ParameterType::kTableList) {
+        if (!item.empty() && item.front() == '/') {
+          std::string path = tables::ResolveTablePath(item, table_options());
+          struct stat st {};
+          if (stat(path.c_str(), &st) != 0) {
+            diagnostics_->Error("PC0113", where, "file \"" + item + "\" listed in " + name + " does not exist");
+          }
+          continue;
+        }
+        if (!LooksLikeTable(item)) continue;
+        // An IPv6 address in a network list is not a table.
+        std::string error;
+        if (type == ParameterType::kNetworkList && mail::ParseCidrBlock(item, &error)) continue;
+      }
+      auto ref = tables::ParseTableReference(item, aliases);
+      if (!ref) {
+        diagnostics_->Error("PC0112", where, "bad table reference \"" + item + "\" in " + name,
+                            "tables are written type:name, e.g. hash:/etc/postfix/virtual");
+        continue;
+      }
+      std::string key = ref->ToString() + (aliases ? "#aliases" : "");
+      if (!seen_tables_.insert(key).second) continue;
+      pending_.push_back({*ref, where});
+    }
+  }
+
+  tables::TableLoadOptions table_options() const {
+    tables::TableLoadOptions o;
+    o.base_directory = model_->config_directory;
+    o.installed_config_directory = "/etc/postfix";
+    return o;
+  }
+
+  void LoadTables() {
+    for (const auto& [ref, where] : pending_) {
+      model_->tables.push_back(tables::LoadTable(ref, table_options(), where, diagnostics_));
+    }
+  }
+
+  Model* model_;
+  const LoadOptions& options_;
+  DiagnosticSink* diagnostics_;
+  std::set<std::string, std::less<>> used_;
+  std::set<std::string, std::less<>> transports_;
+  std::set<std::string> reported_undefined_;
+  std::set<std::string> seen_tables_;
+  std::vector<std::pair<tables::TableReference, SourceLocation>> pending_;
+};
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics) {
+  Model model;
+  model.config_directory = options.config_directory;
+  std::string main_path = options.config_directory + "/main.cf";
+  auto main_file = SourceFile::Read(main_path);
+  if (main_file.ok()) {
+    model.main_cf = config::ParseMainCf(main_file.value(), diagnostics);
+  } else {
+    diagnostics->FileError("PC0001", main_path, main_file.status().message(),
+                           "a configuration directory holds main.cf and master.cf");
+  }
+  std::string master_path = options.config_directory + "/master.cf";
+  if (Exists(master_path)) {
+    auto master_file = SourceFile::Read(master_path);
+    if (master_file.ok()) {
+      model.master_cf = config::ParseMasterCf(master_file.value(), diagnostics);
+      model.has_master_cf = true;
+    } else {
+      diagnostics->FileError("PC0002", master_path, master_file.status().message());
+    }
+  }
+  config::ParameterSet::Options parameter_options;
+  parameter_options.config_directory = options.config_directory;
+  parameter_options.config_directory_explicit = options.config_directory_explicit;
+  parameter_options.machine = options.machine;
+  model.parameters = std::make_unique<config::ParameterSet>(model.main_cf, parameter_options);
+  Checker(&model, options, diagnostics).Run();
+  return model;
+}
+
+}  // namespace postern::check

@@ -1,0 +1,52 @@
+// configuration.h: loads a Postfix configuration directory (main.cf,
+// master.cf and every table they reference) into the Model, and runs the
+// checks that need all of it. The entry point of `postern check`.
+//
+// Codes: PC0001 main.cf unreadable, PC0103 parameter defined twice,
+// PC0104 unknown parameter, PC0105 Postfix parameter Postern does not
+// support, PC0106 undefined $name, PC0107 $name loop, PC0108 $name syntax,
+// PC0110 value of the wrong type, PC0111 bad network list element,
+// PC0112 bad table reference, PC0113 missing file in a list.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/config/machine_facts.h"
+#include "compiler/config/main_cf.h"
+#include "compiler/config/master_cf.h"
+#include "compiler/config/parameter_set.h"
+#include "compiler/tables/table_loader.h"
+#include "util/diagnostic.h"
+
+namespace postern::check {
+
+struct Model {
+  std::string config_directory;
+  config::MainCf main_cf;
+  config::MasterCf master_cf;
+  bool has_master_cf = false;
+  std::unique_ptr<config::ParameterSet> parameters;
+  // Every table referenced by an explicitly set parameter, in the order of
+  // the parameters' names, each once.
+  std::vector<tables::LoadedTable> tables;
+  // Names set in main.cf that neither Postfix nor the configuration itself
+  // uses (no $reference, not a restriction class or per-transport name):
+  // postconf reports them as unused and leaves them out of `postconf -n`.
+  std::set<std::string, std::less<>> unused_parameters;
+};
+
+struct LoadOptions {
+  std::string config_directory;   // holds main.cf and master.cf
+  bool config_directory_explicit = true;
+  config::MachineFacts machine;   // for computed defaults
+  bool load_tables = true;
+};
+
+// Never fails as a whole: problems go to `diagnostics`, and the Model holds
+// whatever could be read.
+Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics);
+
+}  // namespace postern::check

@@ -1,0 +1,125 @@
+// parameter_value.cc: see parameter_value.h.
+#include "compiler/config/parameter_value.h"
+
+#include <limits>
+
+#include "util/strings.h"
+
+namespace postern::config {
+
+std::optional<std::vector<std::string>> SplitParameterList(std::string_view value) {
+  std::vector<std::string> items;
+  size_t i = 0;
+  auto is_separator = [](char c) { return c == ',' || IsSpace(c); };
+  while (i < value.size()) {
+    while (i < value.size() && is_separator(value[i])) ++i;
+    if (i >= value.size()) break;
+    if (value[i] == '{') {
+      int level = 0;
+      size_t start = i;
+      for (; i < value.size(); ++i) {
+        if (value[i] == '{') ++level;
+        if (value[i] == '}' && --level == 0) break;
+      }
+      if (i >= value.size()) return std::nullopt;
+      items.emplace_back(Trim(value.substr(start + 1, i - start - 1)));
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    int level = 0;
+    // A word may itself contain a `{...}` group, as in inline:{a=b, c=d}.
+    while (i < value.size() && (level > 0 || !is_separator(value[i]))) {
+      if (value[i] == '{') ++level;
+      if (value[i] == '}') {
+        if (level == 0) return std::nullopt;
+        --level;
+      }
+      ++i;
+    }
+    if (level > 0) return std::nullopt;
+    items.emplace_back(value.substr(start, i - start));
+  }
+  return items;
+}
+
+std::optional<bool> ParseBoolean(std::string_view value) {
+  if (EqualsIgnoreCase(value, "yes")) return true;
+  if (EqualsIgnoreCase(value, "no")) return false;
+  return std::nullopt;
+}
+
+std::optional<long long> ParseTime(std::string_view value, char default_unit) {
+  if (value.empty()) return std::nullopt;
+  char unit = default_unit;
+  std::string_view digits = value;
+  if (!IsDigit(value.back())) {
+    unit = ToLowerAscii(value.back());
+    digits.remove_suffix(1);
+  }
+  long long number = 0;
+  if (!ParseDecimal(digits, &number)) return std::nullopt;
+  long long scale = 0;
+  switch (unit) {
+    case 's': scale = 1; break;
+    case 'm': scale = 60; break;
+    case 'h': scale = 3600; break;
+    case 'd': scale = 86400; break;
+    case 'w': scale = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  if (number > std::numeric_limits<int>::max() / scale) return std::nullopt;  // as Postfix: int
+  return number * scale;
+}
+
+std::string CheckParameterValue(const ParameterSpec& spec, std::string_view expanded) {
+  std::string_view value = Trim(expanded);
+  switch (spec.type) {
+    case ParameterType::kInteger: {
+      long long n = 0;
+      if (!ParseDecimal(value, &n)) return "expected a non-negative integer";
+      return "";
+    }
+    case ParameterType::kBoolean:
+      return ParseBoolean(value) ? "" : "expected yes or no";
+    case ParameterType::kTime: {
+      char unit = spec.extra.empty() ? 's' : spec.extra.front();
+      if (!ParseTime(value, unit)) {
+        return std::string("expected a time: a number with an optional unit s, m, h, d or w "
+                           "(a bare number is in ") + unit + ")";
+      }
+      return "";
+    }
+    case ParameterType::kEnum: {
+      std::vector<std::string> allowed;
+      std::string_view rest = spec.extra;
+      while (true) {
+        size_t bar = rest.find('|');
+        allowed.emplace_back(rest.substr(0, bar));
+        if (bar == std::string_view::npos) break;
+        rest = rest.substr(bar + 1);
+      }
+      for (const std::string& a : allowed) {
+        if (EqualsIgnoreCase(a, value)) return "";
+      }
+      std::string list;
+      for (const std::string& a : allowed) {
+        if (a.empty()) continue;
+        if (!list.empty()) list += ", ";
+        list += a;
+      }
+      return "expected one of: " + list;
+    }
+    case ParameterType::kList:
+    case ParameterType::kTableList:
+    case ParameterType::kMatchList:
+    case ParameterType::kNetworkList:
+    case ParameterType::kRestrictionList:
+      return SplitParameterList(value) ? "" : "unbalanced '{' or '}' in list";
+    case ParameterType::kString:
+      return "";
+  }
+  return "";
+}
+
+}  // namespace postern::config

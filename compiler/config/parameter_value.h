@@ -1,0 +1,27 @@
+// parameter_value.h: typed views of expanded parameter values, with the
+// checks Postfix applies when a program reads them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/config/parameter_registry.h"
+
+namespace postern::config {
+
+// Splits a list-valued parameter on commas and white space, keeping
+// `{ ... }` groups together (Postfix's mail_parm_split). Braces of a group
+// are removed and its inside trimmed. Returns nullopt on unbalanced braces.
+std::optional<std::vector<std::string>> SplitParameterList(std::string_view value);
+
+std::optional<bool> ParseBoolean(std::string_view value);
+// Seconds; a bare number is in `default_unit` (one of s m h d w).
+std::optional<long long> ParseTime(std::string_view value, char default_unit);
+
+// "" when `expanded` is a valid value for `spec`, else what is wrong with it
+// (e.g. "expected yes or no").
+std::string CheckParameterValue(const ParameterSpec& spec, std::string_view expanded);
+
+}  // namespace postern::config

@@ -1,0 +1,167 @@
+// table_loader.cc: see table_loader.h.
+#include "compiler/tables/table_loader.h"
+
+#include <sys/stat.h>
+
+#include "compiler/config/parameter_value.h"
+#include "util/strings.h"
+#include "util/suggest.h"
+
+namespace postern::tables {
+namespace {
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+// The inside of "{ ... }", or nullopt with a diagnostic.
+std::optional<std::string_view> BraceBody(const TableReference& ref, const SourceLocation& location,
+                                          DiagnosticSink* diagnostics) {
+  std::string_view text = Trim(ref.name);
+  if (text.empty() || text.front() != '{') {
+    diagnostics->Error("PT0323", location, ref.type + " table: missing '{' in \"" + ref.ToString() + "\"",
+                       "write " + ref.type + ":{ ... }");
+    return std::nullopt;
+  }
+  int level = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '{') ++level;
+    if (text[i] == '}' && --level == 0) {
+      if (i + 1 != text.size()) {
+        diagnostics->Error("PT0323", location, "syntax error after '}' in \"" + ref.ToString() + "\"");
+        return std::nullopt;
+      }
+      return text.substr(1, i - 1);
+    }
+  }
+  diagnostics->Error("PT0323", location, "missing '}' in \"" + ref.ToString() + "\"");
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string ResolveTablePath(const std::string& path, const TableLoadOptions& options) {
+  if (path.empty() || path.front() != '/') return options.base_directory + "/" + path;
+  const std::string& installed = options.installed_config_directory;
+  if (!installed.empty() && StartsWith(path, installed + "/")) {
+    std::string mapped = options.base_directory + path.substr(installed.size());
+    if (FileExists(mapped)) return mapped;
+  }
+  return path;
+}
+
+LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& options,
+                      const SourceLocation& location, DiagnosticSink* diagnostics) {
+  LoadedTable loaded;
+  loaded.reference = reference;
+  const std::string& type = reference.type;
+
+  if (reference.format == TableFormat::kUnsupported) {
+    if (IsKnownTableType(type)) {
+      diagnostics->Error("PT0320", location,
+                         "table type \"" + type + "\" is not supported by Postern (" + reference.ToString() + ")",
+                         "Postern compiles tables into its image; export the data to a hash: or cdb: source file");
+    } else {
+      std::string suggestion = Suggest(type, SupportedTableTypes());
+      diagnostics->Error("PT0321", location, "unknown table type \"" + type + "\" in \"" + reference.ToString() + "\"",
+                         suggestion.empty() ? "" : "did you mean \"" + suggestion + ":\"?");
+    }
+    return loaded;
+  }
+
+  if (reference.format == TableFormat::kStatic) {
+    std::string value = reference.name;
+    if (reference.inline_text) {
+      auto body = BraceBody(reference, location, diagnostics);
+      if (!body) return loaded;
+      value = std::string(Trim(*body));
+    }
+    loaded.table = std::make_shared<mail::StaticTable>(value);
+    loaded.entry_count = 1;
+    return loaded;
+  }
+
+  if (reference.format == TableFormat::kInline) {
+    auto body = BraceBody(reference, location, diagnostics);
+    if (!body) return loaded;
+    auto items = config::SplitParameterList(*body);
+    if (!items) {
+      diagnostics->Error("PT0323", location, "unbalanced braces in \"" + reference.ToString() + "\"");
+      return loaded;
+    }
+    auto table = std::make_shared<mail::ExactTable>();
+    for (const std::string& item : *items) {
+      size_t eq = item.find('=');
+      if (eq == std::string::npos) {
+        diagnostics->Error("PT0323", location, "missing '=' after \"" + item + "\" in \"" + reference.ToString() + "\"",
+                           "inline tables list key=value pairs; use { key = value } when a value has spaces");
+        continue;
+      }
+      std::string key(Trim(std::string_view(item).substr(0, eq)));
+      if (!table->Insert(key, std::string(Trim(std::string_view(item).substr(eq + 1))))) {
+        diagnostics->Warning("PT0302", location, "duplicate entry \"" + key + "\" in \"" + reference.ToString() + "\"",
+                             "the first value is used");
+      }
+    }
+    loaded.entry_count = table->size();
+    loaded.table = table;
+    return loaded;
+  }
+
+  // Everything else has source text: a file, or cidr:/regexp:/pcre:{{...}}.
+  std::shared_ptr<const SourceFile> file;
+  if (reference.inline_text &&
+      (reference.format == TableFormat::kCidr || reference.format == TableFormat::kRegexp ||
+       reference.format == TableFormat::kPcre)) {
+    auto body = BraceBody(reference, location, diagnostics);
+    if (!body) return loaded;
+    auto items = config::SplitParameterList(*body);
+    if (!items) {
+      diagnostics->Error("PT0323", location, "unbalanced braces in \"" + reference.ToString() + "\"");
+      return loaded;
+    }
+    file = std::make_shared<const SourceFile>(reference.ToString(), Join(*items, "\n") + "\n");
+  } else {
+    loaded.source_path = ResolveTablePath(reference.name, options);
+    auto read = SourceFile::Read(loaded.source_path, reference.name);
+    if (!read.ok()) {
+      diagnostics->Error("PT0322", location, "table " + reference.ToString() + ": " + read.status().message(),
+                         "create the source file, or remove the reference");
+      return loaded;
+    }
+    file = read.value();
+  }
+
+  switch (reference.format) {
+    case TableFormat::kText:
+    case TableFormat::kAliases: {
+      std::vector<TableEntry> entries = reference.format == TableFormat::kText ? ParseTextTable(file, diagnostics)
+                                                                                : ParseAliasTable(file, diagnostics);
+      auto table = std::make_shared<mail::ExactTable>();
+      for (TableEntry& entry : entries) {
+        std::string key = entry.key;
+        if (!table->Insert(key, std::move(entry.value))) {
+          diagnostics->Warning("PT0302", entry.location, "duplicate entry \"" + ToLower(key) + "\"",
+                               "Postfix uses the first value; remove one of them");
+        }
+      }
+      loaded.entry_count = table->size();
+      loaded.table = table;
+      break;
+    }
+    case TableFormat::kCidr:
+    case TableFormat::kRegexp:
+    case TableFormat::kPcre: {
+      auto rules = ParsePatternTable(file, reference.format, diagnostics);
+      loaded.entry_count = rules.size();
+      loaded.table = std::make_shared<mail::PatternTable>(std::move(rules));
+      break;
+    }
+    default:
+      break;
+  }
+  return loaded;
+}
+
+}  // namespace postern::tables

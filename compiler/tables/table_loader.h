@@ -1,0 +1,42 @@
+// table_loader.h: opens a `type:name` reference as a queryable table from
+// its source text (never from a .db/.cdb file: the source is the truth).
+//
+// Codes: PT0320 table type Postern cannot compile, PT0321 unknown table type,
+// PT0322 table source cannot be read, PT0323 bad inline table syntax.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/tables/table_reference.h"
+#include "compiler/tables/table_source.h"
+#include "mail/lookup_table.h"
+#include "util/diagnostic.h"
+
+namespace postern::tables {
+
+struct TableLoadOptions {
+  // Relative table paths are resolved against this directory.
+  std::string base_directory = ".";
+  // Absolute paths under `installed_config_directory` are looked up under
+  // `base_directory` first, so a configuration kept in a repository can say
+  // hash:/etc/postfix/virtual and still be checked from its checkout.
+  std::string installed_config_directory;
+};
+
+struct LoadedTable {
+  TableReference reference;
+  std::shared_ptr<const mail::LookupTable> table;  // null when it could not be opened
+  std::string source_path;                         // the file read, if any
+  size_t entry_count = 0;                          // entries or rules
+};
+
+// `location` is where the reference was written, for diagnostics.
+LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& options,
+                      const SourceLocation& location, DiagnosticSink* diagnostics);
+
+// Where a table path is read from, after the mapping described above.
+std::string ResolveTablePath(const std::string& path, const TableLoadOptions& options);
+
+}  // namespace postern::tables

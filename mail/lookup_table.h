@@ -1,0 +1,81 @@
+// lookup_table.h: the lookup-table kinds Postfix defines, as the compiler's
+// dry runs and the runtime both query them.
+//
+// ExactTable: key -> value with case folding (hash, btree, cdb, lmdb, dbm,
+// texthash, inline: the postmap(1) semantics). StaticTable: one value for
+// every key. PatternTable: first-match rules with IF/ENDIF over CIDR blocks or
+// regular expressions (cidr_table(5), regexp_table(5), pcre_table(5)).
+// Tables are immutable once built; Lookup() is thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mail/ip_address.h"
+#include "mail/regexp.h"
+
+namespace postern::mail {
+
+class LookupTable {
+ public:
+  virtual ~LookupTable() = default;
+  // The value for `key`, or nullopt when the table has none.
+  virtual std::optional<std::string> Lookup(std::string_view key) const = 0;
+};
+
+class ExactTable : public LookupTable {
+ public:
+  explicit ExactTable(bool fold_case = true) : fold_case_(fold_case) {}
+  // Keeps the first value for a key; returns false for a duplicate.
+  bool Insert(std::string_view key, std::string value);
+  std::optional<std::string> Lookup(std::string_view key) const override;
+  size_t size() const { return entries_.size(); }
+  const std::map<std::string, std::string, std::less<>>& entries() const { return entries_; }
+
+ private:
+  bool fold_case_;
+  std::map<std::string, std::string, std::less<>> entries_;
+};
+
+class StaticTable : public LookupTable {
+ public:
+  explicit StaticTable(std::string value) : value_(std::move(value)) {}
+  std::optional<std::string> Lookup(std::string_view) const override { return value_; }
+
+ private:
+  std::string value_;
+};
+
+struct PatternRule {
+  enum class Kind { kMatch, kIf, kEndif };
+  Kind kind = Kind::kMatch;
+  bool negate = false;
+  std::optional<CidrBlock> cidr;                 // cidr tables
+  std::shared_ptr<const Regexp> regexp;          // regexp/pcre tables
+  std::shared_ptr<const Regexp> regexp_unless;   // regexp: /a/!/b/ form
+  std::string replacement;                       // kMatch only
+  size_t endif = 0;                              // kIf: index of its ENDIF
+  int line = 0;                                  // source line, for traces
+};
+
+class PatternTable : public LookupTable {
+ public:
+  // REQUIRES: every kIf rule's `endif` indexes its kEndif rule.
+  explicit PatternTable(std::vector<PatternRule> rules) : rules_(std::move(rules)) {}
+  std::optional<std::string> Lookup(std::string_view key) const override;
+  // Like Lookup, also saying which rule matched (its source line).
+  std::optional<std::string> LookupWithRule(std::string_view key, const PatternRule** matched) const;
+  const std::vector<PatternRule>& rules() const { return rules_; }
+
+ private:
+  bool Matches(const PatternRule& rule, std::string_view key, const std::optional<IpAddress>& address,
+               std::vector<std::string>* groups) const;
+
+  std::vector<PatternRule> rules_;
+};
+
+}  // namespace postern::mail

@@ -1,0 +1,39 @@
+// commands.h: the subcommands of `postern`, each a plain options struct and
+// a Run function that returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace postern::cli {
+
+// The configuration directory: -c, else $MAIL_CONFIG, else /etc/postfix.
+std::string DefaultConfigDirectory();
+
+struct ConfOptions {
+  std::string config_directory;
+  bool explicit_directory = false;
+  bool non_default = false;  // -n
+  bool defaults = false;     // -d
+  bool expand = false;       // -x
+  std::vector<std::string> names;
+};
+int RunConf(const ConfOptions& options);
+
+struct QueryOptions {
+  std::string config_directory;
+  bool explicit_directory = false;
+  bool aliases = false;  // aliases(5) source format, as postalias -q
+  std::string key;       // "-" reads keys from standard input
+  std::vector<std::string> tables;
+};
+int RunQuery(const QueryOptions& options);
+
+struct CheckOptions {
+  std::string config_directory;
+  std::string format = "text";  // text or json
+  bool werror = false;
+};
+int RunCheck(const CheckOptions& options);
+
+}  // namespace postern::cli

@@ -1,0 +1,81 @@
+// conf_command.cc: `postern conf`, printing parameters as postconf does.
+#include <iostream>
+
+#include "compiler/check/configuration.h"
+#include "compiler/config/parameter_registry.h"
+#include "tools/postern/commands.h"
+#include "util/strings.h"
+
+namespace postern::cli {
+namespace {
+
+void PrintParameter(const std::string& name, const std::string& value) {
+  std::string shown = CollapseSpace(value);
+  std::cout << name << " =" << (shown.empty() ? "" : " ") << shown << "\n";
+}
+
+}  // namespace
+
+int RunConf(const ConfOptions& options) {
+  DiagnosticSink diagnostics;
+  check::LoadOptions load;
+  load.config_directory = options.config_directory;
+  load.config_directory_explicit = options.explicit_directory;
+  load.machine = config::MachineFacts::Probe();
+  load.load_tables = false;
+  check::Model model = check::LoadConfiguration(load, &diagnostics);
+  // Like postconf, only an unreadable or unparsable main.cf is fatal here;
+  // `postern check` is the place for everything else.
+  bool failed = false;
+  for (const Diagnostic& d : diagnostics.diagnostics()) {
+    if (d.code == "PC0001" || d.code == "PC0101" || d.code == "PC0102") failed = true;
+    std::cerr << RenderDiagnostic(d);
+  }
+  if (failed) return 1;
+
+  const config::ParameterSet& params = *model.parameters;
+  config::View view = options.defaults ? config::View::kDefaults : config::View::kEffective;
+  std::vector<std::string> names = options.names;
+  if (names.empty()) {
+    if (options.non_default && !options.defaults) {
+      names = params.ExplicitNames();
+    } else {
+      for (const config::ParameterSpec& spec : config::SupportedParameters()) names.emplace_back(spec.name);
+      if (view == config::View::kEffective) {
+        for (const std::string& n : params.ExplicitNames()) {
+          if (config::FindParameter(n) == nullptr) names.push_back(n);
+        }
+        std::sort(names.begin(), names.end());
+      }
+    }
+  }
+  int status = 0;
+  for (const std::string& name : names) {
+    if (options.non_default && !options.defaults &&
+        (!params.IsExplicit(name) || model.unused_parameters.count(name))) {
+      continue;
+    }
+    std::optional<std::string> raw = params.Raw(name, view);
+    if (!raw) {
+      std::cerr << "postern: warning: " << name
+                << (config::IsPostfixParameter(name) ? ": parameter not supported by Postern" : ": unknown parameter")
+                << "\n";
+      continue;
+    }
+    if (options.expand) {
+      config::MacroExpander expander = params.Expander(view);
+      std::string value = expander.Expand(*raw, name);
+      for (const auto& problem : expander.problems()) {
+        std::cerr << "postern: " << (problem.kind == config::MacroExpander::Problem::Kind::kUndefined ? "warning" : "error")
+                  << ": " << name << ": " << problem.message << "\n";
+        if (problem.kind != config::MacroExpander::Problem::Kind::kUndefined) status = 1;
+      }
+      PrintParameter(name, value);
+    } else {
+      PrintParameter(name, *raw);
+    }
+  }
+  return status;
+}
+
+}  // namespace postern::cli

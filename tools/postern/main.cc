@@ -1,0 +1,64 @@
+// main.cc: `postern`, the command-line front end: argument parsing and
+// dispatch to the subcommands in commands.h.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "tools/postern/commands.h"
+
+namespace postern::cli {
+
+std::string DefaultConfigDirectory() {
+  const char* env = std::getenv("MAIL_CONFIG");
+  return env != nullptr && *env != '\0' ? env : "/etc/postfix";
+}
+
+}  // namespace postern::cli
+
+int main(int argc, char** argv) {
+  using namespace postern::cli;
+  CLI::App app{"postern: compile, check and query Postfix-style mail configuration"};
+  app.set_version_flag("-V,--version", std::string("postern ") + POSTERN_VERSION);
+  app.require_subcommand(1);
+
+  ConfOptions conf;
+  auto* conf_cmd = app.add_subcommand("conf", "print main.cf parameters, like postconf");
+  conf_cmd->add_option("-c,--config", conf.config_directory, "configuration directory");
+  conf_cmd->add_flag("-n", conf.non_default, "only parameters set in main.cf");
+  conf_cmd->add_flag("-d", conf.defaults, "default values");
+  conf_cmd->add_flag("-x", conf.expand, "expand $name references");
+  conf_cmd->add_option("names", conf.names, "parameter names");
+
+  QueryOptions query;
+  auto* query_cmd = app.add_subcommand("query", "look a key up in tables, like postmap -q");
+  query_cmd->add_option("-c,--config", query.config_directory, "configuration directory");
+  query_cmd->add_flag("-a,--aliases", query.aliases, "read the tables in aliases(5) format, like postalias -q");
+  query_cmd->add_option("key", query.key, "the key, or - to read keys from standard input")->required();
+  query_cmd->add_option("tables", query.tables, "type:name tables, searched in order")->required();
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand("check", "validate a configuration and report every problem");
+  check_cmd->add_option("-c,--config", check.config_directory, "configuration directory");
+  check_cmd->add_option("--format", check.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  check_cmd->add_flag("--werror", check.werror, "treat warnings as errors");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (*conf_cmd) {
+    conf.explicit_directory = !conf.config_directory.empty();
+    if (!conf.explicit_directory) conf.config_directory = DefaultConfigDirectory();
+    return RunConf(conf);
+  }
+  if (*query_cmd) {
+    query.explicit_directory = !query.config_directory.empty();
+    return RunQuery(query);
+  }
+  if (check.config_directory.empty()) check.config_directory = DefaultConfigDirectory();
+  return RunCheck(check);
+}

@@ -1,0 +1,38 @@
+// strings.h: small locale-independent string helpers.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern {
+
+// ASCII-only classification: configuration parsing must not depend on the
+// locale.
+inline bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+inline bool IsAlnum(char c) { return IsAlpha(c) || IsDigit(c); }
+inline char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+std::string_view Trim(std::string_view s);
+std::string ToLower(std::string_view s);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+bool StartsWith(std::string_view s, std::string_view prefix);
+
+// Collapses every run of white space to one space and trims the ends, as
+// postconf prints values.
+std::string CollapseSpace(std::string_view s);
+
+// Splits on any of the characters in `separators`, dropping empty pieces.
+std::vector<std::string> SplitAny(std::string_view s, std::string_view separators);
+
+std::string Join(const std::vector<std::string>& parts, std::string_view separator);
+
+// Parses a non-negative decimal integer that fits in int64; nothing else
+// (no sign, no space, no suffix) is accepted.
+bool ParseDecimal(std::string_view s, long long* value);
+
+}  // namespace postern
