@@ -72,7 +72,7 @@ comparison : '==' | '!=' | '<' | '<=' | '>' | '>=' ;
 timeUnit : 'second' | 'minute' | 'hour' | 'day' ;
 
 operand
-    : IDENT '(' (operand (',' operand)*)? ')'
+    : name '(' (operand (',' operand)*)? ')'
     | path
     | STRING
     | NUMBER
@@ -81,7 +81,10 @@ operand
     | TABLE_REF
     ;
 
-path : IDENT ('.' IDENT)* ;
+path : name ('.' name)* ;
+
+// Stage names double as field prefixes: rcpt.domain, mail.sender.
+name : IDENT | 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'eom' ;
 
 routeStatement : 'route' condition '->' STRING ;
 

@@ -42,9 +42,9 @@ class Checker {
 
   void Run() {
     CollectUsedNames();
-    std::map<std::string, const config::ParameterDefinition*, std::less<>> first;
+    std::map<std::string, const config::ParameterDefinition*, std::less<>> previous;
     for (const config::ParameterDefinition& def : model_->main_cf.definitions) {
-      auto [it, inserted] = first.emplace(def.name, &def);
+      auto [it, inserted] = previous.emplace(def.name, &def);
       if (!inserted) {
         diagnostics_->Warning("PC0103", it->second->name_location,
                               "parameter \"" + def.name + "\" is defined again at line " +
@@ -53,7 +53,11 @@ class Checker {
         it->second = &def;
       }
     }
-    for (const auto& [name, def] : first) CheckSetting(name, def->value, def->name_location, def->value_location);
+    // The definitions in effect, in file order.
+    for (const config::ParameterDefinition& def : model_->main_cf.definitions) {
+      if (model_->parameters->Definition(def.name) != &def) continue;
+      CheckSetting(def.name, def.value, def.name_location, def.value_location);
+    }
     for (const config::MasterService& service : model_->master_cf.services) {
       for (const config::ServiceOverride& o : service.overrides) CheckSetting(o.name, o.value, o.location, o.location);
     }
@@ -109,7 +113,7 @@ class Checker {
   void CheckSetting(const std::string& name, const std::string& value, const SourceLocation& name_location,
                     const SourceLocation& value_location) {
     config::MacroExpander expander = model_->parameters->Expander();
-    std::string expanded = expander.Expand(value, name);
+    std::string expanded = config::IsRawParameter(name) ? value : expander.Expand(value, name);
     ReportExpansionProblems(expander, value_location);
 
     const ParameterSpec* spec = config::FindParameter(name);

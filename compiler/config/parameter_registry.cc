@@ -72,6 +72,14 @@ const std::vector<std::string_view>& PostfixParameterNames() {
   return names;
 }
 
+bool IsRawParameter(std::string_view name) {
+  static constexpr std::string_view kRaw[] = {
+      "command_execution_directory", "default_rbl_reply", "forward_path",
+      "luser_relay",                 "mailbox_command",   "smtpd_reject_footer",
+  };
+  return std::find(std::begin(kRaw), std::end(kRaw), name) != std::end(kRaw);
+}
+
 size_t PerTransportSuffixLength(std::string_view name) {
   for (std::string_view suffix : kTransportSuffixes) {
     if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {

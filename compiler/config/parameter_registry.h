@@ -49,6 +49,11 @@ bool IsPostfixParameter(std::string_view name);
 // Every name Postfix knows, sorted, for did-you-mean hints.
 const std::vector<std::string_view>& PostfixParameterNames();
 
+// Parameters whose $names are expanded by the program at delivery or reply
+// time ($home, $rbl_code, ...), never by the configuration: postconf -x
+// prints them as they are, and Postern does not expand or check them.
+bool IsRawParameter(std::string_view name);
+
 // Postfix's per-transport parameters: `<transport>_<suffix>` where the
 // transport is a master.cf service (e.g. `relay_destination_rate_delay`).
 // Returns the suffix's length if `name` ends in one, 0 otherwise.

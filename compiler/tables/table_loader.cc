@@ -124,7 +124,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     file = std::make_shared<const SourceFile>(reference.ToString(), Join(*items, "\n") + "\n");
   } else {
     loaded.source_path = ResolveTablePath(reference.name, options);
-    auto read = SourceFile::Read(loaded.source_path, reference.name);
+    auto read = SourceFile::Read(loaded.source_path);
     if (!read.ok()) {
       diagnostics->Error("PT0322", location, "table " + reference.ToString() + ": " + read.status().message(),
                          "create the source file, or remove the reference");

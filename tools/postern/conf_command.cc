@@ -62,7 +62,7 @@ int RunConf(const ConfOptions& options) {
                 << "\n";
       continue;
     }
-    if (options.expand) {
+    if (options.expand && !config::IsRawParameter(name)) {
       config::MacroExpander expander = params.Expander(view);
       std::string value = expander.Expand(*raw, name);
       for (const auto& problem : expander.problems()) {

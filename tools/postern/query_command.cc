@@ -48,7 +48,8 @@ int RunQuery(const QueryOptions& options) {
     std::string_view key = Trim(line);
     if (key.empty()) continue;
     if (auto value = lookup(key)) {
-      std::cout << key << "\t" << *value << "\n";
+      // postalias -q - prints "key:<TAB>value"; postmap -q - "key<TAB>value".
+      std::cout << key << (options.aliases ? ":\t" : "\t") << *value << "\n";
       found_any = true;
     }
   }

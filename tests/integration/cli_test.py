@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the postern command line: exit codes, output
+formats and the interfaces other tools rely on (check, conf, query)."""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postern", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    postern = os.path.abspath(args.postern)
+    source = pathlib.Path(args.source)
+    office = str(source / "examples/office")
+    results = []
+
+    def run(*argv, stdin=None):
+        return subprocess.run([postern, *argv], capture_output=True, text=True, input=stdin)
+
+    def expect(name, condition, detail=""):
+        results.append((name, bool(condition), detail))
+
+    r = run("--version")
+    expect("--version prints the version", r.returncode == 0 and r.stdout.startswith("postern "), r.stdout)
+    r = run("--help")
+    expect("--help lists the commands", r.returncode == 0 and all(c in r.stdout for c in ("check", "conf", "query")))
+    r = run("frobnicate")
+    expect("unknown command exits 2", r.returncode == 2, r.stderr)
+
+    r = run("check", "-c", office)
+    expect("check: the example is clean", r.returncode == 0 and r.stdout == "", r.stdout + r.stderr)
+    r = run("check", "-c", office, "--format", "json")
+    report = json.loads(r.stdout)
+    expect("check --format json", r.returncode == 0 and report["errors"] == 0 and report["diagnostics"] == [], r.stdout)
+
+    with tempfile.TemporaryDirectory() as d:
+        pathlib.Path(d, "main.cf").write_text("myhostname = mx.example.com\nmydestinaton = x\n")
+        r = run("check", "-c", d)
+        expect("check: warnings alone exit 0", r.returncode == 0 and "PC0104" in r.stdout, r.stdout)
+        r = run("check", "-c", d, "--werror")
+        expect("check --werror: warnings exit 1", r.returncode == 1, r.stdout)
+        r = run("check", "-c", d, "--format", "json")
+        report = json.loads(r.stdout)
+        d0 = report["diagnostics"][0]
+        expect("check json fields", (d0["code"], d0["line"], d0["column"], d0["severity"]) == ("PC0104", 2, 1, "warning")
+               and d0["hint"] == 'did you mean "mydestination"?', d0)
+        pathlib.Path(d, "main.cf").write_text("message_size_limit = big\n")
+        r = run("check", "-c", d)
+        expect("check: errors exit 1", r.returncode == 1 and "PC0110" in r.stdout, r.stdout)
+        r = run("check", "-c", os.path.join(d, "nonexistent"))
+        expect("check: no main.cf exits 2", r.returncode == 2, r.stdout + r.stderr)
+
+    r = run("conf", "-c", office, "-x", "myorigin", "mydestination")
+    expect("conf -x expands", r.stdout == "myorigin = example.com\n"
+           "mydestination = mail.example.com, localhost.example.com, localhost, example.com\n", r.stdout)
+    r = run("conf", "-c", office, "-d", "message_size_limit")
+    expect("conf -d default", r.stdout == "message_size_limit = 10240000\n", r.stdout)
+
+    r = run("query", "-c", office, "@thebible.com", "hash:/etc/postfix/virtual")
+    expect("query found exits 0", r.returncode == 0 and r.stdout == "fred\n", r.stdout)
+    r = run("query", "-c", office, "nobody@nowhere", "hash:/etc/postfix/virtual")
+    expect("query missing exits 1", r.returncode == 1 and r.stdout == "", r.stdout)
+    r = run("query", "-c", office, "-", "cidr:/etc/postfix/client.cidr", stdin="192.0.2.5\n8.8.8.8\n192.168.1.9\n")
+    expect("query - prints key<TAB>value", r.stdout == "192.0.2.5\tREJECT\n192.168.1.9\tOK\n", r.stdout)
+    r = run("query", "-c", office, "X-Mailer: BadMailer", "pcre:/etc/postfix/header_checks.pcre")
+    expect("query pcre substitutes $1", r.stdout == "REJECT mailer BadMailer refused\n", r.stdout)
+    r = run("query", "-c", office, "--aliases", "ROOT", "hash:/etc/postfix/aliases")
+    expect("query --aliases folds case", r.stdout == "admin, fred\n", r.stdout)
+    r = run("query", "key", "ldap:/etc/postfix/ldap.cf")
+    expect("query unsupported type exits 2", r.returncode == 2 and "PT0320" in r.stderr, r.stderr)
+
+    failed = [x for x in results if not x[1]]
+    for name, _, detail in failed:
+        print(f"FAILED: {name}\n  {detail!r}")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+// Tests for mail/lookup_table and mail/regexp: Postfix's lookup semantics.
+#include "mail/lookup_table.h"
+
+#include <gtest/gtest.h>
+
+namespace postern::mail {
+namespace {
+
+TEST(ExactTableTest, FoldsCaseAndKeepsTheFirstValue) {
+  ExactTable table;
+  EXPECT_TRUE(table.Insert("Key1", "v1"));
+  EXPECT_FALSE(table.Insert("key1", "v2"));
+  EXPECT_EQ(table.Lookup("KEY1"), "v1");
+  EXPECT_EQ(table.Lookup("key2"), std::nullopt);
+}
+
+TEST(RegexpTest, CaseInsensitiveByDefaultWithCaptures) {
+  auto re = Regexp::Compile("^(\\w+)@(example)\\.com$", RegexpFlags{});
+  ASSERT_TRUE(re.ok());
+  std::vector<std::string> groups;
+  ASSERT_TRUE(re.value()->Match("Fred@EXAMPLE.com", &groups));
+  EXPECT_EQ(ExpandReplacement("$2/${1}/$$", groups), "EXAMPLE/Fred/$");
+  RegexpFlags strict;
+  strict.caseless = false;
+  auto re2 = Regexp::Compile("^abc$", strict);
+  EXPECT_FALSE(re2.value()->Match("ABC", nullptr));
+}
+
+TEST(RegexpTest, CompileErrorSaysWhere) {
+  auto re = Regexp::Compile("(", RegexpFlags{});
+  ASSERT_FALSE(re.ok());
+  EXPECT_EQ(re.status().message(), "error in regex at offset 1: missing closing parenthesis");
+}
+
+TEST(RegexpTest, ReplacementIndexes) {
+  std::string error;
+  EXPECT_EQ(MaxReplacementIndex("($1)(${12})", &error), 12);
+  EXPECT_TRUE(error.empty());
+  EXPECT_EQ(MaxReplacementIndex("no refs $$", &error), 0);
+  MaxReplacementIndex("${1", &error);
+  EXPECT_FALSE(error.empty());
+}
+
+PatternRule CidrRule(PatternRule::Kind kind, const char* block, const char* result, bool negate = false) {
+  PatternRule rule;
+  rule.kind = kind;
+  rule.negate = negate;
+  std::string error;
+  if (block != nullptr) rule.cidr = ParseCidrBlock(block, &error);
+  rule.replacement = result;
+  return rule;
+}
+
+TEST(PatternTableTest, FirstMatchWithIfEndifAndNegation) {
+  std::vector<PatternRule> rules;
+  rules.push_back(CidrRule(PatternRule::Kind::kIf, "1.2.3.4/30", ""));
+  rules.push_back(CidrRule(PatternRule::Kind::kMatch, "1.2.3.3", "can't happen"));
+  rules.push_back(CidrRule(PatternRule::Kind::kMatch, "1.2.3.5", "inside"));
+  rules.push_back(CidrRule(PatternRule::Kind::kEndif, nullptr, ""));
+  rules.push_back(CidrRule(PatternRule::Kind::kMatch, "1.2.3.4/30", "outside", /*negate=*/true));
+  rules[0].endif = 3;
+  PatternTable table(std::move(rules));
+  EXPECT_EQ(table.Lookup("1.2.3.5"), "inside");
+  EXPECT_EQ(table.Lookup("1.2.3.3"), "outside");
+  EXPECT_EQ(table.Lookup("1.2.3.6"), std::nullopt);
+  EXPECT_EQ(table.Lookup("not an address"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace postern::mail
