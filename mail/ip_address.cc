@@ -90,8 +90,8 @@ std::optional<CidrBlock> ParseCidrBlock(std::string_view text, std::string* erro
     if (masked.network.bytes != address->bytes) {
       std::string suggestion = masked.network.ToString();
       if (address->ipv6 && text.front() == '[') suggestion = "[" + suggestion + "]";
-      *error = "non-null host address bits in \"" + std::string(text) +
-               "\", perhaps you should use \"" + suggestion + "/" + std::to_string(length) + "\" instead";
+      *error = "non-null host address bits in \"" + std::string(text) + "\", perhaps you should use \"" + suggestion +
+               "/" + std::to_string(length) + "\" instead";
       return std::nullopt;
     }
   }

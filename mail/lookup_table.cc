@@ -16,8 +16,12 @@ std::optional<std::string> ExactTable::Lookup(std::string_view key) const {
   return it->second;
 }
 
-bool PatternTable::Matches(const PatternRule& rule, std::string_view key,
-                           const std::optional<IpAddress>& address, std::vector<std::string>* groups) const {
+PatternTable::PatternTable(std::vector<PatternRule> rules) : rules_(std::move(rules)) {
+  for (const PatternRule& rule : rules_) cidr_ = cidr_ || rule.cidr.has_value();
+}
+
+bool PatternTable::Matches(const PatternRule& rule, std::string_view key, const std::optional<IpAddress>& address,
+                           std::vector<std::string>* groups) const {
   bool matched = false;
   if (rule.cidr) {
     matched = address && rule.cidr->Contains(*address);
@@ -30,11 +34,7 @@ bool PatternTable::Matches(const PatternRule& rule, std::string_view key,
 
 std::optional<std::string> PatternTable::LookupWithRule(std::string_view key, const PatternRule** matched) const {
   std::optional<IpAddress> address;
-  bool is_cidr = !rules_.empty() && rules_.front().cidr.has_value();
-  for (const PatternRule& r : rules_) {
-    if (r.cidr) is_cidr = true;
-  }
-  if (is_cidr) {
+  if (cidr_) {
     address = IpAddress::Parse(key);
     if (!address) return std::nullopt;
   }
@@ -62,8 +62,6 @@ std::optional<std::string> PatternTable::LookupWithRule(std::string_view key, co
   return std::nullopt;
 }
 
-std::optional<std::string> PatternTable::Lookup(std::string_view key) const {
-  return LookupWithRule(key, nullptr);
-}
+std::optional<std::string> PatternTable::Lookup(std::string_view key) const { return LookupWithRule(key, nullptr); }
 
 }  // namespace postern::mail

@@ -54,18 +54,18 @@ struct PatternRule {
   enum class Kind { kMatch, kIf, kEndif };
   Kind kind = Kind::kMatch;
   bool negate = false;
-  std::optional<CidrBlock> cidr;                 // cidr tables
-  std::shared_ptr<const Regexp> regexp;          // regexp/pcre tables
-  std::shared_ptr<const Regexp> regexp_unless;   // regexp: /a/!/b/ form
-  std::string replacement;                       // kMatch only
-  size_t endif = 0;                              // kIf: index of its ENDIF
-  int line = 0;                                  // source line, for traces
+  std::optional<CidrBlock> cidr;                // cidr tables
+  std::shared_ptr<const Regexp> regexp;         // regexp/pcre tables
+  std::shared_ptr<const Regexp> regexp_unless;  // regexp: /a/!/b/ form
+  std::string replacement;                      // kMatch only
+  size_t endif = 0;                             // kIf: index of its ENDIF
+  int line = 0;                                 // source line, for traces
 };
 
 class PatternTable : public LookupTable {
  public:
   // REQUIRES: every kIf rule's `endif` indexes its kEndif rule.
-  explicit PatternTable(std::vector<PatternRule> rules) : rules_(std::move(rules)) {}
+  explicit PatternTable(std::vector<PatternRule> rules);
   std::optional<std::string> Lookup(std::string_view key) const override;
   // Like Lookup, also saying which rule matched (its source line).
   std::optional<std::string> LookupWithRule(std::string_view key, const PatternRule** matched) const;
@@ -76,6 +76,7 @@ class PatternTable : public LookupTable {
                std::vector<std::string>* groups) const;
 
   std::vector<PatternRule> rules_;
+  bool cidr_ = false;  // keys are IP addresses
 };
 
 }  // namespace postern::mail

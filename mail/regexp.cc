@@ -21,8 +21,8 @@ Result<std::shared_ptr<const Regexp>> Regexp::Compile(std::string_view pattern, 
   if (flags.ungreedy) options |= PCRE2_UNGREEDY;
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
-                                   &error_code, &error_offset, nullptr);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &error_code,
+                                   &error_offset, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error_code, message, sizeof message);
@@ -94,7 +94,8 @@ bool ScanReplacement(std::string_view text, Literal on_literal, Index on_index, 
 
 int MaxReplacementIndex(std::string_view text, std::string* error) {
   int max_index = 0;
-  ScanReplacement(text, [](char) {}, [&](int n) { max_index = std::max(max_index, n); }, error);
+  ScanReplacement(
+      text, [](char) {}, [&](int n) { max_index = std::max(max_index, n); }, error);
   return max_index;
 }
 

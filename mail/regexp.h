@@ -16,13 +16,13 @@ struct pcre2_real_code_8;
 namespace postern::mail {
 
 struct RegexpFlags {
-  bool caseless = true;   // i: Postfix's default is case-insensitive
-  bool extended = false;  // x
-  bool multiline = false; // m
-  bool dotall = false;    // s
-  bool anchored = false;  // A
+  bool caseless = true;         // i: Postfix's default is case-insensitive
+  bool extended = false;        // x
+  bool multiline = false;       // m
+  bool dotall = false;          // s
+  bool anchored = false;        // A
   bool dollar_endonly = false;  // E
-  bool ungreedy = false;  // U
+  bool ungreedy = false;        // U
 };
 
 class Regexp {

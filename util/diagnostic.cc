@@ -7,9 +7,12 @@ namespace postern {
 
 const char* SeverityName(Severity severity) {
   switch (severity) {
-    case Severity::kError: return "error";
-    case Severity::kWarning: return "warning";
-    case Severity::kNote: return "note";
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kNote:
+      return "note";
   }
   return "error";
 }
@@ -23,23 +26,21 @@ void DiagnosticSink::Add(Diagnostic diagnostic) {
   diagnostics_.push_back(std::move(diagnostic));
 }
 
-void DiagnosticSink::Error(const std::string& code, SourceLocation location,
-                           std::string message, std::string hint) {
+void DiagnosticSink::Error(const std::string& code, SourceLocation location, std::string message, std::string hint) {
   Add({Severity::kError, code, "", std::move(location), std::move(message), std::move(hint)});
 }
 
-void DiagnosticSink::Warning(const std::string& code, SourceLocation location,
-                             std::string message, std::string hint) {
+void DiagnosticSink::Warning(const std::string& code, SourceLocation location, std::string message, std::string hint) {
   Add({Severity::kWarning, code, "", std::move(location), std::move(message), std::move(hint)});
 }
 
-void DiagnosticSink::FileError(const std::string& code, const std::string& file,
-                               std::string message, std::string hint) {
+void DiagnosticSink::FileError(const std::string& code, const std::string& file, std::string message,
+                               std::string hint) {
   Add({Severity::kError, code, file, {}, std::move(message), std::move(hint)});
 }
 
-void DiagnosticSink::FileWarning(const std::string& code, const std::string& file,
-                                 std::string message, std::string hint) {
+void DiagnosticSink::FileWarning(const std::string& code, const std::string& file, std::string message,
+                                 std::string hint) {
   Add({Severity::kWarning, code, file, {}, std::move(message), std::move(hint)});
 }
 
@@ -70,8 +71,7 @@ std::string RenderDiagnostic(const Diagnostic& d) {
       for (size_t i = 0; i < col && i < line.size(); ++i) out += line[i] == '\t' ? '\t' : ' ';
       out += '^';
       size_t available = line.size() > col ? line.size() - col : 0;
-      size_t tildes = std::min(static_cast<size_t>(std::max(loc.length, 1) - 1),
-                               available > 0 ? available - 1 : 0);
+      size_t tildes = std::min(static_cast<size_t>(std::max(loc.length, 1) - 1), available > 0 ? available - 1 : 0);
       out.append(tildes, '~');
       out += "\n";
     }

@@ -39,15 +39,11 @@ struct Diagnostic {
 class DiagnosticSink {
  public:
   void Add(Diagnostic diagnostic);
-  void Error(const std::string& code, SourceLocation location, std::string message,
-             std::string hint = "");
-  void Warning(const std::string& code, SourceLocation location, std::string message,
-               std::string hint = "");
+  void Error(const std::string& code, SourceLocation location, std::string message, std::string hint = "");
+  void Warning(const std::string& code, SourceLocation location, std::string message, std::string hint = "");
   // Diagnostics about a named file without a position (missing files...).
-  void FileError(const std::string& code, const std::string& file, std::string message,
-                 std::string hint = "");
-  void FileWarning(const std::string& code, const std::string& file, std::string message,
-                   std::string hint = "");
+  void FileError(const std::string& code, const std::string& file, std::string message, std::string hint = "");
+  void FileWarning(const std::string& code, const std::string& file, std::string message, std::string hint = "");
 
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
   int error_count() const { return errors_; }

@@ -5,8 +5,7 @@
 
 namespace postern {
 
-SourceLocation LogicalLine::Locate(const std::shared_ptr<const SourceFile>& file, size_t offset,
-                                   size_t length) const {
+SourceLocation LogicalLine::Locate(const std::shared_ptr<const SourceFile>& file, size_t offset, size_t length) const {
   SourceLocation loc;
   loc.file = file;
   loc.length = static_cast<int>(length == 0 ? 1 : length);
@@ -20,8 +19,7 @@ SourceLocation LogicalLine::Locate(const std::shared_ptr<const SourceFile>& file
   return loc;
 }
 
-std::vector<LogicalLine> ReadLogicalLines(const std::shared_ptr<const SourceFile>& file,
-                                          DiagnosticSink* diagnostics) {
+std::vector<LogicalLine> ReadLogicalLines(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
   std::vector<LogicalLine> lines;
   const std::string& text = file->text();
   size_t pos = 0;
@@ -41,8 +39,7 @@ std::vector<LogicalLine> ReadLogicalLines(const std::shared_ptr<const SourceFile
     if (first > 0) {  // continuation
       if (!open) {
         SourceLocation loc{file, line_number, 1, 1};
-        diagnostics->Warning("PU0001", loc,
-                             "continuation line does not continue a logical line; ignored",
+        diagnostics->Warning("PU0001", loc, "continuation line does not continue a logical line; ignored",
                              "a logical line must start in column 1; indented lines continue it");
         continue;
       }

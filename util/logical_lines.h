@@ -27,14 +27,12 @@ struct LogicalLine {
   std::vector<Piece> pieces;
 
   // Location of byte `offset` of `text`; `length` is the caret width.
-  SourceLocation Locate(const std::shared_ptr<const SourceFile>& file, size_t offset,
-                        size_t length = 1) const;
+  SourceLocation Locate(const std::shared_ptr<const SourceFile>& file, size_t offset, size_t length = 1) const;
   int first_line() const { return pieces.empty() ? 0 : pieces.front().line; }
 };
 
 // Splits `file` into logical lines. A continuation line with nothing to
 // continue is reported (code PU0001) and skipped, as Postfix does.
-std::vector<LogicalLine> ReadLogicalLines(const std::shared_ptr<const SourceFile>& file,
-                                          DiagnosticSink* diagnostics);
+std::vector<LogicalLine> ReadLogicalLines(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics);
 
 }  // namespace postern

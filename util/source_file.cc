@@ -8,16 +8,14 @@
 
 namespace postern {
 
-SourceFile::SourceFile(std::string name, std::string text)
-    : name_(std::move(name)), text_(std::move(text)) {
+SourceFile::SourceFile(std::string name, std::string text) : name_(std::move(name)), text_(std::move(text)) {
   line_starts_.push_back(0);
   for (size_t i = 0; i < text_.size(); ++i) {
     if (text_[i] == '\n' && i + 1 < text_.size()) line_starts_.push_back(i + 1);
   }
 }
 
-Result<std::shared_ptr<const SourceFile>> SourceFile::Read(const std::string& path,
-                                                           std::string display_name) {
+Result<std::shared_ptr<const SourceFile>> SourceFile::Read(const std::string& path, std::string display_name) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::Permanent("cannot open " + path + ": " + std::strerror(errno));
@@ -25,8 +23,7 @@ Result<std::shared_ptr<const SourceFile>> SourceFile::Read(const std::string& pa
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return Status::Permanent("cannot read " + path + ": " + std::strerror(errno));
-  return std::make_shared<const SourceFile>(display_name.empty() ? path : std::move(display_name),
-                                            buffer.str());
+  return std::make_shared<const SourceFile>(display_name.empty() ? path : std::move(display_name), buffer.str());
 }
 
 std::string_view SourceFile::Line(int line) const {

@@ -17,8 +17,7 @@ class SourceFile {
   SourceFile(std::string name, std::string text);
 
   // Reads a whole file. A missing or unreadable file is a permanent error.
-  static Result<std::shared_ptr<const SourceFile>> Read(const std::string& path,
-                                                        std::string display_name = "");
+  static Result<std::shared_ptr<const SourceFile>> Read(const std::string& path, std::string display_name = "");
 
   const std::string& name() const { return name_; }
   const std::string& text() const { return text_; }

@@ -29,8 +29,7 @@ std::string Suggest(std::string_view word, const std::vector<std::string_view>& 
   std::string_view best;
   for (std::string_view candidate : candidates) {
     // Cheap bound before the quadratic distance.
-    size_t diff = candidate.size() > word.size() ? candidate.size() - word.size()
-                                                  : word.size() - candidate.size();
+    size_t diff = candidate.size() > word.size() ? candidate.size() - word.size() : word.size() - candidate.size();
     if (diff > limit) continue;
     size_t distance = EditDistance(word, candidate);
     if (distance < best_distance) {

@@ -39,9 +39,9 @@ struct Model {
 };
 
 struct LoadOptions {
-  std::string config_directory;   // holds main.cf and master.cf
+  std::string config_directory;  // holds main.cf and master.cf
   bool config_directory_explicit = true;
-  config::MachineFacts machine;   // for computed defaults
+  config::MachineFacts machine;  // for computed defaults
   bool load_tables = true;
 };
 

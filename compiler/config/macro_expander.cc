@@ -43,8 +43,7 @@ std::optional<std::vector<long long>> ParseLevel(std::string_view s) {
     if (!ParseDecimal(piece, &n)) return std::nullopt;
     parts.push_back(n);
   }
-  if (parts.empty() || s.front() == '.' || s.back() == '.' ||
-      s.find("..") != std::string_view::npos) {
+  if (parts.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) {
     return std::nullopt;
   }
   return parts;
@@ -110,7 +109,7 @@ std::string MacroExpander::ExpandText(std::string_view text) {
         failed_ = true;
         return out;
       }
-      out += ExpandReference(text.substr(i + 1, end - i - 2), open == '{');
+      out += ExpandReference(text.substr(i + 1, end - i - 2));
       i = end;
       continue;
     }
@@ -138,8 +137,7 @@ std::string MacroExpander::ExpandName(std::string_view name) {
     return "";
   }
   if (stack_.size() >= kMaxDepth) {
-    Report(Problem::Kind::kLoop, std::string(name),
-           "unreasonable macro call nesting: \"" + std::string(name) + "\"");
+    Report(Problem::Kind::kLoop, std::string(name), "unreasonable macro call nesting: \"" + std::string(name) + "\"");
     failed_ = true;
     return "";
   }
@@ -243,8 +241,7 @@ std::optional<std::string> MacroExpander::EvaluateRelational(std::string_view bo
   return ExpandText(truth ? when_true : when_false);
 }
 
-std::string MacroExpander::ExpandReference(std::string_view body, bool braced) {
-  (void)braced;
+std::string MacroExpander::ExpandReference(std::string_view body) {
   size_t pos = 0;
   SkipSpace(body, &pos);
   if (pos < body.size() && body[pos] == '{') {
@@ -294,13 +291,11 @@ std::string MacroExpander::ExpandReference(std::string_view body, bool braced) {
       }
     }
   } else if (which == ':' && pos < body.size() && body[pos] == '{') {
-    size_t brace = pos;
     auto value = ParseBraced(body, &pos);
     SkipSpace(body, &pos);
     if (!value || pos != body.size()) {
       Report(Problem::Kind::kSyntax, "", "unexpected input in \"${" + std::string(body) + "}\"");
       failed_ = true;
-      (void)brace;
       return "";
     }
     when_unset = *value;

@@ -42,7 +42,7 @@ class MacroExpander {
 
  private:
   std::string ExpandText(std::string_view text);
-  std::string ExpandReference(std::string_view body, bool braced);
+  std::string ExpandReference(std::string_view body);
   std::string ExpandName(std::string_view name);
   std::optional<std::string> EvaluateRelational(std::string_view body);
   void Report(Problem::Kind kind, std::string name, std::string message);

@@ -40,8 +40,7 @@ MainCf ParseMainCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* diagn
     if (!SplitNameValue(line.text, &nv)) {
       size_t eq = line.text.find('=');
       if (eq == std::string::npos) {
-        diagnostics->Error("PC0101", line.Locate(file, 0, line.text.size()),
-                           "missing '=' after parameter name",
+        diagnostics->Error("PC0101", line.Locate(file, 0, line.text.size()), "missing '=' after parameter name",
                            "main.cf lines have the form `name = value`; indent a line to "
                            "continue the previous one");
       } else {
@@ -55,8 +54,7 @@ MainCf ParseMainCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* diagn
     def.name_location = line.Locate(file, nv.name_offset, nv.name.size());
     def.value_location = line.Locate(file, nv.value_offset, nv.value.size());
     if (!IsValidParameterName(def.name)) {
-      diagnostics->Error("PC0102", def.name_location,
-                         "malformed parameter name \"" + def.name + "\"",
+      diagnostics->Error("PC0102", def.name_location, "malformed parameter name \"" + def.name + "\"",
                          "parameter names consist of letters, digits and '_'");
       continue;
     }

@@ -33,8 +33,8 @@ std::vector<Token> Tokenize(std::string_view line) {
         if (line[i] == '}' && --level == 0) break;
       }
       size_t end = i < line.size() ? i : line.size();
-      tokens.push_back({std::string(Trim(line.substr(start + 1, end - start - 1))), start,
-                        std::min(line.size(), end + 1) - start});
+      tokens.push_back(
+          {std::string(Trim(line.substr(start + 1, end - start - 1))), start, std::min(line.size(), end + 1) - start});
       i = end + 1;
       continue;
     }
@@ -64,8 +64,7 @@ MasterCf ParseMasterCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* d
     auto at = [&](const Token& t) { return line.Locate(file, t.offset, t.length); };
     if (tokens.size() < 8) {
       diagnostics->Error("PC0201", line.Locate(file, 0, line.text.size()),
-                         "master.cf entry has " + std::to_string(tokens.size()) +
-                             " fields; 8 or more expected",
+                         "master.cf entry has " + std::to_string(tokens.size()) + " fields; 8 or more expected",
                          "service type private unpriv chroot wakeup maxproc command [args]");
       continue;
     }

@@ -40,16 +40,26 @@ constexpr std::array<std::string_view, 17> kTransportSuffixes = {
 
 const char* ParameterTypeName(ParameterType type) {
   switch (type) {
-    case ParameterType::kString: return "string";
-    case ParameterType::kInteger: return "integer";
-    case ParameterType::kBoolean: return "boolean";
-    case ParameterType::kTime: return "time";
-    case ParameterType::kEnum: return "enumeration";
-    case ParameterType::kList: return "list";
-    case ParameterType::kTableList: return "table list";
-    case ParameterType::kMatchList: return "domain list";
-    case ParameterType::kNetworkList: return "network list";
-    case ParameterType::kRestrictionList: return "restriction list";
+    case ParameterType::kString:
+      return "string";
+    case ParameterType::kInteger:
+      return "integer";
+    case ParameterType::kBoolean:
+      return "boolean";
+    case ParameterType::kTime:
+      return "time";
+    case ParameterType::kEnum:
+      return "enumeration";
+    case ParameterType::kList:
+      return "list";
+    case ParameterType::kTableList:
+      return "table list";
+    case ParameterType::kMatchList:
+      return "domain list";
+    case ParameterType::kNetworkList:
+      return "network list";
+    case ParameterType::kRestrictionList:
+      return "restriction list";
   }
   return "string";
 }
@@ -74,8 +84,8 @@ const std::vector<std::string_view>& PostfixParameterNames() {
 
 bool IsRawParameter(std::string_view name) {
   static constexpr std::string_view kRaw[] = {
-      "command_execution_directory", "default_rbl_reply", "forward_path",
-      "luser_relay",                 "mailbox_command",   "smtpd_reject_footer",
+      "command_execution_directory", "default_rbl_reply", "forward_path", "luser_relay", "mailbox_command",
+      "smtpd_reject_footer",
   };
   return std::find(std::begin(kRaw), std::end(kRaw), name) != std::end(kRaw);
 }

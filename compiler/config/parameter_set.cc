@@ -12,9 +12,7 @@ namespace {
 // Postfix's default domain for a host name without one (mail_params.h).
 constexpr std::string_view kDefaultDomain = "localdomain";
 
-bool IsComputed(std::string_view name) {
-  return name == "myhostname" || name == "mydomain" || name == "mynetworks";
-}
+bool IsComputed(std::string_view name) { return name == "myhostname" || name == "mydomain" || name == "mynetworks"; }
 
 // The classful (A/B/C) prefix of an IPv4 address, as mynetworks_style=class.
 int ClassfulPrefix(const std::string& address) {

@@ -47,8 +47,7 @@ class ParameterSet {
   MacroExpander Expander(View view = View::kEffective) const;
   // The expanded value of `name` (empty when unset); problems go to
   // `expander`.
-  std::string Expanded(std::string_view name, MacroExpander* expander,
-                       View view = View::kEffective) const;
+  std::string Expanded(std::string_view name, MacroExpander* expander, View view = View::kEffective) const;
 
   const Options& options() const { return options_; }
 

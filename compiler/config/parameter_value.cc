@@ -61,12 +61,23 @@ std::optional<long long> ParseTime(std::string_view value, char default_unit) {
   if (!ParseDecimal(digits, &number)) return std::nullopt;
   long long scale = 0;
   switch (unit) {
-    case 's': scale = 1; break;
-    case 'm': scale = 60; break;
-    case 'h': scale = 3600; break;
-    case 'd': scale = 86400; break;
-    case 'w': scale = 7 * 86400; break;
-    default: return std::nullopt;
+    case 's':
+      scale = 1;
+      break;
+    case 'm':
+      scale = 60;
+      break;
+    case 'h':
+      scale = 3600;
+      break;
+    case 'd':
+      scale = 86400;
+      break;
+    case 'w':
+      scale = 7 * 86400;
+      break;
+    default:
+      return std::nullopt;
   }
   if (number > std::numeric_limits<int>::max() / scale) return std::nullopt;  // as Postfix: int
   return number * scale;
@@ -85,8 +96,10 @@ std::string CheckParameterValue(const ParameterSpec& spec, std::string_view expa
     case ParameterType::kTime: {
       char unit = spec.extra.empty() ? 's' : spec.extra.front();
       if (!ParseTime(value, unit)) {
-        return std::string("expected a time: a number with an optional unit s, m, h, d or w "
-                           "(a bare number is in ") + unit + ")";
+        return std::string(
+                   "expected a time: a number with an optional unit s, m, h, d or w "
+                   "(a bare number is in ") +
+               unit + ")";
       }
       return "";
     }

@@ -51,8 +51,8 @@ std::string ResolveTablePath(const std::string& path, const TableLoadOptions& op
   return path;
 }
 
-LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& options,
-                      const SourceLocation& location, DiagnosticSink* diagnostics) {
+LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& options, const SourceLocation& location,
+                      DiagnosticSink* diagnostics) {
   LoadedTable loaded;
   loaded.reference = reference;
   const std::string& type = reference.type;
@@ -111,9 +111,8 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
 
   // Everything else has source text: a file, or cidr:/regexp:/pcre:{{...}}.
   std::shared_ptr<const SourceFile> file;
-  if (reference.inline_text &&
-      (reference.format == TableFormat::kCidr || reference.format == TableFormat::kRegexp ||
-       reference.format == TableFormat::kPcre)) {
+  if (reference.inline_text && (reference.format == TableFormat::kCidr || reference.format == TableFormat::kRegexp ||
+                                reference.format == TableFormat::kPcre)) {
     auto body = BraceBody(reference, location, diagnostics);
     if (!body) return loaded;
     auto items = config::SplitParameterList(*body);
@@ -137,7 +136,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     case TableFormat::kText:
     case TableFormat::kAliases: {
       std::vector<TableEntry> entries = reference.format == TableFormat::kText ? ParseTextTable(file, diagnostics)
-                                                                                : ParseAliasTable(file, diagnostics);
+                                                                               : ParseAliasTable(file, diagnostics);
       auto table = std::make_shared<mail::ExactTable>();
       for (TableEntry& entry : entries) {
         std::string key = entry.key;

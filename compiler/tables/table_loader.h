@@ -33,8 +33,8 @@ struct LoadedTable {
 };
 
 // `location` is where the reference was written, for diagnostics.
-LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& options,
-                      const SourceLocation& location, DiagnosticSink* diagnostics);
+LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& options, const SourceLocation& location,
+                      DiagnosticSink* diagnostics);
 
 // Where a table path is read from, after the mapping described above.
 std::string ResolveTablePath(const std::string& path, const TableLoadOptions& options);

@@ -13,23 +13,22 @@ constexpr std::string_view kIndexedTypes[] = {"btree", "cdb", "dbm", "hash", "lm
 // Table types Postfix has that Postern cannot compile into an image (they
 // query live services, or have no static content).
 constexpr std::string_view kOtherPostfixTypes[] = {
-    "environ", "fail", "internal", "ldap", "memcache", "mongodb", "mysql", "nis", "nisplus",
-    "pgsql", "pipemap", "proxy", "randmap", "socketmap", "sqlite", "tcp", "unionmap", "unix",
+    "environ", "fail",    "internal", "ldap",    "memcache",  "mongodb", "mysql", "nis",      "nisplus",
+    "pgsql",   "pipemap", "proxy",    "randmap", "socketmap", "sqlite",  "tcp",   "unionmap", "unix",
 };
 
 }  // namespace
 
 const std::vector<std::string_view>& SupportedTableTypes() {
-  static const std::vector<std::string_view> types = {"btree", "cdb",    "cidr",   "dbm",    "hash", "inline",
-                                                      "lmdb",  "pcre",   "regexp", "sdbm",   "static", "texthash"};
+  static const std::vector<std::string_view> types = {"btree", "cdb",  "cidr",   "dbm",  "hash",   "inline",
+                                                      "lmdb",  "pcre", "regexp", "sdbm", "static", "texthash"};
   return types;
 }
 
 bool IsKnownTableType(std::string_view type) {
   const auto& supported = SupportedTableTypes();
   return std::find(supported.begin(), supported.end(), type) != supported.end() ||
-         std::find(std::begin(kOtherPostfixTypes), std::end(kOtherPostfixTypes), type) !=
-             std::end(kOtherPostfixTypes);
+         std::find(std::begin(kOtherPostfixTypes), std::end(kOtherPostfixTypes), type) != std::end(kOtherPostfixTypes);
 }
 
 std::optional<TableReference> ParseTableReference(std::string_view text, bool aliases) {

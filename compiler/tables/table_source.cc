@@ -155,14 +155,29 @@ std::shared_ptr<const mail::Regexp> ParseRegexp(std::string_view text, size_t* p
       return nullptr;
     }
     switch (f) {
-      case 'i': flags.caseless = !flags.caseless; break;
-      case 'm': flags.multiline = !flags.multiline; break;
-      case 's': flags.dotall = !flags.dotall; break;
-      case 'x': if (format == TableFormat::kPcre) flags.extended = !flags.extended; break;
-      case 'A': flags.anchored = !flags.anchored; break;
-      case 'E': flags.dollar_endonly = !flags.dollar_endonly; break;
-      case 'U': flags.ungreedy = !flags.ungreedy; break;
-      default: break;  // X: PCRE1's "extra"; no PCRE2 equivalent needed
+      case 'i':
+        flags.caseless = !flags.caseless;
+        break;
+      case 'm':
+        flags.multiline = !flags.multiline;
+        break;
+      case 's':
+        flags.dotall = !flags.dotall;
+        break;
+      case 'x':
+        if (format == TableFormat::kPcre) flags.extended = !flags.extended;
+        break;
+      case 'A':
+        flags.anchored = !flags.anchored;
+        break;
+      case 'E':
+        flags.dollar_endonly = !flags.dollar_endonly;
+        break;
+      case 'U':
+        flags.ungreedy = !flags.ungreedy;
+        break;
+      default:
+        break;  // X: PCRE1's "extra"; no PCRE2 equivalent needed
     }
   }
   auto compiled = mail::Regexp::Compile(pattern, flags);
@@ -218,9 +233,9 @@ std::vector<mail::PatternRule> ParsePatternTable(const std::shared_ptr<const Sou
       while (pos < text.size() && IsSpace(text[pos])) ++pos;
     }
     if (pos >= text.size()) {
-      diagnostics->Error(format == TableFormat::kCidr ? "PT0310" : "PT0311", line.Locate(file, 0, text.size()),
-                         format == TableFormat::kCidr ? "no address pattern: skipping this rule"
-                                                      : "no regexp: skipping this rule");
+      diagnostics->Error(
+          format == TableFormat::kCidr ? "PT0310" : "PT0311", line.Locate(file, 0, text.size()),
+          format == TableFormat::kCidr ? "no address pattern: skipping this rule" : "no regexp: skipping this rule");
       continue;
     }
     size_t pattern_start = pos;
@@ -229,7 +244,8 @@ std::vector<mail::PatternRule> ParsePatternTable(const std::shared_ptr<const Sou
       std::string error;
       rule.cidr = mail::ParseCidrBlock(text.substr(pattern_start, pos - pattern_start), &error);
       if (!rule.cidr) {
-        diagnostics->Error("PT0310", line.Locate(file, pattern_start, pos - pattern_start), error + ": skipping this rule");
+        diagnostics->Error("PT0310", line.Locate(file, pattern_start, pos - pattern_start),
+                           error + ": skipping this rule");
         continue;
       }
     } else {
@@ -281,7 +297,8 @@ std::vector<mail::PatternRule> ParsePatternTable(const std::shared_ptr<const Sou
     rules.push_back(std::move(rule));
   }
   for (auto it = open_ifs.rbegin(); it != open_ifs.rend(); ++it) {
-    diagnostics->Error("PT0312", it->second.Locate(file, 0, 2), std::string("IF has no matching ENDIF in ") + kind_name + " table");
+    diagnostics->Error("PT0312", it->second.Locate(file, 0, 2),
+                       std::string("IF has no matching ENDIF in ") + kind_name + " table");
     mail::PatternRule endif;
     endif.kind = mail::PatternRule::Kind::kEndif;
     rules[it->first].endif = rules.size();

@@ -20,8 +20,9 @@ int RunCheck(const CheckOptions& options) {
   if (options.format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const Diagnostic& d : diagnostics.diagnostics()) {
-      nlohmann::json j = {{"severity", SeverityName(d.severity)}, {"code", d.code}, {"file", d.file},
-                          {"line", d.location.line}, {"column", d.location.column}, {"message", d.message}};
+      nlohmann::json j = {
+          {"severity", SeverityName(d.severity)}, {"code", d.code},      {"file", d.file}, {"line", d.location.line},
+          {"column", d.location.column},          {"message", d.message}};
       if (!d.hint.empty()) j["hint"] = d.hint;
       out.push_back(j);
     }

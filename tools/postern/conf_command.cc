@@ -51,8 +51,7 @@ int RunConf(const ConfOptions& options) {
   }
   int status = 0;
   for (const std::string& name : names) {
-    if (options.non_default && !options.defaults &&
-        (!params.IsExplicit(name) || model.unused_parameters.count(name))) {
+    if (options.non_default && !options.defaults && (!params.IsExplicit(name) || model.unused_parameters.count(name))) {
       continue;
     }
     std::optional<std::string> raw = params.Raw(name, view);
@@ -66,8 +65,9 @@ int RunConf(const ConfOptions& options) {
       config::MacroExpander expander = params.Expander(view);
       std::string value = expander.Expand(*raw, name);
       for (const auto& problem : expander.problems()) {
-        std::cerr << "postern: " << (problem.kind == config::MacroExpander::Problem::Kind::kUndefined ? "warning" : "error")
-                  << ": " << name << ": " << problem.message << "\n";
+        std::cerr << "postern: "
+                  << (problem.kind == config::MacroExpander::Problem::Kind::kUndefined ? "warning" : "error") << ": "
+                  << name << ": " << problem.message << "\n";
         if (problem.kind != config::MacroExpander::Problem::Kind::kUndefined) status = 1;
       }
       PrintParameter(name, value);

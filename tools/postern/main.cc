@@ -1,7 +1,6 @@
 // main.cc: `postern`, the command-line front end: argument parsing and
 // dispatch to the subcommands in commands.h.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 

@@ -21,9 +21,9 @@ class MacroExpanderTest : public ::testing::Test {
     return result;
   }
 
-  std::map<std::string, std::string> vars_ = {
-      {"name1", "value1"}, {"empty", ""}, {"nested", "<$name1>"}, {"level", "3.6"},
-      {"a", "$b"}, {"b", "$c"}, {"c", "$a"}};
+  std::map<std::string, std::string> vars_ = {{"name1", "value1"}, {"empty", ""}, {"nested", "<$name1>"},
+                                              {"level", "3.6"},    {"a", "$b"},   {"b", "$c"},
+                                              {"c", "$a"}};
   std::vector<MacroExpander::Problem> problems_;
 };
 
@@ -50,8 +50,8 @@ TEST_F(MacroExpanderTest, ConditionalForms) {
 TEST_F(MacroExpanderTest, RelationalForms) {
   EXPECT_EQ(Expand("${{$name1} == {value1}}"), "true");
   EXPECT_EQ(Expand("${{$name1} != {value1}}"), "");
-  EXPECT_EQ(Expand("${{10} > {9}}"), "true");           // numeric when both are numbers
-  EXPECT_EQ(Expand("${{aaa} < {bb}}"), "true");         // else text order
+  EXPECT_EQ(Expand("${{10} > {9}}"), "true");    // numeric when both are numbers
+  EXPECT_EQ(Expand("${{aaa} < {bb}}"), "true");  // else text order
   EXPECT_EQ(Expand("${{aaa} >length {bb}}"), "true");
   EXPECT_EQ(Expand("${{3.10} >level {3.2} ? {newer} : {older}}"), "newer");
   EXPECT_EQ(Expand("${{$level} <level {2} ? {$name1} : {}}"), "");

@@ -13,8 +13,8 @@ namespace {
 MachineFacts TestMachine() {
   MachineFacts facts;
   facts.hostname = "vm";
-  facts.addresses = {{"127.0.0.1", 8, false}, {"192.0.2.2", 24, false}, {"::1", 128, true},
-                     {"fe80::fc:ff:fe00:1", 64, true}};
+  facts.addresses = {
+      {"127.0.0.1", 8, false}, {"192.0.2.2", 24, false}, {"::1", 128, true}, {"fe80::fc:ff:fe00:1", 64, true}};
   return facts;
 }
 
@@ -92,8 +92,9 @@ TEST(ParameterValueTest, ChecksTypes) {
 }
 
 TEST(ParameterValueTest, SplitsListsKeepingBraceGroups) {
-  auto items = SplitParameterList("permit_mynetworks,  reject_unauth_destination\n check_policy_service "
-                                  "{ inet:127.0.0.1:10023, timeout=10s }, inline:{a=b, c=d}");
+  auto items = SplitParameterList(
+      "permit_mynetworks,  reject_unauth_destination\n check_policy_service "
+      "{ inet:127.0.0.1:10023, timeout=10s }, inline:{a=b, c=d}");
   ASSERT_TRUE(items);
   EXPECT_EQ(*items, (std::vector<std::string>{"permit_mynetworks", "reject_unauth_destination", "check_policy_service",
                                               "inet:127.0.0.1:10023, timeout=10s", "inline:{a=b, c=d}"}));
