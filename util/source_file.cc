@@ -1,6 +1,8 @@
 // source_file.cc: reading a file into memory and indexing its lines.
 #include "util/source_file.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -34,6 +36,11 @@ std::string_view SourceFile::Line(int line) const {
   std::string_view view(text_.data() + start, end - start);
   if (!view.empty() && view.back() == '\r') view.remove_suffix(1);
   return view;
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
 }
 
 }  // namespace postern

@@ -32,4 +32,7 @@ class SourceFile {
   std::vector<size_t> line_starts_;
 };
 
+// Whether something exists at `path` (file or directory).
+bool PathExists(const std::string& path);
+
 }  // namespace postern

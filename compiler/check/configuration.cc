@@ -1,8 +1,6 @@
 // configuration.cc: see configuration.h.
 #include "compiler/check/configuration.h"
 
-#include <sys/stat.h>
-
 #include <set>
 
 #include "compiler/config/parameter_registry.h"
@@ -186,8 +184,7 @@ class Checker {
       } else if (type != ParameterType::kTableList) {
         if (!item.empty() && item.front() == '/') {
           std::string path = tables::ResolveTablePath(item, table_options());
-          struct stat st {};
-          if (stat(path.c_str(), &st) != 0) {
+          if (!PathExists(path)) {
             diagnostics_->Error("PC0113", where, "file \"" + item + "\" listed in " + name + " does not exist");
           }
           continue;
@@ -232,11 +229,6 @@ class Checker {
   std::vector<std::pair<tables::TableReference, SourceLocation>> pending_;
 };
 
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0;
-}
-
 }  // namespace
 
 Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics) {
@@ -251,7 +243,7 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
                            "a configuration directory holds main.cf and master.cf");
   }
   std::string master_path = options.config_directory + "/master.cf";
-  if (Exists(master_path)) {
+  if (PathExists(master_path)) {
     auto master_file = SourceFile::Read(master_path);
     if (master_file.ok()) {
       model.master_cf = config::ParseMasterCf(master_file.value(), diagnostics);

@@ -61,7 +61,13 @@ std::optional<std::string> ParameterSet::DefaultRaw(std::string_view name, View 
   if (name == "config_directory" && view == View::kEffective) return options_.config_directory;
   const ParameterSpec* spec = FindParameter(name);
   if (spec == nullptr) return std::nullopt;
-  if (IsComputed(name)) return ComputedDefault(name, view);
+  if (IsComputed(name)) {
+    if (std::find(computing_.begin(), computing_.end(), name) != computing_.end()) return "";
+    computing_.emplace_back(name);
+    std::string value = ComputedDefault(name, view);
+    computing_.pop_back();
+    return value;
+  }
   return std::string(spec->default_value);
 }
 

@@ -55,6 +55,9 @@ class ParameterSet {
   std::string ComputedDefault(std::string_view name, View view) const;
 
   std::map<std::string, const ParameterDefinition*, std::less<>> explicit_;
+  // Computed defaults being evaluated: breaks cycles such as
+  // `mydomain = $myhostname` on a host name without a dot. Not thread-safe.
+  mutable std::vector<std::string> computing_;
   Options options_;
 };
 

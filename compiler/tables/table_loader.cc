@@ -1,19 +1,12 @@
 // table_loader.cc: see table_loader.h.
 #include "compiler/tables/table_loader.h"
 
-#include <sys/stat.h>
-
 #include "compiler/config/parameter_value.h"
 #include "util/strings.h"
 #include "util/suggest.h"
 
 namespace postern::tables {
 namespace {
-
-bool FileExists(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0;
-}
 
 // The inside of "{ ... }", or nullopt with a diagnostic.
 std::optional<std::string_view> BraceBody(const TableReference& ref, const SourceLocation& location,
@@ -46,7 +39,7 @@ std::string ResolveTablePath(const std::string& path, const TableLoadOptions& op
   const std::string& installed = options.installed_config_directory;
   if (!installed.empty() && StartsWith(path, installed + "/")) {
     std::string mapped = options.base_directory + path.substr(installed.size());
-    if (FileExists(mapped)) return mapped;
+    if (PathExists(mapped)) return mapped;
   }
   return path;
 }

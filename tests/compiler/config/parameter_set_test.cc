@@ -56,6 +56,12 @@ TEST(ParameterSetTest, ExplicitValuesDriveComputedOnesButNotDefaultsView) {
   EXPECT_EQ(*f.params->Raw("mydomain"), "example.com");
 }
 
+TEST(ParameterSetTest, CyclesThroughComputedDefaultsTerminate) {
+  Fixture f("mydomain = $myhostname\nmynetworks_style = $mynetworks\n");
+  EXPECT_EQ(f.Expanded("myhostname"), "vm.localdomain");
+  EXPECT_EQ(f.Expanded("mynetworks"), "127.0.0.1/32 192.0.2.2/32 [::1]/128 [fe80::fc:ff:fe00:1]/128");
+}
+
 TEST(ParameterSetTest, LastDefinitionWins) {
   Fixture f("relayhost = a\nrelayhost = [b]:587\n");
   EXPECT_EQ(*f.params->Raw("relayhost"), "[b]:587");
