@@ -25,6 +25,10 @@ class LookupTable {
   virtual ~LookupTable() = default;
   // The value for `key`, or nullopt when the table has none.
   virtual std::optional<std::string> Lookup(std::string_view key) const = 0;
+  // Whether partial keys (user@domain without its extension, a bare domain,
+  // @domain) are looked up here. Pattern tables only ever see the whole
+  // address, as Postfix's DICT_FLAG_FIXED rule says.
+  virtual bool AcceptsPartialKeys() const { return true; }
 };
 
 class ExactTable : public LookupTable {
@@ -45,6 +49,7 @@ class StaticTable : public LookupTable {
  public:
   explicit StaticTable(std::string value) : value_(std::move(value)) {}
   std::optional<std::string> Lookup(std::string_view) const override { return value_; }
+  const std::string& value() const { return value_; }
 
  private:
   std::string value_;
@@ -70,6 +75,7 @@ class PatternTable : public LookupTable {
   // Like Lookup, also saying which rule matched (its source line).
   std::optional<std::string> LookupWithRule(std::string_view key, const PatternRule** matched) const;
   const std::vector<PatternRule>& rules() const { return rules_; }
+  bool AcceptsPartialKeys() const override { return false; }
 
  private:
   bool Matches(const PatternRule& rule, std::string_view key, const std::optional<IpAddress>& address,

@@ -32,7 +32,7 @@ Result<std::shared_ptr<const Regexp>> Regexp::Compile(std::string_view pattern, 
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // best effort; falls back to the interpreter
   uint32_t captures = 0;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &captures);
-  return std::shared_ptr<const Regexp>(new Regexp(code, static_cast<int>(captures)));
+  return std::shared_ptr<const Regexp>(new Regexp(code, static_cast<int>(captures), pattern, flags));
 }
 
 bool Regexp::Match(std::string_view subject, std::vector<std::string>* groups) const {

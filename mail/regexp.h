@@ -38,12 +38,18 @@ class Regexp {
   // whole match; unset groups are empty) when it is not null.
   bool Match(std::string_view subject, std::vector<std::string>* groups) const;
   int capture_count() const { return capture_count_; }
+  // What it was compiled from, so an image can store and recompile it.
+  const std::string& pattern() const { return pattern_; }
+  const RegexpFlags& flags() const { return flags_; }
 
  private:
-  Regexp(pcre2_real_code_8* code, int capture_count) : code_(code), capture_count_(capture_count) {}
+  Regexp(pcre2_real_code_8* code, int capture_count, std::string_view pattern, RegexpFlags flags)
+      : code_(code), capture_count_(capture_count), pattern_(pattern), flags_(flags) {}
 
   pcre2_real_code_8* code_;
   int capture_count_;
+  std::string pattern_;
+  RegexpFlags flags_;
 };
 
 // The largest $n / ${n} index in a replacement text (0 when none). Sets

@@ -5,6 +5,7 @@
 
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
+#include "compiler/tables/list_items.h"
 #include "mail/ip_address.h"
 #include "util/strings.h"
 #include "util/suggest.h"
@@ -136,29 +137,16 @@ class Checker {
       return;
     }
     if (spec->type == ParameterType::kNetworkList) CheckNetworkList(name, expanded, value_location);
-    if (spec->type == ParameterType::kTableList || spec->type == ParameterType::kMatchList ||
-        spec->type == ParameterType::kNetworkList || spec->type == ParameterType::kRestrictionList) {
-      CollectTables(name, spec->type, expanded, value_location);
-    }
+    if (tables::ListMayReferenceTables(spec->type)) CollectTables(name, spec->type, expanded, value_location);
   }
 
   void CheckNetworkList(const std::string& name, const std::string& expanded, const SourceLocation& where) {
-    for (std::string item : config::SplitParameterList(expanded).value_or(std::vector<std::string>{})) {
-      while (!item.empty() && item.front() == '!') item.erase(0, 1);
-      if (item.empty() || item.front() == '/' || LooksLikeHostname(item)) continue;
+    for (const tables::ListItem& item : tables::ClassifyListItems(name, ParameterType::kNetworkList, expanded)) {
+      if (item.kind != tables::ListItem::Kind::kWord || item.text.empty() || LooksLikeHostname(item.text)) continue;
       std::string error;
-      if (mail::ParseCidrBlock(item, &error) || LooksLikeTable(item)) continue;
-      diagnostics_->Error("PC0111", where, "bad network \"" + item + "\" in " + name, error);
+      if (mail::ParseCidrBlock(item.text, &error)) continue;
+      diagnostics_->Error("PC0111", where, "bad network \"" + item.text + "\" in " + name, error);
     }
-  }
-
-  static bool LooksLikeTable(std::string_view item) {
-    size_t colon = item.find(':');
-    if (colon == std::string_view::npos || colon == 0) return false;
-    for (char c : item.substr(0, colon)) {
-      if (!IsAlpha(c)) return false;
-    }
-    return true;
   }
 
   static bool LooksLikeHostname(std::string_view item) {
@@ -172,37 +160,25 @@ class Checker {
 
   void CollectTables(const std::string& name, ParameterType type, const std::string& expanded,
                      const SourceLocation& where) {
-    bool aliases = name == "alias_maps" || name == "alias_database";
-    std::string previous;
-    for (std::string item : config::SplitParameterList(expanded).value_or(std::vector<std::string>{})) {
-      bool policy_endpoint = previous == "check_policy_service";  // a socket, not a table
-      previous = item;
-      if (policy_endpoint) continue;
-      while (type != ParameterType::kTableList && !item.empty() && item.front() == '!') item.erase(0, 1);
-      if (type == ParameterType::kRestrictionList) {
-        if (!LooksLikeTable(item)) continue;  // restriction names and their arguments
-      } else if (type != ParameterType::kTableList) {
-        if (!item.empty() && item.front() == '/') {
-          std::string path = tables::ResolveTablePath(item, table_options());
-          if (!PathExists(path)) {
-            diagnostics_->Error("PC0113", where, "file \"" + item + "\" listed in " + name + " does not exist");
+    for (const tables::ListItem& item : tables::ClassifyListItems(name, type, expanded)) {
+      switch (item.kind) {
+        case tables::ListItem::Kind::kFile:
+          if (!PathExists(tables::ResolveTablePath(item.text, table_options()))) {
+            diagnostics_->Error("PC0113", where, "file \"" + item.text + "\" listed in " + name + " does not exist");
           }
-          continue;
+          break;
+        case tables::ListItem::Kind::kBadTable:
+          diagnostics_->Error("PC0112", where, "bad table reference \"" + item.text + "\" in " + name,
+                              "tables are written type:name, e.g. hash:/etc/postfix/virtual");
+          break;
+        case tables::ListItem::Kind::kTable: {
+          std::string key = item.table->ToString() + (item.table->format == tables::TableFormat::kAliases ? "#aliases" : "");
+          if (seen_tables_.insert(key).second) pending_.push_back({*item.table, where});
+          break;
         }
-        if (!LooksLikeTable(item)) continue;
-        // An IPv6 address in a network list is not a table.
-        std::string error;
-        if (type == ParameterType::kNetworkList && mail::ParseCidrBlock(item, &error)) continue;
+        default:
+          break;
       }
-      auto ref = tables::ParseTableReference(item, aliases);
-      if (!ref) {
-        diagnostics_->Error("PC0112", where, "bad table reference \"" + item + "\" in " + name,
-                            "tables are written type:name, e.g. hash:/etc/postfix/virtual");
-        continue;
-      }
-      std::string key = ref->ToString() + (aliases ? "#aliases" : "");
-      if (!seen_tables_.insert(key).second) continue;
-      pending_.push_back({*ref, where});
     }
   }
 
@@ -253,8 +229,10 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
     }
   }
   config::ParameterSet::Options parameter_options;
-  parameter_options.config_directory = options.config_directory;
-  parameter_options.config_directory_explicit = options.config_directory_explicit;
+  parameter_options.config_directory =
+      options.installed_directory.empty() ? options.config_directory : options.installed_directory;
+  parameter_options.config_directory_explicit =
+      options.installed_directory.empty() && options.config_directory_explicit;
   parameter_options.machine = options.machine;
   model.parameters = std::make_unique<config::ParameterSet>(model.main_cf, parameter_options);
   Checker(&model, options, diagnostics).Run();

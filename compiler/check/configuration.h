@@ -41,6 +41,10 @@ struct Model {
 struct LoadOptions {
   std::string config_directory;  // holds main.cf and master.cf
   bool config_directory_explicit = true;
+  // When set, the value config_directory has where the configuration is
+  // installed (e.g. /etc/postfix), as opposed to where it is read from now.
+  // Images use it, so their bytes do not depend on the checkout's path.
+  std::string installed_directory;
   config::MachineFacts machine;  // for computed defaults
   bool load_tables = true;
 };

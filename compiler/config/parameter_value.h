@@ -8,13 +8,11 @@
 #include <vector>
 
 #include "compiler/config/parameter_registry.h"
+#include "mail/parameter_list.h"
 
 namespace postern::config {
 
-// Splits a list-valued parameter on commas and white space, keeping
-// `{ ... }` groups together (Postfix's mail_parm_split). Braces of a group
-// are removed and its inside trimmed. Returns nullopt on unbalanced braces.
-std::optional<std::vector<std::string>> SplitParameterList(std::string_view value);
+using mail::SplitParameterList;
 
 std::optional<bool> ParseBoolean(std::string_view value);
 // Seconds; a bare number is in `default_unit` (one of s m h d w).

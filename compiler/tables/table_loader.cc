@@ -2,6 +2,7 @@
 #include "compiler/tables/table_loader.h"
 
 #include "compiler/config/parameter_value.h"
+#include "mail/passwd_table.h"
 #include "util/strings.h"
 #include "util/suggest.h"
 
@@ -60,6 +61,11 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
       diagnostics->Error("PT0321", location, "unknown table type \"" + type + "\" in \"" + reference.ToString() + "\"",
                          suggestion.empty() ? "" : "did you mean \"" + suggestion + ":\"?");
     }
+    return loaded;
+  }
+
+  if (reference.format == TableFormat::kPasswd) {
+    loaded.table = std::make_shared<mail::PasswdTable>();
     return loaded;
   }
 

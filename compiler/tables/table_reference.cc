@@ -55,6 +55,8 @@ std::optional<TableReference> ParseTableReference(std::string_view text, bool al
     ref.format = TableFormat::kRegexp;
   } else if (ref.type == "pcre") {
     ref.format = TableFormat::kPcre;
+  } else if (ref.type == "unix" && ref.name == "passwd.byname") {
+    ref.format = TableFormat::kPasswd;
   }
   ref.inline_text = StartsWith(ref.name, "{");
   return ref;

@@ -17,6 +17,7 @@ enum class TableFormat {
   kCidr,     // cidr_table(5)
   kRegexp,   // regexp_table(5)
   kPcre,     // pcre_table(5)
+  kPasswd,   // unix:passwd.byname, the system's users, read live
   kUnsupported,
 };
 

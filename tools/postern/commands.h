@@ -36,4 +36,21 @@ struct CheckOptions {
 };
 int RunCheck(const CheckOptions& options);
 
+struct CompileOptions {
+  std::string config_directory;
+  std::string output_directory;  // the images directory
+  int keep = 5;                  // previous images kept
+};
+int RunCompile(const CompileOptions& options);
+
+struct TraceOptions {
+  std::string config_directory;  // compile this first, unless `image` is set
+  std::string image;             // an image, or an images directory (its current image)
+  std::string sender;
+  bool json = false;
+  bool no_smtpd_checks = false;
+  std::vector<std::string> addresses;
+};
+int RunTrace(const TraceOptions& options);
+
 }  // namespace postern::cli

@@ -42,6 +42,23 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--format", check.format, "text or json")->check(CLI::IsMember({"text", "json"}));
   check_cmd->add_flag("--werror", check.werror, "treat warnings as errors");
 
+  CompileOptions compile;
+  auto* compile_cmd = app.add_subcommand("compile", "compile a configuration into an image and publish it");
+  compile_cmd->add_option("-c,--config", compile.config_directory, "configuration directory");
+  compile_cmd->add_option("-o,--output", compile.output_directory, "images directory (gets <id>/ and current)")
+      ->required();
+  compile_cmd->add_option("--keep", compile.keep, "previous images to keep")->check(CLI::NonNegativeNumber);
+
+  TraceOptions trace;
+  auto* trace_cmd = app.add_subcommand("trace", "show how addresses are rewritten and routed, like sendmail -bv");
+  auto* trace_config = trace_cmd->add_option("-c,--config", trace.config_directory, "configuration directory");
+  trace_cmd->add_option("-i,--image", trace.image, "image or images directory")->excludes(trace_config);
+  trace_cmd->add_option("-s,--sender", trace.sender, "envelope sender, rewritten as Postfix would");
+  trace_cmd->add_flag("--json", trace.json, "JSON output");
+  trace_cmd->add_flag("--no-smtpd-checks", trace.no_smtpd_checks,
+                      "skip the RCPT TO check for unknown users (trace as if the mail was already queued)");
+  trace_cmd->add_option("addresses", trace.addresses, "recipient addresses")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -57,6 +74,14 @@ int main(int argc, char** argv) {
   if (*query_cmd) {
     query.explicit_directory = !query.config_directory.empty();
     return RunQuery(query);
+  }
+  if (*compile_cmd) {
+    if (compile.config_directory.empty()) compile.config_directory = DefaultConfigDirectory();
+    return RunCompile(compile);
+  }
+  if (*trace_cmd) {
+    if (trace.config_directory.empty()) trace.config_directory = DefaultConfigDirectory();
+    return RunTrace(trace);
   }
   if (check.config_directory.empty()) check.config_directory = DefaultConfigDirectory();
   return RunCheck(check);

@@ -1,0 +1,302 @@
+// image_builder.cc: see image_builder.h.
+#include "compiler/emit/image_builder.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "compiler/config/parameter_registry.h"
+#include "compiler/emit/cdb_writer.h"
+#include "compiler/tables/list_items.h"
+#include "mail/address.h"
+#include "mail/image_format.h"
+#include "mail/passwd_table.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+
+namespace postern::emit {
+namespace {
+
+using config::ParameterType;
+
+// One table the image carries, keyed by the text that names it in a list.
+struct TableUse {
+  std::string text;  // as written in the expanded list ("proxy:unix:passwd.byname")
+  bool aliases = false;
+  tables::TableReference reference;
+};
+
+class Builder {
+ public:
+  Builder(const check::Model& model, const ImageBuildOptions& options, DiagnosticSink* diagnostics)
+      : model_(model), options_(options), diagnostics_(diagnostics) {}
+
+  BuiltImage Build() {
+    AddSource(model_.config_directory + "/main.cf");
+    if (model_.has_master_cf) AddSource(model_.config_directory + "/master.cf");
+    CollectParameters();
+    CollectTables();
+
+    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), CdbOf(parameters_));
+    AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());
+    int index = 0;
+    for (const auto& [text, use] : tables_) EmitTable(use, index++);
+    if (!includes_.empty()) AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), CdbOf(includes_));
+    // The manifest describes everything above, and is itself covered by IMAGE.
+    std::string manifest = Manifest();
+    sections_.insert(sections_.begin(), Section(mail::SectionKind::kManifest, "MANIFEST", "", 0, manifest));
+    files_.insert(files_.begin(), ImageFile{"MANIFEST", manifest});
+
+    mail::ImageHeader header;
+    header.compiler_version = options_.compiler_version;
+    header.sections = sections_;
+    BuiltImage image;
+    std::string header_bytes = mail::EncodeImageHeader(header);
+    image.id = Sha256Hex(header_bytes);
+    image.files.push_back(ImageFile{std::string(mail::kImageHeaderFile), std::move(header_bytes)});
+    for (ImageFile& f : files_) image.files.push_back(std::move(f));
+    return image;
+  }
+
+ private:
+  std::string DisplayPath(const std::string& path) const {
+    const std::string prefix = model_.config_directory + "/";
+    return StartsWith(path, prefix) ? path.substr(prefix.size()) : path;
+  }
+
+  tables::TableLoadOptions table_options() const {
+    tables::TableLoadOptions o;
+    o.base_directory = model_.config_directory;
+    o.installed_config_directory = "/etc/postfix";
+    return o;
+  }
+
+  void AddSource(const std::string& path) {
+    auto file = SourceFile::Read(path);
+    if (file.ok()) sources_[DisplayPath(path)] = Sha256Hex(file.value()->text());
+  }
+
+  std::string Expanded(const std::string& name) const {
+    if (config::IsRawParameter(name)) return model_.parameters->Raw(name).value_or("");
+    config::MacroExpander expander = model_.parameters->Expander();
+    return model_.parameters->Expanded(name, &expander);
+  }
+
+  // Every supported parameter, plus the explicit names Postfix derives from
+  // master.cf services (per-transport settings), with $names expanded and
+  // /file elements of match lists replaced by the file's contents.
+  void CollectParameters() {
+    for (const config::ParameterSpec& spec : config::SupportedParameters()) {
+      std::string name(spec.name);
+      std::string value = Expanded(name);
+      if (spec.type == ParameterType::kMatchList || spec.type == ParameterType::kNetworkList) {
+        value = InlineListFiles(name, spec.type, value);
+      }
+      parameters_[name] = value;
+      if (tables::ListMayReferenceTables(spec.type)) lists_.emplace_back(name, spec.type);
+    }
+    for (const std::string& name : model_.parameters->ExplicitNames()) {
+      if (!parameters_.count(name) && !model_.unused_parameters.count(name)) parameters_[name] = Expanded(name);
+    }
+  }
+
+  std::string InlineListFiles(const std::string& name, ParameterType type, const std::string& value) {
+    auto items = tables::ClassifyListItems(name, type, value);
+    bool has_file = std::any_of(items.begin(), items.end(),
+                                [](const tables::ListItem& i) { return i.kind == tables::ListItem::Kind::kFile; });
+    if (!has_file) return value;
+    std::vector<std::string> out;
+    for (const tables::ListItem& item : items) {
+      std::string prefix = item.negate ? "!" : "";
+      if (item.kind != tables::ListItem::Kind::kFile) {
+        bool needs_braces = item.text.find_first_of(" \t,") != std::string::npos && item.text.find('{') == std::string::npos;
+        out.push_back(prefix + (needs_braces ? "{" + item.text + "}" : item.text));
+        continue;
+      }
+      std::string path = tables::ResolveTablePath(item.text, table_options());
+      auto file = SourceFile::Read(path);
+      if (!file.ok()) {
+        diagnostics_->FileWarning("PE0403", path, "file listed in " + name + " cannot be read: " + file.status().message());
+        continue;
+      }
+      sources_[DisplayPath(path)] = Sha256Hex(file.value()->text());
+      for (std::string_view line : SplitAny(file.value()->text(), "\n")) {
+        size_t hash = line.find('#');
+        if (hash != std::string_view::npos) line = line.substr(0, hash);
+        for (std::string& word : SplitAny(line, " \t\r,")) out.push_back(prefix + word);
+      }
+    }
+    return Join(out, ", ");
+  }
+
+  void CollectTables() {
+    // A file listed in alias_maps is an aliases(5) file wherever else it is
+    // named (local_recipient_maps = $alias_maps reads the same database).
+    std::set<std::string> alias_files;
+    for (const char* name : {"alias_maps", "alias_database"}) {
+      for (const auto& item : tables::ClassifyListItems(name, ParameterType::kTableList, parameters_[name])) {
+        if (item.table) alias_files.insert(item.table->ToString());
+      }
+    }
+    for (const auto& [name, type] : lists_) {
+      for (const auto& item : tables::ClassifyListItems(name, type, parameters_[name])) {
+        if (item.kind != tables::ListItem::Kind::kTable || tables_.count(item.text)) continue;
+        TableUse use{item.text, false, *item.table};
+        if (alias_files.count(use.reference.ToString()) && use.reference.format == tables::TableFormat::kText) {
+          use.reference.format = tables::TableFormat::kAliases;
+        }
+        use.aliases = use.reference.format == tables::TableFormat::kAliases;
+        tables_.emplace(item.text, std::move(use));
+      }
+    }
+  }
+
+  tables::LoadedTable Load(const TableUse& use) {
+    for (const tables::LoadedTable& loaded : model_.tables) {
+      if (loaded.table && loaded.reference.ToString() == use.reference.ToString() &&
+          loaded.reference.format == use.reference.format) {
+        return loaded;
+      }
+    }
+    // Tables only defaults refer to (alias_maps = hash:/etc/aliases) were not
+    // loaded by the checker; their problems are reported here.
+    SourceLocation where{model_.main_cf.file, 0, 0};
+    return tables::LoadTable(use.reference, table_options(), where, diagnostics_);
+  }
+
+  void EmitTable(const TableUse& use, int index) {
+    char number[16];
+    std::snprintf(number, sizeof number, "%03d", index);
+    std::string base = std::string("tables/") + number;
+    tables::LoadedTable loaded = Load(use);
+    if (!loaded.table) {
+      diagnostics_->FileError("PE0401", model_.config_directory + "/main.cf",
+                              "table " + use.text + " cannot be put in the image");
+      return;
+    }
+    if (!loaded.source_path.empty()) AddSource(loaded.source_path);
+    const mail::LookupTable* table = loaded.table.get();
+    if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
+      std::vector<std::pair<std::string, std::string>> entries(exact->entries().begin(), exact->entries().end());
+      if (use.aliases) CollectIncludes(entries);
+      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, entries.size(), CdbOf(entries));
+    } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
+      AddFile(mail::SectionKind::kPatternTable, base + ".pat", use.text, pattern->rules().size(),
+              mail::EncodePatternRules(pattern->rules()));
+    } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
+      AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value());
+    } else if (dynamic_cast<const mail::PasswdTable*>(table) != nullptr) {
+      sections_.push_back(Section(mail::SectionKind::kPasswdTable, "", use.text, 0, ""));
+    }
+  }
+
+  // :include:/path destinations in aliases: the file's addresses go into the
+  // image, so delivery never reads configuration text.
+  void CollectIncludes(const std::vector<std::pair<std::string, std::string>>& entries) {
+    for (const auto& [key, value] : entries) {
+      for (const std::string& destination : mail::ParseAddressList(value)) {
+        if (!StartsWith(ToLower(destination), ":include:")) continue;
+        std::string path = destination.substr(9);
+        if (includes_.count(path)) continue;
+        auto file = SourceFile::Read(tables::ResolveTablePath(path, table_options()));
+        if (!file.ok()) {
+          diagnostics_->FileWarning("PE0402", path, "include file for alias \"" + key +
+                                                        "\" cannot be read: " + file.status().message(),
+                                    "delivery to this alias would be deferred");
+          continue;
+        }
+        sources_[DisplayPath(file.value()->name())] = Sha256Hex(file.value()->text());
+        std::vector<std::string> addresses;
+        for (std::string_view line : SplitAny(file.value()->text(), "\n")) {
+          std::string_view trimmed = Trim(line);
+          if (trimmed.empty() || trimmed.front() == '#') continue;
+          for (std::string& a : mail::ParseAddressList(trimmed)) addresses.push_back(std::move(a));
+        }
+        includes_[path] = Join(addresses, ", ");
+      }
+    }
+  }
+
+  static Result<std::string> CdbOf(const std::vector<std::pair<std::string, std::string>>& entries) {
+    return WriteCdb(entries);
+  }
+  static Result<std::string> CdbOf(const std::map<std::string, std::string>& entries) {
+    return WriteCdb(std::vector<std::pair<std::string, std::string>>(entries.begin(), entries.end()));
+  }
+
+  std::string Services() const {
+    std::vector<mail::ServiceEntry> services;
+    for (const config::MasterService& s : model_.master_cf.services) {
+      mail::ServiceEntry e{s.name, s.type, s.command, s.arguments, {}};
+      for (const config::ServiceOverride& o : s.overrides) e.overrides.emplace_back(o.name, o.value);
+      services.push_back(std::move(e));
+    }
+    return mail::EncodeServices(services);
+  }
+
+  static mail::ImageSection Section(mail::SectionKind kind, std::string path, std::string reference, uint64_t entries,
+                                    const std::string& bytes) {
+    mail::ImageSection s;
+    s.kind = kind;
+    s.path = std::move(path);
+    s.reference = std::move(reference);
+    s.size = bytes.size();
+    s.entries = entries;
+    s.sha256 = s.path.empty() ? "" : Sha256Hex(bytes);
+    return s;
+  }
+
+  void AddFile(mail::SectionKind kind, const std::string& path, const std::string& reference, uint64_t entries,
+               Result<std::string> bytes) {
+    if (!bytes.ok()) {
+      diagnostics_->FileError("PE0401", path, bytes.status().message());
+      return;
+    }
+    sections_.push_back(Section(kind, path, reference, entries, *bytes));
+    files_.push_back(ImageFile{path, std::move(bytes).value()});
+  }
+
+  std::string Manifest() const {
+    std::string m = "# Postern image manifest\n";
+    m += "format-version: " + std::to_string(mail::kImageFormatVersion) + "\n";
+    m += "compiler-version: " + options_.compiler_version + "\n";
+    m += "parameters: " + std::to_string(parameters_.size()) + "\n";
+    m += "\n[sources]  sha256  path\n";
+    for (const auto& [path, sha] : sources_) m += sha + "  " + path + "\n";
+    m += "\n[tables]  file  entries  reference\n";
+    for (const mail::ImageSection& s : sections_) {
+      if (s.reference.empty()) continue;
+      m += (s.path.empty() ? "(system)" : s.path) + "  " + std::to_string(s.entries) + "  " + s.reference + "\n";
+    }
+    m += "\n[files]  sha256  bytes  path\n";
+    for (const mail::ImageSection& s : sections_) {
+      if (!s.path.empty()) m += s.sha256 + "  " + std::to_string(s.size) + "  " + s.path + "\n";
+    }
+    return m;
+  }
+
+  const check::Model& model_;
+  const ImageBuildOptions& options_;
+  DiagnosticSink* diagnostics_;
+  std::map<std::string, std::string> parameters_;
+  std::vector<std::pair<std::string, ParameterType>> lists_;
+  std::map<std::string, TableUse> tables_;
+  std::map<std::string, std::string> includes_;
+  std::map<std::string, std::string> sources_;  // display path -> sha256
+  std::vector<mail::ImageSection> sections_;
+  std::vector<ImageFile> files_;
+};
+
+}  // namespace
+
+size_t BuiltImage::total_bytes() const {
+  size_t n = 0;
+  for (const ImageFile& f : files) n += f.bytes.size();
+  return n;
+}
+
+BuiltImage BuildImage(const check::Model& model, const ImageBuildOptions& options, DiagnosticSink* diagnostics) {
+  return Builder(model, options, diagnostics).Build();
+}
+
+}  // namespace postern::emit

@@ -1,0 +1,40 @@
+// image_builder.h: turns a loaded, checked configuration (check::Model) into
+// the bytes of an image (see mail/image_format.h), in memory. Publishing
+// those bytes to disk is image_publisher.h's job.
+//
+// Deterministic: the same inputs give the same bytes (tables and parameters
+// sorted, no timestamps, paths relative to the configuration directory).
+//
+// Codes: PE0401 a table an image needs cannot be loaded, PE0402 an
+// :include: file cannot be read, PE0403 a /file in a list cannot be read.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "compiler/check/configuration.h"
+#include "util/diagnostic.h"
+
+namespace postern::emit {
+
+struct ImageBuildOptions {
+  std::string compiler_version;
+};
+
+struct ImageFile {
+  std::string path;  // relative to the image directory
+  std::string bytes;
+};
+
+struct BuiltImage {
+  std::string id;                // sha256 of the IMAGE file
+  std::vector<ImageFile> files;  // IMAGE first
+  size_t total_bytes() const;
+};
+
+// Problems with tables the image needs go to `diagnostics`; the caller
+// decides whether errors there stop publication.
+BuiltImage BuildImage(const check::Model& model, const ImageBuildOptions& options, DiagnosticSink* diagnostics);
+
+}  // namespace postern::emit

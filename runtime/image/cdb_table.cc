@@ -1,0 +1,72 @@
+// cdb_table.cc: see cdb_table.h. The CDB format: 256 (position, length)
+// pairs of little-endian u32 index the hash tables; a hash table is a run of
+// (hash, record position) slots probed linearly from (hash >> 8) % length;
+// a record is key length, value length, key, value. The hash is djb's:
+// h = 5381; h = ((h << 5) + h) ^ c.
+#include "runtime/image/cdb_table.h"
+
+#include "util/strings.h"
+
+namespace postern::image {
+namespace {
+
+constexpr size_t kHeaderSize = 2048;
+
+inline uint32_t U32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint32_t>(u[0]) | static_cast<uint32_t>(u[1]) << 8 | static_cast<uint32_t>(u[2]) << 16 |
+         static_cast<uint32_t>(u[3]) << 24;
+}
+
+inline uint32_t Hash(std::string_view key) {
+  uint32_t h = 5381;
+  for (char c : key) h = ((h << 5) + h) ^ static_cast<unsigned char>(c);
+  return h;
+}
+
+}  // namespace
+
+bool CdbTable::LooksValid(std::string_view bytes) {
+  if (bytes.size() < kHeaderSize) return false;
+  for (size_t i = 0; i < 256; ++i) {
+    uint64_t pos = U32(bytes.data() + 8 * i);
+    uint64_t len = U32(bytes.data() + 8 * i + 4);
+    if (len != 0 && (pos < kHeaderSize || pos + 8 * len > bytes.size())) return false;
+  }
+  return true;
+}
+
+std::optional<std::string_view> CdbTable::Find(std::string_view key) const {
+  const size_t size = bytes_.size();
+  const char* base = bytes_.data();
+  uint32_t h = Hash(key);
+  const char* header = base + 8 * (h & 0xff);
+  uint64_t table = U32(header);
+  uint64_t slots = U32(header + 4);
+  if (slots == 0 || table + 8 * slots > size) return std::nullopt;
+  uint64_t slot = (h >> 8) % slots;
+  for (uint64_t probe = 0; probe < slots; ++probe) {
+    const char* s = base + table + 8 * slot;
+    uint32_t slot_hash = U32(s);
+    uint64_t record = U32(s + 4);
+    if (record == 0) return std::nullopt;  // empty slot: not present
+    if (slot_hash == h && record + 8 <= size) {
+      uint64_t klen = U32(base + record);
+      uint64_t vlen = U32(base + record + 4);
+      if (record + 8 + klen + vlen <= size && klen == key.size() &&
+          std::string_view(base + record + 8, klen) == key) {
+        return std::string_view(base + record + 8 + klen, vlen);
+      }
+    }
+    if (++slot == slots) slot = 0;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CdbTable::Lookup(std::string_view key) const {
+  std::optional<std::string_view> value = fold_case_ ? Find(ToLower(key)) : Find(key);
+  if (!value) return std::nullopt;
+  return std::string(*value);
+}
+
+}  // namespace postern::image

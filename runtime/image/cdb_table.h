@@ -1,0 +1,36 @@
+// cdb_table.h: lookups in a CDB file (the format tinycdb writes) held in
+// memory, without copying. Keys in an image are stored case-folded, so
+// Lookup() folds the query as Postfix's indexed tables do.
+//
+// Thread-safe: a lookup only reads the mapping.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "mail/lookup_table.h"
+#include "runtime/image/mapped_file.h"
+
+namespace postern::image {
+
+class CdbTable : public mail::LookupTable {
+ public:
+  // REQUIRES: bytes outlive the table (the mapping is held by `owner`).
+  CdbTable(std::shared_ptr<const MappedFile> owner, std::string_view bytes, bool fold_case = true)
+      : owner_(std::move(owner)), bytes_(bytes), fold_case_(fold_case) {}
+
+  // Whether `bytes` is structurally a CDB (header and slot tables in range).
+  static bool LooksValid(std::string_view bytes);
+
+  std::optional<std::string> Lookup(std::string_view key) const override;
+  // The value for `key` exactly as given (no folding), pointing into the file.
+  std::optional<std::string_view> Find(std::string_view key) const;
+
+ private:
+  std::shared_ptr<const MappedFile> owner_;
+  std::string_view bytes_;
+  bool fold_case_;
+};
+
+}  // namespace postern::image

@@ -1,0 +1,130 @@
+// image.cc: see image.h.
+#include "runtime/image/image.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "mail/passwd_table.h"
+#include "util/sha256.h"
+
+namespace postern::image {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsImageId(std::string_view name) {
+  if (name.size() != 64) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
+  std::error_code ec;
+  fs::path directory(path);
+  if (!fs::exists(directory / mail::kImageHeaderFile, ec) && fs::exists(directory / "current", ec)) {
+    directory = directory / "current";
+  }
+  fs::path resolved = fs::canonical(directory, ec);
+  if (ec) return Status::Permanent("cannot open image " + path + ": " + ec.message());
+
+  auto header_file = MappedFile::Open((resolved / mail::kImageHeaderFile).string());
+  if (!header_file.ok()) return Status::Permanent("not an image: " + header_file.status().message());
+  std::string_view header_bytes = (*header_file)->bytes();
+  auto header = mail::DecodeImageHeader(header_bytes);
+  if (!header.ok()) return Status::Permanent(resolved.string() + ": " + header.status().message());
+
+  std::shared_ptr<Image> image(new Image());
+  image->id_ = Sha256Hex(header_bytes);
+  image->path_ = resolved.string();
+  image->header_ = std::move(header).value();
+  std::string name = resolved.filename().string();
+  if (IsImageId(name) && name != image->id_) {
+    return Status::Permanent(resolved.string() + ": the image's content does not match its name (id " + image->id_ +
+                             ")");
+  }
+  for (const mail::ImageSection& section : image->header_.sections) {
+    Status s = image->LoadSection(section, image->path_);
+    if (!s.ok()) return Status::Permanent(resolved.string() + ": " + s.message());
+  }
+  if (!image->parameters_) return Status::Permanent(resolved.string() + ": image has no parameters section");
+  return std::shared_ptr<const Image>(std::move(image));
+}
+
+Status Image::LoadSection(const mail::ImageSection& section, const std::string& directory) {
+  using mail::SectionKind;
+  std::shared_ptr<const MappedFile> file;
+  std::string_view bytes;
+  if (!section.path.empty()) {
+    auto mapped = MappedFile::Open(directory + "/" + section.path);
+    if (!mapped.ok()) return Status::Permanent("missing file: " + mapped.status().message());
+    file = *mapped;
+    bytes = file->bytes();
+    if (bytes.size() != section.size) {
+      return Status::Permanent(section.path + " has " + std::to_string(bytes.size()) + " bytes, the header says " +
+                               std::to_string(section.size) + " (truncated or replaced)");
+    }
+    if (Sha256Hex(bytes) != section.sha256) return Status::Permanent(section.path + ": checksum mismatch (corrupted)");
+  }
+  auto add_table = [&](std::shared_ptr<const mail::LookupTable> table) -> Status {
+    if (!tables_.emplace(section.reference, std::move(table)).second) {
+      return Status::Permanent("table " + section.reference + " appears twice");
+    }
+    return Status::Ok();
+  };
+  switch (section.kind) {
+    case SectionKind::kManifest:
+      manifest_ = std::string(bytes);
+      return Status::Ok();
+    case SectionKind::kParameters:
+    case SectionKind::kIncludes:
+    case SectionKind::kExactTable: {
+      if (!CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
+      // Parameter names and include paths are case-sensitive keys.
+      bool fold = section.kind == SectionKind::kExactTable;
+      auto table = std::make_unique<CdbTable>(file, bytes, fold);
+      if (section.kind == SectionKind::kParameters) {
+        parameters_ = std::move(table);
+        return Status::Ok();
+      }
+      if (section.kind == SectionKind::kIncludes) {
+        includes_ = std::move(table);
+        return Status::Ok();
+      }
+      return add_table(std::shared_ptr<const mail::LookupTable>(std::move(table)));
+    }
+    case SectionKind::kPatternTable: {
+      auto rules = mail::DecodePatternRules(bytes);
+      if (!rules.ok()) return Status::Permanent(section.path + ": " + rules.status().message());
+      return add_table(std::make_shared<mail::PatternTable>(std::move(rules).value()));
+    }
+    case SectionKind::kStaticTable:
+      return add_table(std::make_shared<mail::StaticTable>(std::string(bytes)));
+    case SectionKind::kPasswdTable:
+      return add_table(std::make_shared<mail::PasswdTable>());
+    case SectionKind::kServices: {
+      auto services = mail::DecodeServices(bytes);
+      if (!services.ok()) return Status::Permanent(section.path + ": " + services.status().message());
+      services_ = std::move(services).value();
+      return Status::Ok();
+    }
+  }
+  return Status::Permanent("unknown section kind");
+}
+
+std::optional<std::string_view> Image::Parameter(std::string_view name) const { return parameters_->Find(name); }
+
+std::string Image::ParameterOr(std::string_view name, std::string_view fallback) const {
+  auto value = Parameter(name);
+  return std::string(value ? *value : fallback);
+}
+
+const mail::LookupTable* Image::Table(std::string_view reference) const {
+  auto it = tables_.find(reference);
+  return it == tables_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace postern::image

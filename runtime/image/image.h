@@ -1,0 +1,62 @@
+// image.h: a compiled image, loaded and verified (see mail/image_format.h).
+//
+// Load() reads IMAGE, checks its magic, version and checksum, that the
+// directory's name is the image's id, then maps every section and checks
+// its size and sha256 before building any table. Any mismatch refuses the
+// whole image: nothing is half-loaded.
+//
+// An Image is immutable; share it as shared_ptr<const Image> (a session
+// pins the image it started with). Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mail/image_format.h"
+#include "mail/lookup_table.h"
+#include "runtime/image/cdb_table.h"
+#include "runtime/image/mapped_file.h"
+#include "util/status.h"
+
+namespace postern::image {
+
+class Image {
+ public:
+  // `path` is an image directory, or an images directory whose `current`
+  // symlink names one.
+  static Result<std::shared_ptr<const Image>> Load(const std::string& path);
+
+  const std::string& id() const { return id_; }
+  const std::string& path() const { return path_; }
+  const mail::ImageHeader& header() const { return header_; }
+  std::string_view manifest() const { return manifest_; }
+
+  // A parameter's effective value ($names expanded); nullopt when unknown.
+  std::optional<std::string_view> Parameter(std::string_view name) const;
+  std::string ParameterOr(std::string_view name, std::string_view fallback) const;
+
+  // The table a list element names ("hash:/etc/postfix/virtual"), or null.
+  const mail::LookupTable* Table(std::string_view reference) const;
+  // :include: file path -> its addresses (", "-separated); may be null.
+  const mail::LookupTable* includes() const { return includes_.get(); }
+  const std::vector<mail::ServiceEntry>& services() const { return services_; }
+
+ private:
+  Image() = default;
+  Status LoadSection(const mail::ImageSection& section, const std::string& directory);
+
+  std::string id_;
+  std::string path_;
+  mail::ImageHeader header_;
+  std::string manifest_;
+  std::unique_ptr<CdbTable> parameters_;
+  std::unique_ptr<CdbTable> includes_;
+  std::vector<mail::ServiceEntry> services_;
+  std::map<std::string, std::shared_ptr<const mail::LookupTable>, std::less<>> tables_;
+};
+
+}  // namespace postern::image

@@ -1,0 +1,546 @@
+// resolver.cc: see resolver.h. References are to Postfix's programs whose
+// behaviour each step reproduces.
+#include "runtime/resolve/resolver.h"
+
+#include <algorithm>
+#include <set>
+
+#include "mail/address.h"
+#include "mail/passwd_table.h"
+#include "runtime/resolve/address_lookup.h"
+#include "util/strings.h"
+
+namespace postern::resolve {
+namespace {
+
+constexpr int kCanonicalRecursionLimit = 10;  // cleanup_map11's MAX_RECURSION
+constexpr int kForwardDepthLimit = 50;        // like hopcount_limit: a forwarding loop ends here
+
+bool HasWord(std::string_view list, std::string_view word) {
+  for (std::string_view w : SplitAny(list, ", \t")) {
+    if (EqualsIgnoreCase(w, word)) return true;
+  }
+  return false;
+}
+
+std::string Bracket(std::string_view address) { return "<" + std::string(address) + ">"; }
+
+// The (transport, nexthop) of "transport:nexthop".
+std::pair<std::string, std::string> SplitTransport(std::string_view value) {
+  size_t colon = value.find(':');
+  if (colon == std::string_view::npos) return {std::string(value), ""};
+  return {std::string(value.substr(0, colon)), std::string(value.substr(colon + 1))};
+}
+
+bool StartsWithStatusCode(std::string_view text) {
+  return text.size() >= 5 && (text[0] == '4' || text[0] == '5') && text[1] == '.' && IsDigit(text[2]);
+}
+
+struct Route {
+  std::string address_class;  // local, alias, virtual, relay, default
+  std::string transport;
+  std::string nexthop;
+  bool relocated = false;
+};
+
+}  // namespace
+
+const char* DeliveryStatusName(Delivery::Status status) {
+  switch (status) {
+    case Delivery::Status::kDeliver:
+      return "deliver";
+    case Delivery::Status::kBounce:
+      return "bounce";
+    case Delivery::Status::kReject:
+      return "reject";
+    case Delivery::Status::kDefer:
+      return "defer";
+  }
+  return "?";
+}
+
+// One resolution: the options, the trace being written, and the chain of
+// forwarded addresses (for loop detection).
+class Resolver::Run {
+ public:
+  Run(const Resolver& resolver, const ResolveOptions& options, Resolution* out)
+      : r_(resolver), c_(resolver.config_), options_(options), out_(out) {}
+
+  void Step(std::string stage, std::string table, std::string key, std::string result) {
+    if (options_.record_steps) out_->steps.push_back({std::move(stage), std::move(table), std::move(key), std::move(result)});
+  }
+
+  void Fail(Delivery::Status status, std::string_view address, std::string_view original, int code, std::string text) {
+    Delivery d;
+    d.status = status;
+    d.address = std::string(address);
+    d.original = std::string(original);
+    d.code = code;
+    d.text = std::move(text);
+    out_->results.push_back(std::move(d));
+  }
+
+  // trivial-rewrite's "rewrite" context: qualify, and append .$mydomain.
+  std::string Canonicalize(std::string_view input) {
+    std::string address(Trim(input));
+    if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
+      address = address.substr(1, address.size() - 2);
+    }
+    std::string qualified = Qualify(address, c_);
+    if (qualified != address) Step("rewrite", "append_at_myorigin", "", qualified);
+    mail::AddressParts parts = mail::SplitAddress(qualified);
+    while (parts.has_domain && !parts.domain.empty() && parts.domain.back() == '.') parts.domain.pop_back();
+    if (parts.has_domain && c_.append_dot_mydomain && parts.domain.find('.') == std::string::npos &&
+        !parts.domain.empty() && parts.domain.front() != '[' && !c_.mydomain.empty()) {
+      parts.domain += "." + c_.mydomain;
+      Step("rewrite", "append_dot_mydomain", "", mail::JoinAddress(parts.local, parts.domain));
+    }
+    return parts.has_domain ? mail::JoinAddress(parts.local, parts.domain) : parts.local;
+  }
+
+  LookupOutcome Find(const TableList& maps, std::string_view address, bool use_extension = true) {
+    return FindAddress(maps, address, c_, [this](std::string_view d) { return r_.IsLocalDomain(d); }, use_extension);
+  }
+
+  // cleanup_map11: one-to-one rewriting, repeated until it settles.
+  bool Map11(const TableList& maps, bool propagate, std::string* address) {
+    for (int i = 0; i < kCanonicalRecursionLimit; ++i) {
+      LookupOutcome o = Find(maps, *address);
+      if (!o.error.empty()) {
+        Fail(Delivery::Status::kDefer, *address, out_->input, 451, "4.3.0 " + o.error);
+        return false;
+      }
+      if (!o.hit) return true;
+      std::vector<std::string> mapped = MapResult(*o.hit, *address, c_, propagate);
+      if (mapped.empty()) return true;
+      std::string before = *address;
+      *address = mapped.front();
+      Step("canonical", maps.parameter + " " + o.hit->reference, o.hit->key,
+           *address + (mapped.size() > 1 ? " (multi-valued entry: only the first address is used)" : ""));
+      if (EqualsIgnoreCase(before, *address)) return true;
+    }
+    Step("canonical", maps.parameter, "", "unreasonable nesting; stopped after " +
+                                              std::to_string(kCanonicalRecursionLimit) + " rewrites");
+    return true;
+  }
+
+  // cleanup_map1n: virtual alias expansion.
+  bool ExpandVirtual(const std::string& address, std::vector<std::string>* out) {
+    const TableList& maps = c_.virtual_alias_maps;
+    std::vector<std::string> list = {address};
+    std::set<std::string> self_expanded;  // addresses that expanded into themselves
+    for (size_t arg = 0; arg < list.size(); ++arg) {
+      if (list.size() > static_cast<size_t>(c_.virtual_alias_expansion_limit)) {
+        Step("virtual", maps.parameter, address, "expansion exceeds virtual_alias_expansion_limit");
+        Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error");
+        return false;
+      }
+      for (int count = 0;; ++count) {
+        if (self_expanded.count(ToLower(list[arg]))) break;
+        if (count >= c_.virtual_alias_recursion_limit) {
+          Step("virtual", maps.parameter, list[arg], "nesting exceeds virtual_alias_recursion_limit");
+          Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error");
+          return false;
+        }
+        LookupOutcome o = Find(maps, list[arg]);
+        if (!o.error.empty()) {
+          Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error: " + o.error);
+          return false;
+        }
+        if (!o.hit) break;
+        std::vector<std::string> mapped = MapResult(*o.hit, list[arg], c_, c_.propagate_virtual);
+        if (mapped.empty()) break;
+        Step("virtual", maps.parameter + " " + o.hit->reference, o.hit->key, Join(mapped, ", "));
+        std::string lhs = list[arg];
+        for (size_t i = 0; i < mapped.size(); ++i) {
+          if (mapped[i].size() > c_.virtual_alias_address_length_limit) {
+            Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error");
+            return false;
+          }
+          if (i == 0) {
+            list[arg] = mapped[i];
+          } else {
+            list.push_back(mapped[i]);
+          }
+          if (EqualsIgnoreCase(lhs, mapped[i])) self_expanded.insert(ToLower(lhs));
+        }
+      }
+    }
+    *out = std::move(list);
+    return true;
+  }
+
+  // trivial-rewrite's resolve: address class, transport, nexthop, then
+  // transport_maps and relocated_maps.
+  Route ResolveRoute(const std::string& address) {
+    Route route;
+    mail::AddressParts parts = mail::SplitAddress(address);
+    std::string domain = ToLower(parts.domain);
+    std::string channel;
+    std::string why;
+    if (r_.IsLocalDomain(domain)) {
+      route.address_class = "local";
+      channel = c_.local_transport;
+      route.nexthop = domain;
+      why = "mydestination";
+    } else if (c_.virtual_alias_domains.Match(domain, &why)) {
+      route.address_class = "alias";
+      channel = "error";
+      route.nexthop = c_.show_user_unknown_table_name ? "5.1.1 User unknown in virtual alias table" : "5.1.1 User unknown";
+      why = "virtual_alias_domains " + why;
+    } else if (c_.virtual_mailbox_domains.Match(domain, &why)) {
+      route.address_class = "virtual";
+      channel = c_.virtual_transport;
+      route.nexthop = domain;
+      why = "virtual_mailbox_domains " + why;
+    } else {
+      if (c_.relay_domains.Match(domain, &why)) {
+        route.address_class = "relay";
+        channel = c_.relay_transport;
+        why = "relay_domains " + why;
+      } else {
+        route.address_class = "default";
+        channel = c_.default_transport;
+        why = "no local, virtual or relay domain matches";
+      }
+      route.nexthop = c_.relayhost.empty() ? domain : c_.relayhost;
+    }
+    auto [transport, nexthop] = SplitTransport(channel);
+    route.transport = transport;
+    if (!nexthop.empty()) route.nexthop = nexthop;
+    Step("class", why, domain, route.address_class + " -> " + route.transport + ":" + route.nexthop);
+
+    if (!c_.transport_maps.empty() && route.address_class != "alias") TransportLookup(address, domain, &route);
+
+    LookupOutcome moved = Find(c_.relocated_maps, address, false);
+    if (moved.hit) {
+      route.transport = "error";
+      route.nexthop = "5.1.6 User has moved to " + moved.hit->value;
+      route.relocated = true;
+      Step("relocated", "relocated_maps " + moved.hit->reference, moved.hit->key, route.nexthop);
+    }
+    return route;
+  }
+
+  void TransportLookup(const std::string& address, const std::string& domain, Route* route) {
+    const TableList& maps = c_.transport_maps;
+    auto apply = [&](const AddressHit& hit) {
+      auto [transport, nexthop] = SplitTransport(hit.value);
+      if (transport.empty()) {
+        if (!nexthop.empty()) route->nexthop = nexthop;
+      } else {
+        route->transport = transport;
+        if (!nexthop.empty()) {
+          route->nexthop = nexthop;
+        } else {
+          route->nexthop = transport == "error" ? "Address is undeliverable" : domain;
+        }
+      }
+      Step("transport", maps.parameter + " " + hit.reference, hit.key, route->transport + ":" + route->nexthop);
+    };
+    auto try_key = [&](std::string_view key, bool partial) {
+      LookupOutcome o = FindKey(maps, key, partial);
+      if (o.hit) apply(*o.hit);
+      return o.hit.has_value();
+    };
+    if (try_key(address, false)) return;
+    if (auto stripped = mail::StripExtension(address, c_.recipient_delimiter)) {
+      if (try_key(*stripped, true)) return;
+    }
+    std::string_view name = domain;
+    while (!name.empty()) {
+      if (try_key(name, true)) return;
+      size_t dot = name.find('.', 1);
+      if (dot == std::string_view::npos) break;
+      name = name.substr(c_.transport_parent_style ? dot + 1 : dot);
+    }
+    try_key("*", false);
+  }
+
+  // smtpd's check_rcpt_maps (smtpd_reject_unlisted_recipient): unknown
+  // users are rejected at RCPT TO, before anything is queued.
+  bool RecipientCheck(const std::string& address) {
+    for (const TableList* maps : {&c_.recipient_canonical_maps, &c_.canonical_maps, &c_.virtual_alias_maps}) {
+      if (Find(*maps, address).hit) return true;
+    }
+    mail::AddressParts parts = mail::SplitAddress(address);
+    std::string domain = ToLower(parts.domain);
+    const TableList* maps = nullptr;
+    int code = 550;
+    std::string table;
+    if (r_.IsLocalDomain(domain)) {
+      maps = &c_.local_recipient_maps;
+      code = c_.unknown_local_recipient_reject_code;
+      table = "local recipient table";
+    } else if (c_.virtual_alias_domains.Match(domain)) {
+      code = c_.unknown_virtual_alias_reject_code;
+      table = "virtual alias table";
+    } else if (c_.virtual_mailbox_domains.Match(domain)) {
+      maps = &c_.virtual_mailbox_maps;
+      code = c_.unknown_virtual_mailbox_reject_code;
+      table = "virtual mailbox table";
+    } else if (c_.relay_domains.Match(domain)) {
+      maps = &c_.relay_recipient_maps;
+      code = c_.unknown_relay_recipient_reject_code;
+      table = "relay recipient table";
+    } else {
+      return true;
+    }
+    if (maps != nullptr) {
+      if (maps->empty()) return true;
+      LookupOutcome o = Find(*maps, address);
+      if (!o.error.empty()) {
+        Fail(Delivery::Status::kDefer, out_->input, out_->input, 451, "4.3.0 " + o.error);
+        return false;
+      }
+      if (o.hit) {
+        Step("smtpd", maps->parameter + " " + o.hit->reference, o.hit->key, "known recipient");
+        return true;
+      }
+    }
+    std::string text = "5.1.1 " + Bracket(out_->input) + ": Recipient address rejected: User unknown" +
+                       (c_.show_user_unknown_table_name ? " in " + table : "");
+    Step("smtpd", maps != nullptr ? maps->parameter : "virtual_alias_domains", address, "reject " + std::to_string(code));
+    Fail(Delivery::Status::kReject, address, out_->input, code, text);
+    return false;
+  }
+
+  // What the queue manager and a delivery agent do with one address that
+  // cleanup has rewritten: virtual expansion, then routing.
+  void Deliver(const std::string& address, int depth) {
+    std::vector<std::string> expanded;
+    if (!ExpandVirtual(address, &expanded)) return;
+    for (const std::string& a : expanded) DeliverExpanded(a, depth);
+  }
+
+  void DeliverExpanded(const std::string& address, int depth) {
+    Route route = ResolveRoute(address);
+    if (route.transport == "error") {
+      std::string text = StartsWithStatusCode(route.nexthop) ? route.nexthop : "5.0.0 " + route.nexthop;
+      Fail(Delivery::Status::kBounce, address, out_->input, 550, text);
+      return;
+    }
+    if (route.transport == "retry") {
+      std::string text = StartsWithStatusCode(route.nexthop) ? route.nexthop : "4.0.0 " + route.nexthop;
+      Fail(Delivery::Status::kDefer, address, out_->input, 450, text);
+      return;
+    }
+    std::string command = c_.CommandOf(route.transport);
+    if (command.empty()) {
+      Step("transport", "master.cf", route.transport, "no such service: mail would be deferred");
+      Fail(Delivery::Status::kDefer, address, out_->input, 451,
+           "4.3.0 mail transport unavailable (no master.cf service \"" + route.transport + "\")");
+      return;
+    }
+    if (command == "local") {
+      LocalDeliver(address, route, "", depth);
+      return;
+    }
+    Delivery d;
+    d.address = address;
+    d.original = out_->input;
+    d.transport = route.transport;
+    d.nexthop = route.nexthop;
+    d.address_class = route.address_class;
+    out_->results.push_back(std::move(d));
+  }
+
+  // An address an alias or :include: produced: it is mailed again, so it
+  // goes through canonical and virtual mapping again (local(8) forwards it).
+  void Forward(const std::string& address, int depth) {
+    std::string key = ToLower(address);
+    if (depth >= kForwardDepthLimit || chain_.count(key)) {
+      Step("alias", "", address, "mail forwarding loop");
+      Fail(Delivery::Status::kBounce, address, out_->input, 554, "5.4.6 mail forwarding loop for " + address);
+      return;
+    }
+    chain_.insert(key);
+    std::string a = address;
+    if (Map11(c_.recipient_canonical_maps, c_.propagate_canonical, &a) &&
+        Map11(c_.canonical_maps, c_.propagate_canonical, &a)) {
+      Deliver(a, depth + 1);
+    }
+    chain_.erase(key);
+  }
+
+  // local(8): aliases, then the user's mailbox.
+  void LocalDeliver(const std::string& address, const Route& route, const std::string& expanded_from, int depth) {
+    mail::AddressParts parts = mail::SplitAddress(address);
+    std::string local = ToLower(parts.local);
+    auto ext = mail::SplitExtension(local, c_.recipient_delimiter);
+    std::string user = ext ? ext->base : local;
+
+    if (local != expanded_from && (!ext || ext->base != expanded_from)) {
+      LookupOutcome o = FindKey(c_.alias_maps, local, false);
+      if (!o.hit && o.error.empty() && ext) o = FindKey(c_.alias_maps, ext->base, false);
+      if (!o.error.empty()) {
+        Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.3.0 " + o.error);
+        return;
+      }
+      if (o.hit) {
+        Step("alias", "alias_maps " + o.hit->reference, o.hit->key, o.hit->value);
+        std::string owner = "owner-" + o.hit->key;
+        if (c_.owner_request_special && FindKey(c_.alias_maps, owner, false).hit) {
+          Step("alias", "alias_maps", owner, "errors for this list go to " + Qualify(owner, c_));
+        }
+        ExpandAliasValue(o.hit->value, o.hit->key, route, "alias", depth);
+        return;
+      }
+    }
+
+    // No alias: the user's own mailbox, if the user exists.
+    mail::PasswdTable passwd;
+    std::optional<std::string> entry = passwd.Lookup(user);
+    if (!entry) {
+      if (!c_.luser_relay.empty()) {
+        std::string target = Qualify(c_.luser_relay, c_);
+        Step("local", "luser_relay", user, target);
+        Forward(target, depth + 1);
+        return;
+      }
+      Step("local", "passwd", user, "unknown user");
+      Fail(Delivery::Status::kBounce, address, out_->input, 550, "5.1.1 unknown user: \"" + local + "\"");
+      return;
+    }
+    Delivery d;
+    d.address = address;
+    d.original = out_->input;
+    d.transport = route.transport;
+    d.nexthop = route.nexthop;
+    d.address_class = route.address_class;
+    if (!c_.mailbox_transport.empty()) {
+      auto [transport, nexthop] = SplitTransport(c_.mailbox_transport);
+      d.transport = transport;
+      if (!nexthop.empty()) d.nexthop = nexthop;
+      d.detail = "mailbox_transport";
+    } else if (!c_.mailbox_command.empty()) {
+      d.detail = "command " + c_.mailbox_command;
+    } else if (!c_.home_mailbox.empty()) {
+      std::vector<std::string> fields = SplitAny(*entry, ":");
+      std::string home = fields.size() >= 6 ? fields[5] : "";
+      std::string path = home + "/" + c_.home_mailbox;
+      d.detail = (c_.home_mailbox.back() == '/' ? "maildir " : "mailbox ") + path;
+    } else {
+      d.detail = "mailbox " + c_.mail_spool_directory + "/" + user;
+    }
+    Step("local", "passwd", user, d.detail);
+    out_->results.push_back(std::move(d));
+  }
+
+  void ExpandAliasValue(const std::string& value, const std::string& name, const Route& route, const char* origin,
+                        int depth) {
+    for (const std::string& destination : mail::ParseAddressList(value)) {
+      if (StartsWith(ToLower(destination), ":include:")) {
+        std::string path = destination.substr(9);
+        const mail::LookupTable* includes = r_.image_->includes();
+        std::optional<std::string> list = includes != nullptr ? includes->Lookup(path) : std::nullopt;
+        if (!list) {
+          Fail(Delivery::Status::kDefer, name, out_->input, 451, "4.3.0 cannot open include file " + path);
+          continue;
+        }
+        if (depth >= kForwardDepthLimit) {
+          Fail(Delivery::Status::kBounce, name, out_->input, 554, "5.4.6 include file nesting too deep: " + path);
+          continue;
+        }
+        Step("alias", ":include:" + path, name, *list);
+        ExpandAliasValue(*list, name, route, "include", depth + 1);
+      } else if (!destination.empty() && destination.front() == '|') {
+        if (!HasWord(c_.allow_mail_to_commands, origin)) {
+          Fail(Delivery::Status::kBounce, name, out_->input, 550, "5.7.1 mail to command is restricted");
+          continue;
+        }
+        AddLocal(name, route, "command " + destination.substr(1));
+      } else if (!destination.empty() && destination.front() == '/') {
+        if (!HasWord(c_.allow_mail_to_files, origin)) {
+          Fail(Delivery::Status::kBounce, name, out_->input, 550, "5.7.1 mail to file is restricted");
+          continue;
+        }
+        AddLocal(name, route, (destination.back() == '/' ? "maildir " : "file ") + destination);
+      } else {
+        std::string target = Qualify(destination, c_);
+        mail::AddressParts tp = mail::SplitAddress(target);
+        if (EqualsIgnoreCase(tp.local, name) && r_.IsLocalDomain(ToLower(tp.domain))) {
+          // An alias that names itself delivers to the mailbox (Sendmail
+          // compatible): no second alias lookup for this name.
+          LocalDeliver(target, route, ToLower(name), depth + 1);
+        } else {
+          Forward(target, depth + 1);
+        }
+      }
+    }
+  }
+
+  void AddLocal(const std::string& name, const Route& route, std::string detail) {
+    Delivery d;
+    d.address = Qualify(name, c_);
+    d.original = out_->input;
+    d.transport = route.transport;
+    d.nexthop = route.nexthop;
+    d.address_class = route.address_class;
+    d.detail = std::move(detail);
+    out_->results.push_back(std::move(d));
+  }
+
+ private:
+  const Resolver& r_;
+  const RoutingConfig& c_;
+  const ResolveOptions& options_;
+  Resolution* out_;
+  std::set<std::string> chain_;
+};
+
+Resolver::Resolver(std::shared_ptr<const image::Image> image)
+    : image_(std::move(image)), config_(RoutingConfig::FromImage(*image_)) {}
+
+bool Resolver::IsLocalDomain(std::string_view domain) const {
+  if (domain.size() > 2 && domain.front() == '[' && domain.back() == ']') {
+    std::string_view literal = domain.substr(1, domain.size() - 2);
+    if (StartsWith(literal, "ipv6:") || StartsWith(literal, "IPv6:")) literal.remove_prefix(5);
+    auto address = mail::IpAddress::Parse(literal);
+    if (!address) return false;
+    return std::any_of(config_.interface_addresses.begin(), config_.interface_addresses.end(),
+                       [&](const mail::IpAddress& a) { return a.ipv6 == address->ipv6 && a.bytes == address->bytes; });
+  }
+  return config_.mydestination.Match(domain);
+}
+
+Resolution Resolver::Resolve(std::string_view recipient, const ResolveOptions& options) const {
+  Resolution out;
+  out.input = std::string(recipient);
+  Run run(*this, options, &out);
+  std::string address = run.Canonicalize(recipient);
+  if (address.empty() || address.front() == '@') {
+    run.Fail(Delivery::Status::kReject, out.input, out.input, 501, "5.1.3 Bad recipient address syntax");
+    return out;
+  }
+  if (options.smtpd_checks && !run.RecipientCheck(address)) return out;
+  if (!run.Map11(config_.recipient_canonical_maps, config_.propagate_canonical, &address)) return out;
+  if (!run.Map11(config_.canonical_maps, config_.propagate_canonical, &address)) return out;
+  run.Deliver(address, 0);
+
+  // cleanup and local(8) deliver a recipient once per message.
+  std::set<std::string> seen;
+  std::vector<Delivery> unique;
+  for (Delivery& d : out.results) {
+    std::string key = ToLower(d.address) + '\0' + d.transport + '\0' + d.nexthop + '\0' + d.detail + '\0' +
+                      DeliveryStatusName(d.status);
+    if (seen.insert(key).second) unique.push_back(std::move(d));
+  }
+  out.results = std::move(unique);
+  return out;
+}
+
+std::string Resolver::RewriteSender(std::string_view sender, Resolution* trace) const {
+  ResolveOptions options;
+  Resolution scratch;
+  Resolution* out = trace != nullptr ? trace : &scratch;
+  Run run(*this, options, out);
+  std::string address = run.Canonicalize(sender);
+  if (address.empty()) return address;  // the null sender stays null
+  run.Map11(config_.sender_canonical_maps, config_.propagate_canonical, &address);
+  run.Map11(config_.canonical_maps, config_.propagate_canonical, &address);
+  out->sender = address;
+  return address;
+}
+
+}  // namespace postern::resolve

@@ -1,0 +1,53 @@
+// resolver.h: where mail for an address goes, with Postfix's semantics and
+// in Postfix's order, from a compiled image:
+//
+//   smtpd recipient check (unknown local/virtual/relay users are rejected)
+//   -> canonical (recipient_canonical_maps, canonical_maps)
+//   -> virtual alias expansion (recursive, one-to-many, limits)
+//   -> address class (local, virtual alias, virtual mailbox, relay, default)
+//   -> transport_maps -> relocated_maps
+//   -> for the local delivery agent: aliases, :include:, |command, /file,
+//      mailbox or Maildir, unknown users.
+//
+// The daemon, `postern trace` and the tests all use this one resolver.
+// Nothing is executed or written: a resolution only looks things up.
+// Immutable after construction; Resolve() is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/image/image.h"
+#include "runtime/resolve/resolution.h"
+#include "runtime/resolve/routing_config.h"
+
+namespace postern::resolve {
+
+struct ResolveOptions {
+  bool smtpd_checks = true;  // apply smtpd's unknown-recipient rejection first
+  bool record_steps = true;  // fill Resolution::steps (off for speed)
+};
+
+class Resolver {
+ public:
+  explicit Resolver(std::shared_ptr<const image::Image> image);
+
+  Resolution Resolve(std::string_view recipient, const ResolveOptions& options = {}) const;
+  // Sender rewriting (sender_canonical_maps, canonical_maps).
+  std::string RewriteSender(std::string_view sender, Resolution* trace) const;
+
+  // Whether `domain` is local: $mydestination, or an address literal of
+  // $inet_interfaces / $proxy_interfaces.
+  bool IsLocalDomain(std::string_view domain) const;
+
+  const RoutingConfig& config() const { return config_; }
+  const image::Image& image() const { return *image_; }
+
+ private:
+  class Run;
+  std::shared_ptr<const image::Image> image_;
+  RoutingConfig config_;
+};
+
+}  // namespace postern::resolve

@@ -1,0 +1,199 @@
+// routing_config.cc: see routing_config.h.
+#include "runtime/resolve/routing_config.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "mail/parameter_list.h"
+#include "util/strings.h"
+
+namespace postern::resolve {
+namespace {
+
+std::vector<std::string> Split(std::string_view value) {
+  return mail::SplitParameterList(value).value_or(std::vector<std::string>{});
+}
+
+bool HasWord(std::string_view list, std::string_view word) {
+  for (const std::string& w : Split(list)) {
+    if (EqualsIgnoreCase(w, word)) return true;
+  }
+  return false;
+}
+
+bool IsTableReference(std::string_view item) {
+  size_t colon = item.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  for (char c : item.substr(0, colon)) {
+    if (!IsAlpha(c)) return false;
+  }
+  return true;
+}
+
+void ProbeInterfaces(std::vector<mail::IpAddress>* out) {
+  struct ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return;
+  for (struct ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    mail::IpAddress a;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      std::memcpy(a.bytes.data(), &sin->sin_addr, 4);
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      a.ipv6 = true;
+      std::memcpy(a.bytes.data(), &sin6->sin6_addr, 16);
+    } else {
+      continue;
+    }
+    out->push_back(a);
+  }
+  freeifaddrs(list);
+}
+
+class Reader {
+ public:
+  Reader(const image::Image& image, RoutingConfig* config) : image_(image), config_(config) {}
+
+  std::string Get(std::string_view name, std::string_view fallback = "") const {
+    return image_.ParameterOr(name, fallback);
+  }
+  bool GetBool(std::string_view name, bool fallback) const {
+    std::string v = Get(name, fallback ? "yes" : "no");
+    return EqualsIgnoreCase(v, "yes");
+  }
+  long GetInt(std::string_view name, long fallback) const {
+    std::string v = Get(name);
+    if (v.empty()) return fallback;
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    return (end != nullptr && *end == 0) ? n : fallback;
+  }
+
+  TableList Tables(const std::string& name) {
+    TableList list;
+    list.parameter = name;
+    for (const std::string& item : Split(Get(name))) {
+      const mail::LookupTable* table = image_.Table(item);
+      if (table == nullptr) config_->missing_tables.push_back(name + ": " + item);
+      list.tables.push_back({item, table});
+    }
+    return list;
+  }
+
+  mail::DomainList Domains(const std::string& name, bool parent_style) {
+    std::vector<mail::DomainList::Element> elements;
+    for (std::string item : Split(Get(name))) {
+      mail::DomainList::Element e;
+      while (!item.empty() && item.front() == '!') {
+        e.negate = !e.negate;
+        item.erase(0, 1);
+      }
+      e.pattern = item;
+      if (IsTableReference(item)) {
+        e.table = image_.Table(item);
+        if (e.table == nullptr) {
+          config_->missing_tables.push_back(name + ": " + item);
+          continue;
+        }
+        e.table_matches_partial = e.table->AcceptsPartialKeys();
+      }
+      elements.push_back(std::move(e));
+    }
+    return mail::DomainList(std::move(elements), parent_style);
+  }
+
+ private:
+  const image::Image& image_;
+  RoutingConfig* config_;
+};
+
+}  // namespace
+
+RoutingConfig RoutingConfig::FromImage(const image::Image& image) {
+  RoutingConfig c;
+  Reader r(image, &c);
+  c.myhostname = r.Get("myhostname");
+  c.mydomain = r.Get("mydomain");
+  c.myorigin = r.Get("myorigin", c.myhostname);
+  c.append_at_myorigin = r.GetBool("append_at_myorigin", true);
+  c.append_dot_mydomain = r.GetBool("append_dot_mydomain", false);
+  c.recipient_delimiter = r.Get("recipient_delimiter");
+  std::string propagate = r.Get("propagate_unmatched_extensions", "canonical, virtual");
+  c.propagate_canonical = HasWord(propagate, "canonical");
+  c.propagate_virtual = HasWord(propagate, "virtual");
+  c.propagate_alias = HasWord(propagate, "alias");
+
+  c.canonical_maps = r.Tables("canonical_maps");
+  c.sender_canonical_maps = r.Tables("sender_canonical_maps");
+  c.recipient_canonical_maps = r.Tables("recipient_canonical_maps");
+  c.virtual_alias_maps = r.Tables("virtual_alias_maps");
+  c.virtual_mailbox_maps = r.Tables("virtual_mailbox_maps");
+  c.relocated_maps = r.Tables("relocated_maps");
+  c.transport_maps = r.Tables("transport_maps");
+  c.alias_maps = r.Tables("alias_maps");
+  c.local_recipient_maps = r.Tables("local_recipient_maps");
+  c.relay_recipient_maps = r.Tables("relay_recipient_maps");
+  c.virtual_alias_recursion_limit = static_cast<int>(r.GetInt("virtual_alias_recursion_limit", 1000));
+  c.virtual_alias_expansion_limit = static_cast<int>(r.GetInt("virtual_alias_expansion_limit", 1000));
+  c.virtual_alias_address_length_limit = static_cast<size_t>(r.GetInt("virtual_alias_address_length_limit", 1000));
+
+  std::string parent = r.Get("parent_domain_matches_subdomains");
+  c.mydestination = r.Domains("mydestination", HasWord(parent, "mydestination"));
+  c.virtual_alias_domains = r.Domains("virtual_alias_domains", false);
+  c.virtual_mailbox_domains = r.Domains("virtual_mailbox_domains", false);
+  c.relay_domains = r.Domains("relay_domains", HasWord(parent, "relay_domains"));
+  c.transport_parent_style = HasWord(parent, "transport_maps");
+
+  for (const char* name : {"inet_interfaces", "proxy_interfaces"}) {
+    for (const std::string& item : Split(r.Get(name))) {
+      if (EqualsIgnoreCase(item, "all")) {
+        c.inet_interfaces_all = true;
+      } else if (EqualsIgnoreCase(item, "loopback-only") || EqualsIgnoreCase(item, "localhost")) {
+        c.interface_addresses.push_back(*mail::IpAddress::Parse("127.0.0.1"));
+        c.interface_addresses.push_back(*mail::IpAddress::Parse("::1"));
+      } else if (auto a = mail::IpAddress::Parse(item)) {
+        c.interface_addresses.push_back(*a);
+      }
+    }
+  }
+  if (c.inet_interfaces_all) ProbeInterfaces(&c.interface_addresses);
+
+  c.local_transport = r.Get("local_transport", "local");
+  c.virtual_transport = r.Get("virtual_transport", "virtual");
+  c.relay_transport = r.Get("relay_transport", "relay");
+  c.default_transport = r.Get("default_transport", "smtp");
+  c.relayhost = r.Get("relayhost");
+  c.mailbox_transport = r.Get("mailbox_transport");
+  c.mailbox_command = r.Get("mailbox_command");
+  c.home_mailbox = r.Get("home_mailbox");
+  c.mail_spool_directory = r.Get("mail_spool_directory", "/var/mail");
+  c.luser_relay = r.Get("luser_relay");
+  c.allow_mail_to_commands = r.Get("allow_mail_to_commands", "alias, forward");
+  c.allow_mail_to_files = r.Get("allow_mail_to_files", "alias, forward");
+  c.show_user_unknown_table_name = r.GetBool("show_user_unknown_table_name", true);
+  c.owner_request_special = r.GetBool("owner_request_special", true);
+  c.unknown_local_recipient_reject_code = static_cast<int>(r.GetInt("unknown_local_recipient_reject_code", 550));
+  c.unknown_virtual_alias_reject_code = static_cast<int>(r.GetInt("unknown_virtual_alias_reject_code", 550));
+  c.unknown_virtual_mailbox_reject_code = static_cast<int>(r.GetInt("unknown_virtual_mailbox_reject_code", 550));
+  c.unknown_relay_recipient_reject_code = static_cast<int>(r.GetInt("unknown_relay_recipient_reject_code", 550));
+
+  for (const mail::ServiceEntry& s : image.services()) {
+    if (s.type == "unix") c.service_commands.emplace_back(s.name, s.command);
+  }
+  return c;
+}
+
+std::string RoutingConfig::CommandOf(std::string_view transport) const {
+  for (const auto& [name, command] : service_commands) {
+    if (name == transport) return command;
+  }
+  // Without a master.cf, Postfix's stock services are implied.
+  if (service_commands.empty()) return std::string(transport);
+  return "";
+}
+
+}  // namespace postern::resolve

@@ -1,0 +1,67 @@
+// routing_config.h: the parameters the resolver uses, read once from an
+// image into typed form (lists split, tables bound, domain lists built), so
+// a resolution never parses text.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mail/domain_list.h"
+#include "mail/ip_address.h"
+#include "runtime/image/image.h"
+
+namespace postern::resolve {
+
+// A list of lookup tables consulted in order (a `*_maps` parameter).
+struct TableList {
+  std::string parameter;
+  struct Entry {
+    std::string reference;
+    const mail::LookupTable* table = nullptr;  // null: not in the image (a lookup error)
+  };
+  std::vector<Entry> tables;
+  bool empty() const { return tables.empty(); }
+};
+
+struct RoutingConfig {
+  std::string myorigin, myhostname, mydomain;
+  bool append_at_myorigin = true;
+  bool append_dot_mydomain = false;
+  std::string recipient_delimiter;
+  bool propagate_canonical = true, propagate_virtual = true, propagate_alias = false;
+
+  TableList canonical_maps, sender_canonical_maps, recipient_canonical_maps;
+  TableList virtual_alias_maps, virtual_mailbox_maps, relocated_maps, transport_maps;
+  TableList alias_maps, local_recipient_maps, relay_recipient_maps;
+  int virtual_alias_recursion_limit = 1000;
+  int virtual_alias_expansion_limit = 1000;
+  size_t virtual_alias_address_length_limit = 1000;
+
+  mail::DomainList mydestination, virtual_alias_domains, virtual_mailbox_domains, relay_domains;
+  bool inet_interfaces_all = false;
+  std::vector<mail::IpAddress> interface_addresses;  // inet_interfaces + proxy_interfaces literals
+  bool transport_parent_style = false;
+
+  std::string local_transport, virtual_transport, relay_transport, default_transport, relayhost;
+  std::string mailbox_transport, mailbox_command, home_mailbox, mail_spool_directory, luser_relay;
+  std::string allow_mail_to_commands, allow_mail_to_files;
+  bool show_user_unknown_table_name = true;
+  bool owner_request_special = true;
+  int unknown_local_recipient_reject_code = 550;
+  int unknown_virtual_alias_reject_code = 550;
+  int unknown_virtual_mailbox_reject_code = 550;
+  int unknown_relay_recipient_reject_code = 550;
+
+  // The master.cf program (command) behind each service name.
+  std::vector<std::pair<std::string, std::string>> service_commands;
+
+  // Tables named by the configuration that the image does not hold.
+  std::vector<std::string> missing_tables;
+
+  static RoutingConfig FromImage(const image::Image& image);
+  // The master.cf command of `transport` ("local", "smtp", ...), or "".
+  std::string CommandOf(std::string_view transport) const;
+};
+
+}  // namespace postern::resolve

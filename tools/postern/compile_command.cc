@@ -1,0 +1,34 @@
+// compile_command.cc: `postern compile`, configuration in, published image
+// out. Exit codes: 0 published, 1 configuration errors, 2 could not run.
+#include <iostream>
+
+#include "tools/postern/commands.h"
+#include "tools/postern/image_compiler.h"
+
+namespace postern::cli {
+
+int RunCompile(const CompileOptions& options) {
+  DiagnosticSink diagnostics;
+  CompileRequest request{options.config_directory, options.output_directory, options.keep};
+  CompileOutcome outcome = CompileAndPublish(request, &diagnostics);
+  std::cerr << RenderDiagnostics(diagnostics.diagnostics());
+  if (!outcome.image) {
+    std::cerr << "postern compile: " << options.config_directory << ": " << diagnostics.error_count()
+              << " error(s); no image written\n";
+    return diagnostics.has_errors() ? 1 : 2;
+  }
+  if (!outcome.published) {
+    std::cerr << "postern compile: cannot publish image: " << outcome.error << "\n";
+    return 2;
+  }
+  const emit::PublishResult& p = *outcome.published;
+  std::cout << outcome.image->id << "\n";
+  std::cerr << "postern compile: " << p.path << " (" << outcome.image->files.size() << " files, "
+            << outcome.image->total_bytes() << " bytes)" << (p.already_present ? ", already present" : "")
+            << "; current -> " << outcome.image->id.substr(0, 12)
+            << (p.previous.empty() || p.previous == outcome.image->id ? "" : " (was " + p.previous.substr(0, 12) + ")")
+            << (p.removed > 0 ? "; removed " + std::to_string(p.removed) + " old image(s)" : "") << "\n";
+  return 0;
+}
+
+}  // namespace postern::cli

@@ -1,0 +1,127 @@
+// trace_command.cc: `postern trace`, what happens to mail for an address,
+// step by step, computed by the runtime resolver on a compiled image (like
+// `sendmail -bv`, without sending anything). With -c the configuration is
+// compiled first, into a temporary images directory.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "runtime/image/image.h"
+#include "runtime/resolve/resolver.h"
+#include "tools/postern/commands.h"
+#include "tools/postern/image_compiler.h"
+
+namespace postern::cli {
+namespace {
+
+using resolve::Delivery;
+
+nlohmann::json ResultJson(const Delivery& d) {
+  if (d.status == Delivery::Status::kDeliver) {
+    nlohmann::json j = {{"address", d.address}, {"transport", d.transport}, {"nexthop", d.nexthop},
+                        {"class", d.address_class}};
+    if (!d.detail.empty()) j["delivery"] = d.detail;
+    return j;
+  }
+  return {{"address", d.address},
+          {"status", resolve::DeliveryStatusName(d.status)},
+          {"code", d.code},
+          {"text", d.text}};
+}
+
+nlohmann::json ResolutionJson(const resolve::Resolution& r) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const resolve::TraceStep& s : r.steps) {
+    steps.push_back({{"stage", s.stage}, {"table", s.table}, {"key", s.key}, {"result", s.result}});
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (const Delivery& d : r.results) results.push_back(ResultJson(d));
+  nlohmann::json j = {{"input", r.input}, {"steps", steps}, {"results", results}};
+  if (!r.sender.empty()) j["sender"] = r.sender;
+  return j;
+}
+
+void PrintText(const resolve::Resolution& r) {
+  std::cout << r.input << "\n";
+  if (!r.sender.empty()) std::cout << "  sender     " << r.sender << "\n";
+  for (const resolve::TraceStep& s : r.steps) {
+    std::cout << "  " << s.stage << std::string(s.stage.size() < 10 ? 10 - s.stage.size() : 0, ' ') << " ";
+    if (!s.table.empty()) std::cout << s.table << ": ";
+    if (!s.key.empty()) std::cout << "\"" << s.key << "\" -> ";
+    std::cout << s.result << "\n";
+  }
+  for (const Delivery& d : r.results) {
+    if (d.status == Delivery::Status::kDeliver) {
+      std::cout << "  => " << d.address << " via " << d.transport << ":" << d.nexthop << " (" << d.address_class
+                << (d.detail.empty() ? "" : ", " + d.detail) << ")\n";
+    } else {
+      std::cout << "  => " << d.address << " " << resolve::DeliveryStatusName(d.status) << " " << d.code << " "
+                << d.text << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int RunTrace(const TraceOptions& options) {
+  std::string image_path = options.image;
+  std::string temp;
+  if (image_path.empty()) {
+    std::error_code ec;
+    std::string pattern = (std::filesystem::temp_directory_path(ec) / "postern-trace-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::cerr << "postern trace: cannot create a temporary directory\n";
+      return 2;
+    }
+    temp = pattern;
+    DiagnosticSink diagnostics;
+    CompileOutcome outcome = CompileAndPublish({options.config_directory, temp, 0}, &diagnostics);
+    std::cerr << RenderDiagnostics(diagnostics.diagnostics());
+    if (!outcome.published) {
+      std::filesystem::remove_all(temp, ec);
+      std::cerr << "postern trace: " << options.config_directory << " does not compile"
+                << (outcome.error.empty() ? "" : ": " + outcome.error) << "\n";
+      return diagnostics.has_errors() ? 1 : 2;
+    }
+    image_path = outcome.published->path;
+  }
+  auto image = image::Image::Load(image_path);
+  if (!temp.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp, ec);  // the mappings stay valid
+  }
+  if (!image.ok()) {
+    std::cerr << "postern trace: " << image.status().message() << "\n";
+    return 2;
+  }
+  resolve::Resolver resolver(*image);
+  for (const std::string& missing : resolver.config().missing_tables) {
+    std::cerr << "postern trace: warning: " << missing << " is not in the image; lookups in it defer\n";
+  }
+  resolve::ResolveOptions resolve_options;
+  resolve_options.smtpd_checks = !options.no_smtpd_checks;
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& address : options.addresses) {
+    resolve::Resolution r = resolver.Resolve(address, resolve_options);
+    if (!options.sender.empty()) {
+      resolve::Resolution sender_trace;
+      r.sender = resolver.RewriteSender(options.sender, &sender_trace);
+      r.steps.insert(r.steps.begin(), sender_trace.steps.begin(), sender_trace.steps.end());
+      for (auto it = r.steps.begin(); it != r.steps.begin() + static_cast<long>(sender_trace.steps.size()); ++it) {
+        it->stage = "sender " + it->stage;
+      }
+    }
+    if (options.json) {
+      all.push_back(ResolutionJson(r));
+    } else {
+      PrintText(r);
+    }
+  }
+  if (options.json) std::cout << all.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace postern::cli
