@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "util/strings.h"
+
 namespace postern::mail {
 
 std::optional<std::string> PasswdTable::Lookup(std::string_view key) const {
@@ -17,6 +19,20 @@ std::optional<std::string> PasswdTable::Lookup(std::string_view key) const {
   }
   return name + ":x:" + std::to_string(entry.pw_uid) + ":" + std::to_string(entry.pw_gid) + ":" + entry.pw_gecos +
          ":" + entry.pw_dir + ":" + entry.pw_shell;
+}
+
+std::shared_ptr<const ExactTable> ParsePasswdText(std::string_view text) {
+  auto table = std::make_shared<ExactTable>();
+  for (std::string_view line : SplitAny(text, "\n")) {
+    line = Trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    size_t colon = line.find(':');
+    std::string_view name = line.substr(0, colon);
+    std::string entry(line);
+    if (colon == std::string_view::npos) entry += ":x:65534:65534::/nonexistent:/usr/sbin/nologin";
+    table->Insert(name, std::move(entry));
+  }
+  return table;
 }
 
 }  // namespace postern::mail

@@ -3,6 +3,9 @@
 // configuration, so an image records the reference and never a copy.
 #pragma once
 
+#include <memory>
+#include <string_view>
+
 #include "mail/lookup_table.h"
 
 namespace postern::mail {
@@ -12,5 +15,9 @@ class PasswdTable : public LookupTable {
   // "name:x:uid:gid:gecos:home:shell" for a known user.
   std::optional<std::string> Lookup(std::string_view key) const override;
 };
+
+// A user table from passwd(5) text (name:x:uid:gid:gecos:home:shell per
+// line; '#' comments), for dry runs that describe another machine's users.
+std::shared_ptr<const ExactTable> ParsePasswdText(std::string_view text);
 
 }  // namespace postern::mail

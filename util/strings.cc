@@ -78,4 +78,15 @@ bool ParseDecimal(std::string_view s, long long* value) {
   return true;
 }
 
+std::vector<std::string> SplitFields(std::string_view s, char separator) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  while (true) {
+    size_t end = s.find(separator, start);
+    fields.emplace_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return fields;
+    start = end + 1;
+  }
+}
+
 }  // namespace postern

@@ -26,6 +26,8 @@ std::string CollapseSpace(std::string_view s);
 
 // Splits on any of the characters in `separators`, dropping empty pieces.
 std::vector<std::string> SplitAny(std::string_view s, std::string_view separators);
+// Splits on `separator`, keeping empty pieces ("a::b" gives 3).
+std::vector<std::string> SplitFields(std::string_view s, char separator);
 
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 

@@ -24,6 +24,7 @@ struct TableUse {
   std::string text;  // as written in the expanded list ("proxy:unix:passwd.byname")
   bool aliases = false;
   tables::TableReference reference;
+  bool configured = false;  // named by a parameter set in main.cf (not only by a default)
 };
 
 class Builder {
@@ -141,12 +142,19 @@ class Builder {
     for (const auto& [name, type] : lists_) {
       for (const auto& item : tables::ClassifyListItems(name, type, parameters_[name])) {
         if (item.kind != tables::ListItem::Kind::kTable || tables_.count(item.text)) continue;
-        TableUse use{item.text, false, *item.table};
+        TableUse use{item.text, false, *item.table, false};
         if (alias_files.count(use.reference.ToString()) && use.reference.format == tables::TableFormat::kText) {
           use.reference.format = tables::TableFormat::kAliases;
         }
         use.aliases = use.reference.format == tables::TableFormat::kAliases;
         tables_.emplace(item.text, std::move(use));
+      }
+    }
+    for (auto& [text, use] : tables_) {
+      for (const std::string& name : model_.parameters->ExplicitNames()) {
+        config::MacroExpander expander = model_.parameters->Expander();
+        std::string value = model_.parameters->Expanded(name, &expander);
+        if (value.find(text) != std::string::npos) use.configured = true;
       }
     }
   }
@@ -168,6 +176,16 @@ class Builder {
     char number[16];
     std::snprintf(number, sizeof number, "%03d", index);
     std::string base = std::string("tables/") + number;
+    if (use.reference.format == tables::TableFormat::kUnsupported && !use.configured) {
+      // Postfix's defaults name tables of live services (alias_maps has
+      // nis:mail.aliases); without such a service Postfix finds nothing in
+      // them, and so does the image.
+      diagnostics_->FileWarning("PE0404", model_.config_directory + "/main.cf",
+                                "default table " + use.text + " is not supported; the image holds it as empty",
+                                "set the parameter explicitly to silence this");
+      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, 0, CdbOf(std::map<std::string, std::string>{}));
+      return;
+    }
     tables::LoadedTable loaded = Load(use);
     if (!loaded.table) {
       diagnostics_->FileError("PE0401", model_.config_directory + "/main.cf",

@@ -6,7 +6,8 @@
 // sorted, no timestamps, paths relative to the configuration directory).
 //
 // Codes: PE0401 a table an image needs cannot be loaded, PE0402 an
-// :include: file cannot be read, PE0403 a /file in a list cannot be read.
+// :include: file cannot be read, PE0403 a /file in a list cannot be read,
+// PE0404 a table only a default names is of a type Postern cannot compile.
 #pragma once
 
 #include <string>

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "mail/address.h"
-#include "mail/passwd_table.h"
 #include "runtime/resolve/address_lookup.h"
 #include "util/strings.h"
 
@@ -389,8 +388,7 @@ class Resolver::Run {
     }
 
     // No alias: the user's own mailbox, if the user exists.
-    mail::PasswdTable passwd;
-    std::optional<std::string> entry = passwd.Lookup(user);
+    std::optional<std::string> entry = c_.users->Lookup(user);
     if (!entry) {
       if (!c_.luser_relay.empty()) {
         std::string target = Qualify(c_.luser_relay, c_);
@@ -416,7 +414,7 @@ class Resolver::Run {
     } else if (!c_.mailbox_command.empty()) {
       d.detail = "command " + c_.mailbox_command;
     } else if (!c_.home_mailbox.empty()) {
-      std::vector<std::string> fields = SplitAny(*entry, ":");
+      std::vector<std::string> fields = SplitFields(*entry, ':');
       std::string home = fields.size() >= 6 ? fields[5] : "";
       std::string path = home + "/" + c_.home_mailbox;
       d.detail = (c_.home_mailbox.back() == '/' ? "maildir " : "mailbox ") + path;
@@ -429,7 +427,13 @@ class Resolver::Run {
 
   void ExpandAliasValue(const std::string& value, const std::string& name, const Route& route, const char* origin,
                         int depth) {
-    for (const std::string& destination : mail::ParseAddressList(value)) {
+    for (std::string destination : mail::ParseAddressList(value)) {
+      // "|command" and "/file name" are quoted in aliases(5) when they hold
+      // spaces or commas.
+      if (destination.size() >= 2 && destination.front() == '"' && destination.back() == '"' &&
+          (destination[1] == '|' || destination[1] == '/')) {
+        destination = destination.substr(1, destination.size() - 2);
+      }
       if (StartsWith(ToLower(destination), ":include:")) {
         std::string path = destination.substr(9);
         const mail::LookupTable* includes = r_.image_->includes();
@@ -489,8 +493,8 @@ class Resolver::Run {
   std::set<std::string> chain_;
 };
 
-Resolver::Resolver(std::shared_ptr<const image::Image> image)
-    : image_(std::move(image)), config_(RoutingConfig::FromImage(*image_)) {}
+Resolver::Resolver(std::shared_ptr<const image::Image> image, std::shared_ptr<const mail::LookupTable> users)
+    : image_(std::move(image)), config_(RoutingConfig::FromImage(*image_, std::move(users))) {}
 
 bool Resolver::IsLocalDomain(std::string_view domain) const {
   if (domain.size() > 2 && domain.front() == '[' && domain.back() == ']') {

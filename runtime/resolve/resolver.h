@@ -31,7 +31,9 @@ struct ResolveOptions {
 
 class Resolver {
  public:
-  explicit Resolver(std::shared_ptr<const image::Image> image);
+  // `users` stands in for the system's user database when not null.
+  explicit Resolver(std::shared_ptr<const image::Image> image,
+                    std::shared_ptr<const mail::LookupTable> users = nullptr);
 
   Resolution Resolve(std::string_view recipient, const ResolveOptions& options = {}) const;
   // Sender rewriting (sender_canonical_maps, canonical_maps).

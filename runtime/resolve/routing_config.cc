@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "mail/parameter_list.h"
+#include "mail/passwd_table.h"
 #include "util/strings.h"
 
 namespace postern::resolve {
@@ -77,7 +78,7 @@ class Reader {
     TableList list;
     list.parameter = name;
     for (const std::string& item : Split(Get(name))) {
-      const mail::LookupTable* table = image_.Table(item);
+      const mail::LookupTable* table = Bind(image_.Table(item));
       if (table == nullptr) config_->missing_tables.push_back(name + ": " + item);
       list.tables.push_back({item, table});
     }
@@ -94,7 +95,7 @@ class Reader {
       }
       e.pattern = item;
       if (IsTableReference(item)) {
-        e.table = image_.Table(item);
+        e.table = Bind(image_.Table(item));
         if (e.table == nullptr) {
           config_->missing_tables.push_back(name + ": " + item);
           continue;
@@ -107,14 +108,21 @@ class Reader {
   }
 
  private:
+  // The system user table is the configured stand-in, if any.
+  const mail::LookupTable* Bind(const mail::LookupTable* table) const {
+    if (table != nullptr && dynamic_cast<const mail::PasswdTable*>(table) != nullptr) return config_->users.get();
+    return table;
+  }
+
   const image::Image& image_;
   RoutingConfig* config_;
 };
 
 }  // namespace
 
-RoutingConfig RoutingConfig::FromImage(const image::Image& image) {
+RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_ptr<const mail::LookupTable> users) {
   RoutingConfig c;
+  c.users = users ? std::move(users) : std::make_shared<mail::PasswdTable>();
   Reader r(image, &c);
   c.myhostname = r.Get("myhostname");
   c.mydomain = r.Get("mydomain");

@@ -56,10 +56,16 @@ struct RoutingConfig {
   // The master.cf program (command) behind each service name.
   std::vector<std::pair<std::string, std::string>> service_commands;
 
+  // The system's users (getpwnam), for local(8) and unix:passwd.byname.
+  std::shared_ptr<const mail::LookupTable> users;
+
   // Tables named by the configuration that the image does not hold.
   std::vector<std::string> missing_tables;
 
-  static RoutingConfig FromImage(const image::Image& image);
+  // `users`, when not null, stands in for the system's user database (a dry
+  // run for another machine: `postern trace --users FILE`).
+  static RoutingConfig FromImage(const image::Image& image,
+                                 std::shared_ptr<const mail::LookupTable> users = nullptr);
   // The master.cf command of `transport` ("local", "smtp", ...), or "".
   std::string CommandOf(std::string_view transport) const;
 };

@@ -47,6 +47,7 @@ struct TraceOptions {
   std::string config_directory;  // compile this first, unless `image` is set
   std::string image;             // an image, or an images directory (its current image)
   std::string sender;
+  std::string users_file;  // passwd(5) text standing in for the system's users
   bool json = false;
   bool no_smtpd_checks = false;
   std::vector<std::string> addresses;

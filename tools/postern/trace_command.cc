@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "mail/passwd_table.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
 #include "tools/postern/commands.h"
@@ -97,7 +98,16 @@ int RunTrace(const TraceOptions& options) {
     std::cerr << "postern trace: " << image.status().message() << "\n";
     return 2;
   }
-  resolve::Resolver resolver(*image);
+  std::shared_ptr<const mail::LookupTable> users;
+  if (!options.users_file.empty()) {
+    auto file = SourceFile::Read(options.users_file);
+    if (!file.ok()) {
+      std::cerr << "postern trace: " << file.status().message() << "\n";
+      return 2;
+    }
+    users = mail::ParsePasswdText(file.value()->text());
+  }
+  resolve::Resolver resolver(*image, users);
   for (const std::string& missing : resolver.config().missing_tables) {
     std::cerr << "postern trace: warning: " << missing << " is not in the image; lookups in it defer\n";
   }

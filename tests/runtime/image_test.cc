@@ -1,0 +1,205 @@
+// image_test.cc: the image format end to end: reproducible bytes, atomic
+// publication with pruning, verification that refuses a damaged image, and
+// the CDB reader agreeing with tinycdb.
+#include "runtime/image/image.h"
+
+#include <cdb.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "compiler/emit/cdb_writer.h"
+#include "tests/runtime/test_config.h"
+
+namespace postern::image {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TestConfig;
+
+void WriteSample(const TestConfig& config, const std::string& directory = "") {
+  std::string dir = directory.empty() ? config.config_directory() : directory;
+  fs::create_directories(dir);
+  std::ofstream(dir + "/main.cf") << "myhostname = mail.example.com\n"
+                                     "mydomain = example.com\n"
+                                     "alias_maps = hash:/etc/postfix/aliases\n"
+                                     "virtual_alias_maps = hash:/etc/postfix/virtual, pcre:/etc/postfix/virtual.pcre\n"
+                                     "smtpd_client_restrictions = check_client_access cidr:/etc/postfix/clients\n";
+  std::ofstream(dir + "/aliases") << "postmaster: root\nroot: admin, fred\n";
+  std::ofstream(dir + "/virtual") << "@thebible.com fred\ninfo@example.com jean\n";
+  std::ofstream(dir + "/virtual.pcre") << "/^(.*)@old\\.example$/ ${1}@example.com\n";
+  std::ofstream(dir + "/clients") << "192.0.2.0/24 REJECT\n";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(ImageTest, SameInputsGiveByteIdenticalImagesInDifferentDirectories) {
+  TestConfig a, b;
+  WriteSample(a);
+  WriteSample(b, b.root() + "/elsewhere/conf");
+  emit::PublishResult first = a.Publish();
+  emit::PublishOptions options{b.root() + "/other-images", 5};
+  auto second = emit::PublishImage(b.Build(b.root() + "/elsewhere/conf"), options);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(fs::path(first.path).filename(), fs::path(second->path).filename());
+  size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(first.path)) {
+    if (!entry.is_regular_file()) continue;
+    fs::path relative = fs::relative(entry.path(), first.path);
+    EXPECT_EQ(ReadFile(entry.path()), ReadFile((fs::path(second->path) / relative).string())) << relative;
+    ++files;
+  }
+  EXPECT_GE(files, 7u);
+}
+
+TEST(ImageTest, LoadsTablesAndParameters) {
+  TestConfig config;
+  WriteSample(config);
+  auto image = config.Compile();
+  ASSERT_TRUE(image);
+  EXPECT_EQ(image->ParameterOr("myhostname", ""), "mail.example.com");
+  EXPECT_EQ(image->ParameterOr("myorigin", ""), "mail.example.com");  // $myhostname, expanded
+  EXPECT_EQ(image->ParameterOr("config_directory", ""), "/etc/postfix");
+  const mail::LookupTable* virtual_table = image->Table("hash:/etc/postfix/virtual");
+  ASSERT_NE(virtual_table, nullptr);
+  EXPECT_EQ(virtual_table->Lookup("INFO@Example.COM"), "jean");
+  const mail::LookupTable* pcre = image->Table("pcre:/etc/postfix/virtual.pcre");
+  ASSERT_NE(pcre, nullptr);
+  EXPECT_EQ(pcre->Lookup("joe@old.example"), "joe@example.com");
+  EXPECT_FALSE(pcre->AcceptsPartialKeys());
+  const mail::LookupTable* cidr = image->Table("cidr:/etc/postfix/clients");
+  ASSERT_NE(cidr, nullptr);
+  EXPECT_EQ(cidr->Lookup("192.0.2.9"), "REJECT");
+  EXPECT_EQ(cidr->Lookup("198.51.100.1"), std::nullopt);
+  const mail::LookupTable* aliases = image->Table("hash:/etc/postfix/aliases");
+  ASSERT_NE(aliases, nullptr);
+  EXPECT_EQ(aliases->Lookup("root"), "admin, fred");
+  EXPECT_NE(image->manifest().find("hash:/etc/postfix/virtual"), std::string_view::npos);
+}
+
+TEST(ImageTest, PublishSwapsCurrentAndPrunesOldImages) {
+  TestConfig config;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    config.Write("main.cf", "myhostname = host" + std::to_string(i) + ".example.com\n");
+    emit::PublishResult r = config.Publish(/*keep=*/2);
+    ids.push_back(fs::path(r.path).filename().string());
+    EXPECT_EQ(fs::read_symlink(config.images_directory() + "/current").string(), ids.back());
+    if (i > 0) {
+      EXPECT_EQ(r.previous, ids[ids.size() - 2]);
+    }
+  }
+  // current + 2 previous are kept, the two oldest are gone.
+  EXPECT_TRUE(fs::exists(config.images_directory() + "/" + ids[4]));
+  EXPECT_TRUE(fs::exists(config.images_directory() + "/" + ids[3]));
+  EXPECT_TRUE(fs::exists(config.images_directory() + "/" + ids[2]));
+  EXPECT_FALSE(fs::exists(config.images_directory() + "/" + ids[1]));
+  EXPECT_FALSE(fs::exists(config.images_directory() + "/" + ids[0]));
+  for (const auto& entry : fs::directory_iterator(config.images_directory())) {
+    EXPECT_NE(entry.path().filename().string()[0], '.') << "temporary left behind: " << entry.path();
+  }
+  // Publishing an existing image only moves `current`.
+  config.Write("main.cf", "myhostname = host3.example.com\n");
+  emit::PublishResult again = config.Publish(2);
+  EXPECT_TRUE(again.already_present);
+  EXPECT_EQ(fs::read_symlink(config.images_directory() + "/current").string(), ids[3]);
+}
+
+class DamagedImageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteSample(config_);
+    path_ = config_.Publish().path;
+    ASSERT_TRUE(Image::Load(path_).ok());
+  }
+  std::string Refusal() {
+    auto image = Image::Load(path_);
+    EXPECT_FALSE(image.ok());
+    return image.ok() ? "" : image.status().message();
+  }
+  void Rewrite(const std::string& name, const std::function<void(std::string*)>& change) {
+    std::string file = path_ + "/" + name;
+    std::string bytes = ReadFile(file);
+    change(&bytes);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  TestConfig config_;
+  std::string path_;
+};
+
+TEST_F(DamagedImageTest, FlippedByteInATableIsRefused) {
+  Rewrite("tables/002.cdb", [](std::string* b) { (*b)[b->size() / 2] ^= 0x01; });
+  EXPECT_NE(Refusal().find("tables/002.cdb: checksum mismatch"), std::string::npos);
+}
+
+TEST_F(DamagedImageTest, TruncatedParametersAreRefused) {
+  Rewrite("params.cdb", [](std::string* b) { b->resize(b->size() - 100); });
+  EXPECT_NE(Refusal().find("params.cdb has"), std::string::npos);
+}
+
+TEST_F(DamagedImageTest, MissingFileIsRefused) {
+  fs::remove(path_ + "/MANIFEST");
+  EXPECT_NE(Refusal().find("missing file"), std::string::npos);
+}
+
+TEST_F(DamagedImageTest, DamagedHeaderIsRefused) {
+  Rewrite("IMAGE", [](std::string* b) { (*b)[20] ^= 0x40; });
+  EXPECT_NE(Refusal().find("corrupt image header: checksum mismatch"), std::string::npos);
+}
+
+TEST_F(DamagedImageTest, TruncatedHeaderIsRefused) {
+  Rewrite("IMAGE", [](std::string* b) { b->resize(5); });
+  EXPECT_NE(Refusal().find("bad magic"), std::string::npos);
+}
+
+TEST_F(DamagedImageTest, ContentThatDoesNotMatchTheDirectoryNameIsRefused) {
+  // A consistent image of another configuration, put under this name.
+  TestConfig other;
+  other.Write("main.cf", "myhostname = other.example.com\n");
+  std::string other_path = other.Publish().path;
+  fs::remove_all(path_);
+  fs::copy(other_path, path_, fs::copy_options::recursive);
+  EXPECT_NE(Refusal().find("does not match its name"), std::string::npos);
+}
+
+TEST(CdbTableTest, AgreesWithTinyCdb) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (int i = 0; i < 2000; ++i) entries.emplace_back("key" + std::to_string(i), "value" + std::to_string(i * 7));
+  entries.emplace_back("", "empty key");
+  auto bytes = emit::WriteCdb(entries);
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_TRUE(CdbTable::LooksValid(*bytes));
+  CdbTable table(nullptr, *bytes, /*fold_case=*/false);
+
+  char path[] = "/tmp/postern-cdb-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, bytes->data(), bytes->size()), static_cast<ssize_t>(bytes->size()));
+  struct cdb db;
+  ASSERT_EQ(cdb_init(&db, fd), 0);
+  for (int i = 0; i < 2100; i += 3) {
+    std::string key = "key" + std::to_string(i);
+    bool found = cdb_find(&db, key.data(), static_cast<unsigned>(key.size())) > 0;
+    std::optional<std::string_view> ours = table.Find(key);
+    ASSERT_EQ(found, ours.has_value()) << key;
+    if (found) {
+      std::string theirs(cdb_datalen(&db), '\0');
+      cdb_read(&db, theirs.data(), cdb_datalen(&db), cdb_datapos(&db));
+      EXPECT_EQ(theirs, *ours);
+    }
+  }
+  EXPECT_EQ(table.Find(""), "empty key");
+  cdb_free(&db);
+  close(fd);
+  unlink(path);
+  EXPECT_FALSE(CdbTable::LooksValid(std::string_view(*bytes).substr(0, 100)));
+}
+
+}  // namespace
+}  // namespace postern::image
