@@ -63,10 +63,10 @@ const char* DeliveryStatusName(Delivery::Status status) {
 class Resolver::Run {
  public:
   Run(const Resolver& resolver, const ResolveOptions& options, Resolution* out)
-      : r_(resolver), c_(resolver.config_), options_(options), out_(out) {}
+      : r_(resolver), c_(resolver.config_), record_(options.record_steps), out_(out) {}
 
   void Step(std::string stage, std::string table, std::string key, std::string result) {
-    if (options_.record_steps) out_->steps.push_back({std::move(stage), std::move(table), std::move(key), std::move(result)});
+    if (record_) out_->steps.push_back({std::move(stage), std::move(table), std::move(key), std::move(result)});
   }
 
   void Fail(Delivery::Status status, std::string_view address, std::string_view original, int code, std::string text) {
@@ -171,7 +171,14 @@ class Resolver::Run {
 
   // trivial-rewrite's resolve: address class, transport, nexthop, then
   // transport_maps and relocated_maps.
-  Route ResolveRoute(const std::string& address) {
+  Route ResolveRoute(const std::string& address, bool quiet = false) {
+    if (quiet) {
+      bool saved = record_;
+      record_ = false;
+      Route route = ResolveRoute(address);
+      record_ = saved;
+      return route;
+    }
     Route route;
     mail::AddressParts parts = mail::SplitAddress(address);
     std::string domain = ToLower(parts.domain);
@@ -259,6 +266,13 @@ class Resolver::Run {
   // smtpd's check_rcpt_maps (smtpd_reject_unlisted_recipient): unknown
   // users are rejected at RCPT TO, before anything is queued.
   bool RecipientCheck(const std::string& address) {
+    LookupOutcome moved = Find(c_.relocated_maps, address, false);
+    if (moved.hit) {
+      Step("smtpd", "relocated_maps " + moved.hit->reference, moved.hit->key, "reject 550");
+      Fail(Delivery::Status::kReject, address, out_->input, 550,
+           "5.1.6 " + Bracket(out_->input) + ": Recipient address rejected: User has moved to " + moved.hit->value);
+      return false;
+    }
     for (const TableList* maps : {&c_.recipient_canonical_maps, &c_.canonical_maps, &c_.virtual_alias_maps}) {
       if (Find(*maps, address).hit) return true;
     }
@@ -387,7 +401,21 @@ class Resolver::Run {
       }
     }
 
-    // No alias: the user's own mailbox, if the user exists.
+    // No alias. A mailbox_transport takes every remaining recipient, known
+    // to the system or not; otherwise the user must exist.
+    if (!c_.mailbox_transport.empty()) {
+      auto [transport, nexthop] = SplitTransport(c_.mailbox_transport);
+      Delivery d;
+      d.address = address;
+      d.original = out_->input;
+      d.transport = transport;
+      d.nexthop = nexthop.empty() ? route.nexthop : nexthop;
+      d.address_class = route.address_class;
+      d.detail = "mailbox_transport";
+      Step("local", "mailbox_transport", user, d.transport + ":" + d.nexthop);
+      out_->results.push_back(std::move(d));
+      return;
+    }
     std::optional<std::string> entry = c_.users->Lookup(user);
     if (!entry) {
       if (!c_.luser_relay.empty()) {
@@ -406,12 +434,7 @@ class Resolver::Run {
     d.transport = route.transport;
     d.nexthop = route.nexthop;
     d.address_class = route.address_class;
-    if (!c_.mailbox_transport.empty()) {
-      auto [transport, nexthop] = SplitTransport(c_.mailbox_transport);
-      d.transport = transport;
-      if (!nexthop.empty()) d.nexthop = nexthop;
-      d.detail = "mailbox_transport";
-    } else if (!c_.mailbox_command.empty()) {
+    if (!c_.mailbox_command.empty()) {
       d.detail = "command " + c_.mailbox_command;
     } else if (!c_.home_mailbox.empty()) {
       std::vector<std::string> fields = SplitFields(*entry, ':');
@@ -467,9 +490,26 @@ class Resolver::Run {
           // An alias that names itself delivers to the mailbox (Sendmail
           // compatible): no second alias lookup for this name.
           LocalDeliver(target, route, ToLower(name), depth + 1);
-        } else {
-          Forward(target, depth + 1);
+          continue;
         }
+        // local(8) keeps an address that resolves to its own transport and
+        // delivers it in the same request (same nexthop, no canonical or
+        // virtual mapping); anything else is forwarded as new mail.
+        Route next = ResolveRoute(target, /*quiet=*/true);
+        if (next.transport != route.transport || next.relocated) {
+          Forward(target, depth + 1);
+          continue;
+        }
+        Step("alias", route.transport, target, "same transport: delivered in this request");
+        std::string key = "local:" + ToLower(target);
+        if (depth >= kForwardDepthLimit || chain_.count(key)) {
+          Step("alias", "", target, "mail forwarding loop");
+          Fail(Delivery::Status::kBounce, target, out_->input, 554, "5.4.6 mail forwarding loop for " + target);
+          continue;
+        }
+        chain_.insert(key);
+        LocalDeliver(target, route, "", depth + 1);
+        chain_.erase(key);
       }
     }
   }
@@ -488,7 +528,7 @@ class Resolver::Run {
  private:
   const Resolver& r_;
   const RoutingConfig& c_;
-  const ResolveOptions& options_;
+  bool record_;
   Resolution* out_;
   std::set<std::string> chain_;
 };
