@@ -5,6 +5,8 @@
 // h = 5381; h = ((h << 5) + h) ^ c.
 #include "runtime/image/cdb_table.h"
 
+#include <algorithm>
+
 #include "util/strings.h"
 
 namespace postern::image {
@@ -61,6 +63,22 @@ std::optional<std::string_view> CdbTable::Find(std::string_view key) const {
     if (++slot == slots) slot = 0;
   }
   return std::nullopt;
+}
+
+void CdbTable::ForEach(const std::function<void(std::string_view, std::string_view)>& visit) const {
+  // Records run from the end of the header to the first hash table.
+  uint64_t end = bytes_.size();
+  for (size_t i = 0; i < 256; ++i) {
+    if (U32(bytes_.data() + 8 * i + 4) != 0) end = std::min<uint64_t>(end, U32(bytes_.data() + 8 * i));
+  }
+  uint64_t pos = kHeaderSize;
+  while (pos + 8 <= end) {
+    uint64_t klen = U32(bytes_.data() + pos);
+    uint64_t vlen = U32(bytes_.data() + pos + 4);
+    if (pos + 8 + klen + vlen > end) return;
+    visit(std::string_view(bytes_.data() + pos + 8, klen), std::string_view(bytes_.data() + pos + 8 + klen, vlen));
+    pos += 8 + klen + vlen;
+  }
 }
 
 std::optional<std::string> CdbTable::Lookup(std::string_view key) const {

@@ -5,6 +5,7 @@
 // Thread-safe: a lookup only reads the mapping.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -26,6 +27,9 @@ class CdbTable : public mail::LookupTable {
   std::optional<std::string> Lookup(std::string_view key) const override;
   // The value for `key` exactly as given (no folding), pointing into the file.
   std::optional<std::string_view> Find(std::string_view key) const;
+  // Calls `visit(key, value)` for every record, in file order (the order
+  // they were written in: sorted, for image tables).
+  void ForEach(const std::function<void(std::string_view, std::string_view)>& visit) const;
 
  private:
   std::shared_ptr<const MappedFile> owner_;

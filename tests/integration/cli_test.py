@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the postern command line: exit codes, output
-formats and the interfaces other tools rely on (check, conf, query)."""
+formats and the interfaces other tools rely on (check, conf, query,
+compile, trace)."""
 import argparse
 import json
 import os
@@ -20,8 +21,8 @@ def main():
     office = str(source / "examples/office")
     results = []
 
-    def run(*argv, stdin=None):
-        return subprocess.run([postern, *argv], capture_output=True, text=True, input=stdin)
+    def run(*argv, stdin=None, cwd=None):
+        return subprocess.run([postern, *argv], capture_output=True, text=True, input=stdin, cwd=cwd)
 
     def expect(name, condition, detail=""):
         results.append((name, bool(condition), detail))
@@ -74,6 +75,46 @@ def main():
     expect("query --aliases folds case", r.stdout == "admin, fred\n", r.stdout)
     r = run("query", "key", "ldap:/etc/postfix/ldap.cf")
     expect("query unsupported type exits 2", r.returncode == 2 and "PT0320" in r.stderr, r.stderr)
+
+    # Routing checks run the resolver on the compiled image; the exact text.
+    mistakes = "tests/integration/configs/routing_mistakes"
+    r = run("check", "-c", mistakes, cwd=str(source))
+    expected = (source / mistakes / "expected.out").read_text()
+    expect("check: routing mistakes, exact diagnostics", r.returncode == 1 and r.stdout == expected,
+           "".join(__import__("difflib").unified_diff(expected.splitlines(True), r.stdout.splitlines(True))))
+
+    with tempfile.TemporaryDirectory() as d:
+        images = os.path.join(d, "images")
+        r = run("compile", "-c", office, "-o", images)
+        image_id = r.stdout.strip()
+        expect("compile prints the image id and publishes it",
+               r.returncode == 0 and len(image_id) == 64 and os.readlink(os.path.join(images, "current")) == image_id,
+               r.stdout + r.stderr)
+        r = run("compile", "-c", office, "-o", images)
+        expect("compile is reproducible", r.stdout.strip() == image_id and "already present" in r.stderr, r.stderr)
+        r = run("trace", "-i", images, "--users", str(source / "examples/office/trace/users"), "--json",
+                "joe@thebible.com")
+        result = json.loads(r.stdout)[0]["results"]
+        expect("trace -i IMAGES uses the current image",
+               result == [{"address": "fred@example.com", "transport": "local", "nexthop": "example.com",
+                           "class": "local", "delivery": "maildir /home/fred/Maildir/"}], r.stdout + r.stderr)
+        with open(os.path.join(images, image_id, "params.cdb"), "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        r = run("trace", "-i", os.path.join(images, image_id), "x@example.org")
+        expect("trace refuses a corrupted image", r.returncode == 2 and "checksum mismatch" in r.stderr, r.stderr)
+        broken = os.path.join(d, "broken")
+        os.makedirs(broken)
+        pathlib.Path(broken, "main.cf").write_text("message_size_limit = big\n")
+        r = run("compile", "-c", broken, "-o", images)
+        expect("compile refuses a configuration with errors", r.returncode == 1 and "PC0110" in r.stderr
+               and os.readlink(os.path.join(images, "current")) == image_id, r.stderr)
+        r = run("trace", "-c", broken, "x@example.org")
+        expect("trace -c compiles first and reports errors", r.returncode == 1 and "PC0110" in r.stderr, r.stderr)
+        r = run("compile", "-c", os.path.join(d, "nonexistent"), "-o", images)
+        expect("compile without main.cf exits 2", r.returncode == 2, r.stderr)
 
     failed = [x for x in results if not x[1]]
     for name, _, detail in failed:

@@ -1,13 +1,76 @@
 // check_command.cc: `postern check`, every diagnostic for a configuration,
 // as text (gcc style) or JSON, with CI-friendly exit codes: 0 clean, 1
 // errors (or warnings under --werror), 2 could not run.
+//
+// After the configuration checks, a configuration without errors is
+// compiled into a temporary image and the resolver's own checks run on it
+// (runtime/resolve/routing_checks.h), so loops, dead transports and the
+// like are found with the code the daemon runs.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "compiler/check/configuration.h"
+#include "compiler/tables/table_reference.h"
+#include "runtime/resolve/routing_checks.h"
 #include "tools/postern/commands.h"
+#include "tools/postern/image_compiler.h"
+#include "util/strings.h"
 
 namespace postern::cli {
+namespace {
+
+// Where a table entry is written: the line whose key is `key`.
+SourceLocation EntryLocation(const check::Model& model, const std::string& reference, const std::string& key) {
+  auto parsed = tables::ParseTableReference(reference);
+  for (const tables::LoadedTable& loaded : model.tables) {
+    if (!parsed || loaded.reference.ToString() != parsed->ToString() || loaded.source_path.empty()) continue;
+    auto file = SourceFile::Read(loaded.source_path);
+    if (!file.ok()) break;
+    for (int line = 1; line <= file.value()->line_count(); ++line) {
+      std::string_view text = file.value()->Line(line);
+      if (text.empty() || IsSpace(text.front()) || text.front() == '#') continue;
+      size_t end = 0;
+      while (end < text.size() && !IsSpace(text[end]) && text[end] != ':') ++end;
+      std::string_view first = text.substr(0, end);
+      if (first.size() >= 2 && first.front() == '"' && first.back() == '"') first = first.substr(1, first.size() - 2);
+      if (EqualsIgnoreCase(first, key)) return SourceLocation{file.value(), line, 1, static_cast<int>(end)};
+    }
+  }
+  return SourceLocation{};
+}
+
+void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
+  TemporaryImages temporary;
+  if (!temporary.ok()) return;
+  CompileOutcome outcome = BuildAndPublish(model, temporary.path(), 0, diagnostics);
+  if (!outcome.published) return;
+  auto image = image::Image::Load(outcome.published->path);
+  if (!image.ok()) {
+    diagnostics->FileError("PE0405", model.config_directory, "the compiled image does not load: " +
+                                                                 image.status().message());
+    return;
+  }
+  resolve::Resolver resolver(*image);
+  for (const resolve::RoutingProblem& p : resolve::CheckRouting(resolver)) {
+    SourceLocation where;
+    if (!p.table.empty()) where = EntryLocation(model, p.table, p.key);
+    if (!where.file) {
+      if (const config::ParameterDefinition* def = model.parameters->Definition(p.parameter)) {
+        where = def->value_location;
+      } else {
+        where = SourceLocation{model.main_cf.file, 0, 0};
+      }
+    }
+    std::string message = p.table.empty() ? p.message : p.table + ": " + p.message;
+    if (p.error) {
+      diagnostics->Error(p.code, where, message, p.hint);
+    } else {
+      diagnostics->Warning(p.code, where, message, p.hint);
+    }
+  }
+}
+
+}  // namespace
 
 int RunCheck(const CheckOptions& options) {
   DiagnosticSink diagnostics;
@@ -16,6 +79,7 @@ int RunCheck(const CheckOptions& options) {
   load.machine = config::MachineFacts::Probe();
   check::Model model = check::LoadConfiguration(load, &diagnostics);
   bool could_not_run = !model.main_cf.file;
+  if (!could_not_run && !diagnostics.has_errors()) RunRoutingChecks(model, &diagnostics);
 
   if (options.format == "json") {
     nlohmann::json out = nlohmann::json::array();

@@ -9,13 +9,13 @@ namespace postern::cli {
 
 int RunCompile(const CompileOptions& options) {
   DiagnosticSink diagnostics;
-  CompileRequest request{options.config_directory, options.output_directory, options.keep};
-  CompileOutcome outcome = CompileAndPublish(request, &diagnostics);
+  check::Model model = LoadForImage(options.config_directory, &diagnostics);
+  CompileOutcome outcome = BuildAndPublish(model, options.output_directory, options.keep, &diagnostics);
   std::cerr << RenderDiagnostics(diagnostics.diagnostics());
   if (!outcome.image) {
     std::cerr << "postern compile: " << options.config_directory << ": " << diagnostics.error_count()
               << " error(s); no image written\n";
-    return diagnostics.has_errors() ? 1 : 2;
+    return model.main_cf.file ? 1 : 2;
   }
   if (!outcome.published) {
     std::cerr << "postern compile: cannot publish image: " << outcome.error << "\n";

@@ -1,28 +1,30 @@
 // image_compiler.cc: see image_compiler.h.
 #include "tools/postern/image_compiler.h"
 
-#include "compiler/check/configuration.h"
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
 
 namespace postern::cli {
 
-CompileOutcome CompileAndPublish(const CompileRequest& request, DiagnosticSink* diagnostics) {
-  CompileOutcome outcome;
+check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics) {
   check::LoadOptions load;
-  load.config_directory = request.config_directory;
+  load.config_directory = config_directory;
   load.installed_directory = "/etc/postfix";
   load.machine = config::MachineFacts::Probe();
-  check::Model model = check::LoadConfiguration(load, diagnostics);
-  if (!model.main_cf.file || diagnostics->has_errors()) return outcome;
+  return check::LoadConfiguration(load, diagnostics);
+}
 
+CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
+                               DiagnosticSink* diagnostics) {
+  CompileOutcome outcome;
+  if (!model.main_cf.file || diagnostics->has_errors()) return outcome;
   emit::ImageBuildOptions build;
   build.compiler_version = POSTERN_VERSION;
   emit::BuiltImage image = emit::BuildImage(model, build, diagnostics);
   if (diagnostics->has_errors()) return outcome;
-
-  emit::PublishOptions publish;
-  publish.images_directory = request.images_directory;
-  publish.keep_previous = request.keep_previous;
-  auto published = emit::PublishImage(image, publish);
+  auto published = emit::PublishImage(image, emit::PublishOptions{images_directory, keep_previous});
   if (!published.ok()) {
     outcome.error = published.status().message();
   } else {
@@ -30,6 +32,17 @@ CompileOutcome CompileAndPublish(const CompileRequest& request, DiagnosticSink* 
   }
   outcome.image = std::move(image);
   return outcome;
+}
+
+TemporaryImages::TemporaryImages() {
+  std::error_code ec;
+  std::string pattern = (std::filesystem::temp_directory_path(ec) / "postern-images-XXXXXX").string();
+  if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+}
+
+TemporaryImages::~TemporaryImages() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace postern::cli

@@ -1,21 +1,22 @@
 // image_compiler.h: the compile pipeline the commands share: load and check
-// a configuration directory, build its image, publish it.
+// a configuration directory, build its image, publish it, load it back.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "compiler/check/configuration.h"
 #include "compiler/emit/image_builder.h"
 #include "compiler/emit/image_publisher.h"
+#include "runtime/image/image.h"
 #include "util/diagnostic.h"
 
 namespace postern::cli {
 
-struct CompileRequest {
-  std::string config_directory;
-  std::string images_directory;
-  int keep_previous = 5;
-};
+// Loads a configuration as it will be installed (config_directory is
+// /etc/postfix whatever directory it is read from), for images.
+check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics);
 
 struct CompileOutcome {
   std::optional<emit::BuiltImage> image;  // absent when errors stopped the build
@@ -23,8 +24,24 @@ struct CompileOutcome {
   std::string error;  // publishing failed
 };
 
-// Diagnostics (configuration and image) go to `diagnostics`; an image is
-// built and published only when there are no errors.
-CompileOutcome CompileAndPublish(const CompileRequest& request, DiagnosticSink* diagnostics);
+// Builds `model`'s image and publishes it into `images_directory`, unless
+// `diagnostics` has (or gets) errors.
+CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
+                               DiagnosticSink* diagnostics);
+
+// A temporary images directory, removed with everything in it on
+// destruction (loaded images stay usable: their files are mapped).
+class TemporaryImages {
+ public:
+  TemporaryImages();
+  ~TemporaryImages();
+  TemporaryImages(const TemporaryImages&) = delete;
+  TemporaryImages& operator=(const TemporaryImages&) = delete;
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace postern::cli

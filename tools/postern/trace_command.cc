@@ -2,12 +2,8 @@
 // step by step, computed by the runtime resolver on a compiled image (like
 // `sendmail -bv`, without sending anything). With -c the configuration is
 // compiled first, into a temporary images directory.
-#include <unistd.h>
-
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <system_error>
 
 #include "mail/passwd_table.h"
 #include "runtime/image/image.h"
@@ -69,31 +65,21 @@ void PrintText(const resolve::Resolution& r) {
 
 int RunTrace(const TraceOptions& options) {
   std::string image_path = options.image;
-  std::string temp;
+  TemporaryImages temporary;
   if (image_path.empty()) {
-    std::error_code ec;
-    std::string pattern = (std::filesystem::temp_directory_path(ec) / "postern-trace-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      std::cerr << "postern trace: cannot create a temporary directory\n";
-      return 2;
-    }
-    temp = pattern;
     DiagnosticSink diagnostics;
-    CompileOutcome outcome = CompileAndPublish({options.config_directory, temp, 0}, &diagnostics);
+    check::Model model = LoadForImage(options.config_directory, &diagnostics);
+    CompileOutcome outcome;
+    if (temporary.ok()) outcome = BuildAndPublish(model, temporary.path(), 0, &diagnostics);
     std::cerr << RenderDiagnostics(diagnostics.diagnostics());
     if (!outcome.published) {
-      std::filesystem::remove_all(temp, ec);
       std::cerr << "postern trace: " << options.config_directory << " does not compile"
                 << (outcome.error.empty() ? "" : ": " + outcome.error) << "\n";
-      return diagnostics.has_errors() ? 1 : 2;
+      return diagnostics.has_errors() && model.main_cf.file ? 1 : 2;
     }
     image_path = outcome.published->path;
   }
   auto image = image::Image::Load(image_path);
-  if (!temp.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(temp, ec);  // the mappings stay valid
-  }
   if (!image.ok()) {
     std::cerr << "postern trace: " << image.status().message() << "\n";
     return 2;
