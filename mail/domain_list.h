@@ -19,9 +19,9 @@ class DomainList {
  public:
   struct Element {
     bool negate = false;
-    std::string pattern;                  // a name or .name (when table is null)
-    const LookupTable* table = nullptr;   // a type:name element
-    bool table_matches_partial = true;    // false for regexp/pcre: only the full name is a key
+    std::string pattern;                 // a name or .name (when table is null)
+    const LookupTable* table = nullptr;  // a type:name element
+    bool table_matches_partial = true;   // false for regexp/pcre: only the full name is a key
   };
 
   DomainList() = default;

@@ -210,7 +210,8 @@ Result<std::vector<PatternRule>> DecodePatternRules(std::string_view bytes) {
   // The interpreter relies on every IF's ENDIF index.
   for (size_t i = 0; i < rules.size(); ++i) {
     if (rules[i].kind != PatternRule::Kind::kIf) continue;
-    if (rules[i].endif <= i || rules[i].endif >= rules.size() || rules[rules[i].endif].kind != PatternRule::Kind::kEndif) {
+    if (rules[i].endif <= i || rules[i].endif >= rules.size() ||
+        rules[rules[i].endif].kind != PatternRule::Kind::kEndif) {
       return Status::Permanent("corrupt pattern table: bad IF/ENDIF structure");
     }
   }

@@ -17,8 +17,8 @@ std::optional<std::string> PasswdTable::Lookup(std::string_view key) const {
   if (getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
     return std::nullopt;
   }
-  return name + ":x:" + std::to_string(entry.pw_uid) + ":" + std::to_string(entry.pw_gid) + ":" + entry.pw_gecos +
-         ":" + entry.pw_dir + ":" + entry.pw_shell;
+  return name + ":x:" + std::to_string(entry.pw_uid) + ":" + std::to_string(entry.pw_gid) + ":" + entry.pw_gecos + ":" +
+         entry.pw_dir + ":" + entry.pw_shell;
 }
 
 std::shared_ptr<const ExactTable> ParsePasswdText(std::string_view text) {

@@ -172,7 +172,8 @@ class Checker {
                               "tables are written type:name, e.g. hash:/etc/postfix/virtual");
           break;
         case tables::ListItem::Kind::kTable: {
-          std::string key = item.table->ToString() + (item.table->format == tables::TableFormat::kAliases ? "#aliases" : "");
+          std::string key =
+              item.table->ToString() + (item.table->format == tables::TableFormat::kAliases ? "#aliases" : "");
           if (seen_tables_.insert(key).second) pending_.push_back({*item.table, where});
           break;
         }

@@ -42,7 +42,8 @@ class Builder {
     AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());
     int index = 0;
     for (const auto& [text, use] : tables_) EmitTable(use, index++);
-    if (!includes_.empty()) AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), CdbOf(includes_));
+    if (!includes_.empty())
+      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), CdbOf(includes_));
     // The manifest describes everything above, and is itself covered by IMAGE.
     std::string manifest = Manifest();
     sections_.insert(sections_.begin(), Section(mail::SectionKind::kManifest, "MANIFEST", "", 0, manifest));
@@ -110,14 +111,16 @@ class Builder {
     for (const tables::ListItem& item : items) {
       std::string prefix = item.negate ? "!" : "";
       if (item.kind != tables::ListItem::Kind::kFile) {
-        bool needs_braces = item.text.find_first_of(" \t,") != std::string::npos && item.text.find('{') == std::string::npos;
+        bool needs_braces =
+            item.text.find_first_of(" \t,") != std::string::npos && item.text.find('{') == std::string::npos;
         out.push_back(prefix + (needs_braces ? "{" + item.text + "}" : item.text));
         continue;
       }
       std::string path = tables::ResolveTablePath(item.text, table_options());
       auto file = SourceFile::Read(path);
       if (!file.ok()) {
-        diagnostics_->FileWarning("PE0403", path, "file listed in " + name + " cannot be read: " + file.status().message());
+        diagnostics_->FileWarning("PE0403", path,
+                                  "file listed in " + name + " cannot be read: " + file.status().message());
         continue;
       }
       sources_[DisplayPath(path)] = Sha256Hex(file.value()->text());
@@ -218,8 +221,8 @@ class Builder {
         if (includes_.count(path)) continue;
         auto file = SourceFile::Read(tables::ResolveTablePath(path, table_options()));
         if (!file.ok()) {
-          diagnostics_->FileWarning("PE0402", path, "include file for alias \"" + key +
-                                                        "\" cannot be read: " + file.status().message(),
+          diagnostics_->FileWarning("PE0402", path,
+                                    "include file for alias \"" + key + "\" cannot be read: " + file.status().message(),
                                     "delivery to this alias would be deferred");
           continue;
         }

@@ -23,10 +23,10 @@ struct PublishOptions {
 };
 
 struct PublishResult {
-  std::string path;        // IMAGES/<id>
-  std::string previous;    // the id `current` pointed to before, if any
+  std::string path;      // IMAGES/<id>
+  std::string previous;  // the id `current` pointed to before, if any
   bool already_present = false;
-  int removed = 0;         // old images pruned
+  int removed = 0;  // old images pruned
 };
 
 Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions& options);

@@ -55,8 +55,7 @@ std::optional<std::string_view> CdbTable::Find(std::string_view key) const {
     if (slot_hash == h && record + 8 <= size) {
       uint64_t klen = U32(base + record);
       uint64_t vlen = U32(base + record + 4);
-      if (record + 8 + klen + vlen <= size && klen == key.size() &&
-          std::string_view(base + record + 8, klen) == key) {
+      if (record + 8 + klen + vlen <= size && klen == key.size() && std::string_view(base + record + 8, klen) == key) {
         return std::string_view(base + record + 8 + klen, vlen);
       }
     }
@@ -82,7 +81,8 @@ void CdbTable::ForEach(const std::function<void(std::string_view, std::string_vi
 }
 
 std::optional<std::string> CdbTable::Lookup(std::string_view key) const {
-  std::optional<std::string_view> value = fold_case_ ? Find(ToLower(key)) : Find(key);
+  bool has_upper = fold_case_ && std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  std::optional<std::string_view> value = has_upper ? Find(ToLower(key)) : Find(key);
   if (!value) return std::nullopt;
   return std::string(*value);
 }

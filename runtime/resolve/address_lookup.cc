@@ -8,12 +8,14 @@ namespace postern::resolve {
 
 LookupOutcome FindKey(const TableList& maps, std::string_view key, bool partial) {
   LookupOutcome out;
+  const uint8_t shape = KeyShapeOf(key);
   for (const TableList::Entry& entry : maps.tables) {
     if (entry.table == nullptr) {
       out.error = maps.parameter + ": table " + entry.reference + " is not in the image";
       return out;
     }
     if (partial && !entry.table->AcceptsPartialKeys()) continue;
+    if ((entry.shapes & shape) == 0) continue;
     if (auto value = entry.table->Lookup(key)) {
       out.hit = AddressHit{std::move(*value), std::string(key), entry.reference, ""};
       return out;
@@ -26,27 +28,34 @@ LookupOutcome FindAddress(const TableList& maps, std::string_view address, const
                           const std::function<bool(std::string_view)>& is_local, bool use_extension) {
   LookupOutcome out;
   if (maps.empty()) return out;
-  auto done = [&](LookupOutcome o, std::string_view extension) {
+  auto found = [&](LookupOutcome& o, std::string_view extension) {
     if (o.hit) o.hit->extension = std::string(extension);
-    return !o.error.empty() || o.hit ? std::optional<LookupOutcome>(std::move(o)) : std::nullopt;
+    return !o.error.empty() || o.hit;
   };
-  mail::AddressParts parts = mail::SplitAddress(address);
-  auto ext = mail::SplitExtension(parts.local, config.recipient_delimiter);
-  std::string saved_extension = (ext && use_extension) ? ext->extension : "";
+  size_t at = address.rfind('@');
+  bool has_domain = at != std::string_view::npos;
+  std::string_view local = has_domain ? address.substr(0, at) : address;
+  std::string_view domain = has_domain ? address.substr(at + 1) : std::string_view();
+  auto ext = mail::SplitExtension(local, config.recipient_delimiter);
+  std::string_view saved_extension = (ext && use_extension) ? std::string_view(ext->extension) : "";
 
-  if (auto o = done(FindKey(maps, address, false), "")) return *o;
+  if (out = FindKey(maps, address, false); found(out, "")) return out;
   if (ext) {
-    std::string bare = parts.has_domain ? mail::JoinAddress(ext->base, parts.domain) : ext->base;
-    if (auto o = done(FindKey(maps, bare, true), saved_extension)) return *o;
+    std::string bare = has_domain ? mail::JoinAddress(ext->base, domain) : ext->base;
+    if (out = FindKey(maps, bare, true); found(out, saved_extension)) return out;
   }
-  if (parts.has_domain && (EqualsIgnoreCase(parts.domain, config.myorigin) || is_local(parts.domain))) {
-    if (auto o = done(FindKey(maps, parts.local, true), "")) return *o;
+  if (has_domain && (EqualsIgnoreCase(domain, config.myorigin) || is_local(domain))) {
+    if (out = FindKey(maps, local, true); found(out, "")) return out;
     if (ext) {
-      if (auto o = done(FindKey(maps, ext->base, true), saved_extension)) return *o;
+      if (out = FindKey(maps, ext->base, true); found(out, saved_extension)) return out;
     }
   }
-  if (parts.has_domain) {
-    if (auto o = done(FindKey(maps, "@" + parts.domain, true), "")) return *o;
+  if (has_domain) {
+    std::string key;
+    key.reserve(domain.size() + 1);
+    key += '@';
+    key += domain;
+    if (out = FindKey(maps, key, true); found(out, "")) return out;
   }
   return out;
 }
@@ -68,6 +77,12 @@ std::vector<std::string> MapResult(const AddressHit& hit, std::string_view addre
       local.resize(local.size() - hit.extension.size());
     }
     out.push_back(Qualify(local + hit.value, config));
+    return out;
+  }
+  if (hit.value.find_first_of(",\"< \t") == std::string::npos) {  // one plain address: the common case
+    std::string qualified = Qualify(hit.value, config);
+    if (propagate && !hit.extension.empty()) qualified = mail::AppendExtension(qualified, hit.extension);
+    out.push_back(std::move(qualified));
     return out;
   }
   for (const std::string& a : mail::ParseAddressList(hit.value)) {

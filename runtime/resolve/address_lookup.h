@@ -14,16 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/resolve/address_hit.h"
 #include "runtime/resolve/routing_config.h"
 
 namespace postern::resolve {
-
-struct AddressHit {
-  std::string value;
-  std::string key;        // the key that matched
-  std::string reference;  // the table it matched in
-  std::string extension;  // the unmatched extension ("+foo"), if the match was without it
-};
 
 struct LookupOutcome {
   std::optional<AddressHit> hit;

@@ -18,8 +18,7 @@ struct TraceStep {
 struct Delivery {
   enum class Status { kDeliver, kBounce, kReject, kDefer };
   Status status = Status::kDeliver;
-  std::string address;    // the final recipient
-  std::string original;   // the address this one came from (orig_to)
+  std::string address;    // the final recipient (its original is Resolution::input)
   std::string transport;  // kDeliver: master.cf service name
   std::string nexthop;
   std::string address_class;  // local, virtual, relay, default (kDeliver)

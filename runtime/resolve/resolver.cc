@@ -22,13 +22,29 @@ bool HasWord(std::string_view list, std::string_view word) {
   return false;
 }
 
+// "parameter table", naming where a trace step looked.
+std::string Where(std::string_view parameter, std::string_view table) {
+  std::string out(parameter);
+  out += ' ';
+  out += table;
+  return out;
+}
+
+// The domain of an address, lowercased (copied as is when it already is).
+std::string DomainOf(std::string_view address) {
+  size_t at = address.rfind('@');
+  std::string_view domain = at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+  bool lower = std::none_of(domain.begin(), domain.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return lower ? std::string(domain) : ToLower(domain);
+}
+
 std::string Bracket(std::string_view address) { return "<" + std::string(address) + ">"; }
 
-// The (transport, nexthop) of "transport:nexthop".
-std::pair<std::string, std::string> SplitTransport(std::string_view value) {
+// The (transport, nexthop) of "transport:nexthop", pointing into `value`.
+std::pair<std::string_view, std::string_view> SplitTransport(std::string_view value) {
   size_t colon = value.find(':');
-  if (colon == std::string_view::npos) return {std::string(value), ""};
-  return {std::string(value.substr(0, colon)), std::string(value.substr(colon + 1))};
+  if (colon == std::string_view::npos) return {value, {}};
+  return {value.substr(0, colon), value.substr(colon + 1)};
 }
 
 bool StartsWithStatusCode(std::string_view text) {
@@ -65,15 +81,16 @@ class Resolver::Run {
   Run(const Resolver& resolver, const ResolveOptions& options, Resolution* out)
       : r_(resolver), c_(resolver.config_), record_(options.record_steps), out_(out) {}
 
+  // Callers test record_ first, so that a resolution without a trace never
+  // builds the strings.
   void Step(std::string stage, std::string table, std::string key, std::string result) {
-    if (record_) out_->steps.push_back({std::move(stage), std::move(table), std::move(key), std::move(result)});
+    out_->steps.push_back({std::move(stage), std::move(table), std::move(key), std::move(result)});
   }
 
-  void Fail(Delivery::Status status, std::string_view address, std::string_view original, int code, std::string text) {
+  void Fail(Delivery::Status status, std::string_view address, int code, std::string text) {
     Delivery d;
     d.status = status;
     d.address = std::string(address);
-    d.original = std::string(original);
     d.code = code;
     d.text = std::move(text);
     out_->results.push_back(std::move(d));
@@ -81,24 +98,31 @@ class Resolver::Run {
 
   // trivial-rewrite's "rewrite" context: qualify, and append .$mydomain.
   std::string Canonicalize(std::string_view input) {
-    std::string address(Trim(input));
+    std::string_view trimmed = Trim(input);
+    size_t at = trimmed.rfind('@');
+    if (at != std::string_view::npos && at + 1 < trimmed.size() && trimmed.front() != '<' && trimmed.back() != '.' &&
+        (!c_.append_dot_mydomain || trimmed.find('.', at) != std::string_view::npos)) {
+      return std::string(trimmed);  // already canonical: the common case
+    }
+    std::string address(trimmed);
     if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
       address = address.substr(1, address.size() - 2);
     }
     std::string qualified = Qualify(address, c_);
-    if (qualified != address) Step("rewrite", "append_at_myorigin", "", qualified);
+    if (record_ && qualified != address) Step("rewrite", "append_at_myorigin", "", qualified);
     mail::AddressParts parts = mail::SplitAddress(qualified);
     while (parts.has_domain && !parts.domain.empty() && parts.domain.back() == '.') parts.domain.pop_back();
     if (parts.has_domain && c_.append_dot_mydomain && parts.domain.find('.') == std::string::npos &&
         !parts.domain.empty() && parts.domain.front() != '[' && !c_.mydomain.empty()) {
       parts.domain += "." + c_.mydomain;
-      Step("rewrite", "append_dot_mydomain", "", mail::JoinAddress(parts.local, parts.domain));
+      if (record_) Step("rewrite", "append_dot_mydomain", "", mail::JoinAddress(parts.local, parts.domain));
     }
     return parts.has_domain ? mail::JoinAddress(parts.local, parts.domain) : parts.local;
   }
 
   LookupOutcome Find(const TableList& maps, std::string_view address, bool use_extension = true) {
-    return FindAddress(maps, address, c_, [this](std::string_view d) { return r_.IsLocalDomain(d); }, use_extension);
+    return FindAddress(
+        maps, address, c_, [this](std::string_view d) { return r_.IsLocalDomain(d); }, use_extension);
   }
 
   // cleanup_map11: one-to-one rewriting, repeated until it settles.
@@ -106,7 +130,7 @@ class Resolver::Run {
     for (int i = 0; i < kCanonicalRecursionLimit; ++i) {
       LookupOutcome o = Find(maps, *address);
       if (!o.error.empty()) {
-        Fail(Delivery::Status::kDefer, *address, out_->input, 451, "4.3.0 " + o.error);
+        Fail(Delivery::Status::kDefer, *address, 451, "4.3.0 " + o.error);
         return false;
       }
       if (!o.hit) return true;
@@ -114,54 +138,58 @@ class Resolver::Run {
       if (mapped.empty()) return true;
       std::string before = *address;
       *address = mapped.front();
-      Step("canonical", maps.parameter + " " + o.hit->reference, o.hit->key,
-           *address + (mapped.size() > 1 ? " (multi-valued entry: only the first address is used)" : ""));
+      if (record_)
+        Step("canonical", Where(maps.parameter, o.hit->reference), o.hit->key,
+             *address + (mapped.size() > 1 ? " (multi-valued entry: only the first address is used)" : ""));
       if (EqualsIgnoreCase(before, *address)) return true;
     }
-    Step("canonical", maps.parameter, "", "unreasonable nesting; stopped after " +
-                                              std::to_string(kCanonicalRecursionLimit) + " rewrites");
+    if (record_)
+      Step("canonical", maps.parameter, "",
+           "unreasonable nesting; stopped after " + std::to_string(kCanonicalRecursionLimit) + " rewrites");
     return true;
   }
 
   // cleanup_map1n: virtual alias expansion.
-  bool ExpandVirtual(const std::string& address, std::vector<std::string>* out) {
+  // `first` is the lookup of `address` itself, already done by the caller.
+  bool ExpandVirtual(const std::string& address, LookupOutcome first, std::vector<std::string>* out) {
     const TableList& maps = c_.virtual_alias_maps;
     std::vector<std::string> list = {address};
     std::set<std::string> self_expanded;  // addresses that expanded into themselves
     for (size_t arg = 0; arg < list.size(); ++arg) {
       if (list.size() > static_cast<size_t>(c_.virtual_alias_expansion_limit)) {
-        Step("virtual", maps.parameter, address, "expansion exceeds virtual_alias_expansion_limit");
-        Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error");
+        if (record_) Step("virtual", maps.parameter, address, "expansion exceeds virtual_alias_expansion_limit");
+        Fail(Delivery::Status::kDefer, address, 451, "4.6.0 Alias expansion error");
         return false;
       }
       for (int count = 0;; ++count) {
-        if (self_expanded.count(ToLower(list[arg]))) break;
+        if (!self_expanded.empty() && self_expanded.count(ToLower(list[arg]))) break;
         if (count >= c_.virtual_alias_recursion_limit) {
-          Step("virtual", maps.parameter, list[arg], "nesting exceeds virtual_alias_recursion_limit");
-          Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error");
+          if (record_) Step("virtual", maps.parameter, list[arg], "nesting exceeds virtual_alias_recursion_limit");
+          Fail(Delivery::Status::kDefer, address, 451, "4.6.0 Alias expansion error");
           return false;
         }
-        LookupOutcome o = Find(maps, list[arg]);
+        LookupOutcome o = (arg == 0 && count == 0) ? std::move(first) : Find(maps, list[arg]);
         if (!o.error.empty()) {
-          Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error: " + o.error);
+          Fail(Delivery::Status::kDefer, address, 451, "4.6.0 Alias expansion error: " + o.error);
           return false;
         }
         if (!o.hit) break;
         std::vector<std::string> mapped = MapResult(*o.hit, list[arg], c_, c_.propagate_virtual);
         if (mapped.empty()) break;
-        Step("virtual", maps.parameter + " " + o.hit->reference, o.hit->key, Join(mapped, ", "));
-        std::string lhs = list[arg];
+        if (record_) Step("virtual", Where(maps.parameter, o.hit->reference), o.hit->key, Join(mapped, ", "));
+        std::string lhs = std::move(list[arg]);
         for (size_t i = 0; i < mapped.size(); ++i) {
           if (mapped[i].size() > c_.virtual_alias_address_length_limit) {
-            Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.6.0 Alias expansion error");
+            Fail(Delivery::Status::kDefer, address, 451, "4.6.0 Alias expansion error");
             return false;
           }
-          if (i == 0) {
-            list[arg] = mapped[i];
-          } else {
-            list.push_back(mapped[i]);
-          }
+          // An address may expand into itself once (cleanup_map1n).
           if (EqualsIgnoreCase(lhs, mapped[i])) self_expanded.insert(ToLower(lhs));
+          if (i == 0) {
+            list[arg] = std::move(mapped[i]);
+          } else {
+            list.push_back(std::move(mapped[i]));
+          }
         }
       }
     }
@@ -180,41 +208,45 @@ class Resolver::Run {
       return route;
     }
     Route route;
-    mail::AddressParts parts = mail::SplitAddress(address);
-    std::string domain = ToLower(parts.domain);
-    std::string channel;
-    std::string why;
+    std::string domain = DomainOf(address);
+    std::string_view channel;
+    std::string why;  // only filled when tracing
+    std::string* matched = record_ ? &why : nullptr;
+    auto because = [&](const char* list) {
+      if (record_) why = list + (" " + why);
+    };
     if (r_.IsLocalDomain(domain)) {
       route.address_class = "local";
       channel = c_.local_transport;
       route.nexthop = domain;
-      why = "mydestination";
-    } else if (c_.virtual_alias_domains.Match(domain, &why)) {
+      if (record_) why = "mydestination";
+    } else if (c_.virtual_alias_domains.Match(domain, matched)) {
       route.address_class = "alias";
       channel = "error";
-      route.nexthop = c_.show_user_unknown_table_name ? "5.1.1 User unknown in virtual alias table" : "5.1.1 User unknown";
-      why = "virtual_alias_domains " + why;
-    } else if (c_.virtual_mailbox_domains.Match(domain, &why)) {
+      route.nexthop =
+          c_.show_user_unknown_table_name ? "5.1.1 User unknown in virtual alias table" : "5.1.1 User unknown";
+      because("virtual_alias_domains");
+    } else if (c_.virtual_mailbox_domains.Match(domain, matched)) {
       route.address_class = "virtual";
       channel = c_.virtual_transport;
       route.nexthop = domain;
-      why = "virtual_mailbox_domains " + why;
+      because("virtual_mailbox_domains");
     } else {
-      if (c_.relay_domains.Match(domain, &why)) {
+      if (c_.relay_domains.Match(domain, matched)) {
         route.address_class = "relay";
         channel = c_.relay_transport;
-        why = "relay_domains " + why;
+        because("relay_domains");
       } else {
         route.address_class = "default";
         channel = c_.default_transport;
-        why = "no local, virtual or relay domain matches";
+        if (record_) why = "no local, virtual or relay domain matches";
       }
       route.nexthop = c_.relayhost.empty() ? domain : c_.relayhost;
     }
     auto [transport, nexthop] = SplitTransport(channel);
     route.transport = transport;
     if (!nexthop.empty()) route.nexthop = nexthop;
-    Step("class", why, domain, route.address_class + " -> " + route.transport + ":" + route.nexthop);
+    if (record_) Step("class", why, domain, route.address_class + " -> " + route.transport + ":" + route.nexthop);
 
     if (!c_.transport_maps.empty() && route.address_class != "alias") TransportLookup(address, domain, &route);
 
@@ -223,7 +255,7 @@ class Resolver::Run {
       route.transport = "error";
       route.nexthop = "5.1.6 User has moved to " + moved.hit->value;
       route.relocated = true;
-      Step("relocated", "relocated_maps " + moved.hit->reference, moved.hit->key, route.nexthop);
+      if (record_) Step("relocated", Where("relocated_maps", moved.hit->reference), moved.hit->key, route.nexthop);
     }
     return route;
   }
@@ -242,7 +274,8 @@ class Resolver::Run {
           route->nexthop = transport == "error" ? "Address is undeliverable" : domain;
         }
       }
-      Step("transport", maps.parameter + " " + hit.reference, hit.key, route->transport + ":" + route->nexthop);
+      if (record_)
+        Step("transport", Where(maps.parameter, hit.reference), hit.key, route->transport + ":" + route->nexthop);
     };
     auto try_key = [&](std::string_view key, bool partial) {
       LookupOutcome o = FindKey(maps, key, partial);
@@ -250,8 +283,9 @@ class Resolver::Run {
       return o.hit.has_value();
     };
     if (try_key(address, false)) return;
-    if (auto stripped = mail::StripExtension(address, c_.recipient_delimiter)) {
-      if (try_key(*stripped, true)) return;
+    size_t at = address.rfind('@');
+    if (auto ext = mail::SplitExtension(std::string_view(address).substr(0, at), c_.recipient_delimiter)) {
+      if (try_key(mail::JoinAddress(ext->base, std::string_view(address).substr(at + 1)), true)) return;
     }
     std::string_view name = domain;
     while (!name.empty()) {
@@ -260,7 +294,9 @@ class Resolver::Run {
       if (dot == std::string_view::npos) break;
       name = name.substr(c_.transport_parent_style ? dot + 1 : dot);
     }
-    try_key("*", false);
+    // Like trivial-rewrite, the wildcard entry is looked up once, not per
+    // address (RoutingConfig::transport_wildcard).
+    if (c_.transport_wildcard) apply(*c_.transport_wildcard);
   }
 
   // smtpd's check_rcpt_maps (smtpd_reject_unlisted_recipient): unknown
@@ -268,16 +304,15 @@ class Resolver::Run {
   bool RecipientCheck(const std::string& address) {
     LookupOutcome moved = Find(c_.relocated_maps, address, false);
     if (moved.hit) {
-      Step("smtpd", "relocated_maps " + moved.hit->reference, moved.hit->key, "reject 550");
-      Fail(Delivery::Status::kReject, address, out_->input, 550,
+      if (record_) Step("smtpd", Where("relocated_maps", moved.hit->reference), moved.hit->key, "reject 550");
+      Fail(Delivery::Status::kReject, address, 550,
            "5.1.6 " + Bracket(out_->input) + ": Recipient address rejected: User has moved to " + moved.hit->value);
       return false;
     }
     for (const TableList* maps : {&c_.recipient_canonical_maps, &c_.canonical_maps, &c_.virtual_alias_maps}) {
       if (Find(*maps, address).hit) return true;
     }
-    mail::AddressParts parts = mail::SplitAddress(address);
-    std::string domain = ToLower(parts.domain);
+    std::string domain = DomainOf(address);
     const TableList* maps = nullptr;
     int code = 550;
     std::string table;
@@ -303,26 +338,33 @@ class Resolver::Run {
       if (maps->empty()) return true;
       LookupOutcome o = Find(*maps, address);
       if (!o.error.empty()) {
-        Fail(Delivery::Status::kDefer, out_->input, out_->input, 451, "4.3.0 " + o.error);
+        Fail(Delivery::Status::kDefer, out_->input, 451, "4.3.0 " + o.error);
         return false;
       }
       if (o.hit) {
-        Step("smtpd", maps->parameter + " " + o.hit->reference, o.hit->key, "known recipient");
+        if (record_) Step("smtpd", Where(maps->parameter, o.hit->reference), o.hit->key, "known recipient");
         return true;
       }
     }
     std::string text = "5.1.1 " + Bracket(out_->input) + ": Recipient address rejected: User unknown" +
                        (c_.show_user_unknown_table_name ? " in " + table : "");
-    Step("smtpd", maps != nullptr ? maps->parameter : "virtual_alias_domains", address, "reject " + std::to_string(code));
-    Fail(Delivery::Status::kReject, address, out_->input, code, text);
+    if (record_)
+      Step("smtpd", maps != nullptr ? maps->parameter : "virtual_alias_domains", address,
+           "reject " + std::to_string(code));
+    Fail(Delivery::Status::kReject, address, code, text);
     return false;
   }
 
   // What the queue manager and a delivery agent do with one address that
   // cleanup has rewritten: virtual expansion, then routing.
   void Deliver(const std::string& address, int depth) {
+    // Most addresses have no virtual alias: route them without building
+    // the expansion list.
+    if (c_.virtual_alias_maps.empty()) return DeliverExpanded(address, depth);
+    LookupOutcome first = Find(c_.virtual_alias_maps, address);
+    if (!first.hit && first.error.empty()) return DeliverExpanded(address, depth);
     std::vector<std::string> expanded;
-    if (!ExpandVirtual(address, &expanded)) return;
+    if (!ExpandVirtual(address, std::move(first), &expanded)) return;
     for (const std::string& a : expanded) DeliverExpanded(a, depth);
   }
 
@@ -330,18 +372,18 @@ class Resolver::Run {
     Route route = ResolveRoute(address);
     if (route.transport == "error") {
       std::string text = StartsWithStatusCode(route.nexthop) ? route.nexthop : "5.0.0 " + route.nexthop;
-      Fail(Delivery::Status::kBounce, address, out_->input, 550, text);
+      Fail(Delivery::Status::kBounce, address, 550, text);
       return;
     }
     if (route.transport == "retry") {
       std::string text = StartsWithStatusCode(route.nexthop) ? route.nexthop : "4.0.0 " + route.nexthop;
-      Fail(Delivery::Status::kDefer, address, out_->input, 450, text);
+      Fail(Delivery::Status::kDefer, address, 450, text);
       return;
     }
-    std::string command = c_.CommandOf(route.transport);
+    std::string_view command = c_.CommandOf(route.transport);
     if (command.empty()) {
-      Step("transport", "master.cf", route.transport, "no such service: mail would be deferred");
-      Fail(Delivery::Status::kDefer, address, out_->input, 451,
+      if (record_) Step("transport", "master.cf", route.transport, "no such service: mail would be deferred");
+      Fail(Delivery::Status::kDefer, address, 451,
            "4.3.0 mail transport unavailable (no master.cf service \"" + route.transport + "\")");
       return;
     }
@@ -351,10 +393,9 @@ class Resolver::Run {
     }
     Delivery d;
     d.address = address;
-    d.original = out_->input;
-    d.transport = route.transport;
-    d.nexthop = route.nexthop;
-    d.address_class = route.address_class;
+    d.transport = std::move(route.transport);
+    d.nexthop = std::move(route.nexthop);
+    d.address_class = std::move(route.address_class);
     out_->results.push_back(std::move(d));
   }
 
@@ -363,8 +404,8 @@ class Resolver::Run {
   void Forward(const std::string& address, int depth) {
     std::string key = ToLower(address);
     if (depth >= kForwardDepthLimit || chain_.count(key)) {
-      Step("alias", "", address, "mail forwarding loop");
-      Fail(Delivery::Status::kBounce, address, out_->input, 554, "5.4.6 mail forwarding loop for " + address);
+      if (record_) Step("alias", "", address, "mail forwarding loop");
+      Fail(Delivery::Status::kBounce, address, 554, "5.4.6 mail forwarding loop for " + address);
       return;
     }
     chain_.insert(key);
@@ -387,14 +428,14 @@ class Resolver::Run {
       LookupOutcome o = FindKey(c_.alias_maps, local, false);
       if (!o.hit && o.error.empty() && ext) o = FindKey(c_.alias_maps, ext->base, false);
       if (!o.error.empty()) {
-        Fail(Delivery::Status::kDefer, address, out_->input, 451, "4.3.0 " + o.error);
+        Fail(Delivery::Status::kDefer, address, 451, "4.3.0 " + o.error);
         return;
       }
       if (o.hit) {
-        Step("alias", "alias_maps " + o.hit->reference, o.hit->key, o.hit->value);
+        if (record_) Step("alias", Where("alias_maps", o.hit->reference), o.hit->key, o.hit->value);
         std::string owner = "owner-" + o.hit->key;
         if (c_.owner_request_special && FindKey(c_.alias_maps, owner, false).hit) {
-          Step("alias", "alias_maps", owner, "errors for this list go to " + Qualify(owner, c_));
+          if (record_) Step("alias", "alias_maps", owner, "errors for this list go to " + Qualify(owner, c_));
         }
         ExpandAliasValue(o.hit->value, o.hit->key, route, "alias", depth);
         return;
@@ -407,12 +448,11 @@ class Resolver::Run {
       auto [transport, nexthop] = SplitTransport(c_.mailbox_transport);
       Delivery d;
       d.address = address;
-      d.original = out_->input;
       d.transport = transport;
       d.nexthop = nexthop.empty() ? route.nexthop : nexthop;
       d.address_class = route.address_class;
       d.detail = "mailbox_transport";
-      Step("local", "mailbox_transport", user, d.transport + ":" + d.nexthop);
+      if (record_) Step("local", "mailbox_transport", user, d.transport + ":" + d.nexthop);
       out_->results.push_back(std::move(d));
       return;
     }
@@ -420,17 +460,16 @@ class Resolver::Run {
     if (!entry) {
       if (!c_.luser_relay.empty()) {
         std::string target = Qualify(c_.luser_relay, c_);
-        Step("local", "luser_relay", user, target);
+        if (record_) Step("local", "luser_relay", user, target);
         Forward(target, depth + 1);
         return;
       }
-      Step("local", "passwd", user, "unknown user");
-      Fail(Delivery::Status::kBounce, address, out_->input, 550, "5.1.1 unknown user: \"" + local + "\"");
+      if (record_) Step("local", "passwd", user, "unknown user");
+      Fail(Delivery::Status::kBounce, address, 550, "5.1.1 unknown user: \"" + local + "\"");
       return;
     }
     Delivery d;
     d.address = address;
-    d.original = out_->input;
     d.transport = route.transport;
     d.nexthop = route.nexthop;
     d.address_class = route.address_class;
@@ -444,7 +483,7 @@ class Resolver::Run {
     } else {
       d.detail = "mailbox " + c_.mail_spool_directory + "/" + user;
     }
-    Step("local", "passwd", user, d.detail);
+    if (record_) Step("local", "passwd", user, d.detail);
     out_->results.push_back(std::move(d));
   }
 
@@ -462,24 +501,24 @@ class Resolver::Run {
         const mail::LookupTable* includes = r_.image_->includes();
         std::optional<std::string> list = includes != nullptr ? includes->Lookup(path) : std::nullopt;
         if (!list) {
-          Fail(Delivery::Status::kDefer, name, out_->input, 451, "4.3.0 cannot open include file " + path);
+          Fail(Delivery::Status::kDefer, name, 451, "4.3.0 cannot open include file " + path);
           continue;
         }
         if (depth >= kForwardDepthLimit) {
-          Fail(Delivery::Status::kBounce, name, out_->input, 554, "5.4.6 include file nesting too deep: " + path);
+          Fail(Delivery::Status::kBounce, name, 554, "5.4.6 include file nesting too deep: " + path);
           continue;
         }
-        Step("alias", ":include:" + path, name, *list);
+        if (record_) Step("alias", ":include:" + path, name, *list);
         ExpandAliasValue(*list, name, route, "include", depth + 1);
       } else if (!destination.empty() && destination.front() == '|') {
         if (!HasWord(c_.allow_mail_to_commands, origin)) {
-          Fail(Delivery::Status::kBounce, name, out_->input, 550, "5.7.1 mail to command is restricted");
+          Fail(Delivery::Status::kBounce, name, 550, "5.7.1 mail to command is restricted");
           continue;
         }
         AddLocal(name, route, "command " + destination.substr(1));
       } else if (!destination.empty() && destination.front() == '/') {
         if (!HasWord(c_.allow_mail_to_files, origin)) {
-          Fail(Delivery::Status::kBounce, name, out_->input, 550, "5.7.1 mail to file is restricted");
+          Fail(Delivery::Status::kBounce, name, 550, "5.7.1 mail to file is restricted");
           continue;
         }
         AddLocal(name, route, (destination.back() == '/' ? "maildir " : "file ") + destination);
@@ -500,11 +539,11 @@ class Resolver::Run {
           Forward(target, depth + 1);
           continue;
         }
-        Step("alias", route.transport, target, "same transport: delivered in this request");
+        if (record_) Step("alias", route.transport, target, "same transport: delivered in this request");
         std::string key = "local:" + ToLower(target);
         if (depth >= kForwardDepthLimit || chain_.count(key)) {
-          Step("alias", "", target, "mail forwarding loop");
-          Fail(Delivery::Status::kBounce, target, out_->input, 554, "5.4.6 mail forwarding loop for " + target);
+          if (record_) Step("alias", "", target, "mail forwarding loop");
+          Fail(Delivery::Status::kBounce, target, 554, "5.4.6 mail forwarding loop for " + target);
           continue;
         }
         chain_.insert(key);
@@ -517,7 +556,6 @@ class Resolver::Run {
   void AddLocal(const std::string& name, const Route& route, std::string detail) {
     Delivery d;
     d.address = Qualify(name, c_);
-    d.original = out_->input;
     d.transport = route.transport;
     d.nexthop = route.nexthop;
     d.address_class = route.address_class;
@@ -554,7 +592,7 @@ Resolution Resolver::Resolve(std::string_view recipient, const ResolveOptions& o
   Run run(*this, options, &out);
   std::string address = run.Canonicalize(recipient);
   if (address.empty() || address.front() == '@') {
-    run.Fail(Delivery::Status::kReject, out.input, out.input, 501, "5.1.3 Bad recipient address syntax");
+    run.Fail(Delivery::Status::kReject, out.input, 501, "5.1.3 Bad recipient address syntax");
     return out;
   }
   if (options.smtpd_checks && !run.RecipientCheck(address)) return out;
@@ -563,6 +601,7 @@ Resolution Resolver::Resolve(std::string_view recipient, const ResolveOptions& o
   run.Deliver(address, 0);
 
   // cleanup and local(8) deliver a recipient once per message.
+  if (out.results.size() < 2) return out;
   std::set<std::string> seen;
   std::vector<Delivery> unique;
   for (Delivery& d : out.results) {

@@ -53,7 +53,8 @@ bool ValidHostPort(std::string_view text, std::string* why) {
     }
     for (char c : host) {
       if (!IsAlnum(c) && c != '.' && c != '-' && c != '_') {
-        *why = "'" + std::string(1, c) + "' in host name \"" + std::string(host) + "\" (write [address] for an IP address)";
+        *why = "'" + std::string(1, c) + "' in host name \"" + std::string(host) +
+               "\" (write [address] for an IP address)";
         return false;
       }
     }
@@ -93,8 +94,8 @@ class Checker {
  private:
   void Add(RoutingProblem p) { problems_.push_back(std::move(p)); }
 
-  static void ForEachKey(const TableList& list, const std::function<void(const std::string&, std::string_view,
-                                                                         std::string_view)>& visit) {
+  static void ForEachKey(const TableList& list,
+                         const std::function<void(const std::string&, std::string_view, std::string_view)>& visit) {
     for (const TableList::Entry& entry : list.tables) {
       auto* cdb = dynamic_cast<const image::CdbTable*>(entry.table);
       if (cdb == nullptr) continue;
@@ -155,7 +156,7 @@ class Checker {
     std::string transport(value.substr(0, colon));
     std::string nexthop = colon == std::string_view::npos ? "" : std::string(value.substr(colon + 1));
     if (transport.empty()) return;  // ":nexthop" keeps the class's transport
-    std::string command = c_.CommandOf(transport);
+    std::string_view command = c_.CommandOf(transport);
     if (command.empty()) {
       if (!reported_.insert(transport + '\0' + table + '\0' + key).second) return;
       Add({"PC0132", true, parameter, table, key,
@@ -166,7 +167,8 @@ class Checker {
     if (nexthop.empty() || transport == "error" || transport == "retry") return;
     std::string why;
     if (!ValidNexthop(command, nexthop, &why)) {
-      Add({"PC0133", true, parameter, table, key, "bad nexthop \"" + nexthop + "\" for transport " + transport + ": " + why,
+      Add({"PC0133", true, parameter, table, key,
+           "bad nexthop \"" + nexthop + "\" for transport " + transport + ": " + why,
            "write host, host:port, [host] or [host]:port (lmtp: also unix:/path, inet:host:port)"});
     }
   }
@@ -244,8 +246,7 @@ class Checker {
     options.record_steps = false;
     for (const Delivery& d : r_.Resolve(address, options).results) {
       if (d.status == Delivery::Status::kReject) {
-        Add({"PC0135", false, "alias_maps", "", "",
-             "mail to " + address + " is rejected (" + d.text + ")",
+        Add({"PC0135", false, "alias_maps", "", "", "mail to " + address + " is rejected (" + d.text + ")",
              "RFC 5321 requires a postmaster mailbox; add \"postmaster: root\" to the aliases"});
       }
     }

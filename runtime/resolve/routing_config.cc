@@ -80,7 +80,7 @@ class Reader {
     for (const std::string& item : Split(Get(name))) {
       const mail::LookupTable* table = Bind(image_.Table(item));
       if (table == nullptr) config_->missing_tables.push_back(name + ": " + item);
-      list.tables.push_back({item, table});
+      list.tables.push_back({item, table, ShapesOf(table)});
     }
     return list;
   }
@@ -108,6 +108,14 @@ class Reader {
   }
 
  private:
+  uint8_t ShapesOf(const mail::LookupTable* table) {
+    auto* cdb = dynamic_cast<const image::CdbTable*>(table);
+    if (cdb == nullptr) return kAllKeyShapes;
+    auto [it, inserted] = shapes_.emplace(table, 0);
+    if (inserted) cdb->ForEach([&](std::string_view key, std::string_view) { it->second |= KeyShapeOf(key); });
+    return it->second;
+  }
+
   // The system user table is the configured stand-in, if any.
   const mail::LookupTable* Bind(const mail::LookupTable* table) const {
     if (table != nullptr && dynamic_cast<const mail::PasswdTable*>(table) != nullptr) return config_->users.get();
@@ -116,6 +124,7 @@ class Reader {
 
   const image::Image& image_;
   RoutingConfig* config_;
+  std::map<const mail::LookupTable*, uint8_t> shapes_;
 };
 
 }  // namespace
@@ -155,6 +164,13 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.virtual_mailbox_domains = r.Domains("virtual_mailbox_domains", false);
   c.relay_domains = r.Domains("relay_domains", HasWord(parent, "relay_domains"));
   c.transport_parent_style = HasWord(parent, "transport_maps");
+  for (const TableList::Entry& entry : c.transport_maps.tables) {
+    if (entry.table == nullptr) break;
+    if (auto value = entry.table->Lookup("*")) {
+      c.transport_wildcard = AddressHit{std::move(*value), "*", entry.reference, ""};
+      break;
+    }
+  }
 
   for (const char* name : {"inet_interfaces", "proxy_interfaces"}) {
     for (const std::string& item : Split(r.Get(name))) {
@@ -190,18 +206,16 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.unknown_relay_recipient_reject_code = static_cast<int>(r.GetInt("unknown_relay_recipient_reject_code", 550));
 
   for (const mail::ServiceEntry& s : image.services()) {
-    if (s.type == "unix") c.service_commands.emplace_back(s.name, s.command);
+    if (s.type == "unix") c.service_commands.emplace(s.name, s.command);
   }
   return c;
 }
 
-std::string RoutingConfig::CommandOf(std::string_view transport) const {
-  for (const auto& [name, command] : service_commands) {
-    if (name == transport) return command;
-  }
+std::string_view RoutingConfig::CommandOf(std::string_view transport) const {
+  auto it = service_commands.find(transport);
+  if (it != service_commands.end()) return it->second;
   // Without a master.cf, Postfix's stock services are implied.
-  if (service_commands.empty()) return std::string(transport);
-  return "";
+  return service_commands.empty() ? transport : std::string_view();
 }
 
 }  // namespace postern::resolve

@@ -3,15 +3,31 @@
 // a resolution never parses text.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mail/domain_list.h"
 #include "mail/ip_address.h"
 #include "runtime/image/image.h"
+#include "runtime/resolve/address_hit.h"
 
 namespace postern::resolve {
+
+// Key shapes, as bits: "user@domain", "@domain", ".parent", anything else
+// ("user", "domain", "*").
+inline constexpr uint8_t kKeyAddress = 1, kKeyAtDomain = 2, kKeyParent = 4, kKeyPlain = 8;
+inline constexpr uint8_t kAllKeyShapes = 15;
+
+inline uint8_t KeyShapeOf(std::string_view key) {
+  if (key.empty()) return kKeyPlain;
+  if (key.front() == '@') return kKeyAtDomain;
+  if (key.front() == '.') return kKeyParent;
+  return key.find('@') != std::string_view::npos ? kKeyAddress : kKeyPlain;
+}
 
 // A list of lookup tables consulted in order (a `*_maps` parameter).
 struct TableList {
@@ -19,6 +35,10 @@ struct TableList {
   struct Entry {
     std::string reference;
     const mail::LookupTable* table = nullptr;  // null: not in the image (a lookup error)
+    // Which key shapes the table holds (KeyShapeOf): a lookup of a key of
+    // another shape cannot match, so it is skipped. All shapes for tables
+    // whose keys are not enumerable (patterns, static, passwd).
+    uint8_t shapes = kAllKeyShapes;
   };
   std::vector<Entry> tables;
   bool empty() const { return tables.empty(); }
@@ -42,6 +62,8 @@ struct RoutingConfig {
   bool inet_interfaces_all = false;
   std::vector<mail::IpAddress> interface_addresses;  // inet_interfaces + proxy_interfaces literals
   bool transport_parent_style = false;
+  // The transport_maps entry for "*", looked up once.
+  std::optional<AddressHit> transport_wildcard;
 
   std::string local_transport, virtual_transport, relay_transport, default_transport, relayhost;
   std::string mailbox_transport, mailbox_command, home_mailbox, mail_spool_directory, luser_relay;
@@ -54,7 +76,7 @@ struct RoutingConfig {
   int unknown_relay_recipient_reject_code = 550;
 
   // The master.cf program (command) behind each service name.
-  std::vector<std::pair<std::string, std::string>> service_commands;
+  std::map<std::string, std::string, std::less<>> service_commands;
 
   // The system's users (getpwnam), for local(8) and unix:passwd.byname.
   std::shared_ptr<const mail::LookupTable> users;
@@ -64,10 +86,9 @@ struct RoutingConfig {
 
   // `users`, when not null, stands in for the system's user database (a dry
   // run for another machine: `postern trace --users FILE`).
-  static RoutingConfig FromImage(const image::Image& image,
-                                 std::shared_ptr<const mail::LookupTable> users = nullptr);
+  static RoutingConfig FromImage(const image::Image& image, std::shared_ptr<const mail::LookupTable> users = nullptr);
   // The master.cf command of `transport` ("local", "smtp", ...), or "".
-  std::string CommandOf(std::string_view transport) const;
+  std::string_view CommandOf(std::string_view transport) const;
 };
 
 }  // namespace postern::resolve

@@ -25,7 +25,8 @@ class ResolverTest : public ::testing::Test {
 
   Resolution Resolve(const std::string& address, bool smtpd_checks = false) {
     if (!resolver_) {
-      auto users = mail::ParsePasswdText("fred:x:1000:1000::/home/fred:/bin/sh\njean:x:1001:1001::/home/jean:/bin/sh\n");
+      auto users =
+          mail::ParsePasswdText("fred:x:1000:1000::/home/fred:/bin/sh\njean:x:1001:1001::/home/jean:/bin/sh\n");
       resolver_ = std::make_unique<Resolver>(config_.Compile(), users);
     }
     ResolveOptions options;
@@ -79,7 +80,7 @@ TEST_F(ResolverTest, VirtualAliasExpansionIsRecursiveAndOneToMany) {
   Table("virtual", "@thebible.com fred\n@vieuxbouc.com @thebible.com\nteam@thebible.com fred, jean@example.com\n");
   EXPECT_EQ(Results("paul@vieuxbouc.com"), Strings{"fred@example.com local:mail.example.com mailbox /var/mail/fred"});
   EXPECT_EQ(Results("team@thebible.com"), (Strings{"fred@example.com local:mail.example.com mailbox /var/mail/fred",
-                                                    "jean@example.com local:mail.example.com mailbox /var/mail/jean"}));
+                                                   "jean@example.com local:mail.example.com mailbox /var/mail/jean"}));
 }
 
 TEST_F(ResolverTest, VirtualAliasToItselfIsKeptOnce) {
@@ -161,8 +162,8 @@ TEST_F(ResolverTest, AliasesExpandToUsersFilesCommandsAndIncludes) {
   EXPECT_EQ(Results("tickets@example.com"),
             Strings{"tickets@example.com local:mail.example.com command /usr/bin/ticket-import"});
   EXPECT_EQ(Results("list@example.com"), (Strings{"fred@example.com local:mail.example.com mailbox /var/mail/fred",
-                                                   "fred@example.com local:mail.example.com file /var/archive/fred",
-                                                   "jean@example.com local:mail.example.com mailbox /var/mail/jean"}));
+                                                  "fred@example.com local:mail.example.com file /var/archive/fred",
+                                                  "jean@example.com local:mail.example.com mailbox /var/mail/jean"}));
 }
 
 TEST_F(ResolverTest, CommandsAreRefusedWhenNotAllowed) {

@@ -46,8 +46,8 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
   if (!outcome.published) return;
   auto image = image::Image::Load(outcome.published->path);
   if (!image.ok()) {
-    diagnostics->FileError("PE0405", model.config_directory, "the compiled image does not load: " +
-                                                                 image.status().message());
+    diagnostics->FileError("PE0405", model.config_directory,
+                           "the compiled image does not load: " + image.status().message());
     return;
   }
   resolve::Resolver resolver(*image);

@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
   auto* trace_config = trace_cmd->add_option("-c,--config", trace.config_directory, "configuration directory");
   trace_cmd->add_option("-i,--image", trace.image, "image or images directory")->excludes(trace_config);
   trace_cmd->add_option("-s,--sender", trace.sender, "envelope sender, rewritten as Postfix would");
-  trace_cmd->add_option("--users", trace.users_file,
-                        "passwd(5) file of the local users to assume (default: this machine's users)")
+  trace_cmd
+      ->add_option("--users", trace.users_file,
+                   "passwd(5) file of the local users to assume (default: this machine's users)")
       ->check(CLI::ExistingFile);
   trace_cmd->add_flag("--json", trace.json, "JSON output");
   trace_cmd->add_flag("--no-smtpd-checks", trace.no_smtpd_checks,

@@ -18,15 +18,13 @@ using resolve::Delivery;
 
 nlohmann::json ResultJson(const Delivery& d) {
   if (d.status == Delivery::Status::kDeliver) {
-    nlohmann::json j = {{"address", d.address}, {"transport", d.transport}, {"nexthop", d.nexthop},
-                        {"class", d.address_class}};
+    nlohmann::json j = {
+        {"address", d.address}, {"transport", d.transport}, {"nexthop", d.nexthop}, {"class", d.address_class}};
     if (!d.detail.empty()) j["delivery"] = d.detail;
     return j;
   }
-  return {{"address", d.address},
-          {"status", resolve::DeliveryStatusName(d.status)},
-          {"code", d.code},
-          {"text", d.text}};
+  return {
+      {"address", d.address}, {"status", resolve::DeliveryStatusName(d.status)}, {"code", d.code}, {"text", d.text}};
 }
 
 nlohmann::json ResolutionJson(const resolve::Resolution& r) {
