@@ -14,6 +14,8 @@ namespace {
 
 constexpr int kCanonicalRecursionLimit = 10;  // cleanup_map11's MAX_RECURSION
 constexpr int kForwardDepthLimit = 50;        // like hopcount_limit: a forwarding loop ends here
+constexpr int kMaxAliasLevel = 100;           // local(8)'s MAX_ALIAS_LEVEL
+constexpr int kWorkLimit = 20000;             // local deliveries per resolution, against exponential aliases
 
 bool HasWord(std::string_view list, std::string_view word) {
   for (std::string_view w : SplitAny(list, ", \t")) {
@@ -388,7 +390,7 @@ class Resolver::Run {
       return;
     }
     if (command == "local") {
-      LocalDeliver(address, route, "", depth);
+      LocalDeliver(address, route, "", depth, 0);
       return;
     }
     Delivery d;
@@ -418,11 +420,24 @@ class Resolver::Run {
   }
 
   // local(8): aliases, then the user's mailbox.
-  void LocalDeliver(const std::string& address, const Route& route, const std::string& expanded_from, int depth) {
+  // `level` counts nested alias expansions inside one local(8) request.
+  void LocalDeliver(const std::string& address, const Route& route, const std::string& expanded_from, int depth,
+                    int level) {
     mail::AddressParts parts = mail::SplitAddress(address);
     std::string local = ToLower(parts.local);
     auto ext = mail::SplitExtension(local, c_.recipient_delimiter);
     std::string user = ext ? ext->base : local;
+    if (++work_ > kWorkLimit) {
+      Fail(Delivery::Status::kDefer, address, 451, "4.6.0 Alias expansion error: expansion too large");
+      return;
+    }
+    // local(8) does no duplicate elimination between alias levels
+    // (Sendmail compatibility); it stops alias loops with a level limit.
+    if (level > kMaxAliasLevel) {
+      if (record_) Step("alias", "", local, "alias database loop");
+      Fail(Delivery::Status::kBounce, address, 554, "5.4.6 alias database loop for " + local);
+      return;
+    }
 
     if (local != expanded_from && (!ext || ext->base != expanded_from)) {
       LookupOutcome o = FindKey(c_.alias_maps, local, false);
@@ -437,7 +452,7 @@ class Resolver::Run {
         if (c_.owner_request_special && FindKey(c_.alias_maps, owner, false).hit) {
           if (record_) Step("alias", "alias_maps", owner, "errors for this list go to " + Qualify(owner, c_));
         }
-        ExpandAliasValue(o.hit->value, o.hit->key, route, "alias", depth);
+        ExpandAliasValue(o.hit->value, o.hit->key, route, "alias", depth, level);
         return;
       }
     }
@@ -488,7 +503,7 @@ class Resolver::Run {
   }
 
   void ExpandAliasValue(const std::string& value, const std::string& name, const Route& route, const char* origin,
-                        int depth) {
+                        int depth, int level) {
     for (std::string destination : mail::ParseAddressList(value)) {
       // "|command" and "/file name" are quoted in aliases(5) when they hold
       // spaces or commas.
@@ -509,7 +524,7 @@ class Resolver::Run {
           continue;
         }
         if (record_) Step("alias", ":include:" + path, name, *list);
-        ExpandAliasValue(*list, name, route, "include", depth + 1);
+        ExpandAliasValue(*list, name, route, "include", depth + 1, level);
       } else if (!destination.empty() && destination.front() == '|') {
         if (!HasWord(c_.allow_mail_to_commands, origin)) {
           Fail(Delivery::Status::kBounce, name, 550, "5.7.1 mail to command is restricted");
@@ -523,32 +538,20 @@ class Resolver::Run {
         }
         AddLocal(name, route, (destination.back() == '/' ? "maildir " : "file ") + destination);
       } else {
-        std::string target = Qualify(destination, c_);
-        mail::AddressParts tp = mail::SplitAddress(target);
-        if (EqualsIgnoreCase(tp.local, name) && r_.IsLocalDomain(ToLower(tp.domain))) {
-          // An alias that names itself delivers to the mailbox (Sendmail
-          // compatible): no second alias lookup for this name.
-          LocalDeliver(target, route, ToLower(name), depth + 1);
-          continue;
-        }
         // local(8) keeps an address that resolves to its own transport and
         // delivers it in the same request (same nexthop, no canonical or
         // virtual mapping); anything else is forwarded as new mail.
+        std::string target = Qualify(destination, c_);
         Route next = ResolveRoute(target, /*quiet=*/true);
         if (next.transport != route.transport || next.relocated) {
           Forward(target, depth + 1);
           continue;
         }
         if (record_) Step("alias", route.transport, target, "same transport: delivered in this request");
-        std::string key = "local:" + ToLower(target);
-        if (depth >= kForwardDepthLimit || chain_.count(key)) {
-          if (record_) Step("alias", "", target, "mail forwarding loop");
-          Fail(Delivery::Status::kBounce, target, 554, "5.4.6 mail forwarding loop for " + target);
-          continue;
-        }
-        chain_.insert(key);
-        LocalDeliver(target, route, "", depth + 1);
-        chain_.erase(key);
+        // An alias that names itself delivers to the mailbox (Sendmail
+        // compatible): no second alias lookup for that name.
+        bool self = EqualsIgnoreCase(mail::SplitAddress(target).local, name);
+        LocalDeliver(target, route, self ? ToLower(name) : "", depth + 1, level + 1);
       }
     }
   }
@@ -568,7 +571,8 @@ class Resolver::Run {
   const RoutingConfig& c_;
   bool record_;
   Resolution* out_;
-  std::set<std::string> chain_;
+  std::set<std::string> chain_;  // addresses being forwarded, for loop detection
+  int work_ = 0;
 };
 
 Resolver::Resolver(std::shared_ptr<const image::Image> image, std::shared_ptr<const mail::LookupTable> users)

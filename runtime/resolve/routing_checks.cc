@@ -142,8 +142,9 @@ class Checker {
       for (const Delivery& d : r_.Resolve(address, options).results) {
         if (d.status == Delivery::Status::kBounce && StartsWith(d.text, "5.4.6")) {
           Add({"PC0131", true, "alias_maps", table, std::string(key),
-               "alias \"" + std::string(key) + "\" never reaches a mailbox: " + d.text.substr(6),
-               "aliases that expand into each other are bounced as a forwarding loop"});
+               "alias \"" + std::string(key) + "\" is part of a loop; mail to it is bounced (" + d.text.substr(6) + ")",
+               "local(8) expands at most 100 alias levels and forwarded mail that comes back is a loop; break the "
+               "cycle"});
           return;
         }
       }

@@ -111,9 +111,12 @@ class Reader {
   uint8_t ShapesOf(const mail::LookupTable* table) {
     auto* cdb = dynamic_cast<const image::CdbTable*>(table);
     if (cdb == nullptr) return kAllKeyShapes;
-    auto [it, inserted] = shapes_.emplace(table, 0);
-    if (inserted) cdb->ForEach([&](std::string_view key, std::string_view) { it->second |= KeyShapeOf(key); });
-    return it->second;
+    auto found = shapes_.find(table);
+    if (found != shapes_.end()) return found->second;
+    uint8_t shapes = 0;
+    cdb->ForEach([&shapes](std::string_view key, std::string_view) { shapes |= KeyShapeOf(key); });
+    shapes_.emplace(table, shapes);
+    return shapes;
   }
 
   // The system user table is the configured stand-in, if any.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Postfix itself as the oracle for `postern trace`.
 
-For each example configuration with a trace/ directory, a private Postfix
+For each example configuration (and test configuration) with a trace/
+directory, a private Postfix
 instance (its own config_directory, queue_directory and log file, smtpd on a
 loopback port) is started from a derived copy of the configuration in which
 only the delivery agents differ: every smtp/relay/lmtp/virtual service and
@@ -248,14 +249,15 @@ def main():
     if os.geteuid() != 0 or shutil.which("postfix") is None:
         print("skipped: needs root and Debian's postfix package")
         return SKIP
-    examples_dir = os.path.join(args.source, "examples")
     total = failed = 0
-    for name in sorted(os.listdir(examples_dir)):
-        example = os.path.join(examples_dir, name)
-        if os.path.exists(os.path.join(example, "trace", "addresses")):
-            n, f = run_example(os.path.abspath(args.postern), example)
-            total += n
-            failed += f
+    for parent in ("examples", "tests/integration/configs"):
+        directory = os.path.join(args.source, parent)
+        for name in sorted(os.listdir(directory)):
+            example = os.path.join(directory, name)
+            if os.path.exists(os.path.join(example, "trace", "addresses")):
+                n, f = run_example(os.path.abspath(args.postern), example)
+                total += n
+                failed += f
     print(f"postfix differential: {total} addresses compared, {failed} different")
     return 1 if failed else 0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Expected traces of the example configurations.
 
-Each examples/<name>/trace/ directory holds `addresses` (the arguments of one
+Each examples/<name>/trace/ directory (and tests/integration/configs/<name>/trace/) holds `addresses` (the arguments of one
 `postern trace` run per line), `users` (the passwd(5) users the trace
 assumes) and `expected` (the concatenated text output). With
 POSTERN_UPDATE_GOLDEN=1 the expected files are rewritten instead.
@@ -13,6 +13,15 @@ import os
 import shlex
 import subprocess
 import sys
+
+
+def traced_configurations(source):
+    """Every example, and every test configuration, that has a trace/ directory."""
+    for parent in ("examples", "tests/integration/configs"):
+        directory = os.path.join(source, parent)
+        for name in sorted(os.listdir(directory)):
+            if os.path.exists(os.path.join(directory, name, "trace", "addresses")):
+                yield os.path.join(directory, name)
 
 
 def run_trace(postern, example, args, json_output=False):
@@ -31,14 +40,10 @@ def main():
     parser.add_argument("--source", required=True)
     args = parser.parse_args()
     update = os.environ.get("POSTERN_UPDATE_GOLDEN") == "1"
-    examples_dir = os.path.join(args.source, "examples")
     failures = 0
     checked = 0
-    for name in sorted(os.listdir(examples_dir)):
-        example = os.path.join(examples_dir, name)
+    for example in traced_configurations(args.source):
         addresses = os.path.join(example, "trace", "addresses")
-        if not os.path.exists(addresses):
-            continue
         lines = [l for l in open(addresses).read().splitlines() if l.strip() and not l.startswith("#")]
         output = "".join(run_trace(args.postern, example, shlex.split(l)) for l in lines)
         expected_path = os.path.join(example, "trace", "expected")

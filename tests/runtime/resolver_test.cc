@@ -197,9 +197,17 @@ TEST_F(ResolverTest, MaildirHomeMailbox) {
             Strings{"jean@example.com local:mail.example.com maildir /home/jean/Maildir/"});
 }
 
-TEST_F(ResolverTest, AliasForwardingLoopBounces) {
+TEST_F(ResolverTest, AliasLoopBouncesAtTheAliasLevelLimit) {
   Config("relayhost = relay.example\n");
   Table("aliases", "a: b\nb: a\n");
+  // local(8) expands up to 100 levels; level 101 is "b".
+  EXPECT_EQ(Results("a@example.com"), Strings{"b@example.com bounce 554 5.4.6 alias database loop for b"});
+}
+
+TEST_F(ResolverTest, ForwardedMailThatComesBackIsALoop) {
+  Config("virtual_alias_maps = hash:/etc/postfix/virtual\nrelayhost = relay.example\n");
+  Table("aliases", "a: a@elsewhere.example\n");
+  Table("virtual", "a@elsewhere.example a@example.com\n");
   Strings results = Results("a@example.com");
   ASSERT_EQ(results.size(), 1u);
   EXPECT_NE(results[0].find("5.4.6 mail forwarding loop"), std::string::npos) << results[0];

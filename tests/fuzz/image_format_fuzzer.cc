@@ -1,0 +1,41 @@
+// Fuzzes the readers of image bytes: the IMAGE header, compact pattern
+// tables, the service table and CDB lookups. An image is verified by hash
+// before these run, but a reader must still never misbehave on any bytes.
+// The first byte picks the reader.
+#include <cstdint>
+#include <string>
+
+#include "mail/image_format.h"
+#include "runtime/image/cdb_table.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace postern;
+  if (size < 1) return 0;
+  std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (data[0] % 4) {
+    case 0:
+      (void)mail::DecodeImageHeader(bytes);
+      break;
+    case 1:
+      if (auto rules = mail::DecodePatternRules(bytes); rules.ok()) {
+        mail::PatternTable table(std::move(rules).value());
+        table.Lookup("user@example.com");
+        table.Lookup("192.0.2.1");
+      }
+      break;
+    case 2:
+      (void)mail::DecodeServices(bytes);
+      break;
+    case 3: {
+      std::string copy(bytes.size() < 2048 ? 2048 : bytes.size(), '\0');
+      copy.replace(0, bytes.size(), bytes);
+      if (!image::CdbTable::LooksValid(copy)) break;
+      image::CdbTable table(nullptr, copy, true);
+      table.Lookup("key");
+      table.Lookup(bytes.substr(0, 16));
+      table.ForEach([](std::string_view, std::string_view) {});
+      break;
+    }
+  }
+  return 0;
+}
