@@ -17,13 +17,6 @@ constexpr int kForwardDepthLimit = 50;        // like hopcount_limit: a forwardi
 constexpr int kMaxAliasLevel = 100;           // local(8)'s MAX_ALIAS_LEVEL
 constexpr int kWorkLimit = 20000;             // local deliveries per resolution, against exponential aliases
 
-bool HasWord(std::string_view list, std::string_view word) {
-  for (std::string_view w : SplitAny(list, ", \t")) {
-    if (EqualsIgnoreCase(w, word)) return true;
-  }
-  return false;
-}
-
 // "parameter table", naming where a trace step looked.
 std::string Where(std::string_view parameter, std::string_view table) {
   std::string out(parameter);
@@ -452,7 +445,7 @@ class Resolver::Run {
         if (c_.owner_request_special && FindKey(c_.alias_maps, owner, false).hit) {
           if (record_) Step("alias", "alias_maps", owner, "errors for this list go to " + Qualify(owner, c_));
         }
-        ExpandAliasValue(o.hit->value, o.hit->key, route, "alias", depth, level);
+        ExpandAliasValue(o.hit->value, o.hit->key, route, /*from_include=*/false, depth, level);
         return;
       }
     }
@@ -502,7 +495,8 @@ class Resolver::Run {
     out_->results.push_back(std::move(d));
   }
 
-  void ExpandAliasValue(const std::string& value, const std::string& name, const Route& route, const char* origin,
+  // `from_include`: the destinations come from an :include: file.
+  void ExpandAliasValue(const std::string& value, const std::string& name, const Route& route, bool from_include,
                         int depth, int level) {
     for (std::string destination : mail::ParseAddressList(value)) {
       // "|command" and "/file name" are quoted in aliases(5) when they hold
@@ -524,15 +518,15 @@ class Resolver::Run {
           continue;
         }
         if (record_) Step("alias", ":include:" + path, name, *list);
-        ExpandAliasValue(*list, name, route, "include", depth + 1, level);
+        ExpandAliasValue(*list, name, route, /*from_include=*/true, depth + 1, level);
       } else if (!destination.empty() && destination.front() == '|') {
-        if (!HasWord(c_.allow_mail_to_commands, origin)) {
+        if (!(from_include ? c_.commands_from_include : c_.commands_from_alias)) {
           Fail(Delivery::Status::kBounce, name, 550, "5.7.1 mail to command is restricted");
           continue;
         }
         AddLocal(name, route, "command " + destination.substr(1));
       } else if (!destination.empty() && destination.front() == '/') {
-        if (!HasWord(c_.allow_mail_to_files, origin)) {
+        if (!(from_include ? c_.files_from_include : c_.files_from_alias)) {
           Fail(Delivery::Status::kBounce, name, 550, "5.7.1 mail to file is restricted");
           continue;
         }

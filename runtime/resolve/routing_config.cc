@@ -199,8 +199,12 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.home_mailbox = r.Get("home_mailbox");
   c.mail_spool_directory = r.Get("mail_spool_directory", "/var/mail");
   c.luser_relay = r.Get("luser_relay");
-  c.allow_mail_to_commands = r.Get("allow_mail_to_commands", "alias, forward");
-  c.allow_mail_to_files = r.Get("allow_mail_to_files", "alias, forward");
+  std::string commands = r.Get("allow_mail_to_commands", "alias, forward");
+  std::string files = r.Get("allow_mail_to_files", "alias, forward");
+  c.commands_from_alias = HasWord(commands, "alias");
+  c.commands_from_include = HasWord(commands, "include");
+  c.files_from_alias = HasWord(files, "alias");
+  c.files_from_include = HasWord(files, "include");
   c.show_user_unknown_table_name = r.GetBool("show_user_unknown_table_name", true);
   c.owner_request_special = r.GetBool("owner_request_special", true);
   c.unknown_local_recipient_reject_code = static_cast<int>(r.GetInt("unknown_local_recipient_reject_code", 550));

@@ -67,7 +67,10 @@ struct RoutingConfig {
 
   std::string local_transport, virtual_transport, relay_transport, default_transport, relayhost;
   std::string mailbox_transport, mailbox_command, home_mailbox, mail_spool_directory, luser_relay;
-  std::string allow_mail_to_commands, allow_mail_to_files;
+  // allow_mail_to_commands / allow_mail_to_files, by where the destination
+  // came from ("alias" or "include").
+  bool commands_from_alias = true, commands_from_include = false;
+  bool files_from_alias = true, files_from_include = false;
   bool show_user_unknown_table_name = true;
   bool owner_request_special = true;
   int unknown_local_recipient_reject_code = 550;
