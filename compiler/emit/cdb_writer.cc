@@ -11,38 +11,47 @@
 
 namespace postern::emit {
 
-Result<std::string> WriteCdb(const std::vector<std::pair<std::string, std::string>>& entries) {
-  // tinycdb writes through a file descriptor; an anonymous memory file keeps
-  // the build off the disk until the image is published.
-  int fd = memfd_create("postern-cdb", MFD_CLOEXEC);
-  if (fd < 0) return Status::Temporary(std::string("memfd_create: ") + std::strerror(errno));
-  struct cdb_make maker;
-  bool ok = cdb_make_start(&maker, fd) == 0;
-  for (const auto& [key, value] : entries) {
-    if (!ok) break;
-    ok = cdb_make_add(&maker, key.data(), static_cast<unsigned>(key.size()), value.data(),
-                      static_cast<unsigned>(value.size())) == 0;
-  }
-  ok = ok && cdb_make_finish(&maker) == 0;
+// tinycdb writes through a file descriptor; an anonymous memory file keeps
+// the build off the disk until the image is published.
+CdbBuilder::CdbBuilder() : maker_(new cdb_make) {
+  fd_ = memfd_create("postern-cdb", MFD_CLOEXEC);
+  ok_ = fd_ >= 0 && cdb_make_start(maker_, fd_) == 0;
+  if (!ok_) error_ = errno;
+}
+
+CdbBuilder::~CdbBuilder() {
+  if (fd_ >= 0) close(fd_);
+  delete maker_;
+}
+
+void CdbBuilder::Add(std::string_view key, std::string_view value) {
+  if (!ok_) return;
+  ok_ = cdb_make_add(maker_, key.data(), static_cast<unsigned>(key.size()), value.data(),
+                     static_cast<unsigned>(value.size())) == 0;
+  if (!ok_) error_ = errno;
+}
+
+Result<std::string> CdbBuilder::Finish() {
   std::string bytes;
   struct stat st {};
-  if (ok && fstat(fd, &st) == 0) {
+  if (ok_ && cdb_make_finish(maker_) == 0 && fstat(fd_, &st) == 0) {
     bytes.resize(static_cast<size_t>(st.st_size));
     size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    while (ok_ && done < bytes.size()) {
+      ssize_t n = pread(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
       if (n <= 0) {
-        ok = false;
-        break;
+        ok_ = false;
+        error_ = errno;
+      } else {
+        done += static_cast<size_t>(n);
       }
-      done += static_cast<size_t>(n);
     }
-  } else {
-    ok = false;
+  } else if (ok_) {
+    ok_ = false;
+    error_ = errno;
   }
-  int saved = errno;
-  close(fd);
-  if (!ok) return Status::Temporary(std::string("cannot build CDB table: ") + std::strerror(saved));
+  if (!ok_) return Status::Temporary(std::string("cannot build CDB table: ") + std::strerror(error_));
+  ok_ = false;
   return bytes;
 }
 

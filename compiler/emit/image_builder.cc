@@ -38,12 +38,12 @@ class Builder {
     CollectParameters();
     CollectTables();
 
-    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), CdbOf(parameters_));
+    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_));
     AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());
     int index = 0;
     for (const auto& [text, use] : tables_) EmitTable(use, index++);
     if (!includes_.empty())
-      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), CdbOf(includes_));
+      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), WriteCdb(includes_));
     // The manifest describes everything above, and is itself covered by IMAGE.
     std::string manifest = Manifest();
     sections_.insert(sections_.begin(), Section(mail::SectionKind::kManifest, "MANIFEST", "", 0, manifest));
@@ -186,7 +186,8 @@ class Builder {
       diagnostics_->FileWarning("PE0404", model_.config_directory + "/main.cf",
                                 "default table " + use.text + " is not supported; the image holds it as empty",
                                 "set the parameter explicitly to silence this");
-      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, 0, CdbOf(std::map<std::string, std::string>{}));
+      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, 0,
+              WriteCdb(std::map<std::string, std::string>{}));
       return;
     }
     tables::LoadedTable loaded = Load(use);
@@ -198,9 +199,8 @@ class Builder {
     if (!loaded.source_path.empty()) AddSource(loaded.source_path);
     const mail::LookupTable* table = loaded.table.get();
     if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
-      std::vector<std::pair<std::string, std::string>> entries(exact->entries().begin(), exact->entries().end());
-      if (use.aliases) CollectIncludes(entries);
-      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, entries.size(), CdbOf(entries));
+      if (use.aliases) CollectIncludes(exact->entries());
+      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), WriteCdb(exact->entries()));
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       AddFile(mail::SectionKind::kPatternTable, base + ".pat", use.text, pattern->rules().size(),
               mail::EncodePatternRules(pattern->rules()));
@@ -213,7 +213,8 @@ class Builder {
 
   // :include:/path destinations in aliases: the file's addresses go into the
   // image, so delivery never reads configuration text.
-  void CollectIncludes(const std::vector<std::pair<std::string, std::string>>& entries) {
+  template <typename Entries>
+  void CollectIncludes(const Entries& entries) {
     for (const auto& [key, value] : entries) {
       for (const std::string& destination : mail::ParseAddressList(value)) {
         if (!StartsWith(ToLower(destination), ":include:")) continue;
@@ -236,13 +237,6 @@ class Builder {
         includes_[path] = Join(addresses, ", ");
       }
     }
-  }
-
-  static Result<std::string> CdbOf(const std::vector<std::pair<std::string, std::string>>& entries) {
-    return WriteCdb(entries);
-  }
-  static Result<std::string> CdbOf(const std::map<std::string, std::string>& entries) {
-    return WriteCdb(std::vector<std::pair<std::string, std::string>>(entries.begin(), entries.end()));
   }
 
   std::string Services() const {
