@@ -56,6 +56,29 @@ std::string AppendExtension(std::string_view address, std::string_view extension
   return out;
 }
 
+std::string InternalForm(std::string_view path) {
+  if (!path.empty() && path.front() == '@') {
+    size_t colon = path.find(':');
+    if (colon != std::string_view::npos) path = path.substr(colon + 1);
+  }
+  if (path.empty() || path.front() != '"') return std::string(path);
+  std::string out;
+  size_t i = 1;
+  for (; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '\\' && i + 1 < path.size()) {
+      out += path[++i];
+    } else if (c == '"') {
+      ++i;
+      break;
+    } else {
+      out += c;
+    }
+  }
+  out += path.substr(i);
+  return out;
+}
+
 std::vector<std::string> ParseAddressList(std::string_view text) {
   std::vector<std::string> elements;
   std::string current;

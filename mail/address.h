@@ -38,6 +38,11 @@ std::optional<std::string> StripExtension(std::string_view address, std::string_
 // Inserts `extension` (delimiter included) at the end of the local part.
 std::string AppendExtension(std::string_view address, std::string_view extension);
 
+// The internal form of an SMTP path's address, as Postfix's smtpd keeps it:
+// an RFC 5321 source route (@a,@b:) is dropped and a quoted local part is
+// unquoted ("a b"@x -> a b@x, backslash escapes resolved).
+std::string InternalForm(std::string_view path);
+
 // Splits a table result such as "a@x, b@y <c@z>" into addresses: elements
 // are separated by commas (outside quotes), angle brackets are removed.
 // Elements written with white space between plain words are split there

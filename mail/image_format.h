@@ -17,6 +17,7 @@
 //   tables/N.static  the value of a static: table
 //   includes.cdb     :include: file path -> its addresses, one per line
 //   services.bin     master.cf services (EncodeServices below)
+//   policy.bc        the policy bytecode (mail/policy_program.h)
 //
 // Strings in IMAGE and .pat files are ByteWriter strings (u32 length +
 // bytes); integers are little-endian.
@@ -45,6 +46,7 @@ enum class SectionKind : uint32_t {
   kPasswdTable = 6,   // unix:passwd.byname, answered from the system at run time (no file)
   kIncludes = 7,      // includes.cdb
   kServices = 8,      // services.bin: master.cf services (EncodeServices)
+  kPolicy = 9,        // policy.bc: the policy program (mail/policy_program.h)
 };
 
 // Whether `kind` is one of the kinds above.

@@ -78,6 +78,14 @@ bool ParseDecimal(std::string_view s, long long* value) {
   return true;
 }
 
+std::string ToUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return out;
+}
+
 std::vector<std::string> SplitFields(std::string_view s, char separator) {
   std::vector<std::string> fields;
   size_t start = 0;

@@ -17,6 +17,7 @@ inline char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<c
 
 std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
+std::string ToUpper(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWith(std::string_view s, std::string_view prefix);
 

@@ -74,7 +74,10 @@ class Checker {
     config::MacroExpander expander = model_->parameters->Expander();
     std::string classes = model_->parameters->Expanded("smtpd_restriction_classes", &expander);
     if (auto list = config::SplitParameterList(classes)) {
-      for (const std::string& c : *list) used_.insert(c);
+      for (const std::string& c : *list) {
+        used_.insert(c);
+        restriction_classes_.insert(c);
+      }
     }
   }
 
@@ -116,6 +119,11 @@ class Checker {
     ReportExpansionProblems(expander, value_location);
 
     const ParameterSpec* spec = config::FindParameter(name);
+    if (spec == nullptr && restriction_classes_.count(name)) {
+      // A restriction class is a restriction list of the user's naming.
+      CollectTables(name, ParameterType::kRestrictionList, expanded, value_location);
+      return;
+    }
     if (spec == nullptr) {
       if (config::IsPostfixParameter(name)) {
         diagnostics_->Warning("PC0105", name_location,
@@ -201,6 +209,7 @@ class Checker {
   DiagnosticSink* diagnostics_;
   std::set<std::string, std::less<>> used_;
   std::set<std::string, std::less<>> transports_;
+  std::set<std::string, std::less<>> restriction_classes_;
   std::set<std::string> reported_undefined_;
   std::set<std::string> seen_tables_;
   std::vector<std::pair<tables::TableReference, SourceLocation>> pending_;

@@ -7,6 +7,8 @@
 
 #include "compiler/config/parameter_registry.h"
 #include "compiler/emit/cdb_writer.h"
+#include "compiler/lower/codegen.h"
+#include "compiler/lower/restriction_lowering.h"
 #include "compiler/tables/list_items.h"
 #include "mail/address.h"
 #include "mail/image_format.h"
@@ -24,7 +26,6 @@ struct TableUse {
   std::string text;  // as written in the expanded list ("proxy:unix:passwd.byname")
   bool aliases = false;
   tables::TableReference reference;
-  bool configured = false;  // named by a parameter set in main.cf (not only by a default)
 };
 
 class Builder {
@@ -37,9 +38,15 @@ class Builder {
     if (model_.has_master_cf) AddSource(model_.config_directory + "/master.cf");
     CollectParameters();
     CollectTables();
+    policy::PolicyIr ir = lower::LowerRestrictions(model_, diagnostics_);
+    for (const std::string& reference : ir.tables) AddTableUse(reference);
+    lower::CodegenOptions codegen;
+    codegen.parameter = [this](const std::string& name) { return parameters_[name]; };
+    mail::Program program = lower::Codegen(ir, codegen, diagnostics_);
 
     AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_));
     AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());
+    AddFile(mail::SectionKind::kPolicy, "policy.bc", "", program.code.size(), mail::EncodeProgram(program));
     int index = 0;
     for (const auto& [text, use] : tables_) EmitTable(use, index++);
     if (!includes_.empty())
@@ -142,24 +149,35 @@ class Builder {
         if (item.table) alias_files.insert(item.table->ToString());
       }
     }
+    alias_files_ = std::move(alias_files);
     for (const auto& [name, type] : lists_) {
       for (const auto& item : tables::ClassifyListItems(name, type, parameters_[name])) {
-        if (item.kind != tables::ListItem::Kind::kTable || tables_.count(item.text)) continue;
-        TableUse use{item.text, false, *item.table, false};
-        if (alias_files.count(use.reference.ToString()) && use.reference.format == tables::TableFormat::kText) {
-          use.reference.format = tables::TableFormat::kAliases;
-        }
-        use.aliases = use.reference.format == tables::TableFormat::kAliases;
-        tables_.emplace(item.text, std::move(use));
+        if (item.kind == tables::ListItem::Kind::kTable) AddTableUse(item.text);
       }
     }
-    for (auto& [text, use] : tables_) {
-      for (const std::string& name : model_.parameters->ExplicitNames()) {
-        config::MacroExpander expander = model_.parameters->Expander();
-        std::string value = model_.parameters->Expanded(name, &expander);
-        if (value.find(text) != std::string::npos) use.configured = true;
-      }
+  }
+
+  // Whether a parameter set in main.cf names the table (as opposed to only
+  // a default).
+  bool IsConfigured(const std::string& text) const {
+    for (const std::string& name : model_.parameters->ExplicitNames()) {
+      config::MacroExpander expander = model_.parameters->Expander();
+      if (model_.parameters->Expanded(name, &expander).find(text) != std::string::npos) return true;
     }
+    return false;
+  }
+
+  // A table named in a list (or by the policy), once, with its format.
+  void AddTableUse(const std::string& text) {
+    if (tables_.count(text)) return;
+    auto reference = tables::ParseTableReference(text);
+    if (!reference) return;
+    TableUse use{text, false, *reference};
+    if (alias_files_.count(use.reference.ToString()) && use.reference.format == tables::TableFormat::kText) {
+      use.reference.format = tables::TableFormat::kAliases;
+    }
+    use.aliases = use.reference.format == tables::TableFormat::kAliases;
+    tables_.emplace(text, std::move(use));
   }
 
   tables::LoadedTable Load(const TableUse& use) {
@@ -179,7 +197,7 @@ class Builder {
     char number[16];
     std::snprintf(number, sizeof number, "%03d", index);
     std::string base = std::string("tables/") + number;
-    if (use.reference.format == tables::TableFormat::kUnsupported && !use.configured) {
+    if (use.reference.format == tables::TableFormat::kUnsupported && !IsConfigured(use.text)) {
       // Postfix's defaults name tables of live services (alias_maps has
       // nis:mail.aliases); without such a service Postfix finds nothing in
       // them, and so does the image.
@@ -296,6 +314,7 @@ class Builder {
   std::map<std::string, std::string> parameters_;
   std::vector<std::pair<std::string, ParameterType>> lists_;
   std::map<std::string, TableUse> tables_;
+  std::set<std::string> alias_files_;
   std::map<std::string, std::string> includes_;
   std::map<std::string, std::string> sources_;  // display path -> sha256
   std::vector<mail::ImageSection> sections_;

@@ -51,6 +51,12 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
     if (!s.ok()) return Status::Permanent(resolved.string() + ": " + s.message());
   }
   if (!image->parameters_) return Status::Permanent(resolved.string() + ": image has no parameters section");
+  if (!image->has_program_) return Status::Permanent(resolved.string() + ": image has no policy program");
+  for (const std::string& reference : image->program_.tables) {
+    if (image->Table(reference) == nullptr) {
+      return Status::Permanent(resolved.string() + ": the policy names table " + reference + ", not in the image");
+    }
+  }
   return std::shared_ptr<const Image>(std::move(image));
 }
 
@@ -105,6 +111,15 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       return add_table(std::make_shared<mail::StaticTable>(std::string(bytes)));
     case SectionKind::kPasswdTable:
       return add_table(std::make_shared<mail::PasswdTable>());
+    case SectionKind::kPolicy: {
+      auto program = mail::DecodeProgram(bytes);
+      if (!program.ok()) return Status::Permanent(section.path + ": " + program.status().message());
+      Status verified = mail::Verify(*program);
+      if (!verified.ok()) return Status::Permanent(section.path + ": " + verified.message());
+      program_ = std::move(program).value();
+      has_program_ = true;
+      return Status::Ok();
+    }
     case SectionKind::kServices: {
       auto services = mail::DecodeServices(bytes);
       if (!services.ok()) return Status::Permanent(section.path + ": " + services.status().message());

@@ -18,6 +18,7 @@
 
 #include "mail/image_format.h"
 #include "mail/lookup_table.h"
+#include "mail/policy_program.h"
 #include "runtime/image/cdb_table.h"
 #include "runtime/image/mapped_file.h"
 #include "util/status.h"
@@ -44,6 +45,8 @@ class Image {
   // :include: file path -> its addresses (", "-separated); may be null.
   const mail::LookupTable* includes() const { return includes_.get(); }
   const std::vector<mail::ServiceEntry>& services() const { return services_; }
+  // The verified policy program.
+  const mail::Program* program() const { return &program_; }
 
  private:
   Image() = default;
@@ -56,6 +59,8 @@ class Image {
   std::unique_ptr<CdbTable> parameters_;
   std::unique_ptr<CdbTable> includes_;
   std::vector<mail::ServiceEntry> services_;
+  mail::Program program_;
+  bool has_program_ = false;
   std::map<std::string, std::shared_ptr<const mail::LookupTable>, std::less<>> tables_;
 };
 

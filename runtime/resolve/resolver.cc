@@ -95,13 +95,18 @@ class Resolver::Run {
   std::string Canonicalize(std::string_view input) {
     std::string_view trimmed = Trim(input);
     size_t at = trimmed.rfind('@');
-    if (at != std::string_view::npos && at + 1 < trimmed.size() && trimmed.front() != '<' && trimmed.back() != '.' &&
+    if (at != std::string_view::npos && at + 1 < trimmed.size() && trimmed.front() != '<' && trimmed.front() != '@' &&
+        trimmed.back() != '.' &&
         (!c_.append_dot_mydomain || trimmed.find('.', at) != std::string_view::npos)) {
       return std::string(trimmed);  // already canonical: the common case
     }
     std::string address(trimmed);
     if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
       address = address.substr(1, address.size() - 2);
+    }
+    // RFC 5321 source routes (@a,@b:user@c) are ignored: user@c.
+    if (!address.empty() && address.front() == '@' && address.find(':') != std::string::npos) {
+      address = address.substr(address.rfind(':') + 1);
     }
     std::string qualified = Qualify(address, c_);
     if (record_ && qualified != address) Step("rewrite", "append_at_myorigin", "", qualified);
@@ -296,12 +301,14 @@ class Resolver::Run {
 
   // smtpd's check_rcpt_maps (smtpd_reject_unlisted_recipient): unknown
   // users are rejected at RCPT TO, before anything is queued.
-  bool RecipientCheck(const std::string& address) {
+  // `sender`: reject_unlisted_sender's variant (its own wording and 5.1.0).
+  bool RecipientCheck(const std::string& address, bool sender = false) {
+    const std::string rejected = sender ? ": Sender address rejected: " : ": Recipient address rejected: ";
     LookupOutcome moved = Find(c_.relocated_maps, address, false);
     if (moved.hit) {
       if (record_) Step("smtpd", Where("relocated_maps", moved.hit->reference), moved.hit->key, "reject 550");
       Fail(Delivery::Status::kReject, address, 550,
-           "5.1.6 " + Bracket(out_->input) + ": Recipient address rejected: User has moved to " + moved.hit->value);
+           "5.1.6 " + Bracket(out_->input) + rejected + "User has moved to " + moved.hit->value);
       return false;
     }
     for (const TableList* maps : {&c_.recipient_canonical_maps, &c_.canonical_maps, &c_.virtual_alias_maps}) {
@@ -341,7 +348,7 @@ class Resolver::Run {
         return true;
       }
     }
-    std::string text = "5.1.1 " + Bracket(out_->input) + ": Recipient address rejected: User unknown" +
+    std::string text = std::string(sender ? "5.1.0 " : "5.1.1 ") + Bracket(out_->input) + rejected + "User unknown" +
                        (c_.show_user_unknown_table_name ? " in " + table : "");
     if (record_)
       Step("smtpd", maps != nullptr ? maps->parameter : "virtual_alias_domains", address,
@@ -609,6 +616,53 @@ Resolution Resolver::Resolve(std::string_view recipient, const ResolveOptions& o
   }
   out.results = std::move(unique);
   return out;
+}
+
+std::optional<Delivery> Resolver::CheckListed(std::string_view address, bool sender) const {
+  Resolution out;
+  out.input = std::string(address);
+  ResolveOptions options;
+  options.record_steps = false;
+  Run run(*this, options, &out);
+  std::string canonical = run.Canonicalize(address);
+  if (canonical.empty() || run.RecipientCheck(canonical, sender) || out.results.empty()) return std::nullopt;
+  return out.results.front();
+}
+
+std::string Resolver::UndoLocalRouting(std::string address) const {
+  // trivial-rewrite: user%other@local is user@other (allow_percent_hack),
+  // other!user@local is user@other (swap_bangpath), repeatedly.
+  for (int guard = 0; guard < 100; ++guard) {
+    size_t at = address.rfind('@');
+    if (at == std::string::npos || !IsLocalDomain(ToLower(std::string_view(address).substr(at + 1)))) break;
+    std::string local = address.substr(0, at);
+    size_t percent = local.rfind('%');
+    size_t bang = local.find('!');
+    if (config_.allow_percent_hack && percent != std::string::npos) {
+      address = local.substr(0, percent) + "@" + local.substr(percent + 1);
+    } else if (config_.swap_bangpath && bang != std::string::npos && bang > 0) {
+      address = local.substr(bang + 1) + "@" + local.substr(0, bang);
+    } else {
+      break;
+    }
+  }
+  return address;
+}
+
+bool Resolver::IsAuthDestination(std::string_view recipient) const {
+  Resolution out;
+  ResolveOptions options;
+  options.record_steps = false;
+  Run run(*this, options, &out);
+  std::string address = UndoLocalRouting(run.Canonicalize(recipient));
+  size_t at = address.rfind('@');
+  if (at == std::string::npos) return true;  // cannot happen after canonicalization
+  // Source-routed addresses (a%b@c, b!a@c, "a@b"@c) have an uncertain
+  // destination: never authorized, unless allow_untrusted_routing.
+  if (!config_.allow_untrusted_routing && address.find_first_of("@!%") < at) return false;
+  std::string domain = ToLower(std::string_view(address).substr(at + 1));
+  return IsLocalDomain(domain) || config_.virtual_alias_domains.Match(domain) ||
+         config_.virtual_mailbox_domains.Match(domain) || config_.relay_domains.Match(domain);
 }
 
 std::string Resolver::RewriteSender(std::string_view sender, Resolution* trace) const {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,15 @@ class Resolver {
   // Sender rewriting (sender_canonical_maps, canonical_maps).
   std::string RewriteSender(std::string_view sender, Resolution* trace) const;
 
+  // smtpd's reject_unlisted_recipient / reject_unlisted_sender: the reject
+  // for an address unknown in its address class, or nullopt when it is known
+  // (or its class has no list of users).
+  std::optional<Delivery> CheckListed(std::string_view address, bool sender) const;
+
+  // permit_auth_destination: the recipient's domain is local, virtual or a
+  // relay domain, and the address is not source-routed.
+  bool IsAuthDestination(std::string_view recipient) const;
+
   // Whether `domain` is local: $mydestination, or an address literal of
   // $inet_interfaces / $proxy_interfaces.
   bool IsLocalDomain(std::string_view domain) const;
@@ -48,6 +58,7 @@ class Resolver {
 
  private:
   class Run;
+  std::string UndoLocalRouting(std::string address) const;
   std::shared_ptr<const image::Image> image_;
   RoutingConfig config_;
 };

@@ -206,6 +206,9 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.files_from_alias = HasWord(files, "alias");
   c.files_from_include = HasWord(files, "include");
   c.show_user_unknown_table_name = r.GetBool("show_user_unknown_table_name", true);
+  c.allow_untrusted_routing = r.GetBool("allow_untrusted_routing", false);
+  c.allow_percent_hack = r.GetBool("allow_percent_hack", true);
+  c.swap_bangpath = r.GetBool("swap_bangpath", true);
   c.owner_request_special = r.GetBool("owner_request_special", true);
   c.unknown_local_recipient_reject_code = static_cast<int>(r.GetInt("unknown_local_recipient_reject_code", 550));
   c.unknown_virtual_alias_reject_code = static_cast<int>(r.GetInt("unknown_virtual_alias_reject_code", 550));

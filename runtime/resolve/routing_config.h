@@ -72,6 +72,9 @@ struct RoutingConfig {
   bool commands_from_alias = true, commands_from_include = false;
   bool files_from_alias = true, files_from_include = false;
   bool show_user_unknown_table_name = true;
+  bool allow_untrusted_routing = false;
+  bool allow_percent_hack = true;
+  bool swap_bangpath = true;
   bool owner_request_special = true;
   int unknown_local_recipient_reject_code = 550;
   int unknown_virtual_alias_reject_code = 550;

@@ -54,4 +54,19 @@ struct TraceOptions {
 };
 int RunTrace(const TraceOptions& options);
 
+struct DisasmOptions {
+  std::string config_directory;  // compile this first, unless `image` is set
+  std::string image;
+};
+int RunDisasm(const DisasmOptions& options);
+
+struct TestOptions {
+  std::string config_directory;
+  std::vector<std::string> files;  // default: DIR/tests/*.test
+  std::string users_file;          // passwd(5) text standing in for the system's users
+  std::string format = "text";     // text or junit
+  bool print = false;              // print every reply as JSON instead
+};
+int RunTest(const TestOptions& options);
+
 }  // namespace postern::cli

@@ -63,6 +63,20 @@ int main(int argc, char** argv) {
                       "skip the RCPT TO check for unknown users (trace as if the mail was already queued)");
   trace_cmd->add_option("addresses", trace.addresses, "recipient addresses")->required();
 
+  DisasmOptions disasm;
+  auto* disasm_cmd = app.add_subcommand("disasm", "print the policy bytecode of an image");
+  auto* disasm_config = disasm_cmd->add_option("-c,--config", disasm.config_directory, "configuration directory");
+  disasm_cmd->add_option("-i,--image", disasm.image, "image or images directory")->excludes(disasm_config);
+
+  TestOptions test;
+  auto* test_cmd = app.add_subcommand("test", "run policy and routing test cases on the compiled configuration");
+  test_cmd->add_option("-c,--config", test.config_directory, "configuration directory");
+  test_cmd->add_option("--users", test.users_file, "passwd(5) file of the local users to assume")
+      ->check(CLI::ExistingFile);
+  test_cmd->add_option("--format", test.format, "text or junit")->check(CLI::IsMember({"text", "junit"}));
+  test_cmd->add_flag("--print", test.print, "print every reply as JSON");
+  test_cmd->add_option("files", test.files, "test files (default: DIR/tests/*.test)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,6 +100,14 @@ int main(int argc, char** argv) {
   if (*trace_cmd) {
     if (trace.config_directory.empty()) trace.config_directory = DefaultConfigDirectory();
     return RunTrace(trace);
+  }
+  if (*test_cmd) {
+    if (test.config_directory.empty()) test.config_directory = DefaultConfigDirectory();
+    return RunTest(test);
+  }
+  if (*disasm_cmd) {
+    if (disasm.config_directory.empty()) disasm.config_directory = DefaultConfigDirectory();
+    return RunDisasm(disasm);
   }
   if (check.config_directory.empty()) check.config_directory = DefaultConfigDirectory();
   return RunCheck(check);

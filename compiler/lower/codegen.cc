@@ -1,0 +1,239 @@
+// codegen.cc: see codegen.h.
+#include "compiler/lower/codegen.h"
+
+#include <map>
+
+namespace postern::lower {
+namespace {
+
+using mail::Inst;
+using mail::Op;
+using mail::Predicate;
+using policy::RestrictionKind;
+
+class Generator {
+ public:
+  Generator(const CodegenOptions& options, DiagnosticSink* diagnostics)
+      : options_(options), diagnostics_(diagnostics) {}
+
+  mail::Program Run(const policy::PolicyIr& ir) {
+    program_.code.push_back(Inst{});  // 0: the trap
+    for (const auto& [name, list] : ir.classes) class_pc_[name] = EmitList(list);
+    for (const auto& [value, list] : ir.value_lists) program_.value_lists.push_back({value, EmitList(list)});
+    for (auto& [pc, name] : calls_) {
+      auto it = class_pc_.find(name);
+      if (it == class_pc_.end()) {
+        diagnostics_->Error("PP0511", SourceLocation{}, "restriction class \"" + name + "\" has no definition");
+        continue;
+      }
+      program_.code[pc].a = it->second;
+    }
+    for (int s = 0; s < policy::kStageCount; ++s) {
+      std::vector<std::pair<uint32_t, policy::ReplyContext>> lists;
+      for (const policy::StageList& sl : ir.stages[s].lists) lists.emplace_back(EmitList(sl.list), sl.context);
+      program_.entry[static_cast<size_t>(s)] = Pc();
+      for (const auto& [pc, context] : lists) {
+        Inst run{Op::kRunList, Predicate::kNone, static_cast<uint16_t>(context), pc, 0};
+        program_.code.push_back(run);
+      }
+      program_.code.push_back(Inst{Op::kAccept, Predicate::kNone, 0, 0, 0});
+    }
+    if (program_.code.size() > options_.max_instructions) {
+      diagnostics_->Error("PP0510", SourceLocation{},
+                          "the policy compiles to " + std::to_string(program_.code.size()) +
+                              " instructions, more than the budget of " + std::to_string(options_.max_instructions));
+    }
+    return std::move(program_);
+  }
+
+ private:
+  uint32_t Pc() const { return static_cast<uint32_t>(program_.code.size()); }
+
+  uint32_t Constant(const std::string& text) {
+    auto [it, inserted] = constants_.emplace(text, static_cast<uint32_t>(program_.constants.size()));
+    if (inserted) program_.constants.push_back(text);
+    return it->second;
+  }
+
+  uint32_t Table(const std::string& reference) {
+    for (size_t i = 0; i < program_.tables.size(); ++i) {
+      if (program_.tables[i] == reference) return static_cast<uint32_t>(i);
+    }
+    program_.tables.push_back(reference);
+    return static_cast<uint32_t>(program_.tables.size() - 1);
+  }
+
+  uint32_t Access(const std::string& reference, mail::AccessKey key) {
+    uint32_t table = Table(reference);
+    for (size_t i = 0; i < program_.access.size(); ++i) {
+      if (program_.access[i].table == table && program_.access[i].key == key) return static_cast<uint32_t>(i);
+    }
+    program_.access.push_back({table, key});
+    return static_cast<uint32_t>(program_.access.size() - 1);
+  }
+
+  std::string Code(const char* parameter, const char* fallback) const {
+    std::string v = options_.parameter ? options_.parameter(parameter) : "";
+    return v.empty() ? fallback : v;
+  }
+
+  // "554 5.7.1 text": the enhanced code's class follows the reply code's.
+  std::string Reply(const char* code_parameter, const char* fallback, const char* detail, const std::string& text) {
+    std::string code = Code(code_parameter, fallback);
+    return code + " " + code.substr(0, 1) + "." + detail + " " + text;
+  }
+
+  void Emit(Op op, Predicate pred = Predicate::kNone, uint32_t a = 0, uint32_t b = 0) {
+    program_.code.push_back(Inst{op, pred, 0, a, b});
+  }
+
+  void EmitReplyIf(Predicate pred, const std::string& reply) { Emit(Op::kReplyIf, pred, Constant(reply)); }
+
+  uint32_t EmitList(const policy::RestrictionList& list) {
+    uint32_t start = Pc();
+    Emit(Op::kListStart, Predicate::kNone, Constant(list.name));
+    const std::string generic = "<{name}>: {class} rejected: Access denied";
+    for (const policy::Restriction& r : list.items) {
+      switch (r.kind) {
+        case RestrictionKind::kPermit:
+          Emit(Op::kPermit);
+          break;
+        case RestrictionKind::kReject:
+          Emit(Op::kReply, Predicate::kNone, Constant(Reply("reject_code", "554", "7.1", generic)));
+          break;
+        case RestrictionKind::kDefer:
+          Emit(Op::kReply, Predicate::kNone, Constant(Reply("defer_code", "450", "7.1", generic)));
+          break;
+        case RestrictionKind::kDeferIfPermit:
+          Emit(Op::kDeferIfPermit, Predicate::kNone,
+               Constant(Reply("defer_code", "450", "7.1", "<{name}>: {class} rejected: defer_if_permit requested")));
+          break;
+        case RestrictionKind::kDeferIfReject:
+          Emit(Op::kDeferIfReject, Predicate::kNone,
+               Constant(Reply("defer_code", "450", "7.1", "<{name}>: {class} rejected: defer_if_reject requested")));
+          break;
+        case RestrictionKind::kWarnIfReject:
+          Emit(Op::kWarnIfReject);
+          break;
+        case RestrictionKind::kPermitMynetworks:
+          Emit(Op::kPermitIf, Predicate::kMynetworks);
+          break;
+        case RestrictionKind::kPermitSaslAuthenticated:
+          Emit(Op::kPermitIf, Predicate::kSaslAuthenticated);
+          break;
+        case RestrictionKind::kPermitTlsAllCerts:
+          Emit(Op::kPermitIf, Predicate::kTlsClientCertificate);
+          break;
+        case RestrictionKind::kRejectPlaintextSession:
+          EmitReplyIf(Predicate::kPlaintext,
+                      Reply("plaintext_reject_code", "450", "7.1", "Session encryption is required"));
+          break;
+        case RestrictionKind::kPermitAuthDestination:
+          Emit(Op::kPermitIf, Predicate::kAuthDestination);
+          break;
+        case RestrictionKind::kRejectUnauthDestination:
+          EmitReplyIf(Predicate::kNotAuthDestination,
+                      Reply("relay_domains_reject_code", "554", "7.1", "<{recipient}>: Relay access denied"));
+          break;
+        case RestrictionKind::kDeferUnauthDestination:
+          EmitReplyIf(Predicate::kNotAuthDestination,
+                      Reply("defer_code", "450", "7.1", "<{recipient}>: Relay access denied"));
+          break;
+        case RestrictionKind::kRejectUnauthPipelining:
+          EmitReplyIf(Predicate::kUnauthPipelining,
+                      "503 5.5.0 <{name}>: {class} rejected: Improper use of SMTP command pipelining");
+          break;
+        case RestrictionKind::kRejectUnlistedRecipient:
+          EmitReplyIf(Predicate::kUnlistedRecipient, "");  // the resolver's reply
+          break;
+        case RestrictionKind::kRejectUnlistedSender:
+          EmitReplyIf(Predicate::kUnlistedSender, "");
+          break;
+        case RestrictionKind::kRejectNonFqdnHelo:
+          EmitReplyIf(Predicate::kNonFqdnHelo, Reply("non_fqdn_reject_code", "504", "5.2",
+                                                     "<{helo}>: Helo command rejected: need fully-qualified hostname"));
+          break;
+        case RestrictionKind::kRejectInvalidHelo:
+          EmitReplyIf(Predicate::kInvalidHelo, Reply("invalid_hostname_reject_code", "501", "5.2",
+                                                     "<{helo}>: Helo command rejected: Invalid name"));
+          break;
+        case RestrictionKind::kRejectNonFqdnSender:
+          EmitReplyIf(Predicate::kNonFqdnSender,
+                      Reply("non_fqdn_reject_code", "504", "5.2",
+                            "<{sender}>: Sender address rejected: need fully-qualified address"));
+          break;
+        case RestrictionKind::kRejectNonFqdnRecipient:
+          EmitReplyIf(Predicate::kNonFqdnRecipient,
+                      Reply("non_fqdn_reject_code", "504", "5.2",
+                            "<{recipient}>: Recipient address rejected: need fully-qualified address"));
+          break;
+        case RestrictionKind::kRejectUnknownSenderDomain:
+          EmitReplyIf(Predicate::kUnknownSenderDomain,
+                      Reply("unknown_address_reject_code", "450", "1.8",
+                            "<{sender}>: Sender address rejected: Domain not found"));
+          break;
+        case RestrictionKind::kRejectUnknownRecipientDomain:
+          EmitReplyIf(Predicate::kUnknownRecipientDomain,
+                      Reply("unknown_address_reject_code", "450", "1.2",
+                            "<{recipient}>: Recipient address rejected: Domain not found"));
+          break;
+        case RestrictionKind::kRejectUnknownClientHostname:
+          EmitReplyIf(Predicate::kUnknownClientHostname,
+                      Reply("unknown_client_reject_code", "450", "7.25",
+                            "Client host rejected: cannot find your hostname, [{client_address}]"));
+          break;
+        case RestrictionKind::kRejectUnknownReverseClientHostname:
+          EmitReplyIf(Predicate::kUnknownReverseClientHostname,
+                      Reply("unknown_client_reject_code", "450", "7.25",
+                            "Client host rejected: cannot find your reverse hostname, [{client_address}]"));
+          break;
+        case RestrictionKind::kRejectRblClient: {
+          std::string zone = r.argument.substr(0, r.argument.find('='));
+          Emit(Op::kRbl, Predicate::kNone, Constant(r.argument),
+               Constant(Reply("maps_rbl_reject_code", "554", "7.1",
+                              "Service unavailable; Client host [{client_address}] blocked using " + zone)));
+          break;
+        }
+        case RestrictionKind::kCheckClientAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kClient));
+          break;
+        case RestrictionKind::kCheckReverseClientHostnameAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kReverseClient));
+          break;
+        case RestrictionKind::kCheckHeloAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kHelo));
+          break;
+        case RestrictionKind::kCheckSenderAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kSender));
+          break;
+        case RestrictionKind::kCheckRecipientAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kRecipient));
+          break;
+        case RestrictionKind::kCheckSaslAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kSasl));
+          break;
+        case RestrictionKind::kClass:
+          calls_.emplace_back(Pc(), r.argument);
+          Emit(Op::kCall);
+          break;
+      }
+    }
+    Emit(Op::kReturn);
+    return start;
+  }
+
+  const CodegenOptions& options_;
+  DiagnosticSink* diagnostics_;
+  mail::Program program_;
+  std::map<std::string, uint32_t> constants_;
+  std::map<std::string, uint32_t> class_pc_;
+  std::vector<std::pair<uint32_t, std::string>> calls_;
+};
+
+}  // namespace
+
+mail::Program Codegen(const policy::PolicyIr& ir, const CodegenOptions& options, DiagnosticSink* diagnostics) {
+  return Generator(options, diagnostics).Run(ir);
+}
+
+}  // namespace postern::lower

@@ -1,0 +1,266 @@
+// restriction_lowering.cc: see restriction_lowering.h.
+#include "compiler/lower/restriction_lowering.h"
+
+#include <algorithm>
+#include <set>
+
+#include "compiler/config/parameter_value.h"
+#include "util/strings.h"
+#include "util/suggest.h"
+#include "mail/lookup_table.h"
+
+namespace postern::lower {
+namespace {
+
+using policy::RestrictionKind;
+using policy::Stage;
+
+struct Known {
+  std::string_view name;
+  RestrictionKind kind;
+  bool takes_argument;
+};
+
+constexpr Known kKnown[] = {
+    {"permit", RestrictionKind::kPermit, false},
+    {"reject", RestrictionKind::kReject, false},
+    {"defer", RestrictionKind::kDefer, false},
+    {"defer_if_permit", RestrictionKind::kDeferIfPermit, false},
+    {"defer_if_reject", RestrictionKind::kDeferIfReject, false},
+    {"warn_if_reject", RestrictionKind::kWarnIfReject, false},
+    {"permit_mynetworks", RestrictionKind::kPermitMynetworks, false},
+    {"permit_sasl_authenticated", RestrictionKind::kPermitSaslAuthenticated, false},
+    {"permit_tls_all_clientcerts", RestrictionKind::kPermitTlsAllCerts, false},
+    {"reject_plaintext_session", RestrictionKind::kRejectPlaintextSession, false},
+    {"permit_auth_destination", RestrictionKind::kPermitAuthDestination, false},
+    {"reject_unauth_destination", RestrictionKind::kRejectUnauthDestination, false},
+    {"defer_unauth_destination", RestrictionKind::kDeferUnauthDestination, false},
+    {"reject_unauth_pipelining", RestrictionKind::kRejectUnauthPipelining, false},
+    {"reject_unlisted_recipient", RestrictionKind::kRejectUnlistedRecipient, false},
+    {"check_recipient_maps", RestrictionKind::kRejectUnlistedRecipient, false},
+    {"reject_unlisted_sender", RestrictionKind::kRejectUnlistedSender, false},
+    {"reject_non_fqdn_helo_hostname", RestrictionKind::kRejectNonFqdnHelo, false},
+    {"reject_non_fqdn_hostname", RestrictionKind::kRejectNonFqdnHelo, false},
+    {"reject_invalid_helo_hostname", RestrictionKind::kRejectInvalidHelo, false},
+    {"reject_invalid_hostname", RestrictionKind::kRejectInvalidHelo, false},
+    {"reject_non_fqdn_sender", RestrictionKind::kRejectNonFqdnSender, false},
+    {"reject_non_fqdn_recipient", RestrictionKind::kRejectNonFqdnRecipient, false},
+    {"reject_unknown_sender_domain", RestrictionKind::kRejectUnknownSenderDomain, false},
+    {"reject_unknown_recipient_domain", RestrictionKind::kRejectUnknownRecipientDomain, false},
+    {"reject_unknown_client_hostname", RestrictionKind::kRejectUnknownClientHostname, false},
+    {"reject_unknown_client", RestrictionKind::kRejectUnknownClientHostname, false},
+    {"reject_unknown_reverse_client_hostname", RestrictionKind::kRejectUnknownReverseClientHostname, false},
+    {"reject_rbl_client", RestrictionKind::kRejectRblClient, true},
+    {"check_client_access", RestrictionKind::kCheckClientAccess, true},
+    {"check_reverse_client_hostname_access", RestrictionKind::kCheckReverseClientHostnameAccess, true},
+    {"check_helo_access", RestrictionKind::kCheckHeloAccess, true},
+    {"check_sender_access", RestrictionKind::kCheckSenderAccess, true},
+    {"check_recipient_access", RestrictionKind::kCheckRecipientAccess, true},
+    {"check_sasl_access", RestrictionKind::kCheckSaslAccess, true},
+};
+
+// Postfix restrictions Postern does not implement (yet): a configuration
+// that uses one is refused rather than run with different behaviour.
+constexpr std::string_view kUnsupported[] = {
+    "check_ccert_access", "check_client_a_access", "check_client_mx_access", "check_client_ns_access",
+    "check_helo_a_access", "check_helo_mx_access", "check_helo_ns_access", "check_policy_service",
+    "check_recipient_a_access", "check_recipient_mx_access", "check_recipient_ns_access", "check_relay_domains",
+    "check_reverse_client_hostname_mx_access", "check_reverse_client_hostname_ns_access", "check_sender_a_access",
+    "check_sender_mx_access", "check_sender_ns_access", "permit_dnswl_client", "permit_mx_backup",
+    "permit_naked_ip_address", "permit_rhswl_client", "permit_tls_clientcerts", "reject_authenticated_sender_login_mismatch",
+    "reject_known_sender_login_mismatch", "reject_maps_rbl", "reject_multi_recipient_bounce", "reject_rhsbl_client",
+    "reject_rhsbl_helo", "reject_rhsbl_recipient", "reject_rhsbl_reverse_client", "reject_rhsbl_sender",
+    "reject_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch", "reject_unknown_helo_hostname",
+    "reject_unknown_hostname", "reject_unverified_recipient", "reject_unverified_sender", "sleep",
+    "smtpd_access_policy", "check_etrn_access", "reject_unknown_forward_client_hostname",
+};
+
+bool IsAccessCheck(RestrictionKind kind) {
+  return kind == RestrictionKind::kCheckClientAccess || kind == RestrictionKind::kCheckReverseClientHostnameAccess ||
+         kind == RestrictionKind::kCheckHeloAccess || kind == RestrictionKind::kCheckSenderAccess ||
+         kind == RestrictionKind::kCheckRecipientAccess || kind == RestrictionKind::kCheckSaslAccess;
+}
+
+const Known* FindKnown(std::string_view name) {
+  for (const Known& k : kKnown) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+class Lowering {
+ public:
+  Lowering(const check::Model& model, DiagnosticSink* diagnostics) : model_(model), diagnostics_(diagnostics) {}
+
+  policy::PolicyIr Run() {
+    config::MacroExpander expander = model_.parameters->Expander();
+    for (const std::string& name :
+         config::SplitParameterList(model_.parameters->Expanded("smtpd_restriction_classes", &expander))
+             .value_or(std::vector<std::string>{})) {
+      class_names_.insert(name);
+    }
+    for (const std::string& name : class_names_) {
+      if (!model_.parameters->IsExplicit(name)) {
+        diagnostics_->Error("PP0504", LocationOf("smtpd_restriction_classes", name),
+                            "restriction class \"" + name + "\" is listed but not defined",
+                            "define it in main.cf: " + name + " = ...");
+        continue;
+      }
+      ir_.classes[name] = List(name);
+    }
+    bool delay_reject = model_.parameters->Raw("smtpd_delay_reject").value_or("yes") != "no";
+    using policy::ReplyContext;
+    auto add = [&](Stage stage, const char* name, ReplyContext context) {
+      policy::RestrictionList list = List(name);
+      if (!list.items.empty()) ir_.stages[static_cast<int>(stage)].lists.push_back({std::move(list), context});
+    };
+    add(delay_reject ? Stage::kRcpt : Stage::kConnect, "smtpd_client_restrictions", ReplyContext::kClient);
+    add(delay_reject ? Stage::kRcpt : Stage::kHelo, "smtpd_helo_restrictions", ReplyContext::kHelo);
+    add(delay_reject ? Stage::kRcpt : Stage::kMail, "smtpd_sender_restrictions", ReplyContext::kSender);
+    add(Stage::kRcpt, "smtpd_relay_restrictions", ReplyContext::kRecipient);
+    add(Stage::kRcpt, "smtpd_recipient_restrictions", ReplyContext::kRecipient);
+    add(Stage::kData, "smtpd_data_restrictions", ReplyContext::kData);
+    add(Stage::kEndOfData, "smtpd_end_of_data_restrictions", ReplyContext::kEndOfData);
+    // Access tables may answer with a restriction list; compile each one.
+    for (size_t i = 0; i < ir_.tables.size(); ++i) LowerTableValues(ir_.tables[i]);
+    return std::move(ir_);
+  }
+
+ private:
+  // Where `item` is written in parameter `name`'s value (the value's start
+  // when it cannot be told, e.g. for a default).
+  SourceLocation LocationOf(const std::string& name, std::string_view item) const {
+    const config::ParameterDefinition* def = model_.parameters->Definition(name);
+    if (def == nullptr) return SourceLocation{model_.main_cf.file, 0, 0};
+    SourceLocation where = def->value_location;
+    if (!where.file) return where;
+    for (int line = where.line; line <= where.file->line_count(); ++line) {
+      std::string_view text = where.file->Line(line);
+      if (line > where.line && (text.empty() || !IsSpace(text.front()))) break;  // past the logical line
+      size_t from = line == where.line ? static_cast<size_t>(std::max(where.column - 1, 0)) : 0;
+      size_t pos = text.find(item, from);
+      if (pos != std::string_view::npos) {
+        return SourceLocation{where.file, line, static_cast<int>(pos) + 1, static_cast<int>(item.size())};
+      }
+    }
+    return where;
+  }
+
+  policy::RestrictionList List(const std::string& name) {
+    config::MacroExpander expander = model_.parameters->Expander();
+    std::vector<std::string> items = config::SplitParameterList(model_.parameters->Expanded(name, &expander))
+                                         .value_or(std::vector<std::string>{});
+    return Lower(name, items, [&](std::string_view word) { return LocationOf(name, word); });
+  }
+
+  // Values of access tables that are not access(5) actions are restriction
+  // lists (or class names), evaluated when the lookup returns them.
+  void LowerTableValues(const std::string& reference) {
+    const mail::LookupTable* table = nullptr;
+    for (const tables::LoadedTable& loaded : model_.tables) {
+      if (loaded.table && loaded.reference.ToString() == reference) table = loaded.table.get();
+    }
+    std::vector<std::string> values;
+    if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
+      for (const auto& [key, value] : exact->entries()) values.push_back(value);
+    } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
+      for (const mail::PatternRule& rule : pattern->rules()) {
+        if (rule.kind == mail::PatternRule::Kind::kMatch) values.push_back(rule.replacement);
+      }
+    } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
+      values.push_back(fixed->value());
+    }
+    for (const std::string& value : values) {
+      if (IsAccessAction(value) || ir_.value_lists.count(value)) continue;
+      std::vector<std::string> items = config::SplitParameterList(value).value_or(std::vector<std::string>{});
+      SourceLocation where{model_.main_cf.file, 0, 0};
+      ir_.value_lists[value] = Lower(reference + " value \"" + value + "\"", items,
+                                     [&](std::string_view) { return where; });
+    }
+  }
+
+  template <typename Locate>
+  policy::RestrictionList Lower(const std::string& name, const std::vector<std::string>& items, Locate locate) {
+    policy::RestrictionList list;
+    list.name = name;
+    list.location = locate("");
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string& word = items[i];
+      SourceLocation where = locate(word);
+      policy::Restriction r;
+      r.location = where;
+      if (class_names_.count(word)) {
+        r.kind = RestrictionKind::kClass;
+        r.argument = word;
+        list.items.push_back(std::move(r));
+        continue;
+      }
+      const Known* known = FindKnown(ToLower(word));
+      if (known == nullptr) {
+        std::string lower = ToLower(word);
+        if (std::find(std::begin(kUnsupported), std::end(kUnsupported), lower) != std::end(kUnsupported)) {
+          diagnostics_->Error("PP0503", where, "restriction \"" + word + "\" is not supported by Postern",
+                              "Postern refuses what it would not enforce; see docs/policy.md for the supported ones");
+          if (lower.rfind("check_", 0) == 0 || lower == "reject_rbl_client" || lower.rfind("reject_rhsbl", 0) == 0 ||
+              lower == "permit_dnswl_client" || lower == "permit_rhswl_client") {
+            ++i;  // skip its argument
+          }
+          continue;
+        }
+        std::vector<std::string_view> names;
+        for (const Known& k : kKnown) names.push_back(k.name);
+        std::string suggestion = Suggest(word, names);
+        diagnostics_->Error("PP0501", where, "unknown restriction \"" + word + "\" in " + name,
+                            suggestion.empty() ? "it is neither a restriction nor a class of smtpd_restriction_classes"
+                                               : "did you mean \"" + suggestion + "\"?");
+        continue;
+      }
+      r.kind = known->kind;
+      if (known->takes_argument) {
+        if (i + 1 >= items.size()) {
+          diagnostics_->Error("PP0502", where, "restriction \"" + word + "\" needs an argument",
+                              r.kind == RestrictionKind::kRejectRblClient ? "write reject_rbl_client zen.example.org"
+                                                                          : "write " + word + " type:table");
+          continue;
+        }
+        r.argument = items[++i];
+        if (IsAccessCheck(r.kind) &&
+            std::find(ir_.tables.begin(), ir_.tables.end(), r.argument) == ir_.tables.end()) {
+          ir_.tables.push_back(r.argument);
+        }
+      }
+      list.items.push_back(std::move(r));
+    }
+    return list;
+  }
+
+  const check::Model& model_;
+  DiagnosticSink* diagnostics_;
+  std::set<std::string> class_names_;
+  policy::PolicyIr ir_;
+};
+
+}  // namespace
+
+bool IsAccessAction(std::string_view value) {
+  std::string_view v = Trim(value);
+  size_t end = 0;
+  while (end < v.size() && !IsSpace(v[end])) ++end;
+  std::string word = ToUpper(v.substr(0, end));
+  static const char* const kActions[] = {"OK",     "RELAY", "REJECT",   "DEFER",           "DUNNO",
+                                         "HOLD",   "DISCARD", "REDIRECT", "PREPEND",        "WARN",
+                                         "INFO",   "FILTER", "BCC",      "DEFER_IF_PERMIT", "DEFER_IF_REJECT",
+                                         "HANGUP"};
+  for (const char* action : kActions) {
+    if (word == action) return true;
+  }
+  if (!word.empty() && std::all_of(word.begin(), word.end(), IsDigit)) return true;  // numeric means OK
+  return word.size() == 3 && (word[0] == '4' || word[0] == '5') && IsDigit(word[1]) && IsDigit(word[2]) &&
+         end < v.size();
+}
+
+policy::PolicyIr LowerRestrictions(const check::Model& model, DiagnosticSink* diagnostics) {
+  return Lowering(model, diagnostics).Run();
+}
+
+}  // namespace postern::lower

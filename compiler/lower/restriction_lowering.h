@@ -1,0 +1,23 @@
+// restriction_lowering.h: Postfix's smtpd restriction lists (main.cf) to the
+// policy IR: smtpd_{client,helo,sender,relay,recipient,data,end_of_data}_
+// restrictions and the classes of smtpd_restriction_classes, placed in the
+// stages smtpd_delay_reject says.
+//
+// Codes: PP0501 unknown restriction, PP0502 restriction without its
+// argument, PP0503 Postfix restriction Postern does not support, PP0504
+// restriction class listed but not defined.
+#pragma once
+
+#include "compiler/check/configuration.h"
+#include "compiler/policy/ir.h"
+#include "util/diagnostic.h"
+
+namespace postern::lower {
+
+policy::PolicyIr LowerRestrictions(const check::Model& model, DiagnosticSink* diagnostics);
+
+// Whether an access table value is an access(5) action (OK, REJECT text,
+// 450 text, DUNNO, ...) rather than a restriction list to evaluate.
+bool IsAccessAction(std::string_view value);
+
+}  // namespace postern::lower

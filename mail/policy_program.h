@@ -1,0 +1,126 @@
+// policy_program.h: the policy bytecode, shared by the code generator
+// (compiler/lower) and the VM (runtime/vm); stored in an image as
+// policy.bc. Modelled on RE2's Prog: a trivially copyable instruction with
+// an opcode enum, a constant pool, and instruction 0 as the trap.
+//
+// Structure: each stage has an entry block of kRunList instructions ending
+// in kAccept. A restriction list is a block that starts with kListStart and
+// ends with kReturn; inside it control only moves forward (each
+// instruction either falls through or returns a decision), and lists call
+// other lists (restriction classes, restriction lists written in access
+// tables) with a depth limit, so evaluation always terminates. Verify()
+// checks all of this before a program is used.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/status.h"
+
+namespace postern::mail {
+
+enum class Op : uint8_t {
+  kFail = 0,        // trap (instruction 0): 451 4.3.5 Server configuration error
+  kAccept,          // end of a stage block: every list passed, accept
+  kRunList,         // run the list at pc a; OK or DUNNO: go on; reject/defer: the stage's reply
+  kListStart,       // first instruction of a list; a = constant: the list's name
+  kReturn,          // end of a list: DUNNO
+  kCall,            // a restriction class: run the list at pc a; OK/reject/defer end this list too
+  kPermit,          // return OK
+  kReply,           // return the reply of constant a (4xx: defer, 5xx: reject)
+  kDeferIfPermit,   // remember reply a; it replaces a later OK of this stage
+  kDeferIfReject,   // remember reply a; it replaces a later 5xx reject of this stage
+  kWarnIfReject,    // the next instruction's reject is only logged as a warning
+  kPermitIf,        // if predicate `pred` holds: return OK
+  kReplyIf,         // if predicate `pred` holds: return the reply of constant a
+  kAccess,          // access(5) lookup with access spec a; its result decides, or DUNNO
+  kRbl,             // DNS: if the client is listed in zone constant a: return reply constant b
+};
+inline constexpr int kOpCount = 15;
+const char* OpName(Op op);
+
+// What kPermitIf / kReplyIf test.
+enum class Predicate : uint8_t {
+  kNone = 0,
+  kMynetworks,             // client address in $mynetworks
+  kSaslAuthenticated,      // the client authenticated
+  kTlsClientCertificate,   // a verified TLS client certificate
+  kPlaintext,              // no TLS on this session
+  kAuthDestination,        // recipient is local, virtual, or relay (and not source-routed)
+  kNotAuthDestination,     // the negation, for reject/defer_unauth_destination
+  kUnauthPipelining,       // the client sent commands ahead without PIPELINING
+  kUnlistedRecipient,      // recipient unknown in its address class (reply from the resolver)
+  kUnlistedSender,         // sender unknown in its address class (reply from the resolver)
+  kNonFqdnHelo,            // HELO name not a fully-qualified domain name
+  kInvalidHelo,            // HELO name syntactically invalid
+  kNonFqdnSender,          // sender domain not fully qualified
+  kNonFqdnRecipient,       // recipient domain not fully qualified
+  kUnknownSenderDomain,    // DNS: sender domain has no MX/A/AAAA
+  kUnknownRecipientDomain, // DNS: recipient domain has no MX/A/AAAA
+  kUnknownClientHostname,  // DNS: client name unknown or not forward-confirmed
+  kUnknownReverseClientHostname,  // DNS: client address has no PTR
+};
+inline constexpr int kPredicateCount = 18;
+const char* PredicateName(Predicate p);
+
+struct Inst {
+  Op op = Op::kFail;
+  Predicate pred = Predicate::kNone;
+  uint16_t flags = 0;
+  uint32_t a = 0;
+  uint32_t b = 0;
+};
+static_assert(sizeof(Inst) == 12, "instructions are 12 bytes");
+
+// What an access(5) lookup uses as keys and says in its replies.
+enum class AccessKey : uint8_t {
+  kClient,         // client name (and parent domains), then address (and parent networks)
+  kReverseClient,  // unverified reverse name, then address
+  kHelo,           // HELO name (and parent domains)
+  kSender,         // sender address: user+ext@domain, user@domain, domain, parents, user@
+  kRecipient,      // recipient address, as for kSender
+  kSasl,           // SASL login name
+};
+const char* AccessKeyName(AccessKey key);
+
+struct AccessSpec {
+  uint32_t table = 0;  // index in Program::tables
+  AccessKey key = AccessKey::kClient;
+};
+
+// A restriction list written as an access table value ("permit_mynetworks,
+// reject"), compiled ahead: value text -> list pc.
+struct ValueList {
+  std::string value;
+  uint32_t pc = 0;
+};
+
+inline constexpr int kStages = 6;  // connect helo mail rcpt data end-of-data
+inline constexpr int kMaxCallDepth = 100;  // as smtpd's restriction recursion limit
+
+struct Program {
+  std::vector<Inst> code;             // code[0] is kFail
+  std::vector<std::string> constants;  // names, replies, zones
+  std::vector<std::string> tables;    // image table references
+  std::vector<AccessSpec> access;
+  std::vector<ValueList> value_lists;  // sorted by value
+  std::array<uint32_t, kStages> entry{};
+};
+
+std::string EncodeProgram(const Program& program);
+Result<Program> DecodeProgram(std::string_view bytes);
+
+// Bounds, opcodes, list structure (kListStart ... kReturn, calls to list
+// starts only), stage blocks (kRunList ... kAccept). A program that passes
+// always terminates: flow inside a list is forward-only and calls are depth-
+// limited at run time.
+Status Verify(const Program& program);
+
+// The disassembly, one instruction per line, with constants inline.
+std::string Dump(const Program& program);
+
+}  // namespace postern::mail

@@ -1,0 +1,546 @@
+// policy_vm.cc: see policy_vm.h. Reply texts and the access(5) result
+// grammar follow Postfix's smtpd_check.c.
+#include "runtime/vm/policy_vm.h"
+
+#include <algorithm>
+
+#include "mail/parameter_list.h"
+#include "mail/address.h"
+#include "util/strings.h"
+
+namespace postern::vm {
+namespace {
+
+using mail::Inst;
+using mail::Op;
+using mail::Predicate;
+
+enum class Context : uint16_t { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+
+// A list's result: undecided (DUNNO), OK, or a reply (4xx defer, 5xx reject).
+struct ListResult {
+  enum class Kind { kDunno, kOk, kReply };
+  Kind kind = Kind::kDunno;
+  std::string reply;
+  static ListResult Dunno() { return {}; }
+  static ListResult Ok() { return {Kind::kOk, ""}; }
+  static ListResult Reply(std::string r) { return {Kind::kReply, std::move(r)}; }
+};
+
+bool IsNumeric(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit); }
+
+bool ValidHostname(std::string_view name) {
+  if (name.empty() || name.size() > 255 || name.front() == '.' || name.back() == '.') return false;
+  size_t label = 0;
+  bool all_numeric = true;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!IsAlnum(c) && c != '-' && c != '_') return false;
+    if (!IsDigit(c)) all_numeric = false;
+    if (++label > 63) return false;
+  }
+  return !all_numeric;
+}
+
+bool ValidAddressLiteral(std::string_view name) {
+  if (name.size() < 3 || name.front() != '[' || name.back() != ']') return false;
+  std::string_view inner = name.substr(1, name.size() - 2);
+  if (StartsWith(inner, "IPv6:") || StartsWith(inner, "ipv6:")) inner.remove_prefix(5);
+  return mail::IpAddress::Parse(inner).has_value();
+}
+
+// Whether an address's domain is fully qualified (has a dot), or is a
+// literal. The null address passes.
+bool FqdnAddress(std::string_view address) {
+  if (address.empty()) return true;
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  std::string_view domain = address.substr(at + 1);
+  return ValidAddressLiteral(domain) || (domain.find('.') != std::string_view::npos && ValidHostname(domain));
+}
+
+std::string DomainOf(std::string_view address) {
+  size_t at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : ToLower(address.substr(at + 1));
+}
+
+}  // namespace
+
+class PolicyVm::Execution {
+ public:
+  Execution(const PolicyVm& vm, const SmtpFacts& facts, Decision* decision)
+      : vm_(vm), p_(*vm.program_), facts_(facts), decision_(decision) {}
+
+  void RunStage(uint32_t entry) {
+    std::string defer_if_permit_fallback;
+    for (uint32_t pc = entry; pc < p_.code.size(); ++pc) {
+      const Inst& inst = p_.code[pc];
+      if (inst.op == Op::kAccept) break;
+      if (inst.op != Op::kRunList) return Trap("bad stage block");
+      ListResult r = RunList(inst.a, static_cast<Context>(inst.flags), 0);
+      if (r.kind == ListResult::Kind::kReply) return Finish(r.reply);
+    }
+    if (!defer_if_permit_.empty()) return Finish(defer_if_permit_);
+  }
+
+ private:
+  void Trap(const std::string& why) {
+    decision_->trace.push_back("trap: " + why);
+    Finish("451 4.3.5 Server configuration error");
+  }
+
+  void Finish(const std::string& reply) {
+    std::string final_reply = reply;
+    if (!reply.empty() && reply[0] == '5' && !defer_if_reject_.empty()) final_reply = defer_if_reject_;
+    decision_->reply = final_reply;
+    decision_->code = std::atoi(final_reply.c_str());
+    decision_->kind = final_reply[0] == '5' ? Decision::Kind::kReject : Decision::Kind::kDefer;
+  }
+
+  std::string Name(Context context) const {
+    switch (context) {
+      case Context::kClient:
+        return facts_.client_name + "[" + facts_.client_address + "]";
+      case Context::kHelo:
+        return facts_.helo;
+      case Context::kSender:
+        return facts_.sender;
+      default:
+        return facts_.recipient;
+    }
+  }
+
+  static const char* ClassName(Context context) {
+    switch (context) {
+      case Context::kClient:
+        return "Client host";
+      case Context::kHelo:
+        return "Helo command";
+      case Context::kSender:
+        return "Sender address";
+      case Context::kRecipient:
+        return "Recipient address";
+      case Context::kData:
+        return "Data command";
+      case Context::kEndOfData:
+        return "End-of-data";
+    }
+    return "";
+  }
+
+  std::string Expand(std::string_view text, Context context, std::string_view zone = "") const {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '{') {
+        out += text[i];
+        continue;
+      }
+      size_t close = text.find('}', i);
+      if (close == std::string_view::npos) {
+        out += text.substr(i);
+        break;
+      }
+      std::string_view name = text.substr(i + 1, close - i - 1);
+      if (name == "name") {
+        out += Name(context);
+      } else if (name == "class") {
+        out += ClassName(context);
+      } else if (name == "recipient") {
+        out += facts_.recipient;
+      } else if (name == "sender") {
+        out += facts_.sender;
+      } else if (name == "helo") {
+        out += facts_.helo;
+      } else if (name == "client_address") {
+        out += facts_.client_address;
+      } else if (name == "zone") {
+        out += zone;
+      } else {
+        out += text.substr(i, close - i + 1);
+      }
+      i = close;
+    }
+    return out;
+  }
+
+  ListResult RunList(uint32_t start, Context context, int depth) {
+    if (depth > mail::kMaxCallDepth) {
+      decision_->trace.push_back("restriction nesting deeper than " + std::to_string(mail::kMaxCallDepth));
+      return ListResult::Reply("451 4.3.5 Server configuration error");
+    }
+    const std::string& list_name = p_.constants[p_.code[start].a];
+    bool warn_next = false;
+    for (uint32_t pc = start + 1; pc < p_.code.size(); ++pc) {
+      const Inst& inst = p_.code[pc];
+      if (inst.op == Op::kReturn) return ListResult::Dunno();
+      bool warn = warn_next;
+      warn_next = false;
+      ListResult r = Step(inst, context, depth);
+      if (inst.op == Op::kWarnIfReject) {
+        warn_next = true;
+        continue;
+      }
+      if (r.kind == ListResult::Kind::kDunno) continue;
+      if (r.kind == ListResult::Kind::kReply && warn && r.reply[0] == '5') {
+        decision_->warnings.push_back("reject_warning: " + r.reply);
+        continue;
+      }
+      decision_->trace.push_back(list_name + " #" + std::to_string(pc - start) + " " + mail::OpName(inst.op) +
+                                 (r.kind == ListResult::Kind::kOk ? ": OK" : ": " + r.reply));
+      return r;
+    }
+    return ListResult::Dunno();
+  }
+
+  ListResult Step(const Inst& inst, Context context, int depth) {
+    switch (inst.op) {
+      case Op::kPermit:
+        return ListResult::Ok();
+      case Op::kReply:
+        return ListResult::Reply(Expand(p_.constants[inst.a], context));
+      case Op::kDeferIfPermit:
+        if (defer_if_permit_.empty()) defer_if_permit_ = Expand(p_.constants[inst.a], context);
+        return ListResult::Dunno();
+      case Op::kDeferIfReject:
+        if (defer_if_reject_.empty()) defer_if_reject_ = Expand(p_.constants[inst.a], context);
+        return ListResult::Dunno();
+      case Op::kWarnIfReject:
+        return ListResult::Dunno();
+      case Op::kPermitIf:
+        return Test(inst.pred, nullptr) ? ListResult::Ok() : ListResult::Dunno();
+      case Op::kReplyIf: {
+        std::string dynamic;
+        if (!Test(inst.pred, &dynamic)) return ListResult::Dunno();
+        return ListResult::Reply(dynamic.empty() ? Expand(p_.constants[inst.a], context) : dynamic);
+      }
+      case Op::kCall:
+        return RunList(inst.a, context, depth + 1);
+      case Op::kAccess:
+        return Access(p_.access[inst.a], context, depth);
+      case Op::kRbl:
+        return Rbl(p_.constants[inst.a], p_.constants[inst.b], context);
+      default:
+        return ListResult::Reply("451 4.3.5 Server configuration error");
+    }
+  }
+
+  bool Test(Predicate pred, std::string* reply) const {
+    switch (pred) {
+      case Predicate::kMynetworks: {
+        auto address = mail::IpAddress::Parse(facts_.client_address);
+        return address && vm_.mynetworks_.Match(*address);
+      }
+      case Predicate::kSaslAuthenticated:
+        return vm_.sasl_enabled_ && !facts_.sasl_username.empty();
+      case Predicate::kTlsClientCertificate:
+        return facts_.tls && facts_.tls_client_certificate;
+      case Predicate::kPlaintext:
+        return !facts_.tls;
+      case Predicate::kAuthDestination:
+        return vm_.resolver_->IsAuthDestination(facts_.recipient);
+      case Predicate::kNotAuthDestination:
+        return !vm_.resolver_->IsAuthDestination(facts_.recipient);
+      case Predicate::kUnauthPipelining:
+        return facts_.pipelined_without_permission;
+      case Predicate::kUnlistedRecipient:
+      case Predicate::kUnlistedSender: {
+        bool sender = pred == Predicate::kUnlistedSender;
+        const std::string& address = sender ? facts_.sender : facts_.recipient;
+        if (sender && address.empty()) return false;
+        auto rejected = vm_.resolver_->CheckListed(address, sender);
+        if (!rejected) return false;
+        if (reply != nullptr) *reply = std::to_string(rejected->code) + " " + rejected->text;
+        return true;
+      }
+      case Predicate::kNonFqdnHelo:
+        return !facts_.helo.empty() && !ValidAddressLiteral(facts_.helo) &&
+               (facts_.helo.find('.') == std::string::npos || !ValidHostname(facts_.helo));
+      case Predicate::kInvalidHelo:
+        return !facts_.helo.empty() && !ValidAddressLiteral(facts_.helo) && !ValidHostname(facts_.helo);
+      case Predicate::kNonFqdnSender:
+        return facts_.has_sender && !FqdnAddress(facts_.sender);
+      case Predicate::kNonFqdnRecipient:
+        return !FqdnAddress(facts_.recipient);
+      case Predicate::kUnknownSenderDomain:
+        return facts_.has_sender && !facts_.sender.empty() &&
+               vm_.dns_->DomainExists(DomainOf(facts_.sender)) != DnsAnswer::kYes;
+      case Predicate::kUnknownRecipientDomain:
+        return vm_.dns_->DomainExists(DomainOf(facts_.recipient)) != DnsAnswer::kYes;
+      case Predicate::kUnknownClientHostname:
+        return facts_.client_name == "unknown";
+      case Predicate::kUnknownReverseClientHostname:
+        return facts_.reverse_client_name == "unknown";
+      case Predicate::kNone:
+        return false;
+    }
+    return false;
+  }
+
+  ListResult Rbl(const std::string& spec, const std::string& reply, Context context) const {
+    std::string zone = spec.substr(0, spec.find('='));
+    std::string filter = spec.find('=') == std::string::npos ? "" : spec.substr(spec.find('=') + 1);
+    auto listed = vm_.dns_->ListedIn(zone, facts_.client_address);
+    if (!listed || (!filter.empty() && *listed != filter)) return ListResult::Dunno();
+    return ListResult::Reply(Expand(reply, context, zone));
+  }
+
+  // One lookup in an access table; nullopt when the key is not there.
+  std::optional<std::string> Lookup(const mail::LookupTable* table, std::string_view key, bool partial) const {
+    if (table == nullptr) return std::string("451 4.3.5 Server configuration error");
+    if (partial && !table->AcceptsPartialKeys()) return std::nullopt;
+    return table->Lookup(key);
+  }
+
+  // check_domain_access: the name, then its parent domains.
+  std::optional<std::string> DomainKeys(const mail::LookupTable* table, std::string_view domain) const {
+    if (mail::IpAddress::Parse(domain)) return Lookup(table, domain, false);
+    std::string_view name = domain;
+    bool partial = false;
+    while (!name.empty()) {
+      if (auto v = Lookup(table, name, partial)) return v;
+      size_t dot = name.find('.', 1);
+      if (dot == std::string_view::npos) break;
+      name = name.substr(vm_.access_parent_style_ ? dot + 1 : dot);
+      partial = true;
+    }
+    return std::nullopt;
+  }
+
+  // check_addr_access: the address, then its parent networks by octets.
+  std::optional<std::string> AddressKeys(const mail::LookupTable* table, std::string_view address) const {
+    char delimiter = address.find(':') != std::string_view::npos ? ':' : '.';
+    std::string_view key = address;
+    bool partial = false;
+    while (!key.empty()) {
+      if (auto v = Lookup(table, key, partial)) return v;
+      size_t cut = key.rfind(delimiter);
+      if (cut == std::string_view::npos) break;
+      key = key.substr(0, cut);
+      partial = true;
+    }
+    return std::nullopt;
+  }
+
+  // check_mail_access: user+ext@domain, user@domain, domain and parents,
+  // user+ext@, user@.
+  std::optional<std::string> MailKeys(const mail::LookupTable* table, const std::string& address) const {
+    if (address.empty()) return Lookup(table, vm_.null_sender_key_, false);
+    if (auto v = Lookup(table, address, false)) return v;
+    const std::string& delimiters = vm_.resolver_->config().recipient_delimiter;
+    auto stripped = mail::StripExtension(address, delimiters);
+    if (stripped) {
+      if (auto v = Lookup(table, *stripped, true)) return v;
+    }
+    mail::AddressParts parts = mail::SplitAddress(address);
+    if (parts.has_domain) {
+      if (auto v = DomainKeysPartial(table, parts.domain)) return v;
+    }
+    if (auto v = Lookup(table, parts.local + "@", true)) return v;
+    if (auto ext = mail::SplitExtension(parts.local, delimiters)) {
+      if (auto v = Lookup(table, ext->base + "@", true)) return v;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> DomainKeysPartial(const mail::LookupTable* table, std::string_view domain) const {
+    std::string_view name = domain;
+    while (!name.empty()) {
+      if (auto v = Lookup(table, name, true)) return v;
+      size_t dot = name.find('.', 1);
+      if (dot == std::string_view::npos) break;
+      name = name.substr(vm_.access_parent_style_ ? dot + 1 : dot);
+    }
+    return std::nullopt;
+  }
+
+  ListResult Access(const mail::AccessSpec& spec, Context context, int depth) {
+    const mail::LookupTable* table = vm_.tables_[spec.table];
+    std::optional<std::string> value;
+    Context reply_context = context;
+    std::string routed_check;
+    switch (spec.key) {
+      case mail::AccessKey::kClient:
+        reply_context = Context::kClient;
+        if (facts_.client_name != "unknown") value = DomainKeys(table, ToLower(facts_.client_name));
+        if (!value) value = AddressKeys(table, facts_.client_address);
+        break;
+      case mail::AccessKey::kReverseClient:
+        reply_context = Context::kClient;
+        if (facts_.reverse_client_name != "unknown") value = DomainKeys(table, ToLower(facts_.reverse_client_name));
+        if (!value) value = AddressKeys(table, facts_.client_address);
+        break;
+      case mail::AccessKey::kHelo:
+        reply_context = Context::kHelo;
+        if (!facts_.helo.empty()) value = DomainKeys(table, ToLower(facts_.helo));
+        break;
+      case mail::AccessKey::kSender:
+        reply_context = Context::kSender;
+        if (facts_.has_sender) value = MailKeys(table, Qualified(facts_.sender));
+        break;
+      case mail::AccessKey::kRecipient:
+        reply_context = Context::kRecipient;
+        value = MailKeys(table, Qualified(facts_.recipient));
+        break;
+      case mail::AccessKey::kSasl:
+        if (vm_.sasl_enabled_ && !facts_.sasl_username.empty()) value = Lookup(table, facts_.sasl_username, false);
+        break;
+    }
+    if (!value) return ListResult::Dunno();
+    ListResult r = Interpret(*value, reply_context, context, depth);
+    // An OK for a source-routed recipient is too suspicious to honour.
+    if (r.kind == ListResult::Kind::kOk && spec.key == mail::AccessKey::kRecipient &&
+        !vm_.resolver_->config().allow_untrusted_routing) {
+      std::string address = Qualified(facts_.recipient);
+      size_t at = address.rfind('@');
+      if (at != std::string::npos && address.find_first_of("@!%") < at) return ListResult::Dunno();
+    }
+    return r;
+  }
+
+  std::string Qualified(const std::string& address) const {
+    if (address.empty() || address.find('@') != std::string::npos) return address;
+    return address + "@" + vm_.resolver_->config().myorigin;
+  }
+
+  // check_table_result: an access(5) value as a decision.
+  ListResult Interpret(const std::string& value, Context reply_context, Context list_context, int depth) {
+    std::string_view v = Trim(value);
+    size_t end = 0;
+    while (end < v.size() && !IsSpace(v[end])) ++end;
+    std::string word = ToUpper(v.substr(0, end));
+    std::string_view text = Trim(v.substr(end));
+    auto reply = [&](const std::string& code, char klass, std::string_view fallback) {
+      std::string dsn = std::string(1, klass) + ".7.1";
+      std::string_view rest = text;
+      if (rest.size() >= 5 && (rest[0] == '4' || rest[0] == '5') && rest[1] == '.') {
+        size_t sp = rest.find(' ');
+        dsn = std::string(rest.substr(0, sp));
+        rest = sp == std::string_view::npos ? std::string_view() : Trim(rest.substr(sp));
+      }
+      return ListResult::Reply(code + " " + dsn + " <" + Name(reply_context) + ">: " + ClassName(reply_context) +
+                               " rejected: " + std::string(rest.empty() ? fallback : rest));
+    };
+    auto note = [&](const std::string& what) {
+      return "<" + Name(reply_context) + ">: " + ClassName(reply_context) + " " + what;
+    };
+    if (word == "DUNNO") return ListResult::Dunno();
+    if (word == "REJECT") return reply(vm_.access_map_reject_code_, '5', "Access denied");
+    if (word == "DEFER") return reply(vm_.access_map_defer_code_, '4', "Access denied");
+    if (word == "INFO" || word == "WARN") {
+      decision_->warnings.push_back(note(std::string(text.empty() ? word : text)));
+      return ListResult::Dunno();
+    }
+    if (word == "FILTER") {
+      if (text.find(':') != std::string_view::npos) decision_->filter = std::string(text);
+      return ListResult::Dunno();
+    }
+    if (word == "HOLD") {
+      decision_->hold = true;
+      return ListResult::Dunno();
+    }
+    if (word == "DISCARD") {
+      decision_->discard = true;
+      return ListResult::Ok();
+    }
+    if (word == "REDIRECT") {
+      if (text.find('@') != std::string_view::npos) decision_->redirect = std::string(text);
+      return ListResult::Dunno();
+    }
+    if (word == "BCC") {
+      if (text.find('@') != std::string_view::npos) decision_->bcc.emplace_back(text);
+      return ListResult::Dunno();
+    }
+    if (word == "DEFER_IF_PERMIT" || word == "DEFER_IF_REJECT") {
+      ListResult r = reply(vm_.access_map_defer_code_, '4', "Service unavailable");
+      std::string& slot = word == "DEFER_IF_PERMIT" ? defer_if_permit_ : defer_if_reject_;
+      if (slot.empty()) slot = r.reply;
+      return ListResult::Dunno();
+    }
+    if (word == "PREPEND") {
+      if (text.find(':') != std::string_view::npos) decision_->prepend.emplace_back(text);
+      return ListResult::Dunno();
+    }
+    if (IsNumeric(v)) return ListResult::Ok();  // all-numeric: OK (out-of-band authentication stamps)
+    if (end == 3 && !text.empty() && (v[0] == '4' || v[0] == '5') && IsDigit(v[1]) && IsDigit(v[2])) {
+      return reply(std::string(v.substr(0, 3)), v[0], "Access denied");
+    }
+    if (word == "OK" || word == "RELAY") return ListResult::Ok();
+    if (value.find(':') != std::string::npos) return ListResult::Reply("451 4.3.5 Server configuration error");
+    // A restriction list (or class name), compiled ahead of time.
+    auto it = std::lower_bound(p_.value_lists.begin(), p_.value_lists.end(), value,
+                               [](const mail::ValueList& a, const std::string& b) { return a.value < b; });
+    if (it == p_.value_lists.end() || it->value != value) {
+      return ListResult::Reply("451 4.3.5 Server configuration error");
+    }
+    return RunList(it->pc, list_context, depth + 1);
+  }
+
+  const PolicyVm& vm_;
+  const mail::Program& p_;
+  const SmtpFacts& facts_;
+  Decision* decision_;
+  std::string defer_if_permit_;
+  std::string defer_if_reject_;
+};
+
+PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
+                   std::shared_ptr<const DnsOracle> dns)
+    : image_(std::move(image)), resolver_(std::move(resolver)), dns_(std::move(dns)), program_(image_->program()) {
+  for (const std::string& reference : program_->tables) tables_.push_back(image_->Table(reference));
+  std::vector<mail::NetworkList::Element> elements;
+  for (std::string item :
+       mail::SplitParameterList(image_->ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
+    mail::NetworkList::Element e;
+    while (!item.empty() && item.front() == '!') {
+      e.negate = !e.negate;
+      item.erase(0, 1);
+    }
+    std::string error;
+    if (auto block = mail::ParseCidrBlock(item, &error)) {
+      e.block = *block;
+    } else if (const mail::LookupTable* table = image_->Table(item)) {
+      e.table = table;
+    } else {
+      continue;
+    }
+    elements.push_back(e);
+  }
+  mynetworks_ = mail::NetworkList(std::move(elements));
+  std::string parent = image_->ParameterOr("parent_domain_matches_subdomains", "");
+  access_parent_style_ = parent.find("smtpd_access_maps") != std::string::npos;
+  null_sender_key_ = image_->ParameterOr("smtpd_null_access_lookup_key", "<>");
+  access_map_reject_code_ = image_->ParameterOr("access_map_reject_code", "554");
+  access_map_defer_code_ = image_->ParameterOr("access_map_defer_code", "450");
+  reject_unlisted_recipient_ = image_->ParameterOr("smtpd_reject_unlisted_recipient", "yes") == "yes";
+  reject_unlisted_sender_ = image_->ParameterOr("smtpd_reject_unlisted_sender", "no") == "yes";
+  sasl_enabled_ = image_->ParameterOr("smtpd_sasl_auth_enable", "no") == "yes";
+}
+
+Decision PolicyVm::CheckRecipient(const SmtpFacts& facts) const {
+  Decision decision = Run(VmStage::kRcpt, facts);
+  if (decision.kind != Decision::Kind::kAccept) return decision;
+  std::optional<resolve::Delivery> unlisted;
+  if (reject_unlisted_sender_ && facts.has_sender && !facts.sender.empty()) {
+    unlisted = resolver_->CheckListed(facts.sender, /*sender=*/true);
+  }
+  if (!unlisted && reject_unlisted_recipient_) unlisted = resolver_->CheckListed(facts.recipient, false);
+  if (unlisted) {
+    decision.code = unlisted->code;
+    decision.reply = std::to_string(unlisted->code) + " " + unlisted->text;
+    decision.kind = unlisted->code >= 500 ? Decision::Kind::kReject : Decision::Kind::kDefer;
+    decision.trace.push_back("smtpd_reject_unlisted_recipient: " + decision.reply);
+  }
+  return decision;
+}
+
+Decision PolicyVm::Run(VmStage stage, const SmtpFacts& facts) const {
+  Decision decision;
+  Execution(*this, facts, &decision).RunStage(program_->entry[static_cast<size_t>(stage)]);
+  return decision;
+}
+
+}  // namespace postern::vm

@@ -1,0 +1,69 @@
+// policy_vm.h: runs a verified policy program (mail/policy_program.h) for
+// one stage of an SMTP transaction, with Postfix's smtpd semantics for the
+// restrictions and access(5) results. Lookups go to the image's tables,
+// address questions to the resolver, DNS questions to a DnsOracle.
+//
+// Immutable after construction; Run() is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mail/network_list.h"
+#include "mail/policy_program.h"
+#include "runtime/image/image.h"
+#include "runtime/resolve/resolver.h"
+#include "runtime/vm/dns_oracle.h"
+#include "runtime/vm/smtp_facts.h"
+
+namespace postern::vm {
+
+enum class VmStage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData };
+
+struct Decision {
+  enum class Kind { kAccept, kReject, kDefer };
+  Kind kind = Kind::kAccept;
+  int code = 250;
+  std::string reply;  // "554 5.7.1 <x@y>: Relay access denied"; empty on accept
+  // Actions that do not end evaluation (access(5) HOLD, REDIRECT, ...).
+  bool hold = false;
+  bool discard = false;
+  std::string redirect;
+  std::string filter;
+  std::vector<std::string> bcc;
+  std::vector<std::string> prepend;
+  std::vector<std::string> warnings;  // warn_if_reject, WARN, INFO
+  std::vector<std::string> trace;     // which list and instruction decided
+};
+
+class PolicyVm {
+ public:
+  // REQUIRES: the image has a verified program (Image::program()).
+  PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
+           std::shared_ptr<const DnsOracle> dns = std::make_shared<OptimisticDns>());
+
+  Decision Run(VmStage stage, const SmtpFacts& facts) const;
+
+  // RCPT TO as smtpd decides it: the rcpt stage, then, when that accepts,
+  // smtpd_reject_unlisted_recipient (and smtpd_reject_unlisted_sender).
+  Decision CheckRecipient(const SmtpFacts& facts) const;
+
+ private:
+  class Execution;
+  std::shared_ptr<const image::Image> image_;
+  std::shared_ptr<const resolve::Resolver> resolver_;
+  std::shared_ptr<const DnsOracle> dns_;
+  const mail::Program* program_;
+  std::vector<const mail::LookupTable*> tables_;  // by Program::tables index
+  mail::NetworkList mynetworks_;
+  bool access_parent_style_ = true;  // smtpd_access_maps in parent_domain_matches_subdomains
+  std::string null_sender_key_ = "<>";
+  std::string access_map_reject_code_ = "554";
+  std::string access_map_defer_code_ = "450";
+  bool reject_unlisted_recipient_ = true;
+  bool sasl_enabled_ = false;  // smtpd_sasl_auth_enable: without it nobody is authenticated
+  bool reject_unlisted_sender_ = false;
+};
+
+}  // namespace postern::vm

@@ -1,0 +1,154 @@
+"""A private Postfix instance for differential tests, derived from a
+configuration directory: its own config_directory, queue_directory, data
+directory and log file, smtpd on a loopback port, and every smtp, relay,
+lmtp and virtual service (and the mailbox transport) replaced by a pipe(8)
+recorder that writes the transport, nexthop and recipient Postfix chose.
+Needs root and Debian's postfix package.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+RECORDED_SERVICES = ("smtp", "lmtp", "virtual")  # master.cf commands replaced by the recorder
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def set_parameters(main_cf, overrides):
+    """Removes every definition of the overridden names, then appends them."""
+    out, skipping = [], False
+    for line in open(main_cf).read().splitlines():
+        if line[:1] in (" ", "\t") and skipping:
+            continue
+        skipping = False
+        m = re.match(r"^([A-Za-z0-9_]+)\s*=", line)
+        if m and m.group(1) in overrides:
+            skipping = True
+            continue
+        out.append(line)
+    out += [f"{k} = {v}" for k, v in overrides.items()]
+    open(main_cf, "w").write("\n".join(out) + "\n")
+
+
+def derive_master_cf(path, port, recorder):
+    out, skipping = [], False
+    for line in open(path).read().splitlines():
+        if line[:1] in (" ", "\t"):
+            if not skipping:
+                out.append(line)
+            continue
+        skipping = False
+        f = line.split()
+        if not f or line.startswith("#"):
+            out.append(line)
+            continue
+        if f[1] == "inet":
+            if f[0] == "smtp":
+                out.append(f"127.0.0.1:{port} inet n - n - - smtpd")
+            skipping = True
+            continue
+        if f[1] == "unix" and f[7] in RECORDED_SERVICES:
+            out.append(f"{f[0]} unix - n n - - pipe flags=q user=nobody "
+                       f"argv={recorder} {f[0]} ${{nexthop}} ${{recipient}}")
+            skipping = True
+            continue
+        f[4] = "n"  # no chroot: the instance lives in a test directory
+        out.append(" ".join(f))
+    out.append(f"mailboxrec unix - n n - - pipe flags=q user=nobody "
+               f"argv={recorder} mailboxrec ${{nexthop}} ${{recipient}}")
+    open(path, "w").write("\n".join(out) + "\n")
+
+
+def derive(example, root, port, extra=None):
+    etc = os.path.join(root, "etc")
+    shutil.copytree(example, etc, ignore=shutil.ignore_patterns("trace", "tests"))
+    for name in os.listdir(etc):
+        p = os.path.join(etc, name)
+        text = open(p).read()
+        open(p, "w").write(text.replace("/etc/postfix/", etc + "/"))
+    users = [l.split(":")[0] for l in open(os.path.join(example, "trace", "users"))
+             if l.strip() and not l.startswith("#")]
+    open(os.path.join(etc, "local_users"), "w").write("".join(f"{u} x\n" for u in users))
+    for d in ("queue", "data", "spool", "out"):
+        os.makedirs(os.path.join(root, d))
+    os.chmod(os.path.join(root, "out"), 0o777)
+    shutil.chown(os.path.join(root, "data"), "postfix")
+    os.chmod(root, 0o755)
+    recorder = os.path.join(root, "record")
+    open(recorder, "w").write(
+        "#!/bin/sh\n"
+        "input=$(sed -n 's/^X-Test-Input: //p' | head -n 1)\n"
+        f"echo \"$input $1 $2 $3\" >> {root}/out/deliveries\n")
+    os.chmod(recorder, 0o755)
+    set_parameters(os.path.join(etc, "main.cf"), {
+        "queue_directory": f"{root}/queue",
+        "data_directory": f"{root}/data",
+        "mail_spool_directory": f"{root}/spool",
+        "maillog_file": f"{root}/maillog",
+        "maillog_file_prefixes": root,
+        "mailbox_transport": "mailboxrec",
+        "local_recipient_maps": f"hash:{etc}/local_users $alias_maps",
+        "inet_interfaces": "loopback-only",
+        "inet_protocols": "ipv4",
+        **(extra or {}),
+    })
+    derive_master_cf(os.path.join(etc, "master.cf"), port, recorder)
+    env = dict(os.environ, MAIL_CONFIG=etc)
+    for line in open(os.path.join(etc, "main.cf")):
+        for ref in re.findall(r"hash:(\S+?)(?:[\s,]|$)", line):
+            tool = "postalias" if line.startswith(("alias_maps", "alias_database")) else "postmap"
+            if ref.endswith("aliases"):
+                tool = "postalias"
+            subprocess.run([tool, f"hash:{ref}"], check=True, env=env)
+    return etc, env
+
+
+def wait_for_port(port, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("postfix smtpd did not start")
+
+
+def wait_for_empty_queue(env, timeout=90):
+    end = time.time() + timeout
+    while time.time() < end:
+        out = subprocess.run(["postqueue", "-p"], env=env, capture_output=True, text=True).stdout
+        if "Mail queue is empty" in out:
+            return True
+        subprocess.run(["postqueue", "-f"], env=env, capture_output=True)
+        time.sleep(1)
+    return False
+
+
+class PrivatePostfix:
+    """with PrivatePostfix(example, root, extra_overrides) as pf: pf.port, pf.etc, pf.env"""
+
+    def __init__(self, example, root, extra=None):
+        self.root = root
+        self.port = free_port()
+        self.etc, self.env = derive(example, root, self.port, extra)
+
+    def __enter__(self):
+        subprocess.run(["postfix", "start"], env=self.env, check=True, capture_output=True)
+        try:
+            wait_for_port(self.port)
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["postfix", "stop"], env=self.env, capture_output=True)
+        return False

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Postfix itself as the oracle for Postern's restriction lists.
+
+For each configuration with policy test files (examples/*/tests/*.test and
+tests/integration/configs/*/tests/*.test), a private Postfix instance
+(postfix_instance.py) runs the same main.cf restrictions and access tables.
+Every test case is replayed against it over SMTP with Python's smtplib, the
+client made to look outside with XCLIENT (allowed for loopback only:
+smtpd_authorized_xclient_hosts), and every reply is compared with what
+`postern test --print` computes on the same derived configuration.
+
+Rejects and deferrals must match in code and text; accepts in code. Needs
+root and Debian's postfix; exits 77 (skipped) without them.
+"""
+import argparse
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+
+from postfix_instance import PrivatePostfix
+
+SKIP = 77
+
+
+def replay(port, cases):
+    """cases: {test name: [(command, args...)]} -> {(test, line): reply}"""
+    replies = {}
+    for test, steps in cases.items():
+        client = next((s for s in steps if s["command"].startswith("client ")), None)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+            s.ehlo("tester.example")
+            if client:
+                address = client["address"]
+                name = client["name"] if client["name"] != "unknown" else "[UNAVAILABLE]"
+                attrs = f"ADDR={address} NAME={name} REVERSE_NAME={name}"
+                if client.get("sasl"):
+                    attrs += f" LOGIN={client['sasl']}"
+                code, msg = s.docmd("XCLIENT " + attrs)
+                if code != 220:
+                    raise RuntimeError(f"XCLIENT refused: {code} {msg!r}")
+                replies[(test, client["line"])] = "220"
+            for step in steps:
+                command = step["command"]
+                if command.startswith("client "):
+                    continue
+                if command.startswith("helo "):
+                    code, msg = s.ehlo(command[5:])
+                elif command.startswith("mail from "):
+                    code, msg = s.docmd("MAIL FROM:" + command[10:])
+                elif command.startswith("rcpt to "):
+                    code, msg = s.docmd("RCPT TO:" + command[8:])
+                elif command == "data":
+                    code, msg = s.docmd("DATA")
+                    if code == 354:
+                        s.send(b".\r\n")
+                        s.getreply()
+                else:
+                    continue
+                text = msg.decode(errors="replace").split("\n")[-1] if isinstance(msg, bytes) else str(msg)
+                replies[(test, step["line"])] = f"{code} {text}"
+    return replies
+
+
+def cases_of(printed, test_file):
+    """Groups `postern test --print` rows by test, with the client facts."""
+    cases = {}
+    facts = parse_facts(test_file)
+    for row in printed:
+        steps = cases.setdefault(row["test"], [])
+        entry = {"command": row["command"], "line": row["line"]}
+        if row["command"].startswith("client "):
+            entry.update(facts.get((row["test"], row["line"]), {}))
+        steps.append(entry)
+    return cases
+
+
+def parse_facts(test_file):
+    """The client line and sasl user of each case, for XCLIENT."""
+    facts = {}
+    test = None
+    sasl = {}
+    clients = []
+    for number, line in enumerate(open(test_file), start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "test":
+            test = line.strip()[5:].strip().strip('"')
+        elif words[0] == "sasl":
+            sasl[test] = words[1]
+        elif words[0] == "client":
+            clients.append((test, number, words[1], words[2] if len(words) > 2 and words[2] != "expect" else "unknown"))
+    for test, number, address, name in clients:
+        facts[(test, number)] = {"address": address, "name": name, "sasl": sasl.get(test)}
+    return facts
+
+
+def run_configuration(postern, config):
+    tests_dir = os.path.join(config, "tests")
+    users = os.path.join(config, "trace", "users")
+    failures = compared = 0
+    for test_name in sorted(os.listdir(tests_dir)):
+        if not test_name.endswith(".test"):
+            continue
+        test_file = os.path.join(tests_dir, test_name)
+        root = tempfile.mkdtemp(prefix="postern-pfx-")
+        instance = PrivatePostfix(config, root, {"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
+        cmd = [postern, "test", "-c", instance.etc, "--print", test_file]
+        if os.path.exists(users):
+            cmd[2:2] = ["--users", users]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(proc.stderr)
+        printed = json.loads(proc.stdout)
+        with instance:
+            theirs = replay(instance.port, cases_of(printed, test_file))
+        file_failures = 0
+        for row in printed:
+            key = (row["test"], row["line"])
+            if key not in theirs:
+                continue
+            ours, postfix = row["reply"], theirs[key]
+            same = ours == postfix if postfix[:1] in "45" or ours[:1] in "45" else ours[:3] == postfix[:3]
+            compared += 1
+            if not same:
+                file_failures += 1
+                print(f"DIFFERENT {test_file}:{row['line']} {row['test']}: {row['command']}\n"
+                      f"  postfix: {postfix}\n  postern: {ours}")
+        print(f"{test_file}: {len(printed)} replies, {file_failures} different")
+        failures += file_failures
+        if file_failures == 0:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"  (instance kept in {root})")
+    return compared, failures
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postern", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    if os.geteuid() != 0 or shutil.which("postfix") is None:
+        print("skipped: needs root and Debian's postfix package")
+        return SKIP
+    total = failed = 0
+    for parent in ("examples", "tests/integration/configs"):
+        directory = os.path.join(args.source, parent)
+        for name in sorted(os.listdir(directory)):
+            config = os.path.join(directory, name)
+            if os.path.isdir(os.path.join(config, "tests")):
+                n, f = run_configuration(os.path.abspath(args.postern), config)
+                total += n
+                failed += f
+    print(f"postfix policy differential: {total} replies compared, {failed} different")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

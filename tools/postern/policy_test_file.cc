@@ -1,0 +1,155 @@
+// policy_test_file.cc: see policy_test_file.h.
+#include "tools/postern/policy_test_file.h"
+
+#include "util/strings.h"
+
+namespace postern::cli {
+namespace {
+
+// Splits off "expect CODE [TEXT] [route X]" from the end of a step line.
+Expectation ParseExpect(std::string_view rest, bool* ok) {
+  Expectation e;
+  *ok = true;
+  rest = Trim(rest);
+  if (rest.empty()) return e;
+  if (!StartsWith(rest, "expect")) {
+    *ok = false;
+    return e;
+  }
+  rest = Trim(rest.substr(6));
+  size_t route = rest.rfind(" route ");
+  if (StartsWith(rest, "route ")) route = 0;
+  if (route != std::string_view::npos) {
+    e.route = std::string(Trim(rest.substr(route + (route == 0 ? 6 : 7))));
+    rest = Trim(rest.substr(0, route));
+  }
+  if (rest.empty()) return e;
+  size_t end = rest.find(' ');
+  std::string_view code = rest.substr(0, end);
+  if (code.size() != 3 || !IsDigit(code[0]) || !IsDigit(code[1]) || !IsDigit(code[2])) {
+    *ok = false;
+    return e;
+  }
+  e.code = std::stoi(std::string(code));
+  if (end != std::string_view::npos) e.reply = std::string(rest);
+  return e;
+}
+
+// "<addr>" at the start of `text`; the rest after it.
+bool TakeAddress(std::string_view text, std::string* address, std::string_view* rest) {
+  text = Trim(text);
+  if (text.empty() || text.front() != '<') return false;
+  size_t close = text.find('>');
+  if (close == std::string_view::npos) return false;
+  *address = std::string(text.substr(1, close - 1));
+  *rest = text.substr(close + 1);
+  return true;
+}
+
+}  // namespace
+
+std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
+  std::vector<TestCase> cases;
+  for (int n = 1; n <= file->line_count(); ++n) {
+    std::string_view raw = file->Line(n);
+    std::string_view line = Trim(raw);
+    if (line.empty() || line.front() == '#') continue;
+    int column = static_cast<int>(raw.find_first_not_of(" \t")) + 1;
+    SourceLocation where{file, n, column, static_cast<int>(line.size())};
+    auto error = [&](const std::string& message, const std::string& hint = "") {
+      diagnostics->Error("PT0601", where, message, hint);
+    };
+    size_t space = line.find_first_of(" \t");
+    std::string word(line.substr(0, space));
+    std::string_view rest = space == std::string_view::npos ? std::string_view() : Trim(line.substr(space));
+    if (word == "test") {
+      if (rest.size() < 2 || rest.front() != '"' || rest.back() != '"') {
+        error("a test needs a quoted name", "write test \"what it shows\"");
+        continue;
+      }
+      TestCase c;
+      c.name = std::string(rest.substr(1, rest.size() - 2));
+      c.location = where;
+      cases.push_back(std::move(c));
+      continue;
+    }
+    if (cases.empty()) {
+      error("\"" + word + "\" before the first test", "start a case with test \"name\"");
+      continue;
+    }
+    TestCase& c = cases.back();
+    TestStep step;
+    step.location = where;
+    bool ok = true;
+    if (word == "client") {
+      std::vector<std::string> args = SplitAny(rest.substr(0, rest.find(" expect")), " \t");
+      if (args.empty()) {
+        error("client needs an address");
+        continue;
+      }
+      step.kind = TestStep::Kind::kClient;
+      step.argument = args[0];
+      step.name = args.size() > 1 ? args[1] : "unknown";
+      size_t expect = rest.find("expect");
+      step.expect = ParseExpect(expect == std::string_view::npos ? "" : rest.substr(expect), &ok);
+    } else if (word == "helo" || word == "ehlo") {
+      size_t end = rest.find_first_of(" \t");
+      step.kind = TestStep::Kind::kHelo;
+      step.argument = std::string(rest.substr(0, end));
+      step.expect = ParseExpect(end == std::string_view::npos ? "" : rest.substr(end), &ok);
+      if (step.argument.empty()) ok = false;
+    } else if (word == "mail" || word == "rcpt") {
+      std::string_view after = rest;
+      std::string_view keyword = word == "mail" ? "from" : "to";
+      if (!StartsWith(after, keyword)) {
+        error(word + " needs \"" + std::string(keyword) + " <address>\"");
+        continue;
+      }
+      std::string_view tail;
+      if (!TakeAddress(after.substr(keyword.size()), &step.argument, &tail)) {
+        error("missing <address>", "write " + word + " " + std::string(keyword) + " <user@example.com>");
+        continue;
+      }
+      step.kind = word == "mail" ? TestStep::Kind::kMail : TestStep::Kind::kRcpt;
+      step.expect = ParseExpect(tail, &ok);
+    } else if (word == "data") {
+      step.kind = TestStep::Kind::kData;
+      step.expect = ParseExpect(rest, &ok);
+    } else if (word == "reverse") {
+      c.reverse_name = std::string(rest);
+      continue;
+    } else if (word == "sasl") {
+      c.sasl_username = std::string(rest);
+      continue;
+    } else if (word == "tls") {
+      c.tls = true;
+      c.tls_client_certificate = rest == "client-certificate";
+      continue;
+    } else if (word == "pipelining-violation") {
+      c.pipelining_violation = true;
+      continue;
+    } else if (word == "dns") {
+      std::vector<std::string> args = SplitAny(rest, " \t");
+      if (args.size() == 2 && args[0] == "missing") {
+        c.missing_domains.push_back(ToLower(args[1]));
+      } else if ((args.size() == 3 || args.size() == 4) && args[0] == "listed") {
+        c.listings.push_back({args[1], args[2], args.size() == 4 ? args[3] : "127.0.0.2"});
+      } else {
+        error("bad dns fact", "write dns missing DOMAIN, or dns listed ZONE ADDRESS [VALUE]");
+      }
+      continue;
+    } else {
+      error("unknown test line \"" + word + "\"",
+            "lines are test, client, reverse, helo, sasl, tls, mail from, rcpt to, data, dns");
+      continue;
+    }
+    if (!ok) {
+      error("bad expectation", "write expect CODE [TEXT] [route TRANSPORT:NEXTHOP]");
+      continue;
+    }
+    c.steps.push_back(std::move(step));
+  }
+  return cases;
+}
+
+}  // namespace postern::cli

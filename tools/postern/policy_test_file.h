@@ -1,0 +1,62 @@
+// policy_test_file.h: `postern test` case files. A case describes one SMTP
+// transaction and the replies expected at each step:
+//
+//   # comment
+//   test "an outside client cannot relay"
+//     client 203.0.113.9 mail.outside.example
+//     helo mail.outside.example
+//     mail from <someone@outside.example>
+//     rcpt to <user@elsewhere.example>  expect 554 5.7.1 <user@elsewhere.example>: Relay access denied
+//     rcpt to <fred@example.com>        expect 250 route local:example.com
+//
+// Other lines: `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
+// `pipelining-violation`, `data [expect ...]`, and DNS facts for the DNS
+// restrictions: `dns missing DOMAIN`, `dns listed ZONE ADDRESS [VALUE]`.
+// `expect CODE` checks the code, `expect CODE TEXT` the whole reply.
+//
+// Codes: PT0601 syntax error in a test file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/diagnostic.h"
+#include "util/source_file.h"
+
+namespace postern::cli {
+
+struct Expectation {
+  int code = 0;       // 0: nothing expected
+  std::string reply;  // the whole reply, when given ("554 5.7.1 ...")
+  std::string route;  // "transport:nexthop", rcpt only
+};
+
+struct TestStep {
+  enum class Kind { kClient, kHelo, kMail, kRcpt, kData };
+  Kind kind = Kind::kRcpt;
+  std::string argument;  // address, HELO name, client address
+  std::string name;      // client name (kClient)
+  Expectation expect;
+  SourceLocation location;
+};
+
+struct TestCase {
+  std::string name;
+  SourceLocation location;
+  std::string reverse_name;
+  std::string sasl_username;
+  bool tls = false;
+  bool tls_client_certificate = false;
+  bool pipelining_violation = false;
+  std::vector<std::string> missing_domains;
+  struct Listing {
+    std::string zone, address, value;
+  };
+  std::vector<Listing> listings;
+  std::vector<TestStep> steps;
+};
+
+std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics);
+
+}  // namespace postern::cli

@@ -1,0 +1,270 @@
+// test_command.cc: `postern test`, the policy and routing of a configuration
+// checked against test cases (tools/postern/policy_test_file.h), with the
+// runtime VM and resolver on the compiled image. Exit codes: 0 all pass,
+// 1 failures or errors, 2 could not run. --format junit for CI; --print
+// shows every reply (what a differential test compares with Postfix).
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "mail/address.h"
+#include "mail/passwd_table.h"
+#include "runtime/image/image.h"
+#include "runtime/resolve/resolver.h"
+#include "runtime/vm/policy_vm.h"
+#include "tools/postern/commands.h"
+#include "tools/postern/image_compiler.h"
+#include "tools/postern/policy_test_file.h"
+
+namespace postern::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// DNS as a test case states it: every domain exists unless said missing.
+class TestDns : public vm::DnsOracle {
+ public:
+  explicit TestDns(const TestCase& c) : case_(c) {}
+  vm::DnsAnswer DomainExists(std::string_view domain) const override {
+    for (const std::string& missing : case_.missing_domains) {
+      if (missing == domain) return vm::DnsAnswer::kNo;
+    }
+    return vm::DnsAnswer::kYes;
+  }
+  std::optional<std::string> ListedIn(std::string_view zone, std::string_view address) const override {
+    for (const TestCase::Listing& l : case_.listings) {
+      if (l.zone == zone && l.address == address) return l.value;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const TestCase& case_;
+};
+
+struct StepResult {
+  const TestStep* step;
+  std::string reply;
+  std::string route;
+  std::string failure;  // empty: as expected
+};
+
+std::string Describe(const TestStep& step) {
+  switch (step.kind) {
+    case TestStep::Kind::kClient:
+      return "client " + step.argument;
+    case TestStep::Kind::kHelo:
+      return "helo " + step.argument;
+    case TestStep::Kind::kMail:
+      return "mail from <" + step.argument + ">";
+    case TestStep::Kind::kRcpt:
+      return "rcpt to <" + step.argument + ">";
+    case TestStep::Kind::kData:
+      return "data";
+  }
+  return "";
+}
+
+class Runner {
+ public:
+  Runner(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver)
+      : image_(std::move(image)), resolver_(std::move(resolver)) {}
+
+  std::vector<StepResult> Run(const TestCase& c) const {
+    auto dns = std::make_shared<TestDns>(c);
+    vm::PolicyVm policy(image_, resolver_, dns);
+    vm::SmtpFacts facts;
+    facts.reverse_client_name = c.reverse_name.empty() ? "unknown" : c.reverse_name;
+    facts.sasl_username = c.sasl_username;
+    facts.tls = c.tls;
+    facts.tls_client_certificate = c.tls_client_certificate;
+    facts.pipelined_without_permission = c.pipelining_violation;
+    std::vector<StepResult> results;
+    for (const TestStep& step : c.steps) {
+      StepResult r{&step, "", "", ""};
+      vm::Decision d;
+      switch (step.kind) {
+        case TestStep::Kind::kClient:
+          facts.client_address = step.argument;
+          facts.client_name = step.name;
+          if (c.reverse_name.empty()) facts.reverse_client_name = step.name;
+          d = policy.Run(vm::VmStage::kConnect, facts);
+          r.reply = d.reply.empty() ? "220 " + image_->ParameterOr("myhostname", "") + " ESMTP" : d.reply;
+          break;
+        case TestStep::Kind::kHelo:
+          facts.helo = step.argument;
+          d = policy.Run(vm::VmStage::kHelo, facts);
+          r.reply = d.reply.empty() ? "250 " + image_->ParameterOr("myhostname", "") : d.reply;
+          break;
+        case TestStep::Kind::kMail:
+          facts.sender = mail::InternalForm(step.argument);
+          facts.has_sender = true;
+          d = policy.Run(vm::VmStage::kMail, facts);
+          r.reply = d.reply.empty() ? "250 2.1.0 Ok" : d.reply;
+          break;
+        case TestStep::Kind::kRcpt: {
+          facts.recipient = mail::InternalForm(step.argument);
+          d = policy.CheckRecipient(facts);
+          r.reply = d.reply.empty() ? "250 2.1.5 Ok" : d.reply;
+          resolve::ResolveOptions options;
+          options.smtpd_checks = false;
+          options.record_steps = false;
+          for (const resolve::Delivery& delivery : resolver_->Resolve(facts.recipient, options).results) {
+            if (delivery.status == resolve::Delivery::Status::kDeliver) {
+              r.route = delivery.transport + ":" + delivery.nexthop;
+              break;
+            }
+          }
+          break;
+        }
+        case TestStep::Kind::kData:
+          d = policy.Run(vm::VmStage::kData, facts);
+          r.reply = d.reply.empty() ? "354 End data with <CR><LF>.<CR><LF>" : d.reply;
+          break;
+      }
+      const Expectation& e = step.expect;
+      int code = std::atoi(r.reply.c_str());
+      if (e.code != 0 && code != e.code) {
+        r.failure = "expected " + std::to_string(e.code) + ", got \"" + r.reply + "\"";
+      } else if (!e.reply.empty() && r.reply != e.reply) {
+        r.failure = "expected \"" + e.reply + "\", got \"" + r.reply + "\"";
+      } else if (!e.route.empty() && r.route != e.route) {
+        r.failure = "expected route " + e.route + ", got " + (r.route.empty() ? "no delivery" : r.route);
+      }
+      results.push_back(std::move(r));
+    }
+    return results;
+  }
+
+ private:
+  std::shared_ptr<const image::Image> image_;
+  std::shared_ptr<const resolve::Resolver> resolver_;
+};
+
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunTest(const TestOptions& options) {
+  std::vector<std::string> files = options.files;
+  if (files.empty()) {
+    std::error_code ec;
+    fs::path dir = fs::path(options.config_directory) / "tests";
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".test") files.push_back(entry.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) {
+      std::cerr << "postern test: no test files (give them, or put *.test files in " << dir.string() << ")\n";
+      return 2;
+    }
+  }
+  DiagnosticSink diagnostics;
+  check::Model model = LoadForImage(options.config_directory, &diagnostics);
+  TemporaryImages temporary;
+  CompileOutcome outcome;
+  if (temporary.ok()) outcome = BuildAndPublish(model, temporary.path(), 0, &diagnostics);
+  std::vector<std::pair<std::string, std::vector<TestCase>>> suites;
+  for (const std::string& path : files) {
+    auto file = SourceFile::Read(path);
+    if (!file.ok()) {
+      diagnostics.FileError("PT0601", path, file.status().message());
+      continue;
+    }
+    suites.emplace_back(path, ParseTestFile(file.value(), &diagnostics));
+  }
+  std::cerr << RenderDiagnostics(diagnostics.diagnostics());
+  if (!outcome.published) {
+    std::cerr << "postern test: " << options.config_directory << " does not compile\n";
+    return model.main_cf.file ? 1 : 2;
+  }
+  auto image = image::Image::Load(outcome.published->path);
+  if (!image.ok()) {
+    std::cerr << "postern test: " << image.status().message() << "\n";
+    return 2;
+  }
+  std::shared_ptr<const mail::LookupTable> users;
+  if (!options.users_file.empty()) {
+    auto file = SourceFile::Read(options.users_file);
+    if (!file.ok()) {
+      std::cerr << "postern test: " << file.status().message() << "\n";
+      return 2;
+    }
+    users = mail::ParsePasswdText(file.value()->text());
+  }
+  auto resolver = std::make_shared<const resolve::Resolver>(*image, users);
+  Runner runner(*image, resolver);
+
+  int cases = 0, failed = 0;
+  nlohmann::json printed = nlohmann::json::array();
+  std::string junit;
+  for (const auto& [path, suite] : suites) {
+    std::string testcases;
+    int suite_failures = 0;
+    for (const TestCase& c : suite) {
+      ++cases;
+      std::vector<StepResult> results = runner.Run(c);
+      std::string failures;
+      for (const StepResult& r : results) {
+        if (options.print) {
+          printed.push_back({{"file", path},
+                             {"test", c.name},
+                             {"line", r.step->location.line},
+                             {"command", Describe(*r.step)},
+                             {"reply", r.reply},
+                             {"route", r.route}});
+        }
+        if (!r.failure.empty()) {
+          failures += path + ":" + std::to_string(r.step->location.line) + ": " + Describe(*r.step) + ": " +
+                      r.failure + "\n";
+        }
+      }
+      if (!failures.empty()) {
+        ++failed;
+        ++suite_failures;
+      }
+      if (options.format == "text" && !options.print) {
+        std::cout << (failures.empty() ? "PASS " : "FAIL ") << c.name << "\n";
+        if (!failures.empty()) std::cout << failures;
+      }
+      testcases += "  <testcase classname=\"" + XmlEscape(path) + "\" name=\"" + XmlEscape(c.name) + "\">";
+      if (!failures.empty()) testcases += "<failure message=\"reply differs\">" + XmlEscape(failures) + "</failure>";
+      testcases += "</testcase>\n";
+    }
+    junit += " <testsuite name=\"" + XmlEscape(path) + "\" tests=\"" + std::to_string(suite.size()) +
+             "\" failures=\"" + std::to_string(suite_failures) + "\">\n" + testcases + " </testsuite>\n";
+  }
+  if (options.print) {
+    std::cout << printed.dump(2) << "\n";
+  } else if (options.format == "junit") {
+    std::cout << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"" << cases << "\" failures=\""
+              << failed << "\">\n"
+              << junit << "</testsuites>\n";
+  }
+  std::cerr << "postern test: " << cases << " case(s), " << failed << " failed\n";
+  return (failed > 0 || diagnostics.has_errors()) ? 1 : 0;
+}
+
+}  // namespace postern::cli
