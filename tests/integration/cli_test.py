@@ -83,6 +83,16 @@ def main():
     expect("check: routing mistakes, exact diagnostics", r.returncode == 1 and r.stdout == expected,
            "".join(__import__("difflib").unified_diff(expected.splitlines(True), r.stdout.splitlines(True))))
 
+    seeded = "tests/integration/configs/open_relay"
+    r = run("check", "-c", seeded, cwd=str(source))
+    expected = (source / seeded / "expected.out").read_text()
+    expect("check: the seeded open relay is found, exact diagnostics", r.returncode == 1 and r.stdout == expected
+           and "PC0140" in r.stdout, r.stdout)
+    for example in sorted((source / "examples").iterdir()):
+        r = run("check", "-c", str(example), "--format", "json")
+        codes = [d["code"] for d in json.loads(r.stdout)["diagnostics"]]
+        expect(f"check: {example.name} is not an open relay", "PC0140" not in codes, codes)
+
     with tempfile.TemporaryDirectory() as d:
         images = os.path.join(d, "images")
         r = run("compile", "-c", office, "-o", images)

@@ -1,0 +1,274 @@
+// relay_analysis.cc: see relay_analysis.h.
+#include "runtime/vm/relay_analysis.h"
+
+#include <map>
+#include <set>
+
+#include "mail/network_list.h"
+#include "mail/parameter_list.h"
+#include "runtime/image/cdb_table.h"
+#include "util/strings.h"
+
+namespace postern::vm {
+namespace {
+
+using mail::Inst;
+using mail::Op;
+using mail::Predicate;
+
+enum class Tri { kFalse, kTrue, kUnknown };
+
+// One way a list can end, with how.
+struct Outcome {
+  bool pass = false;            // OK or DUNNO: the stage goes on
+  bool defer_if_permit = false; // a DEFER_IF_PERMIT was met on the way
+  std::string how;              // the step that decided
+};
+
+class Analyzer {
+ public:
+  explicit Analyzer(const image::Image& image) : image_(image), p_(*image.program()) {
+    for (std::string item :
+         mail::SplitParameterList(image.ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
+      std::string error;
+      if (item.empty() || item.front() == '!') continue;
+      if (auto block = mail::ParseCidrBlock(item, &error)) mynetworks_.push_back(*block);
+    }
+  }
+
+  RelayFinding Run() {
+    RelayFinding finding;
+    uint32_t entry = p_.entry[3];  // rcpt
+    std::vector<std::string> path;
+    for (uint32_t pc = entry; pc < p_.code.size() && p_.code[pc].op == Op::kRunList; ++pc) {
+      std::vector<Outcome> outcomes = List(p_.code[pc].a, 0);
+      const Outcome* pass = nullptr;
+      for (const Outcome& o : outcomes) {
+        if (o.pass && !o.defer_if_permit && (pass == nullptr || pass->how.empty())) pass = &o;
+      }
+      if (pass == nullptr) return finding;  // this list always refuses such a client
+      std::string name = p_.constants[p_.code[p_.code[pc].a].a];
+      path.push_back(pass->how.empty() ? name + ": no restriction refuses it" : pass->how);
+      // Blame the first rule that lets it through, else the last list.
+      if (finding.rule.empty() || (finding.rule == "no restriction refuses it" && !pass->how.empty())) {
+        finding.list = name;
+        finding.rule = pass->how.empty() ? "no restriction refuses it" : pass->how;
+      }
+    }
+    if (path.empty()) {
+      path.push_back("no restriction list runs at RCPT TO (smtpd_relay_restrictions and smtpd_recipient_restrictions "
+                     "are empty; Postfix would refuse to start)");
+      finding.list = "smtpd_relay_restrictions";
+      finding.rule = path.back();
+    }
+    finding.open = true;
+    finding.path = std::move(path);
+    return finding;
+  }
+
+ private:
+  Tri Holds(Predicate p) const {
+    switch (p) {
+      case Predicate::kMynetworks:
+      case Predicate::kSaslAuthenticated:
+      case Predicate::kAuthDestination:
+        return Tri::kFalse;
+      case Predicate::kNotAuthDestination:
+        return Tri::kTrue;
+      case Predicate::kUnlistedRecipient:
+        return Tri::kFalse;  // a remote recipient is not in a local or virtual table
+      default:
+        return Tri::kUnknown;
+    }
+  }
+
+  // The restriction-list outcomes of list `start` for the worst client.
+  std::vector<Outcome> List(uint32_t start, int depth) {
+    if (depth > mail::kMaxCallDepth) return {Outcome{false, false, ""}};
+    auto memo = memo_.find(start);
+    if (memo != memo_.end()) return memo->second;
+    memo_[start] = {Outcome{false, false, ""}};  // a cycle refuses (nesting limit)
+    const std::string& list_name = p_.constants[p_.code[start].a];
+    // Paths in flight: (warn the next reject, DEFER_IF_PERMIT met).
+    struct Path {
+      bool warn = false;
+      bool dip = false;
+    };
+    std::vector<Path> live = {Path{}};
+    std::vector<Outcome> out;
+    auto add = [&](Outcome o) {
+      for (const Outcome& e : out) {
+        if (e.pass == o.pass && e.defer_if_permit == o.defer_if_permit) return;
+      }
+      out.push_back(std::move(o));
+    };
+    for (uint32_t pc = start + 1; pc < p_.code.size() && !live.empty(); ++pc) {
+      const Inst& inst = p_.code[pc];
+      if (inst.op == Op::kReturn) {
+        for (const Path& path : live) add(Outcome{true, path.dip, ""});
+        break;
+      }
+      std::string where = list_name + " #" + std::to_string(pc - start);
+      std::vector<Path> next;
+      for (const Path& path : live) {
+        // What this instruction can do: go on, permit, or refuse.
+        std::vector<Outcome> results = Instruction(inst, depth, where);
+        for (const Outcome& r : results) {
+          if (inst.op == Op::kWarnIfReject) {
+            next.push_back(Path{true, path.dip});
+            continue;
+          }
+          if (inst.op == Op::kDeferIfPermit) {
+            next.push_back(Path{false, true});
+            continue;
+          }
+          if (r.pass && r.how.empty()) {  // undecided: next instruction
+            next.push_back(Path{false, path.dip || r.defer_if_permit});
+          } else if (r.pass) {
+            add(Outcome{true, path.dip || r.defer_if_permit, r.how});
+          } else if (path.warn) {
+            next.push_back(Path{false, path.dip});  // a warning only
+          } else {
+            add(Outcome{false, path.dip, r.how});
+          }
+        }
+      }
+      // Keep one path per state.
+      live.clear();
+      for (const Path& n : next) {
+        bool seen = false;
+        for (const Path& l : live) seen = seen || (l.warn == n.warn && l.dip == n.dip);
+        if (!seen) live.push_back(n);
+      }
+    }
+    memo_[start] = out;
+    return out;
+  }
+
+  // Outcomes of one instruction: {pass, how empty} means "undecided".
+  std::vector<Outcome> Instruction(const Inst& inst, int depth, const std::string& where) {
+    const Outcome undecided{true, false, ""};
+    const Outcome refused{false, false, where};
+    switch (inst.op) {
+      case Op::kPermit:
+        return {Outcome{true, false, where + " permit"}};
+      case Op::kReply:
+        return {refused};
+      case Op::kPermitIf: {
+        Tri t = Holds(inst.pred);
+        std::string how = where + " permit_if " + mail::PredicateName(inst.pred);
+        if (t == Tri::kTrue) return {Outcome{true, false, how}};
+        if (t == Tri::kFalse) return {undecided};
+        return {undecided, Outcome{true, false, how}};
+      }
+      case Op::kReplyIf: {
+        Tri t = Holds(inst.pred);
+        if (t == Tri::kTrue) return {refused};
+        if (t == Tri::kFalse) return {undecided};
+        return {undecided, refused};
+      }
+      case Op::kCall: {
+        std::vector<Outcome> called = List(inst.a, depth + 1);
+        std::vector<Outcome> out;
+        for (const Outcome& c : called) {
+          if (c.pass && c.how.empty()) {
+            out.push_back(Outcome{true, c.defer_if_permit, ""});
+          } else {
+            out.push_back(Outcome{c.pass, c.defer_if_permit, c.pass ? where + " class -> " + c.how : where});
+          }
+        }
+        return out;
+      }
+      case Op::kAccess:
+        return Access(p_.access[inst.a], depth, where);
+      case Op::kRbl:
+        return {undecided, refused};
+      default:  // warn_if_reject, defer_if_*: handled by the caller
+        return {undecided};
+    }
+  }
+
+  // Every value the table can answer for a client this analysis considers.
+  std::vector<std::string> Values(const mail::AccessSpec& spec) const {
+    std::vector<std::string> values;
+    const mail::LookupTable* table = image_.Table(p_.tables[spec.table]);
+    if (auto* cdb = dynamic_cast<const image::CdbTable*>(table)) {
+      cdb->ForEach([&](std::string_view, std::string_view value) { values.emplace_back(value); });
+    } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
+      for (const mail::PatternRule& rule : pattern->rules()) {
+        if (rule.kind != mail::PatternRule::Kind::kMatch) continue;
+        if (rule.cidr && !rule.negate && InsideMynetworks(*rule.cidr)) continue;  // not an outsider
+        values.push_back(rule.replacement);
+      }
+    } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
+      values.push_back(fixed->value());
+    }
+    return values;
+  }
+
+  bool InsideMynetworks(const mail::CidrBlock& block) const {
+    for (const mail::CidrBlock& net : mynetworks_) {
+      if (net.network.ipv6 == block.network.ipv6 && net.prefix_length <= block.prefix_length &&
+          net.Contains(block.network)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::vector<Outcome> Access(const mail::AccessSpec& spec, int depth, const std::string& where) {
+    const Outcome undecided{true, false, ""};
+    std::vector<Outcome> out = {undecided};  // not found
+    std::string table = p_.tables[spec.table];
+    std::set<std::string> seen;
+    for (const std::string& value : Values(spec)) {
+      if (!seen.insert(value).second) continue;
+      std::string_view v = Trim(value);
+      std::string word = ToUpper(v.substr(0, v.find_first_of(" \t")));
+      std::string how = where + " " + mail::AccessKeyName(spec.key) + " access " + table + " value \"" + value + "\"";
+      bool all_digits = !v.empty() && std::all_of(v.begin(), v.end(), IsDigit);
+      bool coded = word.size() == 3 && (word[0] == '4' || word[0] == '5') && IsDigit(word[1]) && IsDigit(word[2]) &&
+                   v.size() > 3;
+      if (word == "OK" || word == "RELAY" || word == "DISCARD" || all_digits) {
+        // A recipient OK for a source-routed address is ignored, but an
+        // attacker need not route: the OK stands.
+        out.push_back(Outcome{true, false, how});
+      } else if (word == "REJECT" || word == "DEFER" || coded) {
+        out.push_back(Outcome{false, false, how});
+      } else if (word == "DEFER_IF_PERMIT") {
+        out.push_back(Outcome{true, true, ""});
+      } else if (value.find(':') != std::string::npos && !IsActionWord(word)) {
+        out.push_back(Outcome{false, false, how});  // a server configuration error refuses
+      } else if (!IsActionWord(word)) {
+        auto it = std::lower_bound(p_.value_lists.begin(), p_.value_lists.end(), value,
+                                   [](const mail::ValueList& a, const std::string& b) { return a.value < b; });
+        if (it == p_.value_lists.end() || it->value != value) continue;
+        for (const Outcome& o : List(it->pc, depth + 1)) {
+          out.push_back(Outcome{o.pass, o.defer_if_permit, o.pass && !o.how.empty() ? how + " -> " + o.how : (o.pass ? "" : how)});
+        }
+      }
+      // DUNNO, HOLD, WARN, ...: undecided, already in `out`.
+    }
+    return out;
+  }
+
+  static bool IsActionWord(const std::string& word) {
+    static const char* const kWords[] = {"DUNNO", "HOLD",  "REDIRECT", "PREPEND", "WARN",
+                                         "INFO",  "FILTER", "BCC",     "DEFER_IF_REJECT", "HANGUP"};
+    for (const char* w : kWords) {
+      if (word == w) return true;
+    }
+    return false;
+  }
+
+  const image::Image& image_;
+  const mail::Program& p_;
+  std::vector<mail::CidrBlock> mynetworks_;
+  std::map<uint32_t, std::vector<Outcome>> memo_;
+};
+
+}  // namespace
+
+RelayFinding AnalyzeRelay(const image::Image& image) { return Analyzer(image).Run(); }
+
+}  // namespace postern::vm
