@@ -41,7 +41,8 @@ def main():
     expect("check --format json", r.returncode == 0 and report["errors"] == 0 and report["diagnostics"] == [], r.stdout)
 
     with tempfile.TemporaryDirectory() as d:
-        pathlib.Path(d, "main.cf").write_text("myhostname = mx.example.com\nmydestinaton = x\n")
+        pathlib.Path(d, "main.cf").write_text("compatibility_level = 3.6\nmyhostname = mx.example.com\n"
+                                              "mydestinaton = x\n")
         r = run("check", "-c", d)
         expect("check: warnings alone exit 0", r.returncode == 0 and "PC0104" in r.stdout, r.stdout)
         r = run("check", "-c", d, "--werror")
@@ -49,7 +50,7 @@ def main():
         r = run("check", "-c", d, "--format", "json")
         report = json.loads(r.stdout)
         d0 = report["diagnostics"][0]
-        expect("check json fields", (d0["code"], d0["line"], d0["column"], d0["severity"]) == ("PC0104", 2, 1, "warning")
+        expect("check json fields", (d0["code"], d0["line"], d0["column"], d0["severity"]) == ("PC0104", 3, 1, "warning")
                and d0["hint"] == 'did you mean "mydestination"?', d0)
         pathlib.Path(d, "main.cf").write_text("message_size_limit = big\n")
         r = run("check", "-c", d)
