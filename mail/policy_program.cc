@@ -38,10 +38,9 @@ std::string Quote(std::string_view s) {
 }  // namespace
 
 const char* OpName(Op op) {
-  static const char* const kNames[] = {"fail",          "accept",          "run_list",       "list_start",
-                                       "return",        "call",            "permit",         "reply",
-                                       "defer_if_permit", "defer_if_reject", "warn_if_reject", "permit_if",
-                                       "reply_if",      "access",          "rbl"};
+  static const char* const kNames[] = {"fail",           "accept",    "run_list", "list_start",      "return",
+                                       "call",           "permit",    "reply",    "defer_if_permit", "defer_if_reject",
+                                       "warn_if_reject", "permit_if", "reply_if", "access",          "rbl"};
   auto i = static_cast<size_t>(op);
   return i < std::size(kNames) ? kNames[i] : "?";
 }

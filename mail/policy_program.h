@@ -24,21 +24,21 @@
 namespace postern::mail {
 
 enum class Op : uint8_t {
-  kFail = 0,        // trap (instruction 0): 451 4.3.5 Server configuration error
-  kAccept,          // end of a stage block: every list passed, accept
-  kRunList,         // run the list at pc a; OK or DUNNO: go on; reject/defer: the stage's reply
-  kListStart,       // first instruction of a list; a = constant: the list's name
-  kReturn,          // end of a list: DUNNO
-  kCall,            // a restriction class: run the list at pc a; OK/reject/defer end this list too
-  kPermit,          // return OK
-  kReply,           // return the reply of constant a (4xx: defer, 5xx: reject)
-  kDeferIfPermit,   // remember reply a; it replaces a later OK of this stage
-  kDeferIfReject,   // remember reply a; it replaces a later 5xx reject of this stage
-  kWarnIfReject,    // the next instruction's reject is only logged as a warning
-  kPermitIf,        // if predicate `pred` holds: return OK
-  kReplyIf,         // if predicate `pred` holds: return the reply of constant a
-  kAccess,          // access(5) lookup with access spec a; its result decides, or DUNNO
-  kRbl,             // DNS: if the client is listed in zone constant a: return reply constant b
+  kFail = 0,       // trap (instruction 0): 451 4.3.5 Server configuration error
+  kAccept,         // end of a stage block: every list passed, accept
+  kRunList,        // run the list at pc a; OK or DUNNO: go on; reject/defer: the stage's reply
+  kListStart,      // first instruction of a list; a = constant: the list's name
+  kReturn,         // end of a list: DUNNO
+  kCall,           // a restriction class: run the list at pc a; OK/reject/defer end this list too
+  kPermit,         // return OK
+  kReply,          // return the reply of constant a (4xx: defer, 5xx: reject)
+  kDeferIfPermit,  // remember reply a; it replaces a later OK of this stage
+  kDeferIfReject,  // remember reply a; it replaces a later 5xx reject of this stage
+  kWarnIfReject,   // the next instruction's reject is only logged as a warning
+  kPermitIf,       // if predicate `pred` holds: return OK
+  kReplyIf,        // if predicate `pred` holds: return the reply of constant a
+  kAccess,         // access(5) lookup with access spec a; its result decides, or DUNNO
+  kRbl,            // DNS: if the client is listed in zone constant a: return reply constant b
 };
 inline constexpr int kOpCount = 15;
 const char* OpName(Op op);
@@ -46,22 +46,22 @@ const char* OpName(Op op);
 // What kPermitIf / kReplyIf test.
 enum class Predicate : uint8_t {
   kNone = 0,
-  kMynetworks,             // client address in $mynetworks
-  kSaslAuthenticated,      // the client authenticated
-  kTlsClientCertificate,   // a verified TLS client certificate
-  kPlaintext,              // no TLS on this session
-  kAuthDestination,        // recipient is local, virtual, or relay (and not source-routed)
-  kNotAuthDestination,     // the negation, for reject/defer_unauth_destination
-  kUnauthPipelining,       // the client sent commands ahead without PIPELINING
-  kUnlistedRecipient,      // recipient unknown in its address class (reply from the resolver)
-  kUnlistedSender,         // sender unknown in its address class (reply from the resolver)
-  kNonFqdnHelo,            // HELO name not a fully-qualified domain name
-  kInvalidHelo,            // HELO name syntactically invalid
-  kNonFqdnSender,          // sender domain not fully qualified
-  kNonFqdnRecipient,       // recipient domain not fully qualified
-  kUnknownSenderDomain,    // DNS: sender domain has no MX/A/AAAA
-  kUnknownRecipientDomain, // DNS: recipient domain has no MX/A/AAAA
-  kUnknownClientHostname,  // DNS: client name unknown or not forward-confirmed
+  kMynetworks,                    // client address in $mynetworks
+  kSaslAuthenticated,             // the client authenticated
+  kTlsClientCertificate,          // a verified TLS client certificate
+  kPlaintext,                     // no TLS on this session
+  kAuthDestination,               // recipient is local, virtual, or relay (and not source-routed)
+  kNotAuthDestination,            // the negation, for reject/defer_unauth_destination
+  kUnauthPipelining,              // the client sent commands ahead without PIPELINING
+  kUnlistedRecipient,             // recipient unknown in its address class (reply from the resolver)
+  kUnlistedSender,                // sender unknown in its address class (reply from the resolver)
+  kNonFqdnHelo,                   // HELO name not a fully-qualified domain name
+  kInvalidHelo,                   // HELO name syntactically invalid
+  kNonFqdnSender,                 // sender domain not fully qualified
+  kNonFqdnRecipient,              // recipient domain not fully qualified
+  kUnknownSenderDomain,           // DNS: sender domain has no MX/A/AAAA
+  kUnknownRecipientDomain,        // DNS: recipient domain has no MX/A/AAAA
+  kUnknownClientHostname,         // DNS: client name unknown or not forward-confirmed
   kUnknownReverseClientHostname,  // DNS: client address has no PTR
 };
 inline constexpr int kPredicateCount = 18;
@@ -99,13 +99,13 @@ struct ValueList {
   uint32_t pc = 0;
 };
 
-inline constexpr int kStages = 6;  // connect helo mail rcpt data end-of-data
+inline constexpr int kStages = 6;          // connect helo mail rcpt data end-of-data
 inline constexpr int kMaxCallDepth = 100;  // as smtpd's restriction recursion limit
 
 struct Program {
-  std::vector<Inst> code;             // code[0] is kFail
+  std::vector<Inst> code;              // code[0] is kFail
   std::vector<std::string> constants;  // names, replies, zones
-  std::vector<std::string> tables;    // image table references
+  std::vector<std::string> tables;     // image table references
   std::vector<AccessSpec> access;
   std::vector<ValueList> value_lists;  // sorted by value
   std::array<uint32_t, kStages> entry{};

@@ -168,9 +168,8 @@ class Generator {
                             "<{recipient}>: Recipient address rejected: need fully-qualified address"));
           break;
         case RestrictionKind::kRejectUnknownSenderDomain:
-          EmitReplyIf(Predicate::kUnknownSenderDomain,
-                      Reply("unknown_address_reject_code", "450", "1.8",
-                            "<{sender}>: Sender address rejected: Domain not found"));
+          EmitReplyIf(Predicate::kUnknownSenderDomain, Reply("unknown_address_reject_code", "450", "1.8",
+                                                             "<{sender}>: Sender address rejected: Domain not found"));
           break;
         case RestrictionKind::kRejectUnknownRecipientDomain:
           EmitReplyIf(Predicate::kUnknownRecipientDomain,

@@ -5,9 +5,9 @@
 #include <set>
 
 #include "compiler/config/parameter_value.h"
+#include "mail/lookup_table.h"
 #include "util/strings.h"
 #include "util/suggest.h"
-#include "mail/lookup_table.h"
 
 namespace postern::lower {
 namespace {
@@ -62,17 +62,47 @@ constexpr Known kKnown[] = {
 // Postfix restrictions Postern does not implement (yet): a configuration
 // that uses one is refused rather than run with different behaviour.
 constexpr std::string_view kUnsupported[] = {
-    "check_ccert_access", "check_client_a_access", "check_client_mx_access", "check_client_ns_access",
-    "check_helo_a_access", "check_helo_mx_access", "check_helo_ns_access", "check_policy_service",
-    "check_recipient_a_access", "check_recipient_mx_access", "check_recipient_ns_access", "check_relay_domains",
-    "check_reverse_client_hostname_mx_access", "check_reverse_client_hostname_ns_access", "check_sender_a_access",
-    "check_sender_mx_access", "check_sender_ns_access", "permit_dnswl_client", "permit_mx_backup",
-    "permit_naked_ip_address", "permit_rhswl_client", "permit_tls_clientcerts", "reject_authenticated_sender_login_mismatch",
-    "reject_known_sender_login_mismatch", "reject_maps_rbl", "reject_multi_recipient_bounce", "reject_rhsbl_client",
-    "reject_rhsbl_helo", "reject_rhsbl_recipient", "reject_rhsbl_reverse_client", "reject_rhsbl_sender",
-    "reject_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch", "reject_unknown_helo_hostname",
-    "reject_unknown_hostname", "reject_unverified_recipient", "reject_unverified_sender", "sleep",
-    "smtpd_access_policy", "check_etrn_access", "reject_unknown_forward_client_hostname",
+    "check_ccert_access",
+    "check_client_a_access",
+    "check_client_mx_access",
+    "check_client_ns_access",
+    "check_helo_a_access",
+    "check_helo_mx_access",
+    "check_helo_ns_access",
+    "check_policy_service",
+    "check_recipient_a_access",
+    "check_recipient_mx_access",
+    "check_recipient_ns_access",
+    "check_relay_domains",
+    "check_reverse_client_hostname_mx_access",
+    "check_reverse_client_hostname_ns_access",
+    "check_sender_a_access",
+    "check_sender_mx_access",
+    "check_sender_ns_access",
+    "permit_dnswl_client",
+    "permit_mx_backup",
+    "permit_naked_ip_address",
+    "permit_rhswl_client",
+    "permit_tls_clientcerts",
+    "reject_authenticated_sender_login_mismatch",
+    "reject_known_sender_login_mismatch",
+    "reject_maps_rbl",
+    "reject_multi_recipient_bounce",
+    "reject_rhsbl_client",
+    "reject_rhsbl_helo",
+    "reject_rhsbl_recipient",
+    "reject_rhsbl_reverse_client",
+    "reject_rhsbl_sender",
+    "reject_sender_login_mismatch",
+    "reject_unauthenticated_sender_login_mismatch",
+    "reject_unknown_helo_hostname",
+    "reject_unknown_hostname",
+    "reject_unverified_recipient",
+    "reject_unverified_sender",
+    "sleep",
+    "smtpd_access_policy",
+    "check_etrn_access",
+    "reject_unknown_forward_client_hostname",
 };
 
 bool IsAccessCheck(RestrictionKind kind) {
@@ -148,8 +178,8 @@ class Lowering {
 
   policy::RestrictionList List(const std::string& name) {
     config::MacroExpander expander = model_.parameters->Expander();
-    std::vector<std::string> items = config::SplitParameterList(model_.parameters->Expanded(name, &expander))
-                                         .value_or(std::vector<std::string>{});
+    std::vector<std::string> items =
+        config::SplitParameterList(model_.parameters->Expanded(name, &expander)).value_or(std::vector<std::string>{});
     return Lower(name, items, [&](std::string_view word) { return LocationOf(name, word); });
   }
 
@@ -174,8 +204,8 @@ class Lowering {
       if (IsAccessAction(value) || ir_.value_lists.count(value)) continue;
       std::vector<std::string> items = config::SplitParameterList(value).value_or(std::vector<std::string>{});
       SourceLocation where{model_.main_cf.file, 0, 0};
-      ir_.value_lists[value] = Lower(reference + " value \"" + value + "\"", items,
-                                     [&](std::string_view) { return where; });
+      ir_.value_lists[value] =
+          Lower(reference + " value \"" + value + "\"", items, [&](std::string_view) { return where; });
     }
   }
 
@@ -224,8 +254,7 @@ class Lowering {
           continue;
         }
         r.argument = items[++i];
-        if (IsAccessCheck(r.kind) &&
-            std::find(ir_.tables.begin(), ir_.tables.end(), r.argument) == ir_.tables.end()) {
+        if (IsAccessCheck(r.kind) && std::find(ir_.tables.begin(), ir_.tables.end(), r.argument) == ir_.tables.end()) {
           ir_.tables.push_back(r.argument);
         }
       }
@@ -247,10 +276,9 @@ bool IsAccessAction(std::string_view value) {
   size_t end = 0;
   while (end < v.size() && !IsSpace(v[end])) ++end;
   std::string word = ToUpper(v.substr(0, end));
-  static const char* const kActions[] = {"OK",     "RELAY", "REJECT",   "DEFER",           "DUNNO",
-                                         "HOLD",   "DISCARD", "REDIRECT", "PREPEND",        "WARN",
-                                         "INFO",   "FILTER", "BCC",      "DEFER_IF_PERMIT", "DEFER_IF_REJECT",
-                                         "HANGUP"};
+  static const char* const kActions[] = {"OK",      "RELAY",           "REJECT",          "DEFER", "DUNNO", "HOLD",
+                                         "DISCARD", "REDIRECT",        "PREPEND",         "WARN",  "INFO",  "FILTER",
+                                         "BCC",     "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "HANGUP"};
   for (const char* action : kActions) {
     if (word == action) return true;
   }

@@ -23,7 +23,7 @@ const char* StageName(Stage stage) {
 
 const char* RestrictionName(RestrictionKind kind) {
   switch (kind) {
-#define NAME(k, n) \
+#define NAME(k, n)         \
   case RestrictionKind::k: \
     return n;
     NAME(kPermit, "permit")

@@ -46,7 +46,7 @@ enum class RestrictionKind {
   kRejectUnknownRecipientDomain,  // DNS
   kRejectUnknownClientHostname,   // DNS
   kRejectUnknownReverseClientHostname,
-  kRejectRblClient,  // DNS; argument: rbl domain[=reply filter]
+  kRejectRblClient,    // DNS; argument: rbl domain[=reply filter]
   kCheckClientAccess,  // argument: table reference
   kCheckReverseClientHostnameAccess,
   kCheckHeloAccess,

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "mail/parameter_list.h"
 #include "mail/address.h"
+#include "mail/parameter_list.h"
 #include "util/strings.h"
 
 namespace postern::vm {

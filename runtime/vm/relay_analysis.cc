@@ -20,9 +20,9 @@ enum class Tri { kFalse, kTrue, kUnknown };
 
 // One way a list can end, with how.
 struct Outcome {
-  bool pass = false;            // OK or DUNNO: the stage goes on
-  bool defer_if_permit = false; // a DEFER_IF_PERMIT was met on the way
-  std::string how;              // the step that decided
+  bool pass = false;             // OK or DUNNO: the stage goes on
+  bool defer_if_permit = false;  // a DEFER_IF_PERMIT was met on the way
+  std::string how;               // the step that decided
 };
 
 class Analyzer {
@@ -56,8 +56,9 @@ class Analyzer {
       }
     }
     if (path.empty()) {
-      path.push_back("no restriction list runs at RCPT TO (smtpd_relay_restrictions and smtpd_recipient_restrictions "
-                     "are empty; Postfix would refuse to start)");
+      path.push_back(
+          "no restriction list runs at RCPT TO (smtpd_relay_restrictions and smtpd_recipient_restrictions "
+          "are empty; Postfix would refuse to start)");
       finding.list = "smtpd_relay_restrictions";
       finding.rule = path.back();
     }
@@ -244,7 +245,8 @@ class Analyzer {
                                    [](const mail::ValueList& a, const std::string& b) { return a.value < b; });
         if (it == p_.value_lists.end() || it->value != value) continue;
         for (const Outcome& o : List(it->pc, depth + 1)) {
-          out.push_back(Outcome{o.pass, o.defer_if_permit, o.pass && !o.how.empty() ? how + " -> " + o.how : (o.pass ? "" : how)});
+          out.push_back(Outcome{o.pass, o.defer_if_permit,
+                                o.pass && !o.how.empty() ? how + " -> " + o.how : (o.pass ? "" : how)});
         }
       }
       // DUNNO, HOLD, WARN, ...: undecided, already in `out`.
@@ -253,8 +255,8 @@ class Analyzer {
   }
 
   static bool IsActionWord(const std::string& word) {
-    static const char* const kWords[] = {"DUNNO", "HOLD",  "REDIRECT", "PREPEND", "WARN",
-                                         "INFO",  "FILTER", "BCC",     "DEFER_IF_REJECT", "HANGUP"};
+    static const char* const kWords[] = {"DUNNO", "HOLD",   "REDIRECT", "PREPEND",         "WARN",
+                                         "INFO",  "FILTER", "BCC",      "DEFER_IF_REJECT", "HANGUP"};
     for (const char* w : kWords) {
       if (word == w) return true;
     }

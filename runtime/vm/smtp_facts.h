@@ -8,16 +8,16 @@
 namespace postern::vm {
 
 struct SmtpFacts {
-  std::string client_address;               // "192.0.2.7" or "2001:db8::7"
-  std::string client_name = "unknown";      // forward-confirmed name, or "unknown"
+  std::string client_address;                   // "192.0.2.7" or "2001:db8::7"
+  std::string client_name = "unknown";          // forward-confirmed name, or "unknown"
   std::string reverse_client_name = "unknown";  // PTR name, unverified
   std::string helo;
-  std::string sender;     // MAIL FROM address without <>; empty is the null sender
+  std::string sender;  // MAIL FROM address without <>; empty is the null sender
   bool has_sender = false;
-  std::string recipient;  // the RCPT TO address being checked
+  std::string recipient;      // the RCPT TO address being checked
   std::string sasl_username;  // empty: not authenticated
   bool tls = false;
-  bool tls_client_certificate = false;  // verified client certificate
+  bool tls_client_certificate = false;        // verified client certificate
   bool pipelined_without_permission = false;  // sent ahead before PIPELINING was announced
 };
 

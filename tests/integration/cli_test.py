@@ -89,6 +89,14 @@ def main():
     expected = (source / seeded / "expected.out").read_text()
     expect("check: the seeded open relay is found, exact diagnostics", r.returncode == 1 and r.stdout == expected
            and "PC0140" in r.stdout, r.stdout)
+    r = run("check", "-c", seeded, "--format", "sarif", cwd=str(source))
+    sarif = json.loads(r.stdout)
+    result = next(x for x in sarif["runs"][0]["results"] if x["ruleId"] == "PC0140")
+    region = result["locations"][0]["physicalLocation"]["region"]
+    expect("check --format sarif", sarif["version"] == "2.1.0" and result["level"] == "error"
+           and (region["startLine"], region["startColumn"]) == (9, 28)
+           and result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("open_relay/main.cf"),
+           r.stdout)
     for example in sorted((source / "examples").iterdir()):
         r = run("check", "-c", str(example), "--format", "json")
         codes = [d["code"] for d in json.loads(r.stdout)["diagnostics"]]

@@ -6,8 +6,10 @@
 // compiled into a temporary image and the resolver's own checks run on it
 // (runtime/resolve/routing_checks.h), so loops, dead transports and the
 // like are found with the code the daemon runs.
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "compiler/check/configuration.h"
 #include "compiler/tables/table_reference.h"
@@ -77,10 +79,41 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
     for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
     diagnostics->Error("PC0140", where,
                        "open relay: a client outside mynetworks that is not authenticated can send mail to any "
-                       "domain: " + path,
+                       "domain: " +
+                           path,
                        "end smtpd_relay_restrictions with reject_unauth_destination or defer_unauth_destination, "
                        "and put every OK of an access table after it");
   }
+}
+
+// SARIF 2.1.0, so CI systems can annotate the lines of a pull request.
+nlohmann::json SarifReport(const std::vector<Diagnostic>& diagnostics) {
+  nlohmann::json rules = nlohmann::json::array();
+  std::set<std::string> seen;
+  nlohmann::json results = nlohmann::json::array();
+  for (const Diagnostic& d : diagnostics) {
+    if (seen.insert(d.code).second) rules.push_back({{"id", d.code}});
+    nlohmann::json result = {{"ruleId", d.code},
+                             {"level", d.severity == Severity::kError     ? "error"
+                                       : d.severity == Severity::kWarning ? "warning"
+                                                                          : "note"},
+                             {"message", {{"text", d.hint.empty() ? d.message : d.message + " (" + d.hint + ")"}}}};
+    nlohmann::json physical = {{"artifactLocation", {{"uri", d.file}}}};
+    if (d.location.line > 0) {
+      physical["region"] = {{"startLine", d.location.line}};
+      if (d.location.column > 0) {
+        physical["region"]["startColumn"] = d.location.column;
+        physical["region"]["endColumn"] = d.location.column + std::max(d.location.length, 1);
+      }
+    }
+    result["locations"] = nlohmann::json::array({{{"physicalLocation", physical}}});
+    results.push_back(result);
+  }
+  return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+          {"version", "2.1.0"},
+          {"runs", nlohmann::json::array(
+                       {{{"tool", {{"driver", {{"name", "postern"}, {"version", POSTERN_VERSION}, {"rules", rules}}}}},
+                         {"results", results}}})}};
 }
 
 }  // namespace
@@ -94,7 +127,9 @@ int RunCheck(const CheckOptions& options) {
   bool could_not_run = !model.main_cf.file;
   if (!could_not_run && !diagnostics.has_errors()) RunRoutingChecks(model, &diagnostics);
 
-  if (options.format == "json") {
+  if (options.format == "sarif") {
+    std::cout << SarifReport(diagnostics.diagnostics()).dump(2) << "\n";
+  } else if (options.format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const Diagnostic& d : diagnostics.diagnostics()) {
       nlohmann::json j = {

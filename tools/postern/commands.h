@@ -31,7 +31,7 @@ int RunQuery(const QueryOptions& options);
 
 struct CheckOptions {
   std::string config_directory;
-  std::string format = "text";  // text or json
+  std::string format = "text";  // text, json or sarif
   bool werror = false;
 };
 int RunCheck(const CheckOptions& options);

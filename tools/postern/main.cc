@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   CheckOptions check;
   auto* check_cmd = app.add_subcommand("check", "validate a configuration and report every problem");
   check_cmd->add_option("-c,--config", check.config_directory, "configuration directory");
-  check_cmd->add_option("--format", check.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  check_cmd->add_option("--format", check.format, "text, json or sarif")
+      ->check(CLI::IsMember({"text", "json", "sarif"}));
   check_cmd->add_flag("--werror", check.werror, "treat warnings as errors");
 
   CompileOptions compile;

@@ -237,8 +237,8 @@ int RunTest(const TestOptions& options) {
                              {"route", r.route}});
         }
         if (!r.failure.empty()) {
-          failures += path + ":" + std::to_string(r.step->location.line) + ": " + Describe(*r.step) + ": " +
-                      r.failure + "\n";
+          failures +=
+              path + ":" + std::to_string(r.step->location.line) + ": " + Describe(*r.step) + ": " + r.failure + "\n";
         }
       }
       if (!failures.empty()) {
@@ -253,8 +253,8 @@ int RunTest(const TestOptions& options) {
       if (!failures.empty()) testcases += "<failure message=\"reply differs\">" + XmlEscape(failures) + "</failure>";
       testcases += "</testcase>\n";
     }
-    junit += " <testsuite name=\"" + XmlEscape(path) + "\" tests=\"" + std::to_string(suite.size()) +
-             "\" failures=\"" + std::to_string(suite_failures) + "\">\n" + testcases + " </testsuite>\n";
+    junit += " <testsuite name=\"" + XmlEscape(path) + "\" tests=\"" + std::to_string(suite.size()) + "\" failures=\"" +
+             std::to_string(suite_failures) + "\">\n" + testcases + " </testsuite>\n";
   }
   if (options.print) {
     std::cout << printed.dump(2) << "\n";
