@@ -247,7 +247,12 @@ class Lowering {
       }
       r.kind = known->kind;
       if (known->takes_argument) {
-        if (i + 1 >= items.size()) {
+        auto is_restriction = [&](const std::string& next) {
+          std::string lower = ToLower(next);
+          return FindKnown(lower) != nullptr || class_names_.count(next) > 0 ||
+                 std::find(std::begin(kUnsupported), std::end(kUnsupported), lower) != std::end(kUnsupported);
+        };
+        if (i + 1 >= items.size() || is_restriction(items[i + 1])) {
           diagnostics_->Error("PP0502", where, "restriction \"" + word + "\" needs an argument",
                               r.kind == RestrictionKind::kRejectRblClient ? "write reject_rbl_client zen.example.org"
                                                                           : "write " + word + " type:table");

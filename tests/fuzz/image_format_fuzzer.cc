@@ -1,18 +1,19 @@
 // Fuzzes the readers of image bytes: the IMAGE header, compact pattern
-// tables, the service table and CDB lookups. An image is verified by hash
+// tables, the service table, CDB lookups and the policy program. An image is verified by hash
 // before these run, but a reader must still never misbehave on any bytes.
 // The first byte picks the reader.
 #include <cstdint>
 #include <string>
 
 #include "mail/image_format.h"
+#include "mail/policy_program.h"
 #include "runtime/image/cdb_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern;
   if (size < 1) return 0;
   std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
       (void)mail::DecodeImageHeader(bytes);
       break;
@@ -36,6 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       table.ForEach([](std::string_view, std::string_view) {});
       break;
     }
+    case 4:
+      if (auto program = mail::DecodeProgram(bytes); program.ok()) {
+        (void)mail::Verify(*program);
+        (void)mail::Dump(*program);
+      }
+      break;
   }
   return 0;
 }
