@@ -3,6 +3,7 @@
 #include "runtime/vm/policy_vm.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "mail/address.h"
 #include "mail/parameter_list.h"
@@ -63,6 +64,19 @@ bool FqdnAddress(std::string_view address) {
   return ValidAddressLiteral(domain) || (domain.find('.') != std::string_view::npos && ValidHostname(domain));
 }
 
+// Key shapes of access tables, as bits, so that a lookup of a shape a table
+// does not hold is skipped: "user@domain", "@domain" or "user@", ".parent",
+// anything else (domains, addresses, networks).
+constexpr uint8_t kShapeAddress = 1, kShapeLocalpartAt = 2, kShapeParent = 4, kShapePlain = 8;
+constexpr uint8_t kAllShapes = 15;
+
+uint8_t AccessKeyShape(std::string_view key) {
+  if (key.empty()) return kShapePlain;
+  if (key.back() == '@') return kShapeLocalpartAt;
+  if (key.front() == '.') return kShapeParent;
+  return key.find('@') != std::string_view::npos ? kShapeAddress : kShapePlain;
+}
+
 std::string DomainOf(std::string_view address) {
   size_t at = address.rfind('@');
   return at == std::string_view::npos ? std::string() : ToLower(address.substr(at + 1));
@@ -72,8 +86,13 @@ std::string DomainOf(std::string_view address) {
 
 class PolicyVm::Execution {
  public:
-  Execution(const PolicyVm& vm, const SmtpFacts& facts, Decision* decision)
-      : vm_(vm), p_(*vm.program_), facts_(facts), decision_(decision) {}
+  Execution(const PolicyVm& vm, const SmtpFacts& facts, bool trace, Decision* decision)
+      : vm_(vm),
+        p_(*vm.program_),
+        facts_(facts),
+        client_address_(mail::IpAddress::Parse(facts.client_address)),
+        trace_(trace),
+        decision_(decision) {}
 
   void RunStage(uint32_t entry) {
     std::string defer_if_permit_fallback;
@@ -134,17 +153,17 @@ class PolicyVm::Execution {
 
   std::string Expand(std::string_view text, Context context, std::string_view zone = "") const {
     std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] != '{') {
-        out += text[i];
-        continue;
-      }
-      size_t close = text.find('}', i);
+    out.reserve(text.size() + 64);
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t open = text.find('{', i);
+      size_t close = open == std::string_view::npos ? open : text.find('}', open);
       if (close == std::string_view::npos) {
-        out += text.substr(i);
+        out.append(text.substr(i));
         break;
       }
-      std::string_view name = text.substr(i + 1, close - i - 1);
+      out.append(text.substr(i, open - i));
+      std::string_view name = text.substr(open + 1, close - open - 1);
       if (name == "name") {
         out += Name(context);
       } else if (name == "class") {
@@ -160,9 +179,9 @@ class PolicyVm::Execution {
       } else if (name == "zone") {
         out += zone;
       } else {
-        out += text.substr(i, close - i + 1);
+        out.append(text.substr(open, close - open + 1));
       }
-      i = close;
+      i = close + 1;
     }
     return out;
   }
@@ -189,8 +208,9 @@ class PolicyVm::Execution {
         decision_->warnings.push_back("reject_warning: " + r.reply);
         continue;
       }
-      decision_->trace.push_back(list_name + " #" + std::to_string(pc - start) + " " + mail::OpName(inst.op) +
-                                 (r.kind == ListResult::Kind::kOk ? ": OK" : ": " + r.reply));
+      if (trace_)
+        decision_->trace.push_back(list_name + " #" + std::to_string(pc - start) + " " + mail::OpName(inst.op) +
+                                   (r.kind == ListResult::Kind::kOk ? ": OK" : ": " + r.reply));
       return r;
     }
     return ListResult::Dunno();
@@ -231,8 +251,7 @@ class PolicyVm::Execution {
   bool Test(Predicate pred, std::string* reply) const {
     switch (pred) {
       case Predicate::kMynetworks: {
-        auto address = mail::IpAddress::Parse(facts_.client_address);
-        return address && vm_.mynetworks_.Match(*address);
+        return client_address_ && vm_.mynetworks_.Match(*client_address_);
       }
       case Predicate::kSaslAuthenticated:
         return vm_.sasl_enabled_ && !facts_.sasl_username.empty();
@@ -288,15 +307,18 @@ class PolicyVm::Execution {
     return ListResult::Reply(Expand(reply, context, zone));
   }
 
-  // One lookup in an access table; nullopt when the key is not there.
-  std::optional<std::string> Lookup(const mail::LookupTable* table, std::string_view key, bool partial) const {
+  // One lookup in access table `index`; nullopt when the key is not there.
+  // Keys of a shape the table does not hold are not looked up at all.
+  std::optional<std::string> Lookup(uint32_t index, std::string_view key, bool partial) const {
+    const mail::LookupTable* table = vm_.tables_[index];
     if (table == nullptr) return std::string("451 4.3.5 Server configuration error");
     if (partial && !table->AcceptsPartialKeys()) return std::nullopt;
+    if ((vm_.table_shapes_[index] & AccessKeyShape(key)) == 0) return std::nullopt;
     return table->Lookup(key);
   }
 
   // check_domain_access: the name, then its parent domains.
-  std::optional<std::string> DomainKeys(const mail::LookupTable* table, std::string_view domain) const {
+  std::optional<std::string> DomainKeys(uint32_t table, std::string_view domain) const {
     if (mail::IpAddress::Parse(domain)) return Lookup(table, domain, false);
     std::string_view name = domain;
     bool partial = false;
@@ -311,7 +333,7 @@ class PolicyVm::Execution {
   }
 
   // check_addr_access: the address, then its parent networks by octets.
-  std::optional<std::string> AddressKeys(const mail::LookupTable* table, std::string_view address) const {
+  std::optional<std::string> AddressKeys(uint32_t table, std::string_view address) const {
     char delimiter = address.find(':') != std::string_view::npos ? ':' : '.';
     std::string_view key = address;
     bool partial = false;
@@ -327,26 +349,30 @@ class PolicyVm::Execution {
 
   // check_mail_access: user+ext@domain, user@domain, domain and parents,
   // user+ext@, user@.
-  std::optional<std::string> MailKeys(const mail::LookupTable* table, const std::string& address) const {
+  std::optional<std::string> MailKeys(uint32_t table, const std::string& address) const {
     if (address.empty()) return Lookup(table, vm_.null_sender_key_, false);
     if (auto v = Lookup(table, address, false)) return v;
     const std::string& delimiters = vm_.resolver_->config().recipient_delimiter;
-    auto stripped = mail::StripExtension(address, delimiters);
-    if (stripped) {
-      if (auto v = Lookup(table, *stripped, true)) return v;
+    size_t at = address.rfind('@');
+    std::string_view local = std::string_view(address).substr(0, at);
+    auto ext = mail::SplitExtension(local, delimiters);
+    if (ext && at != std::string::npos) {
+      if (auto v = Lookup(table, mail::JoinAddress(ext->base, std::string_view(address).substr(at + 1)), true)) {
+        return v;
+      }
     }
-    mail::AddressParts parts = mail::SplitAddress(address);
-    if (parts.has_domain) {
-      if (auto v = DomainKeysPartial(table, parts.domain)) return v;
+    if (at != std::string::npos) {
+      if (auto v = DomainKeysPartial(table, std::string_view(address).substr(at + 1))) return v;
     }
-    if (auto v = Lookup(table, parts.local + "@", true)) return v;
-    if (auto ext = mail::SplitExtension(parts.local, delimiters)) {
+    if ((vm_.table_shapes_[table] & kShapeLocalpartAt) == 0) return std::nullopt;
+    if (auto v = Lookup(table, std::string(local) + "@", true)) return v;
+    if (ext) {
       if (auto v = Lookup(table, ext->base + "@", true)) return v;
     }
     return std::nullopt;
   }
 
-  std::optional<std::string> DomainKeysPartial(const mail::LookupTable* table, std::string_view domain) const {
+  std::optional<std::string> DomainKeysPartial(uint32_t table, std::string_view domain) const {
     std::string_view name = domain;
     while (!name.empty()) {
       if (auto v = Lookup(table, name, true)) return v;
@@ -358,7 +384,7 @@ class PolicyVm::Execution {
   }
 
   ListResult Access(const mail::AccessSpec& spec, Context context, int depth) {
-    const mail::LookupTable* table = vm_.tables_[spec.table];
+    const uint32_t table = spec.table;
     std::optional<std::string> value;
     Context reply_context = context;
     std::string routed_check;
@@ -482,6 +508,8 @@ class PolicyVm::Execution {
   const PolicyVm& vm_;
   const mail::Program& p_;
   const SmtpFacts& facts_;
+  std::optional<mail::IpAddress> client_address_;  // parsed once
+  bool trace_;
   Decision* decision_;
   std::string defer_if_permit_;
   std::string defer_if_reject_;
@@ -490,7 +518,16 @@ class PolicyVm::Execution {
 PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
                    std::shared_ptr<const DnsOracle> dns)
     : image_(std::move(image)), resolver_(std::move(resolver)), dns_(std::move(dns)), program_(image_->program()) {
-  for (const std::string& reference : program_->tables) tables_.push_back(image_->Table(reference));
+  for (const std::string& reference : program_->tables) {
+    const mail::LookupTable* table = image_->Table(reference);
+    tables_.push_back(table);
+    uint8_t shapes = kAllShapes;
+    if (auto* cdb = dynamic_cast<const image::CdbTable*>(table)) {
+      shapes = 0;
+      cdb->ForEach([&shapes](std::string_view key, std::string_view) { shapes |= AccessKeyShape(key); });
+    }
+    table_shapes_.push_back(shapes);
+  }
   std::vector<mail::NetworkList::Element> elements;
   for (std::string item :
        mail::SplitParameterList(image_->ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
@@ -520,8 +557,8 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   sasl_enabled_ = image_->ParameterOr("smtpd_sasl_auth_enable", "no") == "yes";
 }
 
-Decision PolicyVm::CheckRecipient(const SmtpFacts& facts) const {
-  Decision decision = Run(VmStage::kRcpt, facts);
+Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {
+  Decision decision = Run(VmStage::kRcpt, facts, trace);
   if (decision.kind != Decision::Kind::kAccept) return decision;
   std::optional<resolve::Delivery> unlisted;
   if (reject_unlisted_sender_ && facts.has_sender && !facts.sender.empty()) {
@@ -532,14 +569,14 @@ Decision PolicyVm::CheckRecipient(const SmtpFacts& facts) const {
     decision.code = unlisted->code;
     decision.reply = std::to_string(unlisted->code) + " " + unlisted->text;
     decision.kind = unlisted->code >= 500 ? Decision::Kind::kReject : Decision::Kind::kDefer;
-    decision.trace.push_back("smtpd_reject_unlisted_recipient: " + decision.reply);
+    if (trace) decision.trace.push_back("smtpd_reject_unlisted_recipient: " + decision.reply);
   }
   return decision;
 }
 
-Decision PolicyVm::Run(VmStage stage, const SmtpFacts& facts) const {
+Decision PolicyVm::Run(VmStage stage, const SmtpFacts& facts, bool trace) const {
   Decision decision;
-  Execution(*this, facts, &decision).RunStage(program_->entry[static_cast<size_t>(stage)]);
+  Execution(*this, facts, trace, &decision).RunStage(program_->entry[static_cast<size_t>(stage)]);
   return decision;
 }
 

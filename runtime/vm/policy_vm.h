@@ -34,7 +34,7 @@ struct Decision {
   std::vector<std::string> bcc;
   std::vector<std::string> prepend;
   std::vector<std::string> warnings;  // warn_if_reject, WARN, INFO
-  std::vector<std::string> trace;     // which list and instruction decided
+  std::vector<std::string> trace;     // which list and instruction decided (when asked)
 };
 
 class PolicyVm {
@@ -43,11 +43,12 @@ class PolicyVm {
   PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
            std::shared_ptr<const DnsOracle> dns = std::make_shared<OptimisticDns>());
 
-  Decision Run(VmStage stage, const SmtpFacts& facts) const;
+  // `trace` fills Decision::trace (which list and instruction decided).
+  Decision Run(VmStage stage, const SmtpFacts& facts, bool trace = false) const;
 
   // RCPT TO as smtpd decides it: the rcpt stage, then, when that accepts,
   // smtpd_reject_unlisted_recipient (and smtpd_reject_unlisted_sender).
-  Decision CheckRecipient(const SmtpFacts& facts) const;
+  Decision CheckRecipient(const SmtpFacts& facts, bool trace = false) const;
 
  private:
   class Execution;
@@ -56,6 +57,7 @@ class PolicyVm {
   std::shared_ptr<const DnsOracle> dns_;
   const mail::Program* program_;
   std::vector<const mail::LookupTable*> tables_;  // by Program::tables index
+  std::vector<uint8_t> table_shapes_;              // key shapes each table holds
   mail::NetworkList mynetworks_;
   bool access_parent_style_ = true;  // smtpd_access_maps in parent_domain_matches_subdomains
   std::string null_sender_key_ = "<>";
