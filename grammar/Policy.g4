@@ -1,4 +1,4 @@
-// Policy.g4: Postern's declarative policy language, first cut.
+// Policy.g4: Postern's declarative policy language (docs/policy.md).
 //
 // A policy file declares named sets, per-stage rule lists and routes:
 //
@@ -29,6 +29,7 @@ setDeclaration : 'set' IDENT '=' setValue ;
 setValue
     : setKind '{' (setItem (',' setItem)* ','?)? '}'
     | setKind TABLE_REF
+    | TABLE_REF
     ;
 
 setKind : 'cidr' | 'domains' | 'addresses' ;
@@ -42,18 +43,18 @@ stageName : 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'eom' ;
 policyRule : action ('when' condition)? ;
 
 action
-    : 'accept'
-    | 'reject' reply?
-    | 'defer' reply?
-    | 'discard'
-    | 'hold' STRING?
-    | 'warn' STRING
-    | 'redirect' STRING
-    | 'add_header' STRING STRING
-    | 'route' STRING
+    : verb='accept'
+    | verb='reject' reply?
+    | verb='defer' reply?
+    | verb='discard'
+    | verb='hold' STRING?
+    | verb='warn' STRING
+    | verb='redirect' STRING
+    | verb='add_header' STRING STRING
+    | verb='route' STRING
     ;
 
-reply : NUMBER STATUS? STRING? ;
+reply : NUMBER STATUS? STRING? | STRING ;
 
 condition
     : 'not' condition                              # notCondition

@@ -20,6 +20,7 @@ bool HasOperandA(Op op) {
     case Op::kReplyIf:
     case Op::kAccess:
     case Op::kRbl:
+    case Op::kTest:
       return true;
     default:
       return false;
@@ -40,7 +41,8 @@ std::string Quote(std::string_view s) {
 const char* OpName(Op op) {
   static const char* const kNames[] = {"fail",           "accept",    "run_list", "list_start",      "return",
                                        "call",           "permit",    "reply",    "defer_if_permit", "defer_if_reject",
-                                       "warn_if_reject", "permit_if", "reply_if", "access",          "rbl"};
+                                       "warn_if_reject", "permit_if", "reply_if", "access",          "rbl",
+                                       "test",           "action"};
   auto i = static_cast<size_t>(op);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
@@ -65,6 +67,42 @@ const char* PredicateName(Predicate p) {
                                        "unknown_client_hostname",
                                        "unknown_reverse_client_hostname"};
   auto i = static_cast<size_t>(p);
+  return i < std::size(kNames) ? kNames[i] : "?";
+}
+
+const char* FieldName(Field field) {
+  static const char* const kNames[] = {"client.address",
+                                       "client.name",
+                                       "client.reverse_name",
+                                       "helo",
+                                       "sender",
+                                       "sender.domain",
+                                       "sender.local",
+                                       "rcpt",
+                                       "rcpt.domain",
+                                       "rcpt.local",
+                                       "rcpt.extension",
+                                       "sasl.authenticated",
+                                       "sasl.username",
+                                       "tls",
+                                       "tls.client_certificate",
+                                       "size",
+                                       "rcpt.count",
+                                       "header",
+                                       "rate"};
+  auto i = static_cast<size_t>(field);
+  return i < std::size(kNames) ? kNames[i] : "?";
+}
+
+const char* TestOpName(TestOp op) {
+  static const char* const kNames[] = {"true", "in", "==", "!=", "<", "<=", ">", ">=", "~"};
+  auto i = static_cast<size_t>(op);
+  return i < std::size(kNames) ? kNames[i] : "?";
+}
+
+const char* ActionKindName(ActionKind kind) {
+  static const char* const kNames[] = {"hold", "warn", "redirect", "add_header", "route", "discard"};
+  auto i = static_cast<size_t>(kind);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
 
@@ -99,6 +137,17 @@ std::string EncodeProgram(const Program& p) {
   for (const ValueList& v : p.value_lists) {
     w.PutString(v.value);
     w.PutU32(v.pc);
+  }
+  w.PutU32(static_cast<uint32_t>(p.tests.size()));
+  for (const TestSpec& t : p.tests) {
+    w.PutU8(static_cast<uint8_t>(t.field));
+    w.PutU8(static_cast<uint8_t>(t.op));
+    w.PutU32(t.value);
+    w.PutU32(t.flags);
+    w.PutU32(t.header);
+    w.PutU32(t.table);
+    w.PutU64(static_cast<uint64_t>(t.number));
+    w.PutU64(static_cast<uint64_t>(t.window));
   }
   for (uint32_t e : p.entry) w.PutU32(e);
   return w.Release();
@@ -144,6 +193,20 @@ Result<Program> DecodeProgram(std::string_view bytes) {
   for (ValueList& v : p.value_lists) {
     if (!r.GetString(&v.value) || !r.GetU32(&v.pc)) return corrupt;
   }
+  if (!r.GetU32(&n) || n > r.remaining()) return corrupt;
+  p.tests.resize(n);
+  for (TestSpec& t : p.tests) {
+    uint64_t number = 0, window = 0;
+    uint8_t field = 0, op = 0;
+    if (!r.GetU8(&field) || !r.GetU8(&op) || !r.GetU32(&t.value) || !r.GetU32(&t.flags) || !r.GetU32(&t.header) ||
+        !r.GetU32(&t.table) || !r.GetU64(&number) || !r.GetU64(&window) || field >= kFieldCount || op >= kTestOpCount) {
+      return corrupt;
+    }
+    t.field = static_cast<Field>(field);
+    t.op = static_cast<TestOp>(op);
+    t.number = static_cast<int64_t>(number);
+    t.window = static_cast<int64_t>(window);
+  }
   for (uint32_t& e : p.entry) {
     if (!r.GetU32(&e)) return corrupt;
   }
@@ -188,10 +251,25 @@ Status Verify(const Program& p) {
         case Op::kRbl:
           ok = i.a < p.constants.size() && i.b < p.constants.size();
           break;
+        case Op::kTest: {
+          ok = i.a < p.tests.size();
+          if (!ok) break;
+          const TestSpec& t = p.tests[i.a];
+          ok = t.value < p.constants.size() && t.flags < p.constants.size() && t.header < p.constants.size() &&
+               (t.table == TestSpec::kNoTable || t.table < p.tables.size());
+          // Forward only, and inside its list: the target is at most the list's return.
+          size_t end = pc;
+          while (end < size && p.code[end].op != Op::kReturn) ++end;
+          ok = ok && i.b > pc && i.b <= end;
+          break;
+        }
         default:
           ok = i.a < p.constants.size();
       }
       if (!ok) return bad("operand out of range at " + std::to_string(pc));
+    }
+    if (i.op == Op::kAction && (i.a >= kActionKindCount || i.b >= p.constants.size())) {
+      return bad("action out of range at " + std::to_string(pc));
     }
     if ((i.op == Op::kPermitIf || i.op == Op::kReplyIf) && i.pred == Predicate::kNone) {
       return bad("test without a predicate at " + std::to_string(pc));
@@ -251,6 +329,29 @@ std::string Dump(const Program& p) {
         break;
       case Op::kRbl:
         text += constant(i.a) + " " + constant(i.b);
+        break;
+      case Op::kTest:
+        if (i.a < p.tests.size()) {
+          const TestSpec& t = p.tests[i.a];
+          text += FieldName(t.field);
+          if (t.field == Field::kHeader || t.field == Field::kRate) text += "(" + constant(t.header) + ")";
+          text += std::string(" ") + TestOpName(t.op);
+          if (t.table != TestSpec::kNoTable && t.table < p.tables.size()) {
+            text += " " + p.tables[t.table];
+          } else if (t.op == TestOp::kLt || t.op == TestOp::kLe || t.op == TestOp::kGt || t.op == TestOp::kGe) {
+            text += " " + std::to_string(t.number);
+            if (t.field == Field::kRate) text += " per " + std::to_string(t.window) + "s";
+          } else if (t.op != TestOp::kTrue) {
+            text += " " + constant(t.value);
+            if (t.op == TestOp::kMatch && t.flags < p.constants.size() && !p.constants[t.flags].empty()) {
+              text += " flags " + p.constants[t.flags];
+            }
+          }
+          text += std::string((i.flags & 1) != 0 ? " ? -> " : " : -> ") + std::to_string(i.b);
+        }
+        break;
+      case Op::kAction:
+        text += std::string(ActionKindName(static_cast<ActionKind>(i.a))) + " " + constant(i.b);
         break;
       default:
         break;

@@ -39,8 +39,11 @@ enum class Op : uint8_t {
   kReplyIf,        // if predicate `pred` holds: return the reply of constant a
   kAccess,         // access(5) lookup with access spec a; its result decides, or DUNNO
   kRbl,            // DNS: if the client is listed in zone constant a: return reply constant b
+  kTest,           // condition test a (Program::tests): jump forward to pc b when it is false
+                   // (when it is true, with flags bit 0)
+  kAction,         // a deciding-nothing action: a = ActionKind, b = constant (its argument)
 };
-inline constexpr int kOpCount = 15;
+inline constexpr int kOpCount = 17;
 const char* OpName(Op op);
 
 // What kPermitIf / kReplyIf test.
@@ -66,6 +69,53 @@ enum class Predicate : uint8_t {
 };
 inline constexpr int kPredicateCount = 18;
 const char* PredicateName(Predicate p);
+
+// What kAction does (the policy language's actions that do not decide).
+enum class ActionKind : uint8_t { kHold, kWarn, kRedirect, kAddHeader, kRoute, kDiscard };
+inline constexpr int kActionKindCount = 6;
+const char* ActionKindName(ActionKind kind);
+
+// What a policy language condition looks at.
+enum class Field : uint8_t {
+  kClientAddress,
+  kClientName,
+  kReverseClientName,
+  kHelo,
+  kSender,
+  kSenderDomain,
+  kSenderLocal,
+  kRecipient,
+  kRecipientDomain,
+  kRecipientLocal,
+  kRecipientExtension,
+  kSaslAuthenticated,  // boolean
+  kSaslUsername,
+  kTls,                   // boolean
+  kTlsClientCertificate,  // boolean
+  kSize,                  // number: the message size (SIZE= at MAIL, the real size at end of data)
+  kRecipientCount,        // number
+  kHeader,                // a header's value (data and end-of-data)
+  kRate,                  // number: events per window for a key field
+};
+inline constexpr int kFieldCount = 19;
+const char* FieldName(Field field);
+
+enum class TestOp : uint8_t { kTrue, kIn, kEq, kNe, kLt, kLe, kGt, kGe, kMatch };
+inline constexpr int kTestOpCount = 9;
+const char* TestOpName(TestOp op);
+
+// A policy language condition test (kTest): `field op value`.
+struct TestSpec {
+  Field field = Field::kClientAddress;
+  TestOp op = TestOp::kTrue;
+  uint32_t value = 0;         // constant: string, regex pattern, or flags for kMatch below
+  uint32_t flags = 0;         // constant: regex flags (kMatch)
+  uint32_t header = 0;        // constant: header name (kHeader), key field name (kRate)
+  uint32_t table = kNoTable;  // kIn: index in Program::tables
+  int64_t number = 0;
+  int64_t window = 0;
+  static constexpr uint32_t kNoTable = 0xffffffff;
+};
 
 struct Inst {
   Op op = Op::kFail;
@@ -108,6 +158,7 @@ struct Program {
   std::vector<std::string> tables;     // image table references
   std::vector<AccessSpec> access;
   std::vector<ValueList> value_lists;  // sorted by value
+  std::vector<TestSpec> tests;
   std::array<uint32_t, kStages> entry{};
 };
 

@@ -9,6 +9,8 @@
 #include "compiler/emit/cdb_writer.h"
 #include "compiler/lower/codegen.h"
 #include "compiler/lower/restriction_lowering.h"
+#include "compiler/policy/policy_files.h"
+#include "compiler/policy/policy_lowering.h"
 #include "compiler/tables/list_items.h"
 #include "mail/address.h"
 #include "mail/image_format.h"
@@ -39,6 +41,18 @@ class Builder {
     CollectParameters();
     CollectTables();
     policy::PolicyIr ir = lower::LowerRestrictions(model_, diagnostics_);
+    std::vector<policy::AstFile> policy_files = policy::LoadPolicyFiles(model_.config_directory, diagnostics_);
+    for (const policy::AstFile& file : policy_files) {
+      sources_[DisplayPath(file.source->name())] = Sha256Hex(file.source->text());
+    }
+    policy::PolicyLoweringOptions lowering;
+    lowering.parameter = [this](std::string_view name) -> std::optional<std::string> {
+      auto it = parameters_.find(std::string(name));
+      if (it == parameters_.end()) return std::nullopt;
+      return it->second;
+    };
+    policy::LowerPolicy(policy_files, lowering, &ir, diagnostics_);
+    for (const auto& [reference, set] : ir.sets) synthetic_[reference] = SetTable(set);
     for (const std::string& reference : ir.tables) AddTableUse(reference);
     lower::CodegenOptions codegen;
     codegen.parameter = [this](const std::string& name) { return parameters_[name]; };
@@ -167,9 +181,33 @@ class Builder {
     return false;
   }
 
+  // The lookup table a policy language set becomes in the image.
+  static std::shared_ptr<const mail::LookupTable> SetTable(const policy::PolicyIr::Set& set) {
+    if (set.kind == policy::PolicyIr::Set::Kind::kCidr) {
+      std::vector<mail::PatternRule> rules;
+      for (const std::string& item : set.items) {
+        std::string error;
+        mail::PatternRule rule;
+        rule.cidr = mail::ParseCidrBlock(item, &error);
+        if (!rule.cidr) continue;  // reported by the lowering
+        rule.replacement = "1";
+        rules.push_back(std::move(rule));
+      }
+      return std::make_shared<mail::PatternTable>(std::move(rules));
+    }
+    auto table = std::make_shared<mail::ExactTable>();
+    for (const std::string& item : set.items) table->Insert(item, "1");
+    return table;
+  }
+
   // A table named in a list (or by the policy), once, with its format.
   void AddTableUse(const std::string& text) {
     if (tables_.count(text)) return;
+    if (synthetic_.count(text)) {
+      tables_.emplace(text,
+                      TableUse{text, false, tables::TableReference{"set", text, tables::TableFormat::kText, false}});
+      return;
+    }
     auto reference = tables::ParseTableReference(text);
     if (!reference) return;
     TableUse use{text, false, *reference};
@@ -208,7 +246,12 @@ class Builder {
               WriteCdb(std::map<std::string, std::string>{}));
       return;
     }
-    tables::LoadedTable loaded = Load(use);
+    tables::LoadedTable loaded;
+    if (auto it = synthetic_.find(use.text); it != synthetic_.end()) {
+      loaded.table = it->second;
+    } else {
+      loaded = Load(use);
+    }
     if (!loaded.table) {
       diagnostics_->FileError("PE0401", model_.config_directory + "/main.cf",
                               "table " + use.text + " cannot be put in the image");
@@ -315,6 +358,7 @@ class Builder {
   std::vector<std::pair<std::string, ParameterType>> lists_;
   std::map<std::string, TableUse> tables_;
   std::set<std::string> alias_files_;
+  std::map<std::string, std::shared_ptr<const mail::LookupTable>> synthetic_;  // policy sets
   std::map<std::string, std::string> includes_;
   std::map<std::string, std::string> sources_;  // display path -> sha256
   std::vector<mail::ImageSection> sections_;

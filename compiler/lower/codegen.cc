@@ -18,6 +18,7 @@ class Generator {
 
   mail::Program Run(const policy::PolicyIr& ir) {
     program_.code.push_back(Inst{});  // 0: the trap
+    Constant("");                     // constant 0: the empty string, for unused operands
     for (const auto& [name, list] : ir.classes) class_pc_[name] = EmitList(list);
     for (const auto& [value, list] : ir.value_lists) program_.value_lists.push_back({value, EmitList(list)});
     for (auto& [pc, name] : calls_) {
@@ -215,10 +216,104 @@ class Generator {
           calls_.emplace_back(Pc(), r.argument);
           Emit(Op::kCall);
           break;
+        case RestrictionKind::kRule:
+          EmitRule(*r.rule);
+          break;
       }
     }
     Emit(Op::kReturn);
     return start;
+  }
+
+  // A rule: its condition as forward jumps past the action when false.
+  void EmitRule(const policy::Rule& rule) {
+    std::vector<uint32_t> skip;
+    if (rule.condition) EmitJumpIf(*rule.condition, false, &skip);
+    using Kind = policy::RuleAction::Kind;
+    const policy::RuleAction& a = rule.action;
+    switch (a.kind) {
+      case Kind::kAccept:
+        Emit(Op::kPermit);
+        break;
+      case Kind::kReject:
+      case Kind::kDefer:
+        Emit(Op::kReply, Predicate::kNone, Constant(a.reply));
+        break;
+      case Kind::kDiscard:
+        EmitAction(mail::ActionKind::kDiscard, a.argument);
+        break;
+      case Kind::kHold:
+        EmitAction(mail::ActionKind::kHold, a.argument);
+        break;
+      case Kind::kWarn:
+        EmitAction(mail::ActionKind::kWarn, a.argument);
+        break;
+      case Kind::kRedirect:
+        EmitAction(mail::ActionKind::kRedirect, a.argument);
+        break;
+      case Kind::kAddHeader:
+        EmitAction(mail::ActionKind::kAddHeader, a.argument);
+        break;
+      case Kind::kRoute:
+        EmitAction(mail::ActionKind::kRoute, a.argument);
+        break;
+    }
+    for (uint32_t pc : skip) program_.code[pc].b = Pc();
+  }
+
+  void EmitAction(mail::ActionKind kind, const std::string& argument) {
+    Emit(Op::kAction, Predicate::kNone, static_cast<uint32_t>(kind), Constant(argument));
+  }
+
+  // Emits code that jumps (to a pc patched later through `patch`) when the
+  // condition equals `sense`, and falls through otherwise. Short-circuit,
+  // forward jumps only.
+  void EmitJumpIf(const policy::Condition& c, bool sense, std::vector<uint32_t>* patch) {
+    using Kind = policy::Condition::Kind;
+    switch (c.kind) {
+      case Kind::kTest: {
+        patch->push_back(Pc());
+        program_.code.push_back(
+            Inst{Op::kTest, Predicate::kNone, static_cast<uint16_t>(sense ? 1 : 0), Test(c.test), 0});
+        break;
+      }
+      case Kind::kNot:
+        EmitJumpIf(c.children[0], !sense, patch);
+        break;
+      case Kind::kAnd:
+      case Kind::kOr: {
+        // a and b jumps-if-false when either is false; a or b jumps-if-true
+        // when either is true. The other senses need a local skip.
+        bool either = (c.kind == Kind::kAnd) != sense;
+        if (either) {
+          EmitJumpIf(c.children[0], sense, patch);
+          EmitJumpIf(c.children[1], sense, patch);
+        } else {
+          std::vector<uint32_t> skip;
+          EmitJumpIf(c.children[0], !sense, &skip);
+          EmitJumpIf(c.children[1], sense, patch);
+          for (uint32_t pc : skip) program_.code[pc].b = Pc();
+        }
+        break;
+      }
+    }
+  }
+
+  uint32_t Test(const policy::Test& t) {
+    mail::TestSpec spec;
+    spec.field = t.field;
+    spec.op = t.op;
+    spec.number = t.number;
+    spec.window = t.window;
+    spec.header = Constant(t.header);
+    if (t.op == mail::TestOp::kIn) {
+      spec.table = Table(t.value);
+    } else {
+      spec.value = Constant(t.value);
+      spec.flags = Constant(t.flags);
+    }
+    program_.tests.push_back(spec);
+    return static_cast<uint32_t>(program_.tests.size() - 1);
   }
 
   const CodegenOptions& options_;

@@ -58,6 +58,7 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kCheckRecipientAccess, "check_recipient_access")
     NAME(kCheckSaslAccess, "check_sasl_access")
     NAME(kClass, "class")
+    NAME(kRule, "rule")
 #undef NAME
   }
   return "?";

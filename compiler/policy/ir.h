@@ -9,10 +9,14 @@
 // ends the stage with that reply; a stage whose lists all pass accepts.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "mail/policy_program.h"
 #include "util/diagnostic.h"
 
 namespace postern::policy {
@@ -54,13 +58,48 @@ enum class RestrictionKind {
   kCheckRecipientAccess,
   kCheckSaslAccess,
   kClass,  // argument: restriction class name
+  kRule,   // a policy language rule: Restriction::rule
 };
 const char* RestrictionName(RestrictionKind kind);
+
+// Fields and operators of conditions are the bytecode's (mail/policy_program.h).
+using mail::Field;
+using mail::TestOp;
+
+struct Test {
+  Field field = Field::kClientAddress;
+  TestOp op = TestOp::kTrue;
+  std::string value;   // string constant, regex pattern, or table/set reference (kIn)
+  std::string flags;   // regex flags
+  std::string header;  // kHeader: the header name; kRate: the key field's name
+  int64_t number = 0;  // numbers; kRate: the limit
+  int64_t window = 0;  // kRate: seconds
+};
+
+struct Condition {
+  enum class Kind { kTest, kAnd, kOr, kNot };
+  Kind kind = Kind::kTest;
+  Test test;
+  std::vector<Condition> children;
+};
+
+struct RuleAction {
+  enum class Kind { kAccept, kReject, kDefer, kDiscard, kHold, kWarn, kRedirect, kAddHeader, kRoute };
+  Kind kind = Kind::kAccept;
+  std::string reply;     // kReject/kDefer: "554 5.7.1 text"
+  std::string argument;  // hold/warn text, redirect address, header, route target
+};
+
+struct Rule {
+  std::optional<Condition> condition;  // none: always
+  RuleAction action;
+};
 
 struct Restriction {
   RestrictionKind kind = RestrictionKind::kPermit;
   std::string argument;
-  SourceLocation location;  // where it is written (main.cf value, table line)
+  std::shared_ptr<const Rule> rule;  // kRule
+  SourceLocation location;           // where it is written (main.cf value, table line, policy file)
 };
 
 struct RestrictionList {
@@ -88,8 +127,15 @@ struct PolicyIr {
   std::map<std::string, RestrictionList> classes;  // smtpd_restriction_classes
   // Restriction lists written as access table values, by value text.
   std::map<std::string, RestrictionList> value_lists;
-  // Every table an access check names, for the image.
+  // Every table an access check or a condition names, for the image.
   std::vector<std::string> tables;
+  // Sets of the policy language, as image tables named "set:NAME".
+  struct Set {
+    enum class Kind { kCidr, kDomains, kAddresses };
+    Kind kind = Kind::kDomains;
+    std::vector<std::string> items;  // CIDR blocks, domain names (.parent too), addresses
+  };
+  std::map<std::string, Set> sets;
 };
 
 }  // namespace postern::policy

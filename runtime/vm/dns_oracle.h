@@ -4,6 +4,7 @@
 // anyone, so a dry run without DNS never rejects because of DNS.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,19 @@ class DnsOracle {
   // The A record `address` has in the DNS list `zone`, if it is listed
   // ("127.0.0.2").
   virtual std::optional<std::string> ListedIn(std::string_view zone, std::string_view address) const = 0;
+};
+
+// Rates for the policy language's `rate(field) > N per minute`: how many
+// events the key has had in the window. The daemon counts; dry runs say 0.
+class RateOracle {
+ public:
+  virtual ~RateOracle() = default;
+  virtual int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds) const = 0;
+};
+
+class NoRates : public RateOracle {
+ public:
+  int64_t Count(std::string_view, std::string_view, int64_t) const override { return 0; }
 };
 
 class OptimisticDns : public DnsOracle {

@@ -7,6 +7,7 @@
 
 #include "mail/address.h"
 #include "mail/parameter_list.h"
+#include "mail/regexp.h"
 #include "util/strings.h"
 
 namespace postern::vm {
@@ -196,6 +197,11 @@ class PolicyVm::Execution {
     for (uint32_t pc = start + 1; pc < p_.code.size(); ++pc) {
       const Inst& inst = p_.code[pc];
       if (inst.op == Op::kReturn) return ListResult::Dunno();
+      if (inst.op == Op::kTest) {
+        bool jump_when = (inst.flags & 1) != 0;
+        if (Evaluate(inst.a) == jump_when) pc = inst.b - 1;  // forward, checked by the verifier
+        continue;
+      }
       bool warn = warn_next;
       warn_next = false;
       ListResult r = Step(inst, context, depth);
@@ -243,9 +249,165 @@ class PolicyVm::Execution {
         return Access(p_.access[inst.a], context, depth);
       case Op::kRbl:
         return Rbl(p_.constants[inst.a], p_.constants[inst.b], context);
+      case Op::kAction:
+        return Action(static_cast<mail::ActionKind>(inst.a), p_.constants[inst.b], context);
       default:
         return ListResult::Reply("451 4.3.5 Server configuration error");
     }
+  }
+
+  ListResult Action(mail::ActionKind kind, const std::string& argument, Context context) {
+    switch (kind) {
+      case mail::ActionKind::kHold:
+        decision_->hold = true;
+        break;
+      case mail::ActionKind::kWarn:
+        decision_->warnings.push_back(Expand(argument, context));
+        break;
+      case mail::ActionKind::kRedirect:
+        decision_->redirect = argument;
+        break;
+      case mail::ActionKind::kAddHeader:
+        decision_->prepend.push_back(Expand(argument, context));
+        break;
+      case mail::ActionKind::kRoute:
+        decision_->route = argument;
+        break;
+      case mail::ActionKind::kDiscard:
+        decision_->discard = true;
+        return ListResult::Ok();
+    }
+    return ListResult::Dunno();
+  }
+
+  // The string value of a field (empty when the stage does not know it).
+  std::string FieldValue(mail::Field field) const {
+    using mail::Field;
+    auto local_of = [](const std::string& a) {
+      return a.substr(0, a.rfind('@') == std::string::npos ? a.size() : a.rfind('@'));
+    };
+    switch (field) {
+      case Field::kClientAddress:
+        return facts_.client_address;
+      case Field::kClientName:
+        return facts_.client_name;
+      case Field::kReverseClientName:
+        return facts_.reverse_client_name;
+      case Field::kHelo:
+        return facts_.helo;
+      case Field::kSender:
+        return facts_.sender;
+      case Field::kSenderDomain:
+        return DomainOf(facts_.sender);
+      case Field::kSenderLocal:
+        return local_of(facts_.sender);
+      case Field::kRecipient:
+        return facts_.recipient;
+      case Field::kRecipientDomain:
+        return DomainOf(facts_.recipient);
+      case Field::kRecipientLocal:
+        return local_of(facts_.recipient);
+      case Field::kRecipientExtension: {
+        auto ext = mail::SplitExtension(local_of(facts_.recipient), vm_.resolver_->config().recipient_delimiter);
+        return ext ? ext->extension.substr(1) : "";
+      }
+      case Field::kSaslUsername:
+        return vm_.sasl_enabled_ ? facts_.sasl_username : "";
+      default:
+        return "";
+    }
+  }
+
+  int64_t NumberValue(const mail::TestSpec& t) const {
+    switch (t.field) {
+      case mail::Field::kSize:
+        return facts_.size;
+      case mail::Field::kRecipientCount:
+        return facts_.recipient_count;
+      case mail::Field::kRate: {
+        const std::string& key_field = p_.constants[t.header];
+        for (int f = 0; f < mail::kFieldCount; ++f) {
+          if (key_field == mail::FieldName(static_cast<mail::Field>(f))) {
+            return vm_.rates_->Count(key_field, FieldValue(static_cast<mail::Field>(f)), t.window);
+          }
+        }
+        return 0;
+      }
+      default:
+        return 0;
+    }
+  }
+
+  bool InSet(const mail::TestSpec& t, const std::string& value) const {
+    const mail::LookupTable* table = vm_.tables_[t.table];
+    if (table == nullptr || value.empty()) return false;
+    if (table->Lookup(value)) return true;
+    bool domain = t.field == mail::Field::kSenderDomain || t.field == mail::Field::kRecipientDomain ||
+                  t.field == mail::Field::kHelo || t.field == mail::Field::kClientName ||
+                  t.field == mail::Field::kReverseClientName;
+    if (!domain || !table->AcceptsPartialKeys()) return false;
+    for (size_t dot = value.find('.'); dot != std::string::npos; dot = value.find('.', dot + 1)) {
+      if (table->Lookup(std::string_view(value).substr(dot))) return true;  // .parent entries
+    }
+    return false;
+  }
+
+  // A condition test of the policy language.
+  bool Evaluate(uint32_t index) const {
+    const mail::TestSpec& t = p_.tests[index];
+    using mail::Field;
+    using mail::TestOp;
+    if (t.field == Field::kSaslAuthenticated) return vm_.sasl_enabled_ && !facts_.sasl_username.empty();
+    if (t.field == Field::kTls) return facts_.tls;
+    if (t.field == Field::kTlsClientCertificate) return facts_.tls && facts_.tls_client_certificate;
+    if (t.field == Field::kSize || t.field == Field::kRecipientCount || t.field == Field::kRate) {
+      int64_t v = NumberValue(t);
+      switch (t.op) {
+        case TestOp::kEq:
+          return v == t.number;
+        case TestOp::kNe:
+          return v != t.number;
+        case TestOp::kLt:
+          return v < t.number;
+        case TestOp::kLe:
+          return v <= t.number;
+        case TestOp::kGt:
+          return v > t.number;
+        case TestOp::kGe:
+          return v >= t.number;
+        default:
+          return false;
+      }
+    }
+    std::vector<std::string> values;
+    if (t.field == Field::kHeader) {
+      for (const auto& [name, value] : facts_.headers) {
+        if (EqualsIgnoreCase(name, p_.constants[t.header])) values.push_back(value);
+      }
+    } else {
+      values.push_back(FieldValue(t.field));
+    }
+    for (const std::string& value : values) {
+      bool hit = false;
+      switch (t.op) {
+        case TestOp::kIn:
+          hit = InSet(t, value);
+          break;
+        case TestOp::kEq:
+          hit = EqualsIgnoreCase(value, p_.constants[t.value]);
+          break;
+        case TestOp::kNe:
+          hit = !EqualsIgnoreCase(value, p_.constants[t.value]);
+          break;
+        case TestOp::kMatch:
+          hit = vm_.regexps_[index] && vm_.regexps_[index]->Match(value, nullptr);
+          break;
+        default:
+          hit = false;
+      }
+      if (hit) return true;
+    }
+    return false;
   }
 
   bool Test(Predicate pred, std::string* reply) const {
@@ -516,8 +678,26 @@ class PolicyVm::Execution {
 };
 
 PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
-                   std::shared_ptr<const DnsOracle> dns)
-    : image_(std::move(image)), resolver_(std::move(resolver)), dns_(std::move(dns)), program_(image_->program()) {
+                   std::shared_ptr<const DnsOracle> dns, std::shared_ptr<const RateOracle> rates)
+    : image_(std::move(image)),
+      resolver_(std::move(resolver)),
+      dns_(std::move(dns)),
+      rates_(std::move(rates)),
+      program_(image_->program()) {
+  for (const mail::TestSpec& t : program_->tests) {
+    std::shared_ptr<const mail::Regexp> re;
+    if (t.op == mail::TestOp::kMatch) {
+      mail::RegexpFlags flags;
+      const std::string& f = program_->constants[t.flags];
+      flags.caseless = f.find('i') != std::string::npos;
+      flags.extended = f.find('x') != std::string::npos;
+      flags.multiline = f.find('m') != std::string::npos;
+      flags.dotall = f.find('s') != std::string::npos;
+      auto compiled = mail::Regexp::Compile(program_->constants[t.value], flags);
+      if (compiled.ok()) re = *compiled;  // the compiler checked it; a failure never matches
+    }
+    regexps_.push_back(re);
+  }
   for (const std::string& reference : program_->tables) {
     const mail::LookupTable* table = image_->Table(reference);
     tables_.push_back(table);

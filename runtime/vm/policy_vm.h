@@ -31,6 +31,7 @@ struct Decision {
   bool discard = false;
   std::string redirect;
   std::string filter;
+  std::string route;  // the policy language's route action: transport:nexthop
   std::vector<std::string> bcc;
   std::vector<std::string> prepend;
   std::vector<std::string> warnings;  // warn_if_reject, WARN, INFO
@@ -41,7 +42,8 @@ class PolicyVm {
  public:
   // REQUIRES: the image has a verified program (Image::program()).
   PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
-           std::shared_ptr<const DnsOracle> dns = std::make_shared<OptimisticDns>());
+           std::shared_ptr<const DnsOracle> dns = std::make_shared<OptimisticDns>(),
+           std::shared_ptr<const RateOracle> rates = std::make_shared<NoRates>());
 
   // `trace` fills Decision::trace (which list and instruction decided).
   Decision Run(VmStage stage, const SmtpFacts& facts, bool trace = false) const;
@@ -55,9 +57,11 @@ class PolicyVm {
   std::shared_ptr<const image::Image> image_;
   std::shared_ptr<const resolve::Resolver> resolver_;
   std::shared_ptr<const DnsOracle> dns_;
+  std::shared_ptr<const RateOracle> rates_;
   const mail::Program* program_;
-  std::vector<const mail::LookupTable*> tables_;  // by Program::tables index
-  std::vector<uint8_t> table_shapes_;              // key shapes each table holds
+  std::vector<std::shared_ptr<const mail::Regexp>> regexps_;  // by test index, for `~` tests
+  std::vector<const mail::LookupTable*> tables_;              // by Program::tables index
+  std::vector<uint8_t> table_shapes_;                         // key shapes each table holds
   mail::NetworkList mynetworks_;
   bool access_parent_style_ = true;  // smtpd_access_maps in parent_domain_matches_subdomains
   std::string null_sender_key_ = "<>";

@@ -1,12 +1,14 @@
 // relay_analysis.cc: see relay_analysis.h.
 #include "runtime/vm/relay_analysis.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "mail/network_list.h"
 #include "mail/parameter_list.h"
 #include "runtime/image/cdb_table.h"
+#include "runtime/resolve/resolver.h"
 #include "util/strings.h"
 
 namespace postern::vm {
@@ -27,9 +29,10 @@ struct Outcome {
 
 class Analyzer {
  public:
-  explicit Analyzer(const image::Image& image) : image_(image), p_(*image.program()) {
+  explicit Analyzer(std::shared_ptr<const image::Image> image)
+      : image_(*image), p_(*image->program()), resolver_(std::move(image)) {
     for (std::string item :
-         mail::SplitParameterList(image.ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
+         mail::SplitParameterList(image_.ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
       std::string error;
       if (item.empty() || item.front() == '!') continue;
       if (auto block = mail::ParseCidrBlock(item, &error)) mynetworks_.push_back(*block);
@@ -83,6 +86,39 @@ class Analyzer {
     }
   }
 
+  // A condition of the policy language, for the worst client.
+  Tri Evaluate(const mail::TestSpec& t) const {
+    using mail::Field;
+    if (t.field == Field::kSaslAuthenticated) return Tri::kFalse;
+    if (t.field == Field::kClientAddress && t.op == mail::TestOp::kIn && t.table != mail::TestSpec::kNoTable) {
+      // A set of networks all inside mynetworks cannot hold an outsider.
+      auto* pattern = dynamic_cast<const mail::PatternTable*>(image_.Table(p_.tables[t.table]));
+      if (pattern == nullptr) return Tri::kUnknown;
+      for (const mail::PatternRule& rule : pattern->rules()) {
+        if (rule.kind != mail::PatternRule::Kind::kMatch || !rule.cidr || rule.negate ||
+            !InsideMynetworks(*rule.cidr)) {
+          return Tri::kUnknown;
+        }
+      }
+      return Tri::kFalse;
+    }
+    bool recipient_field = t.field == Field::kRecipientDomain || t.field == Field::kRecipient;
+    if (recipient_field && t.op == mail::TestOp::kIn && t.table != mail::TestSpec::kNoTable) {
+      // The worst recipient is outside every local, virtual and relay
+      // domain: a set of such domains (or addresses in them) cannot hold it.
+      auto* cdb = dynamic_cast<const image::CdbTable*>(image_.Table(p_.tables[t.table]));
+      if (cdb == nullptr) return Tri::kUnknown;
+      bool all_authorized = true;
+      cdb->ForEach([&](std::string_view key, std::string_view) {
+        std::string domain(key.substr(key.rfind('@') == std::string_view::npos ? 0 : key.rfind('@') + 1));
+        if (!domain.empty() && domain.front() == '.') domain = "probe" + domain;
+        all_authorized = all_authorized && !domain.empty() && resolver_.IsAuthDestination("probe@" + domain);
+      });
+      return all_authorized ? Tri::kFalse : Tri::kUnknown;
+    }
+    return Tri::kUnknown;
+  }
+
   // The restriction-list outcomes of list `start` for the worst client.
   std::vector<Outcome> List(uint32_t start, int depth) {
     if (depth > mail::kMaxCallDepth) return {Outcome{false, false, ""}};
@@ -90,12 +126,15 @@ class Analyzer {
     if (memo != memo_.end()) return memo->second;
     memo_[start] = {Outcome{false, false, ""}};  // a cycle refuses (nesting limit)
     const std::string& list_name = p_.constants[p_.code[start].a];
-    // Paths in flight: (warn the next reject, DEFER_IF_PERMIT met).
+    // Paths in flight, by the pc they are at (flow only moves forward):
+    // (warn the next reject, DEFER_IF_PERMIT met).
     struct Path {
       bool warn = false;
       bool dip = false;
+      bool operator==(const Path& o) const { return warn == o.warn && dip == o.dip; }
     };
-    std::vector<Path> live = {Path{}};
+    std::map<uint32_t, std::vector<Path>> pending;
+    pending[start + 1].push_back(Path{});
     std::vector<Outcome> out;
     auto add = [&](Outcome o) {
       for (const Outcome& e : out) {
@@ -103,43 +142,49 @@ class Analyzer {
       }
       out.push_back(std::move(o));
     };
-    for (uint32_t pc = start + 1; pc < p_.code.size() && !live.empty(); ++pc) {
+    auto go = [&](uint32_t pc, Path path) {
+      std::vector<Path>& at = pending[pc];
+      if (std::find(at.begin(), at.end(), path) == at.end()) at.push_back(path);
+    };
+    while (!pending.empty()) {
+      auto node = pending.begin();
+      uint32_t pc = node->first;
+      std::vector<Path> live = std::move(node->second);
+      pending.erase(node);
+      if (pc >= p_.code.size()) break;
       const Inst& inst = p_.code[pc];
       if (inst.op == Op::kReturn) {
         for (const Path& path : live) add(Outcome{true, path.dip, ""});
-        break;
+        continue;
       }
       std::string where = list_name + " #" + std::to_string(pc - start);
-      std::vector<Path> next;
       for (const Path& path : live) {
-        // What this instruction can do: go on, permit, or refuse.
-        std::vector<Outcome> results = Instruction(inst, depth, where);
-        for (const Outcome& r : results) {
-          if (inst.op == Op::kWarnIfReject) {
-            next.push_back(Path{true, path.dip});
-            continue;
-          }
-          if (inst.op == Op::kDeferIfPermit) {
-            next.push_back(Path{false, true});
-            continue;
-          }
+        if (inst.op == Op::kTest) {
+          Tri t = Evaluate(p_.tests[inst.a]);
+          bool jump_when = (inst.flags & 1) != 0;
+          if (t == Tri::kUnknown || (t == Tri::kTrue) == jump_when) go(inst.b, Path{false, path.dip});
+          if (t == Tri::kUnknown || (t == Tri::kTrue) != jump_when) go(pc + 1, Path{false, path.dip});
+          continue;
+        }
+        if (inst.op == Op::kWarnIfReject) {
+          go(pc + 1, Path{true, path.dip});
+          continue;
+        }
+        if (inst.op == Op::kDeferIfPermit) {
+          go(pc + 1, Path{false, true});
+          continue;
+        }
+        for (const Outcome& r : Instruction(inst, depth, where)) {
           if (r.pass && r.how.empty()) {  // undecided: next instruction
-            next.push_back(Path{false, path.dip || r.defer_if_permit});
+            go(pc + 1, Path{false, path.dip || r.defer_if_permit});
           } else if (r.pass) {
             add(Outcome{true, path.dip || r.defer_if_permit, r.how});
           } else if (path.warn) {
-            next.push_back(Path{false, path.dip});  // a warning only
+            go(pc + 1, Path{false, path.dip});  // a warning only
           } else {
             add(Outcome{false, path.dip, r.how});
           }
         }
-      }
-      // Keep one path per state.
-      live.clear();
-      for (const Path& n : next) {
-        bool seen = false;
-        for (const Path& l : live) seen = seen || (l.warn == n.warn && l.dip == n.dip);
-        if (!seen) live.push_back(n);
       }
     }
     memo_[start] = out;
@@ -184,6 +229,11 @@ class Analyzer {
         return Access(p_.access[inst.a], depth, where);
       case Op::kRbl:
         return {undecided, refused};
+      case Op::kAction:
+        if (static_cast<mail::ActionKind>(inst.a) == mail::ActionKind::kDiscard) {
+          return {Outcome{true, false, where + " discard"}};
+        }
+        return {undecided};
       default:  // warn_if_reject, defer_if_*: handled by the caller
         return {undecided};
     }
@@ -265,12 +315,13 @@ class Analyzer {
 
   const image::Image& image_;
   const mail::Program& p_;
+  resolve::Resolver resolver_;
   std::vector<mail::CidrBlock> mynetworks_;
   std::map<uint32_t, std::vector<Outcome>> memo_;
 };
 
 }  // namespace
 
-RelayFinding AnalyzeRelay(const image::Image& image) { return Analyzer(image).Run(); }
+RelayFinding AnalyzeRelay(std::shared_ptr<const image::Image> image) { return Analyzer(std::move(image)).Run(); }
 
 }  // namespace postern::vm

@@ -12,6 +12,7 @@
 // decide for this client is taken both ways.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,6 @@ struct RelayFinding {
   std::string rule;
 };
 
-RelayFinding AnalyzeRelay(const image::Image& image);
+RelayFinding AnalyzeRelay(std::shared_ptr<const image::Image> image);
 
 }  // namespace postern::vm

@@ -3,7 +3,10 @@
 // test case. Plain data.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace postern::vm {
 
@@ -17,8 +20,11 @@ struct SmtpFacts {
   std::string recipient;      // the RCPT TO address being checked
   std::string sasl_username;  // empty: not authenticated
   bool tls = false;
-  bool tls_client_certificate = false;        // verified client certificate
-  bool pipelined_without_permission = false;  // sent ahead before PIPELINING was announced
+  bool tls_client_certificate = false;                       // verified client certificate
+  bool pipelined_without_permission = false;                 // sent ahead before PIPELINING was announced
+  int64_t size = 0;                                          // SIZE= at MAIL; the message size at end of data
+  int recipient_count = 0;                                   // accepted so far
+  std::vector<std::pair<std::string, std::string>> headers;  // data and end-of-data
 };
 
 }  // namespace postern::vm

@@ -68,9 +68,11 @@ def derive_master_cf(path, port, recorder):
 
 def derive(example, root, port, extra=None):
     etc = os.path.join(root, "etc")
-    shutil.copytree(example, etc, ignore=shutil.ignore_patterns("trace", "tests"))
+    shutil.copytree(example, etc, ignore=shutil.ignore_patterns("trace", "tests", "policy"))
     for name in os.listdir(etc):
         p = os.path.join(etc, name)
+        if not os.path.isfile(p):
+            continue
         text = open(p).read()
         open(p, "w").write(text.replace("/etc/postfix/", etc + "/"))
     users = [l.split(":")[0] for l in open(os.path.join(example, "trace", "users"))

@@ -107,6 +107,8 @@ def run_configuration(postern, config):
         if not test_name.endswith(".test"):
             continue
         test_file = os.path.join(tests_dir, test_name)
+        if "differential: no" in open(test_file).readline():
+            continue  # cases about Postern's own policy language
         root = tempfile.mkdtemp(prefix="postern-pfx-")
         instance = PrivatePostfix(config, root, {"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
         cmd = [postern, "test", "-c", instance.etc, "--print", test_file]

@@ -71,7 +71,7 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
       diagnostics->Warning(p.code, where, message, p.hint);
     }
   }
-  vm::RelayFinding relay = vm::AnalyzeRelay(**image);
+  vm::RelayFinding relay = vm::AnalyzeRelay(*image);
   if (relay.open) {
     SourceLocation where{model.main_cf.file, 0, 0};
     if (const config::ParameterDefinition* def = model.parameters->Definition(relay.list)) where = def->value_location;

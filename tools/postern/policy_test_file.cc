@@ -1,6 +1,8 @@
 // policy_test_file.cc: see policy_test_file.h.
 #include "tools/postern/policy_test_file.h"
 
+#include <algorithm>
+
 #include "util/strings.h"
 
 namespace postern::cli {
@@ -128,6 +130,21 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
     } else if (word == "pipelining-violation") {
       c.pipelining_violation = true;
       continue;
+    } else if (word == "size") {
+      if (rest.empty() || !std::all_of(rest.begin(), rest.end(), IsDigit)) {
+        error("size needs a number of bytes");
+      } else {
+        c.size = std::stoll(std::string(rest));
+      }
+      continue;
+    } else if (word == "header") {
+      size_t colon = rest.find(':');
+      if (colon == std::string_view::npos || colon == 0) {
+        error("header needs NAME: VALUE");
+      } else {
+        c.headers.emplace_back(std::string(Trim(rest.substr(0, colon))), std::string(Trim(rest.substr(colon + 1))));
+      }
+      continue;
     } else if (word == "dns") {
       std::vector<std::string> args = SplitAny(rest, " \t");
       if (args.size() == 2 && args[0] == "missing") {
@@ -140,7 +157,7 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       continue;
     } else {
       error("unknown test line \"" + word + "\"",
-            "lines are test, client, reverse, helo, sasl, tls, mail from, rcpt to, data, dns");
+            "lines are test, client, reverse, helo, sasl, tls, size, header, mail from, rcpt to, data, dns");
       continue;
     }
     if (!ok) {

@@ -10,15 +10,18 @@
 //     rcpt to <fred@example.com>        expect 250 route local:example.com
 //
 // Other lines: `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
-// `pipelining-violation`, `data [expect ...]`, and DNS facts for the DNS
-// restrictions: `dns missing DOMAIN`, `dns listed ZONE ADDRESS [VALUE]`.
+// `pipelining-violation`, `size BYTES`, `header NAME: VALUE` (for the data
+// stage), `data [expect ...]`, and DNS facts for the DNS restrictions:
+// `dns missing DOMAIN`, `dns listed ZONE ADDRESS [VALUE]`.
 // `expect CODE` checks the code, `expect CODE TEXT` the whole reply.
 //
 // Codes: PT0601 syntax error in a test file.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/diagnostic.h"
@@ -49,6 +52,8 @@ struct TestCase {
   bool tls = false;
   bool tls_client_certificate = false;
   bool pipelining_violation = false;
+  int64_t size = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
   std::vector<std::string> missing_domains;
   struct Listing {
     std::string zone, address, value;

@@ -80,6 +80,8 @@ class Runner {
     facts.tls = c.tls;
     facts.tls_client_certificate = c.tls_client_certificate;
     facts.pipelined_without_permission = c.pipelining_violation;
+    facts.size = c.size;
+    facts.headers = c.headers;
     std::vector<StepResult> results;
     for (const TestStep& step : c.steps) {
       StepResult r{&step, "", "", ""};
@@ -107,13 +109,18 @@ class Runner {
           facts.recipient = mail::InternalForm(step.argument);
           d = policy.CheckRecipient(facts);
           r.reply = d.reply.empty() ? "250 2.1.5 Ok" : d.reply;
+          if (d.kind == vm::Decision::Kind::kAccept) ++facts.recipient_count;
           resolve::ResolveOptions options;
           options.smtpd_checks = false;
           options.record_steps = false;
-          for (const resolve::Delivery& delivery : resolver_->Resolve(facts.recipient, options).results) {
-            if (delivery.status == resolve::Delivery::Status::kDeliver) {
-              r.route = delivery.transport + ":" + delivery.nexthop;
-              break;
+          if (!d.route.empty()) {
+            r.route = d.route;  // the policy's route action overrides
+          } else {
+            for (const resolve::Delivery& delivery : resolver_->Resolve(facts.recipient, options).results) {
+              if (delivery.status == resolve::Delivery::Status::kDeliver) {
+                r.route = delivery.transport + ":" + delivery.nexthop;
+                break;
+              }
             }
           }
           break;
