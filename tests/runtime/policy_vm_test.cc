@@ -1,0 +1,104 @@
+// policy_vm_test.cc: the VM against the reference evaluator of the IR on
+// generated transactions, for configurations whose main.cf restriction
+// lists cover access tables, classes, value lists, warn_if_reject and
+// DEFER_IF_PERMIT. (The policy language's rules are checked by golden
+// disassembly and postern test cases.)
+#include "runtime/vm/policy_vm.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "compiler/lower/restriction_lowering.h"
+#include "mail/passwd_table.h"
+#include "tests/runtime/reference_evaluator.h"
+#include "tests/runtime/test_config.h"
+
+namespace postern::vm {
+namespace {
+
+class GeneratedTransactions : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
+  std::string directory = std::string(POSTERN_SOURCE_DIR) + "/" + GetParam();
+  DiagnosticSink diagnostics;
+  check::LoadOptions load;
+  load.config_directory = directory;
+  load.installed_directory = "/etc/postfix";
+  check::Model model = check::LoadConfiguration(load, &diagnostics);
+  policy::PolicyIr ir = lower::LowerRestrictions(model, &diagnostics);
+
+  testing::TestConfig scratch;
+  emit::BuiltImage built = scratch.Build(directory);
+  auto published = emit::PublishImage(built, emit::PublishOptions{scratch.images_directory(), 0});
+  ASSERT_TRUE(published.ok());
+  auto image = image::Image::Load(published->path);
+  ASSERT_TRUE(image.ok()) << image.status().message();
+  auto users = mail::ParsePasswdText("root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n");
+  auto resolver = std::make_shared<const resolve::Resolver>(*image, users);
+  PolicyVm vm(*image, resolver);
+
+  // Values drawn from the configuration's own tables, plus strangers.
+  const std::vector<std::string> addresses = {"192.0.2.10", "198.51.100.7", "203.0.113.66", "203.0.113.5",
+                                              "10.1.2.3",   "127.0.0.1",    "192.168.1.20", "2001:db8::5"};
+  const std::vector<std::string> names = {"unknown", "mail.outside.example", "host.blocked.example", "bad.example",
+                                          "pc20.office.example"};
+  const std::vector<std::string> helos = {"mail.outside.example", "localhost.example", "bad.example",
+                                          "outsidebox",           "bad_name!.example", "[192.0.2.1]"};
+  const std::vector<std::string> senders = {"",
+                                            "someone@outside.example",
+                                            "spammer@outside.example",
+                                            "anyone@badhost.example",
+                                            "good@badhost.example",
+                                            "vip@partner.example",
+                                            "noreply@shop.example",
+                                            "someone@localhost",
+                                            "ghost@example.net",
+                                            "alice@example.net",
+                                            "fred@example.com",
+                                            "spammer@bad.example"};
+  const std::vector<std::string> recipients = {"alice@example.net",
+                                               "ghost@example.net",
+                                               "anyone@partner.example",
+                                               "anyone@elsewhere.example",
+                                               "alice",
+                                               "abuse@example.net",
+                                               "blocked@example.net",
+                                               "sales@example.net",
+                                               "archive@example.net",
+                                               "fred@example.com",
+                                               "root@example.com",
+                                               "user%elsewhere.org@example.com",
+                                               "joe@thebible.com",
+                                               "x@sub.partner.example"};
+  std::mt19937 random(20261122);
+  auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
+  int compared = 0;
+  for (int i = 0; i < 3000; ++i) {
+    SmtpFacts facts;
+    facts.client_address = pick(addresses);
+    facts.client_name = pick(names);
+    facts.helo = pick(helos);
+    facts.sender = pick(senders);
+    facts.has_sender = true;
+    facts.recipient = pick(recipients);
+    facts.sasl_username = random() % 4 == 0 ? "fred" : "";
+    Decision d = vm.Run(VmStage::kRcpt, facts);
+    testing::ReferenceResult expected = testing::EvaluateRcpt(ir, **image, *resolver, facts);
+    ASSERT_TRUE(expected.complete) << "the reference met a restriction it does not model";
+    ASSERT_EQ(d.kind == Decision::Kind::kAccept, expected.accepted)
+        << "client " << facts.client_address << " " << facts.client_name << " helo " << facts.helo << " from <"
+        << facts.sender << "> to <" << facts.recipient << ">: vm \"" << d.reply << "\", reference \"" << expected.reply
+        << "\"";
+    ASSERT_EQ(d.reply, expected.reply) << "to <" << facts.recipient << "> from <" << facts.sender << ">";
+    ++compared;
+  }
+  EXPECT_EQ(compared, 3000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Configurations, GeneratedTransactions,
+                         ::testing::Values("tests/integration/configs/restrictions", "examples/office"));
+
+}  // namespace
+}  // namespace postern::vm
