@@ -1,6 +1,8 @@
 // strings.cc: see strings.h.
 #include "util/strings.h"
 
+#include <charconv>
+
 #include <limits>
 
 namespace postern {
@@ -76,6 +78,13 @@ bool ParseDecimal(std::string_view s, long long* value) {
   }
   *value = result;
   return true;
+}
+
+std::optional<int64_t> ParseDecimal(std::string_view s) {
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || error != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return value;
 }
 
 std::string ToUpper(std::string_view s) {

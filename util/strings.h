@@ -1,6 +1,8 @@
 // strings.h: small locale-independent string helpers.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,8 @@ inline char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<c
 std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
 std::string ToUpper(std::string_view s);
+// A whole decimal integer that fits in 64 bits, or nullopt.
+std::optional<int64_t> ParseDecimal(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWith(std::string_view s, std::string_view prefix);
 

@@ -17,6 +17,7 @@ using mail::TestOp;
 
 enum class Type { kAddress, kDomain, kIp, kString, kNumber, kBool };
 
+
 struct FieldInfo {
   std::string_view name;
   Field field;
@@ -346,7 +347,12 @@ class Lowering {
           Error("PL0704", c.right.location, "\"" + c.left.text + "\" is a number; compare it with a number");
           return std::nullopt;
         }
-        out.test.number = std::stoll(c.right.text);
+        auto n = ParseDecimal(c.right.text);
+        if (!n) {
+          Error("PL0704", c.right.location, "number " + c.right.text + " is too large");
+          return std::nullopt;
+        }
+        out.test.number = *n;
         return out;
       }
       if (f->type == Type::kBool) {

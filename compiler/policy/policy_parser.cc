@@ -1,9 +1,13 @@
 // policy_parser.cc: see policy_parser.h.
 #include "compiler/policy/policy_parser.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "PolicyLexer.h"
 #include "PolicyParser.h"
 #include "antlr4-runtime.h"
+#include "util/strings.h"
 
 namespace postern::policy {
 namespace {
@@ -37,9 +41,31 @@ std::string Unquote(const std::string& text) {
   return out;
 }
 
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 class Builder {
  public:
-  explicit Builder(std::shared_ptr<const SourceFile> file) : file_(std::move(file)) {}
+  Builder(std::shared_ptr<const SourceFile> file, DiagnosticSink* diagnostics)
+      : file_(std::move(file)), diagnostics_(diagnostics) {}
+
+  // A number literal, or 0 after a diagnostic.
+  int64_t NumberAt(antlr4::tree::TerminalNode* node) {
+    auto n = ParseDecimal(node->getText());
+    if (!n) diagnostics_->Error("PL0704", At(node), "number " + node->getText() + " is too large");
+    return n.value_or(0);
+  }
 
   SourceLocation At(antlr4::ParserRuleContext* ctx) const {
     antlr4::Token* start = ctx->getStart();
@@ -119,7 +145,7 @@ class Builder {
     std::vector<std::string> strings;
     for (auto* s : action->STRING()) strings.push_back(Unquote(s->getText()));
     if (auto* reply = action->reply()) {
-      if (reply->NUMBER() != nullptr) rule.action.code = std::stoi(reply->NUMBER()->getText());
+      if (reply->NUMBER() != nullptr) rule.action.code = static_cast<int>(std::min<int64_t>(NumberAt(reply->NUMBER()), 1000));
       if (reply->STATUS() != nullptr) rule.action.status = reply->STATUS()->getText();
       if (reply->STRING() != nullptr) rule.action.text = Unquote(reply->STRING()->getText());
     }
@@ -192,7 +218,7 @@ class Builder {
     } else if (auto* r = dynamic_cast<PolicyParser::RateConditionContext*>(ctx)) {
       c.kind = AstCondition::Kind::kRate;
       c.left = Operand(r->operand());
-      c.number = std::stoll(r->NUMBER()->getText());
+      c.number = NumberAt(r->NUMBER());
       c.time_unit = r->timeUnit()->getText();
     } else if (auto* f = dynamic_cast<PolicyParser::FlagConditionContext*>(ctx)) {
       c.kind = AstCondition::Kind::kFlag;
@@ -204,30 +230,36 @@ class Builder {
   }
 
   std::shared_ptr<const SourceFile> file_;
+  DiagnosticSink* diagnostics_;
 };
 
 }  // namespace
 
 AstFile ParsePolicy(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
-  antlr4::ANTLRInputStream input(file->text());
-  grammar::PolicyLexer lexer(&input);
-  ErrorListener listener(file, diagnostics);
-  lexer.removeErrorListeners();
-  lexer.addErrorListener(&listener);
-  antlr4::CommonTokenStream tokens(&lexer);
-  PolicyParser parser(&tokens);
-  parser.removeErrorListeners();
-  parser.addErrorListener(&listener);
-  int errors_before = diagnostics->error_count();
-  PolicyParser::PolicyFileContext* tree = nullptr;
-  try {
-    tree = parser.policyFile();
-  } catch (const std::exception& e) {  // ANTLR's exceptions stop at this boundary
-    diagnostics->Error("PL0701", SourceLocation{file, 0, 0}, std::string("policy parser failure: ") + e.what());
-    return AstFile{file, {}, {}, {}, {}};
+  AstFile empty{file, {}, {}, {}, {}};
+  if (!ValidUtf8(file->text())) {
+    diagnostics->Error("PL0701", SourceLocation{file, 0, 0}, "the policy file is not valid UTF-8");
+    return empty;
   }
-  if (diagnostics->error_count() > errors_before) return AstFile{file, {}, {}, {}, {}};
-  return Builder(file).Build(tree);
+  int errors_before = diagnostics->error_count();
+  // ANTLR reports through exceptions; none crosses this boundary.
+  try {
+    antlr4::ANTLRInputStream input(file->text());
+    grammar::PolicyLexer lexer(&input);
+    ErrorListener listener(file, diagnostics);
+    lexer.removeErrorListeners();
+    lexer.addErrorListener(&listener);
+    antlr4::CommonTokenStream tokens(&lexer);
+    PolicyParser parser(&tokens);
+    parser.removeErrorListeners();
+    parser.addErrorListener(&listener);
+    PolicyParser::PolicyFileContext* tree = parser.policyFile();
+    if (diagnostics->error_count() > errors_before) return empty;
+    return Builder(file, diagnostics).Build(tree);
+  } catch (const std::exception& e) {
+    diagnostics->Error("PL0701", SourceLocation{file, 0, 0}, std::string("policy parser failure: ") + e.what());
+    return empty;
+  }
 }
 
 }  // namespace postern::policy

@@ -131,10 +131,10 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       c.pipelining_violation = true;
       continue;
     } else if (word == "size") {
-      if (rest.empty() || !std::all_of(rest.begin(), rest.end(), IsDigit)) {
-        error("size needs a number of bytes");
+      if (auto bytes = ParseDecimal(rest); bytes && *bytes >= 0) {
+        c.size = *bytes;
       } else {
-        c.size = std::stoll(std::string(rest));
+        error("size needs a number of bytes");
       }
       continue;
     } else if (word == "header") {
