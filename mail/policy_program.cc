@@ -268,6 +268,10 @@ Status Verify(const Program& p) {
       }
       if (!ok) return bad("operand out of range at " + std::to_string(pc));
     }
+    if (i.op == Op::kContentChecks &&
+        (i.b == 0 || i.a >= p.tables.size() || i.b > p.tables.size() - i.a || i.flags > 1)) {
+      return bad("content checks out of range at " + std::to_string(pc));
+    }
     if (i.op == Op::kAction && (i.a >= kActionKindCount || i.b >= p.constants.size())) {
       return bad("action out of range at " + std::to_string(pc));
     }
@@ -352,6 +356,10 @@ std::string Dump(const Program& p) {
         break;
       case Op::kAction:
         text += std::string(ActionKindName(static_cast<ActionKind>(i.a))) + " " + constant(i.b);
+        break;
+      case Op::kContentChecks:
+        text += (i.flags & 1) != 0 ? "body" : "header";
+        for (uint32_t t = i.a; t < i.a + i.b && t < p.tables.size(); ++t) text += " " + p.tables[t];
         break;
       default:
         break;

@@ -42,8 +42,9 @@ enum class Op : uint8_t {
   kTest,           // condition test a (Program::tests): jump forward to pc b when it is false
                    // (when it is true, with flags bit 0)
   kAction,         // a deciding-nothing action: a = ActionKind, b = constant (its argument)
+  kContentChecks,  // header_checks (flags 0) or body_checks (flags 1): tables a .. a+b-1, line by line
 };
-inline constexpr int kOpCount = 17;
+inline constexpr int kOpCount = 18;
 const char* OpName(Op op);
 
 // What kPermitIf / kReplyIf test.

@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include "mail/parameter_list.h"
+
 namespace postern::lower {
 namespace {
 
@@ -219,6 +221,17 @@ class Generator {
         case RestrictionKind::kRule:
           EmitRule(*r.rule);
           break;
+        case RestrictionKind::kHeaderChecks:
+        case RestrictionKind::kBodyChecks: {
+          // The tables in a row, so one instruction names them all.
+          std::vector<std::string> tables = mail::SplitParameterList(r.argument).value_or(std::vector<std::string>{});
+          auto first = static_cast<uint32_t>(program_.tables.size());
+          for (const std::string& t : tables) program_.tables.push_back(t);
+          uint16_t body = r.kind == RestrictionKind::kBodyChecks ? 1 : 0;
+          program_.code.push_back(
+              Inst{Op::kContentChecks, Predicate::kNone, body, first, static_cast<uint32_t>(tables.size())});
+          break;
+        }
       }
     }
     Emit(Op::kReturn);

@@ -153,6 +153,22 @@ class Lowering {
     add(Stage::kEndOfData, "smtpd_end_of_data_restrictions", ReplyContext::kEndOfData);
     // Access tables may answer with a restriction list; compile each one.
     for (size_t i = 0; i < ir_.tables.size(); ++i) LowerTableValues(ir_.tables[i]);
+    // header_checks and body_checks run on the content, at end of data.
+    for (const auto& [name, kind] : {std::pair{"header_checks", RestrictionKind::kHeaderChecks},
+                                     std::pair{"body_checks", RestrictionKind::kBodyChecks}}) {
+      config::MacroExpander content_expander = model_.parameters->Expander();
+      std::string value = model_.parameters->Expanded(name, &content_expander);
+      std::vector<std::string> tables = config::SplitParameterList(value).value_or(std::vector<std::string>{});
+      if (tables.empty()) continue;
+      policy::RestrictionList list;
+      list.name = name;
+      list.location = LocationOf(name, "");
+      list.items.push_back(policy::Restriction{kind, value, nullptr, list.location});
+      for (const std::string& t : tables) {
+        if (std::find(ir_.tables.begin(), ir_.tables.end(), t) == ir_.tables.end()) ir_.tables.push_back(t);
+      }
+      ir_.stages[static_cast<int>(Stage::kEndOfData)].lists.push_back({std::move(list), ReplyContext::kEndOfData});
+    }
     return std::move(ir_);
   }
 

@@ -59,6 +59,8 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kCheckSaslAccess, "check_sasl_access")
     NAME(kClass, "class")
     NAME(kRule, "rule")
+    NAME(kHeaderChecks, "header_checks")
+    NAME(kBodyChecks, "body_checks")
 #undef NAME
   }
   return "?";

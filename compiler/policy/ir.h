@@ -59,6 +59,8 @@ enum class RestrictionKind {
   kCheckSaslAccess,
   kClass,  // argument: restriction class name
   kRule,   // a policy language rule: Restriction::rule
+  kHeaderChecks,  // argument: the header_checks table list
+  kBodyChecks,    // argument: the body_checks table list
 };
 const char* RestrictionName(RestrictionKind kind);
 

@@ -256,8 +256,8 @@ class Lowering {
   // when it is one, false when it is not, nullopt after a diagnostic.
   std::optional<bool> HeaderOperand(const AstOperand& o, Stage stage, Test* test) {
     if (o.kind != AstOperand::Kind::kCall || o.text != "header") return false;
-    if (stage != Stage::kData && stage != Stage::kEndOfData) {
-      Error("PL0705", o.location, "header() is only known at stages data and eom");
+    if (stage != Stage::kEndOfData) {
+      Error("PL0705", o.location, "header() is only known at stage eom, once the message is in");
       return std::nullopt;
     }
     if (o.arguments.size() != 1 || o.arguments[0].kind != AstOperand::Kind::kString) {

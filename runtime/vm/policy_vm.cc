@@ -251,6 +251,8 @@ class PolicyVm::Execution {
         return Rbl(p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kAction:
         return Action(static_cast<mail::ActionKind>(inst.a), p_.constants[inst.b], context);
+      case Op::kContentChecks:
+        return ContentChecks(inst.a, inst.b, (inst.flags & 1) != 0);
       default:
         return ListResult::Reply("451 4.3.5 Server configuration error");
     }
@@ -276,6 +278,50 @@ class PolicyVm::Execution {
       case mail::ActionKind::kDiscard:
         decision_->discard = true;
         return ListResult::Ok();
+    }
+    return ListResult::Dunno();
+  }
+
+  // header_checks(5) / body_checks: each line against the tables, the first
+  // table with a match deciding for that line.
+  ListResult ContentChecks(uint32_t first, uint32_t count, bool body) {
+    std::vector<std::string> lines;
+    if (body) {
+      lines = facts_.body_lines;
+    } else {
+      for (const auto& [name, value] : facts_.headers) lines.push_back(name + ": " + value);
+    }
+    for (const std::string& line : lines) {
+      std::optional<std::string> value;
+      for (uint32_t t = first; t < first + count && !value; ++t) {
+        if (vm_.tables_[t] != nullptr) value = vm_.tables_[t]->Lookup(line);
+      }
+      if (!value) continue;
+      std::string_view v = Trim(*value);
+      size_t end = v.find_first_of(" \t");
+      std::string word = ToUpper(v.substr(0, end));
+      std::string text(end == std::string_view::npos ? std::string_view() : Trim(v.substr(end)));
+      if (word == "REJECT") {
+        std::string dsn = "5.7.1";
+        if (text.size() >= 5 && text[0] == '5' && text[1] == '.') {
+          size_t sp = text.find(' ');
+          dsn = text.substr(0, sp);
+          text = sp == std::string::npos ? "" : std::string(Trim(std::string_view(text).substr(sp)));
+        }
+        return ListResult::Reply("550 " + dsn + " " + (text.empty() ? "message content rejected" : text));
+      }
+      if (word == "DISCARD") {
+        decision_->discard = true;
+        return ListResult::Ok();
+      }
+      if (word == "HOLD") decision_->hold = true;
+      if (word == "WARN" || word == "INFO") decision_->warnings.push_back(line + (text.empty() ? "" : ": " + text));
+      if (word == "REDIRECT" && !text.empty()) decision_->redirect = text;
+      if (word == "FILTER" && !text.empty()) decision_->filter = text;
+      if (word == "BCC" && !text.empty()) decision_->bcc.push_back(text);
+      if (word == "PREPEND" && !text.empty()) decision_->prepend.push_back(text);
+      if (word == "IGNORE") decision_->header_edits.push_back("ignore " + line);
+      if (word == "REPLACE" && !text.empty()) decision_->header_edits.push_back("replace " + line + " with " + text);
     }
     return ListResult::Dunno();
   }

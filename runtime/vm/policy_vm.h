@@ -34,6 +34,7 @@ struct Decision {
   std::string route;  // the policy language's route action: transport:nexthop
   std::vector<std::string> bcc;
   std::vector<std::string> prepend;
+  std::vector<std::string> header_edits;  // header_checks IGNORE and REPLACE: "ignore H", "replace H with H2"
   std::vector<std::string> warnings;  // warn_if_reject, WARN, INFO
   std::vector<std::string> trace;     // which list and instruction decided (when asked)
 };

@@ -24,7 +24,8 @@ struct SmtpFacts {
   bool pipelined_without_permission = false;                 // sent ahead before PIPELINING was announced
   int64_t size = 0;                                          // SIZE= at MAIL; the message size at end of data
   int recipient_count = 0;                                   // accepted so far
-  std::vector<std::pair<std::string, std::string>> headers;  // data and end-of-data
+  std::vector<std::pair<std::string, std::string>> headers;  // end of data: the message's headers
+  std::vector<std::string> body_lines;                       // end of data: the body, line by line
 };
 
 }  // namespace postern::vm

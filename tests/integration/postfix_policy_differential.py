@@ -56,8 +56,9 @@ def replay(port, cases):
                 elif command == "data":
                     code, msg = s.docmd("DATA")
                     if code == 354:
-                        s.send(b".\r\n")
-                        s.getreply()
+                        content = client.get("content", "") if client else ""
+                        s.send((content + "\r\n.\r\n").encode())
+                        code, msg = s.getreply()
                 else:
                     continue
                 text = msg.decode(errors="replace").split("\n")[-1] if isinstance(msg, bytes) else str(msg)
@@ -83,6 +84,8 @@ def parse_facts(test_file):
     facts = {}
     test = None
     sasl = {}
+    headers = {}
+    body = {}
     clients = []
     for number, line in enumerate(open(test_file), start=1):
         words = line.split()
@@ -92,10 +95,15 @@ def parse_facts(test_file):
             test = line.strip()[5:].strip().strip('"')
         elif words[0] == "sasl":
             sasl[test] = words[1]
+        elif words[0] == "header":
+            headers.setdefault(test, []).append(line.strip()[7:].strip())
+        elif words[0] == "body":
+            body.setdefault(test, []).append(line.strip()[5:])
         elif words[0] == "client":
             clients.append((test, number, words[1], words[2] if len(words) > 2 and words[2] != "expect" else "unknown"))
     for test, number, address, name in clients:
-        facts[(test, number)] = {"address": address, "name": name, "sasl": sasl.get(test)}
+        content = "\r\n".join(headers.get(test, []) + [""] + body.get(test, []))
+        facts[(test, number)] = {"address": address, "name": name, "sasl": sasl.get(test), "content": content}
     return facts
 
 

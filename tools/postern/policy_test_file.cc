@@ -137,6 +137,9 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
         error("size needs a number of bytes");
       }
       continue;
+    } else if (word == "body") {
+      c.body_lines.emplace_back(rest);
+      continue;
     } else if (word == "header") {
       size_t colon = rest.find(':');
       if (colon == std::string_view::npos || colon == 0) {
@@ -157,7 +160,7 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       continue;
     } else {
       error("unknown test line \"" + word + "\"",
-            "lines are test, client, reverse, helo, sasl, tls, size, header, mail from, rcpt to, data, dns");
+            "lines are test, client, reverse, helo, sasl, tls, size, header, body, mail from, rcpt to, data, dns");
       continue;
     }
     if (!ok) {

@@ -10,8 +10,9 @@
 //     rcpt to <fred@example.com>        expect 250 route local:example.com
 //
 // Other lines: `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
-// `pipelining-violation`, `size BYTES`, `header NAME: VALUE` (for the data
-// stage), `data [expect ...]`, and DNS facts for the DNS restrictions:
+// `pipelining-violation`, `size BYTES`, `header NAME: VALUE` and `body LINE`
+// (the message, checked at end of data), `data [expect ...]` (the DATA
+// command, then end of data), and DNS facts for the DNS restrictions:
 // `dns missing DOMAIN`, `dns listed ZONE ADDRESS [VALUE]`.
 // `expect CODE` checks the code, `expect CODE TEXT` the whole reply.
 //
@@ -54,6 +55,7 @@ struct TestCase {
   bool pipelining_violation = false;
   int64_t size = 0;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::string> body_lines;
   std::vector<std::string> missing_domains;
   struct Listing {
     std::string zone, address, value;

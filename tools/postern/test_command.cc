@@ -82,6 +82,7 @@ class Runner {
     facts.pipelined_without_permission = c.pipelining_violation;
     facts.size = c.size;
     facts.headers = c.headers;
+    facts.body_lines = c.body_lines;
     std::vector<StepResult> results;
     for (const TestStep& step : c.steps) {
       StepResult r{&step, "", "", ""};
@@ -126,8 +127,10 @@ class Runner {
           break;
         }
         case TestStep::Kind::kData:
+          // The DATA command, then the message at end of data.
           d = policy.Run(vm::VmStage::kData, facts);
-          r.reply = d.reply.empty() ? "354 End data with <CR><LF>.<CR><LF>" : d.reply;
+          if (d.kind == vm::Decision::Kind::kAccept) d = policy.Run(vm::VmStage::kEndOfData, facts);
+          r.reply = d.reply.empty() ? "250 2.0.0 Ok: queued" : d.reply;
           break;
       }
       const Expectation& e = step.expect;
