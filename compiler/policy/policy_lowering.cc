@@ -1,6 +1,8 @@
 // policy_lowering.cc: see policy_lowering.h.
 #include "compiler/policy/policy_lowering.h"
 
+#include <algorithm>
+#include <climits>
 #include <map>
 
 #include "mail/ip_address.h"
@@ -16,7 +18,6 @@ using mail::Field;
 using mail::TestOp;
 
 enum class Type { kAddress, kDomain, kIp, kString, kNumber, kBool };
-
 
 struct FieldInfo {
   std::string_view name;
@@ -471,6 +472,22 @@ class Lowering {
       if (!condition) return;
       lowered->condition = std::move(*condition);
     }
+    if (lowered->condition && Contradictory(*lowered->condition)) {
+      diagnostics_->Warning("PL0715", rule.location, "this rule's condition can never be true",
+                            "it requires a field to have two incompatible values at once");
+    }
+    // A deciding rule whose condition an earlier deciding rule of the stage
+    // already had never decides anything.
+    std::string key = rule.condition ? Describe(*lowered->condition) : "";
+    bool deciding = kind == Kind::kAccept || kind == Kind::kReject || kind == Kind::kDefer || kind == Kind::kDiscard;
+    if (deciding && rule.condition) {
+      auto [it, inserted] = decided_conditions_[static_cast<int>(stage)].emplace(key, rule.location.line);
+      if (!inserted) {
+        diagnostics_->Warning(
+            "PL0710", rule.location, "this rule is unreachable",
+            "the rule at line " + std::to_string(it->second) + " has the same condition and decides first");
+      }
+    }
     // A rule after an unconditional decision can never run.
     int s = static_cast<int>(stage);
     if (decided_[s].line > 0) {
@@ -488,11 +505,69 @@ class Lowering {
     list->items.push_back(std::move(r));
   }
 
+  // A canonical text of a condition, to compare rules.
+  static std::string Describe(const Condition& c) {
+    switch (c.kind) {
+      case Condition::Kind::kTest:
+        return std::string(mail::FieldName(c.test.field)) + "(" + c.test.header + ")" + mail::TestOpName(c.test.op) +
+               c.test.value + "/" + c.test.flags + "#" + std::to_string(c.test.number) + "/" +
+               std::to_string(c.test.window);
+      case Condition::Kind::kNot:
+        return "not(" + Describe(c.children[0]) + ")";
+      case Condition::Kind::kAnd:
+      case Condition::Kind::kOr: {
+        std::string a = Describe(c.children[0]), b = Describe(c.children[1]);
+        if (b < a) std::swap(a, b);  // and/or commute
+        return std::string(c.kind == Condition::Kind::kAnd ? "and(" : "or(") + a + "," + b + ")";
+      }
+    }
+    return "";
+  }
+
+  // The tests a conjunction requires, with their polarity.
+  static void Conjuncts(const Condition& c, bool positive, std::vector<std::pair<const Test*, bool>>* out) {
+    if (c.kind == Condition::Kind::kTest) {
+      out->emplace_back(&c.test, positive);
+    } else if (c.kind == Condition::Kind::kNot) {
+      if (c.children[0].kind == Condition::Kind::kTest) out->emplace_back(&c.children[0].test, !positive);
+    } else if (c.kind == Condition::Kind::kAnd && positive) {
+      Conjuncts(c.children[0], true, out);
+      Conjuncts(c.children[1], true, out);
+    }
+  }
+
+  // X and not X; a number above one bound and below another; a field
+  // equal to two different texts.
+  static bool Contradictory(const Condition& c) {
+    std::vector<std::pair<const Test*, bool>> tests;
+    Conjuncts(c, true, &tests);
+    for (size_t i = 0; i < tests.size(); ++i) {
+      for (size_t j = i + 1; j < tests.size(); ++j) {
+        const Test& a = *tests[i].first;
+        const Test& b = *tests[j].first;
+        if (a.field != b.field || a.header != b.header) continue;
+        bool same = a.op == b.op && a.value == b.value && a.number == b.number && a.flags == b.flags;
+        if (same && tests[i].second != tests[j].second) return true;
+        if (!tests[i].second || !tests[j].second) continue;
+        if (a.op == TestOp::kEq && b.op == TestOp::kEq && !EqualsIgnoreCase(a.value, b.value)) return true;
+        auto low = [](const Test& t) {
+          return t.op == TestOp::kGt ? t.number + 1 : t.op == TestOp::kGe ? t.number : INT64_MIN;
+        };
+        auto high = [](const Test& t) {
+          return t.op == TestOp::kLt ? t.number - 1 : t.op == TestOp::kLe ? t.number : INT64_MAX;
+        };
+        if (std::max(low(a), low(b)) > std::min(high(a), high(b))) return true;
+      }
+    }
+    return false;
+  }
+
   const PolicyLoweringOptions& options_;
   PolicyIr* ir_;
   DiagnosticSink* diagnostics_;
   std::map<std::string, std::string> known_sets_;  // name -> table reference
   SourceLocation decided_[kStageCount];
+  std::map<std::string, int> decided_conditions_[kStageCount];  // condition -> line
 };
 
 }  // namespace

@@ -7,7 +7,8 @@
 // PL0705 field not known at this stage, PL0706 action not allowed at this
 // stage, PL0707 unknown $parameter, PL0708 bad regular expression, PL0709
 // bad reply code, PL0710 unreachable rule, PL0712 table inside a set,
-// PL0713 bad network in a cidr set, PL0714 set defined twice.
+// PL0713 bad network in a cidr set, PL0714 set defined twice, PL0715
+// condition that can never be true.
 #pragma once
 
 #include <functional>
