@@ -2,10 +2,11 @@
 //
 //   policy_bench IMAGE [SECONDS]
 //
-// Evaluates the rcpt stage for a typical outside client sending to a local
-// user (every list runs to its end: the most work a permitted recipient
+// Evaluates the rcpt stage for a typical outside client sending to a relay
+// domain (every list runs to its end: the most work a permitted recipient
 // costs) and for a relay attempt, round-robin, without the recipient check
-// that follows the stage. Prints evaluations per second and nanoseconds per
+// that follows the stage. (A local recipient adds the user lookup, which
+// for unix:passwd.byname is the system's getpwnam.) Prints evaluations per second and nanoseconds per
 // evaluation. A benchmark, not a test.
 #include <chrono>
 #include <cstdio>
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   local.helo = "mail.outside.example";
   local.sender = "someone@outside.example";
   local.has_sender = true;
-  local.recipient = "alice@example.net";
+  local.recipient = "anyone@partner.example";
   postern::vm::SmtpFacts relay = local;
   relay.recipient = "someone@elsewhere.example";
 
