@@ -1,8 +1,8 @@
 // policy_vm_test.cc: the VM against the reference evaluator of the IR on
 // generated transactions, for configurations whose main.cf restriction
 // lists cover access tables, classes, value lists, warn_if_reject and
-// DEFER_IF_PERMIT. (The policy language's rules are checked by golden
-// disassembly and postern test cases.)
+// DEFER_IF_PERMIT, and whose policy files cover sets, and/or/not, routes and
+// every deciding action.
 #include "runtime/vm/policy_vm.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,8 @@
 #include <random>
 
 #include "compiler/lower/restriction_lowering.h"
+#include "compiler/policy/policy_files.h"
+#include "compiler/policy/policy_lowering.h"
 #include "mail/passwd_table.h"
 #include "tests/runtime/reference_evaluator.h"
 #include "tests/runtime/test_config.h"
@@ -28,6 +30,12 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
   load.installed_directory = "/etc/postfix";
   check::Model model = check::LoadConfiguration(load, &diagnostics);
   policy::PolicyIr ir = lower::LowerRestrictions(model, &diagnostics);
+  policy::PolicyLoweringOptions lowering;
+  lowering.parameter = [&](std::string_view name) -> std::optional<std::string> {
+    config::MacroExpander expander = model.parameters->Expander();
+    return model.parameters->Expanded(name, &expander);
+  };
+  policy::LowerPolicy(policy::LoadPolicyFiles(directory, &diagnostics), lowering, &ir, &diagnostics);
 
   testing::TestConfig scratch;
   emit::BuiltImage built = scratch.Build(directory);
@@ -84,6 +92,7 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
     facts.has_sender = true;
     facts.recipient = pick(recipients);
     facts.sasl_username = random() % 4 == 0 ? "fred" : "";
+    facts.size = static_cast<int64_t>(random() % 20000000);
     Decision d = vm.Run(VmStage::kRcpt, facts);
     testing::ReferenceResult expected = testing::EvaluateRcpt(ir, **image, *resolver, facts);
     ASSERT_TRUE(expected.complete) << "the reference met a restriction it does not model";
@@ -98,7 +107,8 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configurations, GeneratedTransactions,
-                         ::testing::Values("tests/integration/configs/restrictions", "examples/office"));
+                         ::testing::Values("tests/integration/configs/restrictions", "examples/office",
+                                           "tests/golden/policy/language"));
 
 }  // namespace
 }  // namespace postern::vm

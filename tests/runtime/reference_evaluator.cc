@@ -180,9 +180,121 @@ class Reference {
         return Access(r.argument, ReplyContext::kRecipient, ctx, depth);
       case RestrictionKind::kClass:
         return List(ir_.classes.at(r.argument), ctx, depth + 1);
+      case RestrictionKind::kRule:
+        return Rule(*r.rule);
       default:
         unsupported_ = true;  // the generator only uses the kinds above
         return Outcome{};
+    }
+  }
+
+  // Policy language rules: the condition evaluated recursively.
+  Outcome Rule(const policy::Rule& rule) {
+    if (rule.condition && !Holds(*rule.condition)) return Outcome{};
+    using Kind = policy::RuleAction::Kind;
+    switch (rule.action.kind) {
+      case Kind::kAccept:
+      case Kind::kDiscard:
+        return Outcome{Outcome::kOk, ""};
+      case Kind::kReject:
+      case Kind::kDefer: {
+        std::string reply = rule.action.reply;
+        for (const auto& [from, to] : {std::pair<std::string, std::string>{"{name}", NameOf(ReplyContext::kRecipient)},
+                                       {"{class}", ClassOf(ReplyContext::kRecipient)},
+                                       {"{recipient}", f_.recipient}}) {
+          for (size_t at = reply.find(from); at != std::string::npos; at = reply.find(from))
+            reply.replace(at, from.size(), to);
+        }
+        return Reply(reply);
+      }
+      default:
+        return Outcome{};  // actions that do not decide
+    }
+  }
+
+  bool Holds(const policy::Condition& c) {
+    switch (c.kind) {
+      case policy::Condition::Kind::kNot:
+        return !Holds(c.children[0]);
+      case policy::Condition::Kind::kAnd:
+        return Holds(c.children[0]) && Holds(c.children[1]);
+      case policy::Condition::Kind::kOr:
+        return Holds(c.children[0]) || Holds(c.children[1]);
+      case policy::Condition::Kind::kTest:
+        return TestHolds(c.test);
+    }
+    return false;
+  }
+
+  std::string Value(mail::Field field) {
+    auto domain = [](const std::string& a) {
+      return a.find('@') == std::string::npos ? std::string() : ToLower(a.substr(a.rfind('@') + 1));
+    };
+    auto local = [](const std::string& a) { return a.substr(0, a.rfind('@')); };
+    switch (field) {
+      case mail::Field::kClientAddress:
+        return f_.client_address;
+      case mail::Field::kClientName:
+        return f_.client_name;
+      case mail::Field::kHelo:
+        return f_.helo;
+      case mail::Field::kSender:
+        return f_.sender;
+      case mail::Field::kSenderDomain:
+        return domain(f_.sender);
+      case mail::Field::kSenderLocal:
+        return local(f_.sender);
+      case mail::Field::kRecipient:
+        return f_.recipient;
+      case mail::Field::kRecipientDomain:
+        return domain(f_.recipient);
+      case mail::Field::kRecipientLocal:
+        return local(f_.recipient);
+      default:
+        unsupported_ = true;
+        return "";
+    }
+  }
+
+  bool TestHolds(const policy::Test& t) {
+    using mail::TestOp;
+    if (t.field == mail::Field::kSaslAuthenticated) {
+      return P("smtpd_sasl_auth_enable", "no") == "yes" && !f_.sasl_username.empty();
+    }
+    if (t.field == mail::Field::kTls) return f_.tls;
+    if (t.field == mail::Field::kRate) return 0 > t.number;  // dry runs count no events
+    if (t.field == mail::Field::kSize) {
+      switch (t.op) {
+        case TestOp::kGt:
+          return f_.size > t.number;
+        case TestOp::kLt:
+          return f_.size < t.number;
+        default:
+          unsupported_ = true;
+          return false;
+      }
+    }
+    std::string v = Value(t.field);
+    switch (t.op) {
+      case TestOp::kEq:
+        return EqualsIgnoreCase(v, t.value);
+      case TestOp::kNe:
+        return !EqualsIgnoreCase(v, t.value);
+      case TestOp::kIn: {
+        const mail::LookupTable* table = image_.Table(t.value);
+        if (table == nullptr || v.empty()) return false;
+        if (table->Lookup(v)) return true;
+        bool is_domain = t.field == mail::Field::kSenderDomain || t.field == mail::Field::kRecipientDomain ||
+                         t.field == mail::Field::kHelo || t.field == mail::Field::kClientName;
+        for (size_t dot = v.find('.'); is_domain && table->AcceptsPartialKeys() && dot != std::string::npos;
+             dot = v.find('.', dot + 1)) {
+          if (table->Lookup(v.substr(dot))) return true;
+        }
+        return false;
+      }
+      default:
+        unsupported_ = true;
+        return false;
     }
   }
 
