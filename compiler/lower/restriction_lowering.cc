@@ -5,6 +5,7 @@
 #include <set>
 
 #include "compiler/config/parameter_value.h"
+#include "mail/access_result.h"
 #include "mail/lookup_table.h"
 #include "util/strings.h"
 #include "util/suggest.h"
@@ -217,7 +218,10 @@ class Lowering {
       values.push_back(fixed->value());
     }
     for (const std::string& value : values) {
-      if (IsAccessAction(value) || ir_.value_lists.count(value)) continue;
+      if (mail::ParseAccessResult(value).verb != mail::AccessResult::Verb::kRestrictions ||
+          ir_.value_lists.count(value)) {
+        continue;
+      }
       std::vector<std::string> items = config::SplitParameterList(value).value_or(std::vector<std::string>{});
       SourceLocation where{model_.main_cf.file, 0, 0};
       ir_.value_lists[value] =
@@ -291,22 +295,6 @@ class Lowering {
 };
 
 }  // namespace
-
-bool IsAccessAction(std::string_view value) {
-  std::string_view v = Trim(value);
-  size_t end = 0;
-  while (end < v.size() && !IsSpace(v[end])) ++end;
-  std::string word = ToUpper(v.substr(0, end));
-  static const char* const kActions[] = {"OK",      "RELAY",           "REJECT",          "DEFER", "DUNNO", "HOLD",
-                                         "DISCARD", "REDIRECT",        "PREPEND",         "WARN",  "INFO",  "FILTER",
-                                         "BCC",     "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "HANGUP"};
-  for (const char* action : kActions) {
-    if (word == action) return true;
-  }
-  if (!word.empty() && std::all_of(word.begin(), word.end(), IsDigit)) return true;  // numeric means OK
-  return word.size() == 3 && (word[0] == '4' || word[0] == '5') && IsDigit(word[1]) && IsDigit(word[2]) &&
-         end < v.size();
-}
 
 policy::PolicyIr LowerRestrictions(const check::Model& model, DiagnosticSink* diagnostics) {
   return Lowering(model, diagnostics).Run();

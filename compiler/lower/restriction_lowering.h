@@ -16,8 +16,4 @@ namespace postern::lower {
 
 policy::PolicyIr LowerRestrictions(const check::Model& model, DiagnosticSink* diagnostics);
 
-// Whether an access table value is an access(5) action (OK, REJECT text,
-// 450 text, DUNNO, ...) rather than a restriction list to evaluate.
-bool IsAccessAction(std::string_view value);
-
 }  // namespace postern::lower

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "mail/access_result.h"
 #include "mail/address.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
@@ -28,8 +29,6 @@ struct ListResult {
   static ListResult Ok() { return {Kind::kOk, ""}; }
   static ListResult Reply(std::string r) { return {Kind::kReply, std::move(r)}; }
 };
-
-bool IsNumeric(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit); }
 
 bool ValidHostname(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '.' || name.back() == '.') return false;
@@ -642,11 +641,11 @@ class PolicyVm::Execution {
 
   // check_table_result: an access(5) value as a decision.
   ListResult Interpret(const std::string& value, Context reply_context, Context list_context, int depth) {
-    std::string_view v = Trim(value);
-    size_t end = 0;
-    while (end < v.size() && !IsSpace(v[end])) ++end;
-    std::string word = ToUpper(v.substr(0, end));
-    std::string_view text = Trim(v.substr(end));
+    using Verb = mail::AccessResult::Verb;
+    mail::AccessResult result = mail::ParseAccessResult(value);
+    const std::string& text = result.text;
+    // "<name>: Class rejected: text", with an enhanced status code taken
+    // from the text when it starts with one.
     auto reply = [&](const std::string& code, char klass, std::string_view fallback) {
       std::string dsn = std::string(1, klass) + ".7.1";
       std::string_view rest = text;
@@ -658,52 +657,53 @@ class PolicyVm::Execution {
       return ListResult::Reply(code + " " + dsn + " <" + Name(reply_context) + ">: " + ClassName(reply_context) +
                                " rejected: " + std::string(rest.empty() ? fallback : rest));
     };
-    auto note = [&](const std::string& what) {
-      return "<" + Name(reply_context) + ">: " + ClassName(reply_context) + " " + what;
-    };
-    if (word == "DUNNO") return ListResult::Dunno();
-    if (word == "REJECT") return reply(vm_.access_map_reject_code_, '5', "Access denied");
-    if (word == "DEFER") return reply(vm_.access_map_defer_code_, '4', "Access denied");
-    if (word == "INFO" || word == "WARN") {
-      decision_->warnings.push_back(note(std::string(text.empty() ? word : text)));
-      return ListResult::Dunno();
+    switch (result.verb) {
+      case Verb::kOk:
+        return ListResult::Ok();
+      case Verb::kReject:
+        return reply(vm_.access_map_reject_code_, '5', "Access denied");
+      case Verb::kDefer:
+        return reply(vm_.access_map_defer_code_, '4', "Access denied");
+      case Verb::kCoded:
+        return reply(result.code, result.code[0], "Access denied");
+      case Verb::kDunno:
+      case Verb::kHangup:
+        return ListResult::Dunno();
+      case Verb::kInfo:
+      case Verb::kWarn:
+        decision_->warnings.push_back("<" + Name(reply_context) + ">: " + ClassName(reply_context) + " " +
+                                      (text.empty() ? ToLower(value) : text));
+        return ListResult::Dunno();
+      case Verb::kFilter:
+        if (text.find(':') != std::string::npos) decision_->filter = text;
+        return ListResult::Dunno();
+      case Verb::kHold:
+        decision_->hold = true;
+        return ListResult::Dunno();
+      case Verb::kDiscard:
+        decision_->discard = true;
+        return ListResult::Ok();
+      case Verb::kRedirect:
+        if (text.find('@') != std::string::npos) decision_->redirect = text;
+        return ListResult::Dunno();
+      case Verb::kBcc:
+        if (text.find('@') != std::string::npos) decision_->bcc.push_back(text);
+        return ListResult::Dunno();
+      case Verb::kPrepend:
+        if (text.find(':') != std::string::npos) decision_->prepend.push_back(text);
+        return ListResult::Dunno();
+      case Verb::kDeferIfPermit:
+      case Verb::kDeferIfReject: {
+        ListResult r = reply(vm_.access_map_defer_code_, '4', "Service unavailable");
+        std::string& slot = result.verb == Verb::kDeferIfPermit ? defer_if_permit_ : defer_if_reject_;
+        if (slot.empty()) slot = r.reply;
+        return ListResult::Dunno();
+      }
+      case Verb::kTableReference:
+        return ListResult::Reply("451 4.3.5 Server configuration error");
+      case Verb::kRestrictions:
+        break;
     }
-    if (word == "FILTER") {
-      if (text.find(':') != std::string_view::npos) decision_->filter = std::string(text);
-      return ListResult::Dunno();
-    }
-    if (word == "HOLD") {
-      decision_->hold = true;
-      return ListResult::Dunno();
-    }
-    if (word == "DISCARD") {
-      decision_->discard = true;
-      return ListResult::Ok();
-    }
-    if (word == "REDIRECT") {
-      if (text.find('@') != std::string_view::npos) decision_->redirect = std::string(text);
-      return ListResult::Dunno();
-    }
-    if (word == "BCC") {
-      if (text.find('@') != std::string_view::npos) decision_->bcc.emplace_back(text);
-      return ListResult::Dunno();
-    }
-    if (word == "DEFER_IF_PERMIT" || word == "DEFER_IF_REJECT") {
-      ListResult r = reply(vm_.access_map_defer_code_, '4', "Service unavailable");
-      std::string& slot = word == "DEFER_IF_PERMIT" ? defer_if_permit_ : defer_if_reject_;
-      if (slot.empty()) slot = r.reply;
-      return ListResult::Dunno();
-    }
-    if (word == "PREPEND") {
-      if (text.find(':') != std::string_view::npos) decision_->prepend.emplace_back(text);
-      return ListResult::Dunno();
-    }
-    if (IsNumeric(v)) return ListResult::Ok();  // all-numeric: OK (out-of-band authentication stamps)
-    if (end == 3 && !text.empty() && (v[0] == '4' || v[0] == '5') && IsDigit(v[1]) && IsDigit(v[2])) {
-      return reply(std::string(v.substr(0, 3)), v[0], "Access denied");
-    }
-    if (word == "OK" || word == "RELAY") return ListResult::Ok();
-    if (value.find(':') != std::string::npos) return ListResult::Reply("451 4.3.5 Server configuration error");
     // A restriction list (or class name), compiled ahead of time.
     auto it = std::lower_bound(p_.value_lists.begin(), p_.value_lists.end(), value,
                                [](const mail::ValueList& a, const std::string& b) { return a.value < b; });

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "mail/access_result.h"
 #include "mail/network_list.h"
 #include "mail/parameter_list.h"
 #include "runtime/image/cdb_table.h"
@@ -274,43 +275,39 @@ class Analyzer {
     std::set<std::string> seen;
     for (const std::string& value : Values(spec)) {
       if (!seen.insert(value).second) continue;
-      std::string_view v = Trim(value);
-      std::string word = ToUpper(v.substr(0, v.find_first_of(" \t")));
+      using Verb = mail::AccessResult::Verb;
       std::string how = where + " " + mail::AccessKeyName(spec.key) + " access " + table + " value \"" + value + "\"";
-      bool all_digits = !v.empty() && std::all_of(v.begin(), v.end(), IsDigit);
-      bool coded = word.size() == 3 && (word[0] == '4' || word[0] == '5') && IsDigit(word[1]) && IsDigit(word[2]) &&
-                   v.size() > 3;
-      if (word == "OK" || word == "RELAY" || word == "DISCARD" || all_digits) {
-        // A recipient OK for a source-routed address is ignored, but an
-        // attacker need not route: the OK stands.
-        out.push_back(Outcome{true, false, how});
-      } else if (word == "REJECT" || word == "DEFER" || coded) {
-        out.push_back(Outcome{false, false, how});
-      } else if (word == "DEFER_IF_PERMIT") {
-        out.push_back(Outcome{true, true, ""});
-      } else if (value.find(':') != std::string::npos && !IsActionWord(word)) {
-        out.push_back(Outcome{false, false, how});  // a server configuration error refuses
-      } else if (!IsActionWord(word)) {
-        auto it = std::lower_bound(p_.value_lists.begin(), p_.value_lists.end(), value,
-                                   [](const mail::ValueList& a, const std::string& b) { return a.value < b; });
-        if (it == p_.value_lists.end() || it->value != value) continue;
-        for (const Outcome& o : List(it->pc, depth + 1)) {
-          out.push_back(Outcome{o.pass, o.defer_if_permit,
-                                o.pass && !o.how.empty() ? how + " -> " + o.how : (o.pass ? "" : how)});
+      switch (mail::ParseAccessResult(value).verb) {
+        case Verb::kOk:
+        case Verb::kDiscard:
+          // A recipient OK for a source-routed address is ignored, but an
+          // attacker need not route: the OK stands.
+          out.push_back(Outcome{true, false, how});
+          break;
+        case Verb::kReject:
+        case Verb::kDefer:
+        case Verb::kCoded:
+        case Verb::kTableReference:  // a server configuration error refuses
+          out.push_back(Outcome{false, false, how});
+          break;
+        case Verb::kDeferIfPermit:
+          out.push_back(Outcome{true, true, ""});
+          break;
+        case Verb::kRestrictions: {
+          auto it = std::lower_bound(p_.value_lists.begin(), p_.value_lists.end(), value,
+                                     [](const mail::ValueList& a, const std::string& b) { return a.value < b; });
+          if (it == p_.value_lists.end() || it->value != value) break;
+          for (const Outcome& o : List(it->pc, depth + 1)) {
+            out.push_back(Outcome{o.pass, o.defer_if_permit,
+                                  o.pass && !o.how.empty() ? how + " -> " + o.how : (o.pass ? "" : how)});
+          }
+          break;
         }
+        default:  // DUNNO, HOLD, WARN, ...: undecided, already in `out`
+          break;
       }
-      // DUNNO, HOLD, WARN, ...: undecided, already in `out`.
     }
     return out;
-  }
-
-  static bool IsActionWord(const std::string& word) {
-    static const char* const kWords[] = {"DUNNO", "HOLD",   "REDIRECT", "PREPEND",         "WARN",
-                                         "INFO",  "FILTER", "BCC",      "DEFER_IF_REJECT", "HANGUP"};
-    for (const char* w : kWords) {
-      if (word == w) return true;
-    }
-    return false;
   }
 
   const image::Image& image_;
