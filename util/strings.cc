@@ -2,7 +2,6 @@
 #include "util/strings.h"
 
 #include <charconv>
-
 #include <limits>
 
 namespace postern {

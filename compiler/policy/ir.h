@@ -57,8 +57,8 @@ enum class RestrictionKind {
   kCheckSenderAccess,
   kCheckRecipientAccess,
   kCheckSaslAccess,
-  kClass,  // argument: restriction class name
-  kRule,   // a policy language rule: Restriction::rule
+  kClass,         // argument: restriction class name
+  kRule,          // a policy language rule: Restriction::rule
   kHeaderChecks,  // argument: the header_checks table list
   kBodyChecks,    // argument: the body_checks table list
 };

@@ -145,7 +145,8 @@ class Builder {
     std::vector<std::string> strings;
     for (auto* s : action->STRING()) strings.push_back(Unquote(s->getText()));
     if (auto* reply = action->reply()) {
-      if (reply->NUMBER() != nullptr) rule.action.code = static_cast<int>(std::min<int64_t>(NumberAt(reply->NUMBER()), 1000));
+      if (reply->NUMBER() != nullptr)
+        rule.action.code = static_cast<int>(std::min<int64_t>(NumberAt(reply->NUMBER()), 1000));
       if (reply->STATUS() != nullptr) rule.action.status = reply->STATUS()->getText();
       if (reply->STRING() != nullptr) rule.action.text = Unquote(reply->STRING()->getText());
     }

@@ -96,8 +96,7 @@ class Resolver::Run {
     std::string_view trimmed = Trim(input);
     size_t at = trimmed.rfind('@');
     if (at != std::string_view::npos && at + 1 < trimmed.size() && trimmed.front() != '<' && trimmed.front() != '@' &&
-        trimmed.back() != '.' &&
-        (!c_.append_dot_mydomain || trimmed.find('.', at) != std::string_view::npos)) {
+        trimmed.back() != '.' && (!c_.append_dot_mydomain || trimmed.find('.', at) != std::string_view::npos)) {
       return std::string(trimmed);  // already canonical: the common case
     }
     std::string address(trimmed);

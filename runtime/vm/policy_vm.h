@@ -35,8 +35,8 @@ struct Decision {
   std::vector<std::string> bcc;
   std::vector<std::string> prepend;
   std::vector<std::string> header_edits;  // header_checks IGNORE and REPLACE: "ignore H", "replace H with H2"
-  std::vector<std::string> warnings;  // warn_if_reject, WARN, INFO
-  std::vector<std::string> trace;     // which list and instruction decided (when asked)
+  std::vector<std::string> warnings;      // warn_if_reject, WARN, INFO
+  std::vector<std::string> trace;         // which list and instruction decided (when asked)
 };
 
 class PolicyVm {

@@ -134,6 +134,15 @@ def wait_for_empty_queue(env, timeout=90):
     return False
 
 
+def configurations(source, marker):
+    """Every example and test configuration that has `marker` (a path inside it)."""
+    for parent in ("examples", "tests/integration/configs"):
+        directory = os.path.join(source, parent)
+        for name in sorted(os.listdir(directory)):
+            if os.path.exists(os.path.join(directory, name, marker)):
+                yield os.path.join(directory, name)
+
+
 class PrivatePostfix:
     """with PrivatePostfix(example, root, extra_overrides) as pf: pf.port, pf.etc, pf.env"""
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-from postfix_instance import PrivatePostfix
+from postfix_instance import PrivatePostfix, configurations
 
 SKIP = 77
 
@@ -158,14 +158,10 @@ def main():
         print("skipped: needs root and Debian's postfix package")
         return SKIP
     total = failed = 0
-    for parent in ("examples", "tests/integration/configs"):
-        directory = os.path.join(args.source, parent)
-        for name in sorted(os.listdir(directory)):
-            config = os.path.join(directory, name)
-            if os.path.isdir(os.path.join(config, "tests")):
-                n, f = run_configuration(os.path.abspath(args.postern), config)
-                total += n
-                failed += f
+    for config in configurations(args.source, "tests"):
+        n, f = run_configuration(os.path.abspath(args.postern), config)
+        total += n
+        failed += f
     print(f"postfix policy differential: {total} replies compared, {failed} different")
     return 1 if failed else 0
 

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-from postfix_instance import PrivatePostfix, wait_for_empty_queue
+from postfix_instance import PrivatePostfix, configurations, wait_for_empty_queue
 
 SKIP = 77
 
@@ -127,14 +127,10 @@ def main():
         print("skipped: needs root and Debian's postfix package")
         return SKIP
     total = failed = 0
-    for parent in ("examples", "tests/integration/configs"):
-        directory = os.path.join(args.source, parent)
-        for name in sorted(os.listdir(directory)):
-            example = os.path.join(directory, name)
-            if os.path.exists(os.path.join(example, "trace", "addresses")):
-                n, f = run_example(os.path.abspath(args.postern), example)
-                total += n
-                failed += f
+    for config in configurations(args.source, "trace/addresses"):
+        n, f = run_example(os.path.abspath(args.postern), config)
+        total += n
+        failed += f
     print(f"postfix differential: {total} addresses compared, {failed} different")
     return 1 if failed else 0
 

@@ -13,14 +13,14 @@ Program Sample() {
   Program p;
   p.constants = {"smtpd_relay_restrictions", "554 5.7.1 <{recipient}>: Relay access denied"};
   p.code = {
-      Inst{},                                                 // 0 trap
-      Inst{Op::kListStart, Predicate::kNone, 0, 0, 0},        // 1
-      Inst{Op::kPermitIf, Predicate::kMynetworks, 0, 0, 0},   // 2
+      Inst{},                                                       // 0 trap
+      Inst{Op::kListStart, Predicate::kNone, 0, 0, 0},              // 1
+      Inst{Op::kPermitIf, Predicate::kMynetworks, 0, 0, 0},         // 2
       Inst{Op::kReplyIf, Predicate::kNotAuthDestination, 0, 1, 0},  // 3
-      Inst{Op::kReturn, Predicate::kNone, 0, 0, 0},           // 4
-      Inst{Op::kAccept, Predicate::kNone, 0, 0, 0},           // 5: connect, helo, mail, data, eod
-      Inst{Op::kRunList, Predicate::kNone, 3, 1, 0},          // 6: rcpt
-      Inst{Op::kAccept, Predicate::kNone, 0, 0, 0},           // 7
+      Inst{Op::kReturn, Predicate::kNone, 0, 0, 0},                 // 4
+      Inst{Op::kAccept, Predicate::kNone, 0, 0, 0},                 // 5: connect, helo, mail, data, eod
+      Inst{Op::kRunList, Predicate::kNone, 3, 1, 0},                // 6: rcpt
+      Inst{Op::kAccept, Predicate::kNone, 0, 0, 0},                 // 7
   };
   p.entry = {5, 5, 5, 6, 5, 5};
   return p;
@@ -54,10 +54,19 @@ TEST(PolicyProgramTest, VerifierRefusesMalformedPrograms) {
       {"constant out of range", [](Program* p) { p->code[3].a = 7; }},
       {"test without predicate", [](Program* p) { p->code[2].pred = Predicate::kNone; }},
       {"list not closed", [](Program* p) { p->code[4].op = Op::kPermit; }},
-      {"stage op inside a list", [](Program* p) { p->code[2] = Inst{Op::kAccept, Predicate::kNone, 0, 0, 0}; }},
+      {"stage op inside a list",
+       [](Program* p) {
+         p->code[2] = Inst{Op::kAccept, Predicate::kNone, 0, 0, 0};
+       }},
       {"stage block without accept", [](Program* p) { p->entry[3] = 2; }},
-      {"call into the middle of a list", [](Program* p) { p->code[2] = Inst{Op::kCall, Predicate::kNone, 0, 3, 0}; }},
-      {"access spec out of range", [](Program* p) { p->code[2] = Inst{Op::kAccess, Predicate::kNone, 0, 0, 0}; }},
+      {"call into the middle of a list",
+       [](Program* p) {
+         p->code[2] = Inst{Op::kCall, Predicate::kNone, 0, 3, 0};
+       }},
+      {"access spec out of range",
+       [](Program* p) {
+         p->code[2] = Inst{Op::kAccess, Predicate::kNone, 0, 0, 0};
+       }},
   };
   for (const Case& c : cases) {
     Program p = Sample();

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     }
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("evaluations_per_second %.0f\nns_per_evaluation %.0f\nrejected %zu\n", static_cast<double>(runs) / elapsed,
-              1e9 * elapsed / static_cast<double>(runs), rejected);
+  std::printf("evaluations_per_second %.0f\nns_per_evaluation %.0f\nrejected %zu\n",
+              static_cast<double>(runs) / elapsed, 1e9 * elapsed / static_cast<double>(runs), rejected);
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
 namespace postern::cli {
@@ -32,6 +33,23 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
   }
   outcome.image = std::move(image);
   return outcome;
+}
+
+std::optional<std::string> ImageToUse(const std::string& command, const std::string& image,
+                                      const std::string& config_directory, TemporaryImages* temporary, int* exit_code) {
+  if (!image.empty()) return image;
+  DiagnosticSink diagnostics;
+  check::Model model = LoadForImage(config_directory, &diagnostics);
+  CompileOutcome outcome;
+  if (temporary->ok()) outcome = BuildAndPublish(model, temporary->path(), 0, &diagnostics);
+  std::cerr << RenderDiagnostics(diagnostics.diagnostics());
+  if (!outcome.published) {
+    std::cerr << "postern " << command << ": " << config_directory << " does not compile"
+              << (outcome.error.empty() ? "" : ": " + outcome.error) << "\n";
+    *exit_code = diagnostics.has_errors() && model.main_cf.file ? 1 : 2;
+    return std::nullopt;
+  }
+  return outcome.published->path;
 }
 
 TemporaryImages::TemporaryImages() {

@@ -44,4 +44,11 @@ class TemporaryImages {
   std::string path_;
 };
 
+// The image a command works on: `image` when given, else `config_directory`
+// compiled into `temporary` (its diagnostics printed to stderr). nullopt
+// when the configuration does not compile; *exit_code is then 1 (errors)
+// or 2 (could not run).
+std::optional<std::string> ImageToUse(const std::string& command, const std::string& image,
+                                      const std::string& config_directory, TemporaryImages* temporary, int* exit_code);
+
 }  // namespace postern::cli

@@ -62,22 +62,12 @@ void PrintText(const resolve::Resolution& r) {
 }  // namespace
 
 int RunTrace(const TraceOptions& options) {
-  std::string image_path = options.image;
   TemporaryImages temporary;
-  if (image_path.empty()) {
-    DiagnosticSink diagnostics;
-    check::Model model = LoadForImage(options.config_directory, &diagnostics);
-    CompileOutcome outcome;
-    if (temporary.ok()) outcome = BuildAndPublish(model, temporary.path(), 0, &diagnostics);
-    std::cerr << RenderDiagnostics(diagnostics.diagnostics());
-    if (!outcome.published) {
-      std::cerr << "postern trace: " << options.config_directory << " does not compile"
-                << (outcome.error.empty() ? "" : ": " + outcome.error) << "\n";
-      return diagnostics.has_errors() && model.main_cf.file ? 1 : 2;
-    }
-    image_path = outcome.published->path;
-  }
-  auto image = image::Image::Load(image_path);
+  int exit_code = 0;
+  std::optional<std::string> image_path =
+      ImageToUse("trace", options.image, options.config_directory, &temporary, &exit_code);
+  if (!image_path) return exit_code;
+  auto image = image::Image::Load(*image_path);
   if (!image.ok()) {
     std::cerr << "postern trace: " << image.status().message() << "\n";
     return 2;
