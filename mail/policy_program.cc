@@ -268,6 +268,9 @@ Status Verify(const Program& p) {
       }
       if (!ok) return bad("operand out of range at " + std::to_string(pc));
     }
+    if (i.op == Op::kRunList && i.flags >= kReplyContextCount) {
+      return bad("bad reply context at " + std::to_string(pc));
+    }
     if (i.op == Op::kContentChecks &&
         (i.b == 0 || i.a >= p.tables.size() || i.b > p.tables.size() - i.a || i.flags > 1)) {
       return bad("content checks out of range at " + std::to_string(pc));

@@ -71,6 +71,11 @@ enum class Predicate : uint8_t {
 inline constexpr int kPredicateCount = 18;
 const char* PredicateName(Predicate p);
 
+// Which SMTP object a list's replies name ("<host[addr]>: Client host
+// rejected: ..."), stored in kRunList's flags.
+enum class ReplyContext : uint16_t { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+inline constexpr uint16_t kReplyContextCount = 6;
+
 // What kAction does (the policy language's actions that do not decide).
 enum class ActionKind : uint8_t { kHold, kWarn, kRedirect, kAddHeader, kRoute, kDiscard };
 inline constexpr int kActionKindCount = 6;

@@ -110,10 +110,10 @@ struct RestrictionList {
   SourceLocation location;
 };
 
-// Which SMTP object a list's replies name ("<host[addr]>: Client host
-// rejected: ..."): set by the main.cf parameter a list comes from; classes
-// and access-table lists take the context of the list that runs them.
-enum class ReplyContext { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+// Which SMTP object a list's replies name: set by the main.cf parameter a
+// list comes from; classes and access-table lists take the context of the
+// list that runs them. The bytecode's (mail/policy_program.h).
+using mail::ReplyContext;
 
 struct StageList {
   RestrictionList list;

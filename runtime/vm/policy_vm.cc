@@ -18,7 +18,7 @@ using mail::Inst;
 using mail::Op;
 using mail::Predicate;
 
-enum class Context : uint16_t { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+using Context = mail::ReplyContext;
 
 // A list's result: undecided (DUNNO), OK, or a reply (4xx defer, 5xx reject).
 struct ListResult {
