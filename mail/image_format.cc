@@ -65,7 +65,7 @@ std::string EncodeImageHeader(const ImageHeader& header) {
     w.PutString(s.sha256);
   }
   std::string bytes = w.Release();
-  bytes += Sha256Hex(bytes);
+  AppendSha256Trailer(&bytes);
   return bytes;
 }
 
@@ -73,9 +73,9 @@ Result<ImageHeader> DecodeImageHeader(std::string_view bytes) {
   if (bytes.size() < kImageMagic.size() + kTrailerSize || bytes.substr(0, kImageMagic.size()) != kImageMagic) {
     return Corrupt("bad magic (not a Postern image)");
   }
-  std::string_view body = bytes.substr(0, bytes.size() - kTrailerSize);
-  if (Sha256Hex(body) != bytes.substr(body.size())) return Corrupt("checksum mismatch");
-  ByteReader r(body.substr(kImageMagic.size()));
+  std::optional<std::string_view> body = CheckSha256Trailer(bytes);
+  if (!body) return Corrupt("checksum mismatch");
+  ByteReader r(body->substr(kImageMagic.size()));
   ImageHeader header;
   uint32_t count = 0;
   if (!r.GetU32(&header.format_version)) return Corrupt("truncated");

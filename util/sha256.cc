@@ -19,4 +19,14 @@ std::string Sha256Hex(std::string_view data) {
   return hex;
 }
 
+void AppendSha256Trailer(std::string* bytes) { *bytes += Sha256Hex(*bytes); }
+
+std::optional<std::string_view> CheckSha256Trailer(std::string_view bytes) {
+  constexpr size_t kHex = 64;
+  if (bytes.size() < kHex) return std::nullopt;
+  std::string_view body = bytes.substr(0, bytes.size() - kHex);
+  if (Sha256Hex(body) != bytes.substr(body.size())) return std::nullopt;
+  return body;
+}
+
 }  // namespace postern

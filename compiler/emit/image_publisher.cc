@@ -11,46 +11,14 @@
 #include <filesystem>
 #include <system_error>
 
+#include "util/durable_file.h"
+
 namespace postern::emit {
 namespace {
 
 namespace fs = std::filesystem;
 
 Status Errno(const std::string& what) { return Status::Temporary(what + ": " + std::strerror(errno)); }
-
-Status SyncPath(const std::string& path, bool directory) {
-  int fd = open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return Errno("open " + path);
-  int rc = fsync(fd);
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return rc == 0 ? Status::Ok() : Errno("fsync " + path);
-}
-
-Status WriteFileSynced(const std::string& path, const std::string& bytes) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("create " + path);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      return Errno("write " + path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) {
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return Errno("fsync " + path);
-  }
-  return close(fd) == 0 ? Status::Ok() : Errno("close " + path);
-}
 
 bool IsImageId(const std::string& name) {
   return name.size() == 64 &&
@@ -114,7 +82,7 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
       }
     }
     for (const std::string& dir : directories) {
-      Status s = SyncPath(dir, true);
+      Status s = SyncDirectory(dir);
       if (!s.ok()) return s;
     }
     if (rename(temp.c_str(), result.path.c_str()) != 0) {
@@ -123,7 +91,7 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
       return s;
     }
   }
-  Status s = SyncPath(images, true);
+  Status s = SyncDirectory(images);
   if (!s.ok()) return s;
 
   // Swap `current` with rename(2): atomic for every reader.
@@ -135,7 +103,7 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
     unlink(link_temp.c_str());
     return err;
   }
-  s = SyncPath(images, true);
+  s = SyncDirectory(images);
   if (!s.ok()) return s;
   result.removed = Prune(images, image.id, options.keep_previous);
   return result;

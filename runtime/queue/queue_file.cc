@@ -1,13 +1,8 @@
 // queue_file.cc: see queue_file.h.
 #include "runtime/queue/queue_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "util/bytes.h"
+#include "util/durable_file.h"
 #include "util/sha256.h"
 
 namespace postern::queue {
@@ -16,10 +11,6 @@ namespace {
 constexpr std::string_view kMagic = "PSTRNQUE";
 constexpr uint32_t kVersion = 1;
 constexpr size_t kTrailer = 64;  // hex sha256
-
-// Every write failure is temporary: the client keeps the message and tries
-// again (the session answers 452 for ENOSPC/EDQUOT, 451 otherwise).
-Status Errno(const std::string& what) { return Status::Temporary(what + ": " + std::strerror(errno)); }
 
 }  // namespace
 
@@ -50,7 +41,7 @@ std::string EncodeQueueFile(const QueuedMessage& m) {
   }
   w.PutString(m.content);
   std::string bytes = w.Release();
-  bytes += Sha256Hex(bytes);
+  AppendSha256Trailer(&bytes);
   return bytes;
 }
 
@@ -59,9 +50,9 @@ Result<QueuedMessage> DecodeQueueFile(std::string_view bytes) {
   if (bytes.size() < kMagic.size() + kTrailer || bytes.substr(0, kMagic.size()) != kMagic) {
     return corrupt("bad magic");
   }
-  std::string_view body = bytes.substr(0, bytes.size() - kTrailer);
-  if (Sha256Hex(body) != bytes.substr(body.size())) return corrupt("checksum mismatch");
-  ByteReader r(body.substr(kMagic.size()));
+  std::optional<std::string_view> body = CheckSha256Trailer(bytes);
+  if (!body) return corrupt("checksum mismatch");
+  ByteReader r(body->substr(kMagic.size()));
   QueuedMessage m;
   uint32_t version = 0, count = 0;
   uint64_t arrival = 0;
@@ -91,45 +82,7 @@ Result<QueuedMessage> DecodeQueueFile(std::string_view bytes) {
 }
 
 Status WriteQueueFile(const std::string& directory, const QueuedMessage& message) {
-  std::string bytes = EncodeQueueFile(message);
-  std::string final_path = directory + "/" + message.id;
-  std::string temp_path = directory + "/.tmp-" + message.id;
-  int fd = open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("create " + temp_path);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status s = Errno("write " + temp_path);
-      close(fd);
-      unlink(temp_path.c_str());
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) {
-    Status s = Errno("fsync " + temp_path);
-    close(fd);
-    unlink(temp_path.c_str());
-    return s;
-  }
-  if (close(fd) != 0) {
-    Status s = Errno("close " + temp_path);
-    unlink(temp_path.c_str());
-    return s;
-  }
-  if (rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    Status s = Errno("rename " + temp_path);
-    unlink(temp_path.c_str());
-    return s;
-  }
-  int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return Errno("open " + directory);
-  int rc = fsync(dir);
-  Status s = rc == 0 ? Status::Ok() : Errno("fsync " + directory);
-  close(dir);
-  return s;
+  return WriteFileDurably(directory, message.id, EncodeQueueFile(message), 0600);
 }
 
 }  // namespace postern::queue

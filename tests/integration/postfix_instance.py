@@ -5,6 +5,7 @@ lmtp and virtual service (and the mailbox transport) replaced by a pipe(8)
 recorder that writes the transport, nexthop and recipient Postfix chose.
 Needs root and Debian's postfix package.
 """
+import argparse
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import time
 
+SKIP = 77  # ctest's SKIP_RETURN_CODE
 RECORDED_SERVICES = ("smtp", "lmtp", "virtual")  # master.cf commands replaced by the recorder
 
 
@@ -141,6 +143,27 @@ def configurations(source, marker):
         for name in sorted(os.listdir(directory)):
             if os.path.exists(os.path.join(directory, name, marker)):
                 yield os.path.join(directory, name)
+
+
+def differential_main(title, unit, marker, run_one):
+    """The command line of a Postfix differential test: --postern and
+    --source; run_one(postern, configuration) -> (compared, different) for
+    each configuration holding `marker`; exit 0, 1 (differences) or 77
+    (skipped: not root, or no Postfix)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postern", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    if os.geteuid() != 0 or shutil.which("postfix") is None:
+        print("skipped: needs root and Debian's postfix package")
+        return SKIP
+    total = failed = 0
+    for config in configurations(args.source, marker):
+        n, f = run_one(os.path.abspath(args.postern), config)
+        total += n
+        failed += f
+    print(f"{title}: {total} {unit} compared, {failed} different")
+    return 1 if failed else 0
 
 
 class PrivatePostfix:

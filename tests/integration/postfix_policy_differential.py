@@ -12,7 +12,6 @@ smtpd_authorized_xclient_hosts), and every reply is compared with what
 Rejects and deferrals must match in code and text; accepts in code. Needs
 root and Debian's postfix; exits 77 (skipped) without them.
 """
-import argparse
 import json
 import os
 import shutil
@@ -21,10 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from postfix_instance import PrivatePostfix, configurations
-
-SKIP = 77
-
+from postfix_instance import PrivatePostfix, differential_main
 
 def replay(port, cases):
     """cases: {test name: [(command, args...)]} -> {(test, line): reply}"""
@@ -150,20 +146,7 @@ def run_configuration(postern, config):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postern", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
-    if os.geteuid() != 0 or shutil.which("postfix") is None:
-        print("skipped: needs root and Debian's postfix package")
-        return SKIP
-    total = failed = 0
-    for config in configurations(args.source, "tests"):
-        n, f = run_configuration(os.path.abspath(args.postern), config)
-        total += n
-        failed += f
-    print(f"postfix policy differential: {total} replies compared, {failed} different")
-    return 1 if failed else 0
+    return differential_main("postfix policy differential", "replies", "tests", run_configuration)
 
 
 if __name__ == "__main__":

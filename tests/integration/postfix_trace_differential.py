@@ -17,7 +17,6 @@ then compared with `postern trace --json` on the same derived configuration.
 Needs root (Postfix's master runs as root) and Debian's postfix package;
 exits 77 (skipped) without them.
 """
-import argparse
 import json
 import os
 import re
@@ -27,10 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from postfix_instance import PrivatePostfix, configurations, wait_for_empty_queue
-
-SKIP = 77
-
+from postfix_instance import PrivatePostfix, differential_main, wait_for_empty_queue
 
 def postfix_outcomes(root, env, port, addresses):
     outcomes = {a: {"deliveries": set(), "rejects": set(), "bounces": set()} for a in addresses}
@@ -119,20 +115,7 @@ def run_example(postern, example):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postern", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
-    if os.geteuid() != 0 or shutil.which("postfix") is None:
-        print("skipped: needs root and Debian's postfix package")
-        return SKIP
-    total = failed = 0
-    for config in configurations(args.source, "trace/addresses"):
-        n, f = run_example(os.path.abspath(args.postern), config)
-        total += n
-        failed += f
-    print(f"postfix differential: {total} addresses compared, {failed} different")
-    return 1 if failed else 0
+    return differential_main("postfix differential", "addresses", "trace/addresses", run_example)
 
 
 if __name__ == "__main__":
