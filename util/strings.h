@@ -40,4 +40,9 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 // (no sign, no space, no suffix) is accepted.
 bool ParseDecimal(std::string_view s, long long* value);
 
+// A time value as Postfix writes it ("300s", "5m", "2h", "1d", "1w"), in
+// seconds; a bare number is in `default_unit` (one of s m h d w). nullopt
+// for anything else, or beyond what an int holds (as Postfix).
+std::optional<long long> ParseTime(std::string_view value, char default_unit);
+
 }  // namespace postern

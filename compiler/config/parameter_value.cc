@@ -13,40 +13,6 @@ std::optional<bool> ParseBoolean(std::string_view value) {
   return std::nullopt;
 }
 
-std::optional<long long> ParseTime(std::string_view value, char default_unit) {
-  if (value.empty()) return std::nullopt;
-  char unit = default_unit;
-  std::string_view digits = value;
-  if (!IsDigit(value.back())) {
-    unit = ToLowerAscii(value.back());
-    digits.remove_suffix(1);
-  }
-  long long number = 0;
-  if (!ParseDecimal(digits, &number)) return std::nullopt;
-  long long scale = 0;
-  switch (unit) {
-    case 's':
-      scale = 1;
-      break;
-    case 'm':
-      scale = 60;
-      break;
-    case 'h':
-      scale = 3600;
-      break;
-    case 'd':
-      scale = 86400;
-      break;
-    case 'w':
-      scale = 7 * 86400;
-      break;
-    default:
-      return std::nullopt;
-  }
-  if (number > std::numeric_limits<int>::max() / scale) return std::nullopt;  // as Postfix: int
-  return number * scale;
-}
-
 std::string CheckParameterValue(const ParameterSpec& spec, std::string_view expanded) {
   std::string_view value = Trim(expanded);
   switch (spec.type) {

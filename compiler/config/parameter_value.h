@@ -9,14 +9,14 @@
 
 #include "compiler/config/parameter_registry.h"
 #include "mail/parameter_list.h"
+#include "util/strings.h"
 
 namespace postern::config {
 
 using mail::SplitParameterList;
 
 std::optional<bool> ParseBoolean(std::string_view value);
-// Seconds; a bare number is in `default_unit` (one of s m h d w).
-std::optional<long long> ParseTime(std::string_view value, char default_unit);
+
 
 // "" when `expanded` is a valid value for `spec`, else what is wrong with it
 // (e.g. "expected yes or no").

@@ -35,6 +35,7 @@ std::string EncodeQueueFile(const QueuedMessage& m) {
     w.PutString(r.address);
     w.PutString(r.original);
     w.PutString(r.notify);
+    w.PutString(r.route);
     w.PutU8(static_cast<uint8_t>(r.state));
     w.PutU32(r.attempts);
     w.PutString(r.last_reply);
@@ -71,7 +72,8 @@ Result<QueuedMessage> DecodeQueueFile(std::string_view bytes) {
   m.recipients.resize(count);
   for (QueuedRecipient& rcpt : m.recipients) {
     uint8_t state = 0;
-    if (!r.GetString(&rcpt.address) || !r.GetString(&rcpt.original) || !r.GetString(&rcpt.notify) || !r.GetU8(&state) ||
+    if (!r.GetString(&rcpt.address) || !r.GetString(&rcpt.original) || !r.GetString(&rcpt.notify) || !r.GetString(&rcpt.route) ||
+        !r.GetU8(&state) ||
         state > 3 || !r.GetU32(&rcpt.attempts) || !r.GetString(&rcpt.last_reply)) {
       return corrupt("truncated recipient");
     }

@@ -22,6 +22,7 @@ struct QueuedRecipient {
   std::string address;   // after policy (the RCPT TO address, internal form)
   std::string original;  // ORCPT, or the address as received
   std::string notify;    // DSN NOTIFY= ("" when not given)
+  std::string route;     // "transport:nexthop" set by the policy's route action ("" when none)
   State state = State::kPending;
   uint32_t attempts = 0;
   std::string last_reply;  // the last delivery attempt's reply, for bounces and `postern queue show`

@@ -9,6 +9,7 @@
 #include "mail/address.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
+#include "runtime/image/image_parameters.h"
 #include "util/strings.h"
 
 namespace postern::vm {
@@ -754,25 +755,7 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
     }
     table_shapes_.push_back(shapes);
   }
-  std::vector<mail::NetworkList::Element> elements;
-  for (std::string item :
-       mail::SplitParameterList(image_->ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
-    mail::NetworkList::Element e;
-    while (!item.empty() && item.front() == '!') {
-      e.negate = !e.negate;
-      item.erase(0, 1);
-    }
-    std::string error;
-    if (auto block = mail::ParseCidrBlock(item, &error)) {
-      e.block = *block;
-    } else if (const mail::LookupTable* table = image_->Table(item)) {
-      e.table = table;
-    } else {
-      continue;
-    }
-    elements.push_back(e);
-  }
-  mynetworks_ = mail::NetworkList(std::move(elements));
+  mynetworks_ = image::NetworkListParameter(*image_, "mynetworks");
   std::string parent = image_->ParameterOr("parent_domain_matches_subdomains", "");
   access_parent_style_ = parent.find("smtpd_access_maps") != std::string::npos;
   null_sender_key_ = image_->ParameterOr("smtpd_null_access_lookup_key", "<>");

@@ -26,8 +26,8 @@ QueuedMessage Sample() {
   m.body_type = "8BITMIME";
   m.image_id = std::string(64, 'a');
   m.recipients = {
-      {"jean@example.com", "rfc822;jean@example.com", "SUCCESS,FAILURE", QueuedRecipient::State::kPending, 0, ""},
-      {"bob@elsewhere.example", "bob@elsewhere.example", "", QueuedRecipient::State::kDeferred, 2,
+      {"jean@example.com", "rfc822;jean@example.com", "SUCCESS,FAILURE", "", QueuedRecipient::State::kPending, 0, ""},
+      {"bob@elsewhere.example", "bob@elsewhere.example", "", "relay:[mx.example]", QueuedRecipient::State::kDeferred, 2,
        "451 4.3.0 try again"}};
   m.content = "Subject: hi\r\n\r\nbody with \0 a NUL\r\n";
   m.content.push_back('\0');
@@ -43,6 +43,7 @@ TEST(QueueFileTest, RoundTrip) {
   EXPECT_EQ(decoded->content, m.content);
   ASSERT_EQ(decoded->recipients.size(), 2u);
   EXPECT_EQ(decoded->recipients[1].state, QueuedRecipient::State::kDeferred);
+  EXPECT_EQ(decoded->recipients[1].route, "relay:[mx.example]");
   EXPECT_EQ(decoded->recipients[1].attempts, 2u);
   EXPECT_EQ(decoded->recipients[0].notify, "SUCCESS,FAILURE");
   EXPECT_TRUE(decoded->smtputf8);

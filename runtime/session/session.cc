@@ -1,0 +1,929 @@
+// session.cc: see session.h. Reply texts follow Postfix's smtpd(8).
+#include "runtime/session/session.h"
+
+#include <ctime>
+
+#include "mail/address.h"
+#include "mail/ip_address.h"
+#include "runtime/smtp/xtext.h"
+#include "util/strings.h"
+
+namespace postern::session {
+namespace {
+
+using smtp::Command;
+using Verb = Command::Verb;
+
+bool IsError(const std::string& reply) { return !reply.empty() && (reply[0] == '4' || reply[0] == '5'); }
+
+// An envelope address Postfix would refuse: control characters, or 8-bit
+// characters without SMTPUTF8.
+bool BadAddressBytes(std::string_view address, bool smtputf8, bool* needs_utf8) {
+  *needs_utf8 = false;
+  for (char ch : address) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 32 || c == 127) return true;
+    if (c >= 128 && !smtputf8) *needs_utf8 = true;
+  }
+  return false;
+}
+
+std::string RfcDate(int64_t now) {
+  time_t t = now;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buffer[64];
+  strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000 (UTC)", &tm);
+  return buffer;
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment)
+    : context_(std::move(context)),
+      config_(context_->config),
+      peer_(std::move(peer)),
+      environment_(std::move(environment)),
+      lines_(smtp::BareNewline::kNormalize, context_->config.line_length_limit) {
+  facts_.client_address = peer_.address;
+  facts_.client_name = peer_.name;
+  facts_.reverse_client_name = peer_.reverse_name;
+  if (BareNewlineRefused()) lines_ = smtp::LineReader(smtp::BareNewline::kReject, config_.line_length_limit);
+}
+
+bool Session::BareNewlineRefused() const {
+  if (config_.bare_newline != smtp::BareNewline::kReject) return false;
+  auto address = mail::IpAddress::Parse(peer_.address);
+  return !(address && config_.bare_newline_exclusions.Match(*address));
+}
+
+void Session::Log(const std::string& line) const {
+  if (environment_.log) environment_.log(line);
+}
+
+std::string Session::ClientText() const { return peer_.name + "[" + peer_.address + "]"; }
+
+void Session::Start() {
+  Log("connect from " + ClientText());
+  facts_.pipelined_without_permission = false;
+  vm::Decision d = context_->policy->Run(vm::VmStage::kConnect, facts_);
+  if (d.kind != vm::Decision::Kind::kAccept) {
+    // Postfix with smtpd_delay_reject = no: the reject instead of the
+    // greeting, then 503 to everything but QUIT.
+    access_denied_ = d.reply;
+    LogReject("CONNECT", d.reply, "");
+    output_ += d.reply + "\r\n";
+    return;
+  }
+  Reply("220 " + config_.banner);
+}
+
+void Session::Reply(const std::string& text) {
+  if (IsError(text)) {
+    ++errors_;
+    if (errors_ >= config_.soft_error_limit) reply_delay_ms_ += config_.error_sleep_ms;
+  }
+  output_ += text;
+  output_ += "\r\n";
+}
+
+void Session::ReplyLines(int code, const std::vector<std::string>& lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    output_ += std::to_string(code) + (i + 1 < lines.size() ? "-" : " ") + lines[i] + "\r\n";
+  }
+}
+
+std::string Session::TakeOutput() {
+  std::string out;
+  out.swap(output_);
+  reply_delay_ms_ = 0;
+  return out;
+}
+
+Session::Next Session::next() const {
+  switch (phase_) {
+    case Phase::kCommit:
+      return Next::kCommit;
+    case Phase::kTls:
+      return Next::kStartTls;
+    case Phase::kClosed:
+      return Next::kClose;
+    default:
+      return Next::kRead;
+  }
+}
+
+void Session::Close() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  std::string line = "disconnect from " + ClientText();
+  int total = 0;
+  for (const CommandCount& c : counts_) {
+    line += " " + c.name + "=" + std::to_string(c.ok);
+    if (c.ok != c.total) line += "/" + std::to_string(c.total);
+    total += c.total;
+  }
+  line += " commands=" + std::to_string(total);
+  Log(line);
+}
+
+void Session::Count(const std::string& name, bool ok) {
+  std::string lower = ToLower(name);
+  for (CommandCount& c : counts_) {
+    if (c.name == lower) {
+      c.total++;
+      c.ok += ok ? 1 : 0;
+      return;
+    }
+  }
+  counts_.push_back(CommandCount{lower, ok ? 1 : 0, 1});
+}
+
+void Session::Receive(std::string_view bytes) {
+  if (phase_ == Phase::kClosed) return;
+  lines_.Feed(bytes);
+  Process();
+}
+
+void Session::Process() {
+  while (true) {
+    switch (phase_) {
+      case Phase::kCommand: {
+        std::optional<smtp::LineReader::Line> line = lines_.Next();
+        if (!line) {
+          if (lines_.error()) {
+            Reply("521 5.5.2 " + config_.hostname + " Error: bare <LF> received");
+            Log("improper command pipelining or bare <LF> from " + ClientText());
+            Close();
+          }
+          return;
+        }
+        HandleLine(*line);
+        break;
+      }
+      case Phase::kData: {
+        std::string pending = lines_.TakePending();
+        size_t used = data_->Feed(pending);
+        lines_.Feed(std::string_view(pending).substr(used));
+        ConsumeData();
+        if (phase_ == Phase::kData) return;  // needs more bytes
+        break;
+      }
+      case Phase::kBdat: {
+        ConsumeBdat();
+        if (phase_ == Phase::kBdat) return;
+        break;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+void Session::HandleLine(const smtp::LineReader::Line& line) {
+  if (line.too_long) {
+    Count("unknown", false);
+    Reply("500 5.5.2 Error: line too long");
+    return;
+  }
+  Command c = smtp::ParseCommand(line.text);
+  last_command_ = c.verb == Verb::kUnknown ? "UNKNOWN" : c.name;
+  if (errors_ >= config_.hard_error_limit) {
+    Reply("421 4.7.0 " + config_.hostname + " Error: too many errors");
+    Log("too many errors after " + last_command_ + " from " + ClientText());
+    Close();
+    return;
+  }
+  if (shutting_down_ && !mail_given_ && c.verb != Verb::kQuit) {
+    Reply("421 4.3.2 " + config_.hostname + " Service shutting down, closing transmission channel");
+    Close();
+    return;
+  }
+  // Commands sent ahead of a reply without PIPELINING (reject_unauth_pipelining).
+  if (!esmtp_ && !lines_.pending().empty()) facts_.pipelined_without_permission = true;
+  if (!access_denied_.empty() && c.verb != Verb::kQuit) {
+    Count(c.verb == Verb::kUnknown ? "unknown" : c.name, false);
+    Reply("503 5.7.0 Error: access denied for " + ClientText());
+    return;
+  }
+  if (config_.tls_level == TlsLevel::kEncrypt && !tls_) {
+    switch (c.verb) {
+      case Verb::kEhlo:
+      case Verb::kHelo:
+      case Verb::kStarttls:
+      case Verb::kNoop:
+      case Verb::kRset:
+      case Verb::kQuit:
+      case Verb::kXclient:
+        break;
+      default:
+        Count(c.verb == Verb::kUnknown ? "unknown" : c.name, false);
+        Reply("530 5.7.0 Must issue a STARTTLS command first");
+        return;
+    }
+  }
+  size_t output_before = output_.size();
+  switch (c.verb) {
+    case Verb::kEhlo:
+      Helo(c, true);
+      break;
+    case Verb::kHelo:
+      Helo(c, false);
+      break;
+    case Verb::kMail:
+      Mail(c);
+      break;
+    case Verb::kRcpt:
+      Rcpt(c);
+      break;
+    case Verb::kData:
+      Data(c, line.crlf);
+      break;
+    case Verb::kBdat:
+      Bdat(c);
+      break;
+    case Verb::kRset:
+      if (!c.argument.empty()) {
+        Reply("501 5.5.4 Syntax: RSET");
+      } else {
+        ResetTransaction();
+        Reply("250 2.0.0 Ok");
+      }
+      break;
+    case Verb::kNoop:
+      Reply("250 2.0.0 Ok");
+      break;
+    case Verb::kQuit:
+      Count("quit", true);
+      Reply("221 2.0.0 Bye");
+      Close();
+      return;
+    case Verb::kVrfy:
+      Vrfy(c);
+      break;
+    case Verb::kHelp:
+      ReplyLines(214, {"2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS",
+                       "2.0.0 See RFC 5321"});
+      break;
+    case Verb::kStarttls:
+      StartTls(c);
+      break;
+    case Verb::kAuth:
+      Reply("503 5.5.1 Error: authentication not enabled");
+      break;
+    case Verb::kXclient:
+      Xclient(c);
+      break;
+    case Verb::kExpn:
+    case Verb::kEtrn:
+    case Verb::kUnknown:
+      Reply("502 5.5.2 Error: command not recognized");
+      break;
+  }
+  // Count the command, ok unless its reply was an error (DATA counts at
+  // end of data, BDAT at its last chunk).
+  if (c.verb != Verb::kData || phase_ != Phase::kData) {
+    if (c.verb != Verb::kBdat) {
+      bool ok = output_.size() == output_before || !IsError(output_.substr(output_before, 3));
+      Count(c.verb == Verb::kUnknown ? "unknown" : c.name, ok);
+    }
+  }
+}
+
+void Session::Helo(const Command& c, bool extended) {
+  if (c.argument.empty()) {
+    Reply(extended ? "501 Syntax: EHLO hostname" : "501 Syntax: HELO hostname");
+    return;
+  }
+  ResetTransaction();
+  facts_.helo = c.argument;
+  vm::Decision d = context_->policy->Run(vm::VmStage::kHelo, facts_);
+  if (d.kind != vm::Decision::Kind::kAccept) {
+    LogReject("HELO", d.reply, "");
+    Reply(d.reply);
+    return;
+  }
+  helo_given_ = true;
+  esmtp_ = extended;
+  if (!extended) {
+    Reply("250 " + config_.hostname);
+    return;
+  }
+  std::vector<std::string> lines = {config_.hostname, "PIPELINING"};
+  lines.push_back(config_.message_size_limit ? "SIZE " + std::to_string(config_.message_size_limit) : "SIZE");
+  if (config_.vrfy_enabled) lines.push_back("VRFY");
+  if (context_->tls_available && config_.tls_level != TlsLevel::kNone && !tls_) lines.push_back("STARTTLS");
+  if (auto a = mail::IpAddress::Parse(peer_.address); a && config_.xclient_hosts.Match(*a)) {
+    lines.push_back("XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN");
+  }
+  lines.push_back("ENHANCEDSTATUSCODES");
+  lines.push_back("8BITMIME");
+  lines.push_back("DSN");
+  if (config_.smtputf8) lines.push_back("SMTPUTF8");
+  lines.push_back("CHUNKING");
+  ReplyLines(250, lines);
+}
+
+void Session::Mail(const Command& c) {
+  if (!helo_given_) return Reply("503 5.5.1 Error: send HELO/EHLO first");
+  if (mail_given_) return Reply("503 5.5.1 Error: nested MAIL command");
+  if (!c.error.empty()) return Reply("501 " + c.error);
+  std::string ret, envid, body_type = "7BIT";
+  bool smtputf8 = false;
+  int64_t size = 0;
+  for (const auto& [name, value] : c.parameters) {
+    if (name == "SIZE") {
+      long long n = 0;
+      if (!ParseDecimal(value, &n)) return Reply("501 5.5.4 Bad message size syntax");
+      size = n;
+    } else if (name == "BODY") {
+      std::string v = ToUpper(value);
+      if (v != "7BIT" && v != "8BITMIME") return Reply("501 5.5.4 Unsupported BODY parameter value");
+      body_type = v;
+    } else if (name == "SMTPUTF8" && config_.smtputf8 && value.empty()) {
+      smtputf8 = true;
+    } else if (name == "RET") {
+      std::string v = ToUpper(value);
+      if (!ret.empty() || (v != "FULL" && v != "HDRS")) return Reply("501 5.5.4 Bad RET parameter syntax");
+      ret = v;
+    } else if (name == "ENVID") {
+      std::optional<std::string> decoded = smtp::DecodeXtext(value);
+      if (!envid.empty() || !decoded || decoded->empty() || decoded->size() > 100) {
+        return Reply("501 5.5.4 Bad ENVID parameter syntax");
+      }
+      envid = *decoded;
+    } else if (name == "AUTH") {
+      // AUTH=<> or AUTH=identity from a relaying MTA: nobody is authenticated here.
+    } else {
+      return Reply("555 5.5.4 Unsupported option: " + name);
+    }
+  }
+  if (config_.message_size_limit != 0 && static_cast<uint64_t>(size) > config_.message_size_limit) {
+    return Reply("552 5.3.4 Message size exceeds fixed limit");
+  }
+  bool needs_utf8 = false;
+  if (BadAddressBytes(c.path, smtputf8, &needs_utf8)) return Reply("501 5.1.7 Bad sender address syntax");
+  if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+  facts_.sender = mail::InternalForm(c.path);
+  facts_.has_sender = true;
+  facts_.size = size;
+  facts_.recipient_count = 0;
+  vm::Decision d = context_->policy->Run(vm::VmStage::kMail, facts_);
+  if (d.kind != vm::Decision::Kind::kAccept) {
+    LogReject("MAIL", d.reply, "");
+    facts_.has_sender = false;
+    return Reply(d.reply);
+  }
+  mail_given_ = true;
+  sender_ = facts_.sender;
+  ret_ = ret;
+  envid_ = envid;
+  body_type_ = body_type;
+  smtputf8_ = smtputf8;
+  Absorb(d);
+  Reply("250 2.1.0 Ok");
+}
+
+void Session::Rcpt(const Command& c) {
+  if (!mail_given_) return Reply("503 5.5.1 Error: need MAIL command");
+  if (!c.error.empty()) return Reply("501 " + c.error);
+  if (recipients_.size() >= config_.recipient_limit) return Reply("452 4.5.3 Error: too many recipients");
+  std::string notify, original;
+  for (const auto& [name, value] : c.parameters) {
+    if (name == "NOTIFY") {
+      std::string v = ToUpper(value);
+      bool ok = !v.empty() && notify.empty();
+      std::vector<std::string> words = SplitAny(v, ",");
+      for (const std::string& w : words) {
+        ok = ok && (w == "SUCCESS" || w == "FAILURE" || w == "DELAY" || (w == "NEVER" && words.size() == 1));
+      }
+      if (!ok) return Reply("501 5.5.4 Error: Bad NOTIFY parameter syntax");
+      notify = v;
+    } else if (name == "ORCPT") {
+      size_t semicolon = value.find(';');
+      std::optional<std::string> decoded;
+      if (semicolon != std::string::npos) decoded = smtp::DecodeXtext(value.substr(semicolon + 1));
+      if (!original.empty() || !decoded || decoded->empty()) {
+        return Reply("501 5.5.4 Error: Bad ORCPT parameter syntax");
+      }
+      original = ToLower(value.substr(0, semicolon)) + ";" + *decoded;
+    } else {
+      return Reply("555 5.5.4 Unsupported option: " + name);
+    }
+  }
+  bool needs_utf8 = false;
+  if (c.path.empty() || BadAddressBytes(c.path, smtputf8_, &needs_utf8)) {
+    return Reply("501 5.1.3 Bad recipient address syntax");
+  }
+  if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+  facts_.recipient = mail::InternalForm(c.path);
+  facts_.recipient_count = static_cast<int>(recipients_.size());
+  vm::Decision d = context_->policy->CheckRecipient(facts_);
+  for (const std::string& warning : d.warnings) {
+    Log(QueueIdOrNoqueue() + ": warn: RCPT from " + ClientText() + ": " + warning);
+  }
+  if (d.kind != vm::Decision::Kind::kAccept) {
+    LogReject("RCPT", d.reply, facts_.recipient);
+    return Reply(d.reply);
+  }
+  if (queue_id_.empty()) {
+    queue_id_ = environment_.new_queue_id();
+    Log(queue_id_ + ": client=" + ClientText());
+  }
+  recipients_.push_back(
+      Recipient{facts_.recipient, original.empty() ? "rfc822;" + facts_.recipient : original, notify, d.route});
+  Absorb(d);
+  Reply("250 2.1.5 Ok");
+}
+
+void Session::Absorb(const vm::Decision& d) {
+  actions_.hold = actions_.hold || d.hold;
+  actions_.discard = actions_.discard || d.discard;
+  if (!d.redirect.empty()) actions_.redirect = d.redirect;
+  if (!d.filter.empty()) actions_.filter = d.filter;
+  actions_.bcc.insert(actions_.bcc.end(), d.bcc.begin(), d.bcc.end());
+  actions_.prepend.insert(actions_.prepend.end(), d.prepend.begin(), d.prepend.end());
+  actions_.header_edits.insert(actions_.header_edits.end(), d.header_edits.begin(), d.header_edits.end());
+}
+
+void Session::Data(const Command& c, bool crlf) {
+  if (!mail_given_ || recipients_.empty()) return Reply("503 5.5.1 Error: need RCPT command");
+  if (!c.argument.empty()) return Reply("501 5.5.4 Syntax: DATA");
+  if (used_bdat_) return Reply("503 5.5.1 Error: DATA after BDAT");
+  facts_.recipient.clear();
+  facts_.recipient_count = static_cast<int>(recipients_.size());
+  vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
+  if (d.kind != vm::Decision::Kind::kAccept) {
+    LogReject("DATA", d.reply, "");
+    return Reply(d.reply);
+  }
+  Absorb(d);
+  smtp::DataOptions options;
+  options.bare_newline = BareNewlineRefused() ? smtp::BareNewline::kReject : smtp::BareNewline::kNormalize;
+  options.line_length_limit = config_.line_length_limit;
+  options.message_size_limit = config_.message_size_limit;
+  options.data_line_ended_in_crlf = crlf;
+  data_.emplace(options);
+  content_.clear();
+  phase_ = Phase::kData;
+  Reply("354 End data with <CR><LF>.<CR><LF>");
+}
+
+void Session::ConsumeData() {
+  for (smtp::DataDecoder::Line& line : data_->TakeLines()) {
+    if (data_->too_big()) {
+      too_big_ = true;
+      continue;
+    }
+    content_ += line.text;
+    if (!line.continued) content_ += "\r\n";
+  }
+  too_big_ = too_big_ || data_->too_big();
+  switch (data_->state()) {
+    case smtp::DataDecoder::State::kContent:
+      return;
+    case smtp::DataDecoder::State::kBareNewlineError:
+      Count("data", false);
+      Reply("521 5.5.2 " + config_.hostname + " Error: bare <LF> received");
+      Log(QueueIdOrNoqueue() + ": reject: bare <LF> received in DATA from " + ClientText());
+      Close();
+      return;
+    case smtp::DataDecoder::State::kDone:
+      content_size_ = data_->size();
+      data_.reset();
+      phase_ = Phase::kCommand;
+      EndOfMessage();
+      return;
+  }
+}
+
+void Session::Bdat(const Command& c) {
+  std::vector<std::string> words = SplitAny(c.argument, " ");
+  long long size = -1;
+  bool last = words.size() == 2 && EqualsIgnoreCase(words[1], "LAST");
+  if (words.empty() || words.size() > 2 || (words.size() == 2 && !last) || !ParseDecimal(words[0], &size)) {
+    // The chunk's length is unknown: nothing can be read reliably after it.
+    Count("bdat", false);
+    Reply("501 5.5.4 Syntax: BDAT count [LAST]");
+    Close();
+    return;
+  }
+  bdat_remaining_ = static_cast<uint64_t>(size);
+  bdat_last_ = last;
+  bdat_error_.clear();
+  if (!mail_given_ || recipients_.empty()) {
+    bdat_error_ = "503 5.5.1 Error: need RCPT command";
+  } else if (!used_bdat_) {
+    used_bdat_ = true;
+    content_.clear();
+    content_size_ = 0;
+    vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
+    if (d.kind != vm::Decision::Kind::kAccept) {
+      LogReject("BDAT", d.reply, "");
+      bdat_error_ = d.reply;
+      ResetTransaction();
+    } else {
+      Absorb(d);
+    }
+  }
+  phase_ = Phase::kBdat;
+}
+
+void Session::ConsumeBdat() {
+  std::string pending = lines_.TakePending();
+  size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, pending.size()));
+  if (bdat_error_.empty()) {
+    content_size_ += take;
+    if (config_.message_size_limit != 0 && content_size_ > config_.message_size_limit) {
+      too_big_ = true;
+    } else {
+      content_.append(pending, 0, take);
+    }
+  }
+  bdat_remaining_ -= take;
+  lines_.Feed(std::string_view(pending).substr(take));
+  if (bdat_remaining_ > 0) return;
+  phase_ = Phase::kCommand;
+  if (!bdat_error_.empty()) {
+    Count("bdat", false);
+    Reply(bdat_error_);
+    return;
+  }
+  if (!bdat_last_) {
+    Count("bdat", true);
+    Reply("250 2.0.0 Ok: " + std::to_string(content_size_) + " bytes");
+    return;
+  }
+  // The whole message: lines must end in <CR><LF>; bare <LF> as for DATA.
+  std::string normalized;
+  normalized.reserve(content_.size() + 2);
+  for (size_t i = 0; i < content_.size(); ++i) {
+    if (content_[i] == '\n' && (i == 0 || content_[i - 1] != '\r')) {
+      if (BareNewlineRefused()) {
+        Count("bdat", false);
+        Reply("521 5.5.2 " + config_.hostname + " Error: bare <LF> received");
+        Close();
+        return;
+      }
+      normalized += '\r';
+    }
+    normalized += content_[i];
+  }
+  if (!normalized.empty() && !normalized.ends_with("\r\n")) normalized += "\r\n";
+  content_.swap(normalized);
+  EndOfMessage();
+}
+
+std::vector<Session::HeaderField> Session::ParseHeaders(size_t* header_end, size_t* body_start) const {
+  std::vector<HeaderField> headers;
+  size_t pos = 0;
+  while (pos < content_.size()) {
+    size_t end = content_.find("\r\n", pos);
+    if (end == std::string::npos) end = content_.size();
+    std::string_view line(content_.data() + pos, end - pos);
+    size_t next = std::min(end + 2, content_.size());
+    if (line.empty()) {  // the blank line before the body
+      *header_end = pos;
+      *body_start = next;
+      return headers;
+    }
+    if ((line[0] == ' ' || line[0] == '\t') && !headers.empty()) {
+      headers.back().logical += "\n" + std::string(line);
+      headers.back().raw.append(content_, pos, next - pos);
+      pos = next;
+      continue;
+    }
+    size_t colon = line.find(':');
+    bool is_header = colon != std::string_view::npos && colon > 0;
+    for (size_t i = 0; is_header && i < colon; ++i) {
+      unsigned char ch = static_cast<unsigned char>(line[i]);
+      is_header = ch > 32 && ch < 127;
+    }
+    if (!is_header) break;  // the body starts without a blank line
+    headers.push_back(HeaderField{std::string(line.substr(0, colon)), std::string(line), content_.substr(pos, next - pos)});
+    pos = next;
+  }
+  *header_end = pos;
+  *body_start = pos;
+  return headers;
+}
+
+std::string Session::Protocol() const {
+  std::string p = esmtp_ ? "ESMTP" : "SMTP";
+  if (tls_ && esmtp_) p += "S";
+  return p;
+}
+
+std::string Session::ReceivedHeader() const {
+  std::string h = "Received: from " + facts_.helo + " (" + peer_.name + " [" + peer_.address + "])\r\n";
+  if (tls_ && config_.tls_received_header) {
+    h += "\t(using " + tls_->protocol + " with cipher " + tls_->cipher + " (" + std::to_string(tls_->bits) + "/" +
+         std::to_string(tls_->bits) + " bits))\r\n";
+  }
+  h += "\tby " + config_.hostname + " (Postern) with " + Protocol() + " id " + queue_id_;
+  std::string date = RfcDate(environment_.now ? environment_.now() : 0);
+  if (recipients_.size() == 1) {
+    h += "\r\n\tfor <" + recipients_.front().address + ">; " + date + "\r\n";
+  } else {
+    h += ";\r\n\t" + date + "\r\n";
+  }
+  return h;
+}
+
+void Session::EndOfMessage() {
+  const char* command = used_bdat_ ? "bdat" : "data";
+  if (too_big_) {
+    Count(command, false);
+    Log(queue_id_ + ": reject: size limit exceeded from " + ClientText());
+    Reply("552 5.3.4 Message size exceeds fixed limit");
+    ResetTransaction();
+    return;
+  }
+  size_t header_end = 0, body_start = 0;
+  std::vector<HeaderField> headers = ParseHeaders(&header_end, &body_start);
+  facts_.headers.clear();
+  for (const HeaderField& h : headers) {
+    size_t colon = h.logical.find(':');
+    facts_.headers.emplace_back(h.name, std::string(Trim(std::string_view(h.logical).substr(colon + 1))));
+  }
+  facts_.body_lines.clear();
+  if (config_.body_checks) {
+    size_t pos = body_start;
+    while (pos < content_.size()) {
+      size_t end = content_.find("\r\n", pos);
+      if (end == std::string::npos) end = content_.size();
+      facts_.body_lines.emplace_back(content_, pos, end - pos);
+      pos = end + 2;
+    }
+  }
+  facts_.size = static_cast<int64_t>(content_.size());
+  facts_.recipient.clear();
+  vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
+  facts_.body_lines.clear();
+  if (d.kind != vm::Decision::Kind::kAccept) {
+    Count(command, false);
+    Log(queue_id_ + ": reject: END-OF-MESSAGE from " + ClientText() + ": " + d.reply + "; from=<" + sender_ +
+        "> proto=" + Protocol() + " helo=<" + facts_.helo + ">");
+    Reply(d.reply);
+    ResetTransaction();
+    return;
+  }
+  Absorb(d);
+  for (const std::string& warning : d.warnings) Log(queue_id_ + ": warning: header or body: " + warning);
+  Count(command, true);
+  if (actions_.discard) {
+    Log(queue_id_ + ": discard: END-OF-MESSAGE from " + ClientText());
+    Reply("250 2.0.0 Ok: queued as " + queue_id_);
+    ResetTransaction();
+    errors_ = 0;
+    return;
+  }
+
+  MessageToCommit commit;
+  queue::QueuedMessage& m = commit.message;
+  commit.hold = actions_.hold;
+  m.id = queue_id_;
+  m.arrival_time = environment_.now ? environment_.now() : 0;
+  m.sender = sender_;
+  m.client_address = peer_.address;
+  m.client_name = peer_.name;
+  m.helo = facts_.helo;
+  m.ret = ret_;
+  m.envid = envid_;
+  m.smtputf8 = smtputf8_;
+  m.body_type = used_bdat_ && body_type_ == "7BIT" ? "8BITMIME" : body_type_;
+  m.image_id = context_->image->id();
+  if (!actions_.redirect.empty()) {
+    // REDIRECT replaces every recipient (Postfix access(5)).
+    Recipient r{mail::InternalForm(actions_.redirect), recipients_.front().original, "", ""};
+    recipients_.assign(1, r);
+  }
+  for (const Recipient& r : recipients_) {
+    queue::QueuedRecipient q;
+    q.address = r.address;
+    q.original = r.original;
+    q.notify = r.notify;
+    q.route = r.route;
+    m.recipients.push_back(std::move(q));
+  }
+  for (const std::string& bcc : actions_.bcc) {
+    queue::QueuedRecipient q;
+    q.address = mail::InternalForm(bcc);
+    q.original = "rfc822;" + q.address;
+    m.recipients.push_back(std::move(q));
+  }
+  // Content: our Received:, the headers the policy prepends, the headers
+  // as received minus the ones it removes or replaces, the body.
+  std::string& out = m.content;
+  out.reserve(content_.size() + 512);
+  out += ReceivedHeader();
+  for (const std::string& p : actions_.prepend) out += p + "\r\n";
+  std::string message_id;
+  for (const HeaderField& h : headers) {
+    bool kept = true;
+    for (const std::string& edit : actions_.header_edits) {
+      if (edit == "ignore " + h.logical) {
+        kept = false;
+      } else if (edit.starts_with("replace " + h.logical + " with ")) {
+        out += edit.substr(std::string("replace ").size() + h.logical.size() + 6) + "\r\n";
+        kept = false;
+      }
+    }
+    if (kept) out += h.raw;
+    if (EqualsIgnoreCase(h.name, "Message-ID")) message_id = std::string(Trim(h.logical.substr(h.name.size() + 1)));
+  }
+  out.append(content_, header_end);
+  if (!message_id.empty()) Log(queue_id_ + ": message-id=" + message_id);
+  commit_.emplace(std::move(commit));
+  content_.clear();
+  content_.shrink_to_fit();
+  phase_ = Phase::kCommit;
+}
+
+void Session::Committed(CommitOutcome outcome) {
+  const queue::QueuedMessage& m = commit_->message;
+  switch (outcome) {
+    case CommitOutcome::kStored:
+      Log(m.id + ": from=<" + m.sender + ">, size=" + std::to_string(m.content.size()) +
+          ", nrcpt=" + std::to_string(m.recipients.size()) + (commit_->hold ? " (queue hold)" : " (queue incoming)"));
+      Reply("250 2.0.0 Ok: queued as " + m.id);
+      errors_ = 0;
+      break;
+    case CommitOutcome::kNoSpace:
+      Log(m.id + ": reject: END-OF-MESSAGE from " + ClientText() + ": 452 4.3.1 Insufficient system storage");
+      Reply("452 4.3.1 Insufficient system storage");
+      break;
+    case CommitOutcome::kFailed:
+      Log(m.id + ": reject: END-OF-MESSAGE from " + ClientText() + ": 451 4.3.0 Error: queue file write error");
+      Reply("451 4.3.0 Error: queue file write error");
+      break;
+  }
+  commit_.reset();
+  ResetTransaction();
+  phase_ = Phase::kCommand;
+  Process();
+}
+
+void Session::Vrfy(const Command& c) {
+  if (!config_.vrfy_enabled) return Reply("502 5.5.1 VRFY command is disabled");
+  if (c.argument.empty()) return Reply("501 5.5.4 Syntax: VRFY address");
+  std::string path = c.argument;
+  if (path.size() >= 2 && path.front() == '<' && path.back() == '>') path = path.substr(1, path.size() - 2);
+  std::string address = mail::InternalForm(path);
+  if (std::optional<resolve::Delivery> unlisted = context_->resolver->CheckListed(address, false)) {
+    return Reply(std::to_string(unlisted->code) + " " + unlisted->text);
+  }
+  Reply("252 2.0.0 " + path);
+}
+
+void Session::StartTls(const Command& c) {
+  if (!context_->tls_available || config_.tls_level == TlsLevel::kNone) {
+    return Reply("502 5.5.2 Error: command not recognized");
+  }
+  if (tls_) return Reply("554 5.5.1 Error: TLS already active");
+  if (!c.argument.empty()) return Reply("501 5.5.4 Syntax: STARTTLS");
+  if (mail_given_) return Reply("503 5.5.1 Error: MAIL transaction in progress");
+  Reply("220 2.0.0 Ready to start TLS");
+  // Whatever the client sent after STARTTLS in the clear must never be read
+  // as if it came over TLS (CVE-2011-0411).
+  if (!lines_.pending().empty()) {
+    Log("warning: " + ClientText() + ": plaintext input after STARTTLS discarded");
+    lines_.Discard();
+  }
+  phase_ = Phase::kTls;
+}
+
+void Session::TlsStarted(const TlsInfo& info) {
+  tls_ = info;
+  facts_.tls = true;
+  facts_.tls_client_certificate = info.client_certificate;
+  Log("Anonymous TLS connection established from " + ClientText() + ": " + info.protocol + " with cipher " +
+      info.cipher + " (" + std::to_string(info.bits) + "/" + std::to_string(info.bits) + " bits)");
+  // RFC 3207 4.2: forget everything learned before TLS.
+  ResetSession();
+  phase_ = Phase::kCommand;
+  Process();
+}
+
+void Session::TlsFailed(const std::string& reason) {
+  Log("SSL_accept error from " + ClientText() + ": " + reason);
+  Close();
+}
+
+void Session::Xclient(const Command& c) {
+  auto address = mail::IpAddress::Parse(peer_.address);
+  if (!address || !config_.xclient_hosts.Match(*address)) {
+    return Reply("550 5.7.0 Error: insufficient authorization");
+  }
+  if (mail_given_) return Reply("503 5.5.1 Error: MAIL transaction in progress");
+  if (c.argument.empty()) return Reply("501 5.5.4 Syntax: XCLIENT attribute=value...");
+  Peer peer = peer_;
+  std::string helo, login;
+  bool helo_set = false;
+  for (const std::string& attribute : SplitAny(c.argument, " ")) {
+    size_t eq = attribute.find('=');
+    std::string name = ToUpper(attribute.substr(0, eq));
+    std::optional<std::string> value;
+    if (eq != std::string::npos) value = smtp::DecodeXtext(attribute.substr(eq + 1));
+    if (!value) return Reply("501 5.5.4 Bad " + name + " syntax: " + attribute);
+    bool unavailable = *value == "[UNAVAILABLE]" || *value == "[TEMPUNAVAIL]";
+    if (name == "NAME") {
+      peer.name = unavailable ? "unknown" : ToLower(*value);
+    } else if (name == "REVERSE_NAME") {
+      peer.reverse_name = unavailable ? "unknown" : ToLower(*value);
+    } else if (name == "ADDR") {
+      std::string a = *value;
+      if (StartsWith(ToUpper(a), "IPV6:")) a = a.substr(5);
+      if (!unavailable && !mail::IpAddress::Parse(a)) return Reply("501 5.5.4 Bad ADDR syntax: " + attribute);
+      peer.address = unavailable ? "" : a;
+    } else if (name == "PORT") {
+      long long port = 0;
+      if (!unavailable && (!ParseDecimal(*value, &port) || port > 65535)) {
+        return Reply("501 5.5.4 Bad PORT syntax: " + attribute);
+      }
+      peer.port = static_cast<int>(port);
+    } else if (name == "HELO") {
+      helo = unavailable ? "" : *value;
+      helo_set = true;
+    } else if (name == "LOGIN") {
+      login = unavailable ? "" : *value;
+    } else if (name == "PROTO" || name == "DESTADDR" || name == "DESTPORT") {
+      // Accepted and not needed.
+    } else {
+      return Reply("501 5.5.4 Bad XCLIENT attribute name: " + name);
+    }
+  }
+  Log("client=" + ClientText() + " XCLIENT as " + peer.name + "[" + peer.address + "]");
+  peer_ = peer;
+  ResetSession();
+  facts_ = vm::SmtpFacts{};
+  facts_.client_address = peer_.address;
+  facts_.client_name = peer_.name;
+  facts_.reverse_client_name = peer_.reverse_name;
+  facts_.sasl_username = login;
+  facts_.tls = tls_.has_value();
+  if (helo_set) facts_.helo = helo;
+  access_denied_.clear();
+  Start();
+}
+
+void Session::ResetTransaction() {
+  mail_given_ = false;
+  sender_.clear();
+  ret_.clear();
+  envid_.clear();
+  body_type_.clear();
+  smtputf8_ = false;
+  recipients_.clear();
+  queue_id_.clear();
+  actions_ = vm::Decision{};
+  data_.reset();
+  content_.clear();
+  content_size_ = 0;
+  too_big_ = false;
+  used_bdat_ = false;
+  facts_.has_sender = false;
+  facts_.sender.clear();
+  facts_.recipient.clear();
+  facts_.recipient_count = 0;
+  facts_.size = 0;
+  facts_.headers.clear();
+}
+
+void Session::ResetSession() {
+  ResetTransaction();
+  helo_given_ = false;
+  esmtp_ = false;
+  facts_.helo.clear();
+}
+
+void Session::LogReject(const std::string& stage, const std::string& reply, const std::string& recipient) {
+  std::string line = QueueIdOrNoqueue() + ": reject: " + stage + " from " + ClientText() + ": " + reply;
+  line += "; from=<" + (facts_.has_sender ? facts_.sender : std::string()) + ">";
+  if (!recipient.empty()) line += " to=<" + recipient + ">";
+  line += " proto=" + Protocol() + " helo=<" + facts_.helo + ">";
+  Log(line);
+}
+
+void Session::TimedOut() {
+  if (phase_ == Phase::kClosed) return;
+  Reply("421 4.4.2 " + config_.hostname + " Error: timeout exceeded");
+  Log("timeout after " + last_command_ + " from " + ClientText());
+  Close();
+}
+
+void Session::ConnectionLost() {
+  if (phase_ == Phase::kClosed) return;
+  if (last_command_ != "QUIT") Log("lost connection after " + last_command_ + " from " + ClientText());
+  Close();
+}
+
+void Session::ShutDown() {
+  shutting_down_ = true;
+  if (phase_ == Phase::kCommand && !mail_given_) {
+    Reply("421 4.3.2 " + config_.hostname + " Service shutting down, closing transmission channel");
+    Close();
+  }
+}
+
+}  // namespace postern::session

@@ -1,0 +1,195 @@
+// session.h: one SMTP server session as a state machine (STYLE.md
+// principle 8): bytes and events in, replies, log lines and messages to
+// commit out. No sockets, no clocks of its own, no threads: the Asio
+// connection (daemon/connection) moves bytes and performs what next() asks
+// for; tests and the fuzzer drive it directly.
+//
+// It implements RFC 5321 with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
+// ENHANCEDSTATUSCODES, DSN, CHUNKING (BDAT), STARTTLS and XCLIENT, with
+// Postfix's reply texts, runs the image's policy at every stage, rejects
+// unlisted recipients at RCPT, and builds the queue file content (Received:
+// header, policy header edits). End of data is only <CR><LF>.<CR><LF>
+// (smtp/data_decoder.h).
+//
+// Flow for the caller:
+//   Start(); loop { write TakeOutput() (after reply_delay_ms());
+//     switch (next()) { kRead: Receive(bytes) | TimedOut() | ConnectionLost();
+//                       kCommit: write message_to_commit(), then Committed();
+//                       kStartTls: handshake, then TlsStarted() or close;
+//                       kClose: close. } }
+// Thread-compatible: one thread (strand) at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/queue/queue_file.h"
+#include "runtime/session/session_config.h"
+#include "runtime/smtp/command_parser.h"
+#include "runtime/smtp/data_decoder.h"
+#include "runtime/vm/policy_vm.h"
+
+namespace postern::session {
+
+struct Peer {
+  std::string address;  // numeric, without brackets
+  std::string name = "unknown";
+  std::string reverse_name = "unknown";
+  int port = 0;
+};
+
+struct TlsInfo {
+  std::string protocol;  // "TLSv1.3"
+  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
+  int bits = 0;
+  bool client_certificate = false;  // verified
+};
+
+// What the session asks of its surroundings.
+struct SessionEnvironment {
+  std::function<std::string()> new_queue_id;
+  std::function<int64_t()> now;  // seconds since the epoch
+  // One maillog line without the "postern/smtpd[pid]: " prefix.
+  std::function<void(const std::string&)> log;
+};
+
+struct MessageToCommit {
+  queue::QueuedMessage message;
+  bool hold = false;  // into the hold queue (HOLD action), not the incoming queue
+};
+
+enum class CommitOutcome { kStored, kNoSpace, kFailed };
+
+class Session {
+ public:
+  enum class Next { kRead, kCommit, kStartTls, kClose };
+
+  Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
+
+  // The greeting (after the connect stage of the policy).
+  void Start();
+  // Bytes from the client; processes every complete command (pipelining)
+  // until it has to wait for more input, a commit or a TLS handshake.
+  void Receive(std::string_view bytes);
+  // The message of message_to_commit() is on stable storage (or not).
+  void Committed(CommitOutcome outcome);
+  void TlsStarted(const TlsInfo& info);
+  void TlsFailed(const std::string& reason);
+  // No command (or DATA bytes) within smtpd_timeout.
+  void TimedOut();
+  void ConnectionLost();
+  // Stop: a session between transactions gets 421 now; one in a transaction
+  // finishes it and gets 421 at its next command.
+  void ShutDown();
+
+  std::string TakeOutput();
+  // Tarpitting: how long to wait before writing TakeOutput() (errors past
+  // smtpd_soft_error_limit each cost smtpd_error_sleep_time).
+  int64_t reply_delay_ms() const { return reply_delay_ms_; }
+  Next next() const;
+  // REQUIRES: next() == kCommit.
+  MessageToCommit& message_to_commit() { return *commit_; }
+
+  bool tls_active() const { return tls_.has_value(); }
+  bool in_transaction() const { return mail_given_; }
+  const SessionContext& context() const { return *context_; }
+  // Seconds the connection may wait for the next bytes (smtpd_timeout).
+  int64_t timeout_seconds() const { return context_->config.timeout_seconds; }
+
+ private:
+  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kClosed };
+  struct Recipient {
+    std::string address;
+    std::string original;
+    std::string notify;
+    std::string route;
+  };
+  struct HeaderField {
+    std::string name;
+    std::string logical;  // "Name: value", continuation lines joined with "\n"
+    std::string raw;      // as received, with CRLFs
+  };
+
+  void Process();
+  void HandleLine(const smtp::LineReader::Line& line);
+  void Helo(const smtp::Command& c, bool extended);
+  void Mail(const smtp::Command& c);
+  void Rcpt(const smtp::Command& c);
+  void Data(const smtp::Command& c, bool crlf);
+  void Bdat(const smtp::Command& c);
+  void Vrfy(const smtp::Command& c);
+  void StartTls(const smtp::Command& c);
+  void Xclient(const smtp::Command& c);
+  void ConsumeData();
+  void ConsumeBdat();
+  void EndOfMessage();
+  void ResetTransaction();
+  void ResetSession();
+  void Close();
+
+  // Replies: one line, or a multi-line reply ("250-a", "250 b"). Errors
+  // count towards the soft and hard limits.
+  void Reply(const std::string& text);
+  void ReplyLines(int code, const std::vector<std::string>& lines);
+  void Log(const std::string& line) const;
+  std::string ClientText() const;  // "name[address]"
+  std::string QueueIdOrNoqueue() const { return queue_id_.empty() ? "NOQUEUE" : queue_id_; }
+  void LogReject(const std::string& stage, const std::string& reply, const std::string& recipient);
+  void Absorb(const vm::Decision& d);
+  bool BareNewlineRefused() const;
+  std::string Protocol() const;
+  std::string ReceivedHeader() const;
+  // The header block of content_: it ends at *header_end (the blank line,
+  // or the first line that is not a header); the body starts at *body_start.
+  std::vector<HeaderField> ParseHeaders(size_t* header_end, size_t* body_start) const;
+
+  std::shared_ptr<const SessionContext> context_;
+  const SessionConfig& config_;
+  Peer peer_;
+  SessionEnvironment environment_;
+  vm::SmtpFacts facts_;
+
+  Phase phase_ = Phase::kCommand;
+  smtp::LineReader lines_;
+  std::string output_;
+  int64_t reply_delay_ms_ = 0;
+  int errors_ = 0;
+  std::string access_denied_;  // a connect-stage reject: every command gets 503
+  bool helo_given_ = false;
+  bool esmtp_ = false;
+  bool shutting_down_ = false;
+  std::optional<TlsInfo> tls_;
+  std::string last_command_ = "CONNECT";  // for "lost connection after X"
+  struct CommandCount {
+    std::string name;
+    int ok = 0;
+    int total = 0;
+  };
+  std::vector<CommandCount> counts_;
+  void Count(const std::string& name, bool ok);
+
+  // The transaction.
+  bool mail_given_ = false;
+  std::string sender_;
+  std::string ret_, envid_, body_type_;
+  bool smtputf8_ = false;
+  std::vector<Recipient> recipients_;
+  std::string queue_id_;
+  vm::Decision actions_;  // actions gathered from the stages (hold, redirect, bcc, ...)
+  std::optional<smtp::DataDecoder> data_;
+  std::string content_;
+  uint64_t content_size_ = 0;
+  bool too_big_ = false;
+  bool used_bdat_ = false;
+  uint64_t bdat_remaining_ = 0;
+  bool bdat_last_ = false;
+  std::string bdat_error_;  // the reply for a chunk that is read but refused
+  std::optional<MessageToCommit> commit_;
+};
+
+}  // namespace postern::session

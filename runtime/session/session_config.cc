@@ -1,0 +1,71 @@
+// session_config.cc: see session_config.h.
+#include "runtime/session/session_config.h"
+
+#include "runtime/image/image_parameters.h"
+#include "runtime/vm/relay_analysis.h"
+#include "util/strings.h"
+
+namespace postern::session {
+
+SessionConfig ReadSessionConfig(const image::Image& image) {
+  using image::BoolParameter;
+  using image::IntParameter;
+  using image::TimeParameter;
+  SessionConfig c;
+  c.hostname = image.ParameterOr("myhostname", "localhost");
+  c.mail_name = image.ParameterOr("mail_name", "Postfix");
+  c.banner = image.ParameterOr("smtpd_banner", c.hostname + " ESMTP " + c.mail_name);
+  c.message_size_limit = static_cast<uint64_t>(IntParameter(image, "message_size_limit", 10240000));
+  c.recipient_limit = static_cast<size_t>(IntParameter(image, "smtpd_recipient_limit", 1000));
+  c.line_length_limit = static_cast<size_t>(std::max<int64_t>(IntParameter(image, "line_length_limit", 2048), 80));
+  c.soft_error_limit = static_cast<int>(IntParameter(image, "smtpd_soft_error_limit", 10));
+  c.hard_error_limit = static_cast<int>(IntParameter(image, "smtpd_hard_error_limit", 20));
+  c.error_sleep_ms = 1000 * TimeParameter(image, "smtpd_error_sleep_time", 's', 1);
+  c.timeout_seconds = TimeParameter(image, "smtpd_timeout", 's', 300);
+  std::string bare = ToLower(image.ParameterOr("smtpd_forbid_bare_newline", "no"));
+  // "yes" refuses bare <LF>; "normalize", "note" and "no" all store the line
+  // with <CR><LF> and never let it end the message (data_decoder.h).
+  c.bare_newline = bare == "yes" ? smtp::BareNewline::kReject : smtp::BareNewline::kNormalize;
+  c.bare_newline_exclusions = image::NetworkListParameter(image, "smtpd_forbid_bare_newline_exclusions");
+  c.vrfy_enabled = !BoolParameter(image, "disable_vrfy_command", false);
+  c.smtputf8 = BoolParameter(image, "smtputf8_enable", true);
+  c.delay_reject = BoolParameter(image, "smtpd_delay_reject", true);
+  std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
+  if (level.empty()) {
+    // The obsolete switches, as Postfix reads them when the level is unset.
+    if (BoolParameter(image, "smtpd_enforce_tls", false)) {
+      level = "encrypt";
+    } else if (BoolParameter(image, "smtpd_use_tls", false)) {
+      level = "may";
+    }
+  }
+  c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
+  c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header", false);
+  c.body_checks = !Trim(image.ParameterOr("body_checks", "")).empty();
+  c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");
+  c.reject_footer = image.ParameterOr("smtpd_reject_footer", "");
+  return c;
+}
+
+Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr<const image::Image> image,
+                                                                 bool tls_available,
+                                                                 std::shared_ptr<const vm::DnsOracle> dns,
+                                                                 std::shared_ptr<const vm::RateOracle> rates,
+                                                                 std::shared_ptr<const mail::LookupTable> users) {
+  vm::RelayFinding relay = vm::AnalyzeRelay(image);
+  if (relay.open) {
+    std::string path;
+    for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
+    return Status::Permanent("image " + image->id().substr(0, 12) + " is an open relay (" + path +
+                             "); refusing to serve it (run postern check)");
+  }
+  auto context = std::make_shared<SessionContext>();
+  context->image = image;
+  context->resolver = std::make_shared<const resolve::Resolver>(image, std::move(users));
+  context->policy = std::make_shared<const vm::PolicyVm>(image, context->resolver, std::move(dns), std::move(rates));
+  context->config = ReadSessionConfig(*image);
+  context->tls_available = tls_available;
+  return std::shared_ptr<const SessionContext>(std::move(context));
+}
+
+}  // namespace postern::session

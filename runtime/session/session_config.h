@@ -1,0 +1,70 @@
+// session_config.h: what an SMTP session needs from an image, read once per
+// image (not per connection): the smtpd parameters with Postfix's names and
+// defaults, and the policy and resolver every session of that image shares.
+//
+// A SessionContext is immutable and shared: each session pins the one it
+// started with, so a reload never changes a session in progress.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mail/network_list.h"
+#include "runtime/image/image.h"
+#include "runtime/resolve/resolver.h"
+#include "runtime/smtp/data_decoder.h"
+#include "runtime/vm/policy_vm.h"
+
+namespace postern::session {
+
+enum class TlsLevel { kNone, kMay, kEncrypt };
+
+struct SessionConfig {
+  std::string hostname;  // myhostname
+  std::string banner;    // smtpd_banner, expanded
+  std::string mail_name;
+  uint64_t message_size_limit = 10240000;  // 0: none
+  size_t recipient_limit = 1000;           // smtpd_recipient_limit
+  size_t line_length_limit = 2048;
+  int soft_error_limit = 10;
+  int hard_error_limit = 20;
+  int64_t error_sleep_ms = 1000;  // smtpd_error_sleep_time, once soft_error_limit is reached
+  int64_t timeout_seconds = 300;  // smtpd_timeout: per command, per DATA read
+  smtp::BareNewline bare_newline = smtp::BareNewline::kNormalize;  // smtpd_forbid_bare_newline
+  mail::NetworkList bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions
+  bool vrfy_enabled = true;                   // !disable_vrfy_command
+  bool smtputf8 = true;                       // smtputf8_enable
+  bool delay_reject = true;                   // smtpd_delay_reject
+  TlsLevel tls_level = TlsLevel::kNone;       // smtpd_tls_security_level
+  bool tls_received_header = false;
+  bool body_checks = false;  // the policy reads body lines (body_checks)
+  mail::NetworkList xclient_hosts;  // smtpd_authorized_xclient_hosts
+  std::string reject_footer;        // smtpd_reject_footer (appended to 4xx/5xx replies)
+};
+
+SessionConfig ReadSessionConfig(const image::Image& image);
+
+struct SessionContext {
+  std::shared_ptr<const image::Image> image;
+  std::shared_ptr<const resolve::Resolver> resolver;
+  std::shared_ptr<const vm::PolicyVm> policy;
+  SessionConfig config;
+  // STARTTLS can be offered (a certificate was loaded for this image).
+  bool tls_available = false;
+};
+
+// Builds the context of `image` with its resolver and policy. `users`
+// stands in for the system's users (tests), as for the resolver.
+//
+// An image whose policy is an open relay (vm/relay_analysis.h) is refused
+// with a permanent error naming the path that lets mail through: Postfix's
+// smtpd refuses to start without a relay restriction, and Postern goes
+// further, never serving any policy that relays for strangers.
+Result<std::shared_ptr<const SessionContext>> MakeSessionContext(
+    std::shared_ptr<const image::Image> image, bool tls_available,
+    std::shared_ptr<const vm::DnsOracle> dns = std::make_shared<vm::OptimisticDns>(),
+    std::shared_ptr<const vm::RateOracle> rates = std::make_shared<vm::NoRates>(),
+    std::shared_ptr<const mail::LookupTable> users = nullptr);
+
+}  // namespace postern::session

@@ -1,0 +1,349 @@
+// session_test.cc: the SMTP session state machine, driven with bytes and
+// events (no sockets): replies, sequencing, policy, limits, DATA/BDAT
+// content, the smuggling variants, STARTTLS and XCLIENT, commit outcomes.
+#include "runtime/session/session.h"
+
+#include <gtest/gtest.h>
+
+#include "mail/passwd_table.h"
+#include "tests/runtime/test_config.h"
+
+namespace postern::session {
+namespace {
+
+constexpr char kMainCf[] =
+    "compatibility_level = 3.6\n"
+    "myhostname = mx.example.com\n"
+    "mydomain = example.com\n"
+    "mydestination = $myhostname, localhost, $mydomain\n"
+    "mynetworks = 127.0.0.0/8\n"
+    "alias_maps =\n"
+    "smtpd_authorized_xclient_hosts = 127.0.0.1\n"
+    "smtpd_recipient_limit = 3\n"
+    "message_size_limit = 2000\n";
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void Configure(const std::string& extra_main_cf = "", bool tls = false) {
+    config_.Write("main.cf", kMainCf + extra_main_cf);
+    config_.Write("master.cf", "smtp inet n - n - - smtpd\n");
+    auto users = mail::ParsePasswdText("joe:x:1000:1000::/home/joe:/bin/sh\n");
+    auto context = MakeSessionContext(config_.Compile(), tls, std::make_shared<vm::OptimisticDns>(),
+                                      std::make_shared<vm::NoRates>(), users);
+    ASSERT_TRUE(context.ok()) << context.status().message();
+    context_ = *context;
+    Connect("192.0.2.10", "client.example.net");
+  }
+
+  void Connect(const std::string& address, const std::string& name) {
+    SessionEnvironment env;
+    env.new_queue_id = [this] { return "QID" + std::to_string(++ids_); };
+    env.now = [] { return int64_t{1790000000}; };
+    env.log = [this](const std::string& line) { log_.push_back(line); };
+    session_ = std::make_unique<Session>(context_, Peer{address, name, name, 4711}, env);
+    session_->Start();
+    greeting_ = session_->TakeOutput();
+  }
+
+  std::string Send(std::string_view bytes) {
+    session_->Receive(bytes);
+    return session_->TakeOutput();
+  }
+
+  // Commits whatever is waiting and returns the replies that follow.
+  std::string Commit(CommitOutcome outcome = CommitOutcome::kStored) {
+    if (session_->next() != Session::Next::kCommit) {
+      ADD_FAILURE() << "nothing to commit";
+      return "";
+    }
+    committed_.push_back(session_->message_to_commit().message);
+    session_->Committed(outcome);
+    return session_->TakeOutput();
+  }
+
+  std::string LogText() const {
+    std::string all;
+    for (const std::string& l : log_) all += l + "\n";
+    return all;
+  }
+
+  testing::TestConfig config_;
+  std::shared_ptr<const SessionContext> context_;
+  std::unique_ptr<Session> session_;
+  std::string greeting_;
+  std::vector<std::string> log_;
+  std::vector<queue::QueuedMessage> committed_;
+  int ids_ = 0;
+};
+
+TEST_F(SessionTest, OneMessage) {
+  Configure();
+  EXPECT_EQ(greeting_, "220 mx.example.com ESMTP Postfix\r\n");
+  std::string ehlo = Send("EHLO client.example.net\r\n");
+  EXPECT_EQ(ehlo,
+            "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 2000\r\n250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n"
+            "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<alice@example.org>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(Send("Subject: hi\r\nMessage-ID: <1@x>\r\n\r\n..dot\r\nbody\r\n.\r\n"), "");
+  EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n");
+  const queue::QueuedMessage& m = committed_.at(0);
+  EXPECT_EQ(m.sender, "alice@example.org");
+  ASSERT_EQ(m.recipients.size(), 1u);
+  EXPECT_EQ(m.recipients[0].address, "joe@example.com");
+  EXPECT_EQ(m.image_id, context_->image->id());
+  EXPECT_EQ(m.content,
+            "Received: from client.example.net (client.example.net [192.0.2.10])\r\n"
+            "\tby mx.example.com (Postern) with ESMTP id QID1\r\n"
+            "\tfor <joe@example.com>; Mon, 21 Sep 2026 14:13:20 +0000 (UTC)\r\n"
+            "Subject: hi\r\nMessage-ID: <1@x>\r\n\r\n.dot\r\nbody\r\n");
+  EXPECT_EQ(Send("QUIT\r\n"), "221 2.0.0 Bye\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+  std::string log = LogText();
+  EXPECT_NE(log.find("connect from client.example.net[192.0.2.10]"), std::string::npos);
+  EXPECT_NE(log.find("QID1: client=client.example.net[192.0.2.10]"), std::string::npos);
+  EXPECT_NE(log.find("QID1: message-id=<1@x>"), std::string::npos);
+  EXPECT_NE(log.find("QID1: from=<alice@example.org>, size="), std::string::npos);
+  EXPECT_NE(log.find("disconnect from client.example.net[192.0.2.10] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(SessionTest, PipelinedCommandsAnswerInOrderAndWaitForTheCommit) {
+  Configure();
+  std::string out = Send(
+      "EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nRCPT TO:<nobody@example.com>\r\n"
+      "DATA\r\nx\r\n.\r\nRSET\r\nQUIT\r\n");
+  EXPECT_NE(out.find("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <nobody@example.com>: Recipient address rejected: "
+                     "User unknown in local recipient table\r\n354 "),
+            std::string::npos)
+      << out;
+  // RSET and QUIT wait until the message is stored.
+  EXPECT_EQ(out.find("221"), std::string::npos);
+  EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
+}
+
+TEST_F(SessionTest, OutOfSequenceAndUnknownCommands) {
+  Configure();
+  EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  EXPECT_EQ(Send("HELO\r\n"), "501 Syntax: HELO hostname\r\n");
+  EXPECT_EQ(Send("HELO c\r\n"), "250 mx.example.com\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
+  EXPECT_EQ(Send("DATA\r\n"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: nested MAIL command\r\n");
+  EXPECT_EQ(Send("DATA\r\n"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(Send("EXPN joe\r\n"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Send("FOO\r\n"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Send("AUTH PLAIN\r\n"), "503 5.5.1 Error: authentication not enabled\r\n");
+  EXPECT_EQ(Send("RCPT TO:<>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
+  EXPECT_EQ(Send("RCPT TO:joe@example.com FOO=1\r\n"), "555 5.5.4 Unsupported option: FOO\r\n");
+}
+
+TEST_F(SessionTest, RelayIsDeniedToOutsideClients) {
+  Configure();
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<victim@elsewhere.example>\r\n"),
+            "450 4.7.1 <victim@elsewhere.example>: Relay access denied\r\n");
+  EXPECT_EQ(Send("RCPT TO:<victim%elsewhere.example@example.com>\r\n").substr(0, 3), "450");
+  EXPECT_NE(LogText().find("NOQUEUE: reject: RCPT from client.example.net[192.0.2.10]: 450 4.7.1 "
+                           "<victim@elsewhere.example>: Relay access denied; from=<a@example.org> "
+                           "to=<victim@elsewhere.example> proto=ESMTP helo=<c>"),
+            std::string::npos)
+      << LogText();
+}
+
+TEST_F(SessionTest, RelayIsAllowedFromMynetworks) {
+  Configure();
+  Connect("127.0.0.1", "localhost");
+  Send("EHLO c\r\nMAIL FROM:<a@example.com>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<someone@elsewhere.example>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
+// Every non-standard end-of-data sequence is content; only CRLF.CRLF ends.
+TEST_F(SessionTest, SmugglingVariantsNeverEndTheMessage) {
+  Configure();
+  const char* variants[] = {"\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n", "\r\n.\r", "\r.\r\n", "\n.\r", "\r\n.\r\r\n"};
+  for (const char* v : variants) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(v)));
+    Connect("192.0.2.10", "client.example.net");
+    Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
+    std::string out = Send(std::string("Subject: x\r\n\r\nfirst") + v +
+                           "MAIL FROM:<evil@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nsmuggled\r\n");
+    EXPECT_EQ(out, "");
+    EXPECT_EQ(session_->next(), Session::Next::kRead);
+    Send(".\r\n");
+    committed_.clear();
+    EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID" + std::to_string(ids_) + "\r\n");
+    ASSERT_EQ(committed_.size(), 1u);
+    EXPECT_NE(committed_[0].content.find("MAIL FROM:<evil@example.org>"), std::string::npos);
+  }
+}
+
+TEST_F(SessionTest, BareNewlineRefusedWhenForbidden) {
+  Configure("smtpd_forbid_bare_newline = yes\nsmtpd_forbid_bare_newline_exclusions =\n");
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
+  EXPECT_EQ(Send("line\n.\n"), "521 5.5.2 mx.example.com Error: bare <LF> received\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+  Connect("192.0.2.10", "client.example.net");
+  EXPECT_EQ(Send("EHLO c\n"), "521 5.5.2 mx.example.com Error: bare <LF> received\r\n");
+}
+
+TEST_F(SessionTest, BareNewlineNormalizedByDefault) {
+  Configure();
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
+  Send("a\nb\r\n.\r\n");
+  Commit();
+  EXPECT_TRUE(committed_.at(0).content.ends_with(")\r\na\r\nb\r\n")) << committed_.at(0).content;
+}
+
+TEST_F(SessionTest, Limits) {
+  Configure();
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org> SIZE=2001\r\n"), "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org> SIZE=100\r\n"), "250 2.1.0 Ok\r\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+  Send("DATA\r\n");
+  EXPECT_EQ(Send(std::string(3000, 'x') + "\r\n.\r\n"), "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kRead);
+  EXPECT_FALSE(session_->in_transaction());
+  EXPECT_EQ(Send(std::string(5000, 'y') + "\r\n"), "500 5.5.2 Error: line too long\r\n");
+}
+
+TEST_F(SessionTest, ErrorsAreTarpittedThenDisconnected) {
+  Configure("smtpd_soft_error_limit = 2\nsmtpd_hard_error_limit = 5\n");
+  Send("EHLO c\r\n");
+  session_->Receive("FOO\r\n");
+  EXPECT_EQ(session_->reply_delay_ms(), 0);
+  session_->TakeOutput();
+  session_->Receive("FOO\r\n");
+  EXPECT_EQ(session_->reply_delay_ms(), 1000);  // the soft limit (2) is reached
+  session_->TakeOutput();
+  Send("FOO\r\nFOO\r\nFOO\r\n");
+  EXPECT_EQ(Send("NOOP\r\n"), "421 4.7.0 mx.example.com Error: too many errors\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+}
+
+TEST_F(SessionTest, ChunkingWithBdat) {
+  Configure();
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\n");
+  EXPECT_EQ(Send("BDAT 12\r\nSubject: x\r\n"), "250 2.0.0 Ok: 12 bytes\r\n");
+  // A chunk is raw bytes: a "." line and bare LF inside are content.
+  EXPECT_EQ(Send("BDAT 8 LAST\r\n\r\n.\r\nb\nc"), "");
+  EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n");
+  EXPECT_TRUE(committed_.at(0).content.ends_with("Subject: x\r\n\r\n.\r\nb\r\nc\r\n")) << committed_.at(0).content;
+  EXPECT_EQ(Send("BDAT 3 LAST\r\nabc"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(Send("BDAT x\r\n"), "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+}
+
+TEST_F(SessionTest, DsnParametersAreKept) {
+  Configure();
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org> RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com> NOTIFY=BOGUS\r\n"), "501 5.5.4 Error: Bad NOTIFY parameter syntax\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;Joe+40example.com\r\n"),
+            "250 2.1.5 Ok\r\n");
+  Send("DATA\r\nx\r\n.\r\n");
+  Commit();
+  const queue::QueuedMessage& m = committed_.at(0);
+  EXPECT_EQ(m.ret, "HDRS");
+  EXPECT_EQ(m.envid, "abc+def");
+  EXPECT_EQ(m.body_type, "8BITMIME");
+  EXPECT_EQ(m.recipients.at(0).notify, "SUCCESS,DELAY");
+  EXPECT_EQ(m.recipients.at(0).original, "rfc822;Joe@example.com");
+}
+
+TEST_F(SessionTest, FailedCommitIsNeverAcknowledged) {
+  Configure();
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(Commit(CommitOutcome::kNoSpace), "452 4.3.1 Insufficient system storage\r\n");
+  Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(Commit(CommitOutcome::kFailed), "451 4.3.0 Error: queue file write error\r\n");
+  EXPECT_FALSE(session_->in_transaction());
+}
+
+TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
+  Configure("smtpd_tls_security_level = may\n", /*tls=*/true);
+  EXPECT_NE(Send("EHLO c\r\n").find("250-STARTTLS\r\n"), std::string::npos);
+  // The injected command must not be executed after the handshake.
+  EXPECT_EQ(Send("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n"), "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kStartTls);
+  session_->TlsStarted(TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, false});
+  EXPECT_EQ(session_->TakeOutput(), "");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  std::string ehlo = Send("EHLO c\r\n");
+  EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
+  EXPECT_EQ(Send("STARTTLS\r\n"), "554 5.5.1 Error: TLS already active\r\n");
+  Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nx\r\n.\r\n");
+  Commit();
+  EXPECT_NE(committed_.at(0).content.find("with ESMTPS id"), std::string::npos);
+}
+
+TEST_F(SessionTest, EncryptLevelRequiresStartTls) {
+  Configure("smtpd_tls_security_level = encrypt\n", /*tls=*/true);
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
+}
+
+TEST_F(SessionTest, StartTlsNotOfferedWithoutCertificate) {
+  Configure("smtpd_tls_security_level = may\n", /*tls=*/false);
+  EXPECT_EQ(Send("EHLO c\r\n").find("STARTTLS"), std::string::npos);
+  EXPECT_EQ(Send("STARTTLS\r\n"), "502 5.5.2 Error: command not recognized\r\n");
+}
+
+TEST_F(SessionTest, XclientOnlyForAuthorizedHosts) {
+  Configure();
+  EXPECT_EQ(Send("XCLIENT ADDR=127.0.0.5\r\n"), "550 5.7.0 Error: insufficient authorization\r\n");
+  Connect("127.0.0.1", "localhost");
+  EXPECT_EQ(Send("XCLIENT ADDR=203.0.113.5 NAME=spammer.example\r\n"), "220 mx.example.com ESMTP Postfix\r\n");
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n");
+  // Now the client is 203.0.113.5: outside mynetworks, no relaying.
+  EXPECT_EQ(Send("RCPT TO:<x@elsewhere.example>\r\n"), "450 4.7.1 <x@elsewhere.example>: Relay access denied\r\n");
+}
+
+TEST_F(SessionTest, ShutdownAndTimeout) {
+  Configure();
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\n");
+  session_->ShutDown();
+  EXPECT_EQ(session_->TakeOutput(), "");  // the transaction goes on
+  Send("DATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\n"),
+            "421 4.3.2 mx.example.com Service shutting down, closing transmission channel\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+  Connect("192.0.2.10", "client.example.net");
+  session_->TimedOut();
+  EXPECT_EQ(session_->TakeOutput(), "421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+}
+
+TEST_F(SessionTest, VrfyFollowsDisableVrfyCommand) {
+  Configure();
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("VRFY joe@example.com\r\n"), "252 2.0.0 joe@example.com\r\n");
+  EXPECT_EQ(Send("VRFY nobody@example.com\r\n").substr(0, 10), "550 5.1.1 ");
+  Configure("disable_vrfy_command = yes\n");
+  EXPECT_EQ(Send("VRFY joe@example.com\r\n"), "502 5.5.1 VRFY command is disabled\r\n");
+}
+
+TEST_F(SessionTest, EightBitAddressNeedsSmtputf8) {
+  Configure();
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org>\r\n"), "553 5.6.7 Must declare SMTPUTF8 to send unicode address\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org> SMTPUTF8\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Send("RCPT TO:<a\x01@example.com>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
+}
+
+TEST_F(SessionTest, OpenRelayImageIsRefused) {
+  config_.Write("main.cf", "compatibility_level = 3.6\nmydestination = example.com\nsmtpd_relay_restrictions = permit\n");
+  config_.Write("master.cf", "smtp inet n - n - - smtpd\n");
+  auto context = MakeSessionContext(config_.Compile(), false);
+  ASSERT_FALSE(context.ok());
+  EXPECT_NE(context.status().message().find("open relay"), std::string::npos) << context.status().message();
+}
+
+}  // namespace
+}  // namespace postern::session
