@@ -740,20 +740,20 @@ void Session::EndOfMessage() {
   phase_ = Phase::kCommit;
 }
 
-void Session::Committed(CommitOutcome outcome) {
+void Session::Committed(queue::StoreOutcome outcome) {
   const queue::QueuedMessage& m = commit_->message;
   switch (outcome) {
-    case CommitOutcome::kStored:
+    case queue::StoreOutcome::kStored:
       Log(m.id + ": from=<" + m.sender + ">, size=" + std::to_string(m.content.size()) +
           ", nrcpt=" + std::to_string(m.recipients.size()) + (commit_->hold ? " (queue hold)" : " (queue incoming)"));
       Reply("250 2.0.0 Ok: queued as " + m.id);
       errors_ = 0;
       break;
-    case CommitOutcome::kNoSpace:
+    case queue::StoreOutcome::kNoSpace:
       Log(m.id + ": reject: END-OF-MESSAGE from " + ClientText() + ": 452 4.3.1 Insufficient system storage");
       Reply("452 4.3.1 Insufficient system storage");
       break;
-    case CommitOutcome::kFailed:
+    case queue::StoreOutcome::kFailed:
       Log(m.id + ": reject: END-OF-MESSAGE from " + ClientText() + ": 451 4.3.0 Error: queue file write error");
       Reply("451 4.3.0 Error: queue file write error");
       break;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "runtime/queue/queue_file.h"
+#include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
 #include "runtime/smtp/command_parser.h"
 #include "runtime/smtp/data_decoder.h"
@@ -63,8 +64,6 @@ struct MessageToCommit {
   bool hold = false;  // into the hold queue (HOLD action), not the incoming queue
 };
 
-enum class CommitOutcome { kStored, kNoSpace, kFailed };
-
 class Session {
  public:
   enum class Next { kRead, kCommit, kStartTls, kClose };
@@ -77,7 +76,7 @@ class Session {
   // until it has to wait for more input, a commit or a TLS handshake.
   void Receive(std::string_view bytes);
   // The message of message_to_commit() is on stable storage (or not).
-  void Committed(CommitOutcome outcome);
+  void Committed(queue::StoreOutcome outcome);
   void TlsStarted(const TlsInfo& info);
   void TlsFailed(const std::string& reason);
   // No command (or DATA bytes) within smtpd_timeout.

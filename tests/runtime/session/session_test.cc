@@ -51,7 +51,7 @@ class SessionTest : public ::testing::Test {
   }
 
   // Commits whatever is waiting and returns the replies that follow.
-  std::string Commit(CommitOutcome outcome = CommitOutcome::kStored) {
+  std::string Commit(queue::StoreOutcome outcome = queue::StoreOutcome::kStored) {
     if (session_->next() != Session::Next::kCommit) {
       ADD_FAILURE() << "nothing to commit";
       return "";
@@ -259,9 +259,9 @@ TEST_F(SessionTest, DsnParametersAreKept) {
 TEST_F(SessionTest, FailedCommitIsNeverAcknowledged) {
   Configure();
   Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nx\r\n.\r\n");
-  EXPECT_EQ(Commit(CommitOutcome::kNoSpace), "452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_EQ(Commit(queue::StoreOutcome::kNoSpace), "452 4.3.1 Insufficient system storage\r\n");
   Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nx\r\n.\r\n");
-  EXPECT_EQ(Commit(CommitOutcome::kFailed), "451 4.3.0 Error: queue file write error\r\n");
+  EXPECT_EQ(Commit(queue::StoreOutcome::kFailed), "451 4.3.0 Error: queue file write error\r\n");
   EXPECT_FALSE(session_->in_transaction());
 }
 

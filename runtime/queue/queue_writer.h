@@ -1,0 +1,82 @@
+// queue_writer.h: the writing half of the queue, with group commit.
+//
+// Sessions hand over encoded queue files; one writer thread takes
+// everything that is waiting as a batch and makes it durable together:
+// every file is written as `.tmp-<id>`, then all are fsynced (the first
+// fsync commits the filesystem journal for the whole batch, the others find
+// little left to do), renamed to `<id>`, and each directory is fsynced once.
+// Only then is each session told its message is stored, and only then may
+// it answer 250. Under load a batch holds many messages, so the cost of the
+// two journal commits is shared; alone, a message pays it as it would
+// anyway.
+//
+// Layout: ROOT/incoming/<id> (new mail), ROOT/hold/<id> (HOLD action).
+// A failure of any step for a file fails that file (its temporary is
+// removed); a failed directory fsync fails the whole batch, and its renamed
+// files are removed again, so that nothing the client was told to retry is
+// delivered as well. ENOSPC/EDQUOT say "no space" (452), the rest "failed"
+// (451).
+//
+// Thread-safe. Completions run on the writer thread; they must be short
+// (post back to the session's executor).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "util/status.h"
+
+namespace postern::queue {
+
+enum class StoreOutcome { kStored, kNoSpace, kFailed };
+
+class QueueWriter {
+ public:
+  using Done = std::function<void(StoreOutcome outcome, const std::string& error)>;
+
+  // Creates ROOT/incoming and ROOT/hold when missing and starts the thread.
+  static Result<std::unique_ptr<QueueWriter>> Open(const std::string& root);
+  ~QueueWriter();  // Stop()s
+  QueueWriter(const QueueWriter&) = delete;
+  QueueWriter& operator=(const QueueWriter&) = delete;
+
+  void Submit(std::string id, bool hold, std::string bytes, Done done);
+  // Finishes what was submitted, then ends the thread. Submit after Stop
+  // fails at once.
+  void Stop();
+
+  struct Stats {
+    uint64_t batches = 0;
+    uint64_t files = 0;
+    uint64_t failures = 0;
+  };
+  Stats stats() const;
+  const std::string& root() const { return root_; }
+
+ private:
+  struct Request {
+    std::string id;
+    bool hold = false;
+    std::string bytes;
+    Done done;
+  };
+  explicit QueueWriter(std::string root);
+  void Run();
+  void WriteBatch(std::vector<Request>& batch);
+
+  std::string root_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Request> pending_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::thread thread_;
+};
+
+}  // namespace postern::queue
