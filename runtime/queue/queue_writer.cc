@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <algorithm>
 #include <cstring>
 
@@ -131,7 +132,8 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   std::vector<std::string> directories;
   for (Item& it : items) {
     if (it.error == 0) {
-      if (rename(it.temporary.c_str(), it.final_path.c_str()) == 0) {
+      // Never over an existing message (a repeated id must fail, not replace).
+      if (renameat2(AT_FDCWD, it.temporary.c_str(), AT_FDCWD, it.final_path.c_str(), RENAME_NOREPLACE) == 0) {
         it.renamed = true;
         if (std::find(directories.begin(), directories.end(), it.directory) == directories.end()) {
           directories.push_back(it.directory);

@@ -90,5 +90,19 @@ TEST_F(QueueWriterTest, FailureIsReportedAndLeavesNothing) {
   EXPECT_EQ(after.get_future().get(), StoreOutcome::kFailed);
 }
 
+TEST_F(QueueWriterTest, AnExistingMessageIsNeverReplaced) {
+  auto writer = QueueWriter::Open(root_ + "/q");
+  ASSERT_TRUE(writer.ok());
+  auto store = [&](const std::string& bytes) {
+    std::promise<StoreOutcome> p;
+    (*writer)->Submit("SAME", false, bytes, [&p](StoreOutcome o, const std::string&) { p.set_value(o); });
+    return p.get_future().get();
+  };
+  EXPECT_EQ(store("first"), StoreOutcome::kStored);
+  EXPECT_EQ(store("second"), StoreOutcome::kFailed);
+  EXPECT_EQ(ReadFile(root_ + "/q/incoming/SAME"), "first");
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/q/incoming/.tmp-SAME"));
+}
+
 }  // namespace
 }  // namespace postern::queue

@@ -1,0 +1,40 @@
+// client_limiter.h: per-client connection limits, as Postfix's anvil(8)
+// keeps them for smtpd: concurrent connections from one address
+// (smtpd_client_connection_count_limit) and connections per time unit
+// (smtpd_client_connection_rate_limit per anvil_rate_time_unit). Clients in
+// smtpd_client_event_limit_exceptions are never limited. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace postern::daemon {
+
+struct ClientLimits {
+  int64_t count_limit = 50;        // 0: none
+  int64_t rate_limit = 0;          // 0: none
+  int64_t rate_window_seconds = 60;
+};
+
+class ClientLimiter {
+ public:
+  enum class Verdict { kAdmit, kTooManyConnections, kRateExceeded };
+
+  // On kAdmit the caller owns one connection slot and must Release() it.
+  Verdict Admit(const std::string& address, const ClientLimits& limits, int64_t now_seconds, bool exempt);
+  void Release(const std::string& address);
+
+ private:
+  struct Client {
+    int64_t active = 0;
+    std::deque<int64_t> recent;  // connection times within the rate window
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, Client> clients_;
+  uint64_t admissions_ = 0;  // every so many, idle clients are forgotten
+};
+
+}  // namespace postern::daemon

@@ -1,0 +1,250 @@
+// connection.cc: see connection.h.
+#include "runtime/daemon/connection.h"
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+
+#include "mail/ip_address.h"
+
+namespace postern::daemon {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The queue writer's callback, as an awaitable that resumes on `executor`.
+template <typename Token>
+auto AsyncStore(queue::QueueWriter* writer, asio::any_io_executor executor, std::string id, bool hold,
+                std::string bytes, Token&& token) {
+  return asio::async_initiate<Token, void(queue::StoreOutcome)>(
+      [writer, executor](auto handler, std::string id_, bool hold_, std::string bytes_) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        writer->Submit(std::move(id_), hold_, std::move(bytes_),
+                       [executor, shared](queue::StoreOutcome outcome, const std::string&) {
+                         asio::post(executor, [shared, outcome]() mutable { (*shared)(outcome); });
+                       });
+      },
+      token, std::move(id), hold, std::move(bytes));
+}
+
+}  // namespace
+
+uint64_t ConnectionRegistry::Add(std::weak_ptr<Connection> connection) {
+  std::lock_guard lock(mutex_);
+  uint64_t id = ++next_;
+  connections_.emplace(id, std::move(connection));
+  return id;
+}
+
+void ConnectionRegistry::Remove(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  connections_.erase(id);
+}
+
+size_t ConnectionRegistry::size() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+Connection::Connection(tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), serving_(std::move(serving)), shared_(shared) {}
+
+Connection::~Connection() {
+  if (admitted_) shared_->limiter.Release(address_);
+}
+
+void Connection::Start() {
+  auto self = shared_from_this();
+  asio::co_spawn(socket_.get_executor(), [self]() { return self->Run(); }, asio::detached);
+}
+
+void Connection::RequestShutdown() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->shutdown_requested_ = true;
+    if (!self->session_) return;
+    self->session_->ShutDown();
+    if (self->reading_) self->socket_.cancel();  // to write the 421 now
+  });
+}
+
+void Connection::Abort() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->socket_.close(ignored);
+  });
+}
+
+void Connection::ArmTimer(int64_t seconds) {
+  timer_.expires_after(std::chrono::seconds(seconds));
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the operation finished in time
+    self->timed_out_ = true;
+    boost::system::error_code ignored;
+    self->socket_.cancel(ignored);
+  });
+}
+
+asio::awaitable<void> Connection::LookUpNames(session::Peer* peer) {
+  // Postfix's smtpd: the PTR name, and the name only when a forward lookup
+  // of it gives the address back ("unknown" otherwise).
+  boost::system::error_code ec;
+  tcp::resolver resolver(socket_.get_executor());
+  tcp::endpoint remote = socket_.remote_endpoint(ec);
+  if (ec) co_return;
+  ArmTimer(10);
+  auto reverse = co_await resolver.async_resolve(remote, asio::redirect_error(asio::use_awaitable, ec));
+  timer_.cancel();
+  if (ec || reverse.empty()) co_return;
+  std::string name = reverse.begin()->host_name();
+  if (name.empty() || mail::IpAddress::Parse(name)) co_return;  // no PTR: getnameinfo gave the address
+  peer->reverse_name = name;
+  ArmTimer(10);
+  auto forward = co_await resolver.async_resolve(name, "", asio::redirect_error(asio::use_awaitable, ec));
+  timer_.cancel();
+  if (ec) co_return;
+  for (const auto& entry : forward) {
+    asio::ip::address a = entry.endpoint().address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    if (a.to_string() == peer->address) {
+      peer->name = name;
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> Connection::Flush() {
+  int64_t delay = session_->reply_delay_ms();
+  std::string out = session_->TakeOutput();
+  if (out.empty()) co_return true;
+  boost::system::error_code ec;
+  if (delay > 0) {
+    timer_.expires_after(std::chrono::milliseconds(delay));
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  ArmTimer(session_->timeout_seconds());
+  if (tls_) {
+    co_await asio::async_write(*tls_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    co_await asio::async_write(socket_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  timer_.cancel();
+  co_return !ec;
+}
+
+asio::awaitable<size_t> Connection::Read() {
+  boost::system::error_code ec;
+  size_t n = 0;
+  ArmTimer(session_->timeout_seconds());
+  reading_ = true;
+  if (tls_) {
+    n = co_await tls_->async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    n = co_await socket_.async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  reading_ = false;
+  timer_.cancel();
+  read_error_ = ec;
+  co_return ec ? 0 : n;
+}
+
+asio::awaitable<queue::StoreOutcome> Connection::Store() {
+  session::MessageToCommit& m = session_->message_to_commit();
+  std::string bytes = queue::EncodeQueueFile(m.message);
+  queue::StoreOutcome outcome = co_await AsyncStore(shared_->writer, socket_.get_executor(), m.message.id, m.hold,
+                                                    std::move(bytes), asio::use_awaitable);
+  if (outcome == queue::StoreOutcome::kStored) shared_->stored.fetch_add(1, std::memory_order_relaxed);
+  co_return outcome;
+}
+
+asio::awaitable<void> Connection::Handshake() {
+  tls_.emplace(socket_, *serving_->tls);
+  boost::system::error_code ec;
+  ArmTimer(session_->timeout_seconds());
+  co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  timer_.cancel();
+  if (ec) {
+    std::string reason = timed_out_ ? "timeout" : ec.message();
+    tls_.reset();
+    session_->TlsFailed(reason);
+    co_return;
+  }
+  SSL* ssl = tls_->native_handle();
+  session::TlsInfo info;
+  info.protocol = SSL_get_version(ssl);
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  info.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
+  info.bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
+  session_->TlsStarted(info);
+}
+
+asio::awaitable<void> Connection::Run() {
+  uint64_t registration = shared_->registry.Add(weak_from_this());
+  boost::system::error_code ec;
+  tcp::endpoint remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    asio::ip::address a = remote.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    address_ = a.to_string();
+    session::Peer peer;
+    peer.address = address_;
+    peer.port = remote.port();
+    const session::SessionConfig& config = serving_->session->config;
+    auto ip = mail::IpAddress::Parse(address_);
+    bool exempt = ip && serving_->limit_exceptions.Match(*ip);
+    ClientLimiter::Verdict verdict = shared_->limiter.Admit(address_, serving_->limits, Now(), exempt);
+    if (verdict != ClientLimiter::Verdict::kAdmit) {
+      shared_->log.Write(std::string("warning: Connection ") +
+                         (verdict == ClientLimiter::Verdict::kRateExceeded ? "rate" : "concurrency") +
+                         " limit exceeded from " + address_ + " for service smtp");
+      std::string reply = "421 4.7.0 " + config.hostname + " Error: too many connections from " + address_ + "\r\n";
+      ArmTimer(10);
+      co_await asio::async_write(socket_, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+      timer_.cancel();
+    } else {
+      admitted_ = true;
+      if (serving_->peername_lookup) co_await LookUpNames(&peer);
+      session::SessionEnvironment env;
+      env.new_queue_id = [this] { return shared_->ids.Next(); };
+      env.now = Now;
+      env.log = [this](const std::string& line) { shared_->log.Write(line); };
+      session_.emplace(serving_->session, peer, std::move(env));
+      session_->Start();
+      if (shutdown_requested_) session_->ShutDown();
+      while (true) {
+        if (!co_await Flush()) {
+          session_->ConnectionLost();
+          break;
+        }
+        session::Session::Next next = session_->next();
+        if (next == session::Session::Next::kClose) break;
+        if (next == session::Session::Next::kCommit) {
+          session_->Committed(co_await Store());
+        } else if (next == session::Session::Next::kStartTls) {
+          co_await Handshake();
+        } else {
+          timed_out_ = false;
+          size_t n = co_await Read();
+          if (n > 0) {
+            session_->Receive(std::string_view(buffer_.data(), n));
+          } else if (timed_out_) {
+            session_->TimedOut();
+          } else if (read_error_ != asio::error::operation_aborted || !shutdown_requested_ || !socket_.is_open()) {
+            session_->ConnectionLost();
+          }
+          // else: woken by a shutdown, to write its 421, or to go on with
+          // the transaction in progress.
+        }
+      }
+    }
+  }
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  shared_->registry.Remove(registration);
+}
+
+}  // namespace postern::daemon

@@ -1,0 +1,63 @@
+// connection.h: one client connection of posternd. It only moves bytes
+// (STYLE.md principle 8): it reads into the session, writes the session's
+// replies, and performs what the session asks for next: store a message
+// (through the group-committing queue writer), a TLS handshake, a close.
+// Timeouts (smtpd_timeout) and tarpit delays are its timers.
+//
+// Each connection runs as one coroutine on one worker thread's io_context,
+// so nothing in it needs a lock; other threads talk to it only by posting
+// (RequestShutdown). It pins the Serving it started with for its lifetime:
+// a reload never changes a session in progress.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runtime/daemon/serving.h"
+#include "runtime/session/session.h"
+
+namespace postern::daemon {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared);
+  ~Connection();
+
+  void Start();
+  // Thread-safe: 421 now if the client is between transactions, else after
+  // the transaction in progress.
+  void RequestShutdown();
+  // Thread-safe: close now (the grace period is over).
+  void Abort();
+
+ private:
+  boost::asio::awaitable<void> Run();
+  boost::asio::awaitable<void> LookUpNames(session::Peer* peer);
+  boost::asio::awaitable<bool> Flush();
+  boost::asio::awaitable<size_t> Read();
+  boost::asio::awaitable<queue::StoreOutcome> Store();
+  boost::asio::awaitable<void> Handshake();
+  void ArmTimer(int64_t seconds);
+
+  boost::asio::ip::tcp::socket socket_;
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  boost::asio::steady_timer timer_;
+  std::shared_ptr<const Serving> serving_;
+  DaemonShared* shared_;
+  std::optional<session::Session> session_;
+  std::string address_;
+  bool admitted_ = false;
+  bool timed_out_ = false;
+  bool shutdown_requested_ = false;
+  bool reading_ = false;
+  boost::system::error_code read_error_;
+  std::array<char, 4096> buffer_;
+};
+
+}  // namespace postern::daemon

@@ -1,0 +1,29 @@
+// posternd.cc: the daemon's command line. Everything else is in Server.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "runtime/daemon/server.h"
+
+int main(int argc, char** argv) {
+  postern::daemon::DaemonOptions options;
+  CLI::App app{"posternd: the Postern ESMTP server; serves a compiled image, reloads it when it changes"};
+  app.set_version_flag("-V,--version", std::string("posternd ") + POSTERN_VERSION);
+  app.add_option("-i,--images", options.images,
+                 "images directory (postern compile -o); its `current` image is served and watched")
+      ->required();
+  app.add_option("-q,--queue", options.queue_directory, "queue directory")->capture_default_str();
+  app.add_option("-l,--listen", options.listen,
+                 "address:port to listen on (repeatable); default: the smtpd services of master.cf on "
+                 "inet_interfaces");
+  app.add_option("-u,--user", options.user, "user to run as after binding (default: mail_owner, when root)");
+  app.add_option("-t,--threads", options.threads, "worker threads (default: one per CPU)");
+  app.add_option("--control", options.control_socket, "control socket (default: QUEUE/control)");
+  app.add_option("--users", options.users_file,
+                 "passwd(5) file of the local users to assume (for tests; default: this machine's users)");
+  app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
+                 "seconds that transactions in progress get to finish on SIGTERM")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  postern::daemon::Server server(std::move(options));
+  return server.Run();
+}

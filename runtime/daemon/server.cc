@@ -1,0 +1,428 @@
+// server.cc: see server.h.
+#include "runtime/daemon/server.h"
+
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "mail/parameter_list.h"
+#include "mail/passwd_table.h"
+#include "runtime/daemon/connection.h"
+#include "runtime/daemon/tls_context.h"
+#include "runtime/image/image_parameters.h"
+#include "util/source_file.h"
+#include "util/strings.h"
+
+namespace postern::daemon {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// "host:port", "[v6]:port", "port" (all of `hosts`), "smtp" (a service name).
+Result<std::vector<tcp::endpoint>> Endpoints(const std::string& spec, const std::vector<std::string>& hosts) {
+  std::string host, port = spec;
+  if (!spec.empty() && spec.front() == '[') {
+    size_t close = spec.find(']');
+    if (close == std::string::npos || close + 1 >= spec.size() || spec[close + 1] != ':') {
+      return Status::Permanent("bad listen address \"" + spec + "\"");
+    }
+    host = spec.substr(1, close - 1);
+    port = spec.substr(close + 2);
+  } else if (size_t colon = spec.rfind(':'); colon != std::string::npos) {
+    host = spec.substr(0, colon);
+    port = spec.substr(colon + 1);
+  }
+  long long number = 0;
+  if (!ParseDecimal(port, &number)) {
+    const struct servent* service = getservbyname(port.c_str(), "tcp");
+    if (service == nullptr) return Status::Permanent("unknown service \"" + port + "\" in \"" + spec + "\"");
+    number = ntohs(static_cast<uint16_t>(service->s_port));
+  }
+  if (number <= 0 || number > 65535) return Status::Permanent("bad port in \"" + spec + "\"");
+  std::vector<tcp::endpoint> out;
+  for (const std::string& h : host.empty() ? hosts : std::vector<std::string>{host}) {
+    boost::system::error_code ec;
+    asio::ip::address address = asio::ip::make_address(h, ec);
+    if (ec) return Status::Permanent("\"" + h + "\" is not a numeric address (in \"" + spec + "\")");
+    out.emplace_back(address, static_cast<uint16_t>(number));
+  }
+  return out;
+}
+
+// inet_interfaces as addresses to bind.
+std::vector<std::string> InterfaceAddresses(const image::Image& image) {
+  std::string protocols = ToLower(image.ParameterOr("inet_protocols", "all"));
+  bool v4 = protocols.find("ipv4") != std::string::npos || protocols == "all";
+  bool v6 = protocols.find("ipv6") != std::string::npos || protocols == "all";
+  std::vector<std::string> out;
+  for (const std::string& item :
+       mail::SplitParameterList(image.ParameterOr("inet_interfaces", "all")).value_or(std::vector<std::string>{})) {
+    std::string i = ToLower(item);
+    if (i == "all") {
+      if (v4) out.push_back("0.0.0.0");
+      if (v6) out.push_back("::");
+    } else if (i == "loopback-only" || i == "localhost") {
+      if (v4) out.push_back("127.0.0.1");
+      if (v6) out.push_back("::1");
+    } else {
+      out.push_back(item.size() > 2 && item.front() == '[' ? item.substr(1, item.size() - 2) : item);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Server::Server(DaemonOptions options) : options_(std::move(options)) {
+  if (options_.control_socket.empty()) options_.control_socket = options_.queue_directory + "/control";
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->stop();
+  reloader_.stop();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const image::Image> image) {
+  auto serving = std::make_shared<Serving>();
+  std::shared_ptr<const Serving> current = serving_.load();
+  serving->tls_key = TlsContextKey(*image);
+  if (current && current->tls && current->tls_key == serving->tls_key) {
+    serving->tls = current->tls;  // same files and settings: keep the context (keys may be root-only)
+  } else if (!serving->tls_key.empty()) {
+    auto tls = MakeServerTlsContext(*image);
+    if (!tls.ok()) {
+      if (ToLower(image->ParameterOr("smtpd_tls_security_level", "")) == "encrypt") {
+        return Status::Permanent("TLS: " + tls.status().message());
+      }
+      log_.Write("warning: TLS is disabled for image " + image->id().substr(0, 12) + ": " + tls.status().message());
+    } else {
+      serving->tls = *tls;
+    }
+  }
+  auto context = session::MakeSessionContext(image, serving->tls != nullptr, std::make_shared<vm::OptimisticDns>(),
+                                             std::make_shared<vm::NoRates>(), users_);
+  if (!context.ok()) return context.status();
+  serving->session = *context;
+  serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit", 50);
+  serving->limits.rate_limit = image::IntParameter(*image, "smtpd_client_connection_rate_limit", 0);
+  serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
+  serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
+  serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup", true);
+  return std::shared_ptr<const Serving>(std::move(serving));
+}
+
+std::string Server::Reload(const std::string& why) {
+  std::shared_ptr<const Serving> current = serving_.load();
+  const std::string& old_id = current->session->image->id();
+  auto image = image::Image::Load(options_.images);
+  if (!image.ok()) {
+    std::string text = "reload (" + why + ") refused: " + image.status().message() + "; still serving image " + old_id;
+    log_.Write("warning: " + text);
+    return "refused: " + image.status().message();
+  }
+  if ((*image)->id() == old_id) return "unchanged";
+  auto serving = Prepare(*image);
+  if (!serving.ok()) {
+    log_.Write("warning: reload (" + why + ") refused: image " + (*image)->id() + ": " + serving.status().message() +
+               "; still serving image " + old_id);
+    return "refused: " + serving.status().message();
+  }
+  serving_.store(*serving);
+  log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
+  return "loaded";
+}
+
+Status Server::Listen() {
+  std::shared_ptr<const Serving> serving = serving_.load();
+  const image::Image& image = *serving->session->image;
+  std::vector<tcp::endpoint> endpoints;
+  std::vector<std::string> specs = options_.listen;
+  if (specs.empty()) {
+    for (const mail::ServiceEntry& s : image.services()) {
+      if (s.type != "inet" || s.command != "smtpd") continue;
+      if (!s.overrides.empty()) {
+        log_.Write("warning: master.cf service " + s.name +
+                   ": -o overrides are not applied by posternd; main.cf settings are used");
+      }
+      specs.push_back(s.name);
+    }
+  }
+  if (specs.empty()) return Status::Permanent("no smtpd service in master.cf and no --listen address");
+  std::vector<std::string> hosts = InterfaceAddresses(image);
+  for (const std::string& spec : specs) {
+    auto list = Endpoints(spec, hosts);
+    if (!list.ok()) return list.status();
+    endpoints.insert(endpoints.end(), list->begin(), list->end());
+  }
+  for (const tcp::endpoint& e : endpoints) {
+    auto acceptor = std::make_unique<tcp::acceptor>(main_);
+    boost::system::error_code ec;
+    acceptor->open(e.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && e.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(e, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    std::string where = (e.address().is_v6() ? "[" + e.address().to_string() + "]" : e.address().to_string()) + ":" +
+                        std::to_string(e.port());
+    if (ec) return Status::Permanent("bind " + where + ": " + ec.message());
+    log_.Write("listening on " + where);
+    acceptors_.push_back(std::move(acceptor));
+  }
+  return Status::Ok();
+}
+
+Status Server::OpenControlSocket() {
+  control_path_ = options_.control_socket;
+  unlink(control_path_.c_str());
+  control_ = std::make_unique<asio::local::stream_protocol::acceptor>(main_);
+  boost::system::error_code ec;
+  asio::local::stream_protocol::endpoint endpoint(control_path_);
+  control_->open(endpoint.protocol(), ec);
+  if (!ec) control_->bind(endpoint, ec);
+  if (!ec) control_->listen(16, ec);
+  if (ec) return Status::Permanent("control socket " + control_path_ + ": " + ec.message());
+  chmod(control_path_.c_str(), 0600);
+  return Status::Ok();
+}
+
+Status Server::DropPrivileges() {
+  if (getuid() != 0 && geteuid() != 0) return Status::Ok();
+  std::string user = options_.user;
+  if (user.empty()) user = serving_.load()->session->image->ParameterOr("mail_owner", "postfix");
+  errno = 0;
+  const struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return Status::Permanent("unknown user \"" + user + "\" (mail_owner or --user)");
+  if (pw->pw_uid == 0) return Status::Permanent("refusing to run as \"" + user + "\", which is root");
+  uid_t uid = pw->pw_uid;
+  gid_t gid = pw->pw_gid;
+  const std::string& q = options_.queue_directory;
+  for (const std::string& path : {q, q + "/incoming", q + "/hold", control_path_}) {
+    if (chown(path.c_str(), uid, gid) != 0) return Status::Permanent("chown " + path + ": " + std::strerror(errno));
+  }
+  // Files already in the queue (from an earlier run as another user).
+  std::error_code ec;
+  for (const char* sub : {"/incoming", "/hold"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(q + sub, ec)) {
+      if (chown(entry.path().c_str(), uid, gid) != 0) {
+        return Status::Permanent("chown " + entry.path().string() + ": " + std::strerror(errno));
+      }
+    }
+  }
+  if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+    return Status::Permanent("cannot become " + user + ": " + std::strerror(errno));
+  }
+  if (setuid(0) == 0) return Status::Permanent("could regain root after dropping privileges");
+  log_.Write("running as " + user);
+  return Status::Ok();
+}
+
+void Server::WatchImages() {
+  std::error_code ec;
+  std::string directory = options_.images;
+  if (!std::filesystem::is_symlink(directory + "/current", ec)) return;  // one fixed image
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0 || inotify_add_watch(fd, directory.c_str(), IN_MOVED_TO | IN_CREATE) < 0) {
+    log_.Write(std::string("warning: inotify on ") + directory + ": " + std::strerror(errno) +
+               "; reload with SIGHUP or postern reload");
+    if (fd >= 0) close(fd);
+    return;
+  }
+  inotify_ = std::make_unique<asio::posix::stream_descriptor>(main_, fd);
+  asio::co_spawn(main_, ReadInotify(), asio::detached);
+}
+
+asio::awaitable<void> Server::ReadInotify() {
+  alignas(struct inotify_event) char buffer[4096];
+  while (!stopping_) {
+    boost::system::error_code ec;
+    size_t n = co_await inotify_->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    bool current = false;
+    for (size_t at = 0; at + sizeof(struct inotify_event) <= n;) {
+      const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + at);
+      if (event->len > 0 && std::strcmp(event->name, "current") == 0) current = true;
+      at += sizeof(struct inotify_event) + event->len;
+    }
+    if (current) asio::post(reloader_, [this] { Reload("inotify"); });
+  }
+}
+
+std::string Server::StatusJson(const std::string& reload) const {
+  std::shared_ptr<const Serving> serving = serving_.load();
+  nlohmann::json j;
+  j["image"] = serving->session->image->id();
+  j["connections"] = shared_.registry.size();
+  j["stored"] = shared_.stored.load();
+  if (!reload.empty()) j["reload"] = reload;
+  return j.dump() + "\n";
+}
+
+asio::awaitable<void> Server::HandleControl(asio::local::stream_protocol::socket socket) {
+  std::string line;
+  boost::system::error_code ec;
+  co_await asio::async_read_until(socket, asio::dynamic_buffer(line, 256), '\n',
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  std::string command(Trim(line.substr(0, line.find('\n'))));
+  std::string reply;
+  if (command == "reload") {
+    // On the reloader thread, like every reload; then answer from here.
+    std::string result = co_await asio::co_spawn(
+        reloader_, [this]() -> asio::awaitable<std::string> { co_return Reload("control"); }, asio::use_awaitable);
+    reply = StatusJson(result);
+  } else if (command == "status") {
+    reply = StatusJson("");
+  } else {
+    reply = "{\"error\":\"unknown command; use status or reload\"}\n";
+  }
+  co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> Server::ServeControl() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    asio::local::stream_protocol::socket socket =
+        co_await control_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_) co_return;
+      continue;
+    }
+    asio::co_spawn(main_, HandleControl(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor) {
+  asio::steady_timer pause(main_);
+  while (!stopping_) {
+    std::shared_ptr<const Serving> serving = serving_.load();
+    // The global cap (default_process_limit, Postfix's smtpd process
+    // count): beyond it, clients wait in the listen queue, as with Postfix.
+    auto cap = static_cast<size_t>(image::IntParameter(*serving->session->image, "default_process_limit", 100));
+    if (shared_.registry.size() >= cap) {
+      boost::system::error_code ignored;
+      pause.expires_after(std::chrono::milliseconds(20));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      continue;
+    }
+    asio::io_context& worker = *workers_[next_worker_++ % workers_.size()];
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(worker, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_) co_return;
+      log_.Write("warning: accept: " + ec.message());
+      pause.expires_after(std::chrono::milliseconds(100));  // EMFILE and friends: do not spin
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<Connection>(std::move(socket), serving_.load(), &shared_)->Start();
+  }
+}
+
+asio::awaitable<void> Server::ShutDown(int signal) {
+  stopping_ = true;
+  log_.Write("terminating on signal " + std::to_string(signal));
+  boost::system::error_code ec;
+  for (auto& a : acceptors_) a->close(ec);
+  if (control_) control_->close(ec);
+  if (inotify_) inotify_->close(ec);
+  shared_.registry.ForEach([](Connection& c) { c.RequestShutdown(); });
+  asio::steady_timer wait(main_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_grace_seconds);
+  bool aborted = false;
+  while (shared_.registry.size() > 0) {
+    if (!aborted && std::chrono::steady_clock::now() >= deadline) {
+      log_.Write("warning: closing " + std::to_string(shared_.registry.size()) + " sessions after the grace period");
+      shared_.registry.ForEach([](Connection& c) { c.Abort(); });
+      aborted = true;
+    }
+    wait.expires_after(std::chrono::milliseconds(50));
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  writer_->Stop();  // everything acknowledged is on disk already; this ends the thread
+  unlink(control_path_.c_str());
+  main_.stop();
+}
+
+int Server::Run() {
+  auto fail = [this](const std::string& what) {
+    log_.Write("fatal: " + what);
+    return 1;
+  };
+  if (!options_.users_file.empty()) {
+    auto file = SourceFile::Read(options_.users_file);
+    if (!file.ok()) return fail(file.status().message());
+    users_ = mail::ParsePasswdText(file.value()->text());
+  }
+  auto image = image::Image::Load(options_.images);
+  if (!image.ok()) return fail(image.status().message());
+  log_ = MailLog((*image)->ParameterOr("myhostname", "localhost"), "postern/posternd");
+  shared_.log = log_.For("postern/smtpd");
+  auto serving = Prepare(*image);
+  if (!serving.ok()) return fail("image " + (*image)->id() + ": " + serving.status().message());
+  serving_.store(*serving);
+  auto writer = queue::QueueWriter::Open(options_.queue_directory);
+  if (!writer.ok()) return fail("queue: " + writer.status().message());
+  writer_ = std::move(writer).value();
+  shared_.writer = writer_.get();
+  if (Status s = Listen(); !s.ok()) return fail(s.message());
+  if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
+  if (Status s = DropPrivileges(); !s.ok()) return fail(s.message());
+
+  unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<asio::io_context>(1));
+  for (auto& w : workers_) {
+    threads_.emplace_back([ctx = w.get()] {
+      auto guard = asio::make_work_guard(*ctx);
+      ctx->run();
+    });
+  }
+  threads_.emplace_back([this] {
+    auto guard = asio::make_work_guard(reloader_);
+    reloader_.run();
+  });
+
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::function<void()> wait_signal = [this, &wait_signal] {
+    signals_.async_wait([this, &wait_signal](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        asio::post(reloader_, [this] { Reload("SIGHUP"); });
+        wait_signal();
+      } else if (!stopping_) {
+        asio::co_spawn(main_, ShutDown(signal), asio::detached);
+      }
+    });
+  };
+  wait_signal();
+  for (auto& a : acceptors_) asio::co_spawn(main_, Accept(*a), asio::detached);
+  asio::co_spawn(main_, ServeControl(), asio::detached);
+  WatchImages();
+  log_.Write("daemon started -- version " POSTERN_VERSION ", image " + (*image)->id() + ", queue " +
+             options_.queue_directory + ", " + std::to_string(threads) + " worker threads");
+  main_.run();
+  for (auto& w : workers_) w->stop();
+  reloader_.stop();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  log_.Write("stopped; " + std::to_string(shared_.stored.load()) + " messages stored");
+  return 0;
+}
+
+}  // namespace postern::daemon

@@ -1,0 +1,79 @@
+// server.h: posternd as a whole. Loads and verifies the image, opens the
+// queue, binds the listeners (the smtpd services of master.cf on
+// inet_interfaces, or --listen), opens the control socket, drops root
+// privileges, then serves: an acceptor hands each connection to one of N
+// worker threads (one io_context each); reloads (inotify on IMAGES/current,
+// SIGHUP, or the control socket's "reload") load and verify the new image
+// on their own thread and swap it atomically; SIGTERM/SIGINT stop
+// accepting, let transactions in progress finish (421 to idle sessions),
+// flush the queue writer and exit.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mail/lookup_table.h"
+#include "runtime/daemon/serving.h"
+#include "runtime/image/image.h"
+
+namespace postern::daemon {
+
+struct DaemonOptions {
+  std::string images;                                  // an images directory (with `current`) or one image
+  std::string queue_directory = "/var/spool/postern";  // incoming/, hold/, control
+  std::vector<std::string> listen;                     // "127.0.0.1:2525", "[::1]:25"; empty: from the image
+  std::string user;                                    // run as; empty: mail_owner, when started as root
+  unsigned threads = 0;                                // worker threads; 0: one per CPU
+  std::string control_socket;                          // empty: QUEUE/control
+  std::string users_file;                              // passwd(5) text standing in for the system's users
+  int64_t shutdown_grace_seconds = 30;
+};
+
+class Server {
+ public:
+  explicit Server(DaemonOptions options);
+  ~Server();
+  // Runs until SIGTERM/SIGINT; the process exit status.
+  int Run();
+
+ private:
+  Result<std::shared_ptr<const Serving>> Prepare(std::shared_ptr<const image::Image> image);
+  std::string Reload(const std::string& why);
+  Status Listen();
+  Status OpenControlSocket();
+  Status DropPrivileges();
+  void WatchImages();
+  boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor);
+  boost::asio::awaitable<void> ReadInotify();
+  boost::asio::awaitable<void> ServeControl();
+  boost::asio::awaitable<void> HandleControl(boost::asio::local::stream_protocol::socket socket);
+  boost::asio::awaitable<void> ShutDown(int signal);
+  std::string StatusJson(const std::string& reload) const;
+
+  DaemonOptions options_;
+  MailLog log_{"localhost", "postern/posternd"};
+  std::shared_ptr<const mail::LookupTable> users_;
+  std::atomic<std::shared_ptr<const Serving>> serving_;
+  std::unique_ptr<queue::QueueWriter> writer_;
+  DaemonShared shared_;
+
+  boost::asio::io_context main_;
+  boost::asio::io_context reloader_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
+  std::vector<std::thread> threads_;
+  size_t next_worker_ = 0;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::unique_ptr<boost::asio::local::stream_protocol::acceptor> control_;
+  std::string control_path_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
+  boost::asio::signal_set signals_{main_};
+  bool stopping_ = false;
+};
+
+}  // namespace postern::daemon
