@@ -69,4 +69,13 @@ struct TestOptions {
 };
 int RunTest(const TestOptions& options);
 
+struct ControlOptions {
+  std::string queue_directory = "/var/spool/postern";
+  std::string socket;  // default: QUEUE/control
+  std::string command;  // "reload" or "status"
+};
+// Talks to a running posternd over its control socket and prints its
+// answer (the active image, and for reload whether the new one was taken).
+int RunControl(const ControlOptions& options);
+
 }  // namespace postern::cli

@@ -78,6 +78,17 @@ int main(int argc, char** argv) {
   test_cmd->add_flag("--print", test.print, "print every reply as JSON");
   test_cmd->add_option("files", test.files, "test files (default: DIR/tests/*.test)");
 
+  ControlOptions reload, status;
+  reload.command = "reload";
+  status.command = "status";
+  auto* reload_cmd =
+      app.add_subcommand("reload", "make a running posternd load IMAGES/current now; print the active image");
+  auto* status_cmd = app.add_subcommand("status", "print the active image and counters of a running posternd");
+  for (auto [cmd, options] : {std::pair{reload_cmd, &reload}, std::pair{status_cmd, &status}}) {
+    cmd->add_option("-q,--queue", options->queue_directory, "posternd's queue directory")->capture_default_str();
+    cmd->add_option("--control", options->socket, "control socket (default: QUEUE/control)");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,6 +117,8 @@ int main(int argc, char** argv) {
     if (test.config_directory.empty()) test.config_directory = DefaultConfigDirectory();
     return RunTest(test);
   }
+  if (*reload_cmd) return RunControl(reload);
+  if (*status_cmd) return RunControl(status);
   if (*disasm_cmd) {
     if (disasm.config_directory.empty()) disasm.config_directory = DefaultConfigDirectory();
     return RunDisasm(disasm);
