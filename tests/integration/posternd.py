@@ -1,0 +1,180 @@
+"""Helpers for the posternd tests: a daemon on a loopback port serving a
+compiled configuration with its own queue, and an independent reader of
+queue files (docs/queue.md) that checks the sha256 trailer."""
+import hashlib
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_queue_file(path):
+    data = pathlib.Path(path).read_bytes()
+    if data[:8] != b"PSTRNQUE":
+        raise ValueError("bad magic")
+    body, trailer = data[:-64], data[-64:]
+    if hashlib.sha256(body).hexdigest().encode() != trailer:
+        raise ValueError("checksum mismatch")
+    at = 8
+
+    def u8():
+        nonlocal at
+        at += 1
+        return body[at - 1]
+
+    def u32():
+        nonlocal at
+        at += 4
+        return struct.unpack_from("<I", body, at - 4)[0]
+
+    def u64():
+        nonlocal at
+        at += 8
+        return struct.unpack_from("<Q", body, at - 8)[0]
+
+    def string():
+        n = u32()
+        nonlocal at
+        at += n
+        return body[at - n:at]
+
+    m = {"version": u32(), "id": string().decode(), "arrival": u64(), "sender": string().decode()}
+    for name in ("client_address", "client_name", "helo", "sasl_username", "ret", "envid"):
+        m[name] = string().decode()
+    m["smtputf8"] = u8()
+    m["body_type"] = string().decode()
+    m["image_id"] = string().decode()
+    m["recipients"] = []
+    for _ in range(u32()):
+        r = {k: string().decode() for k in ("address", "original", "notify", "route")}
+        r["state"], r["attempts"], r["last_reply"] = u8(), u32(), string().decode()
+        m["recipients"].append(r)
+    m["content"] = string()
+    if at != len(body):
+        raise ValueError("trailing bytes")
+    return m
+
+
+class Posternd:
+    """posternd serving `config` (a directory, copied so that main.cf can
+    get `extra` lines), on 127.0.0.1:port, with a queue in a temporary
+    directory. Use as a context manager."""
+
+    def __init__(self, postern, posternd, config, extra="", users=None, queue=None, args=()):
+        self.postern, self.posternd = postern, posternd
+        self.root = tempfile.mkdtemp(prefix="posternd-test-")
+        os.chmod(self.root, 0o755)  # the daemon drops to an unprivileged user
+        self.config = os.path.join(self.root, "config")
+        shutil.copytree(config, self.config)
+        with open(os.path.join(self.config, "main.cf"), "a") as f:
+            f.write(extra)
+        self.images = os.path.join(self.root, "images")
+        self.queue = queue or os.path.join(self.root, "queue")
+        self.log_path = os.path.join(self.root, "posternd.log")
+        self.users = users or os.path.join(config, "trace", "users")
+        self.port = free_port()
+        self.args = list(args)
+        self.process = None
+
+    def compile(self, config=None):
+        r = subprocess.run([self.postern, "compile", "-c", config or self.config, "-o", self.images],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("postern compile failed: " + r.stderr)
+        return r.stdout.strip()
+
+    def __enter__(self):
+        self.image = self.compile()
+        self.start()
+        return self
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [self.posternd, "-i", self.images, "-q", self.queue, "--listen", "127.0.0.1:%d" % self.port,
+             "--users", self.users, "--user", "nobody", *self.args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("posternd exited: " + self.log_text())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("posternd did not start: " + self.log_text())
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        code = self.process.returncode if self.process else None
+        self.process = None
+        return code
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_text(self):
+        try:
+            return pathlib.Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def queued(self, queue="incoming"):
+        d = pathlib.Path(self.queue, queue)
+        return sorted(p for p in d.iterdir() if not p.name.startswith(".")) if d.is_dir() else []
+
+    def connect(self, timeout=10):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return SmtpLines(s)
+
+
+class SmtpLines:
+    """A raw SMTP client: send bytes exactly as given, read whole replies."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def reply(self):
+        """The next complete reply (all its lines), as text; '' on EOF."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buffer:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return "\n".join(lines)
+                self.buffer += chunk
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            text = line.decode(errors="replace")
+            lines.append(text)
+            if len(text) < 4 or text[3] != "-":
+                return "\n".join(lines)
+
+    def command(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""posternd over real sockets with real clients: Python's smtplib, swaks
+(--pipeline, --tls), Postfix's smtp-source, and raw sockets for what
+clients normally do not do (smuggling variants, injection after STARTTLS,
+limits, timeouts, shutdown). Every acknowledged message is read back from
+the queue and checked."""
+import argparse
+import os
+import signal
+import smtplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from posternd import Posternd, read_queue_file  # noqa: E402
+
+results = []
+
+
+def expect(name, condition, detail=""):
+    results.append((name, bool(condition), detail))
+
+
+def wait_log(d, *texts, timeout=5):
+    """The log once it holds every text (the daemon logs a disconnect
+    after the client has gone), or what it holds at the timeout."""
+    deadline = time.time() + timeout
+    while True:
+        log = d.log_text()
+        if all(t in log for t in texts) or time.time() > deadline:
+            return log
+        time.sleep(0.05)
+
+
+def basic(d):
+    before = len(d.queued())
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.ehlo("client.test")
+        expect("EHLO announces the extensions",
+               all(s.has_extn(x) for x in ("pipelining", "size", "8bitmime", "smtputf8", "chunking", "dsn",
+                                           "enhancedstatuscodes")), s.esmtp_features)
+        code, msg = s.docmd("MAIL FROM:<alice@elsewhere.example> SIZE=100")
+        expect("MAIL 250", code == 250, msg)
+        code, msg = s.docmd("RCPT TO:<joe@test.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;joe@test.example")
+        expect("RCPT to a local user 250", code == 250, msg)
+        code, msg = s.docmd("RCPT TO:<nobody@test.example>")
+        expect("unknown local user 550 5.1.1", code == 550 and b"5.1.1" in msg, msg)
+        code, msg = s.docmd("RCPT TO:<victim@elsewhere.example>")
+        expect("relay to a stranger refused", code in (450, 454, 554) and b"Relay access denied" in msg, msg)
+        code, msg = s.data(b"Subject: smtplib\r\nMessage-ID: <smtplib@test>\r\n\r\n.leading dot\r\nline two\r\n")
+        expect("DATA 250 with a queue id", code == 250 and b"queued as" in msg, msg)
+        qid = msg.decode().split()[-1]
+    files = d.queued()
+    expect("one more file in the queue", len(files) == before + 1, files)
+    path = os.path.join(d.queue, "incoming", qid)
+    m = read_queue_file(path)
+    expect("queue file: envelope", m["sender"] == "alice@elsewhere.example"
+           and [r["address"] for r in m["recipients"]] == ["joe@test.example"]
+           and m["recipients"][0]["notify"] == "SUCCESS,FAILURE" and m["image_id"] == d.image, m)
+    expect("queue file: Received header first, content dot-unstuffed",
+           m["content"].startswith(b"Received: from client.test (localhost [127.0.0.1])")
+           and b"\r\n\r\n.leading dot\r\nline two\r\n" in m["content"], m["content"][:300])
+    lines = ["postern/smtpd[", "%s: from=<alice@elsewhere.example>, size=" % qid,
+             "disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1/3 data=1 quit=1 commands=7",
+             ": reject: RCPT from localhost[127.0.0.1]: 550 5.1.1 <nobody@test.example>"]
+    log = wait_log(d, *lines)
+    expect("maillog lines", all(t in log for t in lines), [t for t in lines if t not in log] + [log[-2000:]])
+
+
+def xclient(d):
+    c = d.connect()
+    c.reply()
+    r = c.command("XCLIENT ADDR=192.0.2.9 NAME=inside.test.example")
+    expect("XCLIENT from an authorized host: new greeting", r.startswith("220 "), r)
+    c.command("EHLO inside")
+    c.command("MAIL FROM:<x@test.example>")
+    r = c.command("RCPT TO:<someone@elsewhere.example>")
+    expect("XCLIENT ADDR inside mynetworks may relay", r.startswith("250"), r)
+    c.close()
+
+
+def swaks(d, cert_dir):
+    r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(d.port), "--pipeline", "--from",
+                        "a@elsewhere.example", "--to", "joe@test.example,ann@test.example"],
+                       capture_output=True, text=True, timeout=60)
+    expect("swaks --pipeline", r.returncode == 0 and "queued as" in r.stdout, r.stdout[-1500:] + r.stderr)
+    r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(d.port), "--tls", "--from",
+                        "a@elsewhere.example", "--to", "joe@test.example", "--header", "Subject: over TLS"],
+                       capture_output=True, text=True, timeout=60)
+    ok = r.returncode == 0 and "queued as" in r.stdout
+    expect("swaks --tls (STARTTLS with the generated certificate)", ok, r.stdout[-1500:] + r.stderr)
+    if ok:
+        qid = [l for l in r.stdout.splitlines() if "queued as" in l][-1].split()[-1]
+        m = read_queue_file(os.path.join(d.queue, "incoming", qid))
+        expect("Received header says ESMTPS", b"with ESMTPS id " + qid.encode() in m["content"], m["content"][:400])
+
+
+def starttls_injection(d):
+    c = d.connect()
+    c.reply()
+    c.command("EHLO attacker")
+    # STARTTLS and a command in one packet: the command must be discarded.
+    c.send("STARTTLS\r\nMAIL FROM:<injected@elsewhere.example>\r\n")
+    r = c.reply()
+    expect("STARTTLS 220", r.startswith("220 2.0.0"), r)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    c.sock = context.wrap_socket(c.sock)
+    c.buffer = b""
+    r = c.command("MAIL FROM:<after@elsewhere.example>")
+    expect("plaintext pipelined after STARTTLS was not executed (HELO is needed again)",
+           r.startswith("503 5.5.1 Error: send HELO/EHLO first"), r)
+    c.close()
+    expect("the discard is logged", "plaintext input after STARTTLS discarded" in d.log_text())
+
+
+def smtp_source(d):
+    before = len(d.queued())
+    r = subprocess.run(["smtp-source", "-s", "5", "-m", "100", "-l", "2048", "-f", "a@elsewhere.example",
+                        "-t", "joe@test.example", "127.0.0.1:%d" % d.port], capture_output=True, text=True, timeout=120)
+    after = len(d.queued())
+    expect("smtp-source: 100 messages over 5 sessions all queued", r.returncode == 0 and after - before == 100,
+           "%d new files; %s" % (after - before, r.stderr))
+
+
+VARIANTS = [b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b"\r\n.\r", b"\r.\r\n", b"\n.\r", b"\r\n.\r\r\n", b"\r\n\x00.\r\n"]
+
+
+def smuggling(d):
+    for v in VARIANTS:
+        before = {p.name for p in d.queued()}
+        c = d.connect()
+        c.reply()
+        c.send(b"EHLO s\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\nDATA\r\n")
+        for _ in range(4):
+            c.reply()
+        c.send(b"Subject: first\r\n\r\nfirst" + v + b"MAIL FROM:<evil@elsewhere.example>\r\n"
+               b"RCPT TO:<ann@test.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled\r\n.\r\nQUIT\r\n")
+        replies = [c.reply(), c.reply()]
+        c.close()
+        new = [p for p in d.queued() if p.name not in before]
+        content = read_queue_file(new[0])["content"] if len(new) == 1 else b""
+        expect("smuggling %r: one message, the rest is its content" % v,
+               replies[0].startswith("250 2.0.0 Ok: queued as") and replies[1].startswith("221") and len(new) == 1
+               and b"MAIL FROM:<evil@elsewhere.example>" in content
+               and [r["address"] for r in read_queue_file(new[0])["recipients"]] == ["joe@test.example"],
+               (replies, len(new), content[-200:]))
+
+
+def bare_newline_refused(postern, posternd, config):
+    with Posternd(postern, posternd, config,
+                  "smtpd_forbid_bare_newline = yes\nsmtpd_forbid_bare_newline_exclusions =\n") as d:
+        c = d.connect()
+        c.reply()
+        c.send(b"EHLO s\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\nDATA\r\n")
+        for _ in range(4):
+            c.reply()
+        c.send(b"Subject: x\r\n\r\nfirst\n.\nMAIL FROM:<evil@elsewhere.example>\r\n")
+        r = c.reply()
+        expect("smtpd_forbid_bare_newline = yes: 521 and disconnect", r.startswith("521 5.5.2") and c.reply() == "", r)
+        expect("... and nothing queued", d.queued() == [])
+
+
+def bdat(d):
+    c = d.connect()
+    c.reply()
+    c.send(b"EHLO b\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\n")
+    for _ in range(3):
+        c.reply()
+    c.send(b"BDAT 14\r\nSubject: b\r\n\r\n")
+    r1 = c.reply()
+    c.send(b"BDAT 9 LAST\r\n.\r\nbody\r\n")
+    r2 = c.reply()
+    expect("BDAT chunks", r1 == "250 2.0.0 Ok: 14 bytes" and r2.startswith("250 2.0.0 Ok: queued as"), (r1, r2))
+    if r2.startswith("250"):
+        m = read_queue_file(os.path.join(d.queue, "incoming", r2.split()[-1]))
+        expect("BDAT content is raw (no dot-unstuffing)", m["content"].endswith(b"Subject: b\r\n\r\n.\r\nbody\r\n"),
+               m["content"][-100:])
+    c.close()
+
+
+def sequence_and_limits(d):
+    c = d.connect()
+    c.reply()
+    expect("MAIL before EHLO 503", c.command("MAIL FROM:<a@b>").startswith("503 5.5.1"))
+    c.command("EHLO l")
+    expect("DATA before MAIL 503", c.command("DATA").startswith("503 5.5.1"))
+    expect("SIZE over message_size_limit 552", c.command("MAIL FROM:<a@elsewhere.example> SIZE=200000").startswith("552 5.3.4"))
+    c.command("MAIL FROM:<a@elsewhere.example>")
+    replies = [c.command("RCPT TO:<joe@test.example>") for _ in range(6)]
+    expect("smtpd_recipient_limit: the 6th is 452 4.5.3", all(r.startswith("250") for r in replies[:5])
+           and replies[5].startswith("452 4.5.3"), replies)
+    c.command("DATA")
+    c.send(b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 150 + b".\r\n")
+    r = c.reply()
+    expect("content over message_size_limit 552 5.3.4", r.startswith("552 5.3.4"), r)
+    c.close()
+    c = d.connect()
+    c.reply()
+    r = c.command("NOOP " + "y" * 3000)
+    expect("over-long command line 500", r.startswith("500 5.5.2"), r)
+    expect("session goes on after it", c.command("NOOP").startswith("250"))
+    c.close()
+    # Hard error limit (5): the 6th command gets 421 and the connection ends.
+    c = d.connect()
+    c.reply()
+    rs = [c.command("BOGUS") for _ in range(5)]
+    r = c.command("NOOP")
+    expect("smtpd_hard_error_limit: 421 4.7.0 then disconnect",
+           all(x.startswith("502") for x in rs) and r.startswith("421 4.7.0") and c.reply() == "", (rs, r))
+    c.close()
+    # smtpd_timeout (3s): an idle client is told and dropped.
+    c = d.connect(timeout=30)
+    c.reply()
+    start = time.time()
+    r = c.reply()
+    expect("smtpd_timeout: 421 4.4.2", r.startswith("421 4.4.2") and c.reply() == "", r)
+    expect("... after about smtpd_timeout, not at once", time.time() - start >= 2.5, time.time() - start)
+    c.close()
+
+
+def connection_limit(postern, posternd, config):
+    with Posternd(postern, posternd, config,
+                  "smtpd_client_connection_count_limit = 2\nsmtpd_client_event_limit_exceptions =\n") as d:
+        wait_log(d, "disconnect from")  # the start-up probe has gone
+        conns = [d.connect() for _ in range(3)]
+        replies = [c.reply() for c in conns]
+        refused = [r for r in replies if r.startswith("421 4.7.0") and "too many connections from 127.0.0.1" in r]
+        expect("smtpd_client_connection_count_limit (2): one of 3 gets 421 4.7.0",
+               len(refused) == 1 and sum(r.startswith("220") for r in replies) == 2, replies)
+        for c, r in zip(conns, replies):
+            if r.startswith("220"):
+                c.command("QUIT")
+                break
+        time.sleep(0.3)
+        again = d.connect()
+        r = again.reply()
+        expect("... and a slot freed is a slot again", r.startswith("220"), r)
+        for c in conns + [again]:
+            c.close()
+
+
+def shutdown(postern, posternd, config):
+    with Posternd(postern, posternd, config) as d:
+        idle, busy = d.connect(), d.connect()
+        idle.reply()
+        idle.command("EHLO idle")
+        busy.reply()
+        busy.send(b"EHLO busy\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\nDATA\r\n")
+        for _ in range(4):
+            busy.reply()
+        busy.send(b"Subject: during shutdown\r\n\r\nfirst half\r\n")
+        time.sleep(0.2)
+        d.process.send_signal(signal.SIGTERM)
+        r = idle.reply()
+        expect("SIGTERM: an idle session gets 421 4.3.2", r.startswith("421 4.3.2"), r)
+        busy.send(b"second half\r\n.\r\n")
+        r = busy.reply()
+        expect("SIGTERM: the transaction in progress completes with 250", r.startswith("250 2.0.0 Ok: queued as"), r)
+        r2 = busy.command("MAIL FROM:<a@elsewhere.example>")
+        expect("... and the next command gets 421", r2.startswith("421 4.3.2"), r2)
+        code = d.process.wait(30)
+        expect("posternd exits 0 after the drain", code == 0, code)
+        if r.startswith("250"):
+            expect("the message is in the queue", os.path.exists(os.path.join(d.queue, "incoming", r.split()[-1])))
+
+
+def status(postern, d):
+    r = subprocess.run([postern, "status", "-q", d.queue], capture_output=True, text=True)
+    expect("postern status names the active image", r.returncode == 0 and ("image " + d.image) in r.stdout, r.stdout + r.stderr)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postern", required=True)
+    parser.add_argument("--posternd", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    postern, posternd = os.path.abspath(args.postern), os.path.abspath(args.posternd)
+    config = os.path.join(args.source, "tests/integration/configs/daemon")
+    with tempfile.TemporaryDirectory() as certs:
+        os.chmod(certs, 0o755)
+        key, cert = os.path.join(certs, "key.pem"), os.path.join(certs, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=mx.test.example"], check=True, capture_output=True)
+        os.chmod(key, 0o644)
+        tls = "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n" % (cert, key)
+        with Posternd(postern, posternd, config, tls) as d:
+            for step in (basic, xclient, lambda x: swaks(x, certs), starttls_injection, smtp_source, smuggling, bdat,
+                         sequence_and_limits):
+                step(d)
+            status(postern, d)
+    bare_newline_refused(postern, posternd, config)
+    connection_limit(postern, posternd, config)
+    shutdown(postern, posternd, config)
+
+    failed = [r for r in results if not r[1]]
+    for name, ok, detail in results:
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:3000]))
+    print("%d checks, %d failed" % (len(results), len(failed)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
