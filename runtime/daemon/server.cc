@@ -18,6 +18,7 @@
 #include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
 #include "runtime/daemon/connection.h"
+#include "runtime/daemon/rate_counter.h"
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
 #include "util/source_file.h"
@@ -84,7 +85,7 @@ std::vector<std::string> InterfaceAddresses(const image::Image& image) {
 
 }  // namespace
 
-Server::Server(DaemonOptions options) : options_(std::move(options)) {
+Server::Server(DaemonOptions options) : options_(std::move(options)), rates_(std::make_shared<RateCounter>()) {
   if (options_.control_socket.empty()) options_.control_socket = options_.queue_directory + "/control";
 }
 
@@ -114,7 +115,7 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
     }
   }
   auto context = session::MakeSessionContext(image, serving->tls != nullptr, std::make_shared<vm::OptimisticDns>(),
-                                             std::make_shared<vm::NoRates>(), users_);
+                                             rates_, users_);
   if (!context.ok()) return context.status();
   serving->session = *context;
   serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit", 50);

@@ -59,6 +59,7 @@ class Server {
   DaemonOptions options_;
   MailLog log_{"localhost", "postern/posternd"};
   std::shared_ptr<const mail::LookupTable> users_;
+  std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
   std::atomic<std::shared_ptr<const Serving>> serving_;
   std::unique_ptr<queue::QueueWriter> writer_;
   DaemonShared shared_;

@@ -1,6 +1,7 @@
 // session.cc: see session.h. Reply texts follow Postfix's smtpd(8).
 #include "runtime/session/session.h"
 
+#include <atomic>
 #include <ctime>
 
 #include "mail/address.h"
@@ -26,6 +27,12 @@ bool BadAddressBytes(std::string_view address, bool smtputf8, bool* needs_utf8) 
     if (c >= 128 && !smtputf8) *needs_utf8 = true;
   }
   return false;
+}
+
+// Rate counting needs each stage evaluation told apart, across sessions.
+uint64_t NextEvent() {
+  static std::atomic<uint64_t> events{0};
+  return events.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 std::string RfcDate(int64_t now) {
@@ -66,6 +73,7 @@ std::string Session::ClientText() const { return peer_.name + "[" + peer_.addres
 void Session::Start() {
   Log("connect from " + ClientText());
   facts_.pipelined_without_permission = false;
+  facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kConnect, facts_);
   if (d.kind != vm::Decision::Kind::kAccept) {
     // Postfix with smtpd_delay_reject = no: the reject instead of the
@@ -297,6 +305,7 @@ void Session::Helo(const Command& c, bool extended) {
   }
   ResetTransaction();
   facts_.helo = c.argument;
+  facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kHelo, facts_);
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("HELO", d.reply, "");
@@ -368,6 +377,7 @@ void Session::Mail(const Command& c) {
   facts_.has_sender = true;
   facts_.size = size;
   facts_.recipient_count = 0;
+  facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kMail, facts_);
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("MAIL", d.reply, "");
@@ -418,6 +428,7 @@ void Session::Rcpt(const Command& c) {
   if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
   facts_.recipient = mail::InternalForm(c.path);
   facts_.recipient_count = static_cast<int>(recipients_.size());
+  facts_.event = NextEvent();
   vm::Decision d = context_->policy->CheckRecipient(facts_);
   for (const std::string& warning : d.warnings) {
     Log(QueueIdOrNoqueue() + ": warn: RCPT from " + ClientText() + ": " + warning);
@@ -452,6 +463,7 @@ void Session::Data(const Command& c, bool crlf) {
   if (used_bdat_) return Reply("503 5.5.1 Error: DATA after BDAT");
   facts_.recipient.clear();
   facts_.recipient_count = static_cast<int>(recipients_.size());
+  facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("DATA", d.reply, "");
@@ -517,6 +529,7 @@ void Session::Bdat(const Command& c) {
     used_bdat_ = true;
     content_.clear();
     content_size_ = 0;
+    facts_.event = NextEvent();
     vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
     if (d.kind != vm::Decision::Kind::kAccept) {
       LogReject("BDAT", d.reply, "");
@@ -658,6 +671,7 @@ void Session::EndOfMessage() {
   }
   facts_.size = static_cast<int64_t>(content_.size());
   facts_.recipient.clear();
+  facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
   facts_.body_lines.clear();
   if (d.kind != vm::Decision::Kind::kAccept) {

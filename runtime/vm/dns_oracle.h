@@ -24,16 +24,20 @@ class DnsOracle {
 };
 
 // Rates for the policy language's `rate(field) > N per minute`: how many
-// events the key has had in the window. The daemon counts; dry runs say 0.
+// stage evaluations with this value of the field there have been in the
+// window, counting the one asking. `event` identifies that evaluation
+// (SmtpFacts::event): several rate tests in one evaluation count it once.
+// The daemon counts (daemon/rate_counter.h); dry runs say 0.
 class RateOracle {
  public:
   virtual ~RateOracle() = default;
-  virtual int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds) const = 0;
+  virtual int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds,
+                        uint64_t event) const = 0;
 };
 
 class NoRates : public RateOracle {
  public:
-  int64_t Count(std::string_view, std::string_view, int64_t) const override { return 0; }
+  int64_t Count(std::string_view, std::string_view, int64_t, uint64_t) const override { return 0; }
 };
 
 class OptimisticDns : public DnsOracle {

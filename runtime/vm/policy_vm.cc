@@ -374,7 +374,7 @@ class PolicyVm::Execution {
         const std::string& key_field = p_.constants[t.header];
         for (int f = 0; f < mail::kFieldCount; ++f) {
           if (key_field == mail::FieldName(static_cast<mail::Field>(f))) {
-            return vm_.rates_->Count(key_field, FieldValue(static_cast<mail::Field>(f)), t.window);
+            return vm_.rates_->Count(key_field, FieldValue(static_cast<mail::Field>(f)), t.window, facts_.event);
           }
         }
         return 0;

@@ -26,6 +26,7 @@ struct SmtpFacts {
   int recipient_count = 0;                                   // accepted so far
   std::vector<std::pair<std::string, std::string>> headers;  // end of data: the message's headers
   std::vector<std::string> body_lines;                       // end of data: the body, line by line
+  uint64_t event = 0;  // unique per stage evaluation, for rate counting (RateOracle)
 };
 
 }  // namespace postern::vm

@@ -244,6 +244,23 @@ def connection_limit(postern, posternd, config):
             c.close()
 
 
+def rate_limit(postern, posternd, config):
+    d = Posternd(postern, posternd, config)
+    os.makedirs(os.path.join(d.config, "policy"))
+    with open(os.path.join(d.config, "policy", "rate.pol"), "w") as f:
+        f.write('stage rcpt {\n  defer 451 4.7.1 "Slow down" when rate(client.ip) > 3 per minute\n}\n')
+    with d:
+        c = d.connect()
+        c.reply()
+        c.command("EHLO r")
+        c.command("MAIL FROM:<a@elsewhere.example>")
+        replies = [c.command("RCPT TO:<joe@test.example>") for _ in range(5)]
+        expect("policy rate(client.ip) > 3 per minute: the 4th RCPT is deferred",
+               all(r.startswith("250") for r in replies[:3]) and all(r == "451 4.7.1 Slow down" for r in replies[3:]),
+               replies)
+        c.close()
+
+
 def shutdown(postern, posternd, config):
     with Posternd(postern, posternd, config) as d:
         idle, busy = d.connect(), d.connect()
@@ -296,6 +313,7 @@ def main():
             status(postern, d)
     bare_newline_refused(postern, posternd, config)
     connection_limit(postern, posternd, config)
+    rate_limit(postern, posternd, config)
     shutdown(postern, posternd, config)
 
     failed = [r for r in results if not r[1]]
