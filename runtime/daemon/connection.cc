@@ -6,6 +6,8 @@
 #include <chrono>
 
 #include "mail/ip_address.h"
+#include "runtime/daemon/peer_names.h"
+#include "runtime/daemon/run_on.h"
 
 namespace postern::daemon {
 namespace {
@@ -15,21 +17,6 @@ using asio::ip::tcp;
 
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// The queue writer's callback, as an awaitable that resumes on `executor`.
-template <typename Token>
-auto AsyncStore(queue::QueueWriter* writer, asio::any_io_executor executor, std::string id, bool hold,
-                std::string bytes, Token&& token) {
-  return asio::async_initiate<Token, void(queue::StoreOutcome)>(
-      [writer, executor](auto handler, std::string id_, bool hold_, std::string bytes_) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        writer->Submit(std::move(id_), hold_, std::move(bytes_),
-                       [executor, shared](queue::StoreOutcome outcome, const std::string&) {
-                         asio::post(executor, [shared, outcome]() mutable { (*shared)(outcome); });
-                       });
-      },
-      token, std::move(id), hold, std::move(bytes));
 }
 
 }  // namespace
@@ -90,31 +77,13 @@ void Connection::ArmTimer(int64_t seconds) {
 }
 
 asio::awaitable<void> Connection::LookUpNames(session::Peer* peer) {
-  // Postfix's smtpd: the PTR name, and the name only when a forward lookup
-  // of it gives the address back ("unknown" otherwise).
-  boost::system::error_code ec;
-  tcp::resolver resolver(socket_.get_executor());
-  tcp::endpoint remote = socket_.remote_endpoint(ec);
-  if (ec) co_return;
-  ArmTimer(10);
-  auto reverse = co_await resolver.async_resolve(remote, asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
-  if (ec || reverse.empty()) co_return;
-  std::string name = reverse.begin()->host_name();
-  if (name.empty() || mail::IpAddress::Parse(name)) co_return;  // no PTR: getnameinfo gave the address
-  peer->reverse_name = name;
-  ArmTimer(10);
-  auto forward = co_await resolver.async_resolve(name, "", asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
-  if (ec) co_return;
-  for (const auto& entry : forward) {
-    asio::ip::address a = entry.endpoint().address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    if (a.to_string() == peer->address) {
-      peer->name = name;
-      co_return;
-    }
-  }
+  // Blocking resolver calls, on the lookup threads (a slow DNS server holds
+  // up only the sessions waiting for it), then back on this connection's
+  // thread.
+  const std::string& address = peer->address;
+  PeerNames names = co_await RunOn(*shared_->lookups, [&address] { return LookUpPeerNames(address); });
+  peer->name = names.name;
+  peer->reverse_name = names.reverse_name;
 }
 
 asio::awaitable<bool> Connection::Flush() {
@@ -154,9 +123,14 @@ asio::awaitable<size_t> Connection::Read() {
 
 asio::awaitable<queue::StoreOutcome> Connection::Store() {
   session::MessageToCommit& m = session_->message_to_commit();
-  std::string bytes = queue::EncodeQueueFile(m.message);
-  queue::StoreOutcome outcome = co_await AsyncStore(shared_->writer, socket_.get_executor(), m.message.id, m.hold,
-                                                    std::move(bytes), asio::use_awaitable);
+  CrossThreadSignal stored(socket_.get_executor());
+  queue::StoreOutcome outcome = queue::StoreOutcome::kFailed;
+  shared_->writer->Submit(m.message.id, m.hold, queue::EncodeQueueFile(m.message),
+                          [&outcome, &stored](queue::StoreOutcome o, const std::string&) {
+                            outcome = o;
+                            stored.Notify();
+                          });
+  co_await stored.Wait();
   if (outcome == queue::StoreOutcome::kStored) shared_->stored.fetch_add(1, std::memory_order_relaxed);
   co_return outcome;
 }

@@ -19,6 +19,7 @@
 #include "mail/passwd_table.h"
 #include "runtime/daemon/connection.h"
 #include "runtime/daemon/rate_counter.h"
+#include "runtime/daemon/run_on.h"
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
 #include "util/source_file.h"
@@ -281,8 +282,7 @@ asio::awaitable<void> Server::HandleControl(asio::local::stream_protocol::socket
   std::string reply;
   if (command == "reload") {
     // On the reloader thread, like every reload; then answer from here.
-    std::string result = co_await asio::co_spawn(
-        reloader_, [this]() -> asio::awaitable<std::string> { co_return Reload("control"); }, asio::use_awaitable);
+    std::string result = co_await RunOn(reloader_, [this] { return Reload("control"); });
     reply = StatusJson(result);
   } else if (command == "status") {
     reply = StatusJson("");
@@ -379,6 +379,7 @@ int Server::Run() {
   if (!writer.ok()) return fail("queue: " + writer.status().message());
   writer_ = std::move(writer).value();
   shared_.writer = writer_.get();
+  shared_.lookups = &lookups_;
   if (Status s = Listen(); !s.ok()) return fail(s.message());
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
   if (Status s = DropPrivileges(); !s.ok()) return fail(s.message());
@@ -420,6 +421,7 @@ int Server::Run() {
   main_.run();
   for (auto& w : workers_) w->stop();
   reloader_.stop();
+  lookups_.join();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   log_.Write("stopped; " + std::to_string(shared_.stored.load()) + " messages stored");

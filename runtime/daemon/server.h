@@ -64,9 +64,12 @@ class Server {
   std::unique_ptr<queue::QueueWriter> writer_;
   DaemonShared shared_;
 
-  boost::asio::io_context main_;
-  boost::asio::io_context reloader_;
+  // The workers outlive main_: an accept pending on main_ holds a socket of
+  // a worker's io_context until main_ is destroyed.
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
+  boost::asio::io_context reloader_;
+  boost::asio::thread_pool lookups_{4};
+  boost::asio::io_context main_;
   std::vector<std::thread> threads_;
   size_t next_worker_ = 0;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,7 @@ class ConnectionRegistry {
 
 struct DaemonShared {
   queue::QueueWriter* writer = nullptr;
+  boost::asio::thread_pool* lookups = nullptr;  // blocking name lookups (peer_names.h)
   QueueIdGenerator ids;
   MailLog log{"localhost", "postern/smtpd"};
   ClientLimiter limiter;

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 
 namespace postern::queue {
@@ -28,14 +27,6 @@ void Fail(Item* item, const char* step) {
     item->error = errno != 0 ? errno : EIO;
     item->step = step;
   }
-}
-
-int SyncPath(const std::string& directory) {
-  int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  int rc = fsync(fd) == 0 ? 0 : errno;
-  close(fd);
-  return rc;
 }
 
 }  // namespace
@@ -97,6 +88,8 @@ void QueueWriter::Run() {
 
 void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   std::vector<Item> items(batch.size());
+  int sync_fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int open_error = sync_fd < 0 ? errno : 0;
   // 1. Write every file under its temporary name.
   for (size_t i = 0; i < batch.size(); ++i) {
     Item& it = items[i];
@@ -122,37 +115,33 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
     }
   }
   // 2. Give them their names (never over an existing message: a repeated id
-  //    must fail, not replace), then make contents and names durable. On
-  //    journalling filesystems the first fsync commits the creations and
-  //    renames of the whole batch, so the rest, and the directory fsyncs,
-  //    find little left to do. Nothing is acknowledged before all of it.
-  std::vector<std::string> directories;
+  //    must fail, not replace), then make contents and names durable.
+  //    Nothing is acknowledged before all of it.
   for (Item& it : items) {
-    if (it.error == 0) {
-      if (renameat2(AT_FDCWD, it.temporary.c_str(), AT_FDCWD, it.final_path.c_str(), RENAME_NOREPLACE) == 0) {
-        it.renamed = true;
-        if (std::find(directories.begin(), directories.end(), it.directory) == directories.end()) {
-          directories.push_back(it.directory);
-        }
-      } else {
-        Fail(&it, "rename");
-      }
+    if (it.error != 0) continue;
+    if (renameat2(AT_FDCWD, it.temporary.c_str(), AT_FDCWD, it.final_path.c_str(), RENAME_NOREPLACE) == 0) {
+      it.renamed = true;
+    } else {
+      Fail(&it, "rename");
     }
   }
+  bool any_renamed = false;
+  for (const Item& it : items) any_renamed = any_renamed || it.renamed;
+  // One syncfs for the batch: every file's data and name at once (one
+  // journal commit, or one writeback pass without a journal, and one device
+  // flush), instead of a file and a directory fsync per message. Its error
+  // covers every writeback since `sync_fd` was opened, before the first
+  // write of the batch. The queue should live on a filesystem of its own,
+  // so that this writes nothing else.
+  int sync_error = sync_fd < 0 ? open_error : 0;
+  if (any_renamed && sync_error == 0 && syncfs(sync_fd) != 0) sync_error = errno;
+  if (sync_fd >= 0) close(sync_fd);
   for (Item& it : items) {
-    if (it.fd < 0) continue;
-    if (it.error == 0 && fsync(it.fd) != 0) Fail(&it, "fsync");
-    if (close(it.fd) != 0) Fail(&it, "close");
+    if (it.fd >= 0 && close(it.fd) != 0) Fail(&it, "close");
     it.fd = -1;
-  }
-  for (const std::string& directory : directories) {
-    int error = SyncPath(directory);
-    if (error == 0) continue;
-    for (Item& it : items) {
-      if (it.renamed && it.directory == directory && it.error == 0) {
-        it.error = error;
-        it.step = "fsync directory";
-      }
+    if (it.renamed && it.error == 0 && sync_error != 0) {
+      it.error = sync_error;
+      it.step = "syncfs";
     }
   }
   // A file that failed on the way is removed under whichever name it has,

@@ -2,20 +2,23 @@
 //
 // Sessions hand over encoded queue files; one writer thread takes
 // everything that is waiting as a batch and makes it durable together:
-// every file is written as `.tmp-<id>`, then all are fsynced (the first
-// fsync commits the filesystem journal for the whole batch, the others find
-// little left to do), renamed to `<id>`, and each directory is fsynced once.
-// Only then is each session told its message is stored, and only then may
-// it answer 250. Under load a batch holds many messages, so the cost of the
-// two journal commits is shared; alone, a message pays it as it would
-// anyway.
+// every file is written as `.tmp-<id>` and renamed to `<id>`, then one
+// syncfs(2) of the queue's filesystem makes the data and the names of the
+// whole batch durable (one journal commit and one device flush, where a
+// file and a directory fsync per message would cost two each). Only then
+// is each session told its message is stored, and only then may it answer
+// 250. Under load a batch holds many messages and they share that cost.
+// Put the queue on a filesystem of its own: syncfs also writes whatever
+// else is dirty there.
 //
 // Layout: ROOT/incoming/<id> (new mail), ROOT/hold/<id> (HOLD action).
-// A failure of any step for a file fails that file (its temporary is
-// removed); a failed directory fsync fails the whole batch, and its renamed
-// files are removed again, so that nothing the client was told to retry is
-// delivered as well. ENOSPC/EDQUOT say "no space" (452), the rest "failed"
-// (451).
+// A failure of any step for a file fails that file, and a failed syncfs
+// fails the whole batch; failed files are removed, so that nothing the
+// client was told to retry is delivered as well. A crash before the syncfs
+// can leave a named file that was never acknowledged: intact (the client
+// may send it again: a duplicate, never a loss) or cut short (its checksum
+// fails: never delivered). ENOSPC/EDQUOT say "no space" (452), the rest
+// "failed" (451).
 //
 // Thread-safe. Completions run on the writer thread; they must be short
 // (post back to the session's executor).
