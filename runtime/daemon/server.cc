@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -82,6 +83,19 @@ std::vector<std::string> InterfaceAddresses(const image::Image& image) {
     }
   }
   return out;
+}
+
+// Whether inotify events in `data` name "current". Each event is copied
+// out: the buffer (in a coroutine frame) has no inotify_event alignment.
+bool NamesCurrent(const char* data, size_t size) {
+  for (size_t at = 0; at + sizeof(struct inotify_event) <= size;) {
+    struct inotify_event event;
+    std::memcpy(&event, data + at, sizeof event);
+    std::string_view name(data + at + sizeof event, std::min<size_t>(event.len, size - at - sizeof event));
+    if (name.substr(0, name.find('\0')) == "current") return true;
+    at += sizeof event + event.len;
+  }
+  return false;
 }
 
 }  // namespace
@@ -248,18 +262,12 @@ void Server::WatchImages() {
 }
 
 asio::awaitable<void> Server::ReadInotify() {
-  alignas(struct inotify_event) char buffer[4096];
+  std::array<char, 4096> buffer;
   while (!stopping_) {
     boost::system::error_code ec;
     size_t n = co_await inotify_->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
-    bool current = false;
-    for (size_t at = 0; at + sizeof(struct inotify_event) <= n;) {
-      const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + at);
-      if (event->len > 0 && std::strcmp(event->name, "current") == 0) current = true;
-      at += sizeof(struct inotify_event) + event->len;
-    }
-    if (current) asio::post(reloader_, [this] { Reload("inotify"); });
+    if (NamesCurrent(buffer.data(), n)) asio::post(reloader_, [this] { Reload("inotify"); });
   }
 }
 

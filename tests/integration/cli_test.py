@@ -130,6 +130,14 @@ def main():
         r = run("compile", "-c", broken, "-o", images)
         expect("compile refuses a configuration with errors", r.returncode == 1 and "PC0110" in r.stderr
                and os.readlink(os.path.join(images, "current")) == image_id, r.stderr)
+        relay = os.path.join(d, "relay")
+        os.makedirs(relay)
+        pathlib.Path(relay, "main.cf").write_text("compatibility_level = 3.6\nmydestination = example.com\n"
+                                                  "smtpd_relay_restrictions = permit_mynetworks, permit\n")
+        r = run("compile", "-c", relay, "-o", images)
+        expect("compile refuses an open relay (PC0140) and publishes nothing", r.returncode == 1 and "PC0140" in r.stderr
+               and os.readlink(os.path.join(images, "current")) == image_id
+               and sorted(os.listdir(images)) == sorted([image_id, "current"]), r.stderr)
         r = run("trace", "-c", broken, "x@example.org")
         expect("trace -c compiles first and reports errors", r.returncode == 1 and "PC0110" in r.stderr, r.stderr)
         r = run("compile", "-c", os.path.join(d, "nonexistent"), "-o", images)

@@ -8,6 +8,7 @@ records."""
 import argparse
 import os
 import re
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -19,6 +20,36 @@ from posternd import Posternd, read_queue_file  # noqa: E402
 
 SWAPS = 100
 CLIENTS = 4
+
+
+def refuse_bad_image(d, good, postern):
+    """An image whose bytes do not match its id is published: the daemon
+    refuses it, says so, and keeps serving the image it had."""
+    bad = os.path.join(d.images, "0" * 64)
+    shutil.copytree(os.path.join(d.images, good), bad)
+    with open(os.path.join(bad, "params.cdb"), "r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    link = os.path.join(d.images, "current.tmp")
+    os.symlink("0" * 64, link)
+    os.rename(link, os.path.join(d.images, "current"))
+    deadline = time.time() + 10
+    while "reload (inotify) refused" not in d.log_text() and time.time() < deadline:
+        time.sleep(0.05)
+    status = subprocess.run([postern, "status", "-q", d.queue], capture_output=True, text=True)
+    ok = True
+    try:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
+            s.sendmail("a@elsewhere.example", ["joe@test.example"], b"Subject: after\r\n\r\nx\r\n")
+    except (smtplib.SMTPException, OSError):
+        ok = False
+    return [
+        ("a damaged image is refused and logged", "reload (inotify) refused" in d.log_text(),
+         d.log_text()[-1500:]),
+        ("... and the old image keeps serving", ("image " + good) in status.stdout and ok, status.stdout),
+    ]
 
 
 def main():
@@ -89,8 +120,11 @@ def main():
             ("no reload was refused", "refused" not in log, [l for l in log.splitlines() if "refused" in l][:3]),
             ("the queue holds exactly the acknowledged messages", len(d.queued()) == len(sent), (len(d.queued()), len(sent))),
         ]
+        checks += refuse_bad_image(d, generations[SWAPS], os.path.abspath(args.postern))
     for name, ok, detail in checks:
         print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)))
+    if not all(ok for _, ok, _ in checks):
+        print("posternd's log ends:\n" + log[-6000:])
     print("%d messages, %d swaps, %d images seen by messages" % (len(sent), SWAPS, len(seen)))
     return 0 if all(ok for _, ok, _ in checks) else 1
 

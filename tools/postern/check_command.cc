@@ -14,7 +14,6 @@
 #include "compiler/check/configuration.h"
 #include "compiler/tables/table_reference.h"
 #include "runtime/resolve/routing_checks.h"
-#include "runtime/vm/relay_analysis.h"
 #include "tools/postern/commands.h"
 #include "tools/postern/image_compiler.h"
 #include "util/strings.h"
@@ -71,19 +70,7 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
       diagnostics->Warning(p.code, where, message, p.hint);
     }
   }
-  vm::RelayFinding relay = vm::AnalyzeRelay(*image);
-  if (relay.open) {
-    SourceLocation where{model.main_cf.file, 0, 0};
-    if (const config::ParameterDefinition* def = model.parameters->Definition(relay.list)) where = def->value_location;
-    std::string path;
-    for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
-    diagnostics->Error("PC0140", where,
-                       "open relay: a client outside mynetworks that is not authenticated can send mail to any "
-                       "domain: " +
-                           path,
-                       "end smtpd_relay_restrictions with reject_unauth_destination or defer_unauth_destination, "
-                       "and put every OK of an access table after it");
-  }
+  ReportOpenRelay(model, *image, diagnostics);
 }
 
 // SARIF 2.1.0, so CI systems can annotate the lines of a pull request.

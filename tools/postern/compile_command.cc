@@ -10,16 +10,17 @@ namespace postern::cli {
 int RunCompile(const CompileOptions& options) {
   DiagnosticSink diagnostics;
   check::Model model = LoadForImage(options.config_directory, &diagnostics);
-  CompileOutcome outcome = BuildAndPublish(model, options.output_directory, options.keep, &diagnostics);
+  CompileOutcome outcome =
+      BuildAndPublish(model, options.output_directory, options.keep, &diagnostics, /*verify_relay=*/true);
   std::cerr << RenderDiagnostics(diagnostics.diagnostics());
-  if (!outcome.image) {
+  if (!outcome.error.empty()) {
+    std::cerr << "postern compile: cannot publish image: " << outcome.error << "\n";
+    return 2;
+  }
+  if (!outcome.image || diagnostics.has_errors()) {
     std::cerr << "postern compile: " << options.config_directory << ": " << diagnostics.error_count()
               << " error(s); no image written\n";
     return model.main_cf.file ? 1 : 2;
-  }
-  if (!outcome.published) {
-    std::cerr << "postern compile: cannot publish image: " << outcome.error << "\n";
-    return 2;
   }
   const emit::PublishResult& p = *outcome.published;
   std::cout << outcome.image->id << "\n";

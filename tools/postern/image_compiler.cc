@@ -7,6 +7,8 @@
 #include <iostream>
 #include <system_error>
 
+#include "runtime/vm/relay_analysis.h"
+
 namespace postern::cli {
 
 check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics) {
@@ -18,13 +20,30 @@ check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* d
 }
 
 CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
-                               DiagnosticSink* diagnostics) {
+                               DiagnosticSink* diagnostics, bool verify_relay) {
   CompileOutcome outcome;
   if (!model.main_cf.file || diagnostics->has_errors()) return outcome;
   emit::ImageBuildOptions build;
   build.compiler_version = POSTERN_VERSION;
   emit::BuiltImage image = emit::BuildImage(model, build, diagnostics);
   if (diagnostics->has_errors()) return outcome;
+  if (verify_relay) {
+    // The open-relay proof runs on the image as the daemon would load it,
+    // before anything is published where a daemon could pick it up.
+    TemporaryImages trial;
+    auto trial_published = emit::PublishImage(image, emit::PublishOptions{trial.path(), 0});
+    if (!trial.ok() || !trial_published.ok()) {
+      outcome.error = trial.ok() ? trial_published.status().message() : "cannot create a temporary directory";
+      return outcome;
+    }
+    auto loaded = image::Image::Load(trial_published->path);
+    if (!loaded.ok()) {
+      outcome.error = "the compiled image does not load: " + loaded.status().message();
+      return outcome;
+    }
+    ReportOpenRelay(model, *loaded, diagnostics);
+    if (diagnostics->has_errors()) return outcome;
+  }
   auto published = emit::PublishImage(image, emit::PublishOptions{images_directory, keep_previous});
   if (!published.ok()) {
     outcome.error = published.status().message();
@@ -50,6 +69,22 @@ std::optional<std::string> ImageToUse(const std::string& command, const std::str
     return std::nullopt;
   }
   return outcome.published->path;
+}
+
+void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image,
+                     DiagnosticSink* diagnostics) {
+  vm::RelayFinding relay = vm::AnalyzeRelay(std::move(image));
+  if (!relay.open) return;
+  SourceLocation where{model.main_cf.file, 0, 0};
+  if (const config::ParameterDefinition* def = model.parameters->Definition(relay.list)) where = def->value_location;
+  std::string path;
+  for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
+  diagnostics->Error("PC0140", where,
+                     "open relay: a client outside mynetworks that is not authenticated can send mail to any "
+                     "domain: " +
+                         path,
+                     "end smtpd_relay_restrictions with reject_unauth_destination or defer_unauth_destination, "
+                     "and put every OK of an access table after it");
 }
 
 TemporaryImages::TemporaryImages() {

@@ -25,9 +25,17 @@ struct CompileOutcome {
 };
 
 // Builds `model`'s image and publishes it into `images_directory`, unless
-// `diagnostics` has (or gets) errors.
+// `diagnostics` has (or gets) errors. With `verify_relay`, an image whose
+// policy is an open relay is an error (PC0140) and is not published: what
+// `postern compile` publishes, posternd will serve.
 CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
-                               DiagnosticSink* diagnostics);
+                               DiagnosticSink* diagnostics, bool verify_relay = false);
+
+// PC0140 when `image`'s policy is an open relay (vm/relay_analysis.h),
+// pointing at the restriction list that lets mail through. posternd refuses
+// such an image; check and compile report it first.
+void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image,
+                     DiagnosticSink* diagnostics);
 
 // A temporary images directory, removed with everything in it on
 // destruction (loaded images stay usable: their files are mapped).
