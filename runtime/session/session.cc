@@ -171,7 +171,7 @@ void Session::Process() {
       }
       case Phase::kData: {
         std::string pending = lines_.TakePending();
-        size_t used = data_->Feed(pending);
+        size_t used = data_->Feed(pending, &content_);
         lines_.Feed(std::string_view(pending).substr(used));
         ConsumeData();
         if (phase_ == Phase::kData) return;  // needs more bytes
@@ -482,15 +482,7 @@ void Session::Data(const Command& c, bool crlf) {
 }
 
 void Session::ConsumeData() {
-  for (smtp::DataDecoder::Line& line : data_->TakeLines()) {
-    if (data_->too_big()) {
-      too_big_ = true;
-      continue;
-    }
-    content_ += line.text;
-    if (!line.continued) content_ += "\r\n";
-  }
-  too_big_ = too_big_ || data_->too_big();
+  too_big_ = data_->too_big();
   switch (data_->state()) {
     case smtp::DataDecoder::State::kContent:
       return;

@@ -43,7 +43,6 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header", false);
   c.body_checks = !Trim(image.ParameterOr("body_checks", "")).empty();
   c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");
-  c.reject_footer = image.ParameterOr("smtpd_reject_footer", "");
   return c;
 }
 

@@ -40,7 +40,6 @@ struct SessionConfig {
   bool tls_received_header = false;
   bool body_checks = false;  // the policy reads body lines (body_checks)
   mail::NetworkList xclient_hosts;  // smtpd_authorized_xclient_hosts
-  std::string reject_footer;        // smtpd_reject_footer (appended to 4xx/5xx replies)
 };
 
 SessionConfig ReadSessionConfig(const image::Image& image);

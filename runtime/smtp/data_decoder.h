@@ -12,7 +12,9 @@
 // Bare <LF> follows Postfix's smtpd_forbid_bare_newline: kNormalize treats
 // a line ending in bare <LF> as a line (stored with <CR><LF>) that can never
 // precede the terminator; kReject stops with an error (521 5.5.2); bare <CR>
-// is always content. Dot-stuffing is undone. Thread-compatible.
+// is always content. Dot-stuffing is undone. Thread-compatible. Lines are
+// found with memchr, not byte by byte: DATA is the bulk of what a mail
+// server reads.
 #pragma once
 
 #include <cstddef>
@@ -38,33 +40,31 @@ class DataDecoder {
 
   explicit DataDecoder(DataOptions options = {}) : options_(options), previous_crlf_(options.data_line_ended_in_crlf) {}
 
-  // Consumes bytes; returns how many were used. Stops right after the
+  // Consumes bytes and appends what they decode to to `*content`: lines
+  // dot-unstuffed and ending in <CR><LF> (bare <LF> endings normalised),
+  // over-long lines joined back from their pieces. Once the message is
+  // over message_size_limit nothing more is appended (size() goes on
+  // counting). Returns how many bytes were used: it stops right after the
   // terminator (the rest belongs to the next command: pipelining) or at an
   // error.
-  size_t Feed(std::string_view bytes);
+  size_t Feed(std::string_view bytes, std::string* content);
 
   State state() const { return state_; }
-  // Content lines completed so far, without their line ending, dot-unstuffed.
-  // A line longer than the limit comes as several pieces, all but the last
-  // with `continued` set.
-  struct Line {
-    std::string text;
-    bool continued = false;
-  };
-  std::vector<Line> TakeLines();
   uint64_t size() const { return size_; }  // content bytes, with <CR><LF> line endings
   bool too_big() const { return options_.message_size_limit != 0 && size_ > options_.message_size_limit; }
 
  private:
-  void EndLine(bool crlf);
+  void EndLine(bool crlf, std::string* content);
+  void FlushPiece(std::string* content);
+  void Append(std::string_view text, std::string* content);
 
   DataOptions options_;
   State state_ = State::kContent;
+  // The current line so far (at most line_length_limit bytes; longer lines
+  // go out in pieces, which can never be a terminator).
   std::string line_;
-  bool pending_cr_ = false;  // a CR was seen; the next byte decides
   bool previous_crlf_;       // the previous line (at first: DATA's own) ended in CRLF
-  bool line_split_ = false;  // the current line continues a split piece
-  std::vector<Line> lines_;
+  bool line_split_ = false;  // the current line continues a piece already out
   uint64_t size_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // Fuzzes the SMTP protocol layer: command lines and DATA content from
 // arbitrary bytes, in arbitrary chunks. Checks that the data decoder ends a
-// message exactly when the bytes it consumed end in <CR><LF>.<CR><LF>.
+// message exactly when the bytes it consumed end in <CR><LF>.<CR><LF>, and
+// that chunking never changes what is decoded.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -25,10 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.bare_newline = mode;
   options.line_length_limit = 32;
   DataDecoder decoder(options);
+  std::string content;
   size_t used = 0;
   for (size_t i = 0; i < bytes.size() && decoder.state() == DataDecoder::State::kContent; i += chunk) {
-    used += decoder.Feed(bytes.substr(i, std::min(chunk, bytes.size() - i)));
+    used += decoder.Feed(bytes.substr(i, std::min(chunk, bytes.size() - i)), &content);
   }
+  // The same bytes at once decode the same: chunking never changes a message.
+  DataDecoder whole(options);
+  std::string whole_content;
+  size_t whole_used = whole.Feed(bytes, &whole_content);
+  if (whole.state() != decoder.state() || whole_content != content || whole_used != used) abort();
   if (decoder.state() == DataDecoder::State::kDone) {
     std::string_view consumed = bytes.substr(0, used);
     bool ends_right =

@@ -14,18 +14,28 @@ struct Decoded {
   size_t used;
 };
 
+// The content as lines (split at CRLF; the content always ends in one).
 Decoded Decode(std::string_view input, DataOptions options = {}, bool bytewise = false) {
   DataDecoder d(options);
+  std::string content;
   size_t used = 0;
   if (bytewise) {
     for (size_t i = 0; i < input.size() && d.state() == DataDecoder::State::kContent; ++i) {
-      used += d.Feed(input.substr(i, 1));
+      used += d.Feed(input.substr(i, 1), &content);
     }
   } else {
-    used = d.Feed(input);
+    used = d.Feed(input, &content);
   }
   std::vector<std::string> lines;
-  for (auto& l : d.TakeLines()) lines.push_back(l.text + (l.continued ? "+" : ""));
+  for (size_t at = 0; at < content.size();) {
+    size_t end = content.find("\r\n", at);
+    if (end == std::string::npos) {
+      lines.push_back(content.substr(at) + "<no CRLF>");
+      break;
+    }
+    lines.push_back(content.substr(at, end - at));
+    at = end + 2;
+  }
   return {d.state(), lines, used};
 }
 
@@ -89,19 +99,34 @@ TEST(DataDecoderTest, BareNewlineRejectMode) {
 TEST(DataDecoderTest, LongLinesAreSplitAndNeverTerminate) {
   DataOptions small;
   small.line_length_limit = 4;
-  Decoded d = Decode("..abcdefg\r\n.\r\n", small, true);
-  EXPECT_EQ(d.state, DataDecoder::State::kDone);
-  EXPECT_EQ(d.lines, (Lines{".ab+", "cdef+", "g"}));
+  for (bool bytewise : {false, true}) {
+    // Pieces are joined back; only the first is dot-unstuffed.
+    Decoded d = Decode("..abcdefg\r\n.\r\n", small, bytewise);
+    EXPECT_EQ(d.state, DataDecoder::State::kDone);
+    EXPECT_EQ(d.lines, (Lines{".abcdefg"}));
+    // A "." that continues a long line is not a terminator.
+    d = Decode("abcd.\r\nx\r\n.\r\n", small, bytewise);
+    EXPECT_EQ(d.lines, (Lines{"abcd.", "x"}));
+    // A line of exactly the limit, its CRLF split from it, is whole.
+    d = Decode("abcd\r\n.\r\n", small, bytewise);
+    EXPECT_EQ(d.state, DataDecoder::State::kDone);
+    EXPECT_EQ(d.lines, (Lines{"abcd"}));
+  }
+  DataOptions tiny;
+  tiny.line_length_limit = 2;
+  EXPECT_EQ(Decode(".\r\n", tiny).state, DataDecoder::State::kDone);
 }
 
 TEST(DataDecoderTest, SizeAndLimit) {
   DataOptions limited;
   limited.message_size_limit = 10;
   DataDecoder d(limited);
-  d.Feed("12345\r\n123456\r\n.\r\n");
+  std::string content;
+  d.Feed("12345\r\n123456\r\n.\r\n", &content);
   EXPECT_EQ(d.state(), DataDecoder::State::kDone);
   EXPECT_EQ(d.size(), 15u);  // both lines with CRLF
   EXPECT_TRUE(d.too_big());
+  EXPECT_EQ(content, "12345\r\n");  // nothing is kept past the limit
 }
 
 }  // namespace
