@@ -1,6 +1,7 @@
 """Helpers for the posternd tests: a daemon on a loopback port serving a
 compiled configuration with its own queue, and an independent reader of
 queue files (docs/queue.md) that checks the sha256 trailer."""
+import argparse
 import hashlib
 import os
 import pathlib
@@ -11,6 +12,17 @@ import struct
 import subprocess
 import tempfile
 import time
+
+
+def arguments():
+    """The command line every posternd test takes."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postern", required=True)
+    parser.add_argument("--posternd", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    args.postern, args.posternd = os.path.abspath(args.postern), os.path.abspath(args.posternd)
+    return args
 
 
 def free_port():
@@ -171,6 +183,14 @@ class SmtpLines:
             lines.append(text)
             if len(text) < 4 or text[3] != "-":
                 return "\n".join(lines)
+
+    def envelope(self, helo, sender, recipients, data=True):
+        """Greeting, EHLO, MAIL, RCPT... (and DATA), pipelined; their replies."""
+        self.reply()
+        commands = "EHLO %s\r\nMAIL FROM:<%s>\r\n" % (helo, sender)
+        commands += "".join("RCPT TO:<%s>\r\n" % r for r in recipients) + ("DATA\r\n" if data else "")
+        self.send(commands)
+        return [self.reply() for _ in range(2 + len(recipients) + (1 if data else 0))]
 
     def command(self, line):
         self.send(line + "\r\n")

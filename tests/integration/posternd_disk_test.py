@@ -5,7 +5,6 @@
 got a 250 must be in the queue intact, no temporary file may be left, and
 once space is freed the daemon accepts mail again. Needs root (mount);
 skips itself (77) otherwise."""
-import argparse
 import os
 import smtplib
 import subprocess
@@ -13,17 +12,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from posternd import Posternd, read_queue_file  # noqa: E402
+from posternd import Posternd, arguments, read_queue_file  # noqa: E402
 
 SKIP = 77
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postern", required=True)
-    parser.add_argument("--posternd", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
+    args = arguments()
     if os.geteuid() != 0:
         print("skipped: mounting a small filesystem needs root")
         return SKIP
@@ -37,7 +32,7 @@ def main():
     checks = []
     try:
         queue = os.path.join(mount_point, "queue")
-        with Posternd(os.path.abspath(args.postern), os.path.abspath(args.posternd), config, queue=queue) as d:
+        with Posternd(args.postern, args.posternd, config, queue=queue) as d:
             body = b"Subject: filler\r\n\r\n" + (b"x" * 76 + b"\r\n") * 840  # 65 KiB
             acknowledged, refusals, other = [], [], []
             s = smtplib.SMTP("127.0.0.1", d.port, timeout=30)

@@ -4,7 +4,6 @@
 clients normally do not do (smuggling variants, injection after STARTTLS,
 limits, timeouts, shutdown). Every acknowledged message is read back from
 the queue and checked."""
-import argparse
 import os
 import signal
 import smtplib
@@ -15,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from posternd import Posternd, read_queue_file  # noqa: E402
+from posternd import Posternd, arguments, read_queue_file  # noqa: E402
 
 results = []
 
@@ -134,10 +133,7 @@ def smuggling(d):
     for v in VARIANTS:
         before = {p.name for p in d.queued()}
         c = d.connect()
-        c.reply()
-        c.send(b"EHLO s\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\nDATA\r\n")
-        for _ in range(4):
-            c.reply()
+        c.envelope("s", "a@elsewhere.example", ["joe@test.example"])
         c.send(b"Subject: first\r\n\r\nfirst" + v + b"MAIL FROM:<evil@elsewhere.example>\r\n"
                b"RCPT TO:<ann@test.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled\r\n.\r\nQUIT\r\n")
         replies = [c.reply(), c.reply()]
@@ -155,10 +151,7 @@ def bare_newline_refused(postern, posternd, config):
     with Posternd(postern, posternd, config,
                   "smtpd_forbid_bare_newline = yes\nsmtpd_forbid_bare_newline_exclusions =\n") as d:
         c = d.connect()
-        c.reply()
-        c.send(b"EHLO s\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\nDATA\r\n")
-        for _ in range(4):
-            c.reply()
+        c.envelope("s", "a@elsewhere.example", ["joe@test.example"])
         c.send(b"Subject: x\r\n\r\nfirst\n.\nMAIL FROM:<evil@elsewhere.example>\r\n")
         r = c.reply()
         expect("smtpd_forbid_bare_newline = yes: 521 and disconnect", r.startswith("521 5.5.2") and c.reply() == "", r)
@@ -167,10 +160,7 @@ def bare_newline_refused(postern, posternd, config):
 
 def bdat(d):
     c = d.connect()
-    c.reply()
-    c.send(b"EHLO b\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\n")
-    for _ in range(3):
-        c.reply()
+    c.envelope("b", "a@elsewhere.example", ["joe@test.example"], data=False)
     c.send(b"BDAT 14\r\nSubject: b\r\n\r\n")
     r1 = c.reply()
     c.send(b"BDAT 9 LAST\r\n.\r\nbody\r\n")
@@ -266,10 +256,7 @@ def shutdown(postern, posternd, config):
         idle, busy = d.connect(), d.connect()
         idle.reply()
         idle.command("EHLO idle")
-        busy.reply()
-        busy.send(b"EHLO busy\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<joe@test.example>\r\nDATA\r\n")
-        for _ in range(4):
-            busy.reply()
+        busy.envelope("busy", "a@elsewhere.example", ["joe@test.example"])
         busy.send(b"Subject: during shutdown\r\n\r\nfirst half\r\n")
         time.sleep(0.2)
         d.process.send_signal(signal.SIGTERM)
@@ -292,12 +279,8 @@ def status(postern, d):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postern", required=True)
-    parser.add_argument("--posternd", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
-    postern, posternd = os.path.abspath(args.postern), os.path.abspath(args.posternd)
+    args = arguments()
+    postern, posternd = args.postern, args.posternd
     config = os.path.join(args.source, "tests/integration/configs/daemon")
     with tempfile.TemporaryDirectory() as certs:
         os.chmod(certs, 0o755)

@@ -5,7 +5,6 @@ image, its generation number in the banner). No session may fail, and
 every message must be accepted by exactly one image: the one whose banner
 its session was greeted with (sessions pin their image), as its queue file
 records."""
-import argparse
 import os
 import re
 import shutil
@@ -16,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from posternd import Posternd, read_queue_file  # noqa: E402
+from posternd import Posternd, arguments, read_queue_file  # noqa: E402
 
 SWAPS = 100
 CLIENTS = 4
@@ -53,16 +52,12 @@ def refuse_bad_image(d, good, postern):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postern", required=True)
-    parser.add_argument("--posternd", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
+    args = arguments()
     config = os.path.join(args.source, "tests/integration/configs/daemon")
     failures, sent = [], []
     lock = threading.Lock()
     stop = threading.Event()
-    with Posternd(os.path.abspath(args.postern), os.path.abspath(args.posternd), config,
+    with Posternd(args.postern, args.posternd, config,
                   "smtpd_banner = $myhostname ESMTP generation 0\n") as d:
         main_cf = os.path.join(d.config, "main.cf")
         base = open(main_cf).read()
@@ -102,7 +97,7 @@ def main():
         stop.set()
         for t in threads:
             t.join()
-        status = subprocess.run([os.path.abspath(args.postern), "status", "-q", d.queue], capture_output=True, text=True)
+        status = subprocess.run([args.postern, "status", "-q", d.queue], capture_output=True, text=True)
         log = d.log_text()
 
         wrong, seen = [], set()
@@ -120,7 +115,7 @@ def main():
             ("no reload was refused", "refused" not in log, [l for l in log.splitlines() if "refused" in l][:3]),
             ("the queue holds exactly the acknowledged messages", len(d.queued()) == len(sent), (len(d.queued()), len(sent))),
         ]
-        checks += refuse_bad_image(d, generations[SWAPS], os.path.abspath(args.postern))
+        checks += refuse_bad_image(d, generations[SWAPS], args.postern)
     for name, ok, detail in checks:
         print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)))
     if not all(ok for _, ok, _ in checks):
