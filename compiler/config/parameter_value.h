@@ -17,7 +17,6 @@ using mail::SplitParameterList;
 
 std::optional<bool> ParseBoolean(std::string_view value);
 
-
 // "" when `expanded` is a valid value for `spec`, else what is wrong with it
 // (e.g. "expected yes or no").
 std::string CheckParameterValue(const ParameterSpec& spec, std::string_view expanded);

@@ -5,8 +5,8 @@
 
 namespace postern::daemon {
 
-ClientLimiter::Verdict ClientLimiter::Admit(const std::string& address, const ClientLimits& limits,
-                                            int64_t now_seconds, bool exempt) {
+ClientLimiter::Verdict ClientLimiter::Admit(const std::string& address, const ClientLimits& limits, int64_t now_seconds,
+                                            bool exempt) {
   std::lock_guard lock(mutex_);
   if (++admissions_ % 4096 == 0) {
     for (auto it = clients_.begin(); it != clients_.end();) {

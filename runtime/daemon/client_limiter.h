@@ -14,8 +14,8 @@
 namespace postern::daemon {
 
 struct ClientLimits {
-  int64_t count_limit = 50;        // 0: none
-  int64_t rate_limit = 0;          // 0: none
+  int64_t count_limit = 50;  // 0: none
+  int64_t rate_limit = 0;    // 0: none
   int64_t rate_window_seconds = 60;
 };
 

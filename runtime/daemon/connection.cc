@@ -47,7 +47,8 @@ Connection::~Connection() {
 
 void Connection::Start() {
   auto self = shared_from_this();
-  asio::co_spawn(socket_.get_executor(), [self]() { return self->Run(); }, asio::detached);
+  asio::co_spawn(
+      socket_.get_executor(), [self]() { return self->Run(); }, asio::detached);
 }
 
 void Connection::RequestShutdown() {

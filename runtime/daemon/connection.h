@@ -10,15 +10,12 @@
 // a reload never changes a session in progress.
 #pragma once
 
-#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
-
 #include <array>
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "runtime/daemon/asio.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/session/session.h"
 

@@ -27,8 +27,8 @@ PeerNames LookUpPeerNames(const std::string& address) {
     return names;
   }
   char host[NI_MAXHOST];
-  if (getnameinfo(reinterpret_cast<struct sockaddr*>(&storage), length, host, sizeof host, nullptr, 0,
-                  NI_NAMEREQD) != 0) {
+  if (getnameinfo(reinterpret_cast<struct sockaddr*>(&storage), length, host, sizeof host, nullptr, 0, NI_NAMEREQD) !=
+      0) {
     return names;
   }
   names.reverse_name = ToLower(host);

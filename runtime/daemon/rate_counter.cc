@@ -14,8 +14,7 @@ RateCounter::RateCounter(std::function<int64_t()> now) : now_(std::move(now)) {
   }
 }
 
-int64_t RateCounter::Count(std::string_view field, std::string_view key, int64_t window_seconds,
-                           uint64_t event) const {
+int64_t RateCounter::Count(std::string_view field, std::string_view key, int64_t window_seconds, uint64_t event) const {
   if (window_seconds <= 0) return 0;
   int64_t now = now_();
   // Buckets of a tenth of the window (at least a second): the count covers

@@ -20,14 +20,13 @@ class RateCounter : public vm::RateOracle {
  public:
   // `now` in seconds; the system clock when empty.
   explicit RateCounter(std::function<int64_t()> now = {});
-  int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds,
-                uint64_t event) const override;
+  int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds, uint64_t event) const override;
   size_t size() const;
 
  private:
   static constexpr int kBuckets = 10;
   struct Series {
-    std::array<int64_t, kBuckets> slot{};   // which time slot each bucket holds
+    std::array<int64_t, kBuckets> slot{};  // which time slot each bucket holds
     std::array<int64_t, kBuckets> count{};
     uint64_t last_event = 0;
     int64_t last_seen = 0;

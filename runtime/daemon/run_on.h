@@ -11,11 +11,10 @@
 // inline buffers pointed into a freed awaitable frame. Hence this.)
 #pragma once
 
-#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
-
-#include <boost/asio.hpp>
 #include <optional>
 #include <type_traits>
+
+#include "runtime/daemon/asio.h"
 
 namespace postern::daemon {
 

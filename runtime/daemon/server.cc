@@ -135,7 +135,8 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
   serving->session = *context;
   serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit", 50);
   serving->limits.rate_limit = image::IntParameter(*image, "smtpd_client_connection_rate_limit", 0);
-  serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
+  serving->limits.rate_window_seconds =
+      std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
   serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
   serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup", true);
   return std::shared_ptr<const Serving>(std::move(serving));

@@ -9,16 +9,14 @@
 // flush the queue writer and exit.
 #pragma once
 
-#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
-
 #include <atomic>
-#include <boost/asio.hpp>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mail/lookup_table.h"
+#include "runtime/daemon/asio.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/image/image.h"
 

@@ -4,11 +4,7 @@
 // started with. DaemonShared holds the services every connection uses.
 #pragma once
 
-#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
-
 #include <atomic>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,6 +12,7 @@
 #include <unordered_map>
 
 #include "mail/network_list.h"
+#include "runtime/daemon/asio.h"
 #include "runtime/daemon/client_limiter.h"
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"

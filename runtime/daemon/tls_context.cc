@@ -38,8 +38,8 @@ std::vector<std::string> List(const image::Image& image, const std::string& name
 
 int ProtocolVersion(std::string_view name) {
   static const std::pair<const char*, int> kVersions[] = {
-      {"SSLv3", SSL3_VERSION},      {"TLSv1", TLS1_VERSION},      {"TLSv1.1", TLS1_1_VERSION},
-      {"TLSv1.2", TLS1_2_VERSION},  {"TLSv1.3", TLS1_3_VERSION},
+      {"SSLv3", SSL3_VERSION},     {"TLSv1", TLS1_VERSION},     {"TLSv1.1", TLS1_1_VERSION},
+      {"TLSv1.2", TLS1_2_VERSION}, {"TLSv1.3", TLS1_3_VERSION},
   };
   for (const auto& [n, v] : kVersions) {
     if (EqualsIgnoreCase(name, n)) return v;
@@ -155,7 +155,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
       ApplyProtocols(ctx, List(image, mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols"));
   if (!protocols.ok()) return protocols;
 
-  std::string grade = ToLower(image.ParameterOr(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "medium"));
+  std::string grade =
+      ToLower(image.ParameterOr(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "medium"));
   std::string ciphers;
   if (grade == "high") {
     ciphers = image.ParameterOr("tls_high_cipherlist", "aNULL:-aNULL:HIGH:@STRENGTH");

@@ -6,12 +6,10 @@
 // mandatory_* variants apply at security level "encrypt".
 #pragma once
 
-#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
-
-#include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
 
+#include "runtime/daemon/asio.h"
 #include "runtime/image/image.h"
 #include "util/status.h"
 

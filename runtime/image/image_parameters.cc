@@ -30,8 +30,7 @@ int64_t TimeParameter(const Image& image, std::string_view name, char default_un
 
 mail::NetworkList NetworkListParameter(const Image& image, std::string_view name) {
   std::vector<mail::NetworkList::Element> elements;
-  for (std::string item :
-       mail::SplitParameterList(image.ParameterOr(name, "")).value_or(std::vector<std::string>{})) {
+  for (std::string item : mail::SplitParameterList(image.ParameterOr(name, "")).value_or(std::vector<std::string>{})) {
     mail::NetworkList::Element e;
     while (!item.empty() && item.front() == '!') {
       e.negate = !e.negate;

@@ -72,9 +72,9 @@ Result<QueuedMessage> DecodeQueueFile(std::string_view bytes) {
   m.recipients.resize(count);
   for (QueuedRecipient& rcpt : m.recipients) {
     uint8_t state = 0;
-    if (!r.GetString(&rcpt.address) || !r.GetString(&rcpt.original) || !r.GetString(&rcpt.notify) || !r.GetString(&rcpt.route) ||
-        !r.GetU8(&state) ||
-        state > 3 || !r.GetU32(&rcpt.attempts) || !r.GetString(&rcpt.last_reply)) {
+    if (!r.GetString(&rcpt.address) || !r.GetString(&rcpt.original) || !r.GetString(&rcpt.notify) ||
+        !r.GetString(&rcpt.route) || !r.GetU8(&state) || state > 3 || !r.GetU32(&rcpt.attempts) ||
+        !r.GetString(&rcpt.last_reply)) {
       return corrupt("truncated recipient");
     }
     rcpt.state = static_cast<QueuedRecipient::State>(state);

@@ -157,8 +157,7 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
       continue;
     }
     ++failures;
-    StoreOutcome outcome =
-        it.error == ENOSPC || it.error == EDQUOT ? StoreOutcome::kNoSpace : StoreOutcome::kFailed;
+    StoreOutcome outcome = it.error == ENOSPC || it.error == EDQUOT ? StoreOutcome::kNoSpace : StoreOutcome::kFailed;
     batch[i].done(outcome, std::string(it.step) + " " + it.temporary + ": " + std::strerror(it.error));
   }
   std::lock_guard lock(mutex_);

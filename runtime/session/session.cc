@@ -605,7 +605,8 @@ std::vector<Session::HeaderField> Session::ParseHeaders(size_t* header_end, size
       is_header = ch > 32 && ch < 127;
     }
     if (!is_header) break;  // the body starts without a blank line
-    headers.push_back(HeaderField{std::string(line.substr(0, colon)), std::string(line), content_.substr(pos, next - pos)});
+    headers.push_back(
+        HeaderField{std::string(line.substr(0, colon)), std::string(line), content_.substr(pos, next - pos)});
     pos = next;
   }
   *header_end = pos;

@@ -32,13 +32,13 @@ struct SessionConfig {
   int64_t error_sleep_ms = 1000;  // smtpd_error_sleep_time, once soft_error_limit is reached
   int64_t timeout_seconds = 300;  // smtpd_timeout: per command, per DATA read
   smtp::BareNewline bare_newline = smtp::BareNewline::kNormalize;  // smtpd_forbid_bare_newline
-  mail::NetworkList bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions
-  bool vrfy_enabled = true;                   // !disable_vrfy_command
-  bool smtputf8 = true;                       // smtputf8_enable
-  bool delay_reject = true;                   // smtpd_delay_reject
-  TlsLevel tls_level = TlsLevel::kNone;       // smtpd_tls_security_level
+  mail::NetworkList bare_newline_exclusions;                       // smtpd_forbid_bare_newline_exclusions
+  bool vrfy_enabled = true;                                        // !disable_vrfy_command
+  bool smtputf8 = true;                                            // smtputf8_enable
+  bool delay_reject = true;                                        // smtpd_delay_reject
+  TlsLevel tls_level = TlsLevel::kNone;                            // smtpd_tls_security_level
   bool tls_received_header = false;
-  bool body_checks = false;  // the policy reads body lines (body_checks)
+  bool body_checks = false;         // the policy reads body lines (body_checks)
   mail::NetworkList xclient_hosts;  // smtpd_authorized_xclient_hosts
 };
 

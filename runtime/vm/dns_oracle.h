@@ -31,8 +31,7 @@ class DnsOracle {
 class RateOracle {
  public:
   virtual ~RateOracle() = default;
-  virtual int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds,
-                        uint64_t event) const = 0;
+  virtual int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds, uint64_t event) const = 0;
 };
 
 class NoRates : public RateOracle {

@@ -71,7 +71,7 @@ int RunTest(const TestOptions& options);
 
 struct ControlOptions {
   std::string queue_directory = "/var/spool/postern";
-  std::string socket;  // default: QUEUE/control
+  std::string socket;   // default: QUEUE/control
   std::string command;  // "reload" or "status"
 };
 // Talks to a running posternd over its control socket and prints its

@@ -34,8 +34,7 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
 // PC0140 when `image`'s policy is an open relay (vm/relay_analysis.h),
 // pointing at the restriction list that lets mail through. posternd refuses
 // such an image; check and compile report it first.
-void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image,
-                     DiagnosticSink* diagnostics);
+void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image, DiagnosticSink* diagnostics);
 
 // A temporary images directory, removed with everything in it on
 // destruction (loaded images stay usable: their files are mapped).

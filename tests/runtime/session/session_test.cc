@@ -332,13 +332,15 @@ TEST_F(SessionTest, VrfyFollowsDisableVrfyCommand) {
 TEST_F(SessionTest, EightBitAddressNeedsSmtputf8) {
   Configure();
   Send("EHLO c\r\n");
-  EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org>\r\n"), "553 5.6.7 Must declare SMTPUTF8 to send unicode address\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org>\r\n"),
+            "553 5.6.7 Must declare SMTPUTF8 to send unicode address\r\n");
   EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org> SMTPUTF8\r\n"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(Send("RCPT TO:<a\x01@example.com>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
 }
 
 TEST_F(SessionTest, OpenRelayImageIsRefused) {
-  config_.Write("main.cf", "compatibility_level = 3.6\nmydestination = example.com\nsmtpd_relay_restrictions = permit\n");
+  config_.Write("main.cf",
+                "compatibility_level = 3.6\nmydestination = example.com\nsmtpd_relay_restrictions = permit\n");
   config_.Write("master.cf", "smtp inet n - n - - smtpd\n");
   auto context = MakeSessionContext(config_.Compile(), false);
   ASSERT_FALSE(context.ok());
