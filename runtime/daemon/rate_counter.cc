@@ -50,9 +50,4 @@ int64_t RateCounter::Count(std::string_view field, std::string_view key, int64_t
   return total;
 }
 
-size_t RateCounter::size() const {
-  std::lock_guard lock(mutex_);
-  return series_.size();
-}
-
 }  // namespace postern::daemon

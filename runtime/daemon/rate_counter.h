@@ -21,7 +21,6 @@ class RateCounter : public vm::RateOracle {
   // `now` in seconds; the system clock when empty.
   explicit RateCounter(std::function<int64_t()> now = {});
   int64_t Count(std::string_view field, std::string_view key, int64_t window_seconds, uint64_t event) const override;
-  size_t size() const;
 
  private:
   static constexpr int kBuckets = 10;

@@ -60,7 +60,6 @@ class QueueWriter {
     uint64_t failures = 0;
   };
   Stats stats() const;
-  const std::string& root() const { return root_; }
 
  private:
   struct Request {

@@ -94,9 +94,7 @@ class Session {
   // REQUIRES: next() == kCommit.
   MessageToCommit& message_to_commit() { return *commit_; }
 
-  bool tls_active() const { return tls_.has_value(); }
   bool in_transaction() const { return mail_given_; }
-  const SessionContext& context() const { return *context_; }
   // Seconds the connection may wait for the next bytes (smtpd_timeout).
   int64_t timeout_seconds() const { return context_->config.timeout_seconds; }
 

@@ -234,6 +234,20 @@ def connection_limit(postern, posternd, config):
             c.close()
 
 
+def connection_rate_limit(postern, posternd, config):
+    with Posternd(postern, posternd, config,
+                  "smtpd_client_connection_rate_limit = 3\nsmtpd_client_event_limit_exceptions =\n") as d:
+        # The start-up probe was the first connection of this minute.
+        replies = []
+        for _ in range(3):
+            c = d.connect()
+            replies.append(c.reply())
+            c.close()
+        expect("smtpd_client_connection_rate_limit (3/min): the 4th connection in a minute gets 421 4.7.0",
+               [r[:3] for r in replies] == ["220", "220", "421"] and "too many connections" in replies[2], replies)
+        expect("... and the log says which limit", "Connection rate limit exceeded from 127.0.0.1" in d.log_text())
+
+
 def rate_limit(postern, posternd, config):
     d = Posternd(postern, posternd, config)
     os.makedirs(os.path.join(d.config, "policy"))
@@ -296,6 +310,7 @@ def main():
             status(postern, d)
     bare_newline_refused(postern, posternd, config)
     connection_limit(postern, posternd, config)
+    connection_rate_limit(postern, posternd, config)
     rate_limit(postern, posternd, config)
     shutdown(postern, posternd, config)
 
