@@ -78,4 +78,14 @@ struct ControlOptions {
 // answer (the active image, and for reload whether the new one was taken).
 int RunControl(const ControlOptions& options);
 
+struct QueueOptions {
+  std::string queue_directory = "/var/spool/postern";
+  std::string action;            // list, show, delete, hold, release
+  bool json = false;             // list -j
+  std::vector<std::string> ids;  // or "ALL" for delete/hold/release
+};
+// `postern queue`: mailq/postqueue -j (list), postcat (show) and postsuper
+// (-d delete, -h hold, -H release) on posternd's queue directory.
+int RunQueue(const QueueOptions& options);
+
 }  // namespace postern::cli

@@ -89,6 +89,21 @@ int main(int argc, char** argv) {
     cmd->add_option("--control", options->socket, "control socket (default: QUEUE/control)");
   }
 
+  QueueOptions queue;
+  auto* queue_cmd =
+      app.add_subcommand("queue", "look into posternd's queue and move its messages (mailq, postcat, postsuper)");
+  queue_cmd->add_option("-q,--queue", queue.queue_directory, "queue directory")->capture_default_str();
+  queue_cmd->require_subcommand(1);
+  auto* list_cmd = queue_cmd->add_subcommand("list", "every message, as mailq shows them");
+  list_cmd->add_flag("-j,--json", queue.json, "one JSON object per message, as postqueue -j");
+  auto* show_cmd = queue_cmd->add_subcommand("show", "a message's envelope and content, as postcat -q");
+  show_cmd->add_option("ids", queue.ids, "queue ids")->required();
+  for (auto [name, help] :
+       {std::pair{"delete", "delete messages (postsuper -d)"}, std::pair{"hold", "put messages on hold (postsuper -h)"},
+        std::pair{"release", "release messages from hold (postsuper -H)"}}) {
+    queue_cmd->add_subcommand(name, help)->add_option("ids", queue.ids, "queue ids, or ALL")->required();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -116,6 +131,10 @@ int main(int argc, char** argv) {
   if (*test_cmd) {
     if (test.config_directory.empty()) test.config_directory = DefaultConfigDirectory();
     return RunTest(test);
+  }
+  if (*queue_cmd) {
+    queue.action = queue_cmd->get_subcommands().front()->get_name();
+    return RunQueue(queue);
   }
   if (*reload_cmd) return RunControl(reload);
   if (*status_cmd) return RunControl(status);

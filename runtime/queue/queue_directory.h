@@ -1,0 +1,39 @@
+// queue_directory.h: the queue as a directory tree (docs/queue.md), for
+// the tools that look into it and move messages between its queues:
+// `postern queue` now, the queue manager later. Moves are renames within
+// one filesystem followed by fsyncs of both directories, so a message is
+// always in exactly one queue, also across a crash.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/queue/queue_file.h"
+#include "util/status.h"
+
+namespace postern::queue {
+
+// The queues a message can be in, in the order `postern queue list` shows them.
+inline constexpr std::string_view kQueueNames[] = {"incoming", "hold"};
+
+struct QueueEntry {
+  std::string queue;  // "incoming", "hold"
+  std::string id;
+  uint64_t file_size = 0;
+  std::optional<QueuedMessage> message;  // absent when the file does not decode
+  std::string error;                     // why it does not
+};
+
+// Every message file of every queue (temporary files are not messages),
+// sorted by queue, then id (arrival order).
+Result<std::vector<QueueEntry>> ListQueue(const std::string& root);
+
+// Moves `id` from queue `from` to queue `to`, durably.
+Status MoveMessage(const std::string& root, const std::string& id, std::string_view from, std::string_view to);
+
+// Removes `id` from its queue, durably.
+Status DeleteMessage(const std::string& root, const std::string& queue, const std::string& id);
+
+}  // namespace postern::queue

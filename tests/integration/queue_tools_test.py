@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""postern queue on what posternd stored: list (mailq layout and -j JSON),
+show (envelope and content), hold / release / delete by id and ALL, and a
+damaged file reported, never shown as a message."""
+import json
+import os
+import smtplib
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from posternd import Posternd, arguments  # noqa: E402
+
+
+def main():
+    args = arguments()
+    config = os.path.join(args.source, "tests/integration/configs/daemon")
+    results = []
+
+    def expect(name, condition, detail=""):
+        results.append((name, bool(condition), detail))
+
+    with Posternd(args.postern, args.posternd, config) as d:
+        def queue(*argv):
+            return subprocess.run([args.postern, "queue", "-q", d.queue, *argv], capture_output=True, text=True)
+
+        ids = []
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
+            s.ehlo("queue.test")
+            for n, rcpts in enumerate([["joe@test.example"], ["joe@test.example", "ann@test.example"], ["ann@test.example"]]):
+                s.mail("sender%d@elsewhere.example" % n)
+                for r in rcpts:
+                    s.rcpt(r)
+                code, reply = s.data(b"Subject: queue tools %d\r\n\r\nbody %d\r\n" % (n, n))
+                ids.append(reply.decode().split()[-1])
+        d.stop()  # the tools work on the directory; a stopped daemon is the simple case
+
+        r = queue("list")
+        lines = r.stdout.splitlines()
+        expect("list: mailq header, each message with its recipients, a summary",
+               r.returncode == 0 and lines[0].startswith("-Queue ID-") and all(i in r.stdout for i in ids)
+               and "ann@test.example" in r.stdout and lines[-1] == "-- 1 Kbytes in 3 Requests.", r.stdout)
+        r = queue("list", "-j")
+        entries = [json.loads(l) for l in r.stdout.splitlines()]
+        expect("list -j: one JSON object per message", [e["queue_id"] for e in entries] == ids
+               and entries[1]["recipients"] == [{"address": "joe@test.example", "state": "pending"},
+                                                {"address": "ann@test.example", "state": "pending"}]
+               and entries[0]["sender"] == "sender0@elsewhere.example" and entries[0]["image"] == d.image, entries)
+        r = queue("show", ids[1])
+        expect("show: envelope and content", r.returncode == 0 and "sender: sender1@elsewhere.example" in r.stdout
+               and "recipient: ann@test.example (pending" in r.stdout and "Subject: queue tools 1\nbody" in r.stdout.replace("\n\n", "\n")
+               and r.stdout.endswith("*** END OF MESSAGE ***\n"), r.stdout)
+        r = queue("hold", ids[0])
+        listed = queue("list").stdout
+        expect("hold: the message moves to hold, mailq marks it !", r.returncode == 0
+               and os.path.exists(os.path.join(d.queue, "hold", ids[0])) and (ids[0] + "!") in listed, listed)
+        r = queue("release", "ALL")
+        expect("release ALL", r.returncode == 0 and "Released from hold: 1 message" in r.stderr
+               and os.path.exists(os.path.join(d.queue, "incoming", ids[0])), r.stderr)
+        r = queue("delete", "NOSUCHID")
+        expect("an unknown id exits 1", r.returncode == 1 and "no such message" in r.stderr, r.stderr)
+        with open(os.path.join(d.queue, "incoming", ids[2]), "r+b") as f:
+            f.seek(40)
+            f.write(b"X")
+        r = queue("list", "-j")
+        damaged = [json.loads(l) for l in r.stdout.splitlines() if ids[2] in l]
+        expect("a damaged file is reported as such", damaged and "checksum mismatch" in damaged[0].get("error", ""), r.stdout)
+        r = queue("delete", ids[1])
+        expect("delete by id", r.returncode == 0 and not os.path.exists(os.path.join(d.queue, "incoming", ids[1])))
+        r = queue("delete", "ALL")
+        expect("delete ALL empties the queue", r.returncode == 0 and queue("list").stdout == "Mail queue is empty\n")
+
+    for name, ok, detail in results:
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:2000]))
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
