@@ -60,6 +60,7 @@ class Checker {
     for (const config::MasterService& service : model_->master_cf.services) {
       for (const config::ServiceOverride& o : service.overrides) CheckSetting(o.name, o.value, o.location, o.location);
     }
+    CheckTlsCertificate();
     if (options_.load_tables) LoadTables();
   }
 
@@ -146,6 +147,44 @@ class Checker {
     }
     if (spec->type == ParameterType::kNetworkList) CheckNetworkList(name, expanded, value_location);
     if (tables::ListMayReferenceTables(spec->type)) CollectTables(name, spec->type, expanded, value_location);
+  }
+
+  // STARTTLS needs a certificate. Without one Postfix's smtpd (and
+  // posternd) offers no STARTTLS: at level "may" mail comes in the clear,
+  // at "encrypt" nothing comes in at all. Checked for main.cf and for each
+  // master.cf -o override of the level.
+  void CheckTlsCertificate() {
+    config::MacroExpander expander = model_->parameters->Expander();
+    bool has_certificate = !Trim(model_->parameters->Expanded("smtpd_tls_cert_file", &expander)).empty() ||
+                           !Trim(model_->parameters->Expanded("smtpd_tls_chain_files", &expander)).empty();
+    if (has_certificate) return;
+    auto check = [&](std::string level, const SourceLocation& where, const std::string& service) {
+      level = ToLower(Trim(level));
+      if (level != "may" && level != "encrypt") return;
+      std::string what = "smtpd_tls_security_level = " + level + (service.empty() ? "" : " for " + service) +
+                         " without a certificate: no STARTTLS can be offered";
+      std::string hint = "set smtpd_tls_cert_file and smtpd_tls_key_file (or smtpd_tls_chain_files)";
+      if (level == "encrypt") {
+        diagnostics_->Error("PC0150", where, what + ", so every client is refused", hint);
+      } else {
+        diagnostics_->Warning("PC0150", where, what + "; mail comes in unencrypted", hint);
+      }
+    };
+    std::string level = model_->parameters->Expanded("smtpd_tls_security_level", &expander);
+    if (Trim(level).empty()) {
+      if (ToLower(Trim(model_->parameters->Expanded("smtpd_enforce_tls", &expander))) == "yes") {
+        level = "encrypt";
+      } else if (ToLower(Trim(model_->parameters->Expanded("smtpd_use_tls", &expander))) == "yes") {
+        level = "may";
+      }
+    }
+    const config::ParameterDefinition* def = model_->parameters->Definition("smtpd_tls_security_level");
+    check(level, def ? def->value_location : SourceLocation{model_->main_cf.file, 0, 0}, "");
+    for (const config::MasterService& service : model_->master_cf.services) {
+      for (const config::ServiceOverride& o : service.overrides) {
+        if (o.name == "smtpd_tls_security_level") check(o.value, o.location, "service " + service.name);
+      }
+    }
   }
 
   void CheckNetworkList(const std::string& name, const std::string& expanded, const SourceLocation& where) {

@@ -52,6 +52,10 @@ def main():
         d0 = report["diagnostics"][0]
         expect("check json fields", (d0["code"], d0["line"], d0["column"], d0["severity"]) == ("PC0104", 3, 1, "warning")
                and d0["hint"] == 'did you mean "mydestination"?', d0)
+        pathlib.Path(d, "main.cf").write_text("compatibility_level = 3.6\nsmtpd_tls_security_level = encrypt\n")
+        r = run("check", "-c", d)
+        expect("check: STARTTLS required without a certificate is an error (PC0150)",
+               r.returncode == 1 and "PC0150" in r.stdout and "main.cf:2:28" in r.stdout, r.stdout)
         pathlib.Path(d, "main.cf").write_text("message_size_limit = big\n")
         r = run("check", "-c", d)
         expect("check: errors exit 1", r.returncode == 1 and "PC0110" in r.stdout, r.stdout)

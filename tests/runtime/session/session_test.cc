@@ -283,7 +283,7 @@ TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
 }
 
 TEST_F(SessionTest, EncryptLevelRequiresStartTls) {
-  Configure("smtpd_tls_security_level = encrypt\n", /*tls=*/true);
+  Configure("smtpd_tls_security_level = encrypt\nsmtpd_tls_cert_file = /etc/ssl/certs/mx.pem\n", /*tls=*/true);
   Send("EHLO c\r\n");
   EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
 }
