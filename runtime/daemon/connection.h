@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "runtime/daemon/asio.h"
+#include "util/asio.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/session/session.h"
 

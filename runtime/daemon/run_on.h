@@ -14,7 +14,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "runtime/daemon/asio.h"
+#include "util/asio.h"
 
 namespace postern::daemon {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "mail/lookup_table.h"
-#include "runtime/daemon/asio.h"
+#include "util/asio.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/image/image.h"
 

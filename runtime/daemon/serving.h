@@ -12,7 +12,7 @@
 #include <unordered_map>
 
 #include "mail/network_list.h"
-#include "runtime/daemon/asio.h"
+#include "util/asio.h"
 #include "runtime/daemon/client_limiter.h"
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"

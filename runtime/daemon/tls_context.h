@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/daemon/asio.h"
+#include "util/asio.h"
 #include "runtime/image/image.h"
 #include "util/status.h"
 

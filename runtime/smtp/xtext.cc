@@ -31,4 +31,20 @@ std::optional<std::string> DecodeXtext(std::string_view text) {
   return out;
 }
 
+std::string EncodeXtext(std::string_view text) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 33 || c > 126 || c == '+' || c == '=') {
+      out += '+';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 }  // namespace postern::smtp

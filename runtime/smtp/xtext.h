@@ -12,4 +12,7 @@ namespace postern::smtp {
 // character, '=' or a space).
 std::optional<std::string> DecodeXtext(std::string_view text);
 
+// `text` as xtext: '+', '=' and bytes outside 33..126 become "+XX".
+std::string EncodeXtext(std::string_view text);
+
 }  // namespace postern::smtp

@@ -1,0 +1,316 @@
+// smtp_client.cc: see smtp_client.h. Texts follow Postfix's smtp(8).
+#include "runtime/delivery/smtp_client.h"
+
+#include "runtime/smtp/xtext.h"
+#include "util/strings.h"
+
+namespace postern::delivery {
+
+std::string SmtpClient::Reply::Text() const {
+  std::string text = std::to_string(code);
+  for (const std::string& line : lines) text += " " + line;
+  return text;
+}
+
+SmtpClient::SmtpClient(ClientOptions options, const OutboundMessage& message)
+    : options_(std::move(options)), message_(message), results_(message.recipients.size()) {}
+
+std::string SmtpClient::TakeOutput() {
+  std::string out;
+  out.swap(output_);
+  return out;
+}
+
+std::string SmtpClient::Said(const Reply& reply, const std::string& command) const {
+  return "host " + options_.server + " said: " + reply.Text() + " (in reply to " + command + " command)";
+}
+
+void SmtpClient::FailAll(int code, const std::string& text) {
+  for (RecipientResult& r : results_) {
+    if (r.code == 0) r = RecipientResult{code, text};
+  }
+}
+
+void SmtpClient::Finish() {
+  if (stage_ != Stage::kQuit && stage_ != Stage::kDone) {
+    output_ += "QUIT\r\n";
+    stage_ = Stage::kQuit;
+    return;
+  }
+  stage_ = Stage::kDone;
+  next_ = Next::kDone;
+}
+
+void SmtpClient::Receive(std::string_view bytes) {
+  if (next_ == Next::kDone) return;
+  input_.append(bytes);
+  size_t at = 0;
+  while (next_ == Next::kRead) {
+    size_t lf = input_.find('\n', at);
+    if (lf == std::string::npos) break;
+    std::string line = input_.substr(at, lf - at);
+    at = lf + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() > options_.line_length_limit) line.resize(options_.line_length_limit);
+    bool valid = line.size() >= 3 && IsDigit(line[0]) && IsDigit(line[1]) && IsDigit(line[2]) &&
+                 (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+    if (!valid) {
+      // Nothing more can be trusted from it: close without QUIT.
+      FailAll(451, "host " + options_.server + " sent a malformed reply: " + line.substr(0, 100));
+      stage_ = Stage::kQuit;
+      Finish();
+      break;
+    }
+    int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (partial_.code != 0 && partial_.code != code) {
+      FailAll(451, "host " + options_.server + " sent a malformed multi-line reply");
+      stage_ = Stage::kQuit;
+      Finish();
+      break;
+    }
+    partial_.code = code;
+    partial_.lines.push_back(line.size() > 4 ? line.substr(4) : "");
+    if (line.size() > 3 && line[3] == '-') continue;
+    Reply reply = std::move(partial_);
+    partial_ = Reply{};
+    HandleReply(reply);
+  }
+  input_.erase(0, at);
+}
+
+void SmtpClient::SendHelo() {
+  const char* verb = options_.lmtp ? "LHLO " : (tried_helo_ ? "HELO " : "EHLO ");
+  output_ += verb + options_.helo_name + "\r\n";
+  stage_ = Stage::kHelo;
+}
+
+std::string SmtpClient::MailCommand() const {
+  std::string c = "MAIL FROM:<" + message_.sender + ">";
+  if (size_) c += " SIZE=" + std::to_string(message_.content.size());
+  if (message_.eight_bit && eight_bit_mime_) c += " BODY=8BITMIME";
+  if (message_.smtputf8) c += " SMTPUTF8";
+  if (dsn_ && !message_.ret.empty()) c += " RET=" + message_.ret;
+  if (dsn_ && !message_.envid.empty()) c += " ENVID=" + smtp::EncodeXtext(message_.envid);
+  return c + "\r\n";
+}
+
+std::string SmtpClient::RcptCommand(const OutboundRecipient& r) const {
+  std::string c = "RCPT TO:<" + r.address + ">";
+  if (dsn_ && !r.notify.empty()) c += " NOTIFY=" + r.notify;
+  if (dsn_ && !r.orcpt.empty()) {
+    size_t semicolon = r.orcpt.find(';');
+    if (semicolon != std::string::npos) {
+      c += " ORCPT=" + r.orcpt.substr(0, semicolon) + ";" + smtp::EncodeXtext(r.orcpt.substr(semicolon + 1));
+    }
+  }
+  return c + "\r\n";
+}
+
+void SmtpClient::SendEnvelope() {
+  if (message_.smtputf8 && !smtputf8_) {
+    FailAll(550, "host " + options_.server + " does not support SMTPUTF8 (5.6.7), which this message needs");
+    Finish();
+    return;
+  }
+  stage_ = Stage::kEnvelope;
+  pending_.clear();
+  accepted_.clear();
+  rcpt_answered_ = 0;
+  output_ += MailCommand();
+  pending_.push_back("MAIL");
+  if (pipelining_) {
+    for (size_t i = 0; i < message_.recipients.size(); ++i) {
+      output_ += RcptCommand(message_.recipients[i]);
+      pending_.push_back("RCPT");
+    }
+    next_recipient_ = message_.recipients.size();
+    output_ += "DATA\r\n";
+    pending_.push_back("DATA");
+  } else {
+    next_recipient_ = 0;
+  }
+}
+
+// Without PIPELINING: the next RCPT, or DATA once every recipient is asked.
+void SmtpClient::SendNextEnvelopeCommand() {
+  if (next_recipient_ < message_.recipients.size()) {
+    output_ += RcptCommand(message_.recipients[next_recipient_++]);
+    pending_.push_back("RCPT");
+  } else if (!accepted_.empty()) {
+    output_ += "DATA\r\n";
+    pending_.push_back("DATA");
+  } else {
+    Finish();
+  }
+}
+
+void SmtpClient::SendContent() {
+  std::string_view c = message_.content;
+  output_.reserve(output_.size() + c.size() + c.size() / 64 + 8);
+  bool line_start = true;
+  for (size_t i = 0; i < c.size();) {
+    if (line_start && c[i] == '.') output_ += '.';  // dot-stuffing
+    size_t lf = c.find('\n', i);
+    size_t end = lf == std::string_view::npos ? c.size() : lf + 1;
+    output_.append(c.substr(i, end - i));
+    i = end;
+    line_start = lf != std::string_view::npos;
+  }
+  if (!c.empty() && !c.ends_with("\r\n")) output_ += "\r\n";
+  output_ += ".\r\n";
+  stage_ = Stage::kContent;
+  lmtp_replies_ = 0;
+}
+
+void SmtpClient::HandleReply(const Reply& reply) {
+  bool ok = reply.code >= 200 && reply.code < 300;
+  switch (stage_) {
+    case Stage::kGreeting:
+      if (ok) return SendHelo();
+      // Postfix (smtp_skip_5xx_greeting): a refusal to talk is tried again later.
+      FailAll(reply.code >= 500 ? 450 : reply.code,
+              "host " + options_.server + " refused to talk to me: " + reply.Text());
+      return Finish();
+    case Stage::kHelo: {
+      if (!ok) {
+        if (!options_.lmtp && !tried_helo_ && reply.code >= 500) {
+          tried_helo_ = true;
+          return SendHelo();
+        }
+        FailAll(reply.code, Said(reply, options_.lmtp ? "LHLO" : tried_helo_ ? "HELO" : "EHLO"));
+        return Finish();
+      }
+      pipelining_ = starttls_ = eight_bit_mime_ = smtputf8_ = dsn_ = size_ = false;
+      for (size_t i = 1; i < reply.lines.size(); ++i) {
+        std::string keyword = ToUpper(reply.lines[i].substr(0, reply.lines[i].find(' ')));
+        pipelining_ = pipelining_ || keyword == "PIPELINING";
+        starttls_ = starttls_ || keyword == "STARTTLS";
+        eight_bit_mime_ = eight_bit_mime_ || keyword == "8BITMIME";
+        smtputf8_ = smtputf8_ || keyword == "SMTPUTF8";
+        dsn_ = dsn_ || keyword == "DSN";
+        size_ = size_ || keyword == "SIZE";
+      }
+      if (!tls_active_ && options_.tls != TlsPolicy::kNone && starttls_) {
+        output_ += "STARTTLS\r\n";
+        stage_ = Stage::kStartTls;
+        return;
+      }
+      if (!tls_active_ && options_.tls == TlsPolicy::kEncrypt) {
+        FailAll(450, "TLS is required, but was not offered by host " + options_.server);
+        return Finish();
+      }
+      return SendEnvelope();
+    }
+    case Stage::kStartTls:
+      if (ok) {
+        next_ = Next::kStartTls;
+        return;
+      }
+      if (options_.tls == TlsPolicy::kEncrypt) {
+        FailAll(450, Said(reply, "STARTTLS"));
+        return Finish();
+      }
+      return SendEnvelope();  // may: go on in the clear
+    case Stage::kEnvelope: {
+      if (pending_.empty()) return;
+      std::string command = pending_.front();
+      pending_.erase(pending_.begin());
+      if (command == "MAIL") {
+        if (!ok) {
+          FailAll(reply.code, Said(reply, "MAIL FROM"));
+          if (pending_.empty()) return Finish();  // without pipelining nothing else was sent
+          return;                                 // pipelined: the RCPT and DATA replies still come
+        }
+        if (!pipelining_) SendNextEnvelopeCommand();
+        return;
+      }
+      if (command == "RCPT") {
+        // RCPT replies come in the order of the RCPT commands.
+        size_t index = rcpt_answered_++;
+        if (ok) {
+          accepted_.push_back(index);
+        } else if (results_[index].code == 0) {  // (a failed MAIL already answered it)
+          results_[index] = RecipientResult{reply.code, Said(reply, "RCPT TO")};
+        }
+        if (!pipelining_) SendNextEnvelopeCommand();
+        return;
+      }
+      // DATA
+      if (reply.code == 354) {
+        if (accepted_.empty()) {
+          output_ += ".\r\n";  // a server that should have said 503: send nothing
+          stage_ = Stage::kContent;
+          return;
+        }
+        return SendContent();
+      }
+      if (accepted_.empty() && !ok) return Finish();  // every RCPT was refused: the expected 503
+      for (size_t i : accepted_) results_[i] = RecipientResult{reply.code, Said(reply, "DATA")};
+      return Finish();
+    }
+    case Stage::kContent: {
+      if (accepted_.empty()) return Finish();
+      if (!options_.lmtp) {
+        for (size_t i : accepted_) results_[i] = RecipientResult{reply.code, Said(reply, "end of DATA")};
+        return Finish();
+      }
+      if (lmtp_replies_ < accepted_.size()) {
+        results_[accepted_[lmtp_replies_]] = RecipientResult{reply.code, Said(reply, "end of DATA")};
+      }
+      if (++lmtp_replies_ >= accepted_.size()) return Finish();
+      return;
+    }
+    case Stage::kQuit:
+      return Finish();
+    case Stage::kDone:
+      return;
+  }
+}
+
+void SmtpClient::TlsStarted() {
+  tls_active_ = true;
+  next_ = Next::kRead;
+  input_.clear();  // nothing read in the clear counts after the handshake
+  SendHelo();
+}
+
+void SmtpClient::TlsFailed(const std::string& why) {
+  FailAll(450, "TLS handshake with " + options_.server + " failed: " + why);
+  stage_ = Stage::kDone;
+  next_ = Next::kDone;
+}
+
+void SmtpClient::ConnectionLost(const std::string& why) {
+  if (next_ == Next::kDone) return;
+  std::string doing;
+  switch (stage_) {
+    case Stage::kGreeting:
+      doing = "receiving the initial server greeting";
+      break;
+    case Stage::kHelo:
+      doing = "performing the EHLO handshake";
+      break;
+    case Stage::kStartTls:
+      doing = "performing STARTTLS";
+      break;
+    case Stage::kEnvelope:
+      doing = pending_.empty()             ? "sending RCPT TO"
+              : pending_.front() == "MAIL" ? "sending MAIL FROM"
+              : pending_.front() == "RCPT" ? "sending RCPT TO"
+                                           : "sending DATA";
+      break;
+    case Stage::kContent:
+      doing = "sending end of data -- message may be sent more than once";
+      break;
+    case Stage::kQuit:
+    case Stage::kDone:
+      break;
+  }
+  if (!doing.empty()) {
+    FailAll(450, "lost connection with " + options_.server + " while " + doing + (why.empty() ? "" : ": " + why));
+  }
+  stage_ = Stage::kDone;
+  next_ = Next::kDone;
+}
+
+}  // namespace postern::delivery

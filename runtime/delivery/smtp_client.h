@@ -1,0 +1,120 @@
+// smtp_client.h: one SMTP or LMTP delivery conversation as a state
+// machine, the client-side twin of session/session.h: server bytes in,
+// commands out, a result per recipient. No sockets: the delivery agent's
+// connection moves the bytes (and does the TLS handshake when asked).
+//
+// It sends EHLO (HELO when EHLO is refused; LHLO for LMTP), STARTTLS when
+// offered and wanted (required: no STARTTLS is a failure), then MAIL FROM
+// with SIZE, BODY, SMTPUTF8, RET and ENVID as the server announced them,
+// RCPT TO with NOTIFY and ORCPT under DSN, DATA with dot-stuffing, and
+// QUIT. With PIPELINING the envelope goes in one write (RFC 2920) and the
+// replies are matched in order. LMTP (RFC 2033) gets one reply per
+// accepted recipient after the final dot.
+//
+// Results follow Postfix's smtp(8): a 4xx or 5xx to a recipient is that
+// recipient's; a refusal of the greeting, HELO, MAIL or DATA, or of the
+// whole message after the dot, is every pending recipient's; a lost
+// connection before the final reply is a 4xx for everyone not yet answered
+// ("lost connection with HOST while ..."). SMTPUTF8 mail to a server
+// that does not offer SMTPUTF8 is refused before MAIL (5.6.7, as RFC 6531
+// allows when there is no downgrade); 8-bit content goes as it is to a
+// server without 8BITMIME (no MIME conversion yet).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern::delivery {
+
+struct OutboundRecipient {
+  std::string address;
+  std::string notify;  // DSN NOTIFY= ("" when not requested)
+  std::string orcpt;   // "rfc822;addr" ("" when none)
+};
+
+struct OutboundMessage {
+  std::string sender;  // "" is the null sender
+  std::vector<OutboundRecipient> recipients;
+  std::string ret, envid;  // DSN
+  bool smtputf8 = false;
+  bool eight_bit = false;    // the content has 8-bit bytes (BODY=8BITMIME)
+  std::string_view content;  // lines ending in CRLF, not dot-stuffed
+};
+
+enum class TlsPolicy { kNone, kMay, kEncrypt };
+
+struct ClientOptions {
+  std::string helo_name;  // smtp_helo_name ($myhostname)
+  std::string server;     // "mx.example.com[192.0.2.1]:25", for reply texts
+  bool lmtp = false;
+  TlsPolicy tls = TlsPolicy::kMay;
+  size_t line_length_limit = 2048;  // server reply lines beyond this are cut
+};
+
+// A recipient's outcome: 2xx delivered, 4xx try again later, 5xx bounce.
+struct RecipientResult {
+  int code = 0;      // 0 while unanswered
+  std::string text;  // "host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)"
+};
+
+class SmtpClient {
+ public:
+  enum class Next { kRead, kStartTls, kDone };
+
+  SmtpClient(ClientOptions options, const OutboundMessage& message);
+
+  // Bytes from the server.
+  void Receive(std::string_view bytes);
+  // The connection ended (or failed) before the conversation did.
+  void ConnectionLost(const std::string& why);
+  void TlsStarted();
+  void TlsFailed(const std::string& why);
+
+  std::string TakeOutput();
+  Next next() const { return next_; }
+  // One per message recipient, in order; all are set once next() is kDone.
+  const std::vector<RecipientResult>& results() const { return results_; }
+  bool tls_active() const { return tls_active_; }
+
+ private:
+  enum class Stage { kGreeting, kHelo, kStartTls, kEnvelope, kContent, kQuit, kDone };
+  struct Reply {
+    int code = 0;
+    std::vector<std::string> lines;  // without the code and separator
+    std::string Text() const;
+  };
+
+  void HandleReply(const Reply& reply);
+  void SendHelo();
+  void SendEnvelope();
+  void SendNextEnvelopeCommand();
+  void SendContent();
+  void FailAll(int code, const std::string& text);
+  void Finish();
+  std::string Said(const Reply& reply, const std::string& command) const;
+  std::string MailCommand() const;
+  std::string RcptCommand(const OutboundRecipient& r) const;
+
+  ClientOptions options_;
+  const OutboundMessage& message_;
+  std::vector<RecipientResult> results_;
+  std::string input_;
+  std::string output_;
+  Reply partial_;  // a multi-line reply being read
+  Next next_ = Next::kRead;
+  Stage stage_ = Stage::kGreeting;
+  bool tried_helo_ = false;
+  bool tls_active_ = false;
+  // What the server announced.
+  bool pipelining_ = false, starttls_ = false, eight_bit_mime_ = false, smtputf8_ = false, dsn_ = false;
+  bool size_ = false;
+  // The envelope in flight: which command each expected reply answers.
+  std::vector<std::string> pending_;  // "MAIL", "RCPT", "DATA"
+  size_t next_recipient_ = 0;         // without PIPELINING: the next RCPT to send
+  size_t rcpt_answered_ = 0;          // RCPT replies received
+  std::vector<size_t> accepted_;      // recipients whose RCPT got 2xx (LMTP: in order)
+  size_t lmtp_replies_ = 0;
+};
+
+}  // namespace postern::delivery

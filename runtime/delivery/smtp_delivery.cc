@@ -1,0 +1,93 @@
+// smtp_delivery.cc: see smtp_delivery.h.
+#include "runtime/delivery/smtp_delivery.h"
+
+#include <array>
+#include <memory>
+#include <optional>
+
+namespace postern::delivery {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const tcp::endpoint& server, const ClientOptions& options,
+                                                              const OutboundMessage& message, asio::ssl::context* tls,
+                                                              const DeliveryTimeouts& timeouts) {
+  auto executor = co_await asio::this_coro::executor;
+  SmtpClient client(options, message);
+  tcp::socket socket(executor);
+  std::optional<asio::ssl::stream<tcp::socket&>> secure;
+  asio::steady_timer timer(executor);
+  bool timed_out = false;
+  auto arm = [&](std::chrono::seconds limit) {
+    timed_out = false;
+    timer.expires_after(limit);
+    timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      timed_out = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    });
+  };
+  auto failure = [&](const boost::system::error_code& ec) { return timed_out ? "timeout" : ec.message(); };
+
+  boost::system::error_code ec;
+  arm(timeouts.connect);
+  co_await socket.async_connect(server, asio::redirect_error(asio::use_awaitable, ec));
+  timer.cancel();
+  if (ec) {
+    std::vector<RecipientResult> results(message.recipients.size());
+    for (RecipientResult& r : results) r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec)};
+    co_return results;
+  }
+  std::array<char, 8192> buffer;
+  while (client.next() != SmtpClient::Next::kDone) {
+    std::string out = client.TakeOutput();
+    if (!out.empty()) {
+      arm(timeouts.command);
+      if (secure) {
+        co_await asio::async_write(*secure, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      }
+      timer.cancel();
+      if (ec) {
+        client.ConnectionLost(failure(ec));
+        break;
+      }
+    }
+    if (client.next() == SmtpClient::Next::kDone) break;
+    if (client.next() == SmtpClient::Next::kStartTls) {
+      if (tls == nullptr) {
+        client.TlsFailed("no TLS context");
+        break;
+      }
+      secure.emplace(socket, *tls);
+      arm(timeouts.command);
+      co_await secure->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+      timer.cancel();
+      if (ec) {
+        client.TlsFailed(failure(ec));
+        break;
+      }
+      client.TlsStarted();
+      continue;
+    }
+    arm(timeouts.command);
+    size_t n = 0;
+    if (secure) {
+      n = co_await secure->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      n = co_await socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    timer.cancel();
+    if (ec) {
+      client.ConnectionLost(ec == asio::error::eof ? "" : failure(ec));
+      break;
+    }
+    client.Receive(std::string_view(buffer.data(), n));
+  }
+  socket.close(ec);
+  co_return client.results();
+}
+
+}  // namespace postern::delivery
