@@ -8,6 +8,7 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
 
 find_path(CDB_INCLUDE_DIR cdb.h REQUIRED)
 find_library(CDB_LIBRARY cdb REQUIRED)

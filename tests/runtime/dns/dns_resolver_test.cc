@@ -1,0 +1,138 @@
+// dns_resolver_test.cc: MX and address lookups against a real DNS server,
+// Debian's dnsmasq, serving a test zone on a loopback port: preference
+// order, random order among equal preferences, a domain without MX, no
+// such domain (permanent), a server that does not answer (temporary).
+// Skipped when dnsmasq is not installed.
+#include "runtime/dns/dns_resolver.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+extern char** environ;
+
+namespace postern::dns {
+namespace {
+
+int FreeUdpPort() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a);
+  socklen_t length = sizeof a;
+  getsockname(fd, reinterpret_cast<struct sockaddr*>(&a), &length);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class DnsResolverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (system("test -x /usr/sbin/dnsmasq") != 0) GTEST_SKIP() << "dnsmasq is not installed";
+    port_ = FreeUdpPort();
+    std::vector<std::string> argv = {"/usr/sbin/dnsmasq",
+                                     "--keep-in-foreground",
+                                     "--conf-file=/dev/null",
+                                     "--no-resolv",
+                                     "--no-hosts",
+                                     "--pid-file=",
+                                     "--bind-interfaces",
+                                     "--listen-address=127.0.0.1",
+                                     "--port=" + std::to_string(port_),
+                                     "--local=/test/",
+                                     "--mx-host=example.test,mx1.example.test,10",
+                                     "--mx-host=example.test,mx2.example.test,20",
+                                     "--mx-host=equal.test,a.equal.test,10",
+                                     "--mx-host=equal.test,b.equal.test,10",
+                                     "--host-record=mx1.example.test,192.0.2.1",
+                                     "--host-record=mx2.example.test,192.0.2.2,2001:db8::2",
+                                     "--host-record=a.equal.test,192.0.2.11",
+                                     "--host-record=b.equal.test,192.0.2.12",
+                                     "--host-record=nomx.test,192.0.2.9"};
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ), 0);
+    ResolverOptions options;
+    options.servers = "127.0.0.1:" + std::to_string(port_);
+    options.timeout = std::chrono::milliseconds(500);
+    auto resolver = DnsResolver::Create(options);
+    ASSERT_TRUE(resolver.ok()) << resolver.status().message();
+    resolver_ = std::move(resolver).value();
+    for (int i = 0; i < 50; ++i) {  // until dnsmasq answers
+      if (resolver_->LookupAddresses("nomx.test").ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  void TearDown() override {
+    if (pid_ != 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  pid_t pid_ = 0;
+  int port_ = 0;
+  std::unique_ptr<DnsResolver> resolver_;
+};
+
+TEST_F(DnsResolverTest, ExchangersByPreferenceWithTheirAddresses) {
+  auto mx = resolver_->LookupMx("example.test");
+  ASSERT_TRUE(mx.ok()) << mx.status().message();
+  ASSERT_EQ(mx->size(), 2u);
+  EXPECT_EQ((*mx)[0].host, "mx1.example.test");
+  EXPECT_EQ((*mx)[0].preference, 10);
+  EXPECT_EQ((*mx)[0].addresses, std::vector<std::string>{"192.0.2.1"});
+  EXPECT_EQ((*mx)[1].host, "mx2.example.test");
+  std::set<std::string> addresses((*mx)[1].addresses.begin(), (*mx)[1].addresses.end());
+  EXPECT_EQ(addresses, (std::set<std::string>{"192.0.2.2", "2001:db8::2"}));
+}
+
+TEST_F(DnsResolverTest, EqualPreferencesInRandomOrder) {
+  std::set<std::string> firsts;
+  for (int i = 0; i < 64 && firsts.size() < 2; ++i) {
+    auto mx = resolver_->LookupMx("equal.test");
+    ASSERT_TRUE(mx.ok()) << mx.status().message();
+    ASSERT_EQ(mx->size(), 2u);
+    firsts.insert((*mx)[0].host);
+  }
+  EXPECT_EQ(firsts, (std::set<std::string>{"a.equal.test", "b.equal.test"}));
+}
+
+TEST_F(DnsResolverTest, NoMxMeansTheDomainItself) {
+  auto mx = resolver_->LookupMx("nomx.test");
+  ASSERT_TRUE(mx.ok()) << mx.status().message();
+  ASSERT_EQ(mx->size(), 1u);
+  EXPECT_EQ((*mx)[0].host, "nomx.test");
+  EXPECT_EQ((*mx)[0].addresses, std::vector<std::string>{"192.0.2.9"});
+}
+
+TEST_F(DnsResolverTest, NoSuchDomainIsPermanent) {
+  auto mx = resolver_->LookupMx("nosuch.test");
+  ASSERT_FALSE(mx.ok());
+  EXPECT_TRUE(mx.status().not_found()) << mx.status().message();
+  EXPECT_NE(mx.status().message().find("Host or domain name not found"), std::string::npos);
+}
+
+TEST_F(DnsResolverTest, SilentServerIsTemporary) {
+  ResolverOptions options;
+  options.servers = "127.0.0.1:" + std::to_string(FreeUdpPort());
+  options.timeout = std::chrono::milliseconds(200);
+  options.tries = 1;
+  auto resolver = DnsResolver::Create(options);
+  ASSERT_TRUE(resolver.ok());
+  auto mx = (*resolver)->LookupMx("example.test");
+  ASSERT_FALSE(mx.ok());
+  EXPECT_TRUE(mx.status().temporary()) << mx.status().message();
+}
+
+}  // namespace
+}  // namespace postern::dns
