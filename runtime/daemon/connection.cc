@@ -168,58 +168,74 @@ asio::awaitable<void> Connection::Run() {
     session::Peer peer;
     peer.address = address_;
     peer.port = remote.port();
-    const session::SessionConfig& config = serving_->session->config;
-    auto ip = mail::IpAddress::Parse(address_);
-    bool exempt = ip && serving_->limit_exceptions.Match(*ip);
-    ClientLimiter::Verdict verdict = shared_->limiter.Admit(address_, serving_->limits, Now(), exempt);
-    if (verdict != ClientLimiter::Verdict::kAdmit) {
-      shared_->log.Write(std::string("warning: Connection ") +
-                         (verdict == ClientLimiter::Verdict::kRateExceeded ? "rate" : "concurrency") +
-                         " limit exceeded from " + address_ + " for service smtp");
-      std::string reply = "421 4.7.0 " + config.hostname + " Error: too many connections from " + address_ + "\r\n";
-      ArmTimer(10);
-      co_await asio::async_write(socket_, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
-      timer_.cancel();
-    } else {
-      admitted_ = true;
+    if (co_await Admit()) {
       if (serving_->peername_lookup) co_await LookUpNames(&peer);
-      session::SessionEnvironment env;
-      env.new_queue_id = [this] { return shared_->ids.Next(); };
-      env.now = Now;
-      env.log = [this](const std::string& line) { shared_->log.Write(line); };
-      session_.emplace(serving_->session, peer, std::move(env));
-      session_->Start();
-      if (shutdown_requested_) session_->ShutDown();
-      while (true) {
-        if (!co_await Flush()) {
-          session_->ConnectionLost();
-          break;
-        }
-        session::Session::Next next = session_->next();
-        if (next == session::Session::Next::kClose) break;
-        if (next == session::Session::Next::kCommit) {
-          session_->Committed(co_await Store());
-        } else if (next == session::Session::Next::kStartTls) {
-          co_await Handshake();
-        } else {
-          timed_out_ = false;
-          size_t n = co_await Read();
-          if (n > 0) {
-            session_->Receive(std::string_view(buffer_.data(), n));
-          } else if (timed_out_) {
-            session_->TimedOut();
-          } else if (read_error_ != asio::error::operation_aborted || !shutdown_requested_ || !socket_.is_open()) {
-            session_->ConnectionLost();
-          }
-          // else: woken by a shutdown, to write its 421, or to go on with
-          // the transaction in progress.
-        }
-      }
+      co_await Converse(peer);
     }
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   shared_->registry.Remove(registration);
+}
+
+asio::awaitable<bool> Connection::Admit() {
+  auto ip = mail::IpAddress::Parse(address_);
+  bool exempt = ip && serving_->limit_exceptions.Match(*ip);
+  ClientLimiter::Verdict verdict = shared_->limiter.Admit(address_, serving_->limits, Now(), exempt);
+  if (verdict == ClientLimiter::Verdict::kAdmit) {
+    admitted_ = true;
+    co_return true;
+  }
+  shared_->log.Write(std::string("warning: Connection ") +
+                     (verdict == ClientLimiter::Verdict::kRateExceeded ? "rate" : "concurrency") +
+                     " limit exceeded from " + address_ + " for service smtp");
+  std::string reply =
+      "421 4.7.0 " + serving_->session->config.hostname + " Error: too many connections from " + address_ + "\r\n";
+  boost::system::error_code ec;
+  ArmTimer(10);
+  co_await asio::async_write(socket_, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+  timer_.cancel();
+  co_return false;
+}
+
+asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
+  session::SessionEnvironment env;
+  env.new_queue_id = [this] { return shared_->ids.Next(); };
+  env.now = Now;
+  env.log = [this](const std::string& line) { shared_->log.Write(line); };
+  session_.emplace(serving_->session, peer, std::move(env));
+  session_->Start();
+  if (shutdown_requested_) session_->ShutDown();
+  while (true) {
+    if (!co_await Flush()) {
+      session_->ConnectionLost();
+      co_return;
+    }
+    switch (session_->next()) {
+      case session::Session::Next::kClose:
+        co_return;
+      case session::Session::Next::kCommit:
+        session_->Committed(co_await Store());
+        break;
+      case session::Session::Next::kStartTls:
+        co_await Handshake();
+        break;
+      case session::Session::Next::kRead: {
+        timed_out_ = false;
+        size_t n = co_await Read();
+        if (n > 0) {
+          session_->Receive(std::string_view(buffer_.data(), n));
+        } else if (timed_out_) {
+          session_->TimedOut();
+        } else if (read_error_ != asio::error::operation_aborted || !shutdown_requested_ || !socket_.is_open()) {
+          session_->ConnectionLost();
+        }
+        // else: woken by a shutdown, to write its 421, or to go on with
+        // the transaction in progress.
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace postern::daemon

@@ -15,9 +15,9 @@
 #include <optional>
 #include <string>
 
-#include "util/asio.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/session/session.h"
+#include "util/asio.h"
 
 namespace postern::daemon {
 
@@ -35,6 +35,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   boost::asio::awaitable<void> Run();
+  // The client limits (421 when over them).
+  boost::asio::awaitable<bool> Admit();
+  // The SMTP session, until it closes.
+  boost::asio::awaitable<void> Converse(const session::Peer& peer);
   boost::asio::awaitable<void> LookUpNames(session::Peer* peer);
   boost::asio::awaitable<bool> Flush();
   boost::asio::awaitable<size_t> Read();

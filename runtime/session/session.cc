@@ -196,6 +196,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   }
   Command c = smtp::ParseCommand(line.text);
   last_command_ = c.verb == Verb::kUnknown ? "UNKNOWN" : c.name;
+  const std::string counted = c.verb == Verb::kUnknown ? "unknown" : c.name;  // for the disconnect line
   if (errors_ >= config_.hard_error_limit) {
     Reply("421 4.7.0 " + config_.hostname + " Error: too many errors");
     Log("too many errors after " + last_command_ + " from " + ClientText());
@@ -210,7 +211,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   // Commands sent ahead of a reply without PIPELINING (reject_unauth_pipelining).
   if (!esmtp_ && !lines_.pending().empty()) facts_.pipelined_without_permission = true;
   if (!access_denied_.empty() && c.verb != Verb::kQuit) {
-    Count(c.verb == Verb::kUnknown ? "unknown" : c.name, false);
+    Count(counted, false);
     Reply("503 5.7.0 Error: access denied for " + ClientText());
     return;
   }
@@ -225,7 +226,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
       case Verb::kXclient:
         break;
       default:
-        Count(c.verb == Verb::kUnknown ? "unknown" : c.name, false);
+        Count(counted, false);
         Reply("530 5.7.0 Must issue a STARTTLS command first");
         return;
     }
@@ -290,12 +291,8 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   }
   // Count the command, ok unless its reply was an error (DATA counts at
   // end of data, BDAT at its last chunk).
-  if (c.verb != Verb::kData || phase_ != Phase::kData) {
-    if (c.verb != Verb::kBdat) {
-      bool ok = output_.size() == output_before || !IsError(output_.substr(output_before, 3));
-      Count(c.verb == Verb::kUnknown ? "unknown" : c.name, ok);
-    }
-  }
+  bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData);
+  if (!counted_later) Count(counted, output_.size() == output_before || !IsError(output_.substr(output_before, 3)));
 }
 
 void Session::Helo(const Command& c, bool extended) {
