@@ -2,6 +2,7 @@
 #include "util/strings.h"
 
 #include <charconv>
+#include <ctime>
 #include <limits>
 
 namespace postern {
@@ -137,6 +138,15 @@ std::optional<long long> ParseTime(std::string_view value, char default_unit) {
   }
   if (number > std::numeric_limits<int>::max() / scale) return std::nullopt;  // as Postfix: int
   return number * scale;
+}
+
+std::string FormatRfc5322Date(int64_t seconds_since_epoch) {
+  time_t t = seconds_since_epoch;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buffer[64];
+  strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000 (UTC)", &tm);
+  return buffer;
 }
 
 }  // namespace postern

@@ -45,4 +45,8 @@ bool ParseDecimal(std::string_view s, long long* value);
 // for anything else, or beyond what an int holds (as Postfix).
 std::optional<long long> ParseTime(std::string_view value, char default_unit);
 
+// A date as RFC 5322 headers write it, in UTC:
+// "Mon, 21 Sep 2026 14:13:20 +0000 (UTC)".
+std::string FormatRfc5322Date(int64_t seconds_since_epoch);
+
 }  // namespace postern

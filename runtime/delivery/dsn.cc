@@ -1,21 +1,10 @@
 // dsn.cc: see dsn.h. Texts follow Postfix's bounce templates.
 #include "runtime/delivery/dsn.h"
 
-#include <ctime>
-
 #include "util/strings.h"
 
 namespace postern::delivery {
 namespace {
-
-std::string RfcDate(int64_t seconds) {
-  time_t t = seconds;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000 (UTC)", &tm);
-  return buffer;
-}
 
 bool IsStatusCode(std::string_view s) {
   // class.subject.detail: 2, 4 or 5, then 1-3 digits, then 1-3 digits.
@@ -59,7 +48,7 @@ std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const st
   m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n";
   m += "Content-Transfer-Encoding: 8bit\r\n";
   m += "Message-Id: <" + options.queue_id + "@" + options.hostname + ">\r\n";
-  m += "Date: " + RfcDate(options.now) + "\r\n";
+  m += "Date: " + FormatRfc5322Date(options.now) + "\r\n";
   m += "\r\nThis is a MIME-encapsulated message.\r\n\r\n";
 
   // 1. For people.
@@ -96,7 +85,7 @@ std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const st
   m += "X-Postern-Queue-ID: " + original.id + "\r\n";
   m += "X-Postern-Sender: rfc822; " + original.sender + "\r\n";
   if (!original.envid.empty()) m += "Original-Envelope-Id: " + original.envid + "\r\n";
-  m += "Arrival-Date: " + RfcDate(original.arrival_time) + "\r\n";
+  m += "Arrival-Date: " + FormatRfc5322Date(original.arrival_time) + "\r\n";
   for (const DsnRecipient& r : recipients) {
     m += "\r\nFinal-Recipient: rfc822; " + r.address + "\r\n";
     if (!r.original.empty()) {

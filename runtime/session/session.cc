@@ -2,7 +2,6 @@
 #include "runtime/session/session.h"
 
 #include <atomic>
-#include <ctime>
 
 #include "mail/address.h"
 #include "mail/ip_address.h"
@@ -33,15 +32,6 @@ bool BadAddressBytes(std::string_view address, bool smtputf8, bool* needs_utf8) 
 uint64_t NextEvent() {
   static std::atomic<uint64_t> events{0};
   return events.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
-std::string RfcDate(int64_t now) {
-  time_t t = now;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000 (UTC)", &tm);
-  return buffer;
 }
 
 }  // namespace
@@ -624,7 +614,7 @@ std::string Session::ReceivedHeader() const {
          std::to_string(tls_->bits) + " bits))\r\n";
   }
   h += "\tby " + config_.hostname + " (Postern) with " + Protocol() + " id " + queue_id_;
-  std::string date = RfcDate(environment_.now ? environment_.now() : 0);
+  std::string date = FormatRfc5322Date(environment_.now ? environment_.now() : 0);
   if (recipients_.size() == 1) {
     h += "\r\n\tfor <" + recipients_.front().address + ">; " + date + "\r\n";
   } else {

@@ -111,7 +111,18 @@ class Posternd:
         self.start()
         return self
 
-    def start(self):
+    def start(self, attempts=3):
+        """Starts posternd; when another process took the port first (a
+        race with parallel tests), again on another port."""
+        for attempt in range(attempts):
+            try:
+                return self._start()
+            except RuntimeError as e:
+                if attempt + 1 == attempts or "bind 127.0.0.1" not in str(e):
+                    raise
+                self.port = free_port()
+
+    def _start(self):
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [self.posternd, "-i", self.images, "-q", self.queue, "--listen", "127.0.0.1:%d" % self.port,

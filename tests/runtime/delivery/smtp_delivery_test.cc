@@ -32,10 +32,17 @@ uint16_t FreePort() {
 // smtp-sink with `flags` on 127.0.0.1:port, dumping messages into dir().
 class SmtpSink {
  public:
-  explicit SmtpSink(std::vector<std::string> flags) : port_(FreePort()) {
+  explicit SmtpSink(std::vector<std::string> flags) {
     std::string pattern = (std::filesystem::temp_directory_path() / "postern-sink-XXXXXX").string();
     dir_ = mkdtemp(pattern.data());
     std::filesystem::permissions(dir_, std::filesystem::perms::all);
+    // Another test may take the port before smtp-sink binds it: then
+    // smtp-sink exits and is started again on another port.
+    for (int attempt = 0; attempt < 5 && !Start(flags); ++attempt) {
+    }
+  }
+  bool Start(const std::vector<std::string>& flags) {
+    port_ = FreePort();
     std::vector<std::string> argv = {"smtp-sink"};
     if (geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
     argv.insert(argv.end(), {"-d", dir_ + "/%M."});
@@ -44,15 +51,23 @@ class SmtpSink {
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    if (posix_spawnp(&pid_, "smtp-sink", nullptr, nullptr, args.data(), environ) != 0) pid_ = 0;
-    for (int i = 0; i < 100 && pid_ != 0; ++i) {  // until it listens
+    if (posix_spawnp(&pid_, "smtp-sink", nullptr, nullptr, args.data(), environ) != 0) {
+      pid_ = 0;
+      return false;
+    }
+    for (int i = 0; i < 100; ++i) {  // until it listens, or has given up
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = 0;
+        return false;
+      }
       asio::io_context io;
       tcp::socket s(io);
       boost::system::error_code ec;
       s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
-      if (!ec) break;
+      if (!ec) return waitpid(pid_, nullptr, WNOHANG) == 0;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    return false;
   }
   ~SmtpSink() {
     if (pid_ != 0) {
@@ -77,7 +92,7 @@ class SmtpSink {
   }
 
  private:
-  uint16_t port_;
+  uint16_t port_ = 0;
   pid_t pid_ = 0;
   std::string dir_;
 };

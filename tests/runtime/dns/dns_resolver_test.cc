@@ -21,22 +21,35 @@ extern char** environ;
 namespace postern::dns {
 namespace {
 
+// A loopback port free for UDP and for TCP (dnsmasq binds both).
 int FreeUdpPort() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a);
-  socklen_t length = sizeof a;
-  getsockname(fd, reinterpret_cast<struct sockaddr*>(&a), &length);
-  close(fd);
-  return ntohs(a.sin_port);
+  while (true) {
+    int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(udp, reinterpret_cast<struct sockaddr*>(&a), sizeof a);
+    socklen_t length = sizeof a;
+    getsockname(udp, reinterpret_cast<struct sockaddr*>(&a), &length);
+    int tcp = socket(AF_INET, SOCK_STREAM, 0);
+    bool both = bind(tcp, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0;
+    close(tcp);
+    close(udp);
+    if (both) return ntohs(a.sin_port);
+  }
 }
 
 class DnsResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (system("test -x /usr/sbin/dnsmasq") != 0) GTEST_SKIP() << "dnsmasq is not installed";
+    // Another test may take the port between the check and dnsmasq's bind:
+    // then dnsmasq exits, and it is started again on another port.
+    for (int attempt = 0; attempt < 5 && !resolver_; ++attempt) StartDnsmasq();
+    ASSERT_TRUE(resolver_) << "dnsmasq did not start";
+  }
+
+  void StartDnsmasq() {
     port_ = FreeUdpPort();
     std::vector<std::string> argv = {"/usr/sbin/dnsmasq",
                                      "--keep-in-foreground",
@@ -60,22 +73,33 @@ class DnsResolverTest : public ::testing::Test {
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    ASSERT_EQ(posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ), 0);
+    if (posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+      pid_ = 0;
+      return;
+    }
     ResolverOptions options;
     options.servers = "127.0.0.1:" + std::to_string(port_);
     options.timeout = std::chrono::milliseconds(500);
     auto resolver = DnsResolver::Create(options);
-    ASSERT_TRUE(resolver.ok()) << resolver.status().message();
-    resolver_ = std::move(resolver).value();
-    for (int i = 0; i < 50; ++i) {  // until dnsmasq answers
-      if (resolver_->LookupAddresses("nomx.test").ok()) break;
+    if (!resolver.ok()) return;
+    for (int i = 0; i < 50; ++i) {  // until dnsmasq answers, or has given up
+      if ((*resolver)->LookupAddresses("nomx.test").ok()) {
+        resolver_ = std::move(resolver).value();
+        return;
+      }
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = 0;
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    TearDown();
   }
   void TearDown() override {
     if (pid_ != 0) {
       kill(pid_, SIGTERM);
       waitpid(pid_, nullptr, 0);
+      pid_ = 0;
     }
   }
 
