@@ -248,6 +248,39 @@ def connection_rate_limit(postern, posternd, config):
         expect("... and the log says which limit", "Connection rate limit exceeded from 127.0.0.1" in d.log_text())
 
 
+def tls_protocols(postern, posternd, config, tls):
+    """smtpd_tls_protocols as Postfix writes it: >=TLSv1.3 refuses a TLSv1.2-only client."""
+    with Posternd(postern, posternd, config, tls + "smtpd_tls_protocols = >=TLSv1.3\n"
+                  "smtpd_tls_received_header = yes\n") as d:
+        outcomes = {}
+        for name, version in (("TLSv1.2", ssl.TLSVersion.TLSv1_2), ("TLSv1.3", ssl.TLSVersion.TLSv1_3)):
+            c = d.connect()
+            c.reply()
+            c.command("EHLO tls")
+            c.command("STARTTLS")
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            context.minimum_version = context.maximum_version = version
+            try:
+                c.sock = context.wrap_socket(c.sock)
+                c.buffer = b""
+                for command in ("EHLO tls", "MAIL FROM:<a@elsewhere.example>", "RCPT TO:<joe@test.example>", "DATA"):
+                    c.command(command)
+                c.send(b"Subject: tls\r\n\r\nx\r\n.\r\n")
+                outcomes[name] = c.reply()
+            except (ssl.SSLError, OSError) as e:
+                outcomes[name] = "handshake failed: %s" % e.__class__.__name__
+            c.close()
+        ok13 = outcomes["TLSv1.3"].startswith("250 2.0.0 Ok: queued as")
+        expect("smtpd_tls_protocols = >=TLSv1.3: TLSv1.2 refused, TLSv1.3 accepted",
+               outcomes["TLSv1.2"].startswith("handshake failed") and ok13, outcomes)
+        if ok13:
+            m = read_queue_file(os.path.join(d.queue, "incoming", outcomes["TLSv1.3"].split()[-1]))
+            expect("smtpd_tls_received_header = yes names protocol and cipher",
+                   b"(using TLSv1.3 with cipher TLS_" in m["content"], m["content"][:400])
+
+
 def rate_limit(postern, posternd, config):
     d = Posternd(postern, posternd, config)
     os.makedirs(os.path.join(d.config, "policy"))
@@ -308,6 +341,7 @@ def main():
                          sequence_and_limits):
                 step(d)
             status(postern, d)
+        tls_protocols(postern, posternd, config, tls)
     bare_newline_refused(postern, posternd, config)
     connection_limit(postern, posternd, config)
     connection_rate_limit(postern, posternd, config)
