@@ -10,7 +10,11 @@ ClientLimiter::Verdict ClientLimiter::Admit(const std::string& address, const Cl
   std::lock_guard lock(mutex_);
   if (++admissions_ % 4096 == 0) {
     for (auto it = clients_.begin(); it != clients_.end();) {
-      bool stale = it->second.recent.empty() || it->second.recent.back() <= now_seconds - limits.rate_window_seconds;
+      const Client& c = it->second;
+      auto old = [&](const std::deque<int64_t>& d) {
+        return d.empty() || d.back() <= now_seconds - limits.rate_window_seconds;
+      };
+      bool stale = old(c.recent) && old(c.messages) && old(c.recipients);
       it = it->second.active == 0 && stale ? clients_.erase(it) : std::next(it);
     }
   }
@@ -27,11 +31,25 @@ ClientLimiter::Verdict ClientLimiter::Admit(const std::string& address, const Cl
   return Verdict::kAdmit;
 }
 
+bool ClientLimiter::CountEvent(const std::string& address, Event event, const ClientLimits& limits,
+                               int64_t now_seconds) {
+  int64_t limit = event == Event::kMessage ? limits.message_rate_limit : limits.recipient_rate_limit;
+  if (limit <= 0) return true;
+  std::lock_guard lock(mutex_);
+  Client& c = clients_[address];
+  std::deque<int64_t>& times = event == Event::kMessage ? c.messages : c.recipients;
+  while (!times.empty() && times.front() <= now_seconds - limits.rate_window_seconds) times.pop_front();
+  if (static_cast<int64_t>(times.size()) >= limit) return false;
+  times.push_back(now_seconds);
+  return true;
+}
+
 void ClientLimiter::Release(const std::string& address) {
   std::lock_guard lock(mutex_);
   auto it = clients_.find(address);
   if (it == clients_.end()) return;
-  if (--it->second.active <= 0 && it->second.recent.empty()) clients_.erase(it);
+  const Client& c = it->second;
+  if (--it->second.active <= 0 && c.recent.empty() && c.messages.empty() && c.recipients.empty()) clients_.erase(it);
 }
 
 }  // namespace postern::daemon

@@ -1,7 +1,8 @@
-// client_limiter.h: per-client connection limits, as Postfix's anvil(8)
-// keeps them for smtpd: concurrent connections from one address
-// (smtpd_client_connection_count_limit) and connections per time unit
-// (smtpd_client_connection_rate_limit per anvil_rate_time_unit). Clients in
+// client_limiter.h: per-client limits, as Postfix's anvil(8) keeps them for
+// smtpd: concurrent connections from one address
+// (smtpd_client_connection_count_limit), and connections, messages (MAIL
+// commands) and recipients (RCPT commands) per anvil_rate_time_unit
+// (smtpd_client_{connection,message,recipient}_rate_limit). Clients in
 // smtpd_client_event_limit_exceptions are never limited. Thread-safe.
 #pragma once
 
@@ -15,7 +16,9 @@ namespace postern::daemon {
 
 struct ClientLimits {
   int64_t count_limit = 50;  // 0: none
-  int64_t rate_limit = 0;    // 0: none
+  int64_t rate_limit = 0;    // connections per window; 0: none
+  int64_t message_rate_limit = 0;
+  int64_t recipient_rate_limit = 0;
   int64_t rate_window_seconds = 60;
 };
 
@@ -27,10 +30,16 @@ class ClientLimiter {
   Verdict Admit(const std::string& address, const ClientLimits& limits, int64_t now_seconds, bool exempt);
   void Release(const std::string& address);
 
+  enum class Event { kMessage, kRecipient };
+  // Counts one event for a client that was admitted; false when it is over
+  // its limit for the window (the event is then not counted).
+  bool CountEvent(const std::string& address, Event event, const ClientLimits& limits, int64_t now_seconds);
+
  private:
   struct Client {
     int64_t active = 0;
     std::deque<int64_t> recent;  // connection times within the rate window
+    std::deque<int64_t> messages, recipients;
   };
   std::mutex mutex_;
   std::unordered_map<std::string, Client> clients_;

@@ -180,8 +180,8 @@ asio::awaitable<void> Connection::Run() {
 
 asio::awaitable<bool> Connection::Admit() {
   auto ip = mail::IpAddress::Parse(address_);
-  bool exempt = ip && serving_->limit_exceptions.Match(*ip);
-  ClientLimiter::Verdict verdict = shared_->limiter.Admit(address_, serving_->limits, Now(), exempt);
+  exempt_ = ip && serving_->limit_exceptions.Match(*ip);
+  ClientLimiter::Verdict verdict = shared_->limiter.Admit(address_, serving_->limits, Now(), exempt_);
   if (verdict == ClientLimiter::Verdict::kAdmit) {
     admitted_ = true;
     co_return true;
@@ -203,6 +203,14 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   env.new_queue_id = [this] { return shared_->ids.Next(); };
   env.now = Now;
   env.log = [this](const std::string& line) { shared_->log.Write(line); };
+  if (!exempt_) {
+    env.allow = [this](session::RateEvent e) {
+      return shared_->limiter.CountEvent(
+          address_,
+          e == session::RateEvent::kMessage ? ClientLimiter::Event::kMessage : ClientLimiter::Event::kRecipient,
+          serving_->limits, Now());
+    };
+  }
   session_.emplace(serving_->session, peer, std::move(env));
   session_->Start();
   if (shutdown_requested_) session_->ShutDown();

@@ -135,6 +135,8 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
   serving->session = *context;
   serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit", 50);
   serving->limits.rate_limit = image::IntParameter(*image, "smtpd_client_connection_rate_limit", 0);
+  serving->limits.message_rate_limit = image::IntParameter(*image, "smtpd_client_message_rate_limit", 0);
+  serving->limits.recipient_rate_limit = image::IntParameter(*image, "smtpd_client_recipient_rate_limit", 0);
   serving->limits.rate_window_seconds =
       std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
   serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");

@@ -360,6 +360,10 @@ void Session::Mail(const Command& c) {
   bool needs_utf8 = false;
   if (BadAddressBytes(c.path, smtputf8, &needs_utf8)) return Reply("501 5.1.7 Bad sender address syntax");
   if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+  if (environment_.allow && !environment_.allow(RateEvent::kMessage)) {
+    Log("warning: Message delivery request rate limit exceeded from " + ClientText() + " for service smtp");
+    return Reply("452 4.3.2 Error: too much mail from " + peer_.address);
+  }
   facts_.sender = mail::InternalForm(c.path);
   facts_.has_sender = true;
   facts_.size = size;
@@ -413,6 +417,10 @@ void Session::Rcpt(const Command& c) {
     return Reply("501 5.1.3 Bad recipient address syntax");
   }
   if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+  if (environment_.allow && !environment_.allow(RateEvent::kRecipient)) {
+    Log("warning: Recipient address rate limit exceeded from " + ClientText() + " for service smtp");
+    return Reply("452 4.3.2 Error: too many recipients from " + peer_.address);
+  }
   facts_.recipient = mail::InternalForm(c.path);
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();

@@ -51,12 +51,19 @@ struct TlsInfo {
   bool client_certificate = false;  // verified
 };
 
+// Events a client's rate limits count (smtpd_client_message_rate_limit,
+// smtpd_client_recipient_rate_limit).
+enum class RateEvent { kMessage, kRecipient };
+
 // What the session asks of its surroundings.
 struct SessionEnvironment {
   std::function<std::string()> new_queue_id;
   std::function<int64_t()> now;  // seconds since the epoch
   // One maillog line without the "postern/smtpd[pid]: " prefix.
   std::function<void(const std::string&)> log;
+  // Counts one event for this client; false when it is over its rate
+  // limit (the daemon counts across connections). Empty: no limits.
+  std::function<bool(RateEvent)> allow;
 };
 
 struct MessageToCommit {

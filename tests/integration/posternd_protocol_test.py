@@ -281,6 +281,25 @@ def tls_protocols(postern, posternd, config, tls):
                    b"(using TLSv1.3 with cipher TLS_" in m["content"], m["content"][:400])
 
 
+def message_and_recipient_rate_limits(postern, posternd, config):
+    with Posternd(postern, posternd, config, "smtpd_client_message_rate_limit = 2\n"
+                  "smtpd_client_recipient_rate_limit = 3\nsmtpd_client_event_limit_exceptions =\n") as d:
+        c = d.connect()
+        c.reply()
+        c.command("EHLO r")
+        mails = [c.command("MAIL FROM:<a@elsewhere.example>")]
+        rcpts = [c.command("RCPT TO:<joe@test.example>") for _ in range(4)]
+        for _ in range(2):
+            c.command("RSET")
+            mails.append(c.command("MAIL FROM:<a@elsewhere.example>"))
+        c.close()
+        expect("smtpd_client_message_rate_limit (2/min): the 3rd MAIL gets 452 4.3.2",
+               [m[:3] for m in mails] == ["250", "250", "452"] and "too much mail from 127.0.0.1" in mails[2], mails)
+        expect("smtpd_client_recipient_rate_limit (3/min): the 4th RCPT gets 452 4.3.2",
+               [r[:3] for r in rcpts] == ["250", "250", "250", "452"] and "too many recipients from 127.0.0.1" in rcpts[3],
+               rcpts)
+
+
 def rate_limit(postern, posternd, config):
     d = Posternd(postern, posternd, config)
     os.makedirs(os.path.join(d.config, "policy"))
@@ -345,6 +364,7 @@ def main():
     bare_newline_refused(postern, posternd, config)
     connection_limit(postern, posternd, config)
     connection_rate_limit(postern, posternd, config)
+    message_and_recipient_rate_limits(postern, posternd, config)
     rate_limit(postern, posternd, config)
     shutdown(postern, posternd, config)
 
