@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "mail/lookup_table.h"
-#include "util/asio.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/image/image.h"
+#include "util/asio.h"
 
 namespace postern::daemon {
 

@@ -12,12 +12,12 @@
 #include <unordered_map>
 
 #include "mail/network_list.h"
-#include "util/asio.h"
 #include "runtime/daemon/client_limiter.h"
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
+#include "util/asio.h"
 
 namespace postern::daemon {
 

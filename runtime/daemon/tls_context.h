@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "util/asio.h"
 #include "runtime/image/image.h"
+#include "util/asio.h"
 #include "util/status.h"
 
 namespace postern::daemon {
