@@ -488,7 +488,6 @@ void Session::ConsumeData() {
       Close();
       return;
     case smtp::DataDecoder::State::kDone:
-      content_size_ = data_->size();
       data_.reset();
       phase_ = Phase::kCommand;
       EndOfMessage();
@@ -515,7 +514,7 @@ void Session::Bdat(const Command& c) {
   } else if (!used_bdat_) {
     used_bdat_ = true;
     content_.clear();
-    content_size_ = 0;
+    bdat_bytes_ = 0;
     facts_.event = NextEvent();
     vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
     if (d.kind != vm::Decision::Kind::kAccept) {
@@ -533,8 +532,8 @@ void Session::ConsumeBdat() {
   std::string pending = lines_.TakePending();
   size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, pending.size()));
   if (bdat_error_.empty()) {
-    content_size_ += take;
-    if (config_.message_size_limit != 0 && content_size_ > config_.message_size_limit) {
+    bdat_bytes_ += take;
+    if (config_.message_size_limit != 0 && bdat_bytes_ > config_.message_size_limit) {
       too_big_ = true;
     } else {
       content_.append(pending, 0, take);
@@ -551,7 +550,7 @@ void Session::ConsumeBdat() {
   }
   if (!bdat_last_) {
     Count("bdat", true);
-    Reply("250 2.0.0 Ok: " + std::to_string(content_size_) + " bytes");
+    Reply("250 2.0.0 Ok: " + std::to_string(bdat_bytes_) + " bytes");
     return;
   }
   // The whole message: lines must end in <CR><LF>; bare <LF> as for DATA.
@@ -881,7 +880,7 @@ void Session::ResetTransaction() {
   actions_ = vm::Decision{};
   data_.reset();
   content_.clear();
-  content_size_ = 0;
+  bdat_bytes_ = 0;
   too_big_ = false;
   used_bdat_ = false;
   facts_.has_sender = false;

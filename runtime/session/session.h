@@ -187,7 +187,7 @@ class Session {
   vm::Decision actions_;  // actions gathered from the stages (hold, redirect, bcc, ...)
   std::optional<smtp::DataDecoder> data_;
   std::string content_;
-  uint64_t content_size_ = 0;
+  uint64_t bdat_bytes_ = 0;  // BDAT chunk bytes received in this transaction
   bool too_big_ = false;
   bool used_bdat_ = false;
   uint64_t bdat_remaining_ = 0;

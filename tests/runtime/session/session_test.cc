@@ -338,6 +338,36 @@ TEST_F(SessionTest, EightBitAddressNeedsSmtputf8) {
   EXPECT_EQ(Send("RCPT TO:<a\x01@example.com>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
 }
 
+// header_checks actions reach the stored message: REPLACE and IGNORE edit
+// headers, PREPEND adds one, HOLD picks the hold queue, DISCARD stores nothing.
+TEST_F(SessionTest, HeaderCheckActionsShapeWhatIsStored) {
+  config_.Write("header_checks",
+                "/^Subject: replace me/ REPLACE Subject: replaced\n"
+                "/^X-Secret:/ IGNORE\n"
+                "/^From:/ PREPEND X-Seen: yes\n"
+                "/^Subject: hold/ HOLD\n"
+                "/^Subject: drop/ DISCARD\n");
+  Configure("header_checks = regexp:/etc/postfix/header_checks\n");
+  auto send = [&](const std::string& headers) {
+    Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
+    return Send(headers + "\r\nbody\r\n.\r\n");
+  };
+  Send("EHLO c\r\n");
+  send("From: a@example.org\r\nSubject: replace me\r\nX-Secret: 42\r\n");
+  EXPECT_FALSE(session_->message_to_commit().hold);
+  Commit();
+  const std::string& content = committed_.at(0).content;
+  EXPECT_NE(content.find("X-Seen: yes\r\nFrom: a@example.org\r\nSubject: replaced\r\n\r\nbody\r\n"), std::string::npos)
+      << content;
+  EXPECT_EQ(content.find("X-Secret"), std::string::npos);
+  send("Subject: hold this\r\n");
+  EXPECT_TRUE(session_->message_to_commit().hold);
+  Commit();
+  EXPECT_EQ(send("Subject: drop this\r\n"), "250 2.0.0 Ok: queued as QID3\r\n");  // accepted, nothing to store
+  EXPECT_EQ(session_->next(), Session::Next::kRead);
+  EXPECT_NE(LogText().find("QID3: discard: END-OF-MESSAGE"), std::string::npos) << LogText();
+}
+
 TEST_F(SessionTest, OpenRelayImageIsRefused) {
   config_.Write("main.cf",
                 "compatibility_level = 3.6\nmydestination = example.com\nsmtpd_relay_restrictions = permit\n");
