@@ -7,7 +7,7 @@
 
 #include "mail/ip_address.h"
 #include "runtime/daemon/peer_names.h"
-#include "runtime/daemon/run_on.h"
+#include "util/run_on.h"
 
 namespace postern::daemon {
 namespace {

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
                  "seconds that transactions in progress get to finish on SIGTERM")
       ->capture_default_str();
+  app.add_option("--dns", options.dns_servers,
+                 "DNS servers for delivery, \"127.0.0.1:5353,[::1]:53\" (default: /etc/resolv.conf)");
+  app.add_flag("--no-delivery", options.no_delivery,
+               "accept and queue mail, deliver nothing (the queue manager does not run)");
   CLI11_PARSE(app, argc, argv);
   postern::daemon::Server server(std::move(options));
   return server.Run();

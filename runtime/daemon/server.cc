@@ -20,9 +20,10 @@
 #include "mail/passwd_table.h"
 #include "runtime/daemon/connection.h"
 #include "runtime/daemon/rate_counter.h"
-#include "runtime/daemon/run_on.h"
+#include "util/run_on.h"
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
+#include "runtime/queue/queue_directory.h"
 #include "util/source_file.h"
 #include "util/strings.h"
 
@@ -141,6 +142,7 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
       std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
   serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
   serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup", true);
+  serving->delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver);
   return std::shared_ptr<const Serving>(std::move(serving));
 }
 
@@ -229,13 +231,15 @@ Status Server::DropPrivileges() {
   uid_t uid = pw->pw_uid;
   gid_t gid = pw->pw_gid;
   const std::string& q = options_.queue_directory;
-  for (const std::string& path : {q, q + "/incoming", q + "/hold", control_path_}) {
+  std::vector<std::string> paths = {q, control_path_};
+  for (std::string_view sub : queue::kQueueNames) paths.push_back(q + "/" + std::string(sub));
+  for (const std::string& path : paths) {
     if (chown(path.c_str(), uid, gid) != 0) return Status::Permanent("chown " + path + ": " + std::strerror(errno));
   }
   // Files already in the queue (from an earlier run as another user).
   std::error_code ec;
-  for (const char* sub : {"/incoming", "/hold"}) {
-    for (const auto& entry : std::filesystem::directory_iterator(q + sub, ec)) {
+  for (std::string_view sub : queue::kQueueNames) {
+    for (const auto& entry : std::filesystem::directory_iterator(q + "/" + std::string(sub), ec)) {
       if (chown(entry.path().c_str(), uid, gid) != 0) {
         return Status::Permanent("chown " + entry.path().string() + ": " + std::strerror(errno));
       }
@@ -280,6 +284,11 @@ std::string Server::StatusJson(const std::string& reload) const {
   j["image"] = serving->session->image->id();
   j["connections"] = shared_.registry.size();
   j["stored"] = shared_.stored.load();
+  if (qmgr_) {
+    qmgr::QueueManager::Stats q = qmgr_->stats();
+    j["delivery"] = {{"delivered", q.delivered}, {"bounced", q.bounced}, {"deferred", q.deferred},
+                     {"removed", q.removed},     {"active", q.active},   {"running", q.running}};
+  }
   if (!reload.empty()) j["reload"] = reload;
   return j.dump() + "\n";
 }
@@ -297,8 +306,11 @@ asio::awaitable<void> Server::HandleControl(asio::local::stream_protocol::socket
     reply = StatusJson(result);
   } else if (command == "status") {
     reply = StatusJson("");
+  } else if (command == "flush") {
+    if (qmgr_) qmgr_->Flush();
+    reply = qmgr_ ? StatusJson("") : "{\"error\":\"delivery is off (--no-delivery)\"}\n";
   } else {
-    reply = "{\"error\":\"unknown command; use status or reload\"}\n";
+    reply = "{\"error\":\"unknown command; use status, reload or flush\"}\n";
   }
   co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
 }
@@ -364,6 +376,7 @@ asio::awaitable<void> Server::ShutDown(int signal) {
     wait.expires_after(std::chrono::milliseconds(50));
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  if (qmgr_) qmgr_->Stop(std::chrono::seconds(std::min<int64_t>(options_.shutdown_grace_seconds, 10)));
   writer_->Stop();  // everything acknowledged is on disk already; this ends the thread
   unlink(control_path_.c_str());
   main_.stop();
@@ -391,9 +404,33 @@ int Server::Run() {
   writer_ = std::move(writer).value();
   shared_.writer = writer_.get();
   shared_.lookups = &lookups_;
+  for (std::string_view sub : queue::kQueueNames) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.queue_directory + "/" + std::string(sub), ec);
+    if (ec) return fail("queue: " + options_.queue_directory + "/" + std::string(sub) + ": " + ec.message());
+  }
   if (Status s = Listen(); !s.ok()) return fail(s.message());
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
   if (Status s = DropPrivileges(); !s.ok()) return fail(s.message());
+  if (!options_.no_delivery) {
+    dns::ResolverOptions dns_options;
+    dns_options.servers = options_.dns_servers;
+    auto dns = dns::DnsResolver::Create(dns_options);
+    if (dns.ok()) {
+      dns_ = std::move(dns).value();
+    } else {
+      log_.Write("warning: DNS: " + dns.status().message() + "; only numeric nexthops can be reached");
+    }
+    qmgr::QueueManagerServices services;
+    services.context = [this] { return serving_.load()->delivery; };
+    services.log = [this](const std::string& program, const std::string& text) { log_.For(program).Write(text); };
+    services.new_queue_id = [this] { return shared_.ids.Next(); };
+    services.writer = writer_.get();
+    services.dns = dns_.get();
+    qmgr_ = std::make_unique<qmgr::QueueManager>(options_.queue_directory, std::move(services));
+    writer_->OnStored([this](std::vector<std::string> ids) { qmgr_->Arrived(std::move(ids)); });
+    if (Status s = qmgr_->Start(); !s.ok()) return fail("queue manager: " + s.message());
+  }
 
   unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<asio::io_context>(1));

@@ -6,7 +6,8 @@
 // SIGHUP, or the control socket's "reload") load and verify the new image
 // on their own thread and swap it atomically; SIGTERM/SIGINT stop
 // accepting, let transactions in progress finish (421 to idle sessions),
-// flush the queue writer and exit.
+// flush the queue writer and exit. The queue manager (qmgr/) delivers
+// what was stored; the control socket's "flush" runs the deferred queue.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,9 @@
 
 #include "mail/lookup_table.h"
 #include "runtime/daemon/serving.h"
+#include "runtime/dns/dns_resolver.h"
 #include "runtime/image/image.h"
+#include "runtime/qmgr/queue_manager.h"
 #include "util/asio.h"
 
 namespace postern::daemon {
@@ -31,6 +34,8 @@ struct DaemonOptions {
   std::string control_socket;                          // empty: QUEUE/control
   std::string users_file;                              // passwd(5) text standing in for the system's users
   int64_t shutdown_grace_seconds = 30;
+  std::string dns_servers;  // for delivery; empty: the system's
+  bool no_delivery = false;  // queue only: no queue manager
 };
 
 class Server {
@@ -60,6 +65,8 @@ class Server {
   std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
   std::atomic<std::shared_ptr<const Serving>> serving_;
   std::unique_ptr<queue::QueueWriter> writer_;
+  std::unique_ptr<dns::DnsResolver> dns_;
+  std::unique_ptr<qmgr::QueueManager> qmgr_;
   DaemonShared shared_;
 
   // The workers outlive main_: an accept pending on main_ holds a socket of

@@ -15,6 +15,7 @@
 #include "runtime/daemon/client_limiter.h"
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"
+#include "runtime/qmgr/delivery_config.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
 #include "util/asio.h"
@@ -30,6 +31,7 @@ struct Serving {
   ClientLimits limits;
   mail::NetworkList limit_exceptions;  // smtpd_client_event_limit_exceptions (points into the image)
   bool peername_lookup = true;         // smtpd_peername_lookup
+  std::shared_ptr<const qmgr::DeliveryContext> delivery;  // what the queue manager uses for new loads
 };
 
 // Live connections, for shutdown. Thread-safe.

@@ -26,8 +26,9 @@ std::string SmtpClient::Said(const Reply& reply, const std::string& command) con
 }
 
 void SmtpClient::FailAll(int code, const std::string& text) {
+  bool before_envelope = stage_ == Stage::kGreeting || stage_ == Stage::kHelo || stage_ == Stage::kStartTls;
   for (RecipientResult& r : results_) {
-    if (r.code == 0) r = RecipientResult{code, text};
+    if (r.code == 0) r = RecipientResult{code, text, before_envelope && code < 500};
   }
 }
 

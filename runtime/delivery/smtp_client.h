@@ -56,6 +56,10 @@ struct ClientOptions {
 struct RecipientResult {
   int code = 0;      // 0 while unanswered
   std::string text;  // "host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)"
+  // The host failed before the envelope (no connection, greeting or
+  // EHLO refused, TLS failed): another of the destination's hosts may be
+  // tried, as Postfix's smtp(8) does.
+  bool host_failure = false;
 };
 
 class SmtpClient {

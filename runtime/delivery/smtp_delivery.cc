@@ -7,15 +7,16 @@
 
 namespace postern::delivery {
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
-asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const tcp::endpoint& server, const ClientOptions& options,
+template <typename Endpoint>
+asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
                                                               const OutboundMessage& message, asio::ssl::context* tls,
                                                               const DeliveryTimeouts& timeouts) {
+  using Socket = typename Endpoint::protocol_type::socket;
   auto executor = co_await asio::this_coro::executor;
   SmtpClient client(options, message);
-  tcp::socket socket(executor);
-  std::optional<asio::ssl::stream<tcp::socket&>> secure;
+  Socket socket(executor);
+  std::optional<asio::ssl::stream<Socket&>> secure;
   asio::steady_timer timer(executor);
   bool timed_out = false;
   auto arm = [&](std::chrono::seconds limit) {
@@ -36,7 +37,7 @@ asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const tcp::endpoin
   timer.cancel();
   if (ec) {
     std::vector<RecipientResult> results(message.recipients.size());
-    for (RecipientResult& r : results) r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec)};
+    for (RecipientResult& r : results) r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec), true};
     co_return results;
   }
   std::array<char, 8192> buffer;
@@ -89,5 +90,12 @@ asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const tcp::endpoin
   socket.close(ec);
   co_return client.results();
 }
+
+template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const asio::ip::tcp::endpoint&,
+                                                                       const ClientOptions&, const OutboundMessage&,
+                                                                       asio::ssl::context*, const DeliveryTimeouts&);
+template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(
+    const asio::local::stream_protocol::endpoint&, const ClientOptions&, const OutboundMessage&, asio::ssl::context*,
+    const DeliveryTimeouts&);
 
 }  // namespace postern::delivery

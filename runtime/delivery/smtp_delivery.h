@@ -20,8 +20,10 @@ struct DeliveryTimeouts {
 };
 
 // `options`, `message` and `tls` must outlive the awaited call. `tls` may
-// be null (then STARTTLS is never attempted).
-boost::asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const boost::asio::ip::tcp::endpoint& server,
+// be null (then STARTTLS is never attempted). `Endpoint` is a TCP endpoint
+// or a unix-domain one (LMTP to a local socket).
+template <typename Endpoint>
+boost::asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server,
                                                                      const ClientOptions& options,
                                                                      const OutboundMessage& message,
                                                                      boost::asio::ssl::context* tls,

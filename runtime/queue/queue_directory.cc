@@ -24,6 +24,7 @@ bool IsMessageName(const std::string& name) { return !name.empty() && name.front
 Result<std::vector<QueueEntry>> ListQueue(const std::string& root) {
   std::vector<QueueEntry> entries;
   for (std::string_view queue : kQueueNames) {
+    size_t first = entries.size();
     std::string directory = root + "/" + std::string(queue);
     std::error_code ec;
     std::filesystem::directory_iterator it(directory, ec);
@@ -50,9 +51,9 @@ Result<std::vector<QueueEntry>> ListQueue(const std::string& root) {
       }
       entries.push_back(std::move(e));
     }
+    std::sort(entries.begin() + static_cast<ptrdiff_t>(first), entries.end(),
+              [](const QueueEntry& a, const QueueEntry& b) { return a.id < b.id; });
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const QueueEntry& a, const QueueEntry& b) { return std::tie(a.queue, a.id) < std::tie(b.queue, b.id); });
   return entries;
 }
 

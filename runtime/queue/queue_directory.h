@@ -15,11 +15,13 @@
 
 namespace postern::queue {
 
-// The queues a message can be in, in the order `postern queue list` shows them.
-inline constexpr std::string_view kQueueNames[] = {"incoming", "hold"};
+// The queues a message can be in, in the order `postern queue list` shows
+// them: new mail, mail waiting for its next attempt (the file's mtime is
+// that time), mail on hold, and files that do not decode (never delivered).
+inline constexpr std::string_view kQueueNames[] = {"incoming", "deferred", "hold", "corrupt"};
 
 struct QueueEntry {
-  std::string queue;  // "incoming", "hold"
+  std::string queue;  // one of kQueueNames
   std::string id;
   uint64_t file_size = 0;
   std::optional<QueuedMessage> message;  // absent when the file does not decode

@@ -150,16 +150,19 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
     if (it.error != 0) unlink((it.renamed ? it.final_path : it.temporary).c_str());
   }
   uint64_t failures = 0;
+  std::vector<std::string> stored;
   for (size_t i = 0; i < batch.size(); ++i) {
     const Item& it = items[i];
     if (it.error == 0) {
       batch[i].done(StoreOutcome::kStored, "");
+      if (!batch[i].hold) stored.push_back(batch[i].id);
       continue;
     }
     ++failures;
     StoreOutcome outcome = it.error == ENOSPC || it.error == EDQUOT ? StoreOutcome::kNoSpace : StoreOutcome::kFailed;
     batch[i].done(outcome, std::string(it.step) + " " + it.temporary + ": " + std::strerror(it.error));
   }
+  if (on_stored_ && !stored.empty()) on_stored_(std::move(stored));
   std::lock_guard lock(mutex_);
   stats_.batches++;
   stats_.files += batch.size();

@@ -50,6 +50,10 @@ class QueueWriter {
   QueueWriter& operator=(const QueueWriter&) = delete;
 
   void Submit(std::string id, bool hold, std::string bytes, Done done);
+  // Called on the writer thread after each batch with the ids it stored
+  // durably in incoming/ (the queue manager's cue). Set before the first
+  // Submit.
+  void OnStored(std::function<void(std::vector<std::string> ids)> hook) { on_stored_ = std::move(hook); }
   // Finishes what was submitted, then ends the thread. Submit after Stop
   // fails at once.
   void Stop();
@@ -78,6 +82,7 @@ class QueueWriter {
   std::vector<Request> pending_;
   bool stopping_ = false;
   Stats stats_;
+  std::function<void(std::vector<std::string>)> on_stored_;
   std::thread thread_;
 };
 

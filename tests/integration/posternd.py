@@ -81,9 +81,10 @@ def read_queue_file(path):
 class Posternd:
     """posternd serving `config` (a directory, copied so that main.cf can
     get `extra` lines), on 127.0.0.1:port, with a queue in a temporary
-    directory. Use as a context manager."""
+    directory. Use as a context manager. Mail stays queued (--no-delivery)
+    unless `deliver` is set."""
 
-    def __init__(self, postern, posternd, config, extra="", users=None, queue=None, args=()):
+    def __init__(self, postern, posternd, config, extra="", users=None, queue=None, args=(), deliver=False):
         self.postern, self.posternd = postern, posternd
         self.root = tempfile.mkdtemp(prefix="posternd-test-")
         os.chmod(self.root, 0o755)  # the daemon drops to an unprivileged user
@@ -96,7 +97,7 @@ class Posternd:
         self.log_path = os.path.join(self.root, "posternd.log")
         self.users = users or os.path.join(config, "trace", "users")
         self.port = free_port()
-        self.args = list(args)
+        self.args = list(args) + ([] if deliver else ["--no-delivery"])
         self.process = None
 
     def compile(self, config=None):

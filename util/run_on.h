@@ -16,7 +16,7 @@
 
 #include "util/asio.h"
 
-namespace postern::daemon {
+namespace postern {
 
 class CrossThreadSignal {
  public:
@@ -50,4 +50,4 @@ boost::asio::awaitable<std::invoke_result_t<const Function&>> RunOn(Target& targ
   co_return std::move(*value);
 }
 
-}  // namespace postern::daemon
+}  // namespace postern

@@ -1,0 +1,60 @@
+// smtp_agent.h: the smtp and lmtp delivery agents: from a resolver's
+// nexthop to delivered (or deferred, or bounced) recipients.
+//
+// Nexthop syntax as smtp(8) and lmtp(8) read it: "domain" (MX lookup),
+// "domain:port", "[host]" and "[host]:port" (no MX lookup), and for LMTP
+// also "inet:host:port" and "unix:/path". Mail exchangers are tried in
+// order, each address in turn, while the failure is the host's (no
+// connection, greeting or EHLO refused, TLS failed), up to
+// smtp_mx_address_limit addresses; a reply about the mail itself ends the
+// attempt. A domain that does not exist bounces (5.4.4); a DNS failure
+// defers (4.4.3).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/delivery/smtp_delivery.h"
+#include "util/status.h"
+
+namespace postern::delivery {
+
+struct Nexthop {
+  enum class Kind { kDomain, kHost, kUnix };
+  Kind kind = Kind::kDomain;
+  std::string name;  // domain, host (a name or a numeric address), or socket path
+  uint16_t port = 25;
+};
+
+// Parses `nexthop` for the smtp (`lmtp` false) or lmtp agent.
+Result<Nexthop> ParseNexthop(std::string_view nexthop, bool lmtp);
+
+// A host to connect to, as the DNS named it.
+struct TargetHost {
+  std::string name;
+  std::vector<std::string> addresses;  // numeric
+};
+
+// Where the destination's mail goes: the MX hosts of a domain (with the
+// domain's own addresses when it has no MX) or a host's addresses. Runs
+// the DNS questions wherever the caller wants (a thread pool).
+using HostLookup = std::function<boost::asio::awaitable<Result<std::vector<TargetHost>>>(const Nexthop& nexthop)>;
+
+struct SmtpAgentOptions {
+  ClientOptions client;  // helo_name, lmtp, tls, line_length_limit (server is set per host)
+  DeliveryTimeouts timeouts;
+  size_t address_limit = 5;  // smtp_mx_address_limit (0: no limit)
+};
+
+struct AgentOutcome {
+  std::vector<RecipientResult> results;  // one per message recipient
+  std::string relay;                     // "host[address]:port" last talked to, or "none"
+};
+
+boost::asio::awaitable<AgentOutcome> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOptions& options,
+                                                    const OutboundMessage& message, boost::asio::ssl::context* tls,
+                                                    const HostLookup& lookup);
+
+}  // namespace postern::delivery

@@ -1,0 +1,107 @@
+// delivery_config.cc: see delivery_config.h.
+#include "runtime/qmgr/delivery_config.h"
+
+#include "mail/parameter_list.h"
+#include "runtime/image/image_parameters.h"
+#include "util/strings.h"
+
+namespace postern::qmgr {
+namespace {
+
+// A per-service setting: the master.cf -o override, else main.cf's.
+std::string Setting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
+                    const std::string& fallback) {
+  for (const auto& [key, value] : service.overrides) {
+    if (key == name) return value;
+  }
+  return image.ParameterOr(name, fallback);
+}
+
+int64_t IntSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
+                   int64_t fallback) {
+  long long value = 0;
+  std::string text = Setting(image, service, name, "");
+  return ParseDecimal(text, &value) ? value : fallback;
+}
+
+int64_t TimeSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
+                    int64_t fallback) {
+  std::string text = Setting(image, service, name, "");
+  std::optional<long long> seconds = ParseTime(text, 's');
+  return seconds ? *seconds : fallback;
+}
+
+delivery::TlsPolicy TlsLevel(const std::string& level) {
+  std::string l = ToLower(level);
+  if (l == "may") return delivery::TlsPolicy::kMay;
+  if (l == "encrypt" || l == "verify" || l == "secure" || l == "dane-only") return delivery::TlsPolicy::kEncrypt;
+  return delivery::TlsPolicy::kNone;  // none, or empty (Postfix's default)
+}
+
+}  // namespace
+
+DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
+  DeliveryConfig c;
+  c.hostname = image.ParameterOr("myhostname", "localhost");
+  c.helo_name = image.ParameterOr("smtp_helo_name", c.hostname);
+  c.myorigin = image.ParameterOr("myorigin", c.hostname);
+  c.minimal_backoff = std::max<int64_t>(image::TimeParameter(image, "minimal_backoff_time", 's', 300), 1);
+  c.maximal_backoff = std::max(image::TimeParameter(image, "maximal_backoff_time", 's', 4000), c.minimal_backoff);
+  c.queue_run_delay = std::max<int64_t>(image::TimeParameter(image, "queue_run_delay", 's', 300), 1);
+  c.maximal_queue_lifetime = image::TimeParameter(image, "maximal_queue_lifetime", 'd', 432000);
+  c.bounce_queue_lifetime = image::TimeParameter(image, "bounce_queue_lifetime", 'd', 432000);
+  c.active_limit = std::max<int64_t>(image::IntParameter(image, "qmgr_message_active_limit", 20000), 1);
+  c.process_limit = std::max<int64_t>(image::IntParameter(image, "default_process_limit", 100), 1);
+  c.bounce_size_limit = static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit", 50000), 0));
+  for (const std::string& item : mail::SplitParameterList(image.ParameterOr("notify_classes", "resource, software"))
+                                     .value_or(std::vector<std::string>{})) {
+    std::string k = ToLower(item);
+    c.notify_2bounce = c.notify_2bounce || k == "2bounce" || k == "bounce";
+  }
+  c.double_bounce_recipient = image.ParameterOr("2bounce_notice_recipient", "postmaster");
+  c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit", 's', 1000), 1);
+  c.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit", 51200000), 0));
+
+  int64_t concurrency = image::IntParameter(image, "default_destination_concurrency_limit", 20);
+  int64_t recipients = image::IntParameter(image, "default_destination_recipient_limit", 50);
+  for (const mail::ServiceEntry& s : image.services()) {
+    if (s.type != "unix" && s.type != "fifo") continue;  // a transport is a unix service
+    TransportConfig t;
+    t.agent = s.command;
+    std::string prefix = t.agent == "lmtp" ? "lmtp_" : "smtp_";
+    t.concurrency_limit =
+        std::max<int64_t>(IntSetting(image, s, s.name + "_destination_concurrency_limit", concurrency), 1);
+    // local(8) delivers one recipient at a time (local_destination_recipient_limit = 1).
+    t.recipient_limit = std::max<int64_t>(
+        IntSetting(image, s, s.name + "_destination_recipient_limit", t.agent == "local" ? 1 : recipients), 1);
+    t.tls = TlsLevel(Setting(image, s, prefix + "tls_security_level", ""));
+    t.connect_timeout = std::max<int64_t>(TimeSetting(image, s, prefix + "connect_timeout", 30), 1);
+    t.command_timeout = std::max<int64_t>(TimeSetting(image, s, prefix + "data_done_timeout", 600), 1);
+    t.address_limit = std::max<int64_t>(IntSetting(image, s, prefix + "mx_address_limit", 5), 0);
+    c.transports[s.name] = std::move(t);
+  }
+  return c;
+}
+
+std::shared_ptr<const DeliveryContext> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
+                                                            std::shared_ptr<const resolve::Resolver> resolver) {
+  auto context = std::make_shared<DeliveryContext>();
+  context->config = ReadDeliveryConfig(*image);
+  context->image = std::move(image);
+  context->resolver = std::move(resolver);
+  bool wants_tls = false;
+  for (const auto& [name, t] : context->config.transports) wants_tls = wants_tls || t.tls != delivery::TlsPolicy::kNone;
+  if (wants_tls) {
+    auto tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+    tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                     boost::asio::ssl::context::no_sslv3);
+    // Opportunistic TLS (may, encrypt): the peer is not authenticated, as
+    // Postfix does at these levels; verify/secure are not implemented and
+    // are treated as encrypt.
+    tls->set_verify_mode(boost::asio::ssl::verify_none);
+    context->client_tls = std::move(tls);
+  }
+  return context;
+}
+
+}  // namespace postern::qmgr
