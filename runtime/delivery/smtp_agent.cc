@@ -1,6 +1,8 @@
 // smtp_agent.cc: see smtp_agent.h.
 #include "runtime/delivery/smtp_agent.h"
 
+#include <algorithm>
+
 #include "util/strings.h"
 
 namespace postern::delivery {
@@ -72,54 +74,67 @@ Result<Nexthop> ParseNexthop(std::string_view text, bool lmtp) {
   return n;
 }
 
-asio::awaitable<AgentOutcome> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOptions& options,
-                                             const OutboundMessage& message, asio::ssl::context* tls,
-                                             const HostLookup& lookup) {
-  AgentOutcome outcome;
-  outcome.relay = "none";
+asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOptions& options,
+                                       std::span<const OutboundMessage* const> messages, asio::ssl::context* tls,
+                                       const HostLookup& lookup, const AgentDone& done) {
+  if (messages.empty()) co_return 0;
   auto fail_all = [&](int code, const std::string& text, bool host_failure) {
-    outcome.results.assign(message.recipients.size(), RecipientResult{code, text, host_failure});
+    for (size_t i = 0; i < messages.size(); ++i) {
+      done(i, AgentOutcome{std::vector<RecipientResult>(messages[i]->recipients.size(),
+                                                        RecipientResult{code, text, host_failure}),
+                           "none"});
+    }
+    return messages.size();
   };
   if (nexthop.kind == Nexthop::Kind::kUnix) {
     ClientOptions client = options.client;
     client.server = nexthop.name;
-    outcome.relay = nexthop.name;
-    outcome.results = co_await DeliverOverSmtp(asio::local::stream_protocol::endpoint(nexthop.name), client, message,
-                                               tls, options.timeouts);
-    co_return outcome;
+    co_return co_await DeliverOverSmtp(asio::local::stream_protocol::endpoint(nexthop.name), client, messages, tls,
+                                       options.timeouts, [&](size_t i, std::vector<RecipientResult> results) {
+                                         done(i, AgentOutcome{std::move(results), nexthop.name});
+                                       });
   }
   Result<std::vector<TargetHost>> hosts = co_await lookup(nexthop);
   if (!hosts.ok()) {
     std::string type = nexthop.kind == Nexthop::Kind::kDomain ? "MX" : "A";
     std::string text = "Host or domain name not found. Name service error for name=" + nexthop.name +
                        " type=" + type + ": " + hosts.status().message();
-    if (hosts.status().temporary()) {
-      fail_all(450, "4.4.3 " + text, true);
-    } else {
-      fail_all(550, "5.4.4 " + text, false);
-    }
-    co_return outcome;
+    co_return hosts.status().temporary() ? fail_all(450, "4.4.3 " + text, true) : fail_all(550, "5.4.4 " + text, false);
   }
   size_t tried = 0;
+  AgentOutcome last;
   for (const TargetHost& host : *hosts) {
     for (const std::string& address : host.addresses) {
-      if (options.address_limit != 0 && tried == options.address_limit) co_return outcome;
-      ++tried;
+      if (options.address_limit != 0 && tried == options.address_limit) break;
       boost::system::error_code ec;
       asio::ip::address ip = asio::ip::make_address(address, ec);
       if (ec) continue;
+      ++tried;
       ClientOptions client = options.client;
       client.server = HostLabel(host.name, address, nexthop.port);
-      outcome.relay = client.server;
-      outcome.results = co_await DeliverOverSmtp(asio::ip::tcp::endpoint(ip, nexthop.port), client, message, tls,
-                                                 options.timeouts);
-      bool next_host = !outcome.results.empty() && std::all_of(outcome.results.begin(), outcome.results.end(),
-                                                               [](const RecipientResult& r) { return r.host_failure; });
-      if (!next_host) co_return outcome;
+      // A failure of the host itself (reported as the first message's,
+      // before anything was sent) moves on to the next address; anything
+      // else is the messages' outcome.
+      bool next_host = false;
+      size_t attempted = co_await DeliverOverSmtp(
+          asio::ip::tcp::endpoint(ip, nexthop.port), client, messages, tls, options.timeouts,
+          [&](size_t i, std::vector<RecipientResult> results) {
+            if (i == 0 && !results.empty() &&
+                std::all_of(results.begin(), results.end(), [](const RecipientResult& r) { return r.host_failure; })) {
+              next_host = true;
+              last = AgentOutcome{std::move(results), client.server};
+              return;
+            }
+            done(i, AgentOutcome{std::move(results), client.server});
+          });
+      if (!next_host) co_return attempted;
     }
   }
-  if (tried == 0) fail_all(450, "4.4.3 no address found for " + nexthop.name, true);
-  co_return outcome;
+  if (tried == 0) co_return fail_all(450, "4.4.3 no address found for " + nexthop.name, true);
+  // Every host failed: the first message gets the last host's reason;
+  // the others were not attempted.
+  done(0, std::move(last));
+  co_return 1;
 }
 
 }  // namespace postern::delivery

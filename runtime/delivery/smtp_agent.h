@@ -8,7 +8,8 @@
 // connection, greeting or EHLO refused, TLS failed), up to
 // smtp_mx_address_limit addresses; a reply about the mail itself ends the
 // attempt. A domain that does not exist bounces (5.4.4); a DNS failure
-// defers (4.4.3).
+// defers (4.4.3). Several messages for the same nexthop go over one
+// connection, one after another (connection reuse).
 #pragma once
 
 #include <cstdint>
@@ -53,8 +54,14 @@ struct AgentOutcome {
   std::string relay;                     // "host[address]:port" last talked to, or "none"
 };
 
-boost::asio::awaitable<AgentOutcome> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOptions& options,
-                                                    const OutboundMessage& message, boost::asio::ssl::context* tls,
-                                                    const HostLookup& lookup);
+// `done(i, outcome)` for each message attempted, as it finishes; returns
+// how many were (the rest were not touched: a connection failed before
+// their turn).
+using AgentDone = std::function<void(size_t index, AgentOutcome outcome)>;
+
+boost::asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOptions& options,
+                                              std::span<const OutboundMessage* const> messages,
+                                              boost::asio::ssl::context* tls, const HostLookup& lookup,
+                                              const AgentDone& done);
 
 }  // namespace postern::delivery

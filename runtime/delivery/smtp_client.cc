@@ -13,7 +13,42 @@ std::string SmtpClient::Reply::Text() const {
 }
 
 SmtpClient::SmtpClient(ClientOptions options, const OutboundMessage& message)
-    : options_(std::move(options)), message_(message), results_(message.recipients.size()) {}
+    : options_(std::move(options)), message_(&message), results_(message.recipients.size()) {}
+
+void SmtpClient::SendAnother(const OutboundMessage& message) {
+  if (next_ != Next::kIdle) return;
+  message_ = &message;
+  results_.assign(message.recipients.size(), RecipientResult{});
+  pending_.clear();
+  next_recipient_ = rcpt_answered_ = lmtp_replies_ = 0;
+  accepted_.clear();
+  next_ = Next::kRead;
+  SendEnvelope();
+}
+
+void SmtpClient::Quit() {
+  if (next_ != Next::kIdle) return;
+  next_ = Next::kRead;
+  stage_ = Stage::kIdle;
+  Finish();
+}
+
+// The end-of-data reply (every reply of it, for LMTP) has come: the
+// transaction is over and the session is in a clean state.
+void SmtpClient::TransactionDone() {
+  if (!options_.reuse) return Finish();
+  stage_ = Stage::kIdle;
+  next_ = Next::kIdle;
+}
+
+// A transaction that ended without end of data (no recipient accepted, DATA
+// refused): the server may still hold its envelope; RSET clears it before
+// the session is reused.
+void SmtpClient::Abandon() {
+  if (!options_.reuse) return Finish();
+  output_ += "RSET\r\n";
+  stage_ = Stage::kReset;
+}
 
 std::string SmtpClient::TakeOutput() {
   std::string out;
@@ -86,12 +121,12 @@ void SmtpClient::SendHelo() {
 }
 
 std::string SmtpClient::MailCommand() const {
-  std::string c = "MAIL FROM:<" + message_.sender + ">";
-  if (size_) c += " SIZE=" + std::to_string(message_.content.size());
-  if (message_.eight_bit && eight_bit_mime_) c += " BODY=8BITMIME";
-  if (message_.smtputf8) c += " SMTPUTF8";
-  if (dsn_ && !message_.ret.empty()) c += " RET=" + message_.ret;
-  if (dsn_ && !message_.envid.empty()) c += " ENVID=" + smtp::EncodeXtext(message_.envid);
+  std::string c = "MAIL FROM:<" + message_->sender + ">";
+  if (size_) c += " SIZE=" + std::to_string(message_->content.size());
+  if (message_->eight_bit && eight_bit_mime_) c += " BODY=8BITMIME";
+  if (message_->smtputf8) c += " SMTPUTF8";
+  if (dsn_ && !message_->ret.empty()) c += " RET=" + message_->ret;
+  if (dsn_ && !message_->envid.empty()) c += " ENVID=" + smtp::EncodeXtext(message_->envid);
   return c + "\r\n";
 }
 
@@ -108,10 +143,9 @@ std::string SmtpClient::RcptCommand(const OutboundRecipient& r) const {
 }
 
 void SmtpClient::SendEnvelope() {
-  if (message_.smtputf8 && !smtputf8_) {
+  if (message_->smtputf8 && !smtputf8_) {
     FailAll(550, "host " + options_.server + " does not support SMTPUTF8 (5.6.7), which this message needs");
-    Finish();
-    return;
+    return TransactionDone();  // nothing was sent for it
   }
   stage_ = Stage::kEnvelope;
   pending_.clear();
@@ -120,11 +154,11 @@ void SmtpClient::SendEnvelope() {
   output_ += MailCommand();
   pending_.push_back("MAIL");
   if (pipelining_) {
-    for (size_t i = 0; i < message_.recipients.size(); ++i) {
-      output_ += RcptCommand(message_.recipients[i]);
+    for (size_t i = 0; i < message_->recipients.size(); ++i) {
+      output_ += RcptCommand(message_->recipients[i]);
       pending_.push_back("RCPT");
     }
-    next_recipient_ = message_.recipients.size();
+    next_recipient_ = message_->recipients.size();
     output_ += "DATA\r\n";
     pending_.push_back("DATA");
   } else {
@@ -134,8 +168,8 @@ void SmtpClient::SendEnvelope() {
 
 // Without PIPELINING: the next RCPT, or DATA once every recipient is asked.
 void SmtpClient::SendNextEnvelopeCommand() {
-  if (next_recipient_ < message_.recipients.size()) {
-    output_ += RcptCommand(message_.recipients[next_recipient_++]);
+  if (next_recipient_ < message_->recipients.size()) {
+    output_ += RcptCommand(message_->recipients[next_recipient_++]);
     pending_.push_back("RCPT");
   } else if (!accepted_.empty()) {
     output_ += "DATA\r\n";
@@ -146,7 +180,7 @@ void SmtpClient::SendNextEnvelopeCommand() {
 }
 
 void SmtpClient::SendContent() {
-  std::string_view c = message_.content;
+  std::string_view c = message_->content;
   output_.reserve(output_.size() + c.size() + c.size() / 64 + 8);
   bool line_start = true;
   for (size_t i = 0; i < c.size();) {
@@ -219,7 +253,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
       if (command == "MAIL") {
         if (!ok) {
           FailAll(reply.code, Said(reply, "MAIL FROM"));
-          if (pending_.empty()) return Finish();  // without pipelining nothing else was sent
+          if (pending_.empty()) return TransactionDone();  // without pipelining nothing else was sent
           return;                                 // pipelined: the RCPT and DATA replies still come
         }
         if (!pipelining_) SendNextEnvelopeCommand();
@@ -245,22 +279,27 @@ void SmtpClient::HandleReply(const Reply& reply) {
         }
         return SendContent();
       }
-      if (accepted_.empty() && !ok) return Finish();  // every RCPT was refused: the expected 503
+      if (accepted_.empty() && !ok) return Abandon();  // every RCPT was refused: the expected 503
       for (size_t i : accepted_) results_[i] = RecipientResult{reply.code, Said(reply, "DATA")};
-      return Finish();
+      return Abandon();
     }
     case Stage::kContent: {
-      if (accepted_.empty()) return Finish();
+      if (accepted_.empty()) return Abandon();
       if (!options_.lmtp) {
         for (size_t i : accepted_) results_[i] = RecipientResult{reply.code, Said(reply, "end of DATA")};
-        return Finish();
+        return TransactionDone();
       }
       if (lmtp_replies_ < accepted_.size()) {
         results_[accepted_[lmtp_replies_]] = RecipientResult{reply.code, Said(reply, "end of DATA")};
       }
-      if (++lmtp_replies_ >= accepted_.size()) return Finish();
+      if (++lmtp_replies_ >= accepted_.size()) return TransactionDone();
       return;
     }
+    case Stage::kReset:
+      if (!ok) return Finish();
+      return TransactionDone();
+    case Stage::kIdle:
+      return;  // nothing was asked
     case Stage::kQuit:
       return Finish();
     case Stage::kDone:
@@ -303,6 +342,8 @@ void SmtpClient::ConnectionLost(const std::string& why) {
     case Stage::kContent:
       doing = "sending end of data -- message may be sent more than once";
       break;
+    case Stage::kReset:
+    case Stage::kIdle:
     case Stage::kQuit:
     case Stage::kDone:
       break;

@@ -50,6 +50,9 @@ struct ClientOptions {
   bool lmtp = false;
   TlsPolicy tls = TlsPolicy::kMay;
   size_t line_length_limit = 2048;  // server reply lines beyond this are cut
+  // After a completed transaction, wait (Next::kIdle) for another message
+  // or Quit() instead of sending QUIT (connection reuse).
+  bool reuse = false;
 };
 
 // A recipient's outcome: 2xx delivered, 4xx try again later, 5xx bounce.
@@ -64,7 +67,9 @@ struct RecipientResult {
 
 class SmtpClient {
  public:
-  enum class Next { kRead, kStartTls, kDone };
+  // kIdle: with ClientOptions::reuse, a transaction is complete (its
+  // results are final) and the session waits for SendAnother() or Quit().
+  enum class Next { kRead, kStartTls, kIdle, kDone };
 
   SmtpClient(ClientOptions options, const OutboundMessage& message);
 
@@ -74,6 +79,10 @@ class SmtpClient {
   void ConnectionLost(const std::string& why);
   void TlsStarted();
   void TlsFailed(const std::string& why);
+  // From kIdle: the next message on the same session (results start over),
+  // or the end of the session.
+  void SendAnother(const OutboundMessage& message);
+  void Quit();
 
   std::string TakeOutput();
   Next next() const { return next_; }
@@ -82,7 +91,7 @@ class SmtpClient {
   bool tls_active() const { return tls_active_; }
 
  private:
-  enum class Stage { kGreeting, kHelo, kStartTls, kEnvelope, kContent, kQuit, kDone };
+  enum class Stage { kGreeting, kHelo, kStartTls, kEnvelope, kContent, kReset, kIdle, kQuit, kDone };
   struct Reply {
     int code = 0;
     std::vector<std::string> lines;  // without the code and separator
@@ -95,13 +104,15 @@ class SmtpClient {
   void SendNextEnvelopeCommand();
   void SendContent();
   void FailAll(int code, const std::string& text);
+  void TransactionDone();
+  void Abandon();
   void Finish();
   std::string Said(const Reply& reply, const std::string& command) const;
   std::string MailCommand() const;
   std::string RcptCommand(const OutboundRecipient& r) const;
 
   ClientOptions options_;
-  const OutboundMessage& message_;
+  const OutboundMessage* message_;
   std::vector<RecipientResult> results_;
   std::string input_;
   std::string output_;

@@ -9,12 +9,15 @@ namespace postern::delivery {
 namespace asio = boost::asio;
 
 template <typename Endpoint>
-asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
-                                                              const OutboundMessage& message, asio::ssl::context* tls,
-                                                              const DeliveryTimeouts& timeouts) {
+asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOptions& base_options,
+                                        std::span<const OutboundMessage* const> messages, asio::ssl::context* tls,
+                                        const DeliveryTimeouts& timeouts, const MessageDone& done) {
+  if (messages.empty()) co_return 0;
   using Socket = typename Endpoint::protocol_type::socket;
   auto executor = co_await asio::this_coro::executor;
-  SmtpClient client(options, message);
+  ClientOptions options = base_options;
+  options.reuse = messages.size() > 1;
+  SmtpClient client(options, *messages[0]);
   Socket socket(executor);
   std::optional<asio::ssl::stream<Socket&>> secure;
   asio::steady_timer timer(executor);
@@ -36,12 +39,25 @@ asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& se
   co_await socket.async_connect(server, asio::redirect_error(asio::use_awaitable, ec));
   timer.cancel();
   if (ec) {
-    std::vector<RecipientResult> results(message.recipients.size());
+    std::vector<RecipientResult> results(messages[0]->recipients.size());
     for (RecipientResult& r : results) r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec), true};
-    co_return results;
+    done(0, std::move(results));
+    co_return 1;
   }
+  size_t current = 0;    // the message whose transaction is under way
+  bool reported = false;  // its results were handed to `done`
   std::array<char, 8192> buffer;
   while (client.next() != SmtpClient::Next::kDone) {
+    if (client.next() == SmtpClient::Next::kIdle) {
+      done(current, client.results());
+      reported = true;
+      if (current + 1 < messages.size()) {
+        client.SendAnother(*messages[++current]);
+        reported = false;
+      } else {
+        client.Quit();
+      }
+    }
     std::string out = client.TakeOutput();
     if (!out.empty()) {
       arm(timeouts.command);
@@ -56,7 +72,7 @@ asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& se
         break;
       }
     }
-    if (client.next() == SmtpClient::Next::kDone) break;
+    if (client.next() == SmtpClient::Next::kDone || client.next() == SmtpClient::Next::kIdle) continue;
     if (client.next() == SmtpClient::Next::kStartTls) {
       if (tls == nullptr) {
         client.TlsFailed("no TLS context");
@@ -87,15 +103,34 @@ asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& se
     }
     client.Receive(std::string_view(buffer.data(), n));
   }
+  if (!reported) done(current, client.results());
   socket.close(ec);
-  co_return client.results();
+  co_return current + 1;
 }
 
-template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const asio::ip::tcp::endpoint&,
-                                                                       const ClientOptions&, const OutboundMessage&,
-                                                                       asio::ssl::context*, const DeliveryTimeouts&);
-template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(
-    const asio::local::stream_protocol::endpoint&, const ClientOptions&, const OutboundMessage&, asio::ssl::context*,
-    const DeliveryTimeouts&);
+template <typename Endpoint>
+asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
+                                                              const OutboundMessage& message, asio::ssl::context* tls,
+                                                              const DeliveryTimeouts& timeouts) {
+  std::vector<RecipientResult> results;
+  const OutboundMessage* one[] = {&message};
+  co_await DeliverOverSmtp(server, options, std::span<const OutboundMessage* const>(one), tls, timeouts,
+                           [&](size_t, std::vector<RecipientResult> r) { results = std::move(r); });
+  co_return results;
+}
+
+using Tcp = asio::ip::tcp::endpoint;
+using Local = asio::local::stream_protocol::endpoint;
+using Messages = std::span<const OutboundMessage* const>;
+template asio::awaitable<size_t> DeliverOverSmtp(const Tcp&, const ClientOptions&, Messages, asio::ssl::context*,
+                                                 const DeliveryTimeouts&, const MessageDone&);
+template asio::awaitable<size_t> DeliverOverSmtp(const Local&, const ClientOptions&, Messages, asio::ssl::context*,
+                                                 const DeliveryTimeouts&, const MessageDone&);
+template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Tcp&, const ClientOptions&,
+                                                                       const OutboundMessage&, asio::ssl::context*,
+                                                                       const DeliveryTimeouts&);
+template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Local&, const ClientOptions&,
+                                                                       const OutboundMessage&, asio::ssl::context*,
+                                                                       const DeliveryTimeouts&);
 
 }  // namespace postern::delivery

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <span>
 #include <vector>
 
 #include "runtime/delivery/smtp_client.h"
@@ -19,9 +21,25 @@ struct DeliveryTimeouts {
   std::chrono::seconds command{300};  // each read and write (smtp_*_timeout, simplified)
 };
 
-// `options`, `message` and `tls` must outlive the awaited call. `tls` may
+// Called as each message's transaction ends, with its index and results.
+using MessageDone = std::function<void(size_t index, std::vector<RecipientResult> results)>;
+
+// Delivers `messages` in order over one connection (connection reuse:
+// each after the previous one's end of data). `done` is called for every
+// message attempted; the number attempted is returned. A message not
+// attempted (the connection failed before its turn) was not touched and
+// may be tried on another connection. A failure to connect or to start
+// the session is the first message's result (RecipientResult::host_failure).
+// `options`, `messages` and `tls` must outlive the awaited call. `tls` may
 // be null (then STARTTLS is never attempted). `Endpoint` is a TCP endpoint
 // or a unix-domain one (LMTP to a local socket).
+template <typename Endpoint>
+boost::asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
+                                               std::span<const OutboundMessage* const> messages,
+                                               boost::asio::ssl::context* tls, const DeliveryTimeouts& timeouts,
+                                               const MessageDone& done);
+
+// One message on its own connection.
 template <typename Endpoint>
 boost::asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server,
                                                                      const ClientOptions& options,

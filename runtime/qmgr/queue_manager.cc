@@ -473,6 +473,13 @@ asio::awaitable<void> QueueManager::Process(std::shared_ptr<Message> message) {
   Pump();
 }
 
+// Whether the job's transport talks SMTP or LMTP (and so can reuse a connection).
+bool QueueManager::Reuses(const Job& job) {
+  const auto& transports = job.message->context->config.transports;
+  auto t = transports.find(job.transport);
+  return t != transports.end() && (t->second.agent == "smtp" || t->second.agent == "lmtp");
+}
+
 void QueueManager::Dispatch() {
   State& s = *state_;
   if (s.stopping) return;
@@ -481,18 +488,31 @@ void QueueManager::Dispatch() {
   for (auto it = s.destinations.begin(); it != s.destinations.end();) {
     Destination& d = it->second;
     while (!d.jobs.empty() && d.running < d.limit && s.running < context->config.process_limit) {
-      Job job = std::move(d.jobs.front());
-      d.jobs.pop_front();
       if (d.suspended_until > now) {
+        Job job = std::move(d.jobs.front());
+        d.jobs.pop_front();
         Outcome o{450, "4.4.1", "delivery temporarily suspended: " + d.suspended_why, "none"};
         for (size_t i = 0; i < job.recipients.size(); ++i) Record(*job.message, job, i, o);
         if (--job.message->outstanding == 0) job.message->wake->cancel();
         continue;
       }
+      // A backlog shares connections (Postfix's connection cache on
+      // demand): each free connection slot takes its share of the waiting
+      // deliveries, up to kReuseLimit, one after another.
+      std::vector<Job> batch;
+      batch.push_back(std::move(d.jobs.front()));
+      d.jobs.pop_front();
+      if (Reuses(batch.front())) {
+        size_t share = d.jobs.size() / static_cast<size_t>(std::max<int64_t>(1, d.limit - d.running));
+        for (size_t n = std::min(share, kReuseLimit - 1); n > 0 && !d.jobs.empty(); --n) {
+          batch.push_back(std::move(d.jobs.front()));
+          d.jobs.pop_front();
+        }
+      }
       ++d.running;
       ++s.running;
       running_ = static_cast<uint64_t>(s.running);
-      asio::co_spawn(io_, RunJob(std::move(job)), asio::detached);
+      asio::co_spawn(io_, RunBatch(it->first, std::move(batch)), asio::detached);
     }
     if (d.jobs.empty() && d.running == 0 && d.suspended_until <= now) {
       it = s.destinations.erase(it);
@@ -502,46 +522,63 @@ void QueueManager::Dispatch() {
   }
 }
 
-asio::awaitable<void> QueueManager::RunJob(Job job) {
+asio::awaitable<void> QueueManager::RunBatch(std::string key, std::vector<Job> jobs) {
   State& s = *state_;
-  Message& message = *job.message;
-  std::vector<Outcome> outcomes = co_await RunAgent(job);
-  for (size_t i = 0; i < job.recipients.size(); ++i) Record(message, job, i, outcomes[i]);
-
-  std::string key = job.transport + '\0' + job.nexthop;
+  std::vector<bool> finished(jobs.size(), false);
+  std::optional<bool> dead;  // the first delivery's hosts all failed
+  std::string dead_why;
+  bool delivered_any = false;
+  co_await RunAgent(jobs, [&](size_t index, std::vector<Outcome> outcomes) {
+    Job& job = jobs[index];
+    for (size_t i = 0; i < job.recipients.size(); ++i) Record(*job.message, job, i, outcomes[i]);
+    finished[index] = true;
+    if (!dead) {
+      dead = !outcomes.empty() &&
+             std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.host_failure; });
+      if (*dead) dead_why = outcomes.front().text;
+    }
+    delivered_any = delivered_any || std::any_of(outcomes.begin(), outcomes.end(),
+                                                 [](const Outcome& o) { return o.code / 100 == 2; });
+    bool changed = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.code / 100 != 4; });
+    asio::co_spawn(io_, JobDone(job.message, changed), asio::detached);
+  });
+  --s.running;
+  running_ = static_cast<uint64_t>(s.running);
   auto d = s.destinations.find(key);
   if (d != s.destinations.end()) {
     --d->second.running;
-    bool dead = !outcomes.empty() &&
-                std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.host_failure; });
-    if (dead) {
-      d->second.suspended_until = Now() + static_cast<double>(message.context->config.minimal_backoff);
-      d->second.suspended_why = outcomes.front().text;
-    } else if (std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.code / 100 == 2; })) {
+    if (dead && *dead) {
+      d->second.suspended_until = Now() + static_cast<double>(jobs.front().message->context->config.minimal_backoff);
+      d->second.suspended_why = dead_why;
+    } else if (delivered_any) {
       d->second.suspended_until = 0;
     }
+    // Deliveries a lost connection never reached wait for the next one.
+    for (size_t i = jobs.size(); i-- > 0;) {
+      if (!finished[i]) d->second.jobs.push_front(std::move(jobs[i]));
+    }
   }
-  --s.running;
-  running_ = static_cast<uint64_t>(s.running);
+  Dispatch();
+}
 
-  // More deliveries of this message to come: record what this one did, so
-  // a restart does not deliver it again.
-  bool changed = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.code / 100 != 4; });
-  if (message.outstanding > 1 && changed) {
-    std::string directory = root_ + "/" + message.queue;
-    std::string bytes = queue::EncodeQueueFile(message.q);
-    std::string id = message.q.id;
+// One delivery of `message` is over: when more are to come, what it did is
+// written to the file first, so a restart does not deliver it again.
+asio::awaitable<void> QueueManager::JobDone(std::shared_ptr<Message> message, bool changed) {
+  if (message->outstanding > 1 && changed) {
+    std::string directory = root_ + "/" + message->queue;
+    std::string bytes = queue::EncodeQueueFile(message->q);
+    std::string id = message->q.id;
     Status written = co_await RunOn(disk_, [&] {
       if (!Exists(directory + "/" + id)) return Status::NotFound(id);
       return WriteFileDurably(directory, id, bytes, 0600);
     });
     if (!written.ok() && !written.not_found()) Log("postern/qmgr", "warning: " + id + ": " + written.message());
   }
-  if (--message.outstanding == 0) message.wake->cancel();
-  Dispatch();
+  if (--message->outstanding == 0) message->wake->cancel();
 }
 
-asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunAgent(const Job& job) {
+// Every agent but smtp and lmtp: one delivery, outcomes per recipient.
+asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent(const Job& job) {
   const Message& message = *job.message;
   const DeliveryConfig& config = message.context->config;
   const QueuedMessage& q = message.q;
@@ -588,24 +625,44 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunAgent(const
     }
     co_return out;
   }
-  if (t.agent != "smtp" && t.agent != "lmtp") {
-    co_return all(Outcome{450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported",
-                          "none"});
-  }
+  co_return all(Outcome{450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported",
+                        "none"});
+}
 
+
+asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const Finished& finished) {
+  if (!Reuses(jobs.front())) {
+    finished(0, co_await RunSimpleAgent(jobs.front()));
+    co_return;
+  }
+  const Job& first = jobs.front();
+  const DeliveryConfig& config = first.message->context->config;
+  const TransportConfig& t = config.transports.find(first.transport)->second;
   bool lmtp = t.agent == "lmtp";
-  Result<delivery::Nexthop> nexthop = delivery::ParseNexthop(job.nexthop, lmtp);
-  if (!nexthop.ok()) co_return all(Outcome{450, "4.3.5", nexthop.status().message(), "none"});
-  delivery::OutboundMessage outbound;
-  outbound.sender = q.sender;
-  outbound.ret = q.ret;
-  outbound.envid = q.envid;
-  outbound.smtputf8 = q.smtputf8;
-  outbound.eight_bit = q.body_type == "8BITMIME" || q.body_type == "BINARYMIME";
-  outbound.content = q.content;
-  for (size_t index : job.recipients) {
-    const QueuedRecipient& r = q.recipients[index];
-    outbound.recipients.push_back({r.address, r.notify, r.original});
+  Result<delivery::Nexthop> nexthop = delivery::ParseNexthop(first.nexthop, lmtp);
+  if (!nexthop.ok()) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      finished(i, std::vector<Outcome>(jobs[i].recipients.size(),
+                                       Outcome{450, "4.3.5", nexthop.status().message(), "none"}));
+    }
+    co_return;
+  }
+  std::vector<delivery::OutboundMessage> outbound(jobs.size());
+  std::vector<const delivery::OutboundMessage*> pointers;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const QueuedMessage& q = jobs[j].message->q;
+    delivery::OutboundMessage& m = outbound[j];
+    m.sender = q.sender;
+    m.ret = q.ret;
+    m.envid = q.envid;
+    m.smtputf8 = q.smtputf8;
+    m.eight_bit = q.body_type == "8BITMIME" || q.body_type == "BINARYMIME";
+    m.content = q.content;
+    for (size_t index : jobs[j].recipients) {
+      const QueuedRecipient& r = q.recipients[index];
+      m.recipients.push_back({r.address, r.notify, r.original});
+    }
+    pointers.push_back(&m);
   }
   delivery::SmtpAgentOptions options;
   options.client.helo_name = config.helo_name;
@@ -633,27 +690,29 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunAgent(const
     if (!addresses.ok()) co_return addresses.status();
     co_return std::vector<delivery::TargetHost>{{name, std::move(addresses).value()}};
   };
-  delivery::AgentOutcome result =
-      co_await delivery::DeliverViaSmtp(*nexthop, options, outbound, message.context->client_tls.get(), lookup);
-  std::vector<Outcome> out;
-  for (const delivery::RecipientResult& r : result.results) {
-    Outcome o;
-    o.code = r.code;
-    o.relay = result.relay;
-    o.host_failure = r.host_failure;
-    o.status = LeadingStatus(r.text);
-    o.text = o.status.empty() ? r.text : r.text.substr(o.status.size() + 1);
-    if (o.status.empty()) {
-      bool said = o.text.find(" said: ") != std::string::npos;
-      o.code_for_dsn = said ? r.code : 0;
-      o.status = said                                       ? delivery::StatusOf(o.text, r.code)
-                 : StartsWith(o.text, "lost connection")    ? "4.4.2"
-                 : r.host_failure                           ? "4.4.1"
-                                                            : delivery::StatusOf(o.text, r.code);
-    }
-    out.push_back(std::move(o));
-  }
-  co_return out;
+  co_await delivery::DeliverViaSmtp(
+      *nexthop, options, std::span<const delivery::OutboundMessage* const>(pointers), first.message->context->client_tls.get(),
+      lookup, [&](size_t j, delivery::AgentOutcome result) {
+        std::vector<Outcome> out;
+        for (const delivery::RecipientResult& r : result.results) {
+          Outcome o;
+          o.code = r.code;
+          o.relay = result.relay;
+          o.host_failure = r.host_failure;
+          o.status = LeadingStatus(r.text);
+          o.text = o.status.empty() ? r.text : r.text.substr(o.status.size() + 1);
+          if (o.status.empty()) {
+            bool said = o.text.find(" said: ") != std::string::npos;
+            o.code_for_dsn = said ? r.code : 0;
+            o.status = said                                    ? delivery::StatusOf(o.text, r.code)
+                       : StartsWith(o.text, "lost connection") ? "4.4.2"
+                       : r.host_failure                        ? "4.4.1"
+                                                               : delivery::StatusOf(o.text, r.code);
+          }
+          out.push_back(std::move(o));
+        }
+        finished(j, std::move(out));
+      });
 }
 
 // Applies one recipient's outcome to the message and logs it as the agent would.

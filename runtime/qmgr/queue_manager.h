@@ -113,8 +113,13 @@ class QueueManager {
   std::shared_ptr<Message> Load(const std::string& id, const std::string& queue);
   boost::asio::awaitable<void> Process(std::shared_ptr<Message> message);
   void Dispatch();
-  boost::asio::awaitable<void> RunJob(Job job);
-  boost::asio::awaitable<std::vector<Outcome>> RunAgent(const Job& job);
+  using Finished = std::function<void(size_t job, std::vector<Outcome> outcomes)>;
+  static constexpr size_t kReuseLimit = 20;  // deliveries per connection
+  static bool Reuses(const Job& job);
+  boost::asio::awaitable<void> RunBatch(std::string destination, std::vector<Job> jobs);
+  boost::asio::awaitable<void> JobDone(std::shared_ptr<Message> message, bool changed);
+  boost::asio::awaitable<void> RunAgent(const std::vector<Job>& jobs, const Finished& finished);
+  boost::asio::awaitable<std::vector<Outcome>> RunSimpleAgent(const Job& job);
   void Record(Message& message, const Job& job, size_t index, const Outcome& outcome);
   boost::asio::awaitable<bool> Finish(std::shared_ptr<Message> message);
   boost::asio::awaitable<bool> QueueNotice(const Message& message, int kind, const std::vector<size_t>& recipients);

@@ -39,7 +39,7 @@ def set_parameters(main_cf, overrides):
     open(main_cf, "w").write("\n".join(out) + "\n")
 
 
-def derive_master_cf(path, port, recorder):
+def derive_master_cf(path, port, recorder, recorded=RECORDED_SERVICES):
     out, skipping = [], False
     for line in open(path).read().splitlines():
         if line[:1] in (" ", "\t"):
@@ -56,7 +56,7 @@ def derive_master_cf(path, port, recorder):
                 out.append(f"127.0.0.1:{port} inet n - n - - smtpd")
             skipping = True
             continue
-        if f[1] == "unix" and f[7] in RECORDED_SERVICES:
+        if f[1] == "unix" and f[7] in recorded:
             out.append(f"{f[0]} unix - n n - - pipe flags=q user=nobody "
                        f"argv={recorder} {f[0]} ${{nexthop}} ${{recipient}}")
             skipping = True
@@ -68,7 +68,7 @@ def derive_master_cf(path, port, recorder):
     open(path, "w").write("\n".join(out) + "\n")
 
 
-def derive(example, root, port, extra=None):
+def derive(example, root, port, extra=None, recorded=RECORDED_SERVICES):
     etc = os.path.join(root, "etc")
     shutil.copytree(example, etc, ignore=shutil.ignore_patterns("trace", "tests", "policy"))
     for name in os.listdir(etc):
@@ -103,7 +103,7 @@ def derive(example, root, port, extra=None):
         "inet_protocols": "ipv4",
         **(extra or {}),
     })
-    derive_master_cf(os.path.join(etc, "master.cf"), port, recorder)
+    derive_master_cf(os.path.join(etc, "master.cf"), port, recorder, recorded)
     env = dict(os.environ, MAIL_CONFIG=etc)
     for line in open(os.path.join(etc, "main.cf")):
         for ref in re.findall(r"hash:(\S+?)(?:[\s,]|$)", line):
@@ -167,12 +167,14 @@ def differential_main(title, unit, marker, run_one):
 
 
 class PrivatePostfix:
-    """with PrivatePostfix(example, root, extra_overrides) as pf: pf.port, pf.etc, pf.env"""
+    """with PrivatePostfix(example, root, extra_overrides) as pf: pf.port, pf.etc, pf.env.
+    `recorded`: the master.cf commands replaced by the delivery recorder
+    (none, for an instance that really delivers)."""
 
-    def __init__(self, example, root, extra=None):
+    def __init__(self, example, root, extra=None, recorded=RECORDED_SERVICES):
         self.root = root
         self.port = free_port()
-        self.etc, self.env = derive(example, root, self.port, extra)
+        self.etc, self.env = derive(example, root, self.port, extra, recorded)
 
     def __enter__(self):
         subprocess.run(["postfix", "start"], env=self.env, check=True, capture_output=True)

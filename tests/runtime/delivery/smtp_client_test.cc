@@ -113,6 +113,41 @@ TEST_F(SmtpClientTest, LostConnectionDefersEveryoneNotAnswered) {
             "more than once: Connection reset by peer");
 }
 
+TEST_F(SmtpClientTest, ReuseSendsTheNextMessageOnTheSameSession) {
+  ClientOptions o;
+  o.helo_name = "mail.example.org";
+  o.server = "mx.example.net[192.0.2.25]:25";
+  o.tls = TlsPolicy::kNone;
+  o.reuse = true;
+  SmtpClient c(o, message_);
+  Say(c, "220 mx\r\n");
+  Say(c, "250-mx\r\n250 PIPELINING\r\n");
+  Say(c, "250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n");
+  EXPECT_EQ(Say(c, "250 2.0.0 queued as A\r\n"), "");  // no QUIT: the session waits
+  ASSERT_EQ(c.next(), SmtpClient::Next::kIdle);
+  EXPECT_EQ(c.results()[0].code, 250);
+  EXPECT_EQ(c.results()[1].code, 250);
+
+  OutboundMessage second;
+  second.sender = "";
+  second.recipients = {{"dave@example.net", "", ""}};
+  std::string content = "Subject: two\r\n\r\nbody\r\n";
+  second.content = content;
+  c.SendAnother(second);
+  EXPECT_EQ(c.TakeOutput(), "MAIL FROM:<>\r\nRCPT TO:<dave@example.net>\r\nDATA\r\n");
+  ASSERT_EQ(c.results().size(), 1u);
+  EXPECT_EQ(c.results()[0].code, 0);  // results start over
+  // Its only recipient refused: RSET clears the envelope before the session is reused.
+  EXPECT_EQ(Say(c, "250 Ok\r\n450 4.2.0 busy\r\n554 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(Say(c, "250 2.0.0 Ok\r\n"), "");
+  ASSERT_EQ(c.next(), SmtpClient::Next::kIdle);
+  EXPECT_EQ(c.results()[0].code, 450);
+  c.Quit();
+  EXPECT_EQ(c.TakeOutput(), "QUIT\r\n");
+  Say(c, "221 Bye\r\n");
+  EXPECT_EQ(c.next(), SmtpClient::Next::kDone);
+}
+
 TEST_F(SmtpClientTest, RefusedMailFailsEveryRecipient) {
   SmtpClient c = Make(TlsPolicy::kNone);
   Say(c, "220 mx\r\n");
