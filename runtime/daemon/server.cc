@@ -306,11 +306,12 @@ asio::awaitable<void> Server::HandleControl(asio::local::stream_protocol::socket
     reply = StatusJson(result);
   } else if (command == "status") {
     reply = StatusJson("");
-  } else if (command == "flush") {
-    if (qmgr_) qmgr_->Flush();
+  } else if (command == "flush" || command == "scan") {
+    if (qmgr_ && command == "flush") qmgr_->Flush();
+    if (qmgr_ && command == "scan") qmgr_->Rescan();
     reply = qmgr_ ? StatusJson("") : "{\"error\":\"delivery is off (--no-delivery)\"}\n";
   } else {
-    reply = "{\"error\":\"unknown command; use status, reload or flush\"}\n";
+    reply = "{\"error\":\"unknown command; use status, reload, flush or scan\"}\n";
   }
   co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
 }

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -263,6 +264,13 @@ RecipientResult RunCommand(const LocalRequest& r, const std::string& command) {
   std::string_view pending = copy;
   std::string said;
   fcntl(input[1], F_SETFL, O_NONBLOCK);
+  // A command that exits without reading all of its input must not kill
+  // the daemon with SIGPIPE: it is blocked in this thread while writing,
+  // and one raised is taken back before the mask is restored.
+  sigset_t pipe_signal, saved_mask;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &saved_mask);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(r.command_time_limit);
   bool timed_out = false;
   int in_fd = input[1], out_fd = output[0];
@@ -303,6 +311,10 @@ RecipientResult RunCommand(const LocalRequest& r, const std::string& command) {
   }
   if (in_fd >= 0) close(in_fd);
   if (out_fd >= 0) close(out_fd);
+  struct timespec no_wait {};
+  while (sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
+  }
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   if (timed_out) kill(-pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {

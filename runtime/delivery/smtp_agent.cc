@@ -112,6 +112,7 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
       ++tried;
       ClientOptions client = options.client;
       client.server = HostLabel(host.name, address, nexthop.port);
+      client.tls_name = host.name;
       // A failure of the host itself (reported as the first message's,
       // before anything was sent) moves on to the next address; anything
       // else is the messages' outcome.

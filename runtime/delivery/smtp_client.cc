@@ -230,7 +230,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
         stage_ = Stage::kStartTls;
         return;
       }
-      if (!tls_active_ && options_.tls == TlsPolicy::kEncrypt) {
+      if (!tls_active_ && options_.tls >= TlsPolicy::kEncrypt) {
         FailAll(450, "TLS is required, but was not offered by host " + options_.server);
         return Finish();
       }
@@ -241,7 +241,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
         next_ = Next::kStartTls;
         return;
       }
-      if (options_.tls == TlsPolicy::kEncrypt) {
+      if (options_.tls >= TlsPolicy::kEncrypt) {
         FailAll(450, Said(reply, "STARTTLS"));
         return Finish();
       }

@@ -42,11 +42,15 @@ struct OutboundMessage {
   std::string_view content;  // lines ending in CRLF, not dot-stuffed
 };
 
-enum class TlsPolicy { kNone, kMay, kEncrypt };
+// smtp_tls_security_level: none, may (opportunistic), encrypt (TLS
+// required, peer not authenticated), verify (TLS required, the server's
+// certificate must chain to the system's trust store and name the host).
+enum class TlsPolicy { kNone, kMay, kEncrypt, kVerify };
 
 struct ClientOptions {
   std::string helo_name;  // smtp_helo_name ($myhostname)
   std::string server;     // "mx.example.com[192.0.2.1]:25", for reply texts
+  std::string tls_name;   // the host name TLS sends (SNI) and, at kVerify, checks
   bool lmtp = false;
   TlsPolicy tls = TlsPolicy::kMay;
   size_t line_length_limit = 2048;  // server reply lines beyond this are cut

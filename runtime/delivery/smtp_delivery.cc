@@ -79,6 +79,14 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
         break;
       }
       secure.emplace(socket, *tls);
+      if (!options.tls_name.empty()) {  // SNI (SSL_set_tlsext_host_name, without its C cast)
+        SSL_ctrl(secure->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(options.tls_name.c_str()));
+      }
+      if (options.tls == TlsPolicy::kVerify) {
+        secure->set_verify_mode(asio::ssl::verify_peer);
+        secure->set_verify_callback(asio::ssl::host_name_verification(options.tls_name));
+      }
       arm(timeouts.command);
       co_await secure->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
       timer.cancel();

@@ -34,7 +34,9 @@ int64_t TimeSetting(const image::Image& image, const mail::ServiceEntry& service
 delivery::TlsPolicy TlsLevel(const std::string& level) {
   std::string l = ToLower(level);
   if (l == "may") return delivery::TlsPolicy::kMay;
-  if (l == "encrypt" || l == "verify" || l == "secure" || l == "dane-only") return delivery::TlsPolicy::kEncrypt;
+  if (l == "encrypt") return delivery::TlsPolicy::kEncrypt;
+  // secure and dane: at least verify (no DANE: TLSA records are not looked up).
+  if (l == "verify" || l == "secure" || l == "dane" || l == "dane-only") return delivery::TlsPolicy::kVerify;
   return delivery::TlsPolicy::kNone;  // none, or empty (Postfix's default)
 }
 
@@ -95,10 +97,12 @@ std::shared_ptr<const DeliveryContext> MakeDeliveryContext(std::shared_ptr<const
     auto tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
     tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
                      boost::asio::ssl::context::no_sslv3);
-    // Opportunistic TLS (may, encrypt): the peer is not authenticated, as
-    // Postfix does at these levels; verify/secure are not implemented and
-    // are treated as encrypt.
+    // may and encrypt do not authenticate the peer, as Postfix at these
+    // levels; verify turns verification on per connection (with the host
+    // name), against the system's trust store.
     tls->set_verify_mode(boost::asio::ssl::verify_none);
+    boost::system::error_code ignored;
+    tls->set_default_verify_paths(ignored);
     context->client_tls = std::move(tls);
   }
   return context;

@@ -212,6 +212,13 @@ void QueueManager::Flush() {
   });
 }
 
+void QueueManager::Rescan() {
+  asio::post(io_, [this] {
+    ScanQueues(/*all_deferred=*/false);
+    Pump();
+  });
+}
+
 void QueueManager::Stop(std::chrono::seconds grace) {
   if (!started_ || stopped_.exchange(true)) return;
   asio::post(io_, [this] {

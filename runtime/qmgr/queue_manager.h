@@ -81,6 +81,9 @@ class QueueManager {
   // Tries all deferred mail now, and forgets suspended destinations (as
   // `postqueue -f`). Thread-safe.
   void Flush();
+  // Looks for new files in incoming/ and due ones in deferred/ now (after
+  // `postern queue release` or `requeue`). Thread-safe.
+  void Rescan();
   // Stops loading mail and starting deliveries; waits up to `grace` for
   // the deliveries in progress, then ends. What is not finished stays in
   // the queue.

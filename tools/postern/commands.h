@@ -2,6 +2,7 @@
 // a Run function that returns the process exit code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,20 +73,26 @@ int RunTest(const TestOptions& options);
 struct ControlOptions {
   std::string queue_directory = "/var/spool/postern";
   std::string socket;   // default: QUEUE/control
-  std::string command;  // "reload" or "status"
+  std::string command;  // "reload", "status" or "flush"
 };
 // Talks to a running posternd over its control socket and prints its
 // answer (the active image, and for reload whether the new one was taken).
 int RunControl(const ControlOptions& options);
+// Sends `command` to posternd's control socket at `path`; its one-line
+// answer, or nullopt (with `error` set) when the daemon cannot be reached.
+std::optional<std::string> AskDaemon(const std::string& path, const std::string& command, std::string* error);
 
 struct QueueOptions {
   std::string queue_directory = "/var/spool/postern";
-  std::string action;            // list, show, delete, hold, release
+  std::string action;            // list, show, delete, hold, release, requeue, flush
   bool json = false;             // list -j
   std::vector<std::string> ids;  // or "ALL" for delete/hold/release
 };
 // `postern queue`: mailq/postqueue -j (list), postcat (show) and postsuper
-// (-d delete, -h hold, -H release) on posternd's queue directory.
+// (-d delete, -h hold, -H release, -r requeue) on posternd's queue
+// directory, whether posternd runs or not; after a change a running
+// posternd is asked to look at its queue now. flush (postqueue -f) asks the
+// running posternd to try deferred mail now.
 int RunQueue(const QueueOptions& options);
 
 }  // namespace postern::cli

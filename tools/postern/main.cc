@@ -100,9 +100,11 @@ int main(int argc, char** argv) {
   show_cmd->add_option("ids", queue.ids, "queue ids")->required();
   for (auto [name, help] :
        {std::pair{"delete", "delete messages (postsuper -d)"}, std::pair{"hold", "put messages on hold (postsuper -h)"},
-        std::pair{"release", "release messages from hold (postsuper -H)"}}) {
+        std::pair{"release", "release messages from hold (postsuper -H)"},
+        std::pair{"requeue", "deferred messages back to incoming, tried now with the current image (postsuper -r)"}}) {
     queue_cmd->add_subcommand(name, help)->add_option("ids", queue.ids, "queue ids, or ALL")->required();
   }
+  queue_cmd->add_subcommand("flush", "make a running posternd try its deferred mail now (postqueue -f)");
 
   try {
     app.parse(argc, argv);
@@ -134,6 +136,12 @@ int main(int argc, char** argv) {
   }
   if (*queue_cmd) {
     queue.action = queue_cmd->get_subcommands().front()->get_name();
+    if (queue.action == "flush") {
+      ControlOptions flush;
+      flush.queue_directory = queue.queue_directory;
+      flush.command = "flush";
+      return RunControl(flush);
+    }
     return RunQueue(queue);
   }
   if (*reload_cmd) return RunControl(reload);

@@ -1,4 +1,4 @@
-// queue_command.cc: `postern queue list|show|delete|hold|release`, the
+// queue_command.cc: `postern queue list|show|delete|hold|release|requeue`, the
 // mailq, postqueue -j, postcat and postsuper of posternd's queue. It works
 // on the queue directory: moves are renames, safe while posternd runs (the
 // daemon only ever creates new files there).
@@ -173,6 +173,9 @@ int RunQueue(const QueueOptions& options) {
     } else if (options.action == "release") {
       if (e->queue != "hold") continue;
       s = queue::MoveMessage(root, e->id, "hold", "incoming");
+    } else if (options.action == "requeue") {
+      if (e->queue != "deferred") continue;
+      s = queue::MoveMessage(root, e->id, "deferred", "incoming");
     }
     if (!s.ok()) {
       std::cerr << "postern queue: " << s.message() << "\n";
@@ -182,10 +185,15 @@ int RunQueue(const QueueOptions& options) {
     ++done;
   }
   if (options.action != "show") {
-    const char* verb = options.action == "delete" ? "Deleted"
-                       : options.action == "hold" ? "Placed on hold"
-                                                  : "Released from hold";
+    const char* verb = options.action == "delete"    ? "Deleted"
+                       : options.action == "hold"    ? "Placed on hold"
+                       : options.action == "requeue" ? "Requeued"
+                                                     : "Released from hold";
     std::cerr << "postern queue: " << verb << ": " << done << " message" << (done == 1 ? "" : "s") << "\n";
+    // A running posternd looks at its queue now rather than at its next
+    // queue run; without one, the change waits for its start.
+    std::string ignored;
+    if (done > 0) AskDaemon(root + "/control", "scan", &ignored);
   }
   return status;
 }
