@@ -412,6 +412,12 @@ int Server::Run() {
   }
   if (Status s = Listen(); !s.ok()) return fail(s.message());
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
+  if (!options_.no_delivery && (getuid() == 0 || geteuid() == 0)) {
+    // Before giving up root: local deliveries need the recipients' privileges.
+    auto helper = delivery::LocalHelper::Start(users_);
+    if (!helper.ok()) return fail("local delivery helper: " + helper.status().message());
+    local_helper_ = std::move(helper).value();
+  }
   if (Status s = DropPrivileges(); !s.ok()) return fail(s.message());
   if (!options_.no_delivery) {
     dns::ResolverOptions dns_options;
@@ -428,6 +434,7 @@ int Server::Run() {
     services.new_queue_id = [this] { return shared_.ids.Next(); };
     services.writer = writer_.get();
     services.dns = dns_.get();
+    services.local_helper = local_helper_.get();
     qmgr_ = std::make_unique<qmgr::QueueManager>(options_.queue_directory, std::move(services));
     writer_->OnStored([this](std::vector<std::string> ids) { qmgr_->Arrived(std::move(ids)); });
     if (Status s = qmgr_->Start(); !s.ok()) return fail("queue manager: " + s.message());

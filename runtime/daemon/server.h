@@ -66,6 +66,7 @@ class Server {
   std::atomic<std::shared_ptr<const Serving>> serving_;
   std::unique_ptr<queue::QueueWriter> writer_;
   std::unique_ptr<dns::DnsResolver> dns_;
+  std::unique_ptr<delivery::LocalHelper> local_helper_;  // when started as root
   std::unique_ptr<qmgr::QueueManager> qmgr_;
   DaemonShared shared_;
 

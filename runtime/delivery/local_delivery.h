@@ -15,8 +15,8 @@
 // non-zero status bounces. A message already Delivered-To the recipient is
 // a forwarding loop (bounced, 5.4.6).
 //
-// Blocking: the queue manager runs it on a thread pool. Runs with the
-// daemon's own credentials (no per-user switch: see docs/delivery.md).
+// Blocking: the queue manager runs it on a thread pool, with the daemon's
+// credentials, or in local_helper.h's worker as the recipient.
 #pragma once
 
 #include <cstdint>

@@ -61,6 +61,9 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
     c.notify_2bounce = c.notify_2bounce || k == "2bounce" || k == "bounce";
   }
   c.double_bounce_recipient = image.ParameterOr("2bounce_notice_recipient", "postmaster");
+  c.default_privs = image.ParameterOr("default_privs", "nobody");
+  c.mail_spool_directory = image.ParameterOr("mail_spool_directory", "/var/mail");
+  c.recipient_delimiter = image.ParameterOr("recipient_delimiter", "");
   c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit", 's', 1000), 1);
   c.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit", 51200000), 0));
 

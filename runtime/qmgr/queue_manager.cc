@@ -617,14 +617,21 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
       request.sender = q.sender;
       request.recipient = r.address;
       request.original_recipient = WithoutPrefix(r.original);
-      request.user = ToLower(mail::SplitAddress(r.address).local);
+      std::string local = ToLower(mail::SplitAddress(r.address).local);
+      size_t extension = config.recipient_delimiter.empty() ? std::string::npos
+                                                            : local.find_first_of(config.recipient_delimiter);
+      request.user = local.substr(0, extension);
       request.detail = job.details[i];
       request.content = q.content;
       request.hostname = config.hostname;
       request.now = static_cast<int64_t>(Now());
       request.command_time_limit = config.command_time_limit;
       request.mailbox_size_limit = config.mailbox_size_limit;
-      delivery::RecipientResult result = co_await RunOn(blocking_, [&] { return delivery::DeliverLocally(request); });
+      delivery::LocalPrivileges privileges{config.default_privs, config.mail_spool_directory};
+      delivery::LocalHelper* helper = services_.local_helper;
+      delivery::RecipientResult result = co_await RunOn(blocking_, [&] {
+        return helper != nullptr ? helper->Deliver(request, privileges) : delivery::DeliverLocally(request);
+      });
       std::string status = LeadingStatus(result.text);
       std::string text = status.empty() ? result.text : result.text.substr(status.size() + 1);
       out.push_back(Outcome{result.code, status.empty() ? delivery::StatusOf(result.text, result.code) : status,

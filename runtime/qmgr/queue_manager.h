@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/delivery/local_helper.h"
 #include "runtime/dns/dns_resolver.h"
 #include "runtime/qmgr/delivery_config.h"
 #include "runtime/queue/queue_writer.h"
@@ -64,6 +65,9 @@ struct QueueManagerServices {
   std::function<std::string()> new_queue_id;
   queue::QueueWriter* writer = nullptr;  // notifications are queued through it
   dns::DnsResolver* dns = nullptr;       // null: only numeric nexthops are reached
+  // Local deliveries with the recipient's privileges (posternd started as
+  // root); null: they run with the daemon's own.
+  delivery::LocalHelper* local_helper = nullptr;
 };
 
 class QueueManager {

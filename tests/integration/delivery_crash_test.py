@@ -52,7 +52,7 @@ def main():
     failures = []
     with SmtpSink() as sink:
         ports = {"SINK": sink.port, "SECOND": free_port(), "DOWN": free_port(), "TEMPFAIL": free_port(),
-                 "LMTP": "/nonexistent"}
+                 "LMTP": "/nonexistent", "TLS": free_port()}
         with Setup(args, ports) as s:
             d = s.d
             acked, stop = [], threading.Event()

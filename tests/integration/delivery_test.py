@@ -12,9 +12,11 @@ import email.policy
 import glob
 import os
 import pathlib
+import pwd
 import smtplib
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -81,6 +83,14 @@ class Setup:
     def queue_empty(self):
         return not self.d.queued("incoming") and not self.d.queued("deferred")
 
+    def deferred(self):
+        """What is still deferred, and why."""
+        out = []
+        for p in self.d.queued("deferred"):
+            m = read_queue_file(str(p))
+            out += ["%s %s: %s" % (p.name, r["address"], r["last_reply"]) for r in m["recipients"] if r["state"] == 3]
+        return out
+
 
 def lines(log, qid):
     return "\n".join(line for line in (log or "").splitlines() if qid in line)
@@ -144,7 +154,15 @@ def local(s):
     out = os.path.join(s.d.root, "cmd.out")
     text = wait_for(lambda: os.path.exists(out) and s.read(out))
     expect("command: the message on its standard input", text and "Subject: local" in text, text)
-    expect("local: queue empty afterwards", wait_for(s.queue_empty), s.d.queued("deferred"))
+    if os.geteuid() == 0:  # the privileged helper delivers as the recipient
+        nobody = pwd.getpwnam("nobody").pw_uid
+        owners = {"joe's Maildir copy": os.stat(joe[0]).st_uid if joe else None,
+                  "ann's Maildir copy": os.stat(ann[0]).st_uid if ann else None,
+                  "the alias's /file": os.stat(mbox).st_uid, "the alias's command output": os.stat(out).st_uid}
+        expect("local as root: mailboxes belong to their users, alias files and commands to default_privs",
+               owners == {"joe's Maildir copy": 1001, "ann's Maildir copy": 1002, "the alias's /file": nobody,
+                          "the alias's command output": nobody}, owners)
+    expect("local: queue empty afterwards", wait_for(s.queue_empty), s.deferred())
 
 
 def find_dsn(s, user, marker):
@@ -186,7 +204,7 @@ def bounces(s):
     original = [p for p in report.walk() if p.get_content_type() == "message/rfc822"]
     expect("bounce: the original message is returned",
            original and "Message-ID: <doomed@test>" in original[0].as_string(), report.as_string()[:3000])
-    expect("bounce: queue empty afterwards", wait_for(s.queue_empty), s.d.queued("deferred"))
+    expect("bounce: queue empty afterwards", wait_for(s.queue_empty), s.deferred())
 
 
 def success_notice(s, sink):
@@ -221,7 +239,7 @@ def deferral_and_retry(s, down_port):
         expect("down host comes up: the deferred message is delivered", len(got or []) == 1,
                s.d.log_text()[-2000:])
         expect("down host comes up: the file is removed",
-               wait_for(lambda: not any(p.name == qid for p in s.d.queued("deferred"))), s.d.queued("deferred"))
+               wait_for(lambda: not any(p.name == qid for p in s.d.queued("deferred"))), s.deferred())
 
 
 def tempfail(s):
@@ -299,7 +317,26 @@ def expiry(args, ports):
                    per_recipient and per_recipient[0].get("Action") == "failed"
                    and per_recipient[0].get("Status") == "4.4.1", per_recipient)
         expect("expired: logged", "status=expired, returned to sender" in s.d.log_text())
-        expect("expired: queue empty", wait_for(s.queue_empty), s.d.queued("deferred"))
+        expect("expired: queue empty", wait_for(s.queue_empty), s.deferred())
+
+
+def tls(args, ports, receiver):
+    """STARTTLS to a real TLS server (another posternd with a certificate
+    made here): required TLS (encrypt) delivers; verify refuses the
+    self-signed certificate and defers."""
+    with Setup(args, ports) as s:
+        qid = send(s.d, "joe@test.example", ["t@tls.example"], message("tls", "tls@test"))
+        got = wait_for(lambda: [p for p in receiver.queued() if b"tls@test" in read_queue_file(str(p))["content"]])
+        expect("encrypt: delivered over TLS to the next hop", got, lines(s.d.log_text(), qid))
+        if got:
+            content = read_queue_file(str(got[0]))["content"].decode(errors="replace")
+            expect("encrypt: the next hop's Received header shows TLS", "with cipher" in content
+                   and "ESMTPS" in content, content[:600])
+        qid = send(s.d, "joe@test.example", ["v@verify.example"], message("verify", "verify@test"))
+        log = wait_for(lambda: (qid + ": to=<v@verify.example>") in s.d.log_text() and s.d.log_text())
+        expect("verify: a self-signed certificate is refused, the mail deferred",
+               log and "status=deferred (TLS handshake with 127.0.0.1[127.0.0.1]:%d failed" % receiver.port in log
+               and "certificate verify failed" in log, lines(log, qid))
 
 
 def main():
@@ -313,7 +350,7 @@ def main():
             Dnsmasq("example", mx=[("mx.example", "mx1.mx.example", 10), ("mx.example", "mx2.mx.example", 20)],
                     hosts=[("mx1.mx.example", "127.0.0.2"), ("mx2.mx.example", "127.0.0.1")]) as dns:
         ports = {"SINK": sink.port, "SECOND": second.port, "DOWN": free_port(), "TEMPFAIL": temp.port,
-                 "LMTP": lmtp_server.path}
+                 "LMTP": lmtp_server.path, "TLS": free_port()}
         with Setup(args, ports, dns=dns) as s:
             relay(s, sink)
             local(s)
@@ -326,6 +363,17 @@ def main():
             deferral_and_retry(s, ports["DOWN"])
         recovery(args, ports, sink)
         expiry(args, ports)
+        with tempfile.TemporaryDirectory() as certs:
+            os.chmod(certs, 0o755)
+            key, cert = os.path.join(certs, "key.pem"), os.path.join(certs, "cert.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=mx.test.example"], check=True, capture_output=True)
+            os.chmod(key, 0o644)
+            receiving = ("smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n"
+                         "smtpd_tls_received_header = yes\nrelay_domains = tls.example, verify.example\n" % (cert, key))
+            daemon_config = os.path.join(args.source, "tests/integration/configs/daemon")
+            with Posternd(args.postern, args.posternd, daemon_config, receiving) as receiver:
+                tls(args, dict(ports, TLS=receiver.port), receiver)
 
     failed = [r for r in results if not r[1]]
     for name, ok, detail in results:

@@ -1,0 +1,273 @@
+// local_helper.cc: see local_helper.h.
+#include "runtime/delivery/local_helper.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "mail/passwd_table.h"
+#include "util/bytes.h"
+#include "util/strings.h"
+
+namespace postern::delivery {
+namespace {
+
+// To a socket (without SIGPIPE when the peer is gone) or a pipe.
+bool WriteAll(int fd, std::string_view bytes, bool socket = true) {
+  while (!bytes.empty()) {
+    ssize_t n = socket ? send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) : write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool ReadAll(int fd, char* out, size_t size) {
+  while (size > 0) {
+    ssize_t n = read(fd, out, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    out += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// A frame: u32 length, then the bytes.
+bool SendFrame(int fd, std::string_view payload) {
+  ByteWriter w;
+  w.PutString(payload);
+  return WriteAll(fd, w.bytes());
+}
+
+bool ReceiveFrame(int fd, std::string* payload) {
+  char length[4];
+  if (!ReadAll(fd, length, sizeof length)) return false;
+  uint32_t n = 0;
+  ByteReader r(std::string_view(length, sizeof length));
+  if (!r.GetU32(&n)) return false;
+  payload->resize(n);
+  return ReadAll(fd, payload->data(), n);
+}
+
+std::string EncodeRequest(const LocalRequest& q, const LocalPrivileges& p) {
+  ByteWriter w;
+  for (std::string_view s : {std::string_view(q.queue_id), std::string_view(q.sender), std::string_view(q.recipient),
+                             std::string_view(q.original_recipient), std::string_view(q.user),
+                             std::string_view(q.detail), q.content, std::string_view(q.hostname),
+                             std::string_view(p.default_privs), std::string_view(p.spool_directory)}) {
+    w.PutString(s);
+  }
+  w.PutU64(static_cast<uint64_t>(q.now));
+  w.PutU64(static_cast<uint64_t>(q.command_time_limit));
+  w.PutU64(q.mailbox_size_limit);
+  return w.Release();
+}
+
+bool DecodeRequest(std::string_view bytes, LocalRequest* q, std::string* content, LocalPrivileges* p) {
+  ByteReader r(bytes);
+  uint64_t now = 0, limit = 0;
+  bool ok = r.GetString(&q->queue_id) && r.GetString(&q->sender) && r.GetString(&q->recipient) &&
+            r.GetString(&q->original_recipient) && r.GetString(&q->user) && r.GetString(&q->detail) &&
+            r.GetString(content) && r.GetString(&q->hostname) && r.GetString(&p->default_privs) &&
+            r.GetString(&p->spool_directory) && r.GetU64(&now) && r.GetU64(&limit) &&
+            r.GetU64(&q->mailbox_size_limit) && r.remaining() == 0;
+  q->now = static_cast<int64_t>(now);
+  q->command_time_limit = static_cast<int64_t>(limit);
+  q->content = *content;
+  return ok;
+}
+
+std::string EncodeResult(const RecipientResult& result) {
+  ByteWriter w;
+  w.PutU32(static_cast<uint32_t>(result.code));
+  w.PutString(result.text);
+  return w.Release();
+}
+
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home = "/";
+};
+
+// A passwd(5) line's uid, gid and home.
+std::optional<Identity> ParseEntry(const std::string& entry) {
+  std::vector<std::string> f = SplitFields(entry, ':');
+  long long uid = 0, gid = 0;
+  if (f.size() < 6 || !ParseDecimal(f[2], &uid) || !ParseDecimal(f[3], &gid)) return std::nullopt;
+  return Identity{static_cast<uid_t>(uid), static_cast<gid_t>(gid), f[5].empty() ? "/" : f[5]};
+}
+
+// Whose privileges the delivery gets (see the header).
+std::optional<Identity> ChooseIdentity(const LocalRequest& q, const LocalPrivileges& p, const mail::LookupTable& users,
+                                       std::string* why) {
+  std::optional<Identity> id;
+  if (std::optional<std::string> entry = users.Lookup(q.user)) id = ParseEntry(*entry);
+  if (id && id->uid != 0) {
+    std::string_view target = std::string_view(q.detail).substr(q.detail.find(' ') + 1);
+    struct stat st;
+    if (StartsWith(q.detail, "mailbox ") && StartsWith(target, p.spool_directory + "/") &&
+        stat(p.spool_directory.c_str(), &st) == 0) {
+      id->gid = st.st_gid;  // the spool's group creates and locks there
+    }
+    return id;
+  }
+  // default_privs is an account of this machine even when --users stands
+  // in for the recipients.
+  std::optional<std::string> privs = users.Lookup(p.default_privs);
+  if (!privs) privs = mail::PasswdTable().Lookup(p.default_privs);
+  id = privs ? ParseEntry(*privs) : std::nullopt;
+  if (!id || id->uid == 0) {
+    *why = "default_privs \"" + p.default_privs + "\" is not an unprivileged user";
+    return std::nullopt;
+  }
+  id->home = "/";
+  return id;
+}
+
+// In a worker process: become `id` and deliver; the result goes to `out`.
+[[noreturn]] void DeliverAs(const Identity& id, const LocalRequest& q, int out) {
+  RecipientResult result;
+  if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 || geteuid() == 0) {
+    result = RecipientResult{450, std::string("4.3.0 cannot switch to the recipient's privileges: ") + std::strerror(errno)};
+  } else {
+    if (chdir(id.home.c_str()) != 0 && chdir("/") != 0) {
+      // a command then runs wherever it is; nothing to report
+    }
+    result = DeliverLocally(q);
+  }
+  std::string bytes = EncodeResult(result);
+  WriteAll(out, bytes, /*socket=*/false);
+  _exit(0);
+}
+
+RecipientResult Serve(std::string_view frame, const mail::LookupTable& users) {
+  LocalRequest q;
+  std::string content;
+  LocalPrivileges p;
+  if (!DecodeRequest(frame, &q, &content, &p)) return RecipientResult{450, "4.3.0 malformed local delivery request"};
+  std::string why;
+  std::optional<Identity> id = ChooseIdentity(q, p, users, &why);
+  if (!id) return RecipientResult{450, "4.3.0 " + why};
+  int result_pipe[2];
+  if (pipe2(result_pipe, O_CLOEXEC) != 0) return RecipientResult{450, "4.3.0 pipe: " + std::string(std::strerror(errno))};
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(result_pipe[0]);
+    close(result_pipe[1]);
+    return RecipientResult{450, "4.3.0 fork: " + std::string(std::strerror(errno))};
+  }
+  if (pid == 0) {
+    close(result_pipe[0]);
+    DeliverAs(*id, q, result_pipe[1]);
+  }
+  close(result_pipe[1]);
+  std::string bytes;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = read(result_pipe[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) bytes.append(buffer, static_cast<size_t>(n));
+  }
+  close(result_pipe[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ByteReader r(bytes);
+  uint32_t code = 0;
+  RecipientResult result;
+  if (!r.GetU32(&code) || !r.GetString(&result.text)) {
+    return RecipientResult{450, "4.3.0 the local delivery process ended without a result"};
+  }
+  result.code = static_cast<int>(code);
+  return result;
+}
+
+[[noreturn]] void HelperMain(std::vector<int> channels, std::shared_ptr<const mail::LookupTable> users) {
+  prctl(PR_SET_PDEATHSIG, SIGTERM);  // and when posternd is killed outright
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);  // a terminal's ^C is posternd's to handle; EOF ends us
+  std::vector<std::thread> threads;
+  for (int fd : channels) {
+    threads.emplace_back([fd, &users] {
+      std::string frame;
+      while (ReceiveFrame(fd, &frame)) {
+        if (!SendFrame(fd, EncodeResult(Serve(frame, *users)))) break;
+      }
+      close(fd);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  _exit(0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(std::shared_ptr<const mail::LookupTable> users, int channels) {
+  if (!users) users = std::make_shared<mail::PasswdTable>();
+  std::vector<int> ours, theirs;
+  for (int i = 0; i < channels; ++i) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      for (int fd : ours) close(fd);
+      for (int fd : theirs) close(fd);
+      return Status::Temporary(std::string("socketpair: ") + std::strerror(errno));
+    }
+    ours.push_back(pair[0]);
+    theirs.push_back(pair[1]);
+  }
+  pid_t pid = fork();
+  if (pid < 0) return Status::Temporary(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    for (int fd : ours) close(fd);
+    HelperMain(theirs, std::move(users));
+  }
+  for (int fd : theirs) close(fd);
+  return std::unique_ptr<LocalHelper>(new LocalHelper(pid, std::move(ours)));
+}
+
+LocalHelper::LocalHelper(pid_t pid, std::vector<int> channels) : pid_(pid), free_(channels), all_(std::move(channels)) {}
+
+LocalHelper::~LocalHelper() {
+  for (int fd : all_) close(fd);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+RecipientResult LocalHelper::Deliver(const LocalRequest& request, const LocalPrivileges& privileges) {
+  int fd = -1;
+  {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [this] { return !free_.empty(); });
+    fd = free_.back();
+    free_.pop_back();
+  }
+  RecipientResult result{450, "4.3.0 the local delivery helper is gone"};
+  std::string frame;
+  if (SendFrame(fd, EncodeRequest(request, privileges)) && ReceiveFrame(fd, &frame)) {
+    ByteReader r(frame);
+    uint32_t code = 0;
+    std::string text;
+    if (r.GetU32(&code) && r.GetString(&text)) result = RecipientResult{static_cast<int>(code), std::move(text)};
+  }
+  {
+    std::lock_guard lock(mutex_);
+    free_.push_back(fd);
+  }
+  available_.notify_one();
+  return result;
+}
+
+}  // namespace postern::delivery
