@@ -126,6 +126,7 @@ struct QueueManager::Message {
   std::vector<std::optional<Outcome>> outcomes;  // per recipient, this pass
   int outstanding = 0;                           // deliveries not finished
   double loaded_at = 0;
+  uint64_t rescans = 0;  // State::rescans when it was loaded
   std::unique_ptr<asio::steady_timer> wake;      // cancelled when outstanding reaches 0
 };
 
@@ -152,6 +153,7 @@ struct QueueManager::State {
   int64_t running = 0;
   bool deferred_turn = false;
   bool stopping = false;
+  uint64_t rescans = 0;  // Rescan() requests so far
 };
 
 QueueManager::QueueManager(std::string root, QueueManagerServices services)
@@ -214,6 +216,7 @@ void QueueManager::Flush() {
 
 void QueueManager::Rescan() {
   asio::post(io_, [this] {
+    ++state_->rescans;
     ScanQueues(/*all_deferred=*/false);
     Pump();
   });
@@ -262,10 +265,15 @@ void QueueManager::ScanQueues(bool all_deferred) {
     for (const auto& entry : std::filesystem::directory_iterator(root_ + "/" + q, ec)) {
       std::string name = entry.path().filename().string();
       if (name.empty() || name.front() == '.') continue;
-      if (std::string_view(q) == "deferred" && !all_deferred) {
-        std::error_code time_error;
-        auto due = std::filesystem::last_write_time(entry.path(), time_error);
-        if (!time_error && due > now) continue;
+      std::error_code time_error;
+      auto mtime = std::filesystem::last_write_time(entry.path(), time_error);
+      if (time_error) continue;  // gone meanwhile
+      if (std::string_view(q) == "deferred" && !all_deferred && mtime > now) continue;
+      // A file the writer has named but not yet made durable (and may still
+      // remove, when its client is told to try again) is not mail yet: the
+      // writer announces it once it is.
+      if (std::string_view(q) == "incoming" && services_.writer != nullptr && services_.writer->Settling(name)) {
+        continue;
       }
       found.push_back(std::move(name));
     }
@@ -322,6 +330,7 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
   message->queue = queue;
   message->context = services_.context();
   message->loaded_at = Now();
+  message->rescans = state_->rescans;
   message->wake = std::make_unique<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
   size_t pending = 0;
   for (const QueuedRecipient& r : message->q.recipients) pending += r.state == RecipientState::kPending || r.state == RecipientState::kDeferred;
@@ -477,6 +486,9 @@ asio::awaitable<void> QueueManager::Process(std::shared_ptr<Message> message) {
   s.active.erase(q.id);
   s.known.erase(q.id);
   active_ = s.active.size();
+  // A rescan while it was active skipped its id; an admin may have
+  // requeued or released it meanwhile.
+  if (message->rescans != s.rescans) ScanQueues(/*all_deferred=*/false);
   Pump();
 }
 

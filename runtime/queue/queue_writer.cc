@@ -72,6 +72,11 @@ QueueWriter::Stats QueueWriter::stats() const {
   return stats_;
 }
 
+bool QueueWriter::Settling(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  return settling_.count(id) != 0;
+}
+
 void QueueWriter::Run() {
   std::vector<Request> batch;
   while (true) {
@@ -80,8 +85,13 @@ void QueueWriter::Run() {
       wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, and everything is written
       batch.swap(pending_);
+      for (const Request& r : batch) settling_.insert(r.id);
     }
     WriteBatch(batch);
+    {
+      std::lock_guard lock(mutex_);
+      settling_.clear();
+    }
     batch.clear();
   }
 }

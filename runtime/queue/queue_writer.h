@@ -31,6 +31,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "util/status.h"
@@ -54,6 +55,9 @@ class QueueWriter {
   // durably in incoming/ (the queue manager's cue). Set before the first
   // Submit.
   void OnStored(std::function<void(std::vector<std::string> ids)> hook) { on_stored_ = std::move(hook); }
+  // Whether `id` is being written: its file may have its name already but
+  // is not durable, and is removed if the batch fails. Thread-safe.
+  bool Settling(const std::string& id) const;
   // Finishes what was submitted, then ends the thread. Submit after Stop
   // fails at once.
   void Stop();
@@ -80,6 +84,7 @@ class QueueWriter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Request> pending_;
+  std::unordered_set<std::string> settling_;  // ids of the batch being written
   bool stopping_ = false;
   Stats stats_;
   std::function<void(std::vector<std::string>)> on_stored_;

@@ -252,7 +252,8 @@ def tempfail(s):
 
 def other_transports(s):
     qid = send(s.d, "joe@test.example", ["v@void.example", "l@later.example"], message("other", "other@test"))
-    log = wait_for(lambda: (qid + ": to=<l@later.example>") in s.d.log_text() and s.d.log_text())
+    log = wait_for(lambda: (qid + ": to=<l@later.example>") in s.d.log_text()
+                   and (qid + ": to=<v@void.example>") in s.d.log_text() and s.d.log_text())
     expect("discard transport: sent, with its text",
            log and qid + ": to=<v@void.example>" in log and "status=sent (dropped by the test)" in log, lines(log, qid))
     expect("retry transport: deferred with its status and text",
@@ -320,6 +321,31 @@ def expiry(args, ports):
         expect("expired: queue empty", wait_for(s.queue_empty), s.deferred())
 
 
+def queue_tools(args, ports):
+    """With retries an hour away: `postern queue requeue` has a deferred
+    message tried again at once, `postern queue flush` has all deferred
+    mail tried now (the down host has come up meanwhile)."""
+    extra = "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n"
+    with Setup(args, ports, extra) as s:
+        qid = send(s.d, "joe@test.example", ["q@down.example"], message("tools", "tools@test"))
+        expect("tools: deferred", wait_for(lambda: [p for p in s.d.queued("deferred") if p.name == qid]),
+               lines(s.d.log_text(), qid))
+        tool = [args.postern, "queue", "-q", s.d.queue]
+        r = subprocess.run(tool + ["requeue", qid], capture_output=True, text=True)
+        attempts = wait_for(lambda: s.d.log_text().count(qid + ": to=<q@down.example>") >= 2)
+        expect("requeue: tried again at once, not at the next queue run", r.returncode == 0 and attempts,
+               r.stderr + lines(s.d.log_text(), qid))
+        wait_for(lambda: [p for p in s.d.queued("deferred") if p.name == qid])
+        with SmtpSink(port=ports["DOWN"]) as late:
+            r = subprocess.run(tool + ["flush"], capture_output=True, text=True)
+            got = wait_for(lambda: [m for m in late.messages() if "tools@test" in m])
+            expect("flush: deferred mail is delivered now", r.returncode == 0 and got,
+                   r.stdout + r.stderr + lines(s.d.log_text(), qid))
+        r = subprocess.run([args.postern, "status", "-q", s.d.queue], capture_output=True, text=True)
+        expect("status: delivery counters", r.returncode == 0 and "delivered 1" in r.stdout and "deferred 2" in r.stdout,
+               r.stdout + r.stderr)
+
+
 def tls(args, ports, receiver):
     """STARTTLS to a real TLS server (another posternd with a certificate
     made here): required TLS (encrypt) delivers; verify refuses the
@@ -363,6 +389,7 @@ def main():
             deferral_and_retry(s, ports["DOWN"])
         recovery(args, ports, sink)
         expiry(args, ports)
+        queue_tools(args, ports)
         with tempfile.TemporaryDirectory() as certs:
             os.chmod(certs, 0o755)
             key, cert = os.path.join(certs, "key.pem"), os.path.join(certs, "cert.pem")
