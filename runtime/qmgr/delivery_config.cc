@@ -52,6 +52,7 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   c.queue_run_delay = std::max<int64_t>(image::TimeParameter(image, "queue_run_delay", 's', 300), 1);
   c.maximal_queue_lifetime = image::TimeParameter(image, "maximal_queue_lifetime", 'd', 432000);
   c.bounce_queue_lifetime = image::TimeParameter(image, "bounce_queue_lifetime", 'd', 432000);
+  c.delay_warning_time = image::TimeParameter(image, "delay_warning_time", 'h', 0);
   c.active_limit = std::max<int64_t>(image::IntParameter(image, "qmgr_message_active_limit", 20000), 1);
   c.process_limit = std::max<int64_t>(image::IntParameter(image, "default_process_limit", 100), 1);
   c.bounce_size_limit = static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit", 50000), 0));

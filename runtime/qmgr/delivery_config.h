@@ -37,6 +37,7 @@ struct DeliveryConfig {
   int64_t queue_run_delay = 300;         // queue_run_delay
   int64_t maximal_queue_lifetime = 432000;
   int64_t bounce_queue_lifetime = 432000;
+  int64_t delay_warning_time = 0;         // 0: no delay warnings
   int64_t active_limit = 20000;          // qmgr_message_active_limit
   int64_t process_limit = 100;           // default_process_limit: deliveries at once, all transports
   size_t bounce_size_limit = 50000;

@@ -884,6 +884,18 @@ asio::awaitable<bool> QueueManager::Finish(std::shared_ptr<Message> message) {
   if (notices_ok && !succeeded.empty() && !q.sender.empty()) {
     notices_ok = co_await QueueNotice(*message, static_cast<int>(delivery::DsnKind::kSuccess), succeeded);
   }
+  // Still deferred after delay_warning_time: one warning per message, for
+  // the recipients whose NOTIFY allows it (RFC 3461: by default).
+  if (notices_ok && !deferred.empty() && !q.delay_warned && !q.sender.empty() && config.delay_warning_time > 0 &&
+      age >= static_cast<double>(config.delay_warning_time)) {
+    std::vector<size_t> delayed;
+    for (size_t i : deferred) {
+      if (NotifyWants(q.recipients[i].notify, "DELAY")) delayed.push_back(i);
+    }
+    if (!delayed.empty() && co_await QueueNotice(*message, static_cast<int>(delivery::DsnKind::kDelay), delayed)) {
+      q.delay_warned = true;
+    }
+  }
   if (!notices_ok) {
     // The sender must hear of it: the bounced recipients are tried again
     // (and bounce again) at the next attempt, when a notice can be stored.

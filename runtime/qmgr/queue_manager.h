@@ -27,8 +27,8 @@
 // the message are still to come, so a restart never delivers a recipient
 // twice that was recorded as delivered. When a message is finished: a
 // failure notice (RFC 3464) to the sender for recipients that bounced, a
-// success notice for NOTIFY=SUCCESS, both queued durably before the
-// message changes; then the file is removed, or rewritten into deferred/
+// success notice for NOTIFY=SUCCESS, a delay warning once past
+// delay_warning_time, all queued durably before the message changes; then the file is removed, or rewritten into deferred/
 // with its next attempt time (the message's age, between
 // minimal_backoff_time and maximal_backoff_time: doubling), or, past
 // maximal_queue_lifetime (bounce_queue_lifetime for bounces), bounced.

@@ -9,7 +9,7 @@ namespace postern::queue {
 namespace {
 
 constexpr std::string_view kMagic = "PSTRNQUE";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2 added the flags byte; version 1 files are still read
 constexpr size_t kTrailer = 64;  // hex sha256
 
 }  // namespace
@@ -30,6 +30,7 @@ std::string EncodeQueueFile(const QueuedMessage& m) {
   w.PutU8(m.smtputf8 ? 1 : 0);
   w.PutString(m.body_type);
   w.PutString(m.image_id);
+  w.PutU8(m.delay_warned ? 1 : 0);
   w.PutU32(static_cast<uint32_t>(m.recipients.size()));
   for (const QueuedRecipient& r : m.recipients) {
     w.PutString(r.address);
@@ -57,16 +58,17 @@ Result<QueuedMessage> DecodeQueueFile(std::string_view bytes) {
   QueuedMessage m;
   uint32_t version = 0, count = 0;
   uint64_t arrival = 0;
-  uint8_t utf8 = 0;
+  uint8_t utf8 = 0, flags = 0;
   if (!r.GetU32(&version)) return corrupt("truncated");
-  if (version != kVersion)
+  if (version != 1 && version != kVersion)
     return Status::Permanent("queue file format version " + std::to_string(version) + " is not supported");
   if (!r.GetString(&m.id) || !r.GetU64(&arrival) || !r.GetString(&m.sender) || !r.GetString(&m.client_address) ||
       !r.GetString(&m.client_name) || !r.GetString(&m.helo) || !r.GetString(&m.sasl_username) || !r.GetString(&m.ret) ||
       !r.GetString(&m.envid) || !r.GetU8(&utf8) || !r.GetString(&m.body_type) || !r.GetString(&m.image_id) ||
-      !r.GetU32(&count) || count > r.remaining()) {
+      (version >= 2 && (!r.GetU8(&flags) || flags > 1)) || !r.GetU32(&count) || count > r.remaining()) {
     return corrupt("truncated envelope");
   }
+  m.delay_warned = (flags & 1) != 0;
   m.arrival_time = static_cast<int64_t>(arrival);
   m.smtputf8 = utf8 != 0;
   m.recipients.resize(count);

@@ -39,6 +39,7 @@ struct QueuedMessage {
   bool smtputf8 = false;
   std::string body_type;  // 7BIT, 8BITMIME, BINARYMIME
   std::string image_id;   // the image whose policy accepted it
+  bool delay_warned = false;  // the sender was sent a delay warning (delay_warning_time)
   std::vector<QueuedRecipient> recipients;
   std::string content;  // the message as received, lines ending in CRLF, dot-unstuffed
 };

@@ -306,10 +306,23 @@ def recovery(args, ports, sink):
         expect("recovery: logged", "0000000000000BAD: corrupt queue file" in s.d.log_text())
 
 
+def find_dsns(s, user, marker):
+    out = []
+    for path in s.maildir(user):
+        text = s.read(path)
+        if marker in text and "multipart/report" in text:
+            out.append(email.message_from_string(text, policy=email.policy.compat32))
+    return out
+
+
 def expiry(args, ports):
-    with Setup(args, ports, "maximal_queue_lifetime = 2s\n") as s:
+    """delay_warning_time: one delay warning; maximal_queue_lifetime: then
+    a failure notice, and the message is gone."""
+    with Setup(args, ports, "maximal_queue_lifetime = 4s\ndelay_warning_time = 1s\n") as s:
         send(s.d, "joe@test.example", ["e@down.example"], message("expire", "expire@test"))
-        report = wait_for(lambda: find_dsn(s, "joe", "expire@test"), timeout=20)
+        failed = lambda: [r for r in find_dsns(s, "joe", "expire@test")
+                          if r["Subject"] == "Undelivered Mail Returned to Sender"]
+        report = (wait_for(failed, timeout=20) or [None])[0]
         expect("maximal_queue_lifetime: the sender gets a failure notice", report is not None,
                s.d.log_text()[-2000:])
         if report is not None:
@@ -317,7 +330,15 @@ def expiry(args, ports):
             expect("expired: Action failed with the last deferral's status (4.4.1)",
                    per_recipient and per_recipient[0].get("Action") == "failed"
                    and per_recipient[0].get("Status") == "4.4.1", per_recipient)
-        expect("expired: logged", "status=expired, returned to sender" in s.d.log_text())
+        delays = [r for r in find_dsns(s, "joe", "expire@test") if r["Subject"].startswith("Delayed Mail")]
+        expect("delay_warning_time: exactly one delay warning before that", len(delays) == 1, len(delays))
+        if delays:
+            _, per_recipient = dsn_fields(delays[0])
+            expect("delay warning: Action delayed, Status 4.4.1",
+                   per_recipient and per_recipient[0].get("Action") == "delayed"
+                   and per_recipient[0].get("Status") == "4.4.1", per_recipient)
+        expect("expired: logged", "status=expired, returned to sender" in s.d.log_text()
+               and "sender delay notification" in s.d.log_text())
         expect("expired: queue empty", wait_for(s.queue_empty), s.deferred())
 
 

@@ -67,6 +67,7 @@ def read_queue_file(path):
     m["smtputf8"] = u8()
     m["body_type"] = string().decode()
     m["image_id"] = string().decode()
+    m["delay_warned"] = u8() if m["version"] >= 2 else 0
     m["recipients"] = []
     for _ in range(u32()):
         r = {k: string().decode() for k in ("address", "original", "notify", "route")}

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "util/sha256.h"
+
 namespace postern::queue {
 namespace {
 
@@ -47,6 +49,29 @@ TEST(QueueFileTest, RoundTrip) {
   EXPECT_EQ(decoded->recipients[1].attempts, 2u);
   EXPECT_EQ(decoded->recipients[0].notify, "SUCCESS,FAILURE");
   EXPECT_TRUE(decoded->smtputf8);
+}
+
+TEST(QueueFileTest, DelayWarnedFlagRoundTripsAndVersionOneFilesStillDecode) {
+  QueuedMessage m = Sample();
+  m.delay_warned = true;
+  auto decoded = DecodeQueueFile(EncodeQueueFile(m));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->delay_warned);
+
+  // A version 1 file: the same without the flags byte (after the image id).
+  m.delay_warned = false;
+  std::string v2 = EncodeQueueFile(m);
+  std::string body = v2.substr(0, v2.size() - 64);
+  size_t flags_at = body.find(m.image_id) + m.image_id.size();
+  ASSERT_EQ(body[flags_at], '\0');
+  std::string v1 = body.substr(0, flags_at) + body.substr(flags_at + 1);
+  v1[8] = 1;  // the version, little-endian u32 after the magic
+  AppendSha256Trailer(&v1);
+  auto old = DecodeQueueFile(v1);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  EXPECT_FALSE(old->delay_warned);
+  EXPECT_EQ(old->recipients.size(), 2u);
+  EXPECT_EQ(old->content, m.content);
 }
 
 TEST(QueueFileTest, EveryFlippedByteAndEveryTruncationIsRefused) {
