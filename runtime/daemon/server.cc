@@ -20,10 +20,10 @@
 #include "mail/passwd_table.h"
 #include "runtime/daemon/connection.h"
 #include "runtime/daemon/rate_counter.h"
-#include "util/run_on.h"
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
 #include "runtime/queue/queue_directory.h"
+#include "util/run_on.h"
 #include "util/source_file.h"
 #include "util/strings.h"
 

@@ -34,7 +34,7 @@ struct DaemonOptions {
   std::string control_socket;                          // empty: QUEUE/control
   std::string users_file;                              // passwd(5) text standing in for the system's users
   int64_t shutdown_grace_seconds = 30;
-  std::string dns_servers;  // for delivery; empty: the system's
+  std::string dns_servers;   // for delivery; empty: the system's
   bool no_delivery = false;  // queue only: no queue manager
 };
 

@@ -27,9 +27,9 @@ extern char** environ;
 namespace postern::delivery {
 namespace {
 
-constexpr int kLockTries = 20;                 // 100 ms apart
-constexpr int64_t kStaleLockSeconds = 500;     // a dot-lock older than this is removed (Postfix's stale_lock_time)
-constexpr size_t kCommandOutputLimit = 200;    // of a failed command's output, in the bounce
+constexpr int kLockTries = 20;               // 100 ms apart
+constexpr int64_t kStaleLockSeconds = 500;   // a dot-lock older than this is removed (Postfix's stale_lock_time)
+constexpr size_t kCommandOutputLimit = 200;  // of a failed command's output, in the bounce
 
 RecipientResult Done(std::string text) { return RecipientResult{250, "2.0.0 " + std::move(text)}; }
 RecipientResult Fail(int code, std::string text) { return RecipientResult{code, std::move(text)}; }
@@ -74,7 +74,8 @@ std::string MboxDate(int64_t now) {
 std::string LocalCopy(const LocalRequest& r, bool mbox) {
   std::string out;
   out.reserve(r.content.size() + 256);
-  if (mbox) out += "From " + (r.sender.empty() ? std::string("MAILER-DAEMON") : r.sender) + "  " + MboxDate(r.now) + "\n";
+  if (mbox)
+    out += "From " + (r.sender.empty() ? std::string("MAILER-DAEMON") : r.sender) + "  " + MboxDate(r.now) + "\n";
   out += "Return-Path: <" + r.sender + ">\n";
   out += "X-Original-To: " + r.original_recipient + "\n";
   out += "Delivered-To: " + r.recipient + "\n";
@@ -146,15 +147,19 @@ RecipientResult AppendMbox(const LocalRequest& r, const std::string& path, const
   struct stat st;
   if (fstat(fd, &st) != 0) return FileError(what, path, errno);
   // local(8)'s safety checks: a regular file with one name.
-  if (!S_ISREG(st.st_mode)) return Fail(550, "5.2.0 cannot update " + std::string(what) + " " + path + ": not a regular file");
-  if (st.st_nlink != 1) return Fail(550, "5.2.0 cannot update " + std::string(what) + " " + path + ": file has " + std::to_string(st.st_nlink) + " hard links");
+  if (!S_ISREG(st.st_mode))
+    return Fail(550, "5.2.0 cannot update " + std::string(what) + " " + path + ": not a regular file");
+  if (st.st_nlink != 1)
+    return Fail(550, "5.2.0 cannot update " + std::string(what) + " " + path + ": file has " +
+                         std::to_string(st.st_nlink) + " hard links");
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   int tries = 0;
   while (fcntl(fd, F_SETLK, &fl) != 0) {
     if ((errno != EAGAIN && errno != EACCES) || ++tries == kLockTries) {
-      return Fail(450, "4.2.0 cannot update " + std::string(what) + " " + path + ": unable to lock it: " + Errno(errno));
+      return Fail(450,
+                  "4.2.0 cannot update " + std::string(what) + " " + path + ": unable to lock it: " + Errno(errno));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -165,7 +170,8 @@ RecipientResult AppendMbox(const LocalRequest& r, const std::string& path, const
   off_t before = lseek(fd, 0, SEEK_END);
   if (!WriteAll(fd, copy) || fsync(fd) != 0) {
     int error = errno;
-    if (before >= 0 && ftruncate(fd, before) != 0) { /* the error below is what counts */ }
+    if (before >= 0 && ftruncate(fd, before) != 0) { /* the error below is what counts */
+    }
     return FileError(what, path, error);
   }
   return Done(std::string("delivered to ") + what + (std::string_view(what) == "file" ? ": " + path : ""));
@@ -240,10 +246,16 @@ RecipientResult RunCommand(const LocalRequest& r, const std::string& command) {
   posix_spawnattr_setpgroup(&attributes, 0);
 
   mail::AddressParts parts = mail::SplitAddress(r.recipient);
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "SHELL=/bin/sh", "SENDER=" + r.sender,
-                                  "RECIPIENT=" + r.recipient, "ORIGINAL_RECIPIENT=" + r.original_recipient,
-                                  "USER=" + r.user, "LOGNAME=" + r.user, "LOCAL=" + parts.local,
-                                  "DOMAIN=" + parts.domain, "QUEUE_ID=" + r.queue_id};
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin",
+                                  "SHELL=/bin/sh",
+                                  "SENDER=" + r.sender,
+                                  "RECIPIENT=" + r.recipient,
+                                  "ORIGINAL_RECIPIENT=" + r.original_recipient,
+                                  "USER=" + r.user,
+                                  "LOGNAME=" + r.user,
+                                  "LOCAL=" + parts.local,
+                                  "DOMAIN=" + parts.domain,
+                                  "QUEUE_ID=" + r.queue_id};
   std::vector<char*> envp;
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -62,10 +62,10 @@ bool ReceiveFrame(int fd, std::string* payload) {
 
 std::string EncodeRequest(const LocalRequest& q, const LocalPrivileges& p) {
   ByteWriter w;
-  for (std::string_view s : {std::string_view(q.queue_id), std::string_view(q.sender), std::string_view(q.recipient),
-                             std::string_view(q.original_recipient), std::string_view(q.user),
-                             std::string_view(q.detail), q.content, std::string_view(q.hostname),
-                             std::string_view(p.default_privs), std::string_view(p.spool_directory)}) {
+  for (std::string_view s :
+       {std::string_view(q.queue_id), std::string_view(q.sender), std::string_view(q.recipient),
+        std::string_view(q.original_recipient), std::string_view(q.user), std::string_view(q.detail), q.content,
+        std::string_view(q.hostname), std::string_view(p.default_privs), std::string_view(p.spool_directory)}) {
     w.PutString(s);
   }
   w.PutU64(static_cast<uint64_t>(q.now));
@@ -140,7 +140,8 @@ std::optional<Identity> ChooseIdentity(const LocalRequest& q, const LocalPrivile
 [[noreturn]] void DeliverAs(const Identity& id, const LocalRequest& q, int out) {
   RecipientResult result;
   if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 || geteuid() == 0) {
-    result = RecipientResult{450, std::string("4.3.0 cannot switch to the recipient's privileges: ") + std::strerror(errno)};
+    result =
+        RecipientResult{450, std::string("4.3.0 cannot switch to the recipient's privileges: ") + std::strerror(errno)};
   } else {
     if (chdir(id.home.c_str()) != 0 && chdir("/") != 0) {
       // a command then runs wherever it is; nothing to report
@@ -161,7 +162,8 @@ RecipientResult Serve(std::string_view frame, const mail::LookupTable& users) {
   std::optional<Identity> id = ChooseIdentity(q, p, users, &why);
   if (!id) return RecipientResult{450, "4.3.0 " + why};
   int result_pipe[2];
-  if (pipe2(result_pipe, O_CLOEXEC) != 0) return RecipientResult{450, "4.3.0 pipe: " + std::string(std::strerror(errno))};
+  if (pipe2(result_pipe, O_CLOEXEC) != 0)
+    return RecipientResult{450, "4.3.0 pipe: " + std::string(std::strerror(errno))};
   pid_t pid = fork();
   if (pid < 0) {
     close(result_pipe[0]);
@@ -237,7 +239,8 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(std::shared_ptr<const ma
   return std::unique_ptr<LocalHelper>(new LocalHelper(pid, std::move(ours)));
 }
 
-LocalHelper::LocalHelper(pid_t pid, std::vector<int> channels) : pid_(pid), free_(channels), all_(std::move(channels)) {}
+LocalHelper::LocalHelper(pid_t pid, std::vector<int> channels)
+    : pid_(pid), free_(channels), all_(std::move(channels)) {}
 
 LocalHelper::~LocalHelper() {
   for (int fd : all_) close(fd);

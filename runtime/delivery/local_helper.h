@@ -19,8 +19,8 @@
 
 #include <sys/types.h>
 
-#include <memory>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -33,7 +33,7 @@ namespace postern::delivery {
 
 // What the helper needs besides the request (from the image, per request).
 struct LocalPrivileges {
-  std::string default_privs = "nobody";  // default_privs
+  std::string default_privs = "nobody";       // default_privs
   std::string spool_directory = "/var/mail";  // mail_spool_directory
 };
 
@@ -41,8 +41,7 @@ class LocalHelper {
  public:
   // Forks the helper with `channels` connections. `users` stands in for
   // the system's user database when not null (passwd(5) lines by name).
-  static Result<std::unique_ptr<LocalHelper>> Start(std::shared_ptr<const mail::LookupTable> users,
-                                                    int channels = 4);
+  static Result<std::unique_ptr<LocalHelper>> Start(std::shared_ptr<const mail::LookupTable> users, int channels = 4);
   ~LocalHelper();  // closes the channels; the helper exits
   LocalHelper(const LocalHelper&) = delete;
   LocalHelper& operator=(const LocalHelper&) = delete;

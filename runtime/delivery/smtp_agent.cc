@@ -97,8 +97,8 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
   Result<std::vector<TargetHost>> hosts = co_await lookup(nexthop);
   if (!hosts.ok()) {
     std::string type = nexthop.kind == Nexthop::Kind::kDomain ? "MX" : "A";
-    std::string text = "Host or domain name not found. Name service error for name=" + nexthop.name +
-                       " type=" + type + ": " + hosts.status().message();
+    std::string text = "Host or domain name not found. Name service error for name=" + nexthop.name + " type=" + type +
+                       ": " + hosts.status().message();
     co_return hosts.status().temporary() ? fail_all(450, "4.4.3 " + text, true) : fail_all(550, "5.4.4 " + text, false);
   }
   size_t tried = 0;

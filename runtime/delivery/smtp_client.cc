@@ -254,7 +254,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
         if (!ok) {
           FailAll(reply.code, Said(reply, "MAIL FROM"));
           if (pending_.empty()) return TransactionDone();  // without pipelining nothing else was sent
-          return;                                 // pipelined: the RCPT and DATA replies still come
+          return;                                          // pipelined: the RCPT and DATA replies still come
         }
         if (!pipelining_) SendNextEnvelopeCommand();
         return;

@@ -40,11 +40,12 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
   timer.cancel();
   if (ec) {
     std::vector<RecipientResult> results(messages[0]->recipients.size());
-    for (RecipientResult& r : results) r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec), true};
+    for (RecipientResult& r : results)
+      r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec), true};
     done(0, std::move(results));
     co_return 1;
   }
-  size_t current = 0;    // the message whose transaction is under way
+  size_t current = 0;     // the message whose transaction is under way
   bool reported = false;  // its results were handed to `done`
   std::array<char, 8192> buffer;
   while (client.next() != SmtpClient::Next::kDone) {

@@ -55,7 +55,8 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   c.delay_warning_time = image::TimeParameter(image, "delay_warning_time", 'h', 0);
   c.active_limit = std::max<int64_t>(image::IntParameter(image, "qmgr_message_active_limit", 20000), 1);
   c.process_limit = std::max<int64_t>(image::IntParameter(image, "default_process_limit", 100), 1);
-  c.bounce_size_limit = static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit", 50000), 0));
+  c.bounce_size_limit =
+      static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit", 50000), 0));
   for (const std::string& item : mail::SplitParameterList(image.ParameterOr("notify_classes", "resource, software"))
                                      .value_or(std::vector<std::string>{})) {
     std::string k = ToLower(item);
@@ -66,7 +67,8 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   c.mail_spool_directory = image.ParameterOr("mail_spool_directory", "/var/mail");
   c.recipient_delimiter = image.ParameterOr("recipient_delimiter", "");
   c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit", 's', 1000), 1);
-  c.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit", 51200000), 0));
+  c.mailbox_size_limit =
+      static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit", 51200000), 0));
 
   int64_t concurrency = image::IntParameter(image, "default_destination_concurrency_limit", 20);
   int64_t recipients = image::IntParameter(image, "default_destination_recipient_limit", 50);
@@ -90,7 +92,7 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
 }
 
 std::shared_ptr<const DeliveryContext> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
-                                                            std::shared_ptr<const resolve::Resolver> resolver) {
+                                                           std::shared_ptr<const resolve::Resolver> resolver) {
   auto context = std::make_shared<DeliveryContext>();
   context->config = ReadDeliveryConfig(*image);
   context->image = std::move(image);

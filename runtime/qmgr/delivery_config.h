@@ -19,29 +19,29 @@ namespace postern::qmgr {
 
 // A master.cf service that delivers: its agent and its settings.
 struct TransportConfig {
-  std::string agent;                // smtp, lmtp, local, virtual, discard, error, retry (the service's command)
-  int64_t concurrency_limit = 20;   // <transport>_destination_concurrency_limit
-  int64_t recipient_limit = 50;     // <transport>_destination_recipient_limit
+  std::string agent;               // smtp, lmtp, local, virtual, discard, error, retry (the service's command)
+  int64_t concurrency_limit = 20;  // <transport>_destination_concurrency_limit
+  int64_t recipient_limit = 50;    // <transport>_destination_recipient_limit
   delivery::TlsPolicy tls = delivery::TlsPolicy::kNone;  // smtp_tls_security_level / lmtp_tls_security_level
-  int64_t connect_timeout = 30;     // smtp_connect_timeout
-  int64_t command_timeout = 300;    // smtp_data_done_timeout and friends, as one limit
-  int64_t address_limit = 5;        // smtp_mx_address_limit
+  int64_t connect_timeout = 30;                          // smtp_connect_timeout
+  int64_t command_timeout = 300;                         // smtp_data_done_timeout and friends, as one limit
+  int64_t address_limit = 5;                             // smtp_mx_address_limit
 };
 
 struct DeliveryConfig {
   std::string hostname;   // myhostname
   std::string helo_name;  // smtp_helo_name
   std::string myorigin;
-  int64_t minimal_backoff = 300;         // minimal_backoff_time
-  int64_t maximal_backoff = 4000;        // maximal_backoff_time
-  int64_t queue_run_delay = 300;         // queue_run_delay
+  int64_t minimal_backoff = 300;   // minimal_backoff_time
+  int64_t maximal_backoff = 4000;  // maximal_backoff_time
+  int64_t queue_run_delay = 300;   // queue_run_delay
   int64_t maximal_queue_lifetime = 432000;
   int64_t bounce_queue_lifetime = 432000;
-  int64_t delay_warning_time = 0;         // 0: no delay warnings
-  int64_t active_limit = 20000;          // qmgr_message_active_limit
-  int64_t process_limit = 100;           // default_process_limit: deliveries at once, all transports
+  int64_t delay_warning_time = 0;  // 0: no delay warnings
+  int64_t active_limit = 20000;    // qmgr_message_active_limit
+  int64_t process_limit = 100;     // default_process_limit: deliveries at once, all transports
   size_t bounce_size_limit = 50000;
-  bool notify_2bounce = false;           // notify_classes has 2bounce (or bounce)
+  bool notify_2bounce = false;                         // notify_classes has 2bounce (or bounce)
   std::string double_bounce_recipient = "postmaster";  // 2bounce_notice_recipient
   int64_t command_time_limit = 1000;
   std::string default_privs = "nobody";
@@ -64,6 +64,6 @@ struct DeliveryContext {
 };
 
 std::shared_ptr<const DeliveryContext> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
-                                                            std::shared_ptr<const resolve::Resolver> resolver);
+                                                           std::shared_ptr<const resolve::Resolver> resolver);
 
 }  // namespace postern::qmgr

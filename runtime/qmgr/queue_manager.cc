@@ -39,9 +39,7 @@ namespace {
 constexpr char kFrozen = '=';
 constexpr char kFrozenBounce = '!';
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 // A delay as Postfix logs it: "0", "0.02", "1.3", "12".
 std::string Seconds(double s) {
@@ -126,8 +124,8 @@ struct QueueManager::Message {
   std::vector<std::optional<Outcome>> outcomes;  // per recipient, this pass
   int outstanding = 0;                           // deliveries not finished
   double loaded_at = 0;
-  uint64_t rescans = 0;  // State::rescans when it was loaded
-  std::unique_ptr<asio::steady_timer> wake;      // cancelled when outstanding reaches 0
+  uint64_t rescans = 0;                      // State::rescans when it was loaded
+  std::unique_ptr<asio::steady_timer> wake;  // cancelled when outstanding reaches 0
 };
 
 struct QueueManager::Job {
@@ -321,8 +319,8 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
   if (!decoded.ok() || decoded->id != id) {
     std::string why = decoded.ok() ? "its queue id is " + decoded->id : decoded.status().message();
     Status moved = queue::MoveMessage(root_, id, queue, "corrupt");
-    Log("postern/qmgr", "warning: " + id + ": corrupt queue file (" + why + "): " +
-                            (moved.ok() ? "moved to the corrupt queue" : moved.message()));
+    Log("postern/qmgr", "warning: " + id + ": corrupt queue file (" + why +
+                            "): " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
     return nullptr;
   }
   auto message = std::make_shared<Message>();
@@ -333,7 +331,8 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
   message->rescans = state_->rescans;
   message->wake = std::make_unique<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
   size_t pending = 0;
-  for (const QueuedRecipient& r : message->q.recipients) pending += r.state == RecipientState::kPending || r.state == RecipientState::kDeferred;
+  for (const QueuedRecipient& r : message->q.recipients)
+    pending += r.state == RecipientState::kPending || r.state == RecipientState::kDeferred;
   Log("postern/qmgr", id + ": from=<" + message->q.sender + ">, size=" + std::to_string(message->q.content.size()) +
                           ", nrcpt=" + std::to_string(pending) + " (queue active)");
   return message;
@@ -383,8 +382,8 @@ asio::awaitable<void> QueueManager::Process(std::shared_ptr<Message> message) {
     }
     if (!r.route.empty()) {  // the policy's route action: "transport:nexthop"
       size_t colon = r.route.find(':');
-      planned.push_back({index, r.route.substr(0, colon), colon == std::string::npos ? "" : r.route.substr(colon + 1),
-                         ""});
+      planned.push_back(
+          {index, r.route.substr(0, colon), colon == std::string::npos ? "" : r.route.substr(colon + 1), ""});
       recipients.push_back(std::move(r));
       continue;
     }
@@ -556,8 +555,8 @@ asio::awaitable<void> QueueManager::RunBatch(std::string key, std::vector<Job> j
              std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.host_failure; });
       if (*dead) dead_why = outcomes.front().text;
     }
-    delivered_any = delivered_any || std::any_of(outcomes.begin(), outcomes.end(),
-                                                 [](const Outcome& o) { return o.code / 100 == 2; });
+    delivered_any = delivered_any ||
+                    std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.code / 100 == 2; });
     bool changed = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.code / 100 != 4; });
     asio::co_spawn(io_, JobDone(job.message, changed), asio::detached);
   });
@@ -605,8 +604,8 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
   auto all = [n](Outcome o) { return std::vector<Outcome>(n, o); };
   auto transport = config.transports.find(job.transport);
   if (transport == config.transports.end()) {
-    co_return all(Outcome{450, "4.3.0", "mail transport unavailable: no master.cf service \"" + job.transport + "\"",
-                          "none"});
+    co_return all(
+        Outcome{450, "4.3.0", "mail transport unavailable: no master.cf service \"" + job.transport + "\"", "none"});
   }
   const TransportConfig& t = transport->second;
   if (t.agent == "discard") {
@@ -630,8 +629,8 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
       request.recipient = r.address;
       request.original_recipient = WithoutPrefix(r.original);
       std::string local = ToLower(mail::SplitAddress(r.address).local);
-      size_t extension = config.recipient_delimiter.empty() ? std::string::npos
-                                                            : local.find_first_of(config.recipient_delimiter);
+      size_t extension =
+          config.recipient_delimiter.empty() ? std::string::npos : local.find_first_of(config.recipient_delimiter);
       request.user = local.substr(0, extension);
       request.detail = job.details[i];
       request.content = q.content;
@@ -651,10 +650,9 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
     }
     co_return out;
   }
-  co_return all(Outcome{450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported",
-                        "none"});
+  co_return all(
+      Outcome{450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported", "none"});
 }
-
 
 asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const Finished& finished) {
   if (!Reuses(jobs.front())) {
@@ -716,29 +714,29 @@ asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const
     if (!addresses.ok()) co_return addresses.status();
     co_return std::vector<delivery::TargetHost>{{name, std::move(addresses).value()}};
   };
-  co_await delivery::DeliverViaSmtp(
-      *nexthop, options, std::span<const delivery::OutboundMessage* const>(pointers), first.message->context->client_tls.get(),
-      lookup, [&](size_t j, delivery::AgentOutcome result) {
-        std::vector<Outcome> out;
-        for (const delivery::RecipientResult& r : result.results) {
-          Outcome o;
-          o.code = r.code;
-          o.relay = result.relay;
-          o.host_failure = r.host_failure;
-          o.status = LeadingStatus(r.text);
-          o.text = o.status.empty() ? r.text : r.text.substr(o.status.size() + 1);
-          if (o.status.empty()) {
-            bool said = o.text.find(" said: ") != std::string::npos;
-            o.code_for_dsn = said ? r.code : 0;
-            o.status = said                                    ? delivery::StatusOf(o.text, r.code)
-                       : StartsWith(o.text, "lost connection") ? "4.4.2"
-                       : r.host_failure                        ? "4.4.1"
-                                                               : delivery::StatusOf(o.text, r.code);
-          }
-          out.push_back(std::move(o));
-        }
-        finished(j, std::move(out));
-      });
+  co_await delivery::DeliverViaSmtp(*nexthop, options, std::span<const delivery::OutboundMessage* const>(pointers),
+                                    first.message->context->client_tls.get(), lookup,
+                                    [&](size_t j, delivery::AgentOutcome result) {
+                                      std::vector<Outcome> out;
+                                      for (const delivery::RecipientResult& r : result.results) {
+                                        Outcome o;
+                                        o.code = r.code;
+                                        o.relay = result.relay;
+                                        o.host_failure = r.host_failure;
+                                        o.status = LeadingStatus(r.text);
+                                        o.text = o.status.empty() ? r.text : r.text.substr(o.status.size() + 1);
+                                        if (o.status.empty()) {
+                                          bool said = o.text.find(" said: ") != std::string::npos;
+                                          o.code_for_dsn = said ? r.code : 0;
+                                          o.status = said ? delivery::StatusOf(o.text, r.code)
+                                                     : StartsWith(o.text, "lost connection") ? "4.4.2"
+                                                     : r.host_failure                        ? "4.4.1"
+                                                                      : delivery::StatusOf(o.text, r.code);
+                                        }
+                                        out.push_back(std::move(o));
+                                      }
+                                      finished(j, std::move(out));
+                                    });
 }
 
 // Applies one recipient's outcome to the message and logs it as the agent would.
@@ -840,9 +838,9 @@ asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind
   }
   const char* what = kind == static_cast<int>(delivery::DsnKind::kFailure) ? "non-delivery"
                      : kind == static_cast<int>(delivery::DsnKind::kDelay) ? "delay"
-                                                                            : "delivery status";
-  Log("postern/bounce", q.id + ": " + (double_bounce ? std::string("postmaster") : std::string("sender")) + " " +
-                            what + " notification: " + notice.id);
+                                                                           : "delivery status";
+  Log("postern/bounce", q.id + ": " + (double_bounce ? std::string("postmaster") : std::string("sender")) + " " + what +
+                            " notification: " + notice.id);
   co_return true;
 }
 
@@ -869,14 +867,15 @@ asio::awaitable<bool> QueueManager::Finish(std::shared_ptr<Message> message) {
     const QueuedRecipient& r = q.recipients[i];
     if (!message->outcomes[i]) continue;  // decided in an earlier pass
     if (r.state == RecipientState::kBounced && NotifyWants(r.notify, "FAILURE")) failed.push_back(i);
-    if (r.state == RecipientState::kDelivered && !r.notify.empty() && NotifyWants(r.notify, "SUCCESS")) succeeded.push_back(i);
+    if (r.state == RecipientState::kDelivered && !r.notify.empty() && NotifyWants(r.notify, "SUCCESS"))
+      succeeded.push_back(i);
   }
   bool notices_ok = true;
   if (!failed.empty()) {
     bool from_double_bounce = StartsWith(ToLower(q.sender), "double-bounce@");
     if (from_double_bounce || (q.sender.empty() && !config.notify_2bounce)) {
-      Log("postern/bounce", q.id + ": undeliverable " + (q.sender.empty() ? "bounce" : "postmaster notice") +
-                                " discarded");
+      Log("postern/bounce",
+          q.id + ": undeliverable " + (q.sender.empty() ? "bounce" : "postmaster notice") + " discarded");
     } else {
       notices_ok = co_await QueueNotice(*message, static_cast<int>(delivery::DsnKind::kFailure), failed);
     }
@@ -922,7 +921,8 @@ asio::awaitable<bool> QueueManager::Finish(std::shared_ptr<Message> message) {
   }
   // Next attempt: after as long again as the message has waited, within
   // minimal_backoff_time..maximal_backoff_time.
-  double delay = std::clamp(age, static_cast<double>(config.minimal_backoff), static_cast<double>(config.maximal_backoff));
+  double delay =
+      std::clamp(age, static_cast<double>(config.minimal_backoff), static_cast<double>(config.maximal_backoff));
   auto next = static_cast<time_t>(std::ceil(now + delay));
   std::string bytes = queue::EncodeQueueFile(q);
   std::string to = root_ + "/deferred";

@@ -28,12 +28,10 @@
 // twice that was recorded as delivered. When a message is finished: a
 // failure notice (RFC 3464) to the sender for recipients that bounced, a
 // success notice for NOTIFY=SUCCESS, a delay warning once past
-// delay_warning_time, all queued durably before the message changes; then the file is removed, or rewritten into deferred/
-// with its next attempt time (the message's age, between
-// minimal_backoff_time and maximal_backoff_time: doubling), or, past
-// maximal_queue_lifetime (bounce_queue_lifetime for bounces), bounced.
-// Bounces of bounces go to 2bounce_notice_recipient only when
-// notify_classes asks for it, and are otherwise discarded with a log line.
+// delay_warning_time, all queued durably before the message changes; then the file is removed, or rewritten into
+// deferred/ with its next attempt time (the message's age, between minimal_backoff_time and maximal_backoff_time:
+// doubling), or, past maximal_queue_lifetime (bounce_queue_lifetime for bounces), bounced. Bounces of bounces go to
+// 2bounce_notice_recipient only when notify_classes asks for it, and are otherwise discarded with a log line.
 //
 // Threads: one runs the scheduler and every SMTP/LMTP conversation
 // (Asio); a second does the queue's file writes, in order; a small pool

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view kMagic = "PSTRNQUE";
 constexpr uint32_t kVersion = 2;  // 2 added the flags byte; version 1 files are still read
-constexpr size_t kTrailer = 64;  // hex sha256
+constexpr size_t kTrailer = 64;   // hex sha256
 
 }  // namespace
 

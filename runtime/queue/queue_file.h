@@ -37,8 +37,8 @@ struct QueuedMessage {
   std::string ret;    // DSN RET= (FULL, HDRS, or "")
   std::string envid;  // DSN ENVID=
   bool smtputf8 = false;
-  std::string body_type;  // 7BIT, 8BITMIME, BINARYMIME
-  std::string image_id;   // the image whose policy accepted it
+  std::string body_type;      // 7BIT, 8BITMIME, BINARYMIME
+  std::string image_id;       // the image whose policy accepted it
   bool delay_warned = false;  // the sender was sent a delay warning (delay_warning_time)
   std::vector<QueuedRecipient> recipients;
   std::string content;  // the message as received, lines ending in CRLF, dot-unstuffed

@@ -125,8 +125,8 @@ TEST_F(LocalDeliveryTest, MaildirWritesOneFileIntoNew) {
 
 TEST_F(LocalDeliveryTest, CommandsGetTheMessageAndTheirStatusDecides) {
   fs::path out = dir_ / "out";
-  RecipientResult ok = DeliverLocally(Request("command cat > " + out.string() + "; echo \"$SENDER $RECIPIENT\" >> " +
-                                              out.string()));
+  RecipientResult ok =
+      DeliverLocally(Request("command cat > " + out.string() + "; echo \"$SENDER $RECIPIENT\" >> " + out.string()));
   ASSERT_EQ(ok.code, 250) << ok.text;
   std::string text = ReadFile(out);
   EXPECT_NE(text.find("Subject: hi\n"), std::string::npos);
