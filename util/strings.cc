@@ -140,13 +140,25 @@ std::optional<long long> ParseTime(std::string_view value, char default_unit) {
   return number * scale;
 }
 
-std::string FormatRfc5322Date(int64_t seconds_since_epoch) {
+std::string FormatTime(int64_t seconds_since_epoch, const char* format, bool utc) {
   time_t t = seconds_since_epoch;
   struct tm tm;
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000 (UTC)", &tm);
-  return buffer;
+  if (utc) {
+    gmtime_r(&t, &tm);
+  } else {
+    localtime_r(&t, &tm);
+  }
+  char buffer[128];
+  // The callers pass literals; the warning cannot see through the parameter.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  size_t n = strftime(buffer, sizeof buffer, format, &tm);
+#pragma GCC diagnostic pop
+  return std::string(buffer, n);
+}
+
+std::string FormatRfc5322Date(int64_t seconds_since_epoch) {
+  return FormatTime(seconds_since_epoch, "%a, %d %b %Y %H:%M:%S +0000 (UTC)");
 }
 
 }  // namespace postern

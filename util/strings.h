@@ -49,4 +49,7 @@ std::optional<long long> ParseTime(std::string_view value, char default_unit);
 // "Mon, 21 Sep 2026 14:13:20 +0000 (UTC)".
 std::string FormatRfc5322Date(int64_t seconds_since_epoch);
 
+// `seconds_since_epoch` through strftime(3) `format`, in UTC or local time.
+std::string FormatTime(int64_t seconds_since_epoch, const char* format, bool utc = true);
+
 }  // namespace postern

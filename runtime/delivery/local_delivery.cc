@@ -60,22 +60,14 @@ bool AlreadyDelivered(std::string_view content, std::string_view recipient) {
   return false;
 }
 
-std::string MboxDate(int64_t now) {
-  time_t t = now;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  strftime(buffer, sizeof buffer, "%a %b %e %H:%M:%S %Y", &tm);
-  return buffer;
-}
-
 // The copy that is written: delivery headers, the message in LF lines;
 // for mbox the From_ line, ">From " quoting and a closing blank line.
 std::string LocalCopy(const LocalRequest& r, bool mbox) {
   std::string out;
   out.reserve(r.content.size() + 256);
   if (mbox)
-    out += "From " + (r.sender.empty() ? std::string("MAILER-DAEMON") : r.sender) + "  " + MboxDate(r.now) + "\n";
+    out += "From " + (r.sender.empty() ? std::string("MAILER-DAEMON") : r.sender) + "  " +
+           FormatTime(r.now, "%a %b %e %H:%M:%S %Y") + "\n";
   out += "Return-Path: <" + r.sender + ">\n";
   out += "X-Original-To: " + r.original_recipient + "\n";
   out += "Delivered-To: " + r.recipient + "\n";

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dnsmasq, SmtpSink  # noqa: E402
-from posternd import Posternd, arguments, free_port, read_queue_file  # noqa: E402
+from posternd import Posternd, arguments, free_port, read_queue_file, report  # noqa: E402
 
 results = []
 
@@ -423,11 +423,7 @@ def main():
             with Posternd(args.postern, args.posternd, daemon_config, receiving) as receiver:
                 tls(args, dict(ports, TLS=receiver.port), receiver)
 
-    failed = [r for r in results if not r[1]]
-    for name, ok, detail in results:
-        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:3000]))
-    print("%d checks, %d failed" % (len(results), len(failed)))
-    return 1 if failed else 0
+    return report(results)
 
 
 if __name__ == "__main__":

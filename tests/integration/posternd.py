@@ -25,6 +25,15 @@ def arguments():
     return args
 
 
+def report(results):
+    """Prints (name, ok, detail) checks; the exit status: 1 when one failed."""
+    failed = [r for r in results if not r[1]]
+    for name, ok, detail in results:
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:3000]))
+    print("%d checks, %d failed" % (len(results), len(failed)))
+    return 1 if failed else 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

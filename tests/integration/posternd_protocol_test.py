@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from posternd import Posternd, arguments, read_queue_file  # noqa: E402
+from posternd import Posternd, arguments, read_queue_file, report  # noqa: E402
 
 results = []
 
@@ -368,11 +368,7 @@ def main():
     rate_limit(postern, posternd, config)
     shutdown(postern, posternd, config)
 
-    failed = [r for r in results if not r[1]]
-    for name, ok, detail in results:
-        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:3000]))
-    print("%d checks, %d failed" % (len(results), len(failed)))
-    return 1 if failed else 0
+    return report(results)
 
 
 if __name__ == "__main__":

@@ -9,18 +9,12 @@
 
 #include "runtime/queue/queue_directory.h"
 #include "tools/postern/commands.h"
+#include "util/strings.h"
 
 namespace postern::cli {
 namespace {
 
-std::string ArrivalText(int64_t seconds) {
-  time_t t = seconds;
-  struct tm tm;
-  localtime_r(&t, &tm);
-  char buffer[32];
-  strftime(buffer, sizeof buffer, "%a %b %e %H:%M:%S", &tm);
-  return buffer;
-}
+std::string ArrivalText(int64_t seconds) { return FormatTime(seconds, "%a %b %e %H:%M:%S", /*utc=*/false); }
 
 const char* StateName(queue::QueuedRecipient::State s) {
   switch (s) {
