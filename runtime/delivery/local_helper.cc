@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -195,8 +196,24 @@ RecipientResult Serve(std::string_view frame, const mail::LookupTable& users) {
   return result;
 }
 
-[[noreturn]] void HelperMain(std::vector<int> channels, std::shared_ptr<const mail::LookupTable> users) {
+// Everything posternd had open (listening sockets, the control socket, queue
+// files) but the helper's channels and the standard descriptors: a helper
+// that held posternd's port would keep it from being restarted.
+void CloseInherited(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > from) close_range(from, static_cast<unsigned>(fd) - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  close_range(from, ~0U, 0);
+}
+
+[[noreturn]] void HelperMain(std::vector<int> channels, std::shared_ptr<const mail::LookupTable> users,
+                             pid_t parent) {
+  CloseInherited(channels);
   prctl(PR_SET_PDEATHSIG, SIGTERM);  // and when posternd is killed outright
+  if (getppid() != parent) _exit(0);  // it already was
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);  // a terminal's ^C is posternd's to handle; EOF ends us
@@ -229,12 +246,10 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(std::shared_ptr<const ma
     ours.push_back(pair[0]);
     theirs.push_back(pair[1]);
   }
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::Temporary(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    for (int fd : ours) close(fd);
-    HelperMain(theirs, std::move(users));
-  }
+  if (pid == 0) HelperMain(theirs, std::move(users), parent);
   for (int fd : theirs) close(fd);
   return std::unique_ptr<LocalHelper>(new LocalHelper(pid, std::move(ours)));
 }

@@ -844,7 +844,7 @@ asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind
   co_return true;
 }
 
-asio::awaitable<bool> QueueManager::Finish(std::shared_ptr<Message> message) {
+asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
   const DeliveryConfig& config = message->context->config;
   QueuedMessage& q = message->q;
   double now = Now();
@@ -911,13 +911,13 @@ asio::awaitable<bool> QueueManager::Finish(std::shared_ptr<Message> message) {
       }
       return Status::Ok();
     });
-    if (!removed.ok()) {
+    if (!removed.ok()) {  // it stays, and is found again at the next queue run
       Log("postern/qmgr", "warning: " + id + ": " + removed.message());
-      co_return false;
+      co_return;
     }
     removed_++;
     Log("postern/qmgr", id + ": removed");
-    co_return true;
+    co_return;
   }
   // Next attempt: after as long again as the message has waited, within
   // minimal_backoff_time..maximal_backoff_time.
@@ -937,11 +937,9 @@ asio::awaitable<bool> QueueManager::Finish(std::shared_ptr<Message> message) {
     if (from == to) return Status::Ok();
     return queue::MoveMessage(root_, id, message->queue, "deferred");
   });
-  if (!moved.ok() && !moved.not_found()) {
+  if (!moved.ok() && !moved.not_found()) {  // it stays where it was, tried again at the next queue run
     Log("postern/qmgr", "warning: " + id + ": " + moved.message());
-    co_return false;
   }
-  co_return true;
 }
 
 }  // namespace postern::qmgr

@@ -126,7 +126,7 @@ class QueueManager {
   boost::asio::awaitable<void> RunAgent(const std::vector<Job>& jobs, const Finished& finished);
   boost::asio::awaitable<std::vector<Outcome>> RunSimpleAgent(const Job& job);
   void Record(Message& message, const Job& job, size_t index, const Outcome& outcome);
-  boost::asio::awaitable<bool> Finish(std::shared_ptr<Message> message);
+  boost::asio::awaitable<void> Finish(std::shared_ptr<Message> message);
   boost::asio::awaitable<bool> QueueNotice(const Message& message, int kind, const std::vector<size_t>& recipients);
   boost::asio::awaitable<void> ScanLoop();
   void Log(const std::string& program, const std::string& text) const;
