@@ -209,10 +209,9 @@ void CloseInherited(std::vector<int> keep) {
   close_range(from, ~0U, 0);
 }
 
-[[noreturn]] void HelperMain(std::vector<int> channels, std::shared_ptr<const mail::LookupTable> users,
-                             pid_t parent) {
+[[noreturn]] void HelperMain(std::vector<int> channels, std::shared_ptr<const mail::LookupTable> users, pid_t parent) {
   CloseInherited(channels);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);  // and when posternd is killed outright
+  prctl(PR_SET_PDEATHSIG, SIGTERM);   // and when posternd is killed outright
   if (getppid() != parent) _exit(0);  // it already was
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);

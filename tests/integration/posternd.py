@@ -34,6 +34,16 @@ def report(results):
     return 1 if failed else 0
 
 
+def tls_settings(directory):
+    """main.cf lines that offer STARTTLS with a self-signed certificate for
+    mx.test.example, made by openssl in `directory`."""
+    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=mx.test.example"], check=True, capture_output=True)
+    os.chmod(key, 0o644)  # the daemon reads it after dropping root
+    return "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n" % (cert, key)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from posternd import Posternd, arguments, read_queue_file, report  # noqa: E402
+from posternd import Posternd, arguments, read_queue_file, report, tls_settings  # noqa: E402
 
 results = []
 
@@ -350,11 +350,7 @@ def main():
     config = os.path.join(args.source, "tests/integration/configs/daemon")
     with tempfile.TemporaryDirectory() as certs:
         os.chmod(certs, 0o755)
-        key, cert = os.path.join(certs, "key.pem"), os.path.join(certs, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=mx.test.example"], check=True, capture_output=True)
-        os.chmod(key, 0o644)
-        tls = "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n" % (cert, key)
+        tls = tls_settings(certs)
         with Posternd(postern, posternd, config, tls) as d:
             for step in (basic, xclient, lambda x: swaks(x, certs), starttls_injection, smtp_source, smuggling, bdat,
                          sequence_and_limits):
