@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "mail/passwd_table.h"
 #include "util/bytes.h"
@@ -209,24 +208,19 @@ void CloseInherited(std::vector<int> keep) {
   close_range(from, ~0U, 0);
 }
 
-[[noreturn]] void HelperMain(std::vector<int> channels, std::shared_ptr<const mail::LookupTable> users, pid_t parent) {
-  CloseInherited(channels);
+// One helper process serves one channel, single-threaded, so that the
+// workers it forks start from a process no other thread holds a lock in.
+[[noreturn]] void HelperMain(int channel, const mail::LookupTable& users, pid_t parent) {
+  CloseInherited({channel});
   prctl(PR_SET_PDEATHSIG, SIGTERM);   // and when posternd is killed outright
   if (getppid() != parent) _exit(0);  // it already was
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);  // a terminal's ^C is posternd's to handle; EOF ends us
-  std::vector<std::thread> threads;
-  for (int fd : channels) {
-    threads.emplace_back([fd, &users] {
-      std::string frame;
-      while (ReceiveFrame(fd, &frame)) {
-        if (!SendFrame(fd, EncodeResult(Serve(frame, *users)))) break;
-      }
-      close(fd);
-    });
+  std::string frame;
+  while (ReceiveFrame(channel, &frame)) {
+    if (!SendFrame(channel, EncodeResult(Serve(frame, users)))) break;
   }
-  for (std::thread& t : threads) t.join();
   _exit(0);
 }
 
@@ -246,20 +240,31 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(std::shared_ptr<const ma
     theirs.push_back(pair[1]);
   }
   pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) return Status::Temporary(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) HelperMain(theirs, std::move(users), parent);
+  std::vector<pid_t> pids;
+  for (size_t i = 0; i < theirs.size(); ++i) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      int error = errno;
+      for (int fd : ours) close(fd);
+      for (int fd : theirs) close(fd);
+      for (pid_t p : pids) waitpid(p, nullptr, 0);  // they end when their channel closes
+      return Status::Temporary(std::string("fork: ") + std::strerror(error));
+    }
+    if (pid == 0) HelperMain(theirs[i], *users, parent);
+    pids.push_back(pid);
+  }
   for (int fd : theirs) close(fd);
-  return std::unique_ptr<LocalHelper>(new LocalHelper(pid, std::move(ours)));
+  return std::unique_ptr<LocalHelper>(new LocalHelper(std::move(pids), std::move(ours)));
 }
 
-LocalHelper::LocalHelper(pid_t pid, std::vector<int> channels)
-    : pid_(pid), free_(channels), all_(std::move(channels)) {}
+LocalHelper::LocalHelper(std::vector<pid_t> pids, std::vector<int> channels)
+    : pids_(std::move(pids)), free_(channels), all_(std::move(channels)) {}
 
 LocalHelper::~LocalHelper() {
   for (int fd : all_) close(fd);
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  for (pid_t pid : pids_) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
   }
 }
 

@@ -2,7 +2,8 @@
 // local(8) does it, while posternd itself runs unprivileged.
 //
 // Started as root before posternd drops its privileges, the helper is a
-// separate process that keeps root and does nothing but local deliveries:
+// set of processes (one per channel, single-threaded) that keep root and do
+// nothing but local deliveries:
 // for each request it forks a worker that becomes the recipient (or
 // default_privs for an alias's /file or |command, whose local part is not
 // a user), never root, and runs DeliverLocally there. posternd talks to it
@@ -39,7 +40,7 @@ struct LocalPrivileges {
 
 class LocalHelper {
  public:
-  // Forks the helper with `channels` connections. `users` stands in for
+  // Forks the helper: `channels` processes, one connection each. `users` stands in for
   // the system's user database when not null (passwd(5) lines by name).
   static Result<std::unique_ptr<LocalHelper>> Start(std::shared_ptr<const mail::LookupTable> users, int channels = 4);
   ~LocalHelper();  // closes the channels; the helper exits
@@ -50,9 +51,9 @@ class LocalHelper {
   RecipientResult Deliver(const LocalRequest& request, const LocalPrivileges& privileges);
 
  private:
-  LocalHelper(pid_t pid, std::vector<int> channels);
+  LocalHelper(std::vector<pid_t> pids, std::vector<int> channels);
 
-  pid_t pid_;
+  std::vector<pid_t> pids_;  // one helper process per channel
   std::mutex mutex_;
   std::vector<int> free_;  // channel sockets not in use
   std::vector<int> all_;
