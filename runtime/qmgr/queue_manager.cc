@@ -98,9 +98,12 @@ Result<std::string> ReadWhole(const std::string& path) {
   return bytes;
 }
 
-bool Exists(const std::string& path) {
+// Replaces a queue file with `bytes` (durably), unless it is gone: deleted
+// or held by an admin meanwhile (NotFound), which is then left alone.
+Status RewriteQueueFile(const std::string& directory, const std::string& id, std::string_view bytes) {
   struct stat st;
-  return stat(path.c_str(), &st) == 0;
+  if (stat((directory + "/" + id).c_str(), &st) != 0) return Status::NotFound(id);
+  return WriteFileDurably(directory, id, bytes, 0600);
 }
 
 }  // namespace
@@ -263,10 +266,11 @@ void QueueManager::ScanQueues(bool all_deferred) {
     for (const auto& entry : std::filesystem::directory_iterator(root_ + "/" + q, ec)) {
       std::string name = entry.path().filename().string();
       if (name.empty() || name.front() == '.') continue;
-      std::error_code time_error;
-      auto mtime = std::filesystem::last_write_time(entry.path(), time_error);
-      if (time_error) continue;  // gone meanwhile
-      if (std::string_view(q) == "deferred" && !all_deferred && mtime > now) continue;
+      if (std::string_view(q) == "deferred" && !all_deferred) {  // due yet? (mtime is the next attempt)
+        std::error_code time_error;
+        auto due = std::filesystem::last_write_time(entry.path(), time_error);
+        if (time_error || due > now) continue;
+      }
       // A file the writer has named but not yet made durable (and may still
       // remove, when its client is told to try again) is not mail yet: the
       // writer announces it once it is.
@@ -435,10 +439,7 @@ asio::awaitable<void> QueueManager::Process(std::shared_ptr<Message> message) {
   if (rewrite) {
     std::string directory = root_ + "/" + message->queue;
     std::string bytes = queue::EncodeQueueFile(q);
-    Status written = co_await RunOn(disk_, [&] {
-      if (!Exists(directory + "/" + q.id)) return Status::NotFound(q.id);
-      return WriteFileDurably(directory, q.id, bytes, 0600);
-    });
+    Status written = co_await RunOn(disk_, [&] { return RewriteQueueFile(directory, q.id, bytes); });
     if (!written.ok()) {
       if (!written.not_found()) Log("postern/qmgr", "warning: " + q.id + ": " + written.message());
       s.active.erase(q.id);
@@ -586,10 +587,7 @@ asio::awaitable<void> QueueManager::JobDone(std::shared_ptr<Message> message, bo
     std::string directory = root_ + "/" + message->queue;
     std::string bytes = queue::EncodeQueueFile(message->q);
     std::string id = message->q.id;
-    Status written = co_await RunOn(disk_, [&] {
-      if (!Exists(directory + "/" + id)) return Status::NotFound(id);
-      return WriteFileDurably(directory, id, bytes, 0600);
-    });
+    Status written = co_await RunOn(disk_, [&] { return RewriteQueueFile(directory, id, bytes); });
     if (!written.ok() && !written.not_found()) Log("postern/qmgr", "warning: " + id + ": " + written.message());
   }
   if (--message->outstanding == 0) message->wake->cancel();
@@ -927,8 +925,7 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
   std::string bytes = queue::EncodeQueueFile(q);
   std::string to = root_ + "/deferred";
   Status moved = co_await RunOn(disk_, [&] {
-    if (!Exists(from + "/" + id)) return Status::NotFound(id);  // deleted or held meanwhile
-    Status s = WriteFileDurably(from, id, bytes, 0600);
+    Status s = RewriteQueueFile(from, id, bytes);
     if (!s.ok()) return s;
     struct timespec times[2] = {{next, 0}, {next, 0}};
     if (utimensat(AT_FDCWD, (from + "/" + id).c_str(), times, 0) != 0) {
