@@ -14,7 +14,9 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # positive that the warning cannot tell apart.
   target_compile_options(postern_warnings INTERFACE -Wno-mismatched-new-delete)
 endif()
-option(POSTERN_WERROR "Treat warnings in Postern's own code as errors" ON)
+# Off for a plain `cmake` build (another compiler or -O3 may warn where ours
+# does not); tools/scripts/build, and so CI, turn it on.
+option(POSTERN_WERROR "Treat warnings in Postern's own code as errors" OFF)
 if(POSTERN_WERROR)
   target_compile_options(postern_warnings INTERFACE -Werror)
 endif()

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "compiler/check/implementation_check.h"
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
 #include "compiler/tables/list_items.h"
@@ -127,6 +128,9 @@ class Checker {
     }
     if (spec == nullptr) {
       if (config::IsPostfixParameter(name)) {
+        // A family's parameters act only through its feature, which is
+        // reported where it is enabled (implementation_check.h).
+        if (!config::FamilyReportedBy(name).empty()) return;
         diagnostics_->Warning("PC0105", name_location,
                               "parameter \"" + name + "\" is not supported by Postern; it has no effect",
                               "see docs/compatibility.md for the supported parameters");
@@ -181,6 +185,7 @@ class Checker {
     const config::ParameterDefinition* def = model_->parameters->Definition("smtpd_tls_security_level");
     check(level, def ? def->value_location : SourceLocation{model_->main_cf.file, 0, 0}, "");
     for (const config::MasterService& service : model_->master_cf.services) {
+      if (service.command != "smtpd") continue;  // a client ignores smtpd_* settings
       for (const config::ServiceOverride& o : service.overrides) {
         if (o.name == "smtpd_tls_security_level") check(o.value, o.location, "service " + service.name);
       }
@@ -285,6 +290,7 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
   parameter_options.machine = options.machine;
   model.parameters = std::make_unique<config::ParameterSet>(model.main_cf, parameter_options);
   Checker(&model, options, diagnostics).Run();
+  CheckImplementation(model, diagnostics);
   return model;
 }
 

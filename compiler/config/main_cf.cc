@@ -26,8 +26,10 @@ bool SplitNameValue(std::string_view text, NameValue* out) {
 
 bool IsValidParameterName(std::string_view name) {
   if (name.empty()) return false;
+  // A service name may hold '-', and so may the per-service parameters
+  // named after it (policy-spf_time_limit): Postfix accepts them.
   for (char c : name) {
-    if (!IsAlnum(c) && c != '_') return false;
+    if (!IsAlnum(c) && c != '_' && c != '-') return false;
   }
   return true;
 }

@@ -105,10 +105,19 @@ MasterCf ParseMasterCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* d
     }
     if (!fields_ok) continue;
 
+    // Options come first, as for any Postfix daemon (getopt): the first word
+    // that does not start with '-' (pipe's flags=, user=, argv=) ends them,
+    // and what follows, "-oi" of a sendmail command included, is arguments.
+    bool in_options = true;
     for (size_t i = 8; i < tokens.size(); ++i) {
       const Token& t = tokens[i];
       std::string_view setting;
       const Token* where = &t;
+      if (in_options && (t.text.empty() || t.text[0] != '-' || t.text == "--")) in_options = false;
+      if (!in_options) {
+        service.arguments.push_back(t.text);
+        continue;
+      }
       if (t.text == "-o") {
         if (i + 1 >= tokens.size()) {
           diagnostics->Error("PC0204", at(t), "-o without name=value");

@@ -36,7 +36,38 @@ constexpr std::array<std::string_view, 17> kTransportSuffixes = {
     "_transport_rate_delay",
 };
 
+// Families of Postfix parameters that only act through one feature, and
+// the setting that names that feature when it is used.
+struct Family {
+  std::string_view prefix;
+  std::string_view reported_by;
+};
+constexpr Family kFamilies[] = {
+    {"lmtp_sasl_", "lmtp_sasl_auth_enable"},
+    {"milter_", "smtpd_milters"},
+    {"postscreen_", "postscreen"},
+    {"smtp_sasl_", "smtp_sasl_auth_enable"},
+    {"smtpd_policy_service_", "check_policy_service"},
+    {"smtpd_sasl_", "smtpd_sasl_auth_enable"},
+    {"tlsproxy_", "postscreen"},
+    {"dnsblog_", "postscreen"},
+};
+
 }  // namespace
+
+const char* SupportName(Support support) {
+  switch (support) {
+    case Support::kRuntime:
+      return "runtime";
+    case Support::kCompiled:
+      return "compiled";
+    case Support::kInert:
+      return "inert";
+    case Support::kMissing:
+      return "not implemented";
+  }
+  return "not implemented";
+}
 
 const char* ParameterTypeName(ParameterType type) {
   switch (type) {
@@ -97,6 +128,18 @@ size_t PerTransportSuffixLength(std::string_view name) {
     }
   }
   return 0;
+}
+
+bool IsImplementedTransportSuffix(std::string_view suffix) {
+  // runtime/qmgr/delivery_config.cc reads these two per transport.
+  return suffix == "_destination_concurrency_limit" || suffix == "_destination_recipient_limit";
+}
+
+std::string_view FamilyReportedBy(std::string_view name) {
+  for (const Family& f : kFamilies) {
+    if (name.substr(0, f.prefix.size()) == f.prefix) return f.reported_by;
+  }
+  return {};
 }
 
 }  // namespace postern::config

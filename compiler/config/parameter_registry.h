@@ -1,13 +1,20 @@
 // parameter_registry.h: the main.cf parameters Postern knows, with Postfix's
 // names, types and defaults.
 //
-// Three kinds of name: supported (a ParameterSpec: Postern implements it with
-// Postfix's semantics), known to Postfix but not supported by Postern (a
-// warning: it would have no effect), and unknown (a warning with a
-// did-you-mean, as postconf reports unused parameters). Immutable; safe to use
-// from any thread.
+// Three kinds of name: described (a ParameterSpec: Postfix's type and default,
+// and what Postern does with it), known to Postfix but not described (it has
+// no effect in Postern: a warning), and unknown (a warning with a
+// did-you-mean, as postconf reports unused parameters).
+//
+// This is the one place that says whether Postern implements a parameter:
+// `postern check` names every setting that would change what Postfix does
+// and that posternd does not do (ParameterSupport), and a test fails when a
+// parameter is marked implemented without code that reads it
+// (tests/compiler/parameter_support_test.cc). Immutable; safe to use from
+// any thread.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +37,25 @@ enum class ParameterType {
 
 const char* ParameterTypeName(ParameterType type);
 
+// What Postern does with a parameter.
+enum class Support : uint8_t {
+  kRuntime,   // posternd reads it from the image and acts on it
+  kCompiled,  // the compiler acts on it (restriction lists, reply codes,
+              // tables, other parameters' defaults); the image holds the result
+  kInert,     // changes nothing a Postern installation does: locations of
+              // Postfix's own programs and documents, its process model
+  kMissing,   // changes what Postfix does, and Postern does not do it: a
+              // value other than the default is a diagnostic
+};
+
+// How much it matters when a setting is not applied (a kMissing parameter,
+// or a master.cf -o override that posternd does not apply per service).
+enum class Impact : uint8_t {
+  kMinor,   // a warning: logging, tuning, cosmetics
+  kSafety,  // an error: ignoring it weakens security or loses mail
+            // (AUTH, TLS requirements, milters, content filters, policy)
+};
+
 struct ParameterSpec {
   std::string_view name;
   ParameterType type;
@@ -38,7 +64,18 @@ struct ParameterSpec {
   std::string_view default_value;
   // kTime: the unit a bare number has. kEnum: allowed values, '|'-separated.
   std::string_view extra;
+  Support support;
+  Impact impact;
+  // posternd applies master.cf `-o` overrides of it per service (otherwise
+  // an override that differs from main.cf is a diagnostic).
+  bool per_service;
+  // A kMissing parameter that only has an effect through another setting
+  // (a parameter or a restriction) which is itself reported when used:
+  // that diagnostic covers this one, which gets none of its own.
+  std::string_view reported_by;
 };
+
+const char* SupportName(Support support);
 
 // The spec of a supported parameter, or nullptr.
 const ParameterSpec* FindParameter(std::string_view name);
@@ -58,5 +95,13 @@ bool IsRawParameter(std::string_view name);
 // transport is a master.cf service (e.g. `relay_destination_rate_delay`).
 // Returns the suffix's length if `name` ends in one, 0 otherwise.
 size_t PerTransportSuffixLength(std::string_view name);
+// Whether posternd's queue manager applies the per-transport parameter
+// with this suffix (as returned by PerTransportSuffixLength).
+bool IsImplementedTransportSuffix(std::string_view suffix);
+
+// For a Postfix parameter that has no ParameterSpec: the setting whose
+// diagnostic covers it when its name belongs to a feature's family
+// (milter_* -> smtpd_milters, postscreen_* -> postscreen), else empty.
+std::string_view FamilyReportedBy(std::string_view name);
 
 }  // namespace postern::config

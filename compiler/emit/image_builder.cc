@@ -57,6 +57,7 @@ class Builder {
     lower::CodegenOptions codegen;
     codegen.parameter = [this](const std::string& name) { return parameters_[name]; };
     mail::Program program = lower::Codegen(ir, codegen, diagnostics_);
+    if (options_.policy_only) return BuiltImage{};
 
     AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_));
     AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());

@@ -21,6 +21,10 @@ namespace postern::emit {
 
 struct ImageBuildOptions {
   std::string compiler_version;
+  // Compile the restriction lists and policy files for their diagnostics
+  // only, and stop there: no tables are read again, no image is made
+  // (`postern check` on a configuration that already has errors).
+  bool policy_only = false;
 };
 
 struct ImageFile {

@@ -2,8 +2,10 @@
 #include "compiler/lower/restriction_lowering.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
 #include "mail/access_result.h"
 #include "mail/lookup_table.h"
@@ -20,6 +22,10 @@ struct Known {
   std::string_view name;
   RestrictionKind kind;
   bool takes_argument;
+  // posternd evaluates it as Postfix does. The DNS restrictions do not
+  // (yet): the daemon asks no DNS at RCPT time, so they never reject there,
+  // while `postern test` answers them from its cases' DNS facts.
+  bool daemon_evaluates = true;
 };
 
 constexpr Known kKnown[] = {
@@ -46,12 +52,12 @@ constexpr Known kKnown[] = {
     {"reject_invalid_hostname", RestrictionKind::kRejectInvalidHelo, false},
     {"reject_non_fqdn_sender", RestrictionKind::kRejectNonFqdnSender, false},
     {"reject_non_fqdn_recipient", RestrictionKind::kRejectNonFqdnRecipient, false},
-    {"reject_unknown_sender_domain", RestrictionKind::kRejectUnknownSenderDomain, false},
-    {"reject_unknown_recipient_domain", RestrictionKind::kRejectUnknownRecipientDomain, false},
+    {"reject_unknown_sender_domain", RestrictionKind::kRejectUnknownSenderDomain, false, false},
+    {"reject_unknown_recipient_domain", RestrictionKind::kRejectUnknownRecipientDomain, false, false},
     {"reject_unknown_client_hostname", RestrictionKind::kRejectUnknownClientHostname, false},
     {"reject_unknown_client", RestrictionKind::kRejectUnknownClientHostname, false},
     {"reject_unknown_reverse_client_hostname", RestrictionKind::kRejectUnknownReverseClientHostname, false},
-    {"reject_rbl_client", RestrictionKind::kRejectRblClient, true},
+    {"reject_rbl_client", RestrictionKind::kRejectRblClient, true, false},
     {"check_client_access", RestrictionKind::kCheckClientAccess, true},
     {"check_reverse_client_hostname_access", RestrictionKind::kCheckReverseClientHostnameAccess, true},
     {"check_helo_access", RestrictionKind::kCheckHeloAccess, true},
@@ -112,6 +118,27 @@ bool IsAccessCheck(RestrictionKind kind) {
          kind == RestrictionKind::kCheckRecipientAccess || kind == RestrictionKind::kCheckSaslAccess;
 }
 
+// What a bare type:table means in each list (Postfix: the list's own
+// check_*_access); nullopt where Postfix has no such default.
+std::optional<RestrictionKind> BareTableKind(std::string_view list) {
+  if (list == "smtpd_client_restrictions") return RestrictionKind::kCheckClientAccess;
+  if (list == "smtpd_helo_restrictions") return RestrictionKind::kCheckHeloAccess;
+  if (list == "smtpd_sender_restrictions") return RestrictionKind::kCheckSenderAccess;
+  if (list == "smtpd_relay_restrictions" || list == "smtpd_recipient_restrictions") {
+    return RestrictionKind::kCheckRecipientAccess;
+  }
+  return std::nullopt;
+}
+
+bool LooksLikeTable(std::string_view word) {
+  size_t colon = word.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == word.size()) return false;
+  for (char c : word.substr(0, colon)) {
+    if (!IsAlnum(c)) return false;
+  }
+  return true;
+}
+
 const Known* FindKnown(std::string_view name) {
   for (const Known& k : kKnown) {
     if (k.name == name) return &k;
@@ -170,6 +197,7 @@ class Lowering {
       }
       ir_.stages[static_cast<int>(Stage::kEndOfData)].lists.push_back({std::move(list), ReplyContext::kEndOfData});
     }
+    CheckServiceLists();
     return std::move(ir_);
   }
 
@@ -191,6 +219,26 @@ class Lowering {
       }
     }
     return where;
+  }
+
+  // master.cf -o restriction lists are not part of the image (posternd
+  // applies main.cf's lists to every service: implementation_check.h), but
+  // they are compiled like main.cf's so that what they say is checked.
+  void CheckServiceLists() {
+    size_t tables = ir_.tables.size();
+    for (const config::MasterService& service : model_.master_cf.services) {
+      for (const config::ServiceOverride& o : service.overrides) {
+        const config::ParameterSpec* spec = config::FindParameter(o.name);
+        bool is_list = (spec != nullptr && spec->type == config::ParameterType::kRestrictionList) ||
+                       class_names_.count(o.name) > 0;
+        if (!is_list) continue;
+        config::MacroExpander expander = model_.parameters->Expander();
+        std::vector<std::string> items =
+            config::SplitParameterList(expander.Expand(o.value, o.name)).value_or(std::vector<std::string>{});
+        Lower(o.name, items, [&](std::string_view) { return o.location; });
+      }
+    }
+    ir_.tables.resize(tables);
   }
 
   policy::RestrictionList List(const std::string& name) {
@@ -246,13 +294,27 @@ class Lowering {
         continue;
       }
       const Known* known = FindKnown(ToLower(word));
+      if (known == nullptr && LooksLikeTable(word)) {
+        std::optional<RestrictionKind> kind = BareTableKind(name);
+        if (!kind) {
+          diagnostics_->Error("PP0506", where, "table \"" + word + "\" without a restriction in " + name,
+                              "write check_client_access, check_sender_access, ... before it");
+          continue;
+        }
+        // Postfix reads a bare table as the list's own access check.
+        r.kind = *kind;
+        r.argument = word;
+        if (std::find(ir_.tables.begin(), ir_.tables.end(), word) == ir_.tables.end()) ir_.tables.push_back(word);
+        list.items.push_back(std::move(r));
+        continue;
+      }
       if (known == nullptr) {
         std::string lower = ToLower(word);
         if (std::find(std::begin(kUnsupported), std::end(kUnsupported), lower) != std::end(kUnsupported)) {
           diagnostics_->Error("PP0503", where, "restriction \"" + word + "\" is not supported by Postern",
                               "Postern refuses what it would not enforce; see docs/policy.md for the supported ones");
           if (lower.rfind("check_", 0) == 0 || lower == "reject_rbl_client" || lower.rfind("reject_rhsbl", 0) == 0 ||
-              lower == "permit_dnswl_client" || lower == "permit_rhswl_client") {
+              lower == "permit_dnswl_client" || lower == "permit_rhswl_client" || lower == "sleep") {
             ++i;  // skip its argument
           }
           continue;
@@ -266,6 +328,13 @@ class Lowering {
         continue;
       }
       r.kind = known->kind;
+      if (!known->daemon_evaluates) {
+        diagnostics_->Warning("PP0505", where,
+                              "restriction \"" + word +
+                                  "\" is not evaluated by posternd: it asks no DNS at RCPT time yet, "
+                                  "so it never rejects there",
+                              "postern test answers it from the DNS facts of its cases; the daemon does not");
+      }
       if (known->takes_argument) {
         auto is_restriction = [&](const std::string& next) {
           std::string lower = ToLower(next);

@@ -5,7 +5,8 @@
 //
 // Codes: PP0501 unknown restriction, PP0502 restriction without its
 // argument, PP0503 Postfix restriction Postern does not support, PP0504
-// restriction class listed but not defined.
+// restriction class listed but not defined, PP0505 restriction posternd
+// does not evaluate (DNS), PP0506 bare table where no access check is implied.
 #pragma once
 
 #include "compiler/check/configuration.h"

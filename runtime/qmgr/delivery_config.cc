@@ -76,16 +76,24 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
     if (s.type != "unix" && s.type != "fifo") continue;  // a transport is a unix service
     TransportConfig t;
     t.agent = s.command;
-    std::string prefix = t.agent == "lmtp" ? "lmtp_" : "smtp_";
+    bool lmtp = t.agent == "lmtp";
+    // The smtp_ or lmtp_ name of a client setting, written out in full so
+    // that every parameter the runtime reads can be found by its name.
+    auto client = [lmtp](const char* smtp_name, const char* lmtp_name) { return lmtp ? lmtp_name : smtp_name; };
     t.concurrency_limit =
         std::max<int64_t>(IntSetting(image, s, s.name + "_destination_concurrency_limit", concurrency), 1);
     // local(8) delivers one recipient at a time (local_destination_recipient_limit = 1).
     t.recipient_limit = std::max<int64_t>(
         IntSetting(image, s, s.name + "_destination_recipient_limit", t.agent == "local" ? 1 : recipients), 1);
-    t.tls = TlsLevel(Setting(image, s, prefix + "tls_security_level", ""));
-    t.connect_timeout = std::max<int64_t>(TimeSetting(image, s, prefix + "connect_timeout", 30), 1);
-    t.command_timeout = std::max<int64_t>(TimeSetting(image, s, prefix + "data_done_timeout", 600), 1);
-    t.address_limit = std::max<int64_t>(IntSetting(image, s, prefix + "mx_address_limit", 5), 0);
+    t.tls = TlsLevel(Setting(image, s, client("smtp_tls_security_level", "lmtp_tls_security_level"), ""));
+    // lmtp_connect_timeout's default, 0, leaves the time to the system's
+    // connect(); posternd waits 30 s then, as for smtp.
+    int64_t connect = TimeSetting(image, s, client("smtp_connect_timeout", "lmtp_connect_timeout"), 30);
+    t.connect_timeout = connect > 0 ? connect : 30;
+    t.command_timeout =
+        std::max<int64_t>(TimeSetting(image, s, client("smtp_data_done_timeout", "lmtp_data_done_timeout"), 600), 1);
+    t.address_limit =
+        std::max<int64_t>(IntSetting(image, s, client("smtp_mx_address_limit", "lmtp_mx_address_limit"), 5), 0);
     c.transports[s.name] = std::move(t);
   }
   return c;

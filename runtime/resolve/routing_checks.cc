@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
 #include "runtime/image/cdb_table.h"
 #include "util/strings.h"
@@ -163,6 +164,14 @@ class Checker {
       Add({"PC0132", true, parameter, table, key,
            "transport \"" + transport + "\" is not a master.cf service; mail routed to it would be deferred",
            "define it in master.cf, or use one of its services (smtp, relay, local, lmtp, ...)"});
+      return;
+    }
+    if (!mail::IsImplementedAgent(command)) {
+      if (!reported_.insert(transport + '\0' + table + '\0' + key).second) return;
+      Add({"PC0136", true, parameter, table, key,
+           "transport \"" + transport + "\" runs " + std::string(command) +
+               ", which posternd does not implement; mail routed to it would stay deferred",
+           "posternd delivers with smtp, lmtp, local, discard and error services (docs/delivery.md)"});
       return;
     }
     if (nexthop.empty() || transport == "error" || transport == "retry") return;

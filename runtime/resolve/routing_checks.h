@@ -8,7 +8,8 @@
 // Codes: PC0130 virtual alias expansion fails (loop or limit), PC0131 alias
 // forwarding loop, PC0132 transport with no master.cf service, PC0133 bad
 // nexthop, PC0134 domain in more than one address class, PC0135 mail to
-// postmaster is rejected.
+// postmaster is rejected, PC0136 transport whose delivery agent posternd
+// does not have (pipe, virtual).
 #pragma once
 
 #include <string>

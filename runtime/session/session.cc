@@ -321,7 +321,7 @@ void Session::Helo(const Command& c, bool extended) {
 }
 
 void Session::Mail(const Command& c) {
-  if (!helo_given_) return Reply("503 5.5.1 Error: send HELO/EHLO first");
+  if (config_.helo_required && !helo_given_) return Reply("503 5.5.1 Error: send HELO/EHLO first");
   if (mail_given_) return Reply("503 5.5.1 Error: nested MAIL command");
   if (!c.error.empty()) return Reply("501 " + c.error);
   std::string ret, envid, body_type = "7BIT";

@@ -23,13 +23,15 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.error_sleep_ms = 1000 * TimeParameter(image, "smtpd_error_sleep_time", 's', 1);
   c.timeout_seconds = TimeParameter(image, "smtpd_timeout", 's', 300);
   std::string bare = ToLower(image.ParameterOr("smtpd_forbid_bare_newline", "no"));
-  // "yes" refuses bare <LF>; "normalize", "note" and "no" all store the line
-  // with <CR><LF> and never let it end the message (data_decoder.h).
-  c.bare_newline = bare == "yes" ? smtp::BareNewline::kReject : smtp::BareNewline::kNormalize;
+  // "reject" refuses bare <LF>; "normalize" (and "yes", its old name in
+  // Postfix 3.7.11), "note" and "no" all store the line with <CR><LF> and
+  // never let it end the message (data_decoder.h).
+  c.bare_newline = bare == "reject" ? smtp::BareNewline::kReject : smtp::BareNewline::kNormalize;
   c.bare_newline_exclusions = image::NetworkListParameter(image, "smtpd_forbid_bare_newline_exclusions");
   c.vrfy_enabled = !BoolParameter(image, "disable_vrfy_command", false);
   c.smtputf8 = BoolParameter(image, "smtputf8_enable", true);
   c.delay_reject = BoolParameter(image, "smtpd_delay_reject", true);
+  c.helo_required = BoolParameter(image, "smtpd_helo_required", false);
   std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
   if (level.empty()) {
     // The obsolete switches, as Postfix reads them when the level is unset.

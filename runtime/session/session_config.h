@@ -35,6 +35,7 @@ struct SessionConfig {
   mail::NetworkList bare_newline_exclusions;                       // smtpd_forbid_bare_newline_exclusions
   bool vrfy_enabled = true;                                        // !disable_vrfy_command
   bool smtputf8 = true;                                            // smtputf8_enable
+  bool helo_required = false;                                      // smtpd_helo_required
   bool delay_reject = true;                                        // smtpd_delay_reject
   TlsLevel tls_level = TlsLevel::kNone;                            // smtpd_tls_security_level
   bool tls_received_header = false;

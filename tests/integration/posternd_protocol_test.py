@@ -111,8 +111,9 @@ def starttls_injection(d):
     c.sock = context.wrap_socket(c.sock)
     c.buffer = b""
     r = c.command("MAIL FROM:<after@elsewhere.example>")
-    expect("plaintext pipelined after STARTTLS was not executed (HELO is needed again)",
-           r.startswith("503 5.5.1 Error: send HELO/EHLO first"), r)
+    # Had the injected MAIL run, this one would be a nested MAIL (503).
+    expect("plaintext pipelined after STARTTLS was not executed",
+           r.startswith("250 2.1.0"), r)
     c.close()
     expect("the discard is logged", "plaintext input after STARTTLS discarded" in d.log_text())
 
@@ -149,12 +150,12 @@ def smuggling(d):
 
 def bare_newline_refused(postern, posternd, config):
     with Posternd(postern, posternd, config,
-                  "smtpd_forbid_bare_newline = yes\nsmtpd_forbid_bare_newline_exclusions =\n") as d:
+                  "smtpd_forbid_bare_newline = reject\nsmtpd_forbid_bare_newline_exclusions =\n") as d:
         c = d.connect()
         c.envelope("s", "a@elsewhere.example", ["joe@test.example"])
         c.send(b"Subject: x\r\n\r\nfirst\n.\nMAIL FROM:<evil@elsewhere.example>\r\n")
         r = c.reply()
-        expect("smtpd_forbid_bare_newline = yes: 521 and disconnect", r.startswith("521 5.5.2") and c.reply() == "", r)
+        expect("smtpd_forbid_bare_newline = reject: 521 and disconnect", r.startswith("521 5.5.2") and c.reply() == "", r)
         expect("... and nothing queued", d.queued() == [])
 
 
@@ -176,7 +177,9 @@ def bdat(d):
 def sequence_and_limits(d):
     c = d.connect()
     c.reply()
-    expect("MAIL before EHLO 503", c.command("MAIL FROM:<a@b>").startswith("503 5.5.1"))
+    # Postfix takes MAIL before HELO unless smtpd_helo_required = yes.
+    expect("MAIL before EHLO accepted", c.command("MAIL FROM:<a@b>").startswith("250 2.1.0"))
+    c.command("RSET")
     c.command("EHLO l")
     expect("DATA before MAIL 503", c.command("DATA").startswith("503 5.5.1"))
     expect("SIZE over message_size_limit 552", c.command("MAIL FROM:<a@elsewhere.example> SIZE=200000").startswith("552 5.3.4"))

@@ -5,7 +5,9 @@
 // After the configuration checks, a configuration without errors is
 // compiled into a temporary image and the resolver's own checks run on it
 // (runtime/resolve/routing_checks.h), so loops, dead transports and the
-// like are found with the code the daemon runs.
+// like are found with the code the daemon runs. With errors, the restriction
+// lists and policy files are still compiled, so one bad value does not hide
+// the rest.
 #include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -112,7 +114,17 @@ int RunCheck(const CheckOptions& options) {
   load.machine = config::MachineFacts::Probe();
   check::Model model = check::LoadConfiguration(load, &diagnostics);
   bool could_not_run = !model.main_cf.file;
-  if (!could_not_run && !diagnostics.has_errors()) RunRoutingChecks(model, &diagnostics);
+  if (!could_not_run && !diagnostics.has_errors()) {
+    RunRoutingChecks(model, &diagnostics);
+  } else if (!could_not_run) {
+    // Errors so far stop the image, not the report: the restriction lists
+    // and policy files are still compiled for what they would say. (The
+    // routing checks and the relay proof need a complete image.)
+    emit::ImageBuildOptions build;
+    build.compiler_version = POSTERN_VERSION;
+    build.policy_only = true;
+    emit::BuildImage(model, build, &diagnostics);
+  }
 
   if (options.format == "sarif") {
     std::cout << SarifReport(diagnostics.diagnostics()).dump(2) << "\n";

@@ -25,9 +25,10 @@ TEST(MainCfTest, ParsesDefinitionsWithContinuations) {
 
 TEST(MainCfTest, ReportsEveryBadLineAndKeepsGoing) {
   DiagnosticSink sink;
-  MainCf cf = Parse("bad line here\n= value\nok = 1\nsmtp-x = 2\n", &sink);
-  ASSERT_EQ(cf.definitions.size(), 1u);
+  MainCf cf = Parse("bad line here\n= value\nok = 1\nsmtp.x = 2\npolicy-spf_time_limit = 3600\n", &sink);
+  ASSERT_EQ(cf.definitions.size(), 2u);
   EXPECT_EQ(cf.definitions[0].name, "ok");
+  EXPECT_EQ(cf.definitions[1].name, "policy-spf_time_limit");  // service names may hold a dash
   ASSERT_EQ(sink.diagnostics().size(), 3u);
   EXPECT_EQ(sink.diagnostics()[0].code, "PC0101");
   EXPECT_EQ(sink.diagnostics()[0].location.line, 1);

@@ -124,8 +124,16 @@ TEST_F(SessionTest, PipelinedCommandsAnswerInOrderAndWaitForTheCommit) {
   EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
 }
 
-TEST_F(SessionTest, OutOfSequenceAndUnknownCommands) {
+TEST_F(SessionTest, MailWithoutHeloUnlessHeloRequired) {
+  // Postfix accepts MAIL before HELO unless smtpd_helo_required = yes.
   Configure();
+  EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "250 2.1.0 Ok\r\n");
+  Configure("smtpd_helo_required = YES\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+}
+
+TEST_F(SessionTest, OutOfSequenceAndUnknownCommands) {
+  Configure("smtpd_helo_required = yes\n");
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
   EXPECT_EQ(Send("HELO\r\n"), "501 Syntax: HELO hostname\r\n");
   EXPECT_EQ(Send("HELO c\r\n"), "250 mx.example.com\r\n");
@@ -182,7 +190,12 @@ TEST_F(SessionTest, SmugglingVariantsNeverEndTheMessage) {
 }
 
 TEST_F(SessionTest, BareNewlineRefusedWhenForbidden) {
+  // Postfix 3.7.11 reads "yes" as "normalize": only "reject" refuses.
   Configure("smtpd_forbid_bare_newline = yes\nsmtpd_forbid_bare_newline_exclusions =\n");
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
+  EXPECT_EQ(Send("a\nb\r\n.\r\n"), "");
+  EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID" + std::to_string(ids_) + "\r\n");
+  Configure("smtpd_forbid_bare_newline = reject\nsmtpd_forbid_bare_newline_exclusions =\n");
   Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
   EXPECT_EQ(Send("line\n.\n"), "521 5.5.2 mx.example.com Error: bare <LF> received\r\n");
   EXPECT_EQ(session_->next(), Session::Next::kClose);
@@ -266,7 +279,7 @@ TEST_F(SessionTest, FailedCommitIsNeverAcknowledged) {
 }
 
 TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
-  Configure("smtpd_tls_security_level = may\n", /*tls=*/true);
+  Configure("smtpd_tls_security_level = may\nsmtpd_helo_required = yes\n", /*tls=*/true);
   EXPECT_NE(Send("EHLO c\r\n").find("250-STARTTLS\r\n"), std::string::npos);
   // The injected command must not be executed after the handshake.
   EXPECT_EQ(Send("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n"), "220 2.0.0 Ready to start TLS\r\n");

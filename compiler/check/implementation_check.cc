@@ -1,0 +1,208 @@
+// implementation_check.cc: see implementation_check.h.
+#include "compiler/check/implementation_check.h"
+
+#include "compiler/config/parameter_registry.h"
+#include "compiler/config/parameter_value.h"
+#include "mail/master_service_support.h"
+#include "util/strings.h"
+
+namespace postern::check {
+namespace {
+
+using config::Impact;
+using config::ParameterSpec;
+using config::ParameterType;
+using config::Support;
+
+bool IsListType(ParameterType type) {
+  return type == ParameterType::kList || type == ParameterType::kTableList || type == ParameterType::kMatchList ||
+         type == ParameterType::kNetworkList || type == ParameterType::kRestrictionList;
+}
+
+// Whether two expanded values mean the same to Postfix.
+bool SameValue(const ParameterSpec& spec, std::string_view a, std::string_view b) {
+  a = Trim(a);
+  b = Trim(b);
+  if (spec.type == ParameterType::kBoolean) {
+    std::optional<bool> x = config::ParseBoolean(a);
+    std::optional<bool> y = config::ParseBoolean(b);
+    if (x && y) return *x == *y;
+  }
+  if (IsListType(spec.type)) {
+    auto x = config::SplitParameterList(a);
+    auto y = config::SplitParameterList(b);
+    if (x && y) return *x == *y;
+  }
+  return a == b;
+}
+
+std::string Quoted(std::string_view value) { return "\"" + std::string(Trim(value)) + "\""; }
+
+class ImplementationChecker {
+ public:
+  ImplementationChecker(const Model& model, DiagnosticSink* diagnostics) : model_(model), diagnostics_(diagnostics) {}
+
+  void Run() {
+    for (const config::ParameterDefinition& def : model_.main_cf.definitions) {
+      if (model_.parameters->Definition(def.name) == &def) CheckMainSetting(def);
+    }
+    for (const config::MasterService& service : model_.master_cf.services) CheckService(service);
+  }
+
+ private:
+  void Report(Impact impact, const std::string& code, const SourceLocation& where, const std::string& message,
+              const std::string& hint) {
+    if (impact == Impact::kSafety) {
+      diagnostics_->Error(code, where, message, hint);
+    } else {
+      diagnostics_->Warning(code, where, message, hint);
+    }
+  }
+
+  std::string Expand(const std::string& name, const std::string& value) {
+    if (config::IsRawParameter(name)) return value;
+    config::MacroExpander expander = model_.parameters->Expander();
+    return expander.Expand(value, name);
+  }
+
+  std::string ExpandedDefault(const ParameterSpec& spec) {
+    std::optional<std::string> raw = model_.parameters->DefaultRaw(spec.name);
+    return raw ? Expand(std::string(spec.name), *raw) : "";
+  }
+
+  std::string ExpandedEffective(std::string_view name) {
+    config::MacroExpander expander = model_.parameters->Expander();
+    return model_.parameters->Expanded(name, &expander);
+  }
+
+  // A kMissing parameter set to something other than its default (a bad
+  // value is reported as such, PC0110, and not again here).
+  bool AsksForMissing(const ParameterSpec& spec, const std::string& expanded) {
+    if (spec.support != Support::kMissing || !spec.reported_by.empty()) return false;
+    if (!config::CheckParameterValue(spec, expanded).empty()) return false;
+    return !SameValue(spec, expanded, ExpandedDefault(spec));
+  }
+
+  void ReportMissing(const ParameterSpec& spec, const std::string& expanded, const SourceLocation& where,
+                     const std::string& for_service) {
+    std::string setting = std::string(spec.name) + " = " + std::string(Trim(expanded));
+    std::string message = "\"" + setting + "\"" + for_service + " is not implemented by posternd";
+    std::string hint =
+        spec.impact == Impact::kSafety
+            ? "posternd would run as if it were not set, which weakens security or loses mail; "
+              "Postern refuses what it would not honour (docs/compatibility.md)"
+            : "posternd behaves as with the default, " + Quoted(ExpandedDefault(spec)) + " (docs/compatibility.md)";
+    Report(spec.impact, "PC0160", where, message, hint);
+  }
+
+  void CheckMainSetting(const config::ParameterDefinition& def) {
+    const ParameterSpec* spec = config::FindParameter(def.name);
+    if (spec == nullptr) {
+      CheckPerTransportSetting(def);
+      return;  // other Postfix names without a spec: PC0105 (configuration.cc)
+    }
+    std::string expanded = Expand(def.name, def.value);
+    if (AsksForMissing(*spec, expanded)) ReportMissing(*spec, expanded, def.name_location, "");
+  }
+
+  // `<transport>_<suffix>` for a master.cf transport.
+  void CheckPerTransportSetting(const config::ParameterDefinition& def) {
+    size_t suffix = config::PerTransportSuffixLength(def.name);
+    if (suffix == 0) return;
+    std::string_view transport = std::string_view(def.name).substr(0, def.name.size() - suffix);
+    bool is_service = false;
+    for (const config::MasterService& s : model_.master_cf.services) is_service = is_service || s.name == transport;
+    if (!is_service || config::IsImplementedTransportSuffix(std::string_view(def.name).substr(transport.size()))) {
+      return;
+    }
+    Report(Impact::kMinor, "PC0160", def.name_location,
+           "per-transport parameter \"" + def.name + "\" is not implemented by posternd",
+           "posternd applies only <transport>_destination_concurrency_limit and "
+           "<transport>_destination_recipient_limit per transport (docs/compatibility.md)");
+  }
+
+  void CheckService(const config::MasterService& service) {
+    mail::ServiceSupport support = mail::ClassifyService(service.type, service.command);
+    switch (support) {
+      case mail::ServiceSupport::kSmtpServer:
+      case mail::ServiceSupport::kDeliveryAgent:
+        for (const config::ServiceOverride& o : service.overrides) CheckOverride(service, support, o);
+        CheckProcessLimit(service);
+        return;
+      case mail::ServiceSupport::kInert:
+      case mail::ServiceSupport::kMissingAgent:  // reported where mail is routed to it (PC0136)
+        return;
+      case mail::ServiceSupport::kMissing:
+        break;
+    }
+    if (service.type == "inet") {
+      Report(Impact::kSafety, "PC0162", service.location,
+             "service \"" + service.name + "\" runs " + service.command +
+                 ", which posternd does not implement: nothing would accept mail on " + service.name,
+             service.command == "postscreen" ? "serve the port with smtpd (" + service.name +
+                                                   " inet n - y - - smtpd); postscreen's tests "
+                                                   "are not available in Postern"
+                                             : "posternd serves inet services whose command is smtpd");
+    } else {
+      Report(Impact::kMinor, "PC0162", service.location,
+             "service \"" + service.name + "\" runs " + service.command + ", which posternd does not implement",
+             "posternd ignores the service");
+    }
+  }
+
+  void CheckOverride(const config::MasterService& service, mail::ServiceSupport support,
+                     const config::ServiceOverride& o) {
+    const ParameterSpec* spec = config::FindParameter(o.name);
+    if (spec == nullptr || spec->support == Support::kInert) return;
+    // A client's parameter on a server and a server's on a client do
+    // nothing in Postfix either.
+    bool server = support == mail::ServiceSupport::kSmtpServer;
+    if (server && (StartsWith(o.name, "smtp_") || StartsWith(o.name, "lmtp_"))) return;
+    if (!server && StartsWith(o.name, "smtpd_")) return;
+    // master(8) sets service_name for each service's -o values.
+    std::string value = o.value;
+    for (std::string_view form : {"${service_name}", "$(service_name)", "$service_name"}) {
+      for (size_t at = value.find(form); at != std::string::npos; at = value.find(form, at + service.name.size())) {
+        value.replace(at, form.size(), service.name);
+      }
+    }
+    std::string expanded = Expand(o.name, value);
+    if (spec->support == Support::kMissing) {
+      if (AsksForMissing(*spec, expanded)) ReportMissing(*spec, expanded, o.location, " for service " + service.name);
+      return;
+    }
+    if (spec->per_service && !server) return;
+    if (!config::CheckParameterValue(*spec, expanded).empty()) return;  // PC0110
+    std::string main_value = ExpandedEffective(o.name);
+    if (SameValue(*spec, expanded, main_value)) return;
+    Report(spec->impact, "PC0161", o.location,
+           "-o " + o.name + "=" + std::string(Trim(o.value)) + ": posternd does not apply this override to service " +
+               service.name + "; it would use main.cf's value, " + Quoted(main_value),
+           "per-service settings of smtpd services are not implemented yet; a setting every service may share "
+           "belongs in main.cf");
+  }
+
+  void CheckProcessLimit(const config::MasterService& service) {
+    if (service.max_process == "-") return;
+    std::string limit = ExpandedEffective("default_process_limit");
+    if (Trim(limit) == service.max_process) return;
+    Report(Impact::kMinor, "PC0163", service.location,
+           "process limit " + service.max_process + " of service \"" + service.name + "\" is not applied by posternd",
+           "posternd limits " + std::string(service.type == "inet" ? "concurrent sessions" : "concurrent deliveries") +
+               " with default_process_limit (" + std::string(Trim(limit)) +
+               ") and, per destination, "
+               "<transport>_destination_concurrency_limit");
+  }
+
+  const Model& model_;
+  DiagnosticSink* diagnostics_;
+};
+
+}  // namespace
+
+void CheckImplementation(const Model& model, DiagnosticSink* diagnostics) {
+  if (!model.parameters) return;
+  ImplementationChecker(model, diagnostics).Run();
+}
+
+}  // namespace postern::check
