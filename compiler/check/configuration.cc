@@ -1,6 +1,7 @@
 // configuration.cc: see configuration.h.
 #include "compiler/check/configuration.h"
 
+#include <filesystem>
 #include <set>
 
 #include "compiler/check/implementation_check.h"
@@ -283,8 +284,13 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
     }
   }
   config::ParameterSet::Options parameter_options;
-  parameter_options.config_directory =
-      options.installed_directory.empty() ? options.config_directory : options.installed_directory;
+  // $config_directory is absolute in Postfix, so "$config_directory/file" is
+  // a /file list element whatever directory check was given.
+  std::error_code absolute_error;
+  std::string absolute = std::filesystem::absolute(options.config_directory, absolute_error).lexically_normal();
+  if (absolute_error) absolute = options.config_directory;
+  if (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
+  parameter_options.config_directory = options.installed_directory.empty() ? absolute : options.installed_directory;
   parameter_options.config_directory_explicit =
       options.installed_directory.empty() && options.config_directory_explicit;
   parameter_options.machine = options.machine;

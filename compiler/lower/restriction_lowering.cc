@@ -166,7 +166,9 @@ class Lowering {
       }
       ir_.classes[name] = List(name);
     }
-    bool delay_reject = model_.parameters->Raw("smtpd_delay_reject").value_or("yes") != "no";
+    config::MacroExpander delay_expander = model_.parameters->Expander();
+    bool delay_reject =
+        config::ParseBoolean(Trim(model_.parameters->Expanded("smtpd_delay_reject", &delay_expander))).value_or(true);
     using policy::ReplyContext;
     auto add = [&](Stage stage, const char* name, ReplyContext context) {
       policy::RestrictionList list = List(name);

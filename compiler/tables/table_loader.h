@@ -2,7 +2,8 @@
 // its source text (never from a .db/.cdb file: the source is the truth).
 //
 // Codes: PT0320 table type Postern cannot compile, PT0321 unknown table type,
-// PT0322 table source cannot be read, PT0323 bad inline table syntax.
+// PT0322 table source cannot be read, PT0323 bad inline table syntax, PT0324
+// nis:mail.aliases (Postfix's default) finds nothing.
 #pragma once
 
 #include <memory>

@@ -10,8 +10,8 @@ bool BoolParameter(const Image& image, std::string_view name, bool fallback) {
   std::optional<std::string_view> value = image.Parameter(name);
   if (!value) return fallback;
   std::string v = ToLower(Trim(*value));
-  if (v == "yes" || v == "true") return true;
-  if (v == "no" || v == "false") return false;
+  if (v == "yes") return true;
+  if (v == "no") return false;
   return fallback;
 }
 

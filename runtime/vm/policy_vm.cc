@@ -761,9 +761,10 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   null_sender_key_ = image_->ParameterOr("smtpd_null_access_lookup_key", "<>");
   access_map_reject_code_ = image_->ParameterOr("access_map_reject_code", "554");
   access_map_defer_code_ = image_->ParameterOr("access_map_defer_code", "450");
-  reject_unlisted_recipient_ = image_->ParameterOr("smtpd_reject_unlisted_recipient", "yes") == "yes";
-  reject_unlisted_sender_ = image_->ParameterOr("smtpd_reject_unlisted_sender", "no") == "yes";
-  sasl_enabled_ = image_->ParameterOr("smtpd_sasl_auth_enable", "no") == "yes";
+  // Booleans as Postfix reads them: "YES" is yes.
+  reject_unlisted_recipient_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_recipient", true);
+  reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender", false);
+  sasl_enabled_ = image::BoolParameter(*image_, "smtpd_sasl_auth_enable", false);
 }
 
 Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {

@@ -132,6 +132,16 @@ TEST_F(SessionTest, MailWithoutHeloUnlessHeloRequired) {
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
 }
 
+TEST_F(SessionTest, BooleansAreReadAsPostfixReadsThem) {
+  // "YES" is yes: an unknown user is refused, not accepted (backscatter).
+  Configure("smtpd_reject_unlisted_recipient = YES\n");
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<nobody@example.com>\r\n").substr(0, 10), "550 5.1.1 ");
+  Configure("smtpd_reject_unlisted_recipient = No\n");
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<nobody@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
 TEST_F(SessionTest, OutOfSequenceAndUnknownCommands) {
   Configure("smtpd_helo_required = yes\n");
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
