@@ -27,7 +27,13 @@ int main(int argc, char** argv) {
                  "DNS servers for delivery, \"127.0.0.1:5353,[::1]:53\" (default: /etc/resolv.conf)");
   app.add_flag("--no-delivery", options.no_delivery,
                "accept and queue mail, deliver nothing (the queue manager does not run)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, as postern's do (CLI11's own codes are > 100).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   postern::daemon::Server server(std::move(options));
   return server.Run();
 }

@@ -32,7 +32,11 @@ def main():
     r = run("--help")
     expect("--help lists the commands", r.returncode == 0 and all(c in r.stdout for c in ("check", "conf", "query")))
     r = run("frobnicate")
-    expect("unknown command exits 2", r.returncode == 2, r.stderr)
+    expect("unknown command exits 2 and is called unknown",
+           r.returncode == 2 and 'unknown command "frobnicate"' in r.stderr, r.stderr)
+    r = run("conf", "-c", office, "-h", "myhostname", "message_size_limit")
+    expect("conf -h prints the values alone, as postconf -h",
+           r.returncode == 0 and r.stdout == "mail.example.com\n20480000\n", r.stdout + r.stderr)
 
     r = run("check", "-c", office)
     expect("check: the example is clean", r.returncode == 0 and r.stdout == "", r.stdout + r.stderr)

@@ -17,6 +17,7 @@ struct ConfOptions {
   bool non_default = false;  // -n
   bool defaults = false;     // -d
   bool expand = false;       // -x
+  bool value_only = false;   // -h
   std::vector<std::string> names;
 };
 int RunConf(const ConfOptions& options);

@@ -9,9 +9,14 @@
 namespace postern::cli {
 namespace {
 
-void PrintParameter(const std::string& name, const std::string& value) {
+// `name = value`, or the value alone (postconf -h).
+void PrintParameter(const std::string& name, const std::string& value, bool value_only) {
   std::string shown = CollapseSpace(value);
-  std::cout << name << " =" << (shown.empty() ? "" : " ") << shown << "\n";
+  if (value_only) {
+    std::cout << shown << "\n";
+  } else {
+    std::cout << name << " =" << (shown.empty() ? "" : " ") << shown << "\n";
+  }
 }
 
 }  // namespace
@@ -70,9 +75,9 @@ int RunConf(const ConfOptions& options) {
                   << name << ": " << problem.message << "\n";
         if (problem.kind != config::MacroExpander::Problem::Kind::kUndefined) status = 1;
       }
-      PrintParameter(name, value);
+      PrintParameter(name, value, options.value_only);
     } else {
-      PrintParameter(name, *raw);
+      PrintParameter(name, *raw, options.value_only);
     }
   }
   return status;

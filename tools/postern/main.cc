@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   conf_cmd->add_flag("-n", conf.non_default, "only parameters set in main.cf");
   conf_cmd->add_flag("-d", conf.defaults, "default values");
   conf_cmd->add_flag("-x", conf.expand, "expand $name references");
+  // -h is postconf's "value only", which scripts rely on; help is --help.
+  conf_cmd->set_help_flag("--help", "print this help and exit");
+  conf_cmd->add_flag("-h", conf.value_only, "print the values only, without the names");
   conf_cmd->add_option("names", conf.names, "parameter names");
 
   QueryOptions query;
@@ -106,6 +109,14 @@ int main(int argc, char** argv) {
   }
   queue_cmd->add_subcommand("flush", "make a running posternd try its deferred mail now (postqueue -f)");
 
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+    if (!known) {
+      std::cerr << "postern: unknown command \"" << argv[1] << "\"\nRun with --help for the commands.\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
