@@ -39,12 +39,46 @@ std::string Quote(std::string_view s) {
 }  // namespace
 
 const char* OpName(Op op) {
-  static const char* const kNames[] = {"fail",           "accept",    "run_list", "list_start",      "return",
-                                       "call",           "permit",    "reply",    "defer_if_permit", "defer_if_reject",
-                                       "warn_if_reject", "permit_if", "reply_if", "access",          "rbl",
-                                       "test",           "action"};
-  auto i = static_cast<size_t>(op);
-  return i < std::size(kNames) ? kNames[i] : "?";
+  // A switch, so that an opcode without a name does not compile (-Wswitch).
+  switch (op) {
+    case Op::kFail:
+      return "fail";
+    case Op::kAccept:
+      return "accept";
+    case Op::kRunList:
+      return "run_list";
+    case Op::kListStart:
+      return "list_start";
+    case Op::kReturn:
+      return "return";
+    case Op::kCall:
+      return "call";
+    case Op::kPermit:
+      return "permit";
+    case Op::kReply:
+      return "reply";
+    case Op::kDeferIfPermit:
+      return "defer_if_permit";
+    case Op::kDeferIfReject:
+      return "defer_if_reject";
+    case Op::kWarnIfReject:
+      return "warn_if_reject";
+    case Op::kPermitIf:
+      return "permit_if";
+    case Op::kReplyIf:
+      return "reply_if";
+    case Op::kAccess:
+      return "access";
+    case Op::kRbl:
+      return "rbl";
+    case Op::kTest:
+      return "test";
+    case Op::kAction:
+      return "action";
+    case Op::kContentChecks:
+      return "content_checks";
+  }
+  return "?";
 }
 
 const char* PredicateName(Predicate p) {
@@ -66,6 +100,7 @@ const char* PredicateName(Predicate p) {
                                        "unknown_recipient_domain",
                                        "unknown_client_hostname",
                                        "unknown_reverse_client_hostname"};
+  static_assert(std::size(kNames) == kPredicateCount, "a predicate without a name");
   auto i = static_cast<size_t>(p);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
@@ -102,6 +137,7 @@ const char* TestOpName(TestOp op) {
 
 const char* ActionKindName(ActionKind kind) {
   static const char* const kNames[] = {"hold", "warn", "redirect", "add_header", "route", "discard"};
+  static_assert(std::size(kNames) == kActionKindCount, "an action without a name");
   auto i = static_cast<size_t>(kind);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
