@@ -35,13 +35,33 @@ def main():
                 ids.append(reply.decode().split()[-1])
         d.stop()  # the tools work on the directory; a stopped daemon is the simple case
 
-        r = queue("list")
-        lines = r.stdout.splitlines()
-        expect("list: mailq header, each message with its recipients, a summary",
-               r.returncode == 0 and lines[0].startswith("-Queue ID-") and all(i in r.stdout for i in ids)
-               and "ann@test.example" in r.stdout and lines[-1] == "-- 1 Kbytes in 3 Requests.", r.stdout)
         r = queue("list", "-j")
         entries = [json.loads(l) for l in r.stdout.splitlines()]
+        r = queue("list")
+        lines = r.stdout.splitlines()
+        # Postfix counts the message with bare newlines; the queue file keeps
+        # the CRLFs that came in.
+        sizes = {}
+        for e in entries:
+            sizes[e["queue_id"]] = e["message_size"]
+        total_kbytes = sum(sizes.values()) // 1024
+        expect("list: mailq header, each message with its recipients, a summary",
+               r.returncode == 0 and lines[0].startswith(("-Queue ID-", "----Queue ID-----"))
+               and all(i in r.stdout for i in ids)
+               and "ann@test.example" in r.stdout and lines[-1] == "-- %d Kbytes in 3 Requests." % total_kbytes
+               and lines[-2] == "", r.stdout)
+        first = lines[1].split()
+        shown = queue("show", first[0]).stdout
+        content = shown.split(" ***\n", 2)[-1].rsplit("*** END OF MESSAGE ***", 1)[0]
+        expect("list: the size column is Postfix's message size (the content with bare newlines)",
+               int(first[1]) == sizes[first[0]] == len(content.encode()), (lines[1], len(content.encode())))
+        # Postfix's columns: the long format (ids over 10 characters) puts
+        # recipients after 17+8+19 characters and three spaces.
+        indent = 47 if lines[0].startswith("----Queue ID-----") else 41
+        expect("list: recipients in Postfix's column", " " * indent + "joe@test.example" in lines, r.stdout)
+        r = subprocess.run([args.postern, "queue", "-q", d.queue + "/incoming", "list"], capture_output=True, text=True)
+        expect("a directory that is not a queue is an error, not an empty queue",
+               r.returncode == 2 and "not a posternd queue" in r.stderr, r.stdout + r.stderr)
         expect("list -j: one JSON object per message", [e["queue_id"] for e in entries] == ids
                and entries[1]["recipients"] == [{"address": "joe@test.example", "state": "pending"},
                                                 {"address": "ann@test.example", "state": "pending"}]
@@ -67,6 +87,11 @@ def main():
         expect("a damaged file is reported as such", damaged and "checksum mismatch" in damaged[0].get("error", ""), r.stdout)
         r = queue("delete", ids[1])
         expect("delete by id", r.returncode == 0 and not os.path.exists(os.path.join(d.queue, "incoming", ids[1])))
+        r = queue("delete", "ALL", "deferred")
+        expect("delete ALL deferred leaves the other queues alone",
+               r.returncode == 0 and "Deleted: 0 messages" in r.stderr and ids[0] in queue("list").stdout, r.stderr)
+        r = queue("delete", "ALL", "nosuchqueue")
+        expect("ALL with an unknown queue name exits 2", r.returncode == 2, r.stderr)
         r = queue("delete", "ALL")
         expect("delete ALL empties the queue", r.returncode == 0 and queue("list").stdout == "Mail queue is empty\n")
 

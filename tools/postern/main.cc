@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
        {std::pair{"delete", "delete messages (postsuper -d)"}, std::pair{"hold", "put messages on hold (postsuper -h)"},
         std::pair{"release", "release messages from hold (postsuper -H)"},
         std::pair{"requeue", "deferred messages back to incoming, tried now with the current image (postsuper -r)"}}) {
-    queue_cmd->add_subcommand(name, help)->add_option("ids", queue.ids, "queue ids, or ALL")->required();
+    queue_cmd->add_subcommand(name, help)
+        ->add_option("ids", queue.ids, "queue ids, or ALL [incoming|deferred|hold|corrupt]")
+        ->required();
   }
   queue_cmd->add_subcommand("flush", "make a running posternd try its deferred mail now (postqueue -f)");
 

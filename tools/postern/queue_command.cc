@@ -4,6 +4,7 @@
 // daemon only ever creates new files there).
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -30,8 +31,25 @@ const char* StateName(queue::QueuedRecipient::State s) {
   return "?";
 }
 
-// mailq's layout: id, '!' when on hold, size, arrival, sender; then each
-// recipient still to deliver, indented, after its last reply if any.
+// The size mailq shows: the message as Postfix counts it, lines ending in
+// a bare newline (the queue file keeps the <CR><LF> that came in).
+uint64_t PostfixMessageSize(const std::string& content) {
+  uint64_t crlf = 0;
+  for (size_t at = content.find("\r\n"); at != std::string::npos; at = content.find("\r\n", at + 2)) ++crlf;
+  return content.size() - crlf;
+}
+
+std::string Padded(const std::string& text, size_t width, bool right) {
+  if (text.size() >= width) return text;
+  std::string fill(width - text.size(), ' ');
+  return right ? fill + text : text + fill;
+}
+
+// mailq's layout, column for column as Postfix's postqueue prints it: the
+// short format for ids of up to 11 characters, the long one otherwise;
+// '!' after the id when on hold; a "(reason)" line, right-aligned to column
+// 76, when a recipient's reason differs from the one before it; a blank
+// line between messages; the total in whole Kbytes.
 int List(const std::vector<queue::QueueEntry>& entries, bool json) {
   if (json) {
     for (const queue::QueueEntry& e : entries) {
@@ -40,7 +58,7 @@ int List(const std::vector<queue::QueueEntry>& entries, bool json) {
         j["error"] = e.error;
       } else {
         j["arrival_time"] = e.message->arrival_time;
-        j["message_size"] = e.message->content.size();
+        j["message_size"] = PostfixMessageSize(e.message->content);
         j["sender"] = e.message->sender;
         j["image"] = e.message->image_id;
         nlohmann::json recipients = nlohmann::json::array();
@@ -59,33 +77,47 @@ int List(const std::vector<queue::QueueEntry>& entries, bool json) {
     std::cout << "Mail queue is empty\n";
     return 0;
   }
-  size_t width = 10;
-  for (const queue::QueueEntry& e : entries) width = std::max(width, e.id.size());
-  auto pad = [](std::string s, size_t n) { return s.size() < n ? s + std::string(n - s.size(), ' ') : s; };
-  std::cout << pad("-Queue ID-", width + 1) << " --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
+  bool long_ids = false;
+  for (const queue::QueueEntry& e : entries) long_ids = long_ids || e.id.size() > 10;
+  const size_t id_width = long_ids ? 17 : 11, size_width = long_ids ? 8 : 7, time_width = long_ids ? 19 : 20;
+  auto row = [&](const std::string& id, const std::string& size, const std::string& time, const std::string& who) {
+    std::cout << Padded(id, id_width, false) << " " << Padded(size, size_width, true) << " "
+              << Padded(time, time_width, false) << " " << who << "\n";
+  };
+  if (long_ids) {
+    row("----Queue ID-----", "--Size--", "---Arrival Time----", "--Sender/Recipient------");
+  } else {
+    row("-Queue ID-", "--Size--", "----Arrival Time----", "-Sender/Recipient-------");
+  }
   uint64_t bytes = 0;
+  bool first = true;
   for (const queue::QueueEntry& e : entries) {
-    std::string id = pad(e.id + (e.queue == "hold" ? "!" : ""), width + 1);
+    if (!first) std::cout << "\n";
+    first = false;
+    std::string id = e.id + (e.queue == "hold" ? "!" : "");
     if (!e.message) {
-      std::cout << id << " " << e.error << "\n\n";
+      row(id, "", "", "(" + e.error + ")");
       continue;
     }
     const queue::QueuedMessage& m = *e.message;
-    bytes += m.content.size();
-    std::string size = std::to_string(m.content.size());
-    std::cout << id << " " << std::string(size.size() < 8 ? 8 - size.size() : 0, ' ') << size << " "
-              << pad(ArrivalText(m.arrival_time), 20) << " " << (m.sender.empty() ? "MAILER-DAEMON" : m.sender) << "\n";
-    std::string indent(width + 32, ' ');
+    uint64_t size = PostfixMessageSize(m.content);
+    bytes += size;
+    row(id, std::to_string(size), ArrivalText(m.arrival_time).substr(0, time_width),
+        m.sender.empty() ? "MAILER-DAEMON" : m.sender);
+    std::string previous_reason;
     for (const queue::QueuedRecipient& r : m.recipients) {
       if (r.state == queue::QueuedRecipient::State::kDelivered || r.state == queue::QueuedRecipient::State::kBounced) {
         continue;
       }
-      if (!r.last_reply.empty()) std::cout << pad("", width + 12) << "(" << r.last_reply << ")\n";
-      std::cout << indent << r.address << "\n";
+      if (r.last_reply != previous_reason) {
+        previous_reason = r.last_reply;
+        std::string reason = previous_reason.empty() ? "reason unavailable" : previous_reason;
+        std::cout << std::string(reason.size() < 76 ? 76 - reason.size() : 0, ' ') << "(" << reason << ")\n";
+      }
+      row("", "", "", r.address);
     }
-    std::cout << "\n";
   }
-  std::cout << "-- " << (bytes + 1023) / 1024 << " Kbytes in " << entries.size() << " Request"
+  std::cout << "\n-- " << bytes / 1024 << " Kbytes in " << entries.size() << " Request"
             << (entries.size() == 1 ? "" : "s") << ".\n";
   return 0;
 }
@@ -130,6 +162,13 @@ void Show(const queue::QueueEntry& e) {
 
 int RunQueue(const QueueOptions& options) {
   const std::string& root = options.queue_directory;
+  // posternd makes incoming/ when it opens a queue: without it this is not
+  // one, and "Mail queue is empty" would be a wrong answer.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root + "/incoming", ec)) {
+    std::cerr << "postern queue: " << root << " is not a posternd queue directory (it has no incoming/)\n";
+    return 2;
+  }
   auto listed = queue::ListQueue(root);
   if (!listed.ok()) {
     std::cerr << "postern queue: " << listed.status().message() << "\n";
@@ -137,11 +176,26 @@ int RunQueue(const QueueOptions& options) {
   }
   if (options.action == "list") return List(*listed, options.json);
 
-  bool all = options.ids.size() == 1 && options.ids.front() == "ALL" && options.action != "show";
+  // postsuper's forms: ALL, or ALL and a queue name (ALL deferred).
+  bool all = !options.ids.empty() && options.ids.front() == "ALL" && options.action != "show";
+  std::string only_queue;
+  if (all && options.ids.size() == 2) {
+    only_queue = options.ids[1];
+    if (std::find(std::begin(queue::kQueueNames), std::end(queue::kQueueNames), only_queue) ==
+        std::end(queue::kQueueNames)) {
+      std::cerr << "postern queue: unknown queue \"" << only_queue << "\" (incoming, deferred, hold, corrupt)\n";
+      return 2;
+    }
+  } else if (all && options.ids.size() > 2) {
+    std::cerr << "postern queue: ALL takes at most one queue name\n";
+    return 2;
+  }
   std::vector<const queue::QueueEntry*> chosen;
   int status = 0;
   if (all) {
-    for (const queue::QueueEntry& e : *listed) chosen.push_back(&e);
+    for (const queue::QueueEntry& e : *listed) {
+      if (only_queue.empty() || e.queue == only_queue) chosen.push_back(&e);
+    }
   } else {
     for (const std::string& id : options.ids) {
       auto it = std::find_if(listed->begin(), listed->end(), [&](const queue::QueueEntry& e) { return e.id == id; });
