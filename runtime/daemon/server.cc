@@ -400,6 +400,10 @@ int Server::Run() {
   auto serving = Prepare(*image);
   if (!serving.ok()) return fail("image " + (*image)->id() + ": " + serving.status().message());
   serving_.store(*serving);
+  // Before anything touches the queue, its ports or its control socket.
+  auto lock = queue::QueueLock::Acquire(options_.queue_directory);
+  if (!lock.ok()) return fail(lock.status().message());
+  queue_lock_ = std::move(lock).value();
   auto writer = queue::QueueWriter::Open(options_.queue_directory);
   if (!writer.ok()) return fail("queue: " + writer.status().message());
   writer_ = std::move(writer).value();

@@ -21,6 +21,7 @@
 #include "runtime/dns/dns_resolver.h"
 #include "runtime/image/image.h"
 #include "runtime/qmgr/queue_manager.h"
+#include "runtime/queue/queue_lock.h"
 #include "util/asio.h"
 
 namespace postern::daemon {
@@ -64,6 +65,7 @@ class Server {
   std::shared_ptr<const mail::LookupTable> users_;
   std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
   std::atomic<std::shared_ptr<const Serving>> serving_;
+  std::unique_ptr<queue::QueueLock> queue_lock_;  // held while the daemon runs
   std::unique_ptr<queue::QueueWriter> writer_;
   std::unique_ptr<dns::DnsResolver> dns_;
   std::unique_ptr<delivery::LocalHelper> local_helper_;  // when started as root

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from posternd import Posternd, arguments  # noqa: E402
+from posternd import Posternd, arguments, free_port  # noqa: E402
 
 
 def main():
@@ -33,6 +33,15 @@ def main():
                     s.rcpt(r)
                 code, reply = s.data(b"Subject: queue tools %d\r\n\r\nbody %d\r\n" % (n, n))
                 ids.append(reply.decode().split()[-1])
+        # One daemon per queue: a second one on it is refused before it binds
+        # or touches the first one's control socket.
+        second = subprocess.run([args.posternd, "-i", d.images, "-q", d.queue, "--listen", "127.0.0.1:%d" % free_port(),
+                                 "--no-delivery", "--users", d.users, "--user", "nobody"],
+                                capture_output=True, text=True, timeout=30)
+        status = subprocess.run([args.postern, "status", "-q", d.queue], capture_output=True, text=True)
+        expect("a second posternd on the same queue is refused, the first keeps its control socket",
+               second.returncode != 0 and "in use by another posternd (pid %d)" % d.process.pid in second.stderr
+               and status.returncode == 0 and d.image in status.stdout, second.stderr + status.stdout + status.stderr)
         d.stop()  # the tools work on the directory; a stopped daemon is the simple case
 
         r = queue("list", "-j")
