@@ -184,6 +184,14 @@ class Checker {
   }
 
   void CheckTransports() {
+    // relayhost is an smtp nexthop whatever master.cf says.
+    for (const std::string& relay : mail::SplitParameterList(c_.relayhost).value_or(std::vector<std::string>{})) {
+      std::string why;
+      if (!ValidNexthop("smtp", relay, &why)) {
+        Add({"PC0133", true, "relayhost", "", "", "bad relayhost \"" + relay + "\": " + why,
+             "write host, host:port, [host] or [host]:port"});
+      }
+    }
     if (c_.service_commands.empty()) return;  // no master.cf to check against
     // The class transports that some domain can reach.
     std::vector<std::pair<std::string, std::string>> used = {{"local_transport", c_.local_transport},
@@ -193,13 +201,6 @@ class Checker {
     if (!c_.relay_domains.empty()) used.emplace_back("relay_transport", c_.relay_transport);
     for (const auto& [name, value] : used) {
       if (!value.empty()) CheckTransport(name, "", "", value);
-    }
-    for (const std::string& relay : mail::SplitParameterList(c_.relayhost).value_or(std::vector<std::string>{})) {
-      std::string why;
-      if (!ValidNexthop("smtp", relay, &why)) {
-        Add({"PC0133", true, "relayhost", "", "", "bad relayhost \"" + relay + "\": " + why,
-             "write host, host:port, [host] or [host]:port"});
-      }
     }
     ForEachKey(c_.transport_maps, [&](const std::string& table, std::string_view key, std::string_view value) {
       CheckTransport("transport_maps", table, std::string(key), Trim(value));

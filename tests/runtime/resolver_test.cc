@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mail/passwd_table.h"
+#include "runtime/resolve/routing_checks.h"
 #include "tests/runtime/test_config.h"
 
 namespace postern::resolve {
@@ -223,6 +224,26 @@ TEST_F(ResolverTest, TraceNamesEachStep) {
   EXPECT_EQ(r.steps[0].table, "virtual_alias_maps hash:/etc/postfix/virtual");
   EXPECT_EQ(r.steps[0].key, "info@example.net");
   EXPECT_EQ(r.steps[0].result, "fred@example.com");
+}
+
+}  // namespace
+}  // namespace postern::resolve
+
+namespace postern::resolve {
+namespace {
+
+// The nexthop is checked where it is written, with or without a master.cf.
+TEST(RoutingChecksTest, RelayhostWithoutClosingBracketIsAnError) {
+  TestConfig config;
+  config.Write("main.cf", "myhostname = mail.example.com\nrelayhost = [smarthost.example\nalias_maps =\n");
+  Resolver resolver(config.Compile(), mail::ParsePasswdText(""));
+  std::vector<RoutingProblem> problems = CheckRouting(resolver);
+  bool found = false;
+  for (const RoutingProblem& p : problems) {
+    found = found || (p.code == "PC0133" && p.error && p.parameter == "relayhost" &&
+                      p.message == "bad relayhost \"[smarthost.example\": missing ']'");
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
