@@ -138,10 +138,14 @@ class Generator {
           EmitReplyIf(Predicate::kNotAuthDestination,
                       Reply("relay_domains_reject_code", "554", "7.1", "<{recipient}>: Relay access denied"));
           break;
-        case RestrictionKind::kDeferUnauthDestination:
-          EmitReplyIf(Predicate::kNotAuthDestination,
-                      Reply("defer_code", "450", "7.1", "<{recipient}>: Relay access denied"));
+        case RestrictionKind::kDeferUnauthDestination: {
+          // Postfix defers with relay_domains_reject_code made temporary:
+          // 554 becomes 454 (measured against Postfix 3.7).
+          std::string code = Code("relay_domains_reject_code", "554");
+          code[0] = '4';
+          EmitReplyIf(Predicate::kNotAuthDestination, code + " 4.7.1 <{recipient}>: Relay access denied");
           break;
+        }
         case RestrictionKind::kRejectUnauthPipelining:
           EmitReplyIf(Predicate::kUnauthPipelining,
                       "503 5.5.0 <{name}>: {class} rejected: Improper use of SMTP command pipelining");

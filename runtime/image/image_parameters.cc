@@ -49,4 +49,37 @@ mail::NetworkList NetworkListParameter(const Image& image, std::string_view name
   return mail::NetworkList(std::move(elements));
 }
 
+bool IsTableReference(std::string_view item) {
+  size_t colon = item.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  for (char c : item.substr(0, colon)) {
+    if (!IsAlpha(c)) return false;
+  }
+  return true;
+}
+
+mail::DomainList MatchListParameter(const Image& image, std::string_view name, std::vector<std::string>* missing,
+                                    bool parent_style,
+                                    const std::function<const mail::LookupTable*(const mail::LookupTable*)>& bind) {
+  std::vector<mail::DomainList::Element> elements;
+  for (std::string item : mail::SplitParameterList(image.ParameterOr(name, "")).value_or(std::vector<std::string>{})) {
+    mail::DomainList::Element e;
+    while (!item.empty() && item.front() == '!') {
+      e.negate = !e.negate;
+      item.erase(0, 1);
+    }
+    e.pattern = item;
+    if (IsTableReference(item)) {
+      e.table = bind ? bind(image.Table(item)) : image.Table(item);
+      if (e.table == nullptr) {
+        if (missing != nullptr) missing->push_back(std::string(name) + ": " + item);
+        continue;
+      }
+      e.table_matches_partial = e.table->AcceptsPartialKeys();
+    }
+    elements.push_back(std::move(e));
+  }
+  return mail::DomainList(std::move(elements), parent_style);
+}
+
 }  // namespace postern::image

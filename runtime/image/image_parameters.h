@@ -4,8 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 #include <string_view>
 
+#include "mail/domain_list.h"
 #include "mail/network_list.h"
 #include "runtime/image/image.h"
 
@@ -19,5 +23,17 @@ int64_t TimeParameter(const Image& image, std::string_view name, char default_un
 // CIDR blocks, !negation, and tables of the image. The list keeps pointers
 // into the image: it must not outlive it.
 mail::NetworkList NetworkListParameter(const Image& image, std::string_view name);
+// A match list (mydestination, smtpd_forbidden_commands, ...): names,
+// !negation, and tables of the image, matched as a domain list (with
+// parent-domain matching when `parent_style`). Elements naming a table the
+// image lacks are left out and, when `missing` is given, listed there. The
+// list keeps pointers into the image: it must not outlive it.
+// `bind` may replace a table by another (the resolver's users table).
+mail::DomainList MatchListParameter(
+    const Image& image, std::string_view name, std::vector<std::string>* missing, bool parent_style = false,
+    const std::function<const mail::LookupTable*(const mail::LookupTable*)>& bind = nullptr);
+
+// Whether a list element is a type:name table reference.
+bool IsTableReference(std::string_view item);
 
 }  // namespace postern::image

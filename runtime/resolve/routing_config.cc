@@ -9,6 +9,7 @@
 
 #include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
+#include "runtime/image/image_parameters.h"
 #include "util/strings.h"
 
 namespace postern::resolve {
@@ -25,14 +26,7 @@ bool HasWord(std::string_view list, std::string_view word) {
   return false;
 }
 
-bool IsTableReference(std::string_view item) {
-  size_t colon = item.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  for (char c : item.substr(0, colon)) {
-    if (!IsAlpha(c)) return false;
-  }
-  return true;
-}
+using image::IsTableReference;
 
 void ProbeInterfaces(std::vector<mail::IpAddress>* out) {
   struct ifaddrs* list = nullptr;
@@ -86,25 +80,8 @@ class Reader {
   }
 
   mail::DomainList Domains(const std::string& name, bool parent_style) {
-    std::vector<mail::DomainList::Element> elements;
-    for (std::string item : Split(Get(name))) {
-      mail::DomainList::Element e;
-      while (!item.empty() && item.front() == '!') {
-        e.negate = !e.negate;
-        item.erase(0, 1);
-      }
-      e.pattern = item;
-      if (IsTableReference(item)) {
-        e.table = Bind(image_.Table(item));
-        if (e.table == nullptr) {
-          config_->missing_tables.push_back(name + ": " + item);
-          continue;
-        }
-        e.table_matches_partial = e.table->AcceptsPartialKeys();
-      }
-      elements.push_back(std::move(e));
-    }
-    return mail::DomainList(std::move(elements), parent_style);
+    return image::MatchListParameter(image_, name, &config_->missing_tables, parent_style,
+                                     [this](const mail::LookupTable* table) { return Bind(table); });
   }
 
  private:

@@ -5,6 +5,7 @@
 
 #include "mail/address.h"
 #include "mail/ip_address.h"
+#include "mail/mail_domain.h"
 #include "runtime/smtp/xtext.h"
 #include "util/strings.h"
 
@@ -26,6 +27,14 @@ bool BadAddressBytes(std::string_view address, bool smtputf8, bool* needs_utf8) 
     if (c >= 128 && !smtputf8) *needs_utf8 = true;
   }
   return false;
+}
+
+// The domain of a path, when it has one, is a host name or an address
+// literal (mail/mail_domain.h); a source route is not looked at.
+bool ValidPathDomain(std::string_view path, bool smtputf8) {
+  std::string address = mail::InternalForm(path);
+  mail::AddressParts parts = mail::SplitAddress(address);
+  return !parts.has_domain || mail::ValidMailDomain(parts.domain, smtputf8);
 }
 
 // Rate counting needs each stage evaluation told apart, across sessions.
@@ -260,9 +269,8 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
     case Verb::kVrfy:
       Vrfy(c);
       break;
-    case Verb::kHelp:
-      ReplyLines(214, {"2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS",
-                       "2.0.0 See RFC 5321"});
+    case Verb::kEtrn:
+      Etrn(c);
       break;
     case Verb::kStarttls:
       StartTls(c);
@@ -273,10 +281,17 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
     case Verb::kXclient:
       Xclient(c);
       break;
+    case Verb::kHelp:  // Postfix's smtpd has neither HELP nor EXPN
     case Verb::kExpn:
-    case Verb::kEtrn:
     case Verb::kUnknown:
-      Reply("502 5.5.2 Error: command not recognized");
+      if (config_.forbidden_commands.Match(ToLower(c.name))) {
+        // A web browser or proxy talking to the SMTP port (smtpd_forbidden_commands).
+        Log("warning: non-SMTP command from " + ClientText() + ": " + line.text.substr(0, 100));
+        Reply("221 2.7.0 Error: I can break rules, too. Goodbye.");
+        Close();
+        return;
+      }
+      Reply("500 5.5.2 Error: command not recognized");
       break;
   }
   // Count the command, ok unless its reply was an error (DATA counts at
@@ -351,15 +366,17 @@ void Session::Mail(const Command& c) {
     } else if (name == "AUTH") {
       // AUTH=<> or AUTH=identity from a relaying MTA: nobody is authenticated here.
     } else {
-      return Reply("555 5.5.4 Unsupported option: " + name);
+      return Reply("555 5.5.4 Unsupported option: " + name + (value.empty() ? "" : "=" + value));
     }
   }
   if (config_.message_size_limit != 0 && static_cast<uint64_t>(size) > config_.message_size_limit) {
     return Reply("552 5.3.4 Message size exceeds fixed limit");
   }
   bool needs_utf8 = false;
-  if (BadAddressBytes(c.path, smtputf8, &needs_utf8)) return Reply("501 5.1.7 Bad sender address syntax");
-  if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+  if (BadAddressBytes(c.path, smtputf8, &needs_utf8) || !ValidPathDomain(c.path, smtputf8)) {
+    return Reply("501 5.1.7 Bad sender address syntax");
+  }
+  if (needs_utf8 && config_.strict_smtputf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
   if (environment_.allow && !environment_.allow(RateEvent::kMessage)) {
     Log("warning: Message delivery request rate limit exceeded from " + ClientText() + " for service smtp");
     return Reply("452 4.3.2 Error: too much mail from " + peer_.address);
@@ -409,14 +426,14 @@ void Session::Rcpt(const Command& c) {
       }
       original = ToLower(value.substr(0, semicolon)) + ";" + *decoded;
     } else {
-      return Reply("555 5.5.4 Unsupported option: " + name);
+      return Reply("555 5.5.4 Unsupported option: " + name + (value.empty() ? "" : "=" + value));
     }
   }
   bool needs_utf8 = false;
-  if (c.path.empty() || BadAddressBytes(c.path, smtputf8_, &needs_utf8)) {
+  if (c.path.empty() || BadAddressBytes(c.path, smtputf8_, &needs_utf8) || !ValidPathDomain(c.path, smtputf8_)) {
     return Reply("501 5.1.3 Bad recipient address syntax");
   }
-  if (needs_utf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+  if (needs_utf8 && config_.strict_smtputf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
   if (environment_.allow && !environment_.allow(RateEvent::kRecipient)) {
     Log("warning: Recipient address rate limit exceeded from " + ClientText() + " for service smtp");
     return Reply("452 4.3.2 Error: too many recipients from " + peer_.address);
@@ -509,7 +526,9 @@ void Session::Bdat(const Command& c) {
   bdat_remaining_ = static_cast<uint64_t>(size);
   bdat_last_ = last;
   bdat_error_.clear();
-  if (!mail_given_ || recipients_.empty()) {
+  if (size == 0 && !last) {
+    bdat_error_ = "551 5.7.1 Null BDAT request";
+  } else if (!mail_given_ || recipients_.empty()) {
     bdat_error_ = "503 5.5.1 Error: need RCPT command";
   } else if (!used_bdat_) {
     used_bdat_ = true;
@@ -763,6 +782,17 @@ void Session::Committed(queue::StoreOutcome outcome) {
   ResetTransaction();
   phase_ = Phase::kCommand;
   Process();
+}
+
+// ETRN as Postfix answers it for a domain that is not in fast_flush_domains:
+// posternd keeps no per-site flush logs, so no domain is.
+void Session::Etrn(const Command& c) {
+  if (!helo_given_) return Reply("503 Error: send HELO/EHLO first");
+  if (mail_given_) return Reply("503 Error: MAIL transaction in progress");
+  if (c.argument.empty()) return Reply("500 Syntax: ETRN domain");
+  std::string site = c.argument;
+  if (site.front() == '@' || site.front() == '#') site.erase(0, 1);
+  Reply("459 <" + site + ">: service unavailable");
 }
 
 void Session::Vrfy(const Command& c) {

@@ -127,6 +127,7 @@ class Session {
   void Data(const smtp::Command& c, bool crlf);
   void Bdat(const smtp::Command& c);
   void Vrfy(const smtp::Command& c);
+  void Etrn(const smtp::Command& c);
   void StartTls(const smtp::Command& c);
   void Xclient(const smtp::Command& c);
   void ConsumeData();

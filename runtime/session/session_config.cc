@@ -32,6 +32,8 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.smtputf8 = BoolParameter(image, "smtputf8_enable", true);
   c.delay_reject = BoolParameter(image, "smtpd_delay_reject", true);
   c.helo_required = BoolParameter(image, "smtpd_helo_required", false);
+  c.strict_smtputf8 = BoolParameter(image, "strict_smtputf8", false);
+  c.forbidden_commands = image::MatchListParameter(image, "smtpd_forbidden_commands", nullptr);
   std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
   if (level.empty()) {
     // The obsolete switches, as Postfix reads them when the level is unset.

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "mail/domain_list.h"
 #include "mail/network_list.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
@@ -36,6 +37,10 @@ struct SessionConfig {
   bool vrfy_enabled = true;                                        // !disable_vrfy_command
   bool smtputf8 = true;                                            // smtputf8_enable
   bool helo_required = false;                                      // smtpd_helo_required
+  bool strict_smtputf8 = false;  // strict_smtputf8: 8-bit addresses need SMTPUTF8 (553 5.6.7)
+  // smtpd_forbidden_commands: non-SMTP commands (a web browser on port 25)
+  // that end the session; matched against the lower-cased command name.
+  mail::DomainList forbidden_commands;
   bool delay_reject = true;                                        // smtpd_delay_reject
   TlsLevel tls_level = TlsLevel::kNone;                            // smtpd_tls_security_level
   bool tls_received_header = false;

@@ -65,6 +65,10 @@ void ParsePath(Command* c, std::string_view keyword) {
     return;
   }
   arg = Trim(arg.substr(keyword.size()));  // Postfix tolerates "FROM: <a>"
+  if (arg.empty()) {  // "MAIL FROM:" with no path at all (the null sender is <>)
+    c->error = "5.5.4 Syntax: " + c->name + " " + std::string(keyword) + "<address>";
+    return;
+  }
   std::string_view rest;
   if (!arg.empty() && arg.front() == '<') {
     // The path ends at the first '>' outside a quoted local part.

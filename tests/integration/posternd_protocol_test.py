@@ -204,7 +204,7 @@ def sequence_and_limits(d):
     rs = [c.command("BOGUS") for _ in range(5)]
     r = c.command("NOOP")
     expect("smtpd_hard_error_limit: 421 4.7.0 then disconnect",
-           all(x.startswith("502") for x in rs) and r.startswith("421 4.7.0") and c.reply() == "", (rs, r))
+           all(x.startswith("500") for x in rs) and r.startswith("421 4.7.0") and c.reply() == "", (rs, r))
     c.close()
     # smtpd_timeout (3s): an idle client is told and dropped.
     c = d.connect(timeout=30)

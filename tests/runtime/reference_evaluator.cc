@@ -142,7 +142,9 @@ class Reference {
       case RestrictionKind::kDeferUnauthDestination: {
         if (resolver_.IsAuthDestination(f_.recipient)) return Outcome{};
         bool reject = r.kind == RestrictionKind::kRejectUnauthDestination;
-        std::string code = reject ? P("relay_domains_reject_code", "554") : P("defer_code", "450");
+        // Postfix defers with relay_domains_reject_code as a 4xx (554 -> 454).
+        std::string code = P("relay_domains_reject_code", "554");
+        if (!reject) code[0] = '4';
         return Reply(code + " " + code.substr(0, 1) + ".7.1 <" + f_.recipient + ">: Relay access denied");
       }
       case RestrictionKind::kRejectUnlistedRecipient:

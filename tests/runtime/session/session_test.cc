@@ -152,20 +152,57 @@ TEST_F(SessionTest, OutOfSequenceAndUnknownCommands) {
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: nested MAIL command\r\n");
   EXPECT_EQ(Send("DATA\r\n"), "503 5.5.1 Error: need RCPT command\r\n");
-  EXPECT_EQ(Send("EXPN joe\r\n"), "502 5.5.2 Error: command not recognized\r\n");
-  EXPECT_EQ(Send("FOO\r\n"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Send("EXPN joe\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Send("FOO\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Send("HELP\r\n"), "500 5.5.2 Error: command not recognized\r\n");
   EXPECT_EQ(Send("AUTH PLAIN\r\n"), "503 5.5.1 Error: authentication not enabled\r\n");
   EXPECT_EQ(Send("RCPT TO:<>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
-  EXPECT_EQ(Send("RCPT TO:joe@example.com FOO=1\r\n"), "555 5.5.4 Unsupported option: FOO\r\n");
+  EXPECT_EQ(Send("RCPT TO:joe@example.com FOO=1\r\n"), "555 5.5.4 Unsupported option: FOO=1\r\n");
+}
+
+// Replies measured against Postfix 3.7 (tests/integration/smtp_dialogue_differential.py
+// replays the same dialogues against both servers).
+TEST_F(SessionTest, RepliesAsPostfixGivesThem) {
+  Configure();
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+  for (const char* bad : {"x@a..b", "x@-a.example", "x@a-.example", "x@123.456", "x@1.2.3.4", "x@[1.2.3]",
+                          "x@[a.example]", "x@a.example:25"}) {
+    EXPECT_EQ(Send(std::string("MAIL FROM:<") + bad + ">\r\n"), "501 5.1.7 Bad sender address syntax\r\n") << bad;
+  }
+  std::string long_label(64, 'a');
+  EXPECT_EQ(Send("MAIL FROM:<x@" + long_label + ".example>\r\n"), "501 5.1.7 Bad sender address syntax\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<x@" + long_label.substr(1) + ".example>\r\nRSET\r\n"), "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n");
+  for (const char* good : {"x@a_b.example", "x@a.example.", "x@[192.0.2.1]", "x@[IPv6:2001:db8::1]", "x@a.123",
+                           "x@xn--bad.example", "postmaster"}) {
+    EXPECT_EQ(Send(std::string("MAIL FROM:<") + good + ">\r\nRSET\r\n"), "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n") << good;
+  }
+  EXPECT_EQ(Send("MAIL FROM:<a@b.example> FOO=bar\r\n"), "555 5.5.4 Unsupported option: FOO=bar\r\n");
+  Send("MAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(Send("RCPT TO:\r\n"), "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<x@a..b>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
+  EXPECT_EQ(Send("ETRN example.com\r\n"), "503 Error: MAIL transaction in progress\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Send("BDAT 0\r\n"), "551 5.7.1 Null BDAT request\r\n");
+  Send("RSET\r\n");
+  EXPECT_EQ(Send("ETRN\r\n"), "500 Syntax: ETRN domain\r\n");
+  EXPECT_EQ(Send("ETRN @example.com\r\n"), "459 <example.com>: service unavailable\r\n");
+  // smtpd_forbidden_commands: a web request ends the session.
+  EXPECT_EQ(Send("GET / HTTP/1.0\r\n"), "221 2.7.0 Error: I can break rules, too. Goodbye.\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+  Connect("192.0.2.10", "client.example.net");
+  EXPECT_EQ(Send("<html>\r\n"), "221 2.7.0 Error: I can break rules, too. Goodbye.\r\n");
+  Connect("192.0.2.10", "client.example.net");
+  EXPECT_EQ(Send("FOO\r\n"), "500 5.5.2 Error: command not recognized\r\n");
 }
 
 TEST_F(SessionTest, RelayIsDeniedToOutsideClients) {
   Configure();
   Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n");
   EXPECT_EQ(Send("RCPT TO:<victim@elsewhere.example>\r\n"),
-            "450 4.7.1 <victim@elsewhere.example>: Relay access denied\r\n");
-  EXPECT_EQ(Send("RCPT TO:<victim%elsewhere.example@example.com>\r\n").substr(0, 3), "450");
-  EXPECT_NE(LogText().find("NOQUEUE: reject: RCPT from client.example.net[192.0.2.10]: 450 4.7.1 "
+            "454 4.7.1 <victim@elsewhere.example>: Relay access denied\r\n");
+  EXPECT_EQ(Send("RCPT TO:<victim%elsewhere.example@example.com>\r\n").substr(0, 3), "454");
+  EXPECT_NE(LogText().find("NOQUEUE: reject: RCPT from client.example.net[192.0.2.10]: 454 4.7.1 "
                            "<victim@elsewhere.example>: Relay access denied; from=<a@example.org> "
                            "to=<victim@elsewhere.example> proto=ESMTP helo=<c>"),
             std::string::npos)
@@ -324,7 +361,7 @@ TEST_F(SessionTest, XclientOnlyForAuthorizedHosts) {
   EXPECT_EQ(Send("XCLIENT ADDR=203.0.113.5 NAME=spammer.example\r\n"), "220 mx.example.com ESMTP Postfix\r\n");
   Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n");
   // Now the client is 203.0.113.5: outside mynetworks, no relaying.
-  EXPECT_EQ(Send("RCPT TO:<x@elsewhere.example>\r\n"), "450 4.7.1 <x@elsewhere.example>: Relay access denied\r\n");
+  EXPECT_EQ(Send("RCPT TO:<x@elsewhere.example>\r\n"), "454 4.7.1 <x@elsewhere.example>: Relay access denied\r\n");
 }
 
 TEST_F(SessionTest, ShutdownAndTimeout) {
@@ -353,7 +390,14 @@ TEST_F(SessionTest, VrfyFollowsDisableVrfyCommand) {
 }
 
 TEST_F(SessionTest, EightBitAddressNeedsSmtputf8) {
+  // Postfix refuses only with strict_smtputf8 (8-bit local parts pass
+  // otherwise; an 8-bit domain is bad syntax without SMTPUTF8).
   Configure();
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org>\r\nRSET\r\n"), "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<x@\xc3\xa9.example>\r\n"), "501 5.1.7 Bad sender address syntax\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<x@\xc3\xa9.example> SMTPUTF8\r\nRSET\r\n"), "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n");
+  Configure("strict_smtputf8 = yes\n");
   Send("EHLO c\r\n");
   EXPECT_EQ(Send("MAIL FROM:<j\xc3\xb6rg@example.org>\r\n"),
             "553 5.6.7 Must declare SMTPUTF8 to send unicode address\r\n");
