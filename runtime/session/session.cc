@@ -470,7 +470,8 @@ void Session::Absorb(const vm::Decision& d) {
 }
 
 void Session::Data(const Command& c, bool crlf) {
-  if (!mail_given_ || recipients_.empty()) return Reply("503 5.5.1 Error: need RCPT command");
+  if (!mail_given_) return Reply("503 5.5.1 Error: need RCPT command");
+  if (recipients_.empty()) return Reply("554 5.5.1 Error: no valid recipients");  // every RCPT refused
   if (!c.argument.empty()) return Reply("501 5.5.4 Syntax: DATA");
   if (used_bdat_) return Reply("503 5.5.1 Error: DATA after BDAT");
   facts_.recipient.clear();
@@ -529,7 +530,7 @@ void Session::Bdat(const Command& c) {
   if (size == 0 && !last) {
     bdat_error_ = "551 5.7.1 Null BDAT request";
   } else if (!mail_given_ || recipients_.empty()) {
-    bdat_error_ = "503 5.5.1 Error: need RCPT command";
+    bdat_error_ = mail_given_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
   } else if (!used_bdat_) {
     used_bdat_ = true;
     content_.clear();

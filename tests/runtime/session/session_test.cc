@@ -151,7 +151,7 @@ TEST_F(SessionTest, OutOfSequenceAndUnknownCommands) {
   EXPECT_EQ(Send("DATA\r\n"), "503 5.5.1 Error: need RCPT command\r\n");
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(Send("MAIL FROM:<a@b>\r\n"), "503 5.5.1 Error: nested MAIL command\r\n");
-  EXPECT_EQ(Send("DATA\r\n"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(Send("DATA\r\n"), "554 5.5.1 Error: no valid recipients\r\n");  // in a transaction
   EXPECT_EQ(Send("EXPN joe\r\n"), "500 5.5.2 Error: command not recognized\r\n");
   EXPECT_EQ(Send("FOO\r\n"), "500 5.5.2 Error: command not recognized\r\n");
   EXPECT_EQ(Send("HELP\r\n"), "500 5.5.2 Error: command not recognized\r\n");

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""SMTP dialogues replayed against posternd and a private Postfix 3.7 on the
+same configuration (examples/office, derived as postfix_instance.py does),
+comparing every reply's code and enhanced status code.
+
+The dialogues are ours, written from what Postfix was measured to answer:
+command syntax, address syntax, sequencing, BDAT, non-SMTP commands,
+ESMTP options, relay control for a client outside mynetworks (XCLIENT).
+Needs root and Debian's postfix package (exit 77 otherwise).
+"""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from postfix_instance import SKIP, PrivatePostfix, free_port, wait_for_port  # noqa: E402
+
+OUTSIDE = "XCLIENT ADDR=203.0.113.9 NAME=mail.outside.example"
+LONG_LABEL = "a" * 64
+
+DIALOGUES = {
+    "unknown command": ["EHLO client.example", "FOO bar", "EXPN fred", "HELP", "TURN", "NOOP x"],
+    "HELO syntax": ["HELO", "EHLO", "HELO x y", "EHLO client.example"],
+    "MAIL without HELO": ["MAIL FROM:<a@b.example>", "RSET", "QUIT"],
+    "MAIL without a path": ["EHLO client.example", "MAIL FROM:", "MAIL FROM:<>", "RCPT TO:"],
+    "sender domains": ["EHLO client.example"] + [x for d in (
+        "a..b", "-a.example", "a-.example", "123.456", "1.2.3.4", "[1.2.3]", "[a.example]", "a.example:25",
+        LONG_LABEL + ".example", "a_b.example", "a.example.", "[192.0.2.1]", "a.123", "xn--bad.example", "a")
+        for x in (f"MAIL FROM:<x@{d}>", "RSET")],
+    "recipient domains": ["EHLO client.example", "MAIL FROM:<>"] + [f"RCPT TO:<x@{d}>" for d in (
+        "a..b", "-a.example", LONG_LABEL + ".example", "1.2.3.4", "[1.2.3]")] + ["RCPT TO:<>"],
+    "8-bit addresses": ["EHLO client.example", "MAIL FROM:<>", "RCPT TO:<jöe@example.com>",
+                        "RCPT TO:<x@é.example>"],
+    "ESMTP options": ["EHLO client.example", "MAIL FROM:<a@b.example> SIZE=abc", "MAIL FROM:<a@b.example> FOO=bar",
+                      "MAIL FROM:<a@b.example> BODY=8BITMIME", "RCPT TO:<fred@example.com> NOTIFY=BOGUS",
+                      "RCPT TO:<fred@example.com> FOO=1", "RCPT TO:<fred@example.com>"],
+    "sequencing": ["EHLO client.example", "RCPT TO:<fred@example.com>", "DATA", "MAIL FROM:<a@b.example>",
+                   "MAIL FROM:<a@b.example>", "DATA", "RSET x", "RSET"],
+    "BDAT": ["EHLO client.example", "MAIL FROM:<>", "RCPT TO:<fred@example.com>", "BDAT 0", "RSET"],
+    "ETRN": ["EHLO client.example", "ETRN", "ETRN example.com", "MAIL FROM:<>", "ETRN example.com"],
+    "web request": ["GET / HTTP/1.0"],
+    "web request after EHLO": ["EHLO client.example", "POST /form HTTP/1.1"],
+    "non-letter command": ["<html>"],
+    "relay from outside": [OUTSIDE, "EHLO mail.outside.example", "MAIL FROM:<a@outside.example>",
+                           "RCPT TO:<someone@elsewhere.org>", "RCPT TO:<fred@example.com>",
+                           "RCPT TO:<nobody@example.com>", "RCPT TO:<postmaster@example.com>"],
+    "VRFY": ["EHLO client.example", "VRFY fred", "VRFY"],
+}
+
+
+def talk(port, lines):
+    """Each line's reply (its last line), or "(closed)"."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    f = s.makefile("rb")
+
+    def reply():
+        while True:
+            line = f.readline().decode(errors="replace").rstrip("\r\n")
+            if not line:
+                return "(closed)"
+            if len(line) < 4 or line[3] != "-":
+                return line
+
+    replies = [("(greeting)", reply())]
+    for line in lines:
+        try:
+            s.sendall(line.encode() + b"\r\n")
+            replies.append((line, reply()))
+        except OSError:
+            replies.append((line, "(closed)"))
+    s.close()
+    return replies
+
+
+def code_of(reply):
+    """The reply code and, when there is one, the enhanced status code."""
+    words = reply.split()
+    if not words or not words[0].isdigit():
+        return reply
+    if len(words) > 1 and words[1][:1] in "245" and words[1].count(".") == 2:
+        return words[0] + " " + words[1]
+    return words[0]
+
+
+def start_posternd(postern, posternd, etc, root, users):
+    images = os.path.join(root, "images")
+    r = subprocess.run([postern, "compile", "-c", etc, "-o", images], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("postern compile: " + r.stderr)
+    port = free_port()
+    log = open(os.path.join(root, "posternd.log"), "w")
+    process = subprocess.Popen([posternd, "-i", images, "-q", os.path.join(root, "queue"), "--listen",
+                                "127.0.0.1:%d" % port, "--no-delivery", "--users", users, "--user", "nobody"],
+                               stdout=log, stderr=subprocess.STDOUT)
+    wait_for_port(port)
+    return process, port
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postern", required=True)
+    parser.add_argument("--posternd", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    if os.geteuid() != 0 or shutil.which("postfix") is None:
+        print("skipped: needs root and Debian's postfix package")
+        return SKIP
+    example = os.path.join(args.source, "examples", "office")
+    users = os.path.join(example, "trace", "users")
+    root = tempfile.mkdtemp(prefix="postern-dialogue-")
+    os.chmod(root, 0o755)
+    instance = PrivatePostfix(example, os.path.join(root, "postfix"),
+                              {"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
+    ours_root = os.path.join(root, "posternd")
+    os.makedirs(ours_root)
+    process, port = start_posternd(os.path.abspath(args.postern), os.path.abspath(args.posternd), instance.etc,
+                                   ours_root, users)
+    compared = different = 0
+    try:
+        with instance:
+            for name, lines in DIALOGUES.items():
+                theirs = talk(instance.port, lines)
+                ours = talk(port, lines)
+                for (command, postfix), (_, postern) in zip(theirs, ours):
+                    if command == "(greeting)":
+                        continue
+                    compared += 1
+                    if code_of(postfix) != code_of(postern):
+                        different += 1
+                        print(f"DIFFERENT [{name}] {command[:60]}\n  postfix: {postfix}\n  postern: {postern}")
+                time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    print(f"smtp dialogues: {compared} replies compared, {different} different")
+    print(f"{compared - different} passed, {different} failed")
+    if different == 0:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        print(f"(kept in {root})")
+    return 1 if different else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
