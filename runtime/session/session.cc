@@ -37,6 +37,23 @@ bool ValidPathDomain(std::string_view path, bool smtputf8) {
   return !parts.has_domain || mail::ValidMailDomain(parts.domain, smtputf8);
 }
 
+// For the log: control characters as C escapes.
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  for (char ch : bytes) {
+    if (ch == '\r') {
+      out += "\\r";
+    } else if (ch == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(ch) < 32 || ch == 127) {
+      out += '?';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 // Rate counting needs each stage evaluation told apart, across sessions.
 uint64_t NextEvent() {
   static std::atomic<uint64_t> events{0};
@@ -187,6 +204,29 @@ void Session::Process() {
   }
 }
 
+// Whether input that came after `verb` breaks the pipelining rules: the
+// commands that must end a pipeline group (RFC 2920: EHLO, DATA, VRFY,
+// EXPN, ETRN, NOOP; HELO too), and every command while PIPELINING has not
+// been announced. QUIT ends the session anyway; STARTTLS discards what
+// follows it (CVE-2011-0411). Measured against Postfix 3.7.
+bool Session::IllegallyPipelined(Verb verb) const {
+  switch (verb) {
+    case Verb::kQuit:
+    case Verb::kStarttls:
+      return false;
+    case Verb::kEhlo:
+    case Verb::kHelo:
+    case Verb::kData:
+    case Verb::kNoop:
+    case Verb::kVrfy:
+    case Verb::kExpn:
+    case Verb::kEtrn:
+      return true;
+    default:
+      return !esmtp_;
+  }
+}
+
 void Session::HandleLine(const smtp::LineReader::Line& line) {
   if (line.too_long) {
     Count("unknown", false);
@@ -209,6 +249,15 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   }
   // Commands sent ahead of a reply without PIPELINING (reject_unauth_pipelining).
   if (!esmtp_ && !lines_.pending().empty()) facts_.pipelined_without_permission = true;
+  if (config_.forbid_unauth_pipelining && !lines_.pending().empty() && IllegallyPipelined(c.verb)) {
+    // smtpd_forbid_unauth_pipelining: input after a command that must end
+    // a pipeline group (RFC 2920), or any pipelining without PIPELINING.
+    Log("improper command pipelining after " + c.name + " from " + ClientText() + ": " +
+        Printable(lines_.pending().substr(0, 100)));
+    Reply("554 5.5.0 Error: SMTP protocol synchronization");
+    Close();
+    return;
+  }
   if (!access_denied_.empty() && c.verb != Verb::kQuit) {
     Count(counted, false);
     Reply("503 5.7.0 Error: access denied for " + ClientText());

@@ -128,6 +128,7 @@ class Session {
   void Bdat(const smtp::Command& c);
   void Vrfy(const smtp::Command& c);
   void Etrn(const smtp::Command& c);
+  bool IllegallyPipelined(smtp::Command::Verb verb) const;
   void StartTls(const smtp::Command& c);
   void Xclient(const smtp::Command& c);
   void ConsumeData();

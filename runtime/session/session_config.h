@@ -37,12 +37,13 @@ struct SessionConfig {
   bool vrfy_enabled = true;                                        // !disable_vrfy_command
   bool smtputf8 = true;                                            // smtputf8_enable
   bool helo_required = false;                                      // smtpd_helo_required
-  bool strict_smtputf8 = false;  // strict_smtputf8: 8-bit addresses need SMTPUTF8 (553 5.6.7)
+  bool forbid_unauth_pipelining = false;  // smtpd_forbid_unauth_pipelining: 554 5.5.0 and disconnect
+  bool strict_smtputf8 = false;           // strict_smtputf8: 8-bit addresses need SMTPUTF8 (553 5.6.7)
   // smtpd_forbidden_commands: non-SMTP commands (a web browser on port 25)
   // that end the session; matched against the lower-cased command name.
   mail::DomainList forbidden_commands;
-  bool delay_reject = true;                                        // smtpd_delay_reject
-  TlsLevel tls_level = TlsLevel::kNone;                            // smtpd_tls_security_level
+  bool delay_reject = true;              // smtpd_delay_reject
+  TlsLevel tls_level = TlsLevel::kNone;  // smtpd_tls_security_level
   bool tls_received_header = false;
   bool body_checks = false;         // the policy reads body lines (body_checks)
   mail::NetworkList xclient_hosts;  // smtpd_authorized_xclient_hosts

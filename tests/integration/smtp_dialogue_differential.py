@@ -53,6 +53,52 @@ DIALOGUES = {
 }
 
 
+# Whole packets, each sent at once, with smtpd_forbid_unauth_pipelining = yes:
+# what may follow a command in one packet (RFC 2920) and what may not.
+PACKETS = {
+    "HELO then MAIL": ["HELO x\r\nMAIL FROM:<>\r\n"],
+    "EHLO then MAIL": ["EHLO x\r\nMAIL FROM:<>\r\n"],
+    "a pipelined transaction up to DATA": ["EHLO x\r\n", "MAIL FROM:<>\r\nRCPT TO:<fred@example.com>\r\nDATA\r\n"],
+    "the message sent with DATA": ["EHLO x\r\n", "MAIL FROM:<>\r\nRCPT TO:<fred@example.com>\r\nDATA\r\n"
+                                   "Subject: x\r\n\r\nbody\r\n.\r\n"],
+    "NOOP then NOOP": ["EHLO x\r\n", "NOOP\r\nNOOP\r\n"],
+    "RSET then NOOP": ["EHLO x\r\n", "RSET\r\nNOOP\r\n"],
+    "VRFY then NOOP": ["EHLO x\r\n", "VRFY fred\r\nNOOP\r\n"],
+    "RSET and QUIT": ["EHLO x\r\n", "MAIL FROM:<>\r\nRCPT TO:<fred@example.com>\r\nRSET\r\nQUIT\r\n"],
+    "pipelining after HELO": ["HELO x\r\n", "MAIL FROM:<>\r\nRCPT TO:<fred@example.com>\r\n"],
+    "before the greeting's reply": ["NOOP\r\nNOOP\r\n"],
+}
+
+
+def send_packets(port, packets):
+    """The reply codes (and "(closed)") the server gave to the packets."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.settimeout(1.0)
+    data = b""
+    try:
+        data += s.recv(4096)
+        for packet in packets:
+            s.sendall(packet.encode())
+            time.sleep(0.2)
+            try:
+                data += s.recv(65536)
+            except socket.timeout:
+                pass
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                data += b"(closed)\r\n"
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        data += b"(closed)\r\n"
+    s.close()
+    lines = data.decode(errors="replace").split("\r\n")
+    return [code_of(line) for line in lines[1:] if line and (len(line) < 4 or line[3] != "-")]
+
+
 def talk(port, lines):
     """Each line's reply (its last line), or "(closed)"."""
     s = socket.create_connection(("127.0.0.1", port), timeout=20)
@@ -101,6 +147,53 @@ def start_posternd(postern, posternd, etc, root, users):
     return process, port
 
 
+def compare_on(args, root, extra, compare):
+    """Runs compare(postfix_port, posternd_port) -> (compared, different)
+    with both servers on examples/office plus `extra`."""
+    example = os.path.join(args.source, "examples", "office")
+    users = os.path.join(example, "trace", "users")
+    os.makedirs(root)
+    instance = PrivatePostfix(example, os.path.join(root, "postfix"),
+                              {"smtpd_authorized_xclient_hosts": "127.0.0.0/8", **extra})
+    ours_root = os.path.join(root, "posternd")
+    os.makedirs(ours_root)
+    process, port = start_posternd(os.path.abspath(args.postern), os.path.abspath(args.posternd), instance.etc,
+                                   ours_root, users)
+    try:
+        with instance:
+            return compare(instance.port, port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def compare_dialogues(postfix_port, posternd_port):
+    compared = different = 0
+    for name, lines in DIALOGUES.items():
+        theirs = talk(postfix_port, lines)
+        ours = talk(posternd_port, lines)
+        for (command, postfix), (_, postern) in zip(theirs, ours):
+            if command == "(greeting)":
+                continue
+            compared += 1
+            if code_of(postfix) != code_of(postern):
+                different += 1
+                print(f"DIFFERENT [{name}] {command[:60]}\n  postfix: {postfix}\n  postern: {postern}")
+    return compared, different
+
+
+def compare_packets(postfix_port, posternd_port):
+    compared = different = 0
+    for name, packets in PACKETS.items():
+        theirs = send_packets(postfix_port, packets)
+        ours = send_packets(posternd_port, packets)
+        compared += 1
+        if theirs != ours:
+            different += 1
+            print(f"DIFFERENT [{name}]\n  postfix: {theirs}\n  postern: {ours}")
+    return compared, different
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--postern", required=True)
@@ -110,34 +203,14 @@ def main():
     if os.geteuid() != 0 or shutil.which("postfix") is None:
         print("skipped: needs root and Debian's postfix package")
         return SKIP
-    example = os.path.join(args.source, "examples", "office")
-    users = os.path.join(example, "trace", "users")
     root = tempfile.mkdtemp(prefix="postern-dialogue-")
     os.chmod(root, 0o755)
-    instance = PrivatePostfix(example, os.path.join(root, "postfix"),
-                              {"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
-    ours_root = os.path.join(root, "posternd")
-    os.makedirs(ours_root)
-    process, port = start_posternd(os.path.abspath(args.postern), os.path.abspath(args.posternd), instance.etc,
-                                   ours_root, users)
-    compared = different = 0
-    try:
-        with instance:
-            for name, lines in DIALOGUES.items():
-                theirs = talk(instance.port, lines)
-                ours = talk(port, lines)
-                for (command, postfix), (_, postern) in zip(theirs, ours):
-                    if command == "(greeting)":
-                        continue
-                    compared += 1
-                    if code_of(postfix) != code_of(postern):
-                        different += 1
-                        print(f"DIFFERENT [{name}] {command[:60]}\n  postfix: {postfix}\n  postern: {postern}")
-                time.sleep(0.05)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    print(f"smtp dialogues: {compared} replies compared, {different} different")
+    compared, different = compare_on(args, os.path.join(root, "dialogues"), {}, compare_dialogues)
+    n, d = compare_on(args, os.path.join(root, "pipelining"), {"smtpd_forbid_unauth_pipelining": "yes"},
+                      compare_packets)
+    compared += n
+    different += d
+    print(f"smtp dialogues: {compared} replies and packet exchanges compared, {different} different")
     print(f"{compared - different} passed, {different} failed")
     if different == 0:
         shutil.rmtree(root, ignore_errors=True)

@@ -389,6 +389,27 @@ TEST_F(SessionTest, VrfyFollowsDisableVrfyCommand) {
   EXPECT_EQ(Send("VRFY joe@example.com\r\n"), "502 5.5.1 VRFY command is disabled\r\n");
 }
 
+TEST_F(SessionTest, ForbidUnauthPipelining) {
+  Configure("smtpd_forbid_unauth_pipelining = yes\n");
+  // After EHLO, MAIL and RCPT may be pipelined up to DATA, not past it.
+  EXPECT_EQ(Send("EHLO c\r\n").substr(0, 4), "250-");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n"),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+  Connect("192.0.2.10", "client.example.net");
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nSubject: x\r\n"),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n554 5.5.0 Error: SMTP protocol synchronization\r\n");
+  EXPECT_EQ(session_->next(), Session::Next::kClose);
+  // Without PIPELINING (HELO), nothing may be sent ahead.
+  Connect("192.0.2.10", "client.example.net");
+  Send("HELO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\n"),
+            "554 5.5.0 Error: SMTP protocol synchronization\r\n");
+  // RSET may be followed; QUIT ends anyway. Off by default, as in Postfix 3.7.
+  Configure();
+  EXPECT_EQ(Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n").substr(0, 4), "250-");
+}
+
 TEST_F(SessionTest, EightBitAddressNeedsSmtputf8) {
   // Postfix refuses only with strict_smtputf8 (8-bit local parts pass
   // otherwise; an 8-bit domain is bad syntax without SMTPUTF8).
