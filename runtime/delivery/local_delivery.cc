@@ -348,6 +348,8 @@ RecipientResult DeliverLocally(const LocalRequest& r) {
   std::string target(space == std::string_view::npos ? "" : detail.substr(space + 1));
   if (target.empty()) return Fail(450, "4.3.5 no local delivery target for " + r.recipient);
   if (kind == "mailbox") return AppendMbox(r, target, "mailbox");
+  // Postfix's local(8) takes /dev/null as delivered: nothing to lock or append.
+  if (kind == "file" && target == "/dev/null") return Done("delivered to file: /dev/null");
   if (kind == "file") return AppendMbox(r, target, "file");
   if (kind == "maildir") return WriteMaildir(r, target);
   if (kind == "command") return RunCommand(r, target);

@@ -150,6 +150,15 @@ TEST_F(LocalDeliveryTest, CommandsGetTheMessageAndTheirStatusDecides) {
   EXPECT_EQ(no_read.code, 250) << no_read.text;
 }
 
+TEST_F(LocalDeliveryTest, DevNullIsDeliveredWithoutALock) {
+  // An alias to /dev/null: Postfix's local(8) reports it delivered; a dot-lock
+  // next to it (/dev/null.lock) could not be made without root, and must not be.
+  RecipientResult r = DeliverLocally(Request("file /dev/null"));
+  EXPECT_EQ(r.code, 250);
+  EXPECT_EQ(r.text, "2.0.0 delivered to file: /dev/null");
+  EXPECT_FALSE(fs::exists("/dev/null.lock"));
+}
+
 TEST_F(LocalDeliveryTest, AMessageAlreadyDeliveredToTheRecipientIsALoop) {
   content_ = "Delivered-To: JOE@example.com\r\nSubject: again\r\n\r\nbody\r\n";
   RecipientResult r = DeliverLocally(Request("mailbox " + (dir_ / "joe").string()));
