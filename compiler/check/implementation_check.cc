@@ -47,6 +47,7 @@ class ImplementationChecker {
       if (model_.parameters->Definition(def.name) == &def) CheckMainSetting(def);
     }
     for (const config::MasterService& service : model_.master_cf.services) CheckService(service);
+    CheckHeaderRewriting();
   }
 
  private:
@@ -180,6 +181,36 @@ class ImplementationChecker {
                service.name + "; it would use main.cf's value, " + Quoted(main_value),
            "per-service settings of smtpd services are not implemented yet; a setting every service may share "
            "belongs in main.cf");
+  }
+
+  // canonical(5) maps rewrite envelope addresses, and header addresses for
+  // the classes that say so (mail from local_header_rewrite_clients).
+  // posternd rewrites the envelope only.
+  void CheckHeaderRewriting() {
+    struct Maps {
+      const char* maps;
+      const char* classes;
+    };
+    for (const Maps& m :
+         {Maps{"canonical_maps", "canonical_classes"}, Maps{"sender_canonical_maps", "sender_canonical_classes"},
+          Maps{"recipient_canonical_maps", "recipient_canonical_classes"}}) {
+      if (Trim(ExpandedEffective(m.maps)).empty()) continue;
+      std::vector<std::string> classes =
+          config::SplitParameterList(ExpandedEffective(m.classes)).value_or(std::vector<std::string>{});
+      std::vector<std::string> headers;
+      for (const std::string& c : classes) {
+        if (StartsWith(ToLower(c), "header_")) headers.push_back(c);
+      }
+      if (headers.empty()) continue;
+      const config::ParameterDefinition* def = model_.parameters->Definition(m.maps);
+      Report(Impact::kMinor, "PC0164", def ? def->name_location : SourceLocation{model_.main_cf.file, 0, 0},
+             std::string(m.maps) + " rewrites header addresses too (" + m.classes + " has " + Join(headers, ", ") +
+                 "), which posternd does not do",
+             "posternd rewrites envelope addresses only; say so with " + std::string(m.classes) + " = " +
+                 (std::string(m.classes) == "recipient_canonical_classes" ? "envelope_recipient"
+                  : std::string(m.classes) == "sender_canonical_classes"  ? "envelope_sender"
+                                                                          : "envelope_sender, envelope_recipient"));
+    }
   }
 
   void CheckProcessLimit(const config::MasterService& service) {

@@ -754,7 +754,10 @@ void Session::EndOfMessage() {
   commit.hold = actions_.hold;
   m.id = queue_id_;
   m.arrival_time = environment_.now ? environment_.now() : 0;
-  m.sender = sender_;
+  // The envelope sender as cleanup(8) rewrites it on arrival (canonical
+  // form, sender_canonical_maps, canonical_maps), with the resolver that
+  // `postern trace --sender` runs; the restrictions saw it as sent.
+  m.sender = context_->resolver->RewriteSender(sender_, nullptr);
   m.client_address = peer_.address;
   m.client_name = peer_.name;
   m.helo = facts_.helo;
