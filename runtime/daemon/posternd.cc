@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
   app.add_option("-i,--images", options.images,
                  "images directory (postern compile -o); its `current` image is served and watched")
       ->required();
-  app.add_option("-q,--queue", options.queue_directory, "queue directory")->capture_default_str();
+  app.add_option("-q,--queue", options.queue_directory,
+                 "queue directory (default: queue_directory of main.cf, or /var/spool/postern when that is "
+                 "Postfix's /var/spool/postfix)");
   app.add_option("-l,--listen", options.listen,
                  "address:port to listen on (repeatable); default: the smtpd services of master.cf on "
                  "inet_interfaces");
@@ -25,6 +27,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dns", options.dns_servers,
                  "DNS servers for delivery, \"127.0.0.1:5353,[::1]:53\" (default: /etc/resolv.conf)");
+  app.add_option("--maillog-file", options.maillog_file,
+                 "log here instead of where maillog_file says (/dev/stderr: standard error)");
   app.add_flag("--no-delivery", options.no_delivery,
                "accept and queue mail, deliver nothing (the queue manager does not run)");
   try {

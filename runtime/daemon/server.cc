@@ -101,9 +101,7 @@ bool NamesCurrent(const char* data, size_t size) {
 
 }  // namespace
 
-Server::Server(DaemonOptions options) : options_(std::move(options)), rates_(std::make_shared<RateCounter>()) {
-  if (options_.control_socket.empty()) options_.control_socket = options_.queue_directory + "/control";
-}
+Server::Server(DaemonOptions options) : options_(std::move(options)), rates_(std::make_shared<RateCounter>()) {}
 
 Server::~Server() {
   for (auto& w : workers_) w->stop();
@@ -395,8 +393,30 @@ int Server::Run() {
   }
   auto image = image::Image::Load(options_.images);
   if (!image.ok()) return fail(image.status().message());
-  log_ = MailLog((*image)->ParameterOr("myhostname", "localhost"), "postern/posternd");
-  shared_.log = log_.For("postern/smtpd");
+  // The log as main.cf says (maillog_file, or syslog with syslog_facility),
+  // opened while still root; programs named $syslog_name/...
+  auto sink = std::make_shared<LogSink>();
+  std::string maillog_file = options_.maillog_file.value_or((*image)->ParameterOr("maillog_file", ""));
+  Status log_opened = sink->Open(maillog_file, (*image)->ParameterOr("syslog_facility", "mail"));
+  log_ = MailLog(sink, (*image)->ParameterOr("myhostname", "localhost"),
+                 (*image)->ParameterOr("syslog_name", "postfix"), "posternd");
+  if (!log_opened.ok()) {
+    if (log_opened.temporary()) {
+      log_.Write("warning: " + log_opened.message());
+    } else {
+      return fail(log_opened.message());
+    }
+  }
+  log_sink_ = sink;
+  shared_.log = log_.For("smtpd");
+  // queue_directory, unless -q says otherwise; never Postfix's own queue,
+  // whose layout posternd's would collide with.
+  if (options_.queue_directory.empty()) {
+    std::string configured = (*image)->ParameterOr("queue_directory", "");
+    options_.queue_directory =
+        configured.empty() || configured == kPostfixQueueDirectory ? kDefaultQueueDirectory : configured;
+  }
+  if (options_.control_socket.empty()) options_.control_socket = options_.queue_directory + "/control";
   auto serving = Prepare(*image);
   if (!serving.ok()) return fail("image " + (*image)->id() + ": " + serving.status().message());
   serving_.store(*serving);
@@ -465,6 +485,8 @@ int Server::Run() {
     signals_.async_wait([this, &wait_signal](const boost::system::error_code& ec, int signal) {
       if (ec) return;
       if (signal == SIGHUP) {
+        // For logrotate too: the log file is opened again.
+        if (Status s = log_sink_->Reopen(); !s.ok()) log_.Write("warning: " + s.message());
         asio::post(reloader_, [this] { Reload("SIGHUP"); });
         wait_signal();
       } else if (!stopping_) {
@@ -477,7 +499,8 @@ int Server::Run() {
   asio::co_spawn(main_, ServeControl(), asio::detached);
   WatchImages();
   log_.Write("daemon started -- version " POSTERN_VERSION ", image " + (*image)->id() + ", queue " +
-             options_.queue_directory + ", " + std::to_string(threads) + " worker threads");
+             options_.queue_directory + ", " + std::to_string(threads) + " worker threads, log to " +
+             log_sink_->Describe());
   main_.run();
   for (auto& w : workers_) w->stop();
   reloader_.stop();

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,17 +28,24 @@
 namespace postern::daemon {
 
 struct DaemonOptions {
-  std::string images;                                  // an images directory (with `current`) or one image
-  std::string queue_directory = "/var/spool/postern";  // incoming/, hold/, control
-  std::vector<std::string> listen;                     // "127.0.0.1:2525", "[::1]:25"; empty: from the image
-  std::string user;                                    // run as; empty: mail_owner, when started as root
-  unsigned threads = 0;                                // worker threads; 0: one per CPU
-  std::string control_socket;                          // empty: QUEUE/control
-  std::string users_file;                              // passwd(5) text standing in for the system's users
+  std::string images;  // an images directory (with `current`) or one image
+  // incoming/, hold/, control; empty: queue_directory from the image,
+  // kDefaultQueueDirectory when that is Postfix's default.
+  std::string queue_directory;
+  std::vector<std::string> listen;  // "127.0.0.1:2525", "[::1]:25"; empty: from the image
+  std::string user;                 // run as; empty: mail_owner, when started as root
+  unsigned threads = 0;             // worker threads; 0: one per CPU
+  std::string control_socket;       // empty: QUEUE/control
+  std::string users_file;           // passwd(5) text standing in for the system's users
   int64_t shutdown_grace_seconds = 30;
   std::string dns_servers;   // for delivery; empty: the system's
   bool no_delivery = false;  // queue only: no queue manager
+  // Overrides maillog_file ("/dev/stderr" in the foreground, for tests).
+  std::optional<std::string> maillog_file;
 };
+
+inline constexpr const char* kDefaultQueueDirectory = "/var/spool/postern";
+inline constexpr const char* kPostfixQueueDirectory = "/var/spool/postfix";
 
 class Server {
  public:
@@ -61,7 +69,8 @@ class Server {
   std::string StatusJson(const std::string& reload) const;
 
   DaemonOptions options_;
-  MailLog log_{"localhost", "postern/posternd"};
+  MailLog log_{"posternd"};
+  std::shared_ptr<LogSink> log_sink_ = std::make_shared<LogSink>();
   std::shared_ptr<const mail::LookupTable> users_;
   std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
   std::atomic<std::shared_ptr<const Serving>> serving_;

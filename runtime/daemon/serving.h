@@ -58,7 +58,7 @@ struct DaemonShared {
   queue::QueueWriter* writer = nullptr;
   boost::asio::thread_pool* lookups = nullptr;  // blocking name lookups (peer_names.h)
   QueueIdGenerator ids;
-  MailLog log{"localhost", "postern/smtpd"};
+  MailLog log{"smtpd"};
   ClientLimiter limiter;
   ConnectionRegistry registry;
   std::atomic<uint64_t> stored{0};  // messages acknowledged with 250

@@ -316,15 +316,15 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
   if (!bytes.ok()) {
     // Gone (delivered, deleted, held) is nothing to do; an unreadable file
     // is tried again at the next queue scan.
-    if (!bytes.status().not_found()) Log("postern/qmgr", "warning: " + id + ": " + bytes.status().message());
+    if (!bytes.status().not_found()) Log("qmgr", "warning: " + id + ": " + bytes.status().message());
     return nullptr;
   }
   Result<QueuedMessage> decoded = queue::DecodeQueueFile(*bytes);
   if (!decoded.ok() || decoded->id != id) {
     std::string why = decoded.ok() ? "its queue id is " + decoded->id : decoded.status().message();
     Status moved = queue::MoveMessage(root_, id, queue, "corrupt");
-    Log("postern/qmgr", "warning: " + id + ": corrupt queue file (" + why +
-                            "): " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
+    Log("qmgr", "warning: " + id + ": corrupt queue file (" + why +
+                    "): " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
     return nullptr;
   }
   auto message = std::make_shared<Message>();
@@ -337,8 +337,8 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
   size_t pending = 0;
   for (const QueuedRecipient& r : message->q.recipients)
     pending += r.state == RecipientState::kPending || r.state == RecipientState::kDeferred;
-  Log("postern/qmgr", id + ": from=<" + message->q.sender + ">, size=" + std::to_string(message->q.content.size()) +
-                          ", nrcpt=" + std::to_string(pending) + " (queue active)");
+  Log("qmgr", id + ": from=<" + message->q.sender + ">, size=" + std::to_string(message->q.content.size()) +
+                  ", nrcpt=" + std::to_string(pending) + " (queue active)");
   return message;
 }
 
@@ -441,7 +441,7 @@ asio::awaitable<void> QueueManager::Process(std::shared_ptr<Message> message) {
     std::string bytes = queue::EncodeQueueFile(q);
     Status written = co_await RunOn(disk_, [&] { return RewriteQueueFile(directory, q.id, bytes); });
     if (!written.ok()) {
-      if (!written.not_found()) Log("postern/qmgr", "warning: " + q.id + ": " + written.message());
+      if (!written.not_found()) Log("qmgr", "warning: " + q.id + ": " + written.message());
       s.active.erase(q.id);
       s.known.erase(q.id);
       active_ = s.active.size();
@@ -588,7 +588,7 @@ asio::awaitable<void> QueueManager::JobDone(std::shared_ptr<Message> message, bo
     std::string bytes = queue::EncodeQueueFile(message->q);
     std::string id = message->q.id;
     Status written = co_await RunOn(disk_, [&] { return RewriteQueueFile(directory, id, bytes); });
-    if (!written.ok() && !written.not_found()) Log("postern/qmgr", "warning: " + id + ": " + written.message());
+    if (!written.ok() && !written.not_found()) Log("qmgr", "warning: " + id + ": " + written.message());
   }
   if (--message->outstanding == 0) message->wake->cancel();
 }
@@ -775,7 +775,14 @@ void QueueManager::Record(Message& message, const Job& job, size_t i, const Outc
   line += ", delays=" + Seconds(message.loaded_at - static_cast<double>(message.q.arrival_time)) + "/" +
           Seconds(now - message.loaded_at) + "/0/0";
   line += ", dsn=" + outcome.status + ", status=" + status + " (" + text + ")";
-  Log("postern/" + (job.transport.empty() ? std::string("qmgr") : job.transport), line);
+  // Postfix names the line after the delivery agent's program (smtp for a
+  // relay service too), and after qmgr when no agent ran.
+  std::string program = "qmgr";
+  if (auto t = message.context->config.transports.find(job.transport);
+      !job.transport.empty() && t != message.context->config.transports.end()) {
+    program = t->second.agent;
+  }
+  Log(program, line);
 }
 
 asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind, const std::vector<size_t>& which) {
@@ -831,14 +838,14 @@ asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind
                            });
   co_await stored.Wait();
   if (outcome != queue::StoreOutcome::kStored) {
-    Log("postern/bounce", "warning: " + q.id + ": cannot queue a notification: " + error);
+    Log("bounce", "warning: " + q.id + ": cannot queue a notification: " + error);
     co_return false;
   }
   const char* what = kind == static_cast<int>(delivery::DsnKind::kFailure) ? "non-delivery"
                      : kind == static_cast<int>(delivery::DsnKind::kDelay) ? "delay"
                                                                            : "delivery status";
-  Log("postern/bounce", q.id + ": " + (double_bounce ? std::string("postmaster") : std::string("sender")) + " " + what +
-                            " notification: " + notice.id);
+  Log("bounce", q.id + ": " + (double_bounce ? std::string("postmaster") : std::string("sender")) + " " + what +
+                    " notification: " + notice.id);
   co_return true;
 }
 
@@ -858,7 +865,7 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
       r.state = RecipientState::kBounced;
       if (!message->outcomes[i]) message->outcomes[i] = Decided(450, r.last_reply);
     }
-    Log("postern/qmgr", q.id + ": from=<" + q.sender + ">, status=expired, returned to sender");
+    Log("qmgr", q.id + ": from=<" + q.sender + ">, status=expired, returned to sender");
     deferred.clear();
   }
   for (size_t i = 0; i < q.recipients.size(); ++i) {
@@ -872,8 +879,7 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
   if (!failed.empty()) {
     bool from_double_bounce = StartsWith(ToLower(q.sender), "double-bounce@");
     if (from_double_bounce || (q.sender.empty() && !config.notify_2bounce)) {
-      Log("postern/bounce",
-          q.id + ": undeliverable " + (q.sender.empty() ? "bounce" : "postmaster notice") + " discarded");
+      Log("bounce", q.id + ": undeliverable " + (q.sender.empty() ? "bounce" : "postmaster notice") + " discarded");
     } else {
       notices_ok = co_await QueueNotice(*message, static_cast<int>(delivery::DsnKind::kFailure), failed);
     }
@@ -910,11 +916,11 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
       return Status::Ok();
     });
     if (!removed.ok()) {  // it stays, and is found again at the next queue run
-      Log("postern/qmgr", "warning: " + id + ": " + removed.message());
+      Log("qmgr", "warning: " + id + ": " + removed.message());
       co_return;
     }
     removed_++;
-    Log("postern/qmgr", id + ": removed");
+    Log("qmgr", id + ": removed");
     co_return;
   }
   // Next attempt: after as long again as the message has waited, within
@@ -935,7 +941,7 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
     return queue::MoveMessage(root_, id, message->queue, "deferred");
   });
   if (!moved.ok() && !moved.not_found()) {  // it stays where it was, tried again at the next queue run
-    Log("postern/qmgr", "warning: " + id + ": " + moved.message());
+    Log("qmgr", "warning: " + id + ": " + moved.message());
   }
 }
 

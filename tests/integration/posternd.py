@@ -104,7 +104,8 @@ class Posternd:
     directory. Use as a context manager. Mail stays queued (--no-delivery)
     unless `deliver` is set."""
 
-    def __init__(self, postern, posternd, config, extra="", users=None, queue=None, args=(), deliver=False):
+    def __init__(self, postern, posternd, config, extra="", users=None, queue=None, args=(), deliver=False,
+                 log_to_stderr=True):
         self.postern, self.posternd = postern, posternd
         self.root = tempfile.mkdtemp(prefix="posternd-test-")
         os.chmod(self.root, 0o755)  # the daemon drops to an unprivileged user
@@ -118,6 +119,10 @@ class Posternd:
         self.users = users or os.path.join(config, "trace", "users")
         self.port = free_port()
         self.args = list(args) + ([] if deliver else ["--no-delivery"])
+        # The log goes to posternd.log (stderr) unless the test is about
+        # where maillog_file and syslog_name send it.
+        if log_to_stderr:
+            self.args += ["--maillog-file", "/dev/stderr"]
         self.process = None
 
     def compile(self, config=None):

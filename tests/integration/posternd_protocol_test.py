@@ -5,6 +5,7 @@ clients normally do not do (smuggling variants, injection after STARTTLS,
 limits, timeouts, shutdown). Every acknowledged message is read back from
 the queue and checked."""
 import os
+import shutil
 import signal
 import smtplib
 import ssl
@@ -62,7 +63,7 @@ def basic(d):
     expect("queue file: Received header first, content dot-unstuffed",
            m["content"].startswith(b"Received: from client.test (localhost [127.0.0.1])")
            and b"\r\n\r\n.leading dot\r\nline two\r\n" in m["content"], m["content"][:300])
-    lines = ["postern/smtpd[", "%s: from=<alice@elsewhere.example>, size=" % qid,
+    lines = ["postfix/smtpd[", "%s: from=<alice@elsewhere.example>, size=" % qid,
              "disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1/3 data=1 quit=1 commands=7",
              ": reject: RCPT from localhost[127.0.0.1]: 550 5.1.1 <nobody@test.example>"]
     log = wait_log(d, *lines)
@@ -342,6 +343,48 @@ def shutdown(postern, posternd, config):
             expect("the message is in the queue", os.path.exists(os.path.join(d.queue, "incoming", r.split()[-1])))
 
 
+def maillog_file(postern, posternd, config):
+    """maillog_file and syslog_name as Postfix has them; SIGHUP opens the
+    file again (logrotate moves it first)."""
+    root = tempfile.mkdtemp(prefix="postern-maillog-")
+    os.chmod(root, 0o777)  # the daemon reopens the file as nobody
+    path = os.path.join(root, "mail.log")
+    with Posternd(postern, posternd, config, "maillog_file = %s\nsyslog_name = postfix-edge\n" % path,
+                  log_to_stderr=False) as d:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+            s.sendmail("a@elsewhere.example", ["joe@test.example"], b"Subject: one\r\n\r\nx\r\n")
+        first = wait_for_text(path, "postfix-edge/smtpd[")
+        expect("maillog_file gets the lines, named after syslog_name",
+               "postfix-edge/smtpd[" in first and "postfix-edge/posternd[" in first and "postern/" not in first, first)
+        os.rename(path, path + ".1")
+        os.chmod(root, 0o777)
+        d.process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+            s.sendmail("a@elsewhere.example", ["joe@test.example"], b"Subject: two\r\n\r\nx\r\n")
+        second = wait_for_text(path, "postfix-edge/smtpd[")
+        expect("after SIGHUP a new file is written, the old one keeps what it had",
+               "postfix-edge/smtpd[" in second and second.count(": client=") == 1
+               and open(path + ".1").read().count(": client=") == 1, (second, open(path + ".1").read()))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_text(path, text, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            content = open(path).read()
+            if text in content:
+                return content
+        except OSError:
+            pass
+        time.sleep(0.1)
+    try:
+        return open(path).read()
+    except OSError:
+        return ""
+
+
 def status(postern, d):
     r = subprocess.run([postern, "status", "-q", d.queue], capture_output=True, text=True)
     expect("postern status names the active image", r.returncode == 0 and ("image " + d.image) in r.stdout, r.stdout + r.stderr)
@@ -366,6 +409,7 @@ def main():
     message_and_recipient_rate_limits(postern, posternd, config)
     rate_limit(postern, posternd, config)
     shutdown(postern, posternd, config)
+    maillog_file(postern, posternd, config)
 
     return report(results)
 

@@ -92,9 +92,6 @@ def features_used(main, services):
         if name in ("smtpd_milters", "non_smtpd_milters", "content_filter", "smtp_tls_policy_maps",
                     "smtpd_proxy_filter", "always_bcc", "sender_bcc_maps", "recipient_bcc_maps") and value.strip():
             used[name] = [name]
-        defaults = {"syslog_name": "postfix", "maillog_file": "", "queue_directory": "/var/spool/postfix"}
-        if name in defaults and where == "main.cf" and value.strip() != defaults[name]:
-            used[name] = [name]
         # An override that differs from main.cf (one without $names, which
         # this test does not expand).
         if (name.endswith("_restrictions") and where != "main.cf" and "$" not in value

@@ -141,7 +141,8 @@ def start_posternd(postern, posternd, etc, root, users):
     port = free_port()
     log = open(os.path.join(root, "posternd.log"), "w")
     process = subprocess.Popen([posternd, "-i", images, "-q", os.path.join(root, "queue"), "--listen",
-                                "127.0.0.1:%d" % port, "--no-delivery", "--users", users, "--user", "nobody"],
+                                "127.0.0.1:%d" % port, "--no-delivery", "--users", users, "--user", "nobody",
+                                "--maillog-file", "/dev/stderr"],
                                stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port)
     return process, port
