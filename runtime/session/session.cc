@@ -711,9 +711,11 @@ void Session::EndOfMessage() {
   size_t header_end = 0, body_start = 0;
   std::vector<HeaderField> headers = ParseHeaders(&header_end, &body_start);
   facts_.headers.clear();
+  facts_.header_lines.clear();
   for (const HeaderField& h : headers) {
     size_t colon = h.logical.find(':');
     facts_.headers.emplace_back(h.name, std::string(Trim(std::string_view(h.logical).substr(colon + 1))));
+    facts_.header_lines.push_back(h.logical);
   }
   facts_.body_lines.clear();
   if (config_.body_checks) {
@@ -792,15 +794,13 @@ void Session::EndOfMessage() {
   out += ReceivedHeader();
   for (const std::string& p : actions_.prepend) out += p + "\r\n";
   std::string message_id;
-  for (const HeaderField& h : headers) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const HeaderField& h = headers[i];
     bool kept = true;
-    for (const std::string& edit : actions_.header_edits) {
-      if (edit == "ignore " + h.logical) {
-        kept = false;
-      } else if (edit.starts_with("replace " + h.logical + " with ")) {
-        out += edit.substr(std::string("replace ").size() + h.logical.size() + 6) + "\r\n";
-        kept = false;
-      }
+    for (const vm::HeaderEdit& edit : actions_.header_edits) {
+      if (edit.header != i || !kept) continue;
+      if (edit.kind == vm::HeaderEdit::Kind::kReplace) out += edit.replacement + "\r\n";
+      kept = false;
     }
     if (kept) out += h.raw;
     if (EqualsIgnoreCase(h.name, "Message-ID")) message_id = std::string(Trim(h.logical.substr(h.name.size() + 1)));

@@ -288,10 +288,13 @@ class PolicyVm::Execution {
     std::vector<std::string> lines;
     if (body) {
       lines = facts_.body_lines;
+    } else if (!facts_.header_lines.empty()) {
+      lines = facts_.header_lines;
     } else {
       for (const auto& [name, value] : facts_.headers) lines.push_back(name + ": " + value);
     }
-    for (const std::string& line : lines) {
+    for (size_t index = 0; index < lines.size(); ++index) {
+      const std::string& line = lines[index];
       std::optional<std::string> value;
       for (uint32_t t = first; t < first + count && !value; ++t) {
         if (vm_.tables_[t] != nullptr) value = vm_.tables_[t]->Lookup(line);
@@ -320,8 +323,10 @@ class PolicyVm::Execution {
       if (word == "FILTER" && !text.empty()) decision_->filter = text;
       if (word == "BCC" && !text.empty()) decision_->bcc.push_back(text);
       if (word == "PREPEND" && !text.empty()) decision_->prepend.push_back(text);
-      if (word == "IGNORE") decision_->header_edits.push_back("ignore " + line);
-      if (word == "REPLACE" && !text.empty()) decision_->header_edits.push_back("replace " + line + " with " + text);
+      if (!body && word == "IGNORE") decision_->header_edits.push_back({HeaderEdit::Kind::kIgnore, index, ""});
+      if (!body && word == "REPLACE" && !text.empty()) {
+        decision_->header_edits.push_back({HeaderEdit::Kind::kReplace, index, text});
+      }
     }
     return ListResult::Dunno();
   }

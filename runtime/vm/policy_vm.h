@@ -21,6 +21,14 @@ namespace postern::vm {
 
 enum class VmStage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData };
 
+// A header_checks IGNORE or REPLACE, aimed at the header it matched.
+struct HeaderEdit {
+  enum class Kind { kIgnore, kReplace };
+  Kind kind = Kind::kIgnore;
+  size_t header = 0;        // index into SmtpFacts::header_lines (or headers)
+  std::string replacement;  // kReplace: the header that takes its place
+};
+
 struct Decision {
   enum class Kind { kAccept, kReject, kDefer };
   Kind kind = Kind::kAccept;
@@ -34,9 +42,9 @@ struct Decision {
   std::string route;  // the policy language's route action: transport:nexthop
   std::vector<std::string> bcc;
   std::vector<std::string> prepend;
-  std::vector<std::string> header_edits;  // header_checks IGNORE and REPLACE: "ignore H", "replace H with H2"
-  std::vector<std::string> warnings;      // warn_if_reject, WARN, INFO
-  std::vector<std::string> trace;         // which list and instruction decided (when asked)
+  std::vector<HeaderEdit> header_edits;  // header_checks IGNORE and REPLACE
+  std::vector<std::string> warnings;     // warn_if_reject, WARN, INFO
+  std::vector<std::string> trace;        // which list and instruction decided (when asked)
 };
 
 class PolicyVm {

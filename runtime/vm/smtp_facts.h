@@ -25,8 +25,12 @@ struct SmtpFacts {
   int64_t size = 0;                                          // SIZE= at MAIL; the message size at end of data
   int recipient_count = 0;                                   // accepted so far
   std::vector<std::pair<std::string, std::string>> headers;  // end of data: the message's headers
-  std::vector<std::string> body_lines;                       // end of data: the body, line by line
-  uint64_t event = 0;  // unique per stage evaluation, for rate counting (RateOracle)
+  // End of data: each header as received ("Subject:hi", continuation lines
+  // joined with "\n"), what header_checks match as Postfix's cleanup does.
+  // Empty (in `postern test` cases): "Name: value" from `headers`.
+  std::vector<std::string> header_lines;
+  std::vector<std::string> body_lines;  // end of data: the body, line by line
+  uint64_t event = 0;                   // unique per stage evaluation, for rate counting (RateOracle)
 };
 
 }  // namespace postern::vm

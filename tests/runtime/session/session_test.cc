@@ -432,6 +432,7 @@ TEST_F(SessionTest, HeaderCheckActionsShapeWhatIsStored) {
   config_.Write("header_checks",
                 "/^Subject: replace me/ REPLACE Subject: replaced\n"
                 "/^X-Secret:/ IGNORE\n"
+                "/^X-Old:/ REPLACE X-New: yes\n"
                 "/^From:/ PREPEND X-Seen: yes\n"
                 "/^Subject: hold/ HOLD\n"
                 "/^Subject: drop/ DISCARD\n");
@@ -448,12 +449,20 @@ TEST_F(SessionTest, HeaderCheckActionsShapeWhatIsStored) {
   EXPECT_NE(content.find("X-Seen: yes\r\nFrom: a@example.org\r\nSubject: replaced\r\n\r\nbody\r\n"), std::string::npos)
       << content;
   EXPECT_EQ(content.find("X-Secret"), std::string::npos);
+  // Headers as received, without a space after the colon, folded: the edit
+  // reaches the header it matched (the tables see "X-Secret:42").
+  send("X-Secret:42\r\nX-Old:a\r\n b\r\nX-Secret:\r\n\tfolded\r\nX-Kept:1\r\n");
+  Commit();
+  const std::string& edited = committed_.at(1).content;
+  EXPECT_EQ(edited.find("X-Secret"), std::string::npos) << edited;
+  EXPECT_EQ(edited.find("X-Old"), std::string::npos) << edited;
+  EXPECT_NE(edited.find("X-New: yes\r\nX-Kept:1\r\n\r\nbody"), std::string::npos) << edited;
   send("Subject: hold this\r\n");
   EXPECT_TRUE(session_->message_to_commit().hold);
   Commit();
-  EXPECT_EQ(send("Subject: drop this\r\n"), "250 2.0.0 Ok: queued as QID3\r\n");  // accepted, nothing to store
+  EXPECT_EQ(send("Subject: drop this\r\n"), "250 2.0.0 Ok: queued as QID4\r\n");  // accepted, nothing to store
   EXPECT_EQ(session_->next(), Session::Next::kRead);
-  EXPECT_NE(LogText().find("QID3: discard: END-OF-MESSAGE"), std::string::npos) << LogText();
+  EXPECT_NE(LogText().find("QID4: discard: END-OF-MESSAGE"), std::string::npos) << LogText();
 }
 
 TEST_F(SessionTest, OpenRelayImageIsRefused) {
