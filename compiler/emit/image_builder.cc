@@ -212,7 +212,8 @@ class Builder {
     auto reference = tables::ParseTableReference(text);
     if (!reference) return;
     TableUse use{text, false, *reference};
-    if (alias_files_.count(use.reference.ToString()) && use.reference.format == tables::TableFormat::kText) {
+    if (alias_files_.count(use.reference.ToString()) && use.reference.format == tables::TableFormat::kText &&
+        use.reference.type != "texthash") {
       use.reference.format = tables::TableFormat::kAliases;
     }
     use.aliases = use.reference.format == tables::TableFormat::kAliases;

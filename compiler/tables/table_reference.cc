@@ -44,7 +44,9 @@ std::optional<TableReference> ParseTableReference(std::string_view text, bool al
   }
   ref.name = std::string(text.substr(colon + 1));
   if (std::find(std::begin(kIndexedTypes), std::end(kIndexedTypes), ref.type) != std::end(kIndexedTypes)) {
-    ref.format = aliases ? TableFormat::kAliases : TableFormat::kText;
+    // texthash is read by Postfix's own text reader, postmap(1) input even
+    // under alias_maps ("postmaster: root" has the key "postmaster:").
+    ref.format = aliases && ref.type != "texthash" ? TableFormat::kAliases : TableFormat::kText;
   } else if (ref.type == "inline") {
     ref.format = TableFormat::kInline;
   } else if (ref.type == "static") {

@@ -22,6 +22,8 @@ TEST(TableReferenceTest, ParsesTypesAndUnwrapsProxy) {
   EXPECT_EQ(ref->name, "/etc/postfix/virtual");
   EXPECT_EQ(ref->format, TableFormat::kText);
   EXPECT_EQ(ParseTableReference("hash:/etc/aliases", true)->format, TableFormat::kAliases);
+  // texthash is postmap(1) input even under alias_maps, as Postfix reads it.
+  EXPECT_EQ(ParseTableReference("texthash:/etc/aliases", true)->format, TableFormat::kText);
   EXPECT_EQ(ParseTableReference("ldap:/etc/postfix/ldap.cf")->format, TableFormat::kUnsupported);
   EXPECT_FALSE(ParseTableReference("/etc/postfix/virtual"));
 }
