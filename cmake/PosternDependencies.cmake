@@ -9,6 +9,7 @@ find_package(CLI11 REQUIRED)
 
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 
 find_path(CDB_INCLUDE_DIR cdb.h REQUIRED)
 find_library(CDB_LIBRARY cdb REQUIRED)

@@ -6,12 +6,11 @@
 namespace postern::mail {
 
 bool ExactTable::Insert(std::string_view key, std::string value) {
-  std::string k = fold_case_ ? ToLower(key) : std::string(key);
-  return entries_.emplace(std::move(k), std::move(value)).second;
+  return entries_.emplace(FoldCase(key, fold_), std::move(value)).second;
 }
 
 std::optional<std::string> ExactTable::Lookup(std::string_view key) const {
-  auto it = fold_case_ ? entries_.find(ToLower(key)) : entries_.find(key);
+  auto it = MayFold(key, fold_) ? entries_.find(FoldCase(key, fold_)) : entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
   return it->second;
 }

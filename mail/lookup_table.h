@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mail/case_fold.h"
 #include "mail/ip_address.h"
 #include "mail/regexp.h"
 
@@ -33,7 +34,7 @@ class LookupTable {
 
 class ExactTable : public LookupTable {
  public:
-  explicit ExactTable(bool fold_case = true) : fold_case_(fold_case) {}
+  explicit ExactTable(CaseFold fold = CaseFold::kAscii) : fold_(fold) {}
   // Keeps the first value for a key; returns false for a duplicate.
   bool Insert(std::string_view key, std::string value);
   std::optional<std::string> Lookup(std::string_view key) const override;
@@ -41,7 +42,7 @@ class ExactTable : public LookupTable {
   const std::map<std::string, std::string, std::less<>>& entries() const { return entries_; }
 
  private:
-  bool fold_case_;
+  CaseFold fold_;
   std::map<std::string, std::string, std::less<>> entries_;
 };
 

@@ -236,12 +236,7 @@ class Checker {
     }
   }
 
-  tables::TableLoadOptions table_options() const {
-    tables::TableLoadOptions o;
-    o.base_directory = model_->config_directory;
-    o.installed_config_directory = "/etc/postfix";
-    return o;
-  }
+  tables::TableLoadOptions table_options() const { return TableOptions(*model_); }
 
   void LoadTables() {
     for (const auto& [ref, where] : pending_) {
@@ -261,6 +256,18 @@ class Checker {
 };
 
 }  // namespace
+
+tables::TableLoadOptions TableOptions(const Model& model) {
+  tables::TableLoadOptions o;
+  o.base_directory = model.config_directory;
+  o.installed_config_directory = "/etc/postfix";
+  if (model.parameters) {
+    config::MacroExpander expander = model.parameters->Expander();
+    std::optional<bool> utf8 = config::ParseBoolean(Trim(model.parameters->Expanded("smtputf8_enable", &expander)));
+    o.fold = mail::CaseFoldFor(utf8.value_or(true));
+  }
+  return o;
+}
 
 Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics) {
   Model model;

@@ -53,4 +53,8 @@ struct LoadOptions {
 // whatever could be read.
 Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics);
 
+// How the configuration's tables are read: paths under /etc/postfix from
+// its directory, keys folded by its smtputf8_enable.
+tables::TableLoadOptions TableOptions(const Model& model);
+
 }  // namespace postern::check

@@ -88,12 +88,7 @@ class Builder {
     return StartsWith(path, prefix) ? path.substr(prefix.size()) : path;
   }
 
-  tables::TableLoadOptions table_options() const {
-    tables::TableLoadOptions o;
-    o.base_directory = model_.config_directory;
-    o.installed_config_directory = "/etc/postfix";
-    return o;
-  }
+  tables::TableLoadOptions table_options() const { return check::TableOptions(model_); }
 
   void AddSource(const std::string& path) {
     auto file = SourceFile::Read(path);

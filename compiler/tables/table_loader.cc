@@ -59,7 +59,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
                          "nis:mail.aliases finds nothing: Postern does not look up NIS, as Postfix on a host "
                          "without an NIS domain",
                          "leave it out of alias_maps (e.g. alias_maps = hash:/etc/aliases)");
-    loaded.table = std::make_shared<mail::ExactTable>();
+    loaded.table = std::make_shared<mail::ExactTable>(options.fold);
     return loaded;
   }
   if (reference.format == TableFormat::kUnsupported) {
@@ -100,7 +100,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
       diagnostics->Error("PT0323", location, "unbalanced braces in \"" + reference.ToString() + "\"");
       return loaded;
     }
-    auto table = std::make_shared<mail::ExactTable>();
+    auto table = std::make_shared<mail::ExactTable>(options.fold);
     for (const std::string& item : *items) {
       size_t eq = item.find('=');
       if (eq == std::string::npos) {
@@ -147,7 +147,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     case TableFormat::kAliases: {
       std::vector<TableEntry> entries = reference.format == TableFormat::kText ? ParseTextTable(file, diagnostics)
                                                                                : ParseAliasTable(file, diagnostics);
-      auto table = std::make_shared<mail::ExactTable>();
+      auto table = std::make_shared<mail::ExactTable>(options.fold);
       for (TableEntry& entry : entries) {
         std::string key = entry.key;
         if (!table->Insert(key, std::move(entry.value))) {

@@ -12,6 +12,7 @@
 
 #include "compiler/tables/table_reference.h"
 #include "compiler/tables/table_source.h"
+#include "mail/case_fold.h"
 #include "mail/lookup_table.h"
 #include "util/diagnostic.h"
 
@@ -24,6 +25,8 @@ struct TableLoadOptions {
   // `base_directory` first, so a configuration kept in a repository can say
   // hash:/etc/postfix/virtual and still be checked from its checkout.
   std::string installed_config_directory;
+  // How exact-match keys are folded (by smtputf8_enable, as Postfix).
+  mail::CaseFold fold = mail::CaseFold::kAscii;
 };
 
 struct LoadedTable {

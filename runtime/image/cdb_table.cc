@@ -81,8 +81,7 @@ void CdbTable::ForEach(const std::function<void(std::string_view, std::string_vi
 }
 
 std::optional<std::string> CdbTable::Lookup(std::string_view key) const {
-  bool has_upper = fold_case_ && std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  std::optional<std::string_view> value = has_upper ? Find(ToLower(key)) : Find(key);
+  std::optional<std::string_view> value = mail::MayFold(key, fold_) ? Find(mail::FoldCase(key, fold_)) : Find(key);
   if (!value) return std::nullopt;
   return std::string(*value);
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "mail/case_fold.h"
 #include "mail/lookup_table.h"
 #include "runtime/image/mapped_file.h"
 
@@ -18,8 +19,9 @@ namespace postern::image {
 class CdbTable : public mail::LookupTable {
  public:
   // REQUIRES: bytes outlive the table (the mapping is held by `owner`).
-  CdbTable(std::shared_ptr<const MappedFile> owner, std::string_view bytes, bool fold_case = true)
-      : owner_(std::move(owner)), bytes_(bytes), fold_case_(fold_case) {}
+  // `fold`: how the keys were folded when written, and queries are now.
+  CdbTable(std::shared_ptr<const MappedFile> owner, std::string_view bytes, mail::CaseFold fold)
+      : owner_(std::move(owner)), bytes_(bytes), fold_(fold) {}
 
   // Whether `bytes` is structurally a CDB (header and slot tables in range).
   static bool LooksValid(std::string_view bytes);
@@ -34,7 +36,7 @@ class CdbTable : public mail::LookupTable {
  private:
   std::shared_ptr<const MappedFile> owner_;
   std::string_view bytes_;
-  bool fold_case_;
+  mail::CaseFold fold_;
 };
 
 }  // namespace postern::image

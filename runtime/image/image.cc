@@ -6,6 +6,7 @@
 
 #include "mail/passwd_table.h"
 #include "util/sha256.h"
+#include "util/strings.h"
 
 namespace postern::image {
 namespace {
@@ -89,8 +90,13 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
     case SectionKind::kIncludes:
     case SectionKind::kExactTable: {
       if (!CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
-      // Parameter names and include paths are case-sensitive keys.
-      bool fold = section.kind == SectionKind::kExactTable;
+      // Parameter names and include paths are case-sensitive keys; tables
+      // fold as the compiler folded them, by smtputf8_enable (mail/case_fold.h).
+      mail::CaseFold fold = mail::CaseFold::kNone;
+      if (section.kind == SectionKind::kExactTable) {
+        std::optional<std::string> smtputf8 = parameters_ ? parameters_->Lookup("smtputf8_enable") : std::nullopt;
+        fold = mail::CaseFoldFor(smtputf8 && EqualsIgnoreCase(Trim(*smtputf8), "yes"));
+      }
       auto table = std::make_unique<CdbTable>(file, bytes, fold);
       if (section.kind == SectionKind::kParameters) {
         parameters_ = std::move(table);

@@ -68,3 +68,41 @@ TEST(PatternTableTest, FirstMatchWithIfEndifAndNegation) {
 
 }  // namespace
 }  // namespace postern::mail
+
+namespace postern::mail {
+namespace {
+
+// Keys fold as Postfix's casefold() folds them: Unicode rules with
+// smtputf8_enable = yes, ASCII letters otherwise or for invalid UTF-8.
+TEST(CaseFoldTest, FoldsAsPostfix) {
+  EXPECT_EQ(FoldCase("\xc3\x84"
+                     "DMIN@Example.COM",
+                     CaseFold::kUtf8),
+            "\xc3\xa4"
+            "dmin@example.com");
+  EXPECT_EQ(FoldCase("\xc3\x84"
+                     "DMIN",
+                     CaseFold::kAscii),
+            "\xc3\x84"
+            "dmin");
+  EXPECT_EQ(FoldCase("Stra\xc3\x9f"
+                     "e",
+                     CaseFold::kUtf8),
+            "strasse");  // full folding: sharp s
+  EXPECT_EQ(FoldCase("\xce\xa3\xce\x9f\xce\xa6", CaseFold::kUtf8), "\xcf\x83\xce\xbf\xcf\x86");  // Greek
+  EXPECT_EQ(FoldCase("A\xc3", CaseFold::kUtf8), "a\xc3");  // not UTF-8: ASCII only
+  EXPECT_EQ(FoldCase("MiXeD", CaseFold::kNone), "MiXeD");
+  EXPECT_TRUE(MayFold("\xc3\xa4", CaseFold::kUtf8));
+  EXPECT_FALSE(MayFold("\xc3\xa4", CaseFold::kAscii));
+  ExactTable table(CaseFold::kUtf8);
+  table.Insert(
+      "\xc3\xa4"
+      "dmin",
+      "fred");
+  EXPECT_EQ(table.Lookup("\xc3\x84"
+                         "DMIN"),
+            "fred");
+}
+
+}  // namespace
+}  // namespace postern::mail

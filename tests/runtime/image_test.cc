@@ -175,7 +175,7 @@ TEST(CdbTableTest, AgreesWithTinyCdb) {
   auto bytes = emit::WriteCdb(entries);
   ASSERT_TRUE(bytes.ok());
   ASSERT_TRUE(CdbTable::LooksValid(*bytes));
-  CdbTable table(nullptr, *bytes, /*fold_case=*/false);
+  CdbTable table(nullptr, *bytes, mail::CaseFold::kNone);
 
   char path[] = "/tmp/postern-cdb-XXXXXX";
   int fd = mkstemp(path);

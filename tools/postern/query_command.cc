@@ -2,6 +2,7 @@
 // postalias -q answer them.
 #include <iostream>
 
+#include "compiler/check/configuration.h"
 #include "compiler/tables/table_loader.h"
 #include "tools/postern/commands.h"
 #include "util/strings.h"
@@ -11,6 +12,19 @@ namespace postern::cli {
 int RunQuery(const QueryOptions& options) {
   DiagnosticSink diagnostics;
   tables::TableLoadOptions load;
+  // Keys fold as postmap's do, by smtputf8_enable of the configuration
+  // (-c, else $MAIL_CONFIG or /etc/postfix; without a main.cf, Postfix's
+  // built-in compatibility_level 0: ASCII only).
+  std::string directory = options.explicit_directory ? options.config_directory : DefaultConfigDirectory();
+  if (PathExists(directory + "/main.cf")) {
+    DiagnosticSink ignored;  // `postern check` is the command that reports on main.cf
+    check::LoadOptions configuration;
+    configuration.config_directory = directory;
+    configuration.machine = config::MachineFacts::Probe();
+    configuration.load_tables = false;
+    check::Model model = check::LoadConfiguration(configuration, &ignored);
+    load.fold = check::TableOptions(model).fold;
+  }
   if (options.explicit_directory) {
     load.base_directory = options.config_directory;
     load.installed_config_directory = "/etc/postfix";
