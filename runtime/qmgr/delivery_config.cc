@@ -85,7 +85,16 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
     // local(8) delivers one recipient at a time (local_destination_recipient_limit = 1).
     t.recipient_limit = std::max<int64_t>(
         IntSetting(image, s, s.name + "_destination_recipient_limit", t.agent == "local" ? 1 : recipients), 1);
-    t.tls = TlsLevel(Setting(image, s, client("smtp_tls_security_level", "lmtp_tls_security_level"), ""));
+    std::string level = Setting(image, s, client("smtp_tls_security_level", "lmtp_tls_security_level"), "");
+    if (Trim(level).empty() && !lmtp) {
+      // The obsolete switches, as Postfix reads them when the level is unset.
+      if (EqualsIgnoreCase(Trim(Setting(image, s, "smtp_enforce_tls", "no")), "yes")) {
+        level = "encrypt";
+      } else if (EqualsIgnoreCase(Trim(Setting(image, s, "smtp_use_tls", "no")), "yes")) {
+        level = "may";
+      }
+    }
+    t.tls = TlsLevel(level);
     // lmtp_connect_timeout's default, 0, leaves the time to the system's
     // connect(); posternd waits 30 s then, as for smtp.
     int64_t connect = TimeSetting(image, s, client("smtp_connect_timeout", "lmtp_connect_timeout"), 30);

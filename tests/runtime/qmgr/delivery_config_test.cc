@@ -1,0 +1,35 @@
+// Tests for runtime/qmgr/delivery_config: how each master.cf transport is
+// configured from the image, -o overrides included.
+#include "runtime/qmgr/delivery_config.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/runtime/test_config.h"
+
+namespace postern::qmgr {
+namespace {
+
+using postern::testing::TestConfig;
+
+TEST(DeliveryConfigTest, TlsLevelPerServiceAndTheObsoleteSwitches) {
+  TestConfig config;
+  config.Write("main.cf", "compatibility_level = 3.6\nmyhostname = mx.example.com\nsmtp_use_tls = yes\n");
+  config.Write("master.cf",
+               "smtp unix - - n - - smtp\n"
+               "relay unix - - n - - smtp\n  -o smtp_enforce_tls=yes\n"
+               "secure unix - - n - - smtp\n  -o smtp_tls_security_level=verify\n"
+               "plain unix - - n - - smtp\n  -o smtp_use_tls=no\n"
+               "lmtp unix - - n - - lmtp\n");
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile());
+  // smtp_use_tls = yes is "may" and smtp_enforce_tls = yes "encrypt" while
+  // smtp_tls_security_level is unset, as Postfix reads them.
+  EXPECT_EQ(c.transports.at("smtp").tls, delivery::TlsPolicy::kMay);
+  EXPECT_EQ(c.transports.at("relay").tls, delivery::TlsPolicy::kEncrypt);
+  EXPECT_EQ(c.transports.at("secure").tls, delivery::TlsPolicy::kVerify);
+  EXPECT_EQ(c.transports.at("plain").tls, delivery::TlsPolicy::kNone);
+  EXPECT_EQ(c.transports.at("lmtp").tls, delivery::TlsPolicy::kNone);
+  EXPECT_EQ(c.transports.at("lmtp").connect_timeout, 30);  // lmtp_connect_timeout 0: the system's, 30 s here
+}
+
+}  // namespace
+}  // namespace postern::qmgr
