@@ -388,6 +388,7 @@ void Session::Mail(const Command& c) {
   if (config_.helo_required && !helo_given_) return Reply("503 5.5.1 Error: send HELO/EHLO first");
   if (mail_given_) return Reply("503 5.5.1 Error: nested MAIL command");
   if (!c.error.empty()) return Reply("501 " + c.error);
+  if (config_.strict_rfc821_envelopes && !c.path_in_brackets) return Reply("501 5.1.7 Bad sender address syntax");
   std::string ret, envid, body_type = "7BIT";
   bool smtputf8 = false;
   int64_t size = 0;
@@ -454,6 +455,7 @@ void Session::Mail(const Command& c) {
 void Session::Rcpt(const Command& c) {
   if (!mail_given_) return Reply("503 5.5.1 Error: need MAIL command");
   if (!c.error.empty()) return Reply("501 " + c.error);
+  if (config_.strict_rfc821_envelopes && !c.path_in_brackets) return Reply("501 5.1.3 Bad recipient address syntax");
   if (recipients_.size() >= config_.recipient_limit) return Reply("452 4.5.3 Error: too many recipients");
   std::string notify, original;
   for (const auto& [name, value] : c.parameters) {

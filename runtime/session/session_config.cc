@@ -33,6 +33,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.delay_reject = BoolParameter(image, "smtpd_delay_reject", true);
   c.helo_required = BoolParameter(image, "smtpd_helo_required", false);
   c.strict_smtputf8 = BoolParameter(image, "strict_smtputf8", false);
+  c.strict_rfc821_envelopes = BoolParameter(image, "strict_rfc821_envelopes", false);
   c.forbid_unauth_pipelining = BoolParameter(image, "smtpd_forbid_unauth_pipelining", false);
   c.forbidden_commands = image::MatchListParameter(image, "smtpd_forbidden_commands", nullptr);
   std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));

@@ -38,7 +38,9 @@ struct SessionConfig {
   bool smtputf8 = true;                                            // smtputf8_enable
   bool helo_required = false;                                      // smtpd_helo_required
   bool forbid_unauth_pipelining = false;  // smtpd_forbid_unauth_pipelining: 554 5.5.0 and disconnect
-  bool strict_smtputf8 = false;           // strict_smtputf8: 8-bit addresses need SMTPUTF8 (553 5.6.7)
+  bool strict_smtputf8 = false;
+  bool strict_rfc821_envelopes = false;  // MAIL FROM/RCPT TO need <address>           // strict_smtputf8: 8-bit
+                                         // addresses need SMTPUTF8 (553 5.6.7)
   // smtpd_forbidden_commands: non-SMTP commands (a web browser on port 25)
   // that end the session; matched against the lower-cased command name.
   mail::DomainList forbidden_commands;

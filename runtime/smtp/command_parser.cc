@@ -65,7 +65,7 @@ void ParsePath(Command* c, std::string_view keyword) {
     return;
   }
   arg = Trim(arg.substr(keyword.size()));  // Postfix tolerates "FROM: <a>"
-  if (arg.empty()) {  // "MAIL FROM:" with no path at all (the null sender is <>)
+  if (arg.empty()) {                       // "MAIL FROM:" with no path at all (the null sender is <>)
     c->error = "5.5.4 Syntax: " + c->name + " " + std::string(keyword) + "<address>";
     return;
   }
@@ -89,6 +89,7 @@ void ParsePath(Command* c, std::string_view keyword) {
       return;
     }
     c->path = std::string(arg.substr(1, close - 1));
+    c->path_in_brackets = true;
     rest = arg.substr(close + 1);
   } else {
     size_t sp = arg.find(' ');

@@ -82,6 +82,7 @@ struct Command {
   // MAIL/RCPT: the path between < and > (may be empty: the null sender),
   // and the ESMTP parameters (name upper-cased, value as sent).
   std::string path;
+  bool path_in_brackets = false;  // <path>, as strict_rfc821_envelopes requires
   std::vector<std::pair<std::string, std::string>> parameters;
   // Why the syntax is wrong ("" when it is not); the session turns it into
   // a 501 reply.

@@ -53,6 +53,12 @@ DIALOGUES = {
 }
 
 
+# With strict_rfc821_envelopes = yes: addresses must come in <>.
+STRICT_DIALOGUES = {
+    "strict envelopes": ["EHLO client.example", "MAIL FROM:a@b.example", "MAIL FROM: <a@b.example>",
+                         "RCPT TO:fred@example.com", "RCPT TO:<fred@example.com>"],
+}
+
 # Whole packets, each sent at once, with smtpd_forbid_unauth_pipelining = yes:
 # what may follow a command in one packet (RFC 2920) and what may not.
 PACKETS = {
@@ -168,9 +174,9 @@ def compare_on(args, root, extra, compare):
         process.wait(timeout=30)
 
 
-def compare_dialogues(postfix_port, posternd_port):
+def compare_dialogues(postfix_port, posternd_port, dialogues=None):
     compared = different = 0
-    for name, lines in DIALOGUES.items():
+    for name, lines in (dialogues or DIALOGUES).items():
         theirs = talk(postfix_port, lines)
         ours = talk(posternd_port, lines)
         for (command, postfix), (_, postern) in zip(theirs, ours):
@@ -209,6 +215,10 @@ def main():
     compared, different = compare_on(args, os.path.join(root, "dialogues"), {}, compare_dialogues)
     n, d = compare_on(args, os.path.join(root, "pipelining"), {"smtpd_forbid_unauth_pipelining": "yes"},
                       compare_packets)
+    compared += n
+    different += d
+    n, d = compare_on(args, os.path.join(root, "strict"), {"strict_rfc821_envelopes": "yes"},
+                      lambda theirs, ours: compare_dialogues(theirs, ours, STRICT_DIALOGUES))
     compared += n
     different += d
     print(f"smtp dialogues: {compared} replies and packet exchanges compared, {different} different")

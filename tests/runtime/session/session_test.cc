@@ -389,6 +389,15 @@ TEST_F(SessionTest, VrfyFollowsDisableVrfyCommand) {
   EXPECT_EQ(Send("VRFY joe@example.com\r\n"), "502 5.5.1 VRFY command is disabled\r\n");
 }
 
+TEST_F(SessionTest, StrictRfc821Envelopes) {
+  Configure("strict_rfc821_envelopes = yes\n");
+  Send("EHLO c\r\n");
+  EXPECT_EQ(Send("MAIL FROM:a@example.org\r\n"), "501 5.1.7 Bad sender address syntax\r\n");
+  EXPECT_EQ(Send("MAIL FROM: <a@example.org>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Send("RCPT TO:joe@example.com\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
 TEST_F(SessionTest, ForbidUnauthPipelining) {
   Configure("smtpd_forbid_unauth_pipelining = yes\n");
   // After EHLO, MAIL and RCPT may be pipelined up to DATA, not past it.
