@@ -151,6 +151,9 @@ class Checker {
       return;
     }
     if (spec->type == ParameterType::kNetworkList) CheckNetworkList(name, expanded, value_location);
+    if (name.ends_with("_tls_protocols") || name.ends_with("_tls_mandatory_protocols")) {
+      CheckTlsProtocols(name, expanded, value_location);
+    }
     if (tables::ListMayReferenceTables(spec->type)) CollectTables(name, spec->type, expanded, value_location);
   }
 
@@ -189,6 +192,27 @@ class Checker {
       if (service.command != "smtpd") continue;  // a client ignores smtpd_* settings
       for (const config::ServiceOverride& o : service.overrides) {
         if (o.name == "smtpd_tls_security_level") check(o.value, o.location, "service " + service.name);
+      }
+    }
+  }
+
+  // Postfix's protocol lists: ">=V", "<=V", "!V" or "V", V one of SSLv2,
+  // SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (the daemon would refuse the
+  // image otherwise: runtime/tls/tls_settings.h).
+  void CheckTlsProtocols(const std::string& name, const std::string& expanded, const SourceLocation& where) {
+    static constexpr std::string_view kProtocols[] = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+    for (const std::string& item : config::SplitParameterList(expanded).value_or(std::vector<std::string>{})) {
+      std::string_view v = item;
+      if (StartsWith(v, ">=") || StartsWith(v, "<=")) {
+        v.remove_prefix(2);
+      } else if (StartsWith(v, "!")) {
+        v.remove_prefix(1);
+      }
+      bool known = false;
+      for (std::string_view p : kProtocols) known = known || EqualsIgnoreCase(v, p);
+      if (!known) {
+        diagnostics_->Error("PC0110", where, "bad TLS protocol \"" + item + "\" in " + name,
+                            "write >=TLSv1.2, or exclusions such as !SSLv2, !SSLv3, !TLSv1, !TLSv1.1");
       }
     }
   }

@@ -140,7 +140,9 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
       std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
   serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
   serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup", true);
-  serving->delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver);
+  auto delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver);
+  if (!delivery.ok()) return delivery.status();
+  serving->delivery = std::move(delivery).value();
   return std::shared_ptr<const Serving>(std::move(serving));
 }
 

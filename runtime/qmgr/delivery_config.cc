@@ -3,6 +3,7 @@
 
 #include "mail/parameter_list.h"
 #include "runtime/image/image_parameters.h"
+#include "runtime/tls/tls_settings.h"
 #include "util/strings.h"
 
 namespace postern::qmgr {
@@ -108,27 +109,38 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   return c;
 }
 
-std::shared_ptr<const DeliveryContext> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
-                                                           std::shared_ptr<const resolve::Resolver> resolver) {
+Result<std::shared_ptr<const DeliveryContext>> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
+                                                                   std::shared_ptr<const resolve::Resolver> resolver) {
   auto context = std::make_shared<DeliveryContext>();
   context->config = ReadDeliveryConfig(*image);
   context->image = std::move(image);
   context->resolver = std::move(resolver);
   bool wants_tls = false;
   for (const auto& [name, t] : context->config.transports) wants_tls = wants_tls || t.tls != delivery::TlsPolicy::kNone;
-  if (wants_tls) {
+  if (!wants_tls) return std::shared_ptr<const DeliveryContext>(std::move(context));
+  // Opportunistic TLS (may) takes smtp_tls_protocols and smtp_tls_ciphers;
+  // the levels that require TLS, the mandatory_ variants, as in Postfix.
+  for (bool mandatory : {false, true}) {
     auto tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
     tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
                      boost::asio::ssl::context::no_sslv3);
+    SSL_CTX* ctx = tls->native_handle();
+    const image::Image& i = *context->image;
+    Status protocols = tls::ApplyProtocols(
+        ctx, tls::ListSetting(i, mandatory ? "smtp_tls_mandatory_protocols" : "smtp_tls_protocols"));
+    if (!protocols.ok()) return Status::Permanent("smtp client TLS: " + protocols.message());
+    Status ciphers = tls::ApplyCipherGrade(
+        ctx, i, i.ParameterOr(mandatory ? "smtp_tls_mandatory_ciphers" : "smtp_tls_ciphers", "medium"), {});
+    if (!ciphers.ok()) return Status::Permanent("smtp client TLS: " + ciphers.message());
     // may and encrypt do not authenticate the peer, as Postfix at these
     // levels; verify turns verification on per connection (with the host
     // name), against the system's trust store.
     tls->set_verify_mode(boost::asio::ssl::verify_none);
     boost::system::error_code ignored;
     tls->set_default_verify_paths(ignored);
-    context->client_tls = std::move(tls);
+    (mandatory ? context->client_tls_mandatory : context->client_tls) = std::move(tls);
   }
-  return context;
+  return std::shared_ptr<const DeliveryContext>(std::move(context));
 }
 
 }  // namespace postern::qmgr

@@ -14,6 +14,7 @@
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
 #include "util/asio.h"
+#include "util/status.h"
 
 namespace postern::qmgr {
 
@@ -60,10 +61,20 @@ struct DeliveryContext {
   std::shared_ptr<const image::Image> image;
   std::shared_ptr<const resolve::Resolver> resolver;
   DeliveryConfig config;
-  std::shared_ptr<boost::asio::ssl::context> client_tls;  // verifies nothing: opportunistic (may/encrypt)
+  // The SMTP client's TLS contexts (null when no transport uses TLS): for
+  // "may" (smtp_tls_protocols, smtp_tls_ciphers) and for the levels that
+  // require TLS (the mandatory_ variants). Both verify nothing by
+  // themselves; "verify" turns verification on per connection.
+  std::shared_ptr<boost::asio::ssl::context> client_tls;
+  std::shared_ptr<boost::asio::ssl::context> client_tls_mandatory;
+  // The context for a transport's TLS policy.
+  boost::asio::ssl::context* TlsFor(delivery::TlsPolicy policy) const {
+    return policy == delivery::TlsPolicy::kMay ? client_tls.get() : client_tls_mandatory.get();
+  }
 };
 
-std::shared_ptr<const DeliveryContext> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
-                                                           std::shared_ptr<const resolve::Resolver> resolver);
+// A permanent error when the smtp_tls_* settings cannot be applied.
+Result<std::shared_ptr<const DeliveryContext>> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
+                                                                   std::shared_ptr<const resolve::Resolver> resolver);
 
 }  // namespace postern::qmgr

@@ -713,7 +713,7 @@ asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const
     co_return std::vector<delivery::TargetHost>{{name, std::move(addresses).value()}};
   };
   co_await delivery::DeliverViaSmtp(*nexthop, options, std::span<const delivery::OutboundMessage* const>(pointers),
-                                    first.message->context->client_tls.get(), lookup,
+                                    first.message->context->TlsFor(t.tls), lookup,
                                     [&](size_t j, delivery::AgentOutcome result) {
                                       std::vector<Outcome> out;
                                       for (const delivery::RecipientResult& r : result.results) {

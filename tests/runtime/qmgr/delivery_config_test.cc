@@ -31,5 +31,23 @@ TEST(DeliveryConfigTest, TlsLevelPerServiceAndTheObsoleteSwitches) {
   EXPECT_EQ(c.transports.at("lmtp").connect_timeout, 30);  // lmtp_connect_timeout 0: the system's, 30 s here
 }
 
+TEST(DeliveryConfigTest, ClientTlsProtocolsAndCiphersPerLevel) {
+  TestConfig config;
+  config.Write("main.cf",
+               "compatibility_level = 3.6\nmyhostname = mx.example.com\nsmtp_tls_security_level = may\n"
+               "smtp_tls_protocols = >=TLSv1.3\nsmtp_tls_mandatory_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1\n"
+               "smtp_tls_mandatory_ciphers = high\n");
+  config.Write("master.cf",
+               "smtp unix - - n - - smtp\nsecure unix - - n - - smtp\n  -o smtp_tls_security_level=encrypt\n");
+  std::shared_ptr<const image::Image> image = config.Compile();
+  auto context = MakeDeliveryContext(image, std::make_shared<resolve::Resolver>(image));
+  ASSERT_TRUE(context.ok()) << context.status().message();
+  const DeliveryContext& c = **context;
+  EXPECT_EQ(c.TlsFor(delivery::TlsPolicy::kMay), c.client_tls.get());
+  EXPECT_EQ(c.TlsFor(delivery::TlsPolicy::kEncrypt), c.client_tls_mandatory.get());
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(c.client_tls->native_handle()), TLS1_3_VERSION);
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(c.client_tls_mandatory->native_handle()), TLS1_2_VERSION);
+}
+
 }  // namespace
 }  // namespace postern::qmgr
