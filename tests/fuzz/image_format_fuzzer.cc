@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string copy(bytes.size() < 2048 ? 2048 : bytes.size(), '\0');
       copy.replace(0, bytes.size(), bytes);
       if (!image::CdbTable::LooksValid(copy)) break;
-      image::CdbTable table(nullptr, copy, true);
+      image::CdbTable table(nullptr, copy, mail::CaseFold::kUtf8);
       table.Lookup("key");
       table.Lookup(bytes.substr(0, 16));
       table.ForEach([](std::string_view, std::string_view) {});
