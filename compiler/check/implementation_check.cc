@@ -160,19 +160,12 @@ class ImplementationChecker {
     bool server = support == mail::ServiceSupport::kSmtpServer;
     if (server && (StartsWith(o.name, "smtp_") || StartsWith(o.name, "lmtp_"))) return;
     if (!server && StartsWith(o.name, "smtpd_")) return;
-    // master(8) sets service_name for each service's -o values.
-    std::string value = o.value;
-    for (std::string_view form : {"${service_name}", "$(service_name)", "$service_name"}) {
-      for (size_t at = value.find(form); at != std::string::npos; at = value.find(form, at + service.name.size())) {
-        value.replace(at, form.size(), service.name);
-      }
-    }
-    std::string expanded = Expand(o.name, value);
+    std::string expanded = Expand(o.name, config::ServiceOverrideValue(service, o));
     if (spec->support == Support::kMissing) {
       if (AsksForMissing(*spec, expanded)) ReportMissing(*spec, expanded, o.location, " for service " + service.name);
       return;
     }
-    if (spec->per_service && !server) return;
+    if (spec->per_service) return;
     if (!config::CheckParameterValue(*spec, expanded).empty()) return;  // PC0110
     std::string main_value = ExpandedEffective(o.name);
     if (SameValue(*spec, expanded, main_value)) return;

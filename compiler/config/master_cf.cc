@@ -150,4 +150,14 @@ MasterCf ParseMasterCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* d
   return result;
 }
 
+std::string ServiceOverrideValue(const MasterService& service, const ServiceOverride& o) {
+  std::string value = o.value;
+  for (std::string_view form : {"${service_name}", "$(service_name)", "$service_name"}) {
+    for (size_t at = value.find(form); at != std::string::npos; at = value.find(form, at + service.name.size())) {
+      value.replace(at, form.size(), service.name);
+    }
+  }
+  return value;
+}
+
 }  // namespace postern::config

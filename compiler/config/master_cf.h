@@ -36,6 +36,11 @@ struct MasterCf {
   std::vector<MasterService> services;  // file order
 };
 
+// The value of `o` as the service sees it: $service_name (which master(8)
+// sets for each service) replaced by the service's name. $names of main.cf
+// are left for the caller's expander.
+std::string ServiceOverrideValue(const MasterService& service, const ServiceOverride& o);
+
 // Diagnostics: PC0201 (too few fields), PC0202 (bad service type),
 // PC0203 (bad flag field), PC0204 (bad -o), PC0205 (duplicate service).
 MasterCf ParseMasterCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* diagnostics);

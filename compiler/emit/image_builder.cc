@@ -301,7 +301,15 @@ class Builder {
     std::vector<mail::ServiceEntry> services;
     for (const config::MasterService& s : model_.master_cf.services) {
       mail::ServiceEntry e{s.name, s.type, s.command, s.arguments, {}};
-      for (const config::ServiceOverride& o : s.overrides) e.overrides.emplace_back(o.name, o.value);
+      // Expanded here, as main.cf's values are: the runtime reads values.
+      for (const config::ServiceOverride& o : s.overrides) {
+        std::string value = config::ServiceOverrideValue(s, o);
+        if (!config::IsRawParameter(o.name)) {
+          config::MacroExpander expander = model_.parameters->Expander();
+          value = expander.Expand(value, o.name);
+        }
+        e.overrides.emplace_back(o.name, std::move(value));
+      }
       services.push_back(std::move(e));
     }
     return mail::EncodeServices(services);

@@ -38,8 +38,12 @@ size_t ConnectionRegistry::size() const {
   return connections_.size();
 }
 
-Connection::Connection(tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), serving_(std::move(serving)), shared_(shared) {}
+Connection::Connection(tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared, MailLog log)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      serving_(std::move(serving)),
+      shared_(shared),
+      log_(std::move(log)) {}
 
 Connection::~Connection() {
   if (admitted_) shared_->limiter.Release(address_);
@@ -186,9 +190,9 @@ asio::awaitable<bool> Connection::Admit() {
     admitted_ = true;
     co_return true;
   }
-  shared_->log.Write(std::string("warning: Connection ") +
-                     (verdict == ClientLimiter::Verdict::kRateExceeded ? "rate" : "concurrency") +
-                     " limit exceeded from " + address_ + " for service smtp");
+  log_.Write(std::string("warning: Connection ") +
+             (verdict == ClientLimiter::Verdict::kRateExceeded ? "rate" : "concurrency") + " limit exceeded from " +
+             address_ + " for service smtp");
   std::string reply =
       "421 4.7.0 " + serving_->session->config.hostname + " Error: too many connections from " + address_ + "\r\n";
   boost::system::error_code ec;
@@ -202,7 +206,7 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   session::SessionEnvironment env;
   env.new_queue_id = [this] { return shared_->ids.Next(); };
   env.now = Now;
-  env.log = [this](const std::string& line) { shared_->log.Write(line); };
+  env.log = [this](const std::string& line) { log_.Write(line); };
   if (!exempt_) {
     env.allow = [this](session::RateEvent e) {
       return shared_->limiter.CountEvent(

@@ -23,7 +23,9 @@ namespace postern::daemon {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared);
+  // `log`: smtpd's log as the listening service names it (syslog_name).
+  Connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared,
+             MailLog log);
   ~Connection();
 
   void Start();
@@ -51,6 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer timer_;
   std::shared_ptr<const Serving> serving_;
   DaemonShared* shared_;
+  MailLog log_;
   std::optional<session::Session> session_;
   std::string address_;
   bool admitted_ = false;

@@ -63,6 +63,10 @@ class MailLog {
   void Write(std::string_view text) const;
   // Another program on the same log ("qmgr", "smtp", "bounce").
   MailLog For(std::string program) const { return MailLog(sink_, hostname_, syslog_name_, std::move(program)); }
+  // The same, for a service with a syslog_name of its own.
+  MailLog As(std::string syslog_name, std::string program) const {
+    return MailLog(sink_, hostname_, std::move(syslog_name), std::move(program));
+  }
 
  private:
   std::shared_ptr<LogSink> sink_;

@@ -170,26 +170,29 @@ std::string Server::Reload(const std::string& why) {
 Status Server::Listen() {
   std::shared_ptr<const Serving> serving = serving_.load();
   const image::Image& image = *serving->session->image;
-  std::vector<tcp::endpoint> endpoints;
-  std::vector<std::string> specs = options_.listen;
+  std::vector<std::pair<tcp::endpoint, std::string>> endpoints;  // with the service's syslog_name
+  std::vector<std::pair<std::string, std::string>> specs;
+  for (const std::string& listen : options_.listen) specs.emplace_back(listen, "");
   if (specs.empty()) {
     for (const mail::ServiceEntry& s : image.services()) {
       if (s.type != "inet" || s.command != "smtpd") continue;
-      if (!s.overrides.empty()) {
-        log_.Write("warning: master.cf service " + s.name +
-                   ": -o overrides are not applied by posternd; main.cf settings are used");
+      // Of the -o overrides, posternd applies syslog_name per service (the
+      // others are named by postern check, PC0161).
+      std::string syslog_name;
+      for (const auto& [name, value] : s.overrides) {
+        if (name == "syslog_name") syslog_name = value;
       }
-      specs.push_back(s.name);
+      specs.emplace_back(s.name, syslog_name);
     }
   }
   if (specs.empty()) return Status::Permanent("no smtpd service in master.cf and no --listen address");
   std::vector<std::string> hosts = InterfaceAddresses(image);
-  for (const std::string& spec : specs) {
+  for (const auto& [spec, syslog_name] : specs) {
     auto list = Endpoints(spec, hosts);
     if (!list.ok()) return list.status();
-    endpoints.insert(endpoints.end(), list->begin(), list->end());
+    for (const tcp::endpoint& e : *list) endpoints.emplace_back(e, syslog_name);
   }
-  for (const tcp::endpoint& e : endpoints) {
+  for (const auto& [e, syslog_name] : endpoints) {
     auto acceptor = std::make_unique<tcp::acceptor>(main_);
     boost::system::error_code ec;
     acceptor->open(e.protocol(), ec);
@@ -202,6 +205,7 @@ Status Server::Listen() {
     if (ec) return Status::Permanent("bind " + where + ": " + ec.message());
     log_.Write("listening on " + where);
     acceptors_.push_back(std::move(acceptor));
+    acceptor_syslog_names_.push_back(syslog_name);
   }
   return Status::Ok();
 }
@@ -329,7 +333,7 @@ asio::awaitable<void> Server::ServeControl() {
   }
 }
 
-asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor) {
+asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, MailLog log) {
   asio::steady_timer pause(main_);
   while (!stopping_) {
     std::shared_ptr<const Serving> serving = serving_.load();
@@ -353,7 +357,7 @@ asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<Connection>(std::move(socket), serving_.load(), &shared_)->Start();
+    std::make_shared<Connection>(std::move(socket), serving_.load(), &shared_, log)->Start();
   }
 }
 
@@ -456,7 +460,9 @@ int Server::Run() {
     }
     qmgr::QueueManagerServices services;
     services.context = [this] { return serving_.load()->delivery; };
-    services.log = [this](const std::string& program, const std::string& text) { log_.For(program).Write(text); };
+    services.log = [this](const std::string& syslog_name, const std::string& program, const std::string& text) {
+      (syslog_name.empty() ? log_.For(program) : log_.As(syslog_name, program)).Write(text);
+    };
     services.new_queue_id = [this] { return shared_.ids.Next(); };
     services.writer = writer_.get();
     services.dns = dns_.get();
@@ -497,7 +503,10 @@ int Server::Run() {
     });
   };
   wait_signal();
-  for (auto& a : acceptors_) asio::co_spawn(main_, Accept(*a), asio::detached);
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    const std::string& name = acceptor_syslog_names_[i];
+    asio::co_spawn(main_, Accept(*acceptors_[i], name.empty() ? shared_.log : log_.As(name, "smtpd")), asio::detached);
+  }
   asio::co_spawn(main_, ServeControl(), asio::detached);
   WatchImages();
   log_.Write("daemon started -- version " POSTERN_VERSION ", image " + (*image)->id() + ", queue " +

@@ -61,7 +61,7 @@ class Server {
   Status OpenControlSocket();
   Status DropPrivileges();
   void WatchImages();
-  boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor);
+  boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor, MailLog log);
   boost::asio::awaitable<void> ReadInotify();
   boost::asio::awaitable<void> ServeControl();
   boost::asio::awaitable<void> HandleControl(boost::asio::local::stream_protocol::socket socket);
@@ -90,6 +90,7 @@ class Server {
   std::vector<std::thread> threads_;
   size_t next_worker_ = 0;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<std::string> acceptor_syslog_names_;  // per acceptor: its service's syslog_name
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> control_;
   std::string control_path_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;

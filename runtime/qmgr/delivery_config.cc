@@ -77,6 +77,7 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
     if (s.type != "unix" && s.type != "fifo") continue;  // a transport is a unix service
     TransportConfig t;
     t.agent = s.command;
+    t.syslog_name = Setting(image, s, "syslog_name", image.ParameterOr("syslog_name", "postfix"));
     bool lmtp = t.agent == "lmtp";
     // The smtp_ or lmtp_ name of a client setting, written out in full so
     // that every parameter the runtime reads can be found by its name.

@@ -27,6 +27,7 @@ struct TransportConfig {
   int64_t connect_timeout = 30;                          // smtp_connect_timeout
   int64_t command_timeout = 300;                         // smtp_data_done_timeout and friends, as one limit
   int64_t address_limit = 5;                             // smtp_mx_address_limit
+  std::string syslog_name;  // syslog_name, -o syslog_name=postfix/$service_name for a service of its own
 };
 
 struct DeliveryConfig {

@@ -162,8 +162,10 @@ QueueManager::QueueManager(std::string root, QueueManagerServices services)
 
 QueueManager::~QueueManager() { Stop(std::chrono::seconds(0)); }
 
-void QueueManager::Log(const std::string& program, const std::string& text) const {
-  if (services_.log) services_.log(program, text);
+void QueueManager::Log(const std::string& program, const std::string& text) const { LogAs("", program, text); }
+
+void QueueManager::LogAs(const std::string& syslog_name, const std::string& program, const std::string& text) const {
+  if (services_.log) services_.log(syslog_name, program, text);
 }
 
 QueueManager::Stats QueueManager::stats() const {
@@ -777,12 +779,14 @@ void QueueManager::Record(Message& message, const Job& job, size_t i, const Outc
   line += ", dsn=" + outcome.status + ", status=" + status + " (" + text + ")";
   // Postfix names the line after the delivery agent's program (smtp for a
   // relay service too), and after qmgr when no agent ran.
-  std::string program = "qmgr";
+  // (syslog_name: the transport's, for a service with -o syslog_name.)
+  std::string program = "qmgr", syslog_name;
   if (auto t = message.context->config.transports.find(job.transport);
       !job.transport.empty() && t != message.context->config.transports.end()) {
     program = t->second.agent;
+    syslog_name = t->second.syslog_name;
   }
-  Log(program, line);
+  LogAs(syslog_name, program, line);
 }
 
 asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind, const std::vector<size_t>& which) {

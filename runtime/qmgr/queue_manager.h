@@ -59,7 +59,8 @@ struct QueueManagerServices {
   // The newest image ready for delivery (a reload changes what new loads use).
   std::function<std::shared_ptr<const DeliveryContext>()> context;
   // One maillog line: program ("postern/qmgr", "postern/smtp", ...) and text.
-  std::function<void(const std::string& program, const std::string& text)> log;
+  // One log line of `program`, named after `syslog_name` (empty: main.cf's).
+  std::function<void(const std::string& syslog_name, const std::string& program, const std::string& text)> log;
   std::function<std::string()> new_queue_id;
   queue::QueueWriter* writer = nullptr;  // notifications are queued through it
   dns::DnsResolver* dns = nullptr;       // null: only numeric nexthops are reached
@@ -130,6 +131,7 @@ class QueueManager {
   boost::asio::awaitable<bool> QueueNotice(const Message& message, int kind, const std::vector<size_t>& recipients);
   boost::asio::awaitable<void> ScanLoop();
   void Log(const std::string& program, const std::string& text) const;
+  void LogAs(const std::string& syslog_name, const std::string& program, const std::string& text) const;
 
   std::string root_;
   QueueManagerServices services_;

@@ -31,6 +31,16 @@ TEST(DeliveryConfigTest, TlsLevelPerServiceAndTheObsoleteSwitches) {
   EXPECT_EQ(c.transports.at("lmtp").connect_timeout, 30);  // lmtp_connect_timeout 0: the system's, 30 s here
 }
 
+TEST(DeliveryConfigTest, SyslogNamePerService) {
+  TestConfig config;
+  config.Write("main.cf", "compatibility_level = 3.6\nmyhostname = mx.example.com\nsyslog_name = edge\n");
+  config.Write("master.cf",
+               "smtp unix - - n - - smtp\nrelay unix - - n - - smtp\n  -o syslog_name=$mail_name/$service_name\n");
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile());
+  EXPECT_EQ(c.transports.at("smtp").syslog_name, "edge");
+  EXPECT_EQ(c.transports.at("relay").syslog_name, "Postfix/relay");  // expanded by the compiler
+}
+
 TEST(DeliveryConfigTest, ClientTlsProtocolsAndCiphersPerLevel) {
   TestConfig config;
   config.Write("main.cf",
