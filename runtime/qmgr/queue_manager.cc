@@ -619,7 +619,9 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
   if (retry) {
     co_return all(Decided(450, job.nexthop.empty() ? "delivery temporarily suspended" : job.nexthop));
   }
-  if (t.agent == "local" || t.agent == "virtual") {
+  // virtual(8) delivery (virtual_mailbox_base, uid/gid maps) is not
+  // implemented: such mail waits below, as postern check says (PC0136).
+  if (t.agent == "local") {
     std::vector<Outcome> out;
     for (size_t i = 0; i < n; ++i) {
       const QueuedRecipient& r = q.recipients[job.recipients[i]];
