@@ -12,6 +12,8 @@
 //                    u32 section count, sections, 64-byte hex sha256 trailer
 //   MANIFEST         human-readable: versions, sources with sha256, tables
 //   params.cdb       parameter name -> effective value ($names expanded)
+//   settings.bin     the same values typed: boolean, integer, seconds, text
+//                    (mail/settings_format.h); the runtime reads these
 //   tables/N.cdb     exact-match table: folded key -> value (tinycdb)
 //   tables/N.pat     cidr/regexp/pcre rules (EncodePatternRules below)
 //   tables/N.static  the value of a static: table
@@ -34,7 +36,8 @@
 namespace postern::mail {
 
 inline constexpr std::string_view kImageMagic = "PSTRNIMG";
-inline constexpr uint32_t kImageFormatVersion = 1;
+// 2: settings.bin, which the runtime requires.
+inline constexpr uint32_t kImageFormatVersion = 2;
 inline constexpr std::string_view kImageHeaderFile = "IMAGE";
 
 enum class SectionKind : uint32_t {
@@ -47,6 +50,7 @@ enum class SectionKind : uint32_t {
   kIncludes = 7,      // includes.cdb
   kServices = 8,      // services.bin: master.cf services (EncodeServices)
   kPolicy = 9,        // policy.bc: the policy program (mail/policy_program.h)
+  kSettings = 10,     // settings.bin: typed parameter values (mail/settings_format.h)
 };
 
 // Whether `kind` is one of the kinds above.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "compiler/config/parameter_registry.h"
+#include "compiler/config/parameter_value.h"
 #include "compiler/emit/cdb_writer.h"
 #include "compiler/lower/codegen.h"
 #include "compiler/lower/restriction_lowering.h"
@@ -15,6 +16,7 @@
 #include "mail/address.h"
 #include "mail/image_format.h"
 #include "mail/passwd_table.h"
+#include "mail/settings_format.h"
 #include "util/sha256.h"
 #include "util/strings.h"
 
@@ -60,6 +62,8 @@ class Builder {
     if (options_.policy_only) return BuiltImage{};
 
     AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_));
+    mail::SettingsMap settings = Settings();
+    AddFile(mail::SectionKind::kSettings, "settings.bin", "", settings.size(), mail::EncodeSettings(settings));
     AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());
     AddFile(mail::SectionKind::kPolicy, "policy.bc", "", program.code.size(), mail::EncodeProgram(program));
     int index = 0;
@@ -117,6 +121,46 @@ class Builder {
     for (const std::string& name : model_.parameters->ExplicitNames()) {
       if (!parameters_.count(name) && !model_.unused_parameters.count(name)) parameters_[name] = Expanded(name);
     }
+  }
+
+  // Every described parameter in its type, as the check validated it.
+  mail::SettingsMap Settings() const {
+    mail::SettingsMap out;
+    for (const config::ParameterSpec& spec : config::SupportedParameters()) {
+      auto it = parameters_.find(std::string(spec.name));
+      if (it == parameters_.end()) continue;
+      mail::SettingValue v;
+      v.text = it->second;
+      std::string_view value = Trim(it->second);
+      switch (spec.type) {
+        case ParameterType::kBoolean: {
+          std::optional<bool> b = config::ParseBoolean(value);
+          if (!b) continue;  // reported by the check (PC0110); no image is made then
+          v.kind = mail::SettingKind::kBoolean;
+          v.number = *b ? 1 : 0;
+          break;
+        }
+        case ParameterType::kInteger: {
+          long long n = 0;
+          if (!ParseDecimal(value, &n)) continue;
+          v.kind = mail::SettingKind::kInteger;
+          v.number = n;
+          break;
+        }
+        case ParameterType::kTime: {
+          std::optional<long long> seconds = ParseTime(value, spec.extra.empty() ? 's' : spec.extra.front());
+          if (!seconds) continue;
+          v.kind = mail::SettingKind::kSeconds;
+          v.number = *seconds;
+          break;
+        }
+        default:
+          v.kind = mail::SettingKind::kText;
+          break;
+      }
+      out.emplace(std::string(spec.name), std::move(v));
+    }
+    return out;
   }
 
   std::string InlineListFiles(const std::string& name, ParameterType type, const std::string& value) {

@@ -132,14 +132,13 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
                                              rates_, users_);
   if (!context.ok()) return context.status();
   serving->session = *context;
-  serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit", 50);
-  serving->limits.rate_limit = image::IntParameter(*image, "smtpd_client_connection_rate_limit", 0);
-  serving->limits.message_rate_limit = image::IntParameter(*image, "smtpd_client_message_rate_limit", 0);
-  serving->limits.recipient_rate_limit = image::IntParameter(*image, "smtpd_client_recipient_rate_limit", 0);
-  serving->limits.rate_window_seconds =
-      std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit", 's', 60), 1);
+  serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit");
+  serving->limits.rate_limit = image::IntParameter(*image, "smtpd_client_connection_rate_limit");
+  serving->limits.message_rate_limit = image::IntParameter(*image, "smtpd_client_message_rate_limit");
+  serving->limits.recipient_rate_limit = image::IntParameter(*image, "smtpd_client_recipient_rate_limit");
+  serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit"), 1);
   serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
-  serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup", true);
+  serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup");
   auto delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver);
   if (!delivery.ok()) return delivery.status();
   serving->delivery = std::move(delivery).value();
@@ -339,7 +338,7 @@ asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, MailLog log) {
     std::shared_ptr<const Serving> serving = serving_.load();
     // The global cap (default_process_limit, Postfix's smtpd process
     // count): beyond it, clients wait in the listen queue, as with Postfix.
-    auto cap = static_cast<size_t>(image::IntParameter(*serving->session->image, "default_process_limit", 100));
+    auto cap = static_cast<size_t>(image::IntParameter(*serving->session->image, "default_process_limit"));
     if (shared_.registry.size() >= cap) {
       boost::system::error_code ignored;
       pause.expires_after(std::chrono::milliseconds(20));

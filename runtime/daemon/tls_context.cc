@@ -16,8 +16,8 @@ namespace {
 std::string Level(const image::Image& image) {
   std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
   if (level.empty()) {
-    if (image::BoolParameter(image, "smtpd_enforce_tls", false)) return "encrypt";
-    if (image::BoolParameter(image, "smtpd_use_tls", false)) return "may";
+    if (image::BoolParameter(image, "smtpd_enforce_tls")) return "encrypt";
+    if (image::BoolParameter(image, "smtpd_use_tls")) return "may";
   }
   return level;
 }
@@ -47,7 +47,7 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  if (image::BoolParameter(image, "tls_preempt_cipherlist", false)) {
+  if (image::BoolParameter(image, "tls_preempt_cipherlist")) {
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   }
 

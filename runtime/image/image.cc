@@ -52,6 +52,7 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
     if (!s.ok()) return Status::Permanent(resolved.string() + ": " + s.message());
   }
   if (!image->parameters_) return Status::Permanent(resolved.string() + ": image has no parameters section");
+  if (!image->has_settings_) return Status::Permanent(resolved.string() + ": image has no settings section");
   if (!image->has_program_) return Status::Permanent(resolved.string() + ": image has no policy program");
   for (const std::string& reference : image->program_.tables) {
     if (image->Table(reference) == nullptr) {
@@ -117,6 +118,13 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       return add_table(std::make_shared<mail::StaticTable>(std::string(bytes)));
     case SectionKind::kPasswdTable:
       return add_table(std::make_shared<mail::PasswdTable>());
+    case SectionKind::kSettings: {
+      auto settings = mail::DecodeSettings(bytes);
+      if (!settings.ok()) return Status::Permanent(section.path + ": " + settings.status().message());
+      settings_ = mail::Settings(std::move(settings).value());
+      has_settings_ = true;
+      return Status::Ok();
+    }
     case SectionKind::kPolicy: {
       auto program = mail::DecodeProgram(bytes);
       if (!program.ok()) return Status::Permanent(section.path + ": " + program.status().message());

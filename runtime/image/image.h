@@ -19,6 +19,7 @@
 #include "mail/image_format.h"
 #include "mail/lookup_table.h"
 #include "mail/policy_program.h"
+#include "mail/settings_format.h"
 #include "runtime/image/cdb_table.h"
 #include "runtime/image/mapped_file.h"
 #include "util/status.h"
@@ -36,6 +37,9 @@ class Image {
   const mail::ImageHeader& header() const { return header_; }
   std::string_view manifest() const { return manifest_; }
 
+  // The typed parameter values (settings.bin): what the runtime reads for
+  // booleans, numbers and times, never parsing them again.
+  const mail::Settings& settings() const { return settings_; }
   // A parameter's effective value ($names expanded); nullopt when unknown.
   std::optional<std::string_view> Parameter(std::string_view name) const;
   std::string ParameterOr(std::string_view name, std::string_view fallback) const;
@@ -57,6 +61,8 @@ class Image {
   mail::ImageHeader header_;
   std::string manifest_;
   std::unique_ptr<CdbTable> parameters_;
+  mail::Settings settings_;
+  bool has_settings_ = false;
   std::unique_ptr<CdbTable> includes_;
   std::vector<mail::ServiceEntry> services_;
   mail::Program program_;

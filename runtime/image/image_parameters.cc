@@ -6,27 +6,11 @@
 
 namespace postern::image {
 
-bool BoolParameter(const Image& image, std::string_view name, bool fallback) {
-  std::optional<std::string_view> value = image.Parameter(name);
-  if (!value) return fallback;
-  std::string v = ToLower(Trim(*value));
-  if (v == "yes") return true;
-  if (v == "no") return false;
-  return fallback;
-}
+bool BoolParameter(const Image& image, std::string_view name) { return image.settings().Boolean(name); }
 
-int64_t IntParameter(const Image& image, std::string_view name, int64_t fallback) {
-  std::optional<std::string_view> value = image.Parameter(name);
-  long long n = 0;
-  if (!value || !ParseDecimal(Trim(*value), &n)) return fallback;
-  return n;
-}
+int64_t IntParameter(const Image& image, std::string_view name) { return image.settings().Integer(name); }
 
-int64_t TimeParameter(const Image& image, std::string_view name, char default_unit, int64_t fallback) {
-  std::optional<std::string_view> value = image.Parameter(name);
-  if (!value) return fallback;
-  return ParseTime(Trim(*value), default_unit).value_or(fallback);
-}
+int64_t TimeParameter(const Image& image, std::string_view name) { return image.settings().Seconds(name); }
 
 mail::NetworkList NetworkListParameter(const Image& image, std::string_view name) {
   std::vector<mail::NetworkList::Element> elements;

@@ -15,10 +15,14 @@
 
 namespace postern::image {
 
-bool BoolParameter(const Image& image, std::string_view name, bool fallback);
-int64_t IntParameter(const Image& image, std::string_view name, int64_t fallback);
-// Seconds; `default_unit` as postconf(5) gives it for the parameter.
-int64_t TimeParameter(const Image& image, std::string_view name, char default_unit, int64_t fallback);
+// Typed values the compiler wrote into settings.bin (mail/settings_format.h):
+// no parsing and no fallback here; the registry holds the defaults, and
+// tests/compiler/config/parameter_support_test.cc keeps every name the
+// runtime reads in it, with the type it is read as.
+bool BoolParameter(const Image& image, std::string_view name);
+int64_t IntParameter(const Image& image, std::string_view name);
+// Seconds: the parameter's own unit is applied by the compiler.
+int64_t TimeParameter(const Image& image, std::string_view name);
 // An address match list (mynetworks, smtpd_authorized_xclient_hosts, ...):
 // CIDR blocks, !negation, and tables of the image. The list keeps pointers
 // into the image: it must not outlive it.

@@ -48,16 +48,15 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   c.hostname = image.ParameterOr("myhostname", "localhost");
   c.helo_name = image.ParameterOr("smtp_helo_name", c.hostname);
   c.myorigin = image.ParameterOr("myorigin", c.hostname);
-  c.minimal_backoff = std::max<int64_t>(image::TimeParameter(image, "minimal_backoff_time", 's', 300), 1);
-  c.maximal_backoff = std::max(image::TimeParameter(image, "maximal_backoff_time", 's', 4000), c.minimal_backoff);
-  c.queue_run_delay = std::max<int64_t>(image::TimeParameter(image, "queue_run_delay", 's', 300), 1);
-  c.maximal_queue_lifetime = image::TimeParameter(image, "maximal_queue_lifetime", 'd', 432000);
-  c.bounce_queue_lifetime = image::TimeParameter(image, "bounce_queue_lifetime", 'd', 432000);
-  c.delay_warning_time = image::TimeParameter(image, "delay_warning_time", 'h', 0);
-  c.active_limit = std::max<int64_t>(image::IntParameter(image, "qmgr_message_active_limit", 20000), 1);
-  c.process_limit = std::max<int64_t>(image::IntParameter(image, "default_process_limit", 100), 1);
-  c.bounce_size_limit =
-      static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit", 50000), 0));
+  c.minimal_backoff = std::max<int64_t>(image::TimeParameter(image, "minimal_backoff_time"), 1);
+  c.maximal_backoff = std::max(image::TimeParameter(image, "maximal_backoff_time"), c.minimal_backoff);
+  c.queue_run_delay = std::max<int64_t>(image::TimeParameter(image, "queue_run_delay"), 1);
+  c.maximal_queue_lifetime = image::TimeParameter(image, "maximal_queue_lifetime");
+  c.bounce_queue_lifetime = image::TimeParameter(image, "bounce_queue_lifetime");
+  c.delay_warning_time = image::TimeParameter(image, "delay_warning_time");
+  c.active_limit = std::max<int64_t>(image::IntParameter(image, "qmgr_message_active_limit"), 1);
+  c.process_limit = std::max<int64_t>(image::IntParameter(image, "default_process_limit"), 1);
+  c.bounce_size_limit = static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit"), 0));
   for (const std::string& item : mail::SplitParameterList(image.ParameterOr("notify_classes", "resource, software"))
                                      .value_or(std::vector<std::string>{})) {
     std::string k = ToLower(item);
@@ -67,12 +66,11 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   c.default_privs = image.ParameterOr("default_privs", "nobody");
   c.mail_spool_directory = image.ParameterOr("mail_spool_directory", "/var/mail");
   c.recipient_delimiter = image.ParameterOr("recipient_delimiter", "");
-  c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit", 's', 1000), 1);
-  c.mailbox_size_limit =
-      static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit", 51200000), 0));
+  c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit"), 1);
+  c.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit"), 0));
 
-  int64_t concurrency = image::IntParameter(image, "default_destination_concurrency_limit", 20);
-  int64_t recipients = image::IntParameter(image, "default_destination_recipient_limit", 50);
+  int64_t concurrency = image::IntParameter(image, "default_destination_concurrency_limit");
+  int64_t recipients = image::IntParameter(image, "default_destination_recipient_limit");
   for (const mail::ServiceEntry& s : image.services()) {
     if (s.type != "unix" && s.type != "fifo") continue;  // a transport is a unix service
     TransportConfig t;

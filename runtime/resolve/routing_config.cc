@@ -56,17 +56,9 @@ class Reader {
   std::string Get(std::string_view name, std::string_view fallback = "") const {
     return image_.ParameterOr(name, fallback);
   }
-  bool GetBool(std::string_view name, bool fallback) const {
-    std::string v = Get(name, fallback ? "yes" : "no");
-    return EqualsIgnoreCase(v, "yes");
-  }
-  long GetInt(std::string_view name, long fallback) const {
-    std::string v = Get(name);
-    if (v.empty()) return fallback;
-    char* end = nullptr;
-    long n = std::strtol(v.c_str(), &end, 10);
-    return (end != nullptr && *end == 0) ? n : fallback;
-  }
+  // Typed values from settings.bin (image_parameters.h).
+  bool GetBool(std::string_view name) const { return image::BoolParameter(image_, name); }
+  int64_t GetInt(std::string_view name) const { return image::IntParameter(image_, name); }
 
   TableList Tables(const std::string& name) {
     TableList list;
@@ -116,8 +108,8 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.myhostname = r.Get("myhostname");
   c.mydomain = r.Get("mydomain");
   c.myorigin = r.Get("myorigin", c.myhostname);
-  c.append_at_myorigin = r.GetBool("append_at_myorigin", true);
-  c.append_dot_mydomain = r.GetBool("append_dot_mydomain", false);
+  c.append_at_myorigin = r.GetBool("append_at_myorigin");
+  c.append_dot_mydomain = r.GetBool("append_dot_mydomain");
   c.recipient_delimiter = r.Get("recipient_delimiter");
   std::string propagate = r.Get("propagate_unmatched_extensions", "canonical, virtual");
   c.propagate_canonical = HasWord(propagate, "canonical");
@@ -134,9 +126,9 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.alias_maps = r.Tables("alias_maps");
   c.local_recipient_maps = r.Tables("local_recipient_maps");
   c.relay_recipient_maps = r.Tables("relay_recipient_maps");
-  c.virtual_alias_recursion_limit = static_cast<int>(r.GetInt("virtual_alias_recursion_limit", 1000));
-  c.virtual_alias_expansion_limit = static_cast<int>(r.GetInt("virtual_alias_expansion_limit", 1000));
-  c.virtual_alias_address_length_limit = static_cast<size_t>(r.GetInt("virtual_alias_address_length_limit", 1000));
+  c.virtual_alias_recursion_limit = static_cast<int>(r.GetInt("virtual_alias_recursion_limit"));
+  c.virtual_alias_expansion_limit = static_cast<int>(r.GetInt("virtual_alias_expansion_limit"));
+  c.virtual_alias_address_length_limit = static_cast<size_t>(r.GetInt("virtual_alias_address_length_limit"));
 
   std::string parent = r.Get("parent_domain_matches_subdomains");
   c.mydestination = r.Domains("mydestination", HasWord(parent, "mydestination"));
@@ -182,15 +174,15 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.commands_from_include = HasWord(commands, "include");
   c.files_from_alias = HasWord(files, "alias");
   c.files_from_include = HasWord(files, "include");
-  c.show_user_unknown_table_name = r.GetBool("show_user_unknown_table_name", true);
-  c.allow_untrusted_routing = r.GetBool("allow_untrusted_routing", false);
-  c.allow_percent_hack = r.GetBool("allow_percent_hack", true);
-  c.swap_bangpath = r.GetBool("swap_bangpath", true);
-  c.owner_request_special = r.GetBool("owner_request_special", true);
-  c.unknown_local_recipient_reject_code = static_cast<int>(r.GetInt("unknown_local_recipient_reject_code", 550));
-  c.unknown_virtual_alias_reject_code = static_cast<int>(r.GetInt("unknown_virtual_alias_reject_code", 550));
-  c.unknown_virtual_mailbox_reject_code = static_cast<int>(r.GetInt("unknown_virtual_mailbox_reject_code", 550));
-  c.unknown_relay_recipient_reject_code = static_cast<int>(r.GetInt("unknown_relay_recipient_reject_code", 550));
+  c.show_user_unknown_table_name = r.GetBool("show_user_unknown_table_name");
+  c.allow_untrusted_routing = r.GetBool("allow_untrusted_routing");
+  c.allow_percent_hack = r.GetBool("allow_percent_hack");
+  c.swap_bangpath = r.GetBool("swap_bangpath");
+  c.owner_request_special = r.GetBool("owner_request_special");
+  c.unknown_local_recipient_reject_code = static_cast<int>(r.GetInt("unknown_local_recipient_reject_code"));
+  c.unknown_virtual_alias_reject_code = static_cast<int>(r.GetInt("unknown_virtual_alias_reject_code"));
+  c.unknown_virtual_mailbox_reject_code = static_cast<int>(r.GetInt("unknown_virtual_mailbox_reject_code"));
+  c.unknown_relay_recipient_reject_code = static_cast<int>(r.GetInt("unknown_relay_recipient_reject_code"));
 
   for (const mail::ServiceEntry& s : image.services()) {
     if (s.type == "unix") c.service_commands.emplace(s.name, s.command);

@@ -15,38 +15,38 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.hostname = image.ParameterOr("myhostname", "localhost");
   c.mail_name = image.ParameterOr("mail_name", "Postfix");
   c.banner = image.ParameterOr("smtpd_banner", c.hostname + " ESMTP " + c.mail_name);
-  c.message_size_limit = static_cast<uint64_t>(IntParameter(image, "message_size_limit", 10240000));
-  c.recipient_limit = static_cast<size_t>(IntParameter(image, "smtpd_recipient_limit", 1000));
-  c.line_length_limit = static_cast<size_t>(std::max<int64_t>(IntParameter(image, "line_length_limit", 2048), 80));
-  c.soft_error_limit = static_cast<int>(IntParameter(image, "smtpd_soft_error_limit", 10));
-  c.hard_error_limit = static_cast<int>(IntParameter(image, "smtpd_hard_error_limit", 20));
-  c.error_sleep_ms = 1000 * TimeParameter(image, "smtpd_error_sleep_time", 's', 1);
-  c.timeout_seconds = TimeParameter(image, "smtpd_timeout", 's', 300);
+  c.message_size_limit = static_cast<uint64_t>(IntParameter(image, "message_size_limit"));
+  c.recipient_limit = static_cast<size_t>(IntParameter(image, "smtpd_recipient_limit"));
+  c.line_length_limit = static_cast<size_t>(std::max<int64_t>(IntParameter(image, "line_length_limit"), 80));
+  c.soft_error_limit = static_cast<int>(IntParameter(image, "smtpd_soft_error_limit"));
+  c.hard_error_limit = static_cast<int>(IntParameter(image, "smtpd_hard_error_limit"));
+  c.error_sleep_ms = 1000 * TimeParameter(image, "smtpd_error_sleep_time");
+  c.timeout_seconds = TimeParameter(image, "smtpd_timeout");
   std::string bare = ToLower(image.ParameterOr("smtpd_forbid_bare_newline", "no"));
   // "reject" refuses bare <LF>; "normalize" (and "yes", its old name in
   // Postfix 3.7.11), "note" and "no" all store the line with <CR><LF> and
   // never let it end the message (data_decoder.h).
   c.bare_newline = bare == "reject" ? smtp::BareNewline::kReject : smtp::BareNewline::kNormalize;
   c.bare_newline_exclusions = image::NetworkListParameter(image, "smtpd_forbid_bare_newline_exclusions");
-  c.vrfy_enabled = !BoolParameter(image, "disable_vrfy_command", false);
-  c.smtputf8 = BoolParameter(image, "smtputf8_enable", true);
-  c.delay_reject = BoolParameter(image, "smtpd_delay_reject", true);
-  c.helo_required = BoolParameter(image, "smtpd_helo_required", false);
-  c.strict_smtputf8 = BoolParameter(image, "strict_smtputf8", false);
-  c.strict_rfc821_envelopes = BoolParameter(image, "strict_rfc821_envelopes", false);
-  c.forbid_unauth_pipelining = BoolParameter(image, "smtpd_forbid_unauth_pipelining", false);
+  c.vrfy_enabled = !BoolParameter(image, "disable_vrfy_command");
+  c.smtputf8 = BoolParameter(image, "smtputf8_enable");
+  c.delay_reject = BoolParameter(image, "smtpd_delay_reject");
+  c.helo_required = BoolParameter(image, "smtpd_helo_required");
+  c.strict_smtputf8 = BoolParameter(image, "strict_smtputf8");
+  c.strict_rfc821_envelopes = BoolParameter(image, "strict_rfc821_envelopes");
+  c.forbid_unauth_pipelining = BoolParameter(image, "smtpd_forbid_unauth_pipelining");
   c.forbidden_commands = image::MatchListParameter(image, "smtpd_forbidden_commands", nullptr);
   std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
   if (level.empty()) {
     // The obsolete switches, as Postfix reads them when the level is unset.
-    if (BoolParameter(image, "smtpd_enforce_tls", false)) {
+    if (BoolParameter(image, "smtpd_enforce_tls")) {
       level = "encrypt";
-    } else if (BoolParameter(image, "smtpd_use_tls", false)) {
+    } else if (BoolParameter(image, "smtpd_use_tls")) {
       level = "may";
     }
   }
   c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
-  c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header", false);
+  c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
   c.body_checks = !Trim(image.ParameterOr("body_checks", "")).empty();
   c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");
   return c;

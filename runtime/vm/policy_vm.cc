@@ -767,9 +767,9 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   access_map_reject_code_ = image_->ParameterOr("access_map_reject_code", "554");
   access_map_defer_code_ = image_->ParameterOr("access_map_defer_code", "450");
   // Booleans as Postfix reads them: "YES" is yes.
-  reject_unlisted_recipient_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_recipient", true);
-  reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender", false);
-  sasl_enabled_ = image::BoolParameter(*image_, "smtpd_sasl_auth_enable", false);
+  reject_unlisted_recipient_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_recipient");
+  reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender");
+  sasl_enabled_ = image::BoolParameter(*image_, "smtpd_sasl_auth_enable");
 }
 
 Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mail/settings_format.h"
+
 namespace postern::mail {
 namespace {
 
@@ -102,6 +104,39 @@ TEST(CaseFoldTest, FoldsAsPostfix) {
   EXPECT_EQ(table.Lookup("\xc3\x84"
                          "DMIN"),
             "fred");
+}
+
+}  // namespace
+}  // namespace postern::mail
+
+namespace postern::mail {
+namespace {
+
+TEST(SettingsFormatTest, RoundTripAndTypedReads) {
+  SettingsMap in;
+  in["message_size_limit"] = SettingValue{SettingKind::kInteger, 10240000, "10240000"};
+  in["smtpd_timeout"] = SettingValue{SettingKind::kSeconds, 300, "300s"};
+  in["smtputf8_enable"] = SettingValue{SettingKind::kBoolean, 1, "yes"};
+  in["myhostname"] = SettingValue{SettingKind::kText, 0, "mx.example.com"};
+  auto out = DecodeSettings(EncodeSettings(in));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  Settings s(std::move(out).value());
+  EXPECT_EQ(s.Integer("message_size_limit"), 10240000);
+  EXPECT_EQ(s.Seconds("smtpd_timeout"), 300);
+  EXPECT_TRUE(s.Boolean("smtputf8_enable"));
+  // Another kind, or an unknown name, reads as nothing.
+  EXPECT_EQ(s.Integer("smtpd_timeout"), 0);
+  EXPECT_FALSE(s.Boolean("no_such_parameter"));
+  EXPECT_EQ(s.size(), 4u);
+}
+
+TEST(SettingsFormatTest, DamageIsRefused) {
+  std::string bytes = EncodeSettings({{"a", SettingValue{SettingKind::kInteger, 1, "1"}}});
+  EXPECT_FALSE(DecodeSettings(bytes.substr(0, bytes.size() - 1)).ok());  // truncated
+  std::string version = bytes;
+  version[8] = 9;  // the u32 version after the magic
+  EXPECT_NE(DecodeSettings(version).status().message().find("recompile"), std::string::npos);
+  EXPECT_FALSE(DecodeSettings(bytes + "x").ok());  // trailing bytes
 }
 
 }  // namespace

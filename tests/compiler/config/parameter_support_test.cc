@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -106,6 +107,30 @@ TEST(ParameterSupportTest, ReportedByNamesASettingThatIsReported) {
       EXPECT_TRUE(Names(code, spec.reported_by)) << spec.name << ": unknown reported_by " << spec.reported_by;
     }
   }
+}
+
+// The converse: what the runtime reads is in the registry, read as its type
+// (typed reads come from settings.bin, which holds described parameters
+// only: a name missing here would read as false or 0).
+TEST(ParameterSupportTest, RuntimeReadsOnlyDescribedParametersAsTheirType) {
+  std::string runtime = SourceText("runtime");
+  const std::regex read(
+      R"re((BoolParameter|IntParameter|TimeParameter|GetBool|GetInt|ParameterOr|Parameter)\((?:\s*[*\w>.\-]+,)?\s*"([a-z0-9_]+)")re");
+  int reads = 0;
+  for (auto it = std::sregex_iterator(runtime.begin(), runtime.end(), read); it != std::sregex_iterator(); ++it) {
+    std::string how = (*it)[1], name = (*it)[2];
+    ++reads;
+    const ParameterSpec* spec = FindParameter(name);
+    ASSERT_NE(spec, nullptr) << name << " is read by the runtime (" << how << ") but not in the registry";
+    if (how == "BoolParameter" || how == "GetBool") {
+      EXPECT_EQ(spec->type, ParameterType::kBoolean) << name;
+    } else if (how == "IntParameter" || how == "GetInt") {
+      EXPECT_EQ(spec->type, ParameterType::kInteger) << name;
+    } else if (how == "TimeParameter") {
+      EXPECT_EQ(spec->type, ParameterType::kTime) << name;
+    }
+  }
+  EXPECT_GT(reads, 50);  // the pattern still finds the reads
 }
 
 TEST(ParameterSupportTest, ImplementedTransportSuffixesAreRead) {
