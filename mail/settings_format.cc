@@ -61,6 +61,11 @@ int64_t Settings::Number(std::string_view name, SettingKind kind) const {
   return it->second.number;
 }
 
+std::string_view Settings::Text(std::string_view name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::string_view() : std::string_view(it->second.text);
+}
+
 bool Settings::Boolean(std::string_view name) const { return Number(name, SettingKind::kBoolean) != 0; }
 int64_t Settings::Integer(std::string_view name) const { return Number(name, SettingKind::kInteger); }
 int64_t Settings::Seconds(std::string_view name) const { return Number(name, SettingKind::kSeconds); }

@@ -50,6 +50,8 @@ class Settings {
   bool Boolean(std::string_view name) const;
   int64_t Integer(std::string_view name) const;
   int64_t Seconds(std::string_view name) const;
+  // The value as text (every kind has it); "" for an unknown name.
+  std::string_view Text(std::string_view name) const;
   bool Has(std::string_view name) const { return values_.find(name) != values_.end(); }
   size_t size() const { return values_.size(); }
 

@@ -66,12 +66,12 @@ Result<std::vector<tcp::endpoint>> Endpoints(const std::string& spec, const std:
 
 // inet_interfaces as addresses to bind.
 std::vector<std::string> InterfaceAddresses(const image::Image& image) {
-  std::string protocols = ToLower(image.ParameterOr("inet_protocols", "all"));
+  std::string protocols = ToLower(image.Text("inet_protocols"));
   bool v4 = protocols.find("ipv4") != std::string::npos || protocols == "all";
   bool v6 = protocols.find("ipv6") != std::string::npos || protocols == "all";
   std::vector<std::string> out;
   for (const std::string& item :
-       mail::SplitParameterList(image.ParameterOr("inet_interfaces", "all")).value_or(std::vector<std::string>{})) {
+       mail::SplitParameterList(image.Text("inet_interfaces")).value_or(std::vector<std::string>{})) {
     std::string i = ToLower(item);
     if (i == "all") {
       if (v4) out.push_back("0.0.0.0");
@@ -120,7 +120,7 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
   } else if (!serving->tls_key.empty()) {
     auto tls = MakeServerTlsContext(*image);
     if (!tls.ok()) {
-      if (ToLower(image->ParameterOr("smtpd_tls_security_level", "")) == "encrypt") {
+      if (ToLower(image->Text("smtpd_tls_security_level")) == "encrypt") {
         return Status::Permanent("TLS: " + tls.status().message());
       }
       log_.Write("warning: TLS is disabled for image " + image->id().substr(0, 12) + ": " + tls.status().message());
@@ -226,7 +226,7 @@ Status Server::OpenControlSocket() {
 Status Server::DropPrivileges() {
   if (getuid() != 0 && geteuid() != 0) return Status::Ok();
   std::string user = options_.user;
-  if (user.empty()) user = serving_.load()->session->image->ParameterOr("mail_owner", "postfix");
+  if (user.empty()) user = serving_.load()->session->image->Text("mail_owner");
   errno = 0;
   const struct passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) return Status::Permanent("unknown user \"" + user + "\" (mail_owner or --user)");
@@ -401,10 +401,9 @@ int Server::Run() {
   // The log as main.cf says (maillog_file, or syslog with syslog_facility),
   // opened while still root; programs named $syslog_name/...
   auto sink = std::make_shared<LogSink>();
-  std::string maillog_file = options_.maillog_file.value_or((*image)->ParameterOr("maillog_file", ""));
-  Status log_opened = sink->Open(maillog_file, (*image)->ParameterOr("syslog_facility", "mail"));
-  log_ = MailLog(sink, (*image)->ParameterOr("myhostname", "localhost"),
-                 (*image)->ParameterOr("syslog_name", "postfix"), "posternd");
+  std::string maillog_file = options_.maillog_file.value_or((*image)->Text("maillog_file"));
+  Status log_opened = sink->Open(maillog_file, (*image)->Text("syslog_facility"));
+  log_ = MailLog(sink, (*image)->Text("myhostname"), (*image)->Text("syslog_name"), "posternd");
   if (!log_opened.ok()) {
     if (log_opened.temporary()) {
       log_.Write("warning: " + log_opened.message());
@@ -417,7 +416,7 @@ int Server::Run() {
   // queue_directory, unless -q says otherwise; never Postfix's own queue,
   // whose layout posternd's would collide with.
   if (options_.queue_directory.empty()) {
-    std::string configured = (*image)->ParameterOr("queue_directory", "");
+    std::string configured = (*image)->Text("queue_directory");
     options_.queue_directory =
         configured.empty() || configured == kPostfixQueueDirectory ? kDefaultQueueDirectory : configured;
   }

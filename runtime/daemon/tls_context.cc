@@ -14,7 +14,7 @@ namespace postern::daemon {
 namespace {
 
 std::string Level(const image::Image& image) {
-  std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
+  std::string level = ToLower(image.Text("smtpd_tls_security_level"));
   if (level.empty()) {
     if (image::BoolParameter(image, "smtpd_enforce_tls")) return "encrypt";
     if (image::BoolParameter(image, "smtpd_use_tls")) return "may";
@@ -34,7 +34,7 @@ std::string TlsContextKey(const image::Image& image) {
                            mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "smtpd_tls_exclude_ciphers",
                            "smtpd_tls_mandatory_exclude_ciphers", "tls_high_cipherlist", "tls_medium_cipherlist",
                            "tls_preempt_cipherlist"}) {
-    key += "\n" + std::string(name) + "=" + image.ParameterOr(name, "");
+    key += "\n" + std::string(name) + "=" + image.Text(name);
   }
   return key;
 }
@@ -52,8 +52,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
   }
 
   std::vector<std::string> chain = tls::ListSetting(image, "smtpd_tls_chain_files");
-  std::string cert = image.ParameterOr("smtpd_tls_cert_file", "");
-  std::string key = image.ParameterOr("smtpd_tls_key_file", cert);
+  std::string cert = image.Text("smtpd_tls_cert_file");
+  std::string key = image.Text("smtpd_tls_key_file");
   if (key.empty()) key = cert;
   if (!chain.empty()) {
     // Postfix: key first, then its certificate chain, in PEM files.
@@ -83,8 +83,7 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
     for (const std::string& e : tls::ListSetting(image, "smtpd_tls_mandatory_exclude_ciphers")) excluded.push_back(e);
   }
   Status ciphers = tls::ApplyCipherGrade(
-      ctx, image, image.ParameterOr(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "medium"),
-      excluded);
+      ctx, image, image.Text(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers"), excluded);
   if (!ciphers.ok()) return ciphers;
   return context;
 }

@@ -146,10 +146,7 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
 
 std::optional<std::string_view> Image::Parameter(std::string_view name) const { return parameters_->Find(name); }
 
-std::string Image::ParameterOr(std::string_view name, std::string_view fallback) const {
-  auto value = Parameter(name);
-  return std::string(value ? *value : fallback);
-}
+std::string Image::Text(std::string_view name) const { return std::string(settings_.Text(name)); }
 
 const mail::LookupTable* Image::Table(std::string_view reference) const {
   auto it = tables_.find(reference);

@@ -40,9 +40,13 @@ class Image {
   // The typed parameter values (settings.bin): what the runtime reads for
   // booleans, numbers and times, never parsing them again.
   const mail::Settings& settings() const { return settings_; }
-  // A parameter's effective value ($names expanded); nullopt when unknown.
+  // A described parameter's value as text ($names expanded), from
+  // settings.bin; "" for a name the registry does not describe.
+  std::string Text(std::string_view name) const;
+  // Any parameter of params.cdb, explicit names the registry does not
+  // describe included (relay_destination_concurrency_limit); nullopt when
+  // unknown.
   std::optional<std::string_view> Parameter(std::string_view name) const;
-  std::string ParameterOr(std::string_view name, std::string_view fallback) const;
 
   // The table a list element names ("hash:/etc/postfix/virtual"), or null.
   const mail::LookupTable* Table(std::string_view reference) const;

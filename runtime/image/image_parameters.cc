@@ -14,7 +14,7 @@ int64_t TimeParameter(const Image& image, std::string_view name) { return image.
 
 mail::NetworkList NetworkListParameter(const Image& image, std::string_view name) {
   std::vector<mail::NetworkList::Element> elements;
-  for (std::string item : mail::SplitParameterList(image.ParameterOr(name, "")).value_or(std::vector<std::string>{})) {
+  for (std::string item : mail::SplitParameterList(image.Text(name)).value_or(std::vector<std::string>{})) {
     mail::NetworkList::Element e;
     while (!item.empty() && item.front() == '!') {
       e.negate = !e.negate;
@@ -46,7 +46,7 @@ mail::DomainList MatchListParameter(const Image& image, std::string_view name, s
                                     bool parent_style,
                                     const std::function<const mail::LookupTable*(const mail::LookupTable*)>& bind) {
   std::vector<mail::DomainList::Element> elements;
-  for (std::string item : mail::SplitParameterList(image.ParameterOr(name, "")).value_or(std::vector<std::string>{})) {
+  for (std::string item : mail::SplitParameterList(image.Text(name)).value_or(std::vector<std::string>{})) {
     mail::DomainList::Element e;
     while (!item.empty() && item.front() == '!') {
       e.negate = !e.negate;

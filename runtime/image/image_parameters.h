@@ -1,6 +1,7 @@
-// image_parameters.h: typed reads of an image's parameters for the runtime
-// (the compiler has already checked every value, so a bad one can only come
-// from a damaged or hand-made image; the fallback is then used).
+// image_parameters.h: typed reads of an image's parameters for the runtime,
+// from settings.bin (booleans, integers, seconds) and the lists built on its
+// text values: the compiler checked and typed every value, so nothing here
+// parses a scalar or knows a default.
 #pragma once
 
 #include <cstdint>

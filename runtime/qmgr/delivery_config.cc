@@ -15,7 +15,7 @@ std::string Setting(const image::Image& image, const mail::ServiceEntry& service
   for (const auto& [key, value] : service.overrides) {
     if (key == name) return value;
   }
-  return image.ParameterOr(name, fallback);
+  return std::string(image.Parameter(name).value_or(fallback));
 }
 
 int64_t IntSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
@@ -45,9 +45,9 @@ delivery::TlsPolicy TlsLevel(const std::string& level) {
 
 DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   DeliveryConfig c;
-  c.hostname = image.ParameterOr("myhostname", "localhost");
-  c.helo_name = image.ParameterOr("smtp_helo_name", c.hostname);
-  c.myorigin = image.ParameterOr("myorigin", c.hostname);
+  c.hostname = image.Text("myhostname");
+  c.helo_name = image.Text("smtp_helo_name");
+  c.myorigin = image.Text("myorigin");
   c.minimal_backoff = std::max<int64_t>(image::TimeParameter(image, "minimal_backoff_time"), 1);
   c.maximal_backoff = std::max(image::TimeParameter(image, "maximal_backoff_time"), c.minimal_backoff);
   c.queue_run_delay = std::max<int64_t>(image::TimeParameter(image, "queue_run_delay"), 1);
@@ -57,15 +57,15 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
   c.active_limit = std::max<int64_t>(image::IntParameter(image, "qmgr_message_active_limit"), 1);
   c.process_limit = std::max<int64_t>(image::IntParameter(image, "default_process_limit"), 1);
   c.bounce_size_limit = static_cast<size_t>(std::max<int64_t>(image::IntParameter(image, "bounce_size_limit"), 0));
-  for (const std::string& item : mail::SplitParameterList(image.ParameterOr("notify_classes", "resource, software"))
-                                     .value_or(std::vector<std::string>{})) {
+  for (const std::string& item :
+       mail::SplitParameterList(image.Text("notify_classes")).value_or(std::vector<std::string>{})) {
     std::string k = ToLower(item);
     c.notify_2bounce = c.notify_2bounce || k == "2bounce" || k == "bounce";
   }
-  c.double_bounce_recipient = image.ParameterOr("2bounce_notice_recipient", "postmaster");
-  c.default_privs = image.ParameterOr("default_privs", "nobody");
-  c.mail_spool_directory = image.ParameterOr("mail_spool_directory", "/var/mail");
-  c.recipient_delimiter = image.ParameterOr("recipient_delimiter", "");
+  c.double_bounce_recipient = image.Text("2bounce_notice_recipient");
+  c.default_privs = image.Text("default_privs");
+  c.mail_spool_directory = image.Text("mail_spool_directory");
+  c.recipient_delimiter = image.Text("recipient_delimiter");
   c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit"), 1);
   c.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit"), 0));
 
@@ -75,7 +75,7 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
     if (s.type != "unix" && s.type != "fifo") continue;  // a transport is a unix service
     TransportConfig t;
     t.agent = s.command;
-    t.syslog_name = Setting(image, s, "syslog_name", image.ParameterOr("syslog_name", "postfix"));
+    t.syslog_name = Setting(image, s, "syslog_name", image.Text("syslog_name"));
     bool lmtp = t.agent == "lmtp";
     // The smtp_ or lmtp_ name of a client setting, written out in full so
     // that every parameter the runtime reads can be found by its name.
@@ -128,8 +128,8 @@ Result<std::shared_ptr<const DeliveryContext>> MakeDeliveryContext(std::shared_p
     Status protocols = tls::ApplyProtocols(
         ctx, tls::ListSetting(i, mandatory ? "smtp_tls_mandatory_protocols" : "smtp_tls_protocols"));
     if (!protocols.ok()) return Status::Permanent("smtp client TLS: " + protocols.message());
-    Status ciphers = tls::ApplyCipherGrade(
-        ctx, i, i.ParameterOr(mandatory ? "smtp_tls_mandatory_ciphers" : "smtp_tls_ciphers", "medium"), {});
+    Status ciphers =
+        tls::ApplyCipherGrade(ctx, i, i.Text(mandatory ? "smtp_tls_mandatory_ciphers" : "smtp_tls_ciphers"), {});
     if (!ciphers.ok()) return Status::Permanent("smtp client TLS: " + ciphers.message());
     // may and encrypt do not authenticate the peer, as Postfix at these
     // levels; verify turns verification on per connection (with the host

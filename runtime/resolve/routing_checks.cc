@@ -210,8 +210,7 @@ class Checker {
   void CheckDomainClasses() {
     std::set<std::string> candidates;
     for (const char* name : {"mydestination", "virtual_alias_domains", "virtual_mailbox_domains", "relay_domains"}) {
-      for (std::string item :
-           mail::SplitParameterList(r_.image().ParameterOr(name, "")).value_or(std::vector<std::string>{})) {
+      for (std::string item : mail::SplitParameterList(r_.image().Text(name)).value_or(std::vector<std::string>{})) {
         if (item.empty() || item.front() == '!' || item.find(':') != std::string::npos) continue;
         candidates.insert(ToLower(item));
       }

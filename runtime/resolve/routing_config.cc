@@ -53,9 +53,7 @@ class Reader {
  public:
   Reader(const image::Image& image, RoutingConfig* config) : image_(image), config_(config) {}
 
-  std::string Get(std::string_view name, std::string_view fallback = "") const {
-    return image_.ParameterOr(name, fallback);
-  }
+  std::string Get(std::string_view name) const { return image_.Text(name); }
   // Typed values from settings.bin (image_parameters.h).
   bool GetBool(std::string_view name) const { return image::BoolParameter(image_, name); }
   int64_t GetInt(std::string_view name) const { return image::IntParameter(image_, name); }
@@ -107,11 +105,11 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   Reader r(image, &c);
   c.myhostname = r.Get("myhostname");
   c.mydomain = r.Get("mydomain");
-  c.myorigin = r.Get("myorigin", c.myhostname);
+  c.myorigin = r.Get("myorigin");
   c.append_at_myorigin = r.GetBool("append_at_myorigin");
   c.append_dot_mydomain = r.GetBool("append_dot_mydomain");
   c.recipient_delimiter = r.Get("recipient_delimiter");
-  std::string propagate = r.Get("propagate_unmatched_extensions", "canonical, virtual");
+  std::string propagate = r.Get("propagate_unmatched_extensions");
   c.propagate_canonical = HasWord(propagate, "canonical");
   c.propagate_virtual = HasWord(propagate, "virtual");
   c.propagate_alias = HasWord(propagate, "alias");
@@ -158,18 +156,18 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   }
   if (c.inet_interfaces_all) ProbeInterfaces(&c.interface_addresses);
 
-  c.local_transport = r.Get("local_transport", "local");
-  c.virtual_transport = r.Get("virtual_transport", "virtual");
-  c.relay_transport = r.Get("relay_transport", "relay");
-  c.default_transport = r.Get("default_transport", "smtp");
+  c.local_transport = r.Get("local_transport");
+  c.virtual_transport = r.Get("virtual_transport");
+  c.relay_transport = r.Get("relay_transport");
+  c.default_transport = r.Get("default_transport");
   c.relayhost = r.Get("relayhost");
   c.mailbox_transport = r.Get("mailbox_transport");
   c.mailbox_command = r.Get("mailbox_command");
   c.home_mailbox = r.Get("home_mailbox");
-  c.mail_spool_directory = r.Get("mail_spool_directory", "/var/mail");
+  c.mail_spool_directory = r.Get("mail_spool_directory");
   c.luser_relay = r.Get("luser_relay");
-  std::string commands = r.Get("allow_mail_to_commands", "alias, forward");
-  std::string files = r.Get("allow_mail_to_files", "alias, forward");
+  std::string commands = r.Get("allow_mail_to_commands");
+  std::string files = r.Get("allow_mail_to_files");
   c.commands_from_alias = HasWord(commands, "alias");
   c.commands_from_include = HasWord(commands, "include");
   c.files_from_alias = HasWord(files, "alias");

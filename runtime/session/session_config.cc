@@ -12,9 +12,9 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   using image::IntParameter;
   using image::TimeParameter;
   SessionConfig c;
-  c.hostname = image.ParameterOr("myhostname", "localhost");
-  c.mail_name = image.ParameterOr("mail_name", "Postfix");
-  c.banner = image.ParameterOr("smtpd_banner", c.hostname + " ESMTP " + c.mail_name);
+  c.hostname = image.Text("myhostname");
+  c.mail_name = image.Text("mail_name");
+  c.banner = image.Text("smtpd_banner");
   c.message_size_limit = static_cast<uint64_t>(IntParameter(image, "message_size_limit"));
   c.recipient_limit = static_cast<size_t>(IntParameter(image, "smtpd_recipient_limit"));
   c.line_length_limit = static_cast<size_t>(std::max<int64_t>(IntParameter(image, "line_length_limit"), 80));
@@ -22,7 +22,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.hard_error_limit = static_cast<int>(IntParameter(image, "smtpd_hard_error_limit"));
   c.error_sleep_ms = 1000 * TimeParameter(image, "smtpd_error_sleep_time");
   c.timeout_seconds = TimeParameter(image, "smtpd_timeout");
-  std::string bare = ToLower(image.ParameterOr("smtpd_forbid_bare_newline", "no"));
+  std::string bare = ToLower(image.Text("smtpd_forbid_bare_newline"));
   // "reject" refuses bare <LF>; "normalize" (and "yes", its old name in
   // Postfix 3.7.11), "note" and "no" all store the line with <CR><LF> and
   // never let it end the message (data_decoder.h).
@@ -36,7 +36,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.strict_rfc821_envelopes = BoolParameter(image, "strict_rfc821_envelopes");
   c.forbid_unauth_pipelining = BoolParameter(image, "smtpd_forbid_unauth_pipelining");
   c.forbidden_commands = image::MatchListParameter(image, "smtpd_forbidden_commands", nullptr);
-  std::string level = ToLower(image.ParameterOr("smtpd_tls_security_level", ""));
+  std::string level = ToLower(image.Text("smtpd_tls_security_level"));
   if (level.empty()) {
     // The obsolete switches, as Postfix reads them when the level is unset.
     if (BoolParameter(image, "smtpd_enforce_tls")) {
@@ -47,7 +47,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   }
   c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
-  c.body_checks = !Trim(image.ParameterOr("body_checks", "")).empty();
+  c.body_checks = !Trim(image.Text("body_checks")).empty();
   c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");
   return c;
 }

@@ -35,7 +35,7 @@ std::string OpenSslError() {
 }
 
 std::vector<std::string> ListSetting(const image::Image& image, std::string_view name) {
-  return mail::SplitParameterList(image.ParameterOr(name, "")).value_or(std::vector<std::string>{});
+  return mail::SplitParameterList(image.Text(name)).value_or(std::vector<std::string>{});
 }
 
 // Postfix's protocol list: ">=V", "<=V", "!V", or a plain V (only those).
@@ -95,9 +95,9 @@ Status ApplyCipherGrade(SSL_CTX* ctx, const image::Image& image, std::string_vie
   std::string g = ToLower(grade);
   std::string ciphers;
   if (g == "high") {
-    ciphers = image.ParameterOr("tls_high_cipherlist", "aNULL:-aNULL:HIGH:@STRENGTH");
+    ciphers = image.Text("tls_high_cipherlist");
   } else if (g == "medium") {
-    ciphers = image.ParameterOr("tls_medium_cipherlist", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH");
+    ciphers = image.Text("tls_medium_cipherlist");
   } else if (g == "low" || g == "export") {
     ciphers = "aNULL:-aNULL:HIGH:MEDIUM:LOW:+RC4:@STRENGTH";
   } else if (g == "null") {

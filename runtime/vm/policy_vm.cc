@@ -761,11 +761,11 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
     table_shapes_.push_back(shapes);
   }
   mynetworks_ = image::NetworkListParameter(*image_, "mynetworks");
-  std::string parent = image_->ParameterOr("parent_domain_matches_subdomains", "");
+  std::string parent = image_->Text("parent_domain_matches_subdomains");
   access_parent_style_ = parent.find("smtpd_access_maps") != std::string::npos;
-  null_sender_key_ = image_->ParameterOr("smtpd_null_access_lookup_key", "<>");
-  access_map_reject_code_ = image_->ParameterOr("access_map_reject_code", "554");
-  access_map_defer_code_ = image_->ParameterOr("access_map_defer_code", "450");
+  null_sender_key_ = image_->Text("smtpd_null_access_lookup_key");
+  access_map_reject_code_ = image_->Text("access_map_reject_code");
+  access_map_defer_code_ = image_->Text("access_map_defer_code");
   // Booleans as Postfix reads them: "YES" is yes.
   reject_unlisted_recipient_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_recipient");
   reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender");

@@ -32,8 +32,7 @@ class Analyzer {
  public:
   explicit Analyzer(std::shared_ptr<const image::Image> image)
       : image_(*image), p_(*image->program()), resolver_(std::move(image)) {
-    for (std::string item :
-         mail::SplitParameterList(image_.ParameterOr("mynetworks", "")).value_or(std::vector<std::string>{})) {
+    for (std::string item : mail::SplitParameterList(image_.Text("mynetworks")).value_or(std::vector<std::string>{})) {
       std::string error;
       if (item.empty() || item.front() == '!') continue;
       if (auto block = mail::ParseCidrBlock(item, &error)) mynetworks_.push_back(*block);

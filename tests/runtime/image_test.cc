@@ -63,9 +63,9 @@ TEST(ImageTest, LoadsTablesAndParameters) {
   WriteSample(config);
   auto image = config.Compile();
   ASSERT_TRUE(image);
-  EXPECT_EQ(image->ParameterOr("myhostname", ""), "mail.example.com");
-  EXPECT_EQ(image->ParameterOr("myorigin", ""), "mail.example.com");  // $myhostname, expanded
-  EXPECT_EQ(image->ParameterOr("config_directory", ""), "/etc/postfix");
+  EXPECT_EQ(image->Text("myhostname"), "mail.example.com");
+  EXPECT_EQ(image->Text("myorigin"), "mail.example.com");  // $myhostname, expanded
+  EXPECT_EQ(image->Text("config_directory"), "/etc/postfix");
   const mail::LookupTable* virtual_table = image->Table("hash:/etc/postfix/virtual");
   ASSERT_NE(virtual_table, nullptr);
   EXPECT_EQ(virtual_table->Lookup("INFO@Example.COM"), "jean");

@@ -45,7 +45,7 @@ class Reference {
     return ReferenceResult{false, reply, true};
   }
 
-  std::string P(const char* name, const char* fallback) const { return image_.ParameterOr(name, fallback); }
+  std::string P(const char* name) const { return image_.Text(name); }
 
   std::string NameOf(ReplyContext c) const {
     if (c == ReplyContext::kClient) return f_.client_name + "[" + f_.client_address + "]";
@@ -69,7 +69,7 @@ class Reference {
   bool InMynetworks() const {
     auto address = mail::IpAddress::Parse(f_.client_address);
     if (!address) return false;
-    for (const std::string& item : mail::SplitParameterList(P("mynetworks", "")).value_or(std::vector<std::string>{})) {
+    for (const std::string& item : mail::SplitParameterList(P("mynetworks")).value_or(std::vector<std::string>{})) {
       std::string error;
       auto block = mail::ParseCidrBlock(item, &error);
       if (block && block->Contains(*address)) return true;
@@ -128,14 +128,14 @@ class Reference {
       case RestrictionKind::kPermit:
         return Outcome{Outcome::kOk, ""};
       case RestrictionKind::kReject:
-        return Reply(P("reject_code", "554") + " 5.7.1 " + generic);
+        return Reply(P("reject_code") + " 5.7.1 " + generic);
       case RestrictionKind::kDefer:
-        return Reply(P("defer_code", "450") + " 4.7.1 " + generic);
+        return Reply(P("defer_code") + " 4.7.1 " + generic);
       case RestrictionKind::kPermitMynetworks:
         return InMynetworks() ? Outcome{Outcome::kOk, ""} : Outcome{};
       case RestrictionKind::kPermitSaslAuthenticated:
-        return P("smtpd_sasl_auth_enable", "no") == "yes" && !f_.sasl_username.empty() ? Outcome{Outcome::kOk, ""}
-                                                                                       : Outcome{};
+        return P("smtpd_sasl_auth_enable") == "yes" && !f_.sasl_username.empty() ? Outcome{Outcome::kOk, ""}
+                                                                                 : Outcome{};
       case RestrictionKind::kPermitAuthDestination:
         return resolver_.IsAuthDestination(f_.recipient) ? Outcome{Outcome::kOk, ""} : Outcome{};
       case RestrictionKind::kRejectUnauthDestination:
@@ -143,7 +143,7 @@ class Reference {
         if (resolver_.IsAuthDestination(f_.recipient)) return Outcome{};
         bool reject = r.kind == RestrictionKind::kRejectUnauthDestination;
         // Postfix defers with relay_domains_reject_code as a 4xx (554 -> 454).
-        std::string code = P("relay_domains_reject_code", "554");
+        std::string code = P("relay_domains_reject_code");
         if (!reject) code[0] = '4';
         return Reply(code + " " + code.substr(0, 1) + ".7.1 <" + f_.recipient + ">: Relay access denied");
       }
@@ -156,20 +156,20 @@ class Reference {
       }
       case RestrictionKind::kRejectInvalidHelo:
         return !f_.helo.empty() && !Literal(f_.helo) && !Hostname(f_.helo)
-                   ? Reply(P("invalid_hostname_reject_code", "501") + " 5.5.2 <" + f_.helo +
+                   ? Reply(P("invalid_hostname_reject_code") + " 5.5.2 <" + f_.helo +
                            ">: Helo command rejected: Invalid name")
                    : Outcome{};
       case RestrictionKind::kRejectNonFqdnHelo:
         return !f_.helo.empty() && !Literal(f_.helo) && (!Hostname(f_.helo) || f_.helo.find('.') == std::string::npos)
-                   ? Reply(P("non_fqdn_reject_code", "504") + " 5.5.2 <" + f_.helo +
+                   ? Reply(P("non_fqdn_reject_code") + " 5.5.2 <" + f_.helo +
                            ">: Helo command rejected: need fully-qualified hostname")
                    : Outcome{};
       case RestrictionKind::kRejectNonFqdnSender:
-        return f_.has_sender && !Fqdn(f_.sender) ? Reply(P("non_fqdn_reject_code", "504") + " 5.5.2 <" + f_.sender +
+        return f_.has_sender && !Fqdn(f_.sender) ? Reply(P("non_fqdn_reject_code") + " 5.5.2 <" + f_.sender +
                                                          ">: Sender address rejected: need fully-qualified address")
                                                  : Outcome{};
       case RestrictionKind::kRejectNonFqdnRecipient:
-        return !Fqdn(f_.recipient) ? Reply(P("non_fqdn_reject_code", "504") + " 5.5.2 <" + f_.recipient +
+        return !Fqdn(f_.recipient) ? Reply(P("non_fqdn_reject_code") + " 5.5.2 <" + f_.recipient +
                                            ">: Recipient address rejected: need fully-qualified address")
                                    : Outcome{};
       case RestrictionKind::kCheckClientAccess:
@@ -261,7 +261,7 @@ class Reference {
   bool TestHolds(const policy::Test& t) {
     using mail::TestOp;
     if (t.field == mail::Field::kSaslAuthenticated) {
-      return P("smtpd_sasl_auth_enable", "no") == "yes" && !f_.sasl_username.empty();
+      return P("smtpd_sasl_auth_enable") == "yes" && !f_.sasl_username.empty();
     }
     if (t.field == mail::Field::kTls) return f_.tls;
     if (t.field == mail::Field::kRate) return 0 > t.number;  // dry runs count no events
@@ -329,7 +329,7 @@ class Reference {
     } else {
       std::string address = key == ReplyContext::kSender ? f_.sender : f_.recipient;
       if (address.empty()) return {{"<>", false}};
-      if (address.find('@') == std::string::npos) address += "@" + P("myorigin", "");
+      if (address.find('@') == std::string::npos) address += "@" + P("myorigin");
       keys.emplace_back(address, false);
       auto at = address.rfind('@');
       std::string domain = address.substr(at + 1);
@@ -362,13 +362,13 @@ class Reference {
     }
     if (word == "DUNNO") return Outcome{};
     if (word == "REJECT")
-      return Reply(P("access_map_reject_code", "554") + " 5.7.1 " + name + (text.empty() ? "Access denied" : text));
+      return Reply(P("access_map_reject_code") + " 5.7.1 " + name + (text.empty() ? "Access denied" : text));
     if (word == "DEFER")
-      return Reply(P("access_map_defer_code", "450") + " 4.7.1 " + name + (text.empty() ? "Access denied" : text));
+      return Reply(P("access_map_defer_code") + " 4.7.1 " + name + (text.empty() ? "Access denied" : text));
     if (word == "DEFER_IF_PERMIT" || word == "DEFER_IF_REJECT") {
       std::string& slot = word == "DEFER_IF_PERMIT" ? defer_if_permit_ : defer_if_reject_;
       if (slot.empty())
-        slot = P("access_map_defer_code", "450") + " 4.7.1 " + name + (text.empty() ? "Service unavailable" : text);
+        slot = P("access_map_defer_code") + " 4.7.1 " + name + (text.empty() ? "Service unavailable" : text);
       return Outcome{};
     }
     if (word.size() == 3 && (word[0] == '4' || word[0] == '5') && !text.empty()) {

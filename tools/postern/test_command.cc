@@ -93,12 +93,12 @@ class Runner {
           facts.client_name = step.name;
           if (c.reverse_name.empty()) facts.reverse_client_name = step.name;
           d = policy.Run(vm::VmStage::kConnect, facts);
-          r.reply = d.reply.empty() ? "220 " + image_->ParameterOr("myhostname", "") + " ESMTP" : d.reply;
+          r.reply = d.reply.empty() ? "220 " + image_->Text("myhostname") + " ESMTP" : d.reply;
           break;
         case TestStep::Kind::kHelo:
           facts.helo = step.argument;
           d = policy.Run(vm::VmStage::kHelo, facts);
-          r.reply = d.reply.empty() ? "250 " + image_->ParameterOr("myhostname", "") : d.reply;
+          r.reply = d.reply.empty() ? "250 " + image_->Text("myhostname") : d.reply;
           break;
         case TestStep::Kind::kMail:
           facts.sender = mail::InternalForm(step.argument);

@@ -110,12 +110,12 @@ TEST(ParameterSupportTest, ReportedByNamesASettingThatIsReported) {
 }
 
 // The converse: what the runtime reads is in the registry, read as its type
-// (typed reads come from settings.bin, which holds described parameters
-// only: a name missing here would read as false or 0).
+// (reads come from settings.bin, which holds described parameters only: a
+// name missing there would read as false, 0 or "").
 TEST(ParameterSupportTest, RuntimeReadsOnlyDescribedParametersAsTheirType) {
   std::string runtime = SourceText("runtime");
   const std::regex read(
-      R"re((BoolParameter|IntParameter|TimeParameter|GetBool|GetInt|ParameterOr|Parameter)\((?:\s*[*\w>.\-]+,)?\s*"([a-z0-9_]+)")re");
+      R"re(\b(BoolParameter|IntParameter|TimeParameter|GetBool|GetInt|Get|Text|Parameter)\((?:\s*[*\w>.\-]+,)?\s*"([a-z0-9_]+)")re");
   int reads = 0;
   for (auto it = std::sregex_iterator(runtime.begin(), runtime.end(), read); it != std::sregex_iterator(); ++it) {
     std::string how = (*it)[1], name = (*it)[2];
