@@ -123,42 +123,76 @@ class Builder {
     }
   }
 
-  // Every described parameter in its type, as the check validated it.
+  // `value` in the type of `spec` (nullopt when it does not parse: the check
+  // reported that, PC0110, and no image is made then).
+  static std::optional<mail::SettingValue> Typed(const config::ParameterSpec& spec, const std::string& text) {
+    mail::SettingValue v;
+    v.text = text;
+    std::string_view value = Trim(text);
+    switch (spec.type) {
+      case ParameterType::kBoolean: {
+        std::optional<bool> b = config::ParseBoolean(value);
+        if (!b) return std::nullopt;
+        v.kind = mail::SettingKind::kBoolean;
+        v.number = *b ? 1 : 0;
+        return v;
+      }
+      case ParameterType::kInteger: {
+        long long n = 0;
+        if (!ParseDecimal(value, &n)) return std::nullopt;
+        v.kind = mail::SettingKind::kInteger;
+        v.number = n;
+        return v;
+      }
+      case ParameterType::kTime: {
+        std::optional<long long> seconds = ParseTime(value, spec.extra.empty() ? 's' : spec.extra.front());
+        if (!seconds) return std::nullopt;
+        v.kind = mail::SettingKind::kSeconds;
+        v.number = *seconds;
+        return v;
+      }
+      default:
+        v.kind = mail::SettingKind::kText;
+        return v;
+    }
+  }
+
+  // <transport>_destination_concurrency_limit and _recipient_limit, which
+  // posternd applies: integers that the registry cannot list by name.
+  static std::optional<config::ParameterSpec> TransportLimitSpec(std::string_view name) {
+    size_t suffix = config::PerTransportSuffixLength(name);
+    if (suffix == 0 || !config::IsImplementedTransportSuffix(name.substr(name.size() - suffix))) return std::nullopt;
+    return config::ParameterSpec{
+        name, ParameterType::kInteger, "", "", config::Support::kRuntime, config::Impact::kMinor, true, ""};
+  }
+
+  // Every described parameter in its type, as the check validated it; each
+  // master.cf -o override of one as "<service>/<name>"; and the
+  // per-transport limits posternd applies (<transport>_destination_*_limit).
   mail::SettingsMap Settings() const {
     mail::SettingsMap out;
     for (const config::ParameterSpec& spec : config::SupportedParameters()) {
       auto it = parameters_.find(std::string(spec.name));
       if (it == parameters_.end()) continue;
-      mail::SettingValue v;
-      v.text = it->second;
-      std::string_view value = Trim(it->second);
-      switch (spec.type) {
-        case ParameterType::kBoolean: {
-          std::optional<bool> b = config::ParseBoolean(value);
-          if (!b) continue;  // reported by the check (PC0110); no image is made then
-          v.kind = mail::SettingKind::kBoolean;
-          v.number = *b ? 1 : 0;
-          break;
-        }
-        case ParameterType::kInteger: {
-          long long n = 0;
-          if (!ParseDecimal(value, &n)) continue;
-          v.kind = mail::SettingKind::kInteger;
-          v.number = n;
-          break;
-        }
-        case ParameterType::kTime: {
-          std::optional<long long> seconds = ParseTime(value, spec.extra.empty() ? 's' : spec.extra.front());
-          if (!seconds) continue;
-          v.kind = mail::SettingKind::kSeconds;
-          v.number = *seconds;
-          break;
-        }
-        default:
-          v.kind = mail::SettingKind::kText;
-          break;
+      if (auto typed = Typed(spec, it->second)) out.emplace(std::string(spec.name), std::move(*typed));
+    }
+    for (const std::string& name : model_.parameters->ExplicitNames()) {
+      if (auto spec = TransportLimitSpec(name)) {
+        if (auto typed = Typed(*spec, Expanded(name))) out.emplace(name, std::move(*typed));
       }
-      out.emplace(std::string(spec.name), std::move(v));
+    }
+    for (const config::MasterService& s : model_.master_cf.services) {
+      for (const config::ServiceOverride& o : s.overrides) {
+        std::optional<config::ParameterSpec> limit = TransportLimitSpec(o.name);
+        const config::ParameterSpec* spec = limit ? &*limit : config::FindParameter(o.name);
+        if (spec == nullptr) continue;
+        std::string value = config::ServiceOverrideValue(s, o);
+        if (!config::IsRawParameter(o.name)) {
+          config::MacroExpander expander = model_.parameters->Expander();
+          value = expander.Expand(value, o.name);
+        }
+        if (auto typed = Typed(*spec, value)) out[s.name + "/" + o.name] = std::move(*typed);
+      }
     }
     return out;
   }

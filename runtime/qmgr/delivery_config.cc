@@ -9,27 +9,31 @@
 namespace postern::qmgr {
 namespace {
 
-// A per-service setting: the master.cf -o override, else main.cf's.
-std::string Setting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
-                    const std::string& fallback) {
-  for (const auto& [key, value] : service.overrides) {
-    if (key == name) return value;
-  }
-  return std::string(image.Parameter(name).value_or(fallback));
+// A per-service setting, typed by the compiler: the service's -o override
+// ("<service>/<name>" in settings.bin), else main.cf's.
+std::string SettingName(const image::Image& image, const mail::ServiceEntry& service, const std::string& name) {
+  std::string own = service.name + "/" + name;
+  return image.settings().Has(own) ? own : name;
 }
 
-int64_t IntSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
-                   int64_t fallback) {
-  long long value = 0;
-  std::string text = Setting(image, service, name, "");
-  return ParseDecimal(text, &value) ? value : fallback;
+std::string Setting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name) {
+  return std::string(image.settings().Text(SettingName(image, service, name)));
 }
 
-int64_t TimeSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
-                    int64_t fallback) {
-  std::string text = Setting(image, service, name, "");
-  std::optional<long long> seconds = ParseTime(text, 's');
-  return seconds ? *seconds : fallback;
+bool BoolSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name) {
+  return image.settings().Boolean(SettingName(image, service, name));
+}
+
+int64_t TimeSetting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name) {
+  return image.settings().Seconds(SettingName(image, service, name));
+}
+
+// <transport>_destination_*_limit: the transport's own when set (in
+// main.cf or as its -o), else the default_destination_*_limit given.
+int64_t TransportLimit(const image::Image& image, const mail::ServiceEntry& service, const std::string& name,
+                       int64_t otherwise) {
+  std::string which = SettingName(image, service, name);
+  return image.settings().Has(which) ? image.settings().Integer(which) : otherwise;
 }
 
 delivery::TlsPolicy TlsLevel(const std::string& level) {
@@ -75,34 +79,34 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
     if (s.type != "unix" && s.type != "fifo") continue;  // a transport is a unix service
     TransportConfig t;
     t.agent = s.command;
-    t.syslog_name = Setting(image, s, "syslog_name", image.Text("syslog_name"));
+    t.syslog_name = Setting(image, s, "syslog_name");
     bool lmtp = t.agent == "lmtp";
     // The smtp_ or lmtp_ name of a client setting, written out in full so
     // that every parameter the runtime reads can be found by its name.
     auto client = [lmtp](const char* smtp_name, const char* lmtp_name) { return lmtp ? lmtp_name : smtp_name; };
     t.concurrency_limit =
-        std::max<int64_t>(IntSetting(image, s, s.name + "_destination_concurrency_limit", concurrency), 1);
+        std::max<int64_t>(TransportLimit(image, s, s.name + "_destination_concurrency_limit", concurrency), 1);
     // local(8) delivers one recipient at a time (local_destination_recipient_limit = 1).
     t.recipient_limit = std::max<int64_t>(
-        IntSetting(image, s, s.name + "_destination_recipient_limit", t.agent == "local" ? 1 : recipients), 1);
-    std::string level = Setting(image, s, client("smtp_tls_security_level", "lmtp_tls_security_level"), "");
+        TransportLimit(image, s, s.name + "_destination_recipient_limit", t.agent == "local" ? 1 : recipients), 1);
+    std::string level = Setting(image, s, client("smtp_tls_security_level", "lmtp_tls_security_level"));
     if (Trim(level).empty() && !lmtp) {
       // The obsolete switches, as Postfix reads them when the level is unset.
-      if (EqualsIgnoreCase(Trim(Setting(image, s, "smtp_enforce_tls", "no")), "yes")) {
+      if (BoolSetting(image, s, "smtp_enforce_tls")) {
         level = "encrypt";
-      } else if (EqualsIgnoreCase(Trim(Setting(image, s, "smtp_use_tls", "no")), "yes")) {
+      } else if (BoolSetting(image, s, "smtp_use_tls")) {
         level = "may";
       }
     }
     t.tls = TlsLevel(level);
     // lmtp_connect_timeout's default, 0, leaves the time to the system's
     // connect(); posternd waits 30 s then, as for smtp.
-    int64_t connect = TimeSetting(image, s, client("smtp_connect_timeout", "lmtp_connect_timeout"), 30);
+    int64_t connect = TimeSetting(image, s, client("smtp_connect_timeout", "lmtp_connect_timeout"));
     t.connect_timeout = connect > 0 ? connect : 30;
     t.command_timeout =
-        std::max<int64_t>(TimeSetting(image, s, client("smtp_data_done_timeout", "lmtp_data_done_timeout"), 600), 1);
-    t.address_limit =
-        std::max<int64_t>(IntSetting(image, s, client("smtp_mx_address_limit", "lmtp_mx_address_limit"), 5), 0);
+        std::max<int64_t>(TimeSetting(image, s, client("smtp_data_done_timeout", "lmtp_data_done_timeout")), 1);
+    t.address_limit = std::max<int64_t>(
+        image.settings().Integer(SettingName(image, s, client("smtp_mx_address_limit", "lmtp_mx_address_limit"))), 0);
     c.transports[s.name] = std::move(t);
   }
   return c;

@@ -31,6 +31,24 @@ TEST(DeliveryConfigTest, TlsLevelPerServiceAndTheObsoleteSwitches) {
   EXPECT_EQ(c.transports.at("lmtp").connect_timeout, 30);  // lmtp_connect_timeout 0: the system's, 30 s here
 }
 
+TEST(DeliveryConfigTest, TypedOverridesAndTransportLimits) {
+  TestConfig config;
+  config.Write("main.cf",
+               "compatibility_level = 3.6\nmyhostname = mx.example.com\nrelay_destination_concurrency_limit = 3\n"
+               "default_destination_recipient_limit = 7\n");
+  config.Write("master.cf",
+               "smtp unix - - n - - smtp\nrelay unix - - n - - smtp\n  -o smtp_connect_timeout=2m\n"
+               "  -o relay_destination_recipient_limit=2\nlocal unix - n n - - local\n");
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile());
+  EXPECT_EQ(c.transports.at("relay").connect_timeout, 120);  // 2m, converted by the compiler
+  EXPECT_EQ(c.transports.at("smtp").connect_timeout, 30);
+  EXPECT_EQ(c.transports.at("relay").concurrency_limit, 3);
+  EXPECT_EQ(c.transports.at("smtp").concurrency_limit, 20);  // default_destination_concurrency_limit
+  EXPECT_EQ(c.transports.at("smtp").recipient_limit, 7);
+  EXPECT_EQ(c.transports.at("relay").recipient_limit, 2);  // its own -o
+  EXPECT_EQ(c.transports.at("local").recipient_limit, 1);  // local(8): one at a time
+}
+
 TEST(DeliveryConfigTest, SyslogNamePerService) {
   TestConfig config;
   config.Write("main.cf", "compatibility_level = 3.6\nmyhostname = mx.example.com\nsyslog_name = edge\n");
