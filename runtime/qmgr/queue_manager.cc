@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "mail/address.h"
+#include "mail/master_service_support.h"
 #include "runtime/delivery/dsn.h"
 #include "runtime/delivery/local_delivery.h"
 #include "runtime/delivery/smtp_agent.h"
@@ -608,6 +609,10 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
         Outcome{450, "4.3.0", "mail transport unavailable: no master.cf service \"" + job.transport + "\"", "none"});
   }
   const TransportConfig& t = transport->second;
+  auto unavailable = [&] {
+    return all(Outcome{450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported", "none"});
+  };
+  if (!mail::IsImplementedAgent(t.agent)) co_return unavailable();  // pipe, virtual: postern check says so (PC0136)
   if (t.agent == "discard") {
     co_return all(Outcome{250, "2.0.0", job.nexthop.empty() ? "discarded" : job.nexthop, "none"});
   }
@@ -619,8 +624,6 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
   if (retry) {
     co_return all(Decided(450, job.nexthop.empty() ? "delivery temporarily suspended" : job.nexthop));
   }
-  // virtual(8) delivery (virtual_mailbox_base, uid/gid maps) is not
-  // implemented: such mail waits below, as postern check says (PC0136).
   if (t.agent == "local") {
     std::vector<Outcome> out;
     for (size_t i = 0; i < n; ++i) {
@@ -652,8 +655,7 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
     }
     co_return out;
   }
-  co_return all(
-      Outcome{450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported", "none"});
+  co_return unavailable();  // smtp and lmtp are delivered by RunAgent
 }
 
 asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const Finished& finished) {
