@@ -1,5 +1,6 @@
 // Fuzzes the readers of image bytes: the IMAGE header, compact pattern
-// tables, the service table, CDB lookups and the policy program. An image is verified by hash
+// tables, the service table, CDB lookups, the policy program and the typed
+// settings. An image is verified by hash
 // before these run, but a reader must still never misbehave on any bytes.
 // The first byte picks the reader.
 #include <cstdint>
@@ -7,13 +8,14 @@
 
 #include "mail/image_format.h"
 #include "mail/policy_program.h"
+#include "mail/settings_format.h"
 #include "runtime/image/cdb_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern;
   if (size < 1) return 0;
   std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       (void)mail::DecodeImageHeader(bytes);
       break;
@@ -41,6 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (auto program = mail::DecodeProgram(bytes); program.ok()) {
         (void)mail::Verify(*program);
         (void)mail::Dump(*program);
+      }
+      break;
+    case 5:
+      if (auto settings = mail::DecodeSettings(bytes); settings.ok()) {
+        mail::Settings typed(std::move(settings).value());
+        (void)typed.Boolean("smtputf8_enable");
+        (void)typed.Seconds("smtpd_timeout");
+        (void)typed.Text("myhostname");
       }
       break;
   }
