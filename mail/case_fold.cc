@@ -3,8 +3,6 @@
 
 #include <unicode/ucasemap.h>
 
-#include <memory>
-
 #include "util/strings.h"
 
 namespace postern::mail {
@@ -17,23 +15,32 @@ bool IsAscii(std::string_view key) {
   return true;
 }
 
-// ICU's full case folding of UTF-8, or nullopt for invalid input.
+// One case map for the process: ICU's folding functions take it const, so
+// every thread may use it.
+const UCaseMap* CaseMap() {
+  static const UCaseMap* map = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    UCaseMap* m = ucasemap_open(nullptr, U_FOLD_CASE_DEFAULT, &status);
+    return U_FAILURE(status) ? nullptr : m;
+  }();
+  return map;
+}
+
+// ICU's full case folding of (valid) UTF-8; false when ICU cannot.
 bool FoldUtf8(std::string_view key, std::string* out) {
+  const UCaseMap* map = CaseMap();
+  if (map == nullptr) return false;
   UErrorCode status = U_ZERO_ERROR;
-  std::unique_ptr<UCaseMap, decltype(&ucasemap_close)> map(ucasemap_open(nullptr, U_FOLD_CASE_DEFAULT, &status),
-                                                           &ucasemap_close);
-  if (U_FAILURE(status)) return false;
   out->resize(key.size() * 3 + 16);
-  int32_t n = ucasemap_utf8FoldCase(map.get(), out->data(), static_cast<int32_t>(out->size()), key.data(),
+  int32_t n = ucasemap_utf8FoldCase(map, out->data(), static_cast<int32_t>(out->size()), key.data(),
                                     static_cast<int32_t>(key.size()), &status);
   if (status == U_BUFFER_OVERFLOW_ERROR) {
     status = U_ZERO_ERROR;
     out->resize(static_cast<size_t>(n));
-    n = ucasemap_utf8FoldCase(map.get(), out->data(), n, key.data(), static_cast<int32_t>(key.size()), &status);
+    n = ucasemap_utf8FoldCase(map, out->data(), n, key.data(), static_cast<int32_t>(key.size()), &status);
   }
   if (U_FAILURE(status) || n < 0) return false;
   out->resize(static_cast<size_t>(n));
-  // ICU replaces ill-formed sequences; Postfix folds only valid UTF-8.
   return true;
 }
 

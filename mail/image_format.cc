@@ -82,7 +82,7 @@ Result<ImageHeader> DecodeImageHeader(std::string_view bytes) {
   if (header.format_version != kImageFormatVersion) {
     return Status::Permanent("image format version " + std::to_string(header.format_version) +
                              " is not supported (this build reads version " + std::to_string(kImageFormatVersion) +
-                             ")");
+                             "): recompile the configuration with this postern");
   }
   if (!r.GetString(&header.compiler_version) || !r.GetU32(&count)) return Corrupt("truncated");
   for (uint32_t i = 0; i < count; ++i) {

@@ -105,6 +105,15 @@ class Builder {
     return model_.parameters->Expanded(name, &expander);
   }
 
+  // A master.cf -o value as its service sees it: $service_name set, $names
+  // expanded (raw parameters stay as written, like main.cf's).
+  std::string Expanded(const config::MasterService& service, const config::ServiceOverride& o) const {
+    std::string value = config::ServiceOverrideValue(service, o);
+    if (config::IsRawParameter(o.name)) return value;
+    config::MacroExpander expander = model_.parameters->Expander();
+    return expander.Expand(value, o.name);
+  }
+
   // Every supported parameter, plus the explicit names Postfix derives from
   // master.cf services (per-transport settings), with $names expanded and
   // /file elements of match lists replaced by the file's contents.
@@ -186,12 +195,7 @@ class Builder {
         std::optional<config::ParameterSpec> limit = TransportLimitSpec(o.name);
         const config::ParameterSpec* spec = limit ? &*limit : config::FindParameter(o.name);
         if (spec == nullptr) continue;
-        std::string value = config::ServiceOverrideValue(s, o);
-        if (!config::IsRawParameter(o.name)) {
-          config::MacroExpander expander = model_.parameters->Expander();
-          value = expander.Expand(value, o.name);
-        }
-        if (auto typed = Typed(*spec, value)) out[s.name + "/" + o.name] = std::move(*typed);
+        if (auto typed = Typed(*spec, Expanded(s, o))) out[s.name + "/" + o.name] = std::move(*typed);
       }
     }
     return out;
@@ -380,14 +384,7 @@ class Builder {
     for (const config::MasterService& s : model_.master_cf.services) {
       mail::ServiceEntry e{s.name, s.type, s.command, s.arguments, {}};
       // Expanded here, as main.cf's values are: the runtime reads values.
-      for (const config::ServiceOverride& o : s.overrides) {
-        std::string value = config::ServiceOverrideValue(s, o);
-        if (!config::IsRawParameter(o.name)) {
-          config::MacroExpander expander = model_.parameters->Expander();
-          value = expander.Expand(value, o.name);
-        }
-        e.overrides.emplace_back(o.name, std::move(value));
-      }
+      for (const config::ServiceOverride& o : s.overrides) e.overrides.emplace_back(o.name, Expanded(s, o));
       services.push_back(std::move(e));
     }
     return mail::EncodeServices(services);

@@ -416,9 +416,7 @@ int Server::Run() {
   // queue_directory, unless -q says otherwise; never Postfix's own queue,
   // whose layout posternd's would collide with.
   if (options_.queue_directory.empty()) {
-    std::string configured = (*image)->Text("queue_directory");
-    options_.queue_directory =
-        configured.empty() || configured == kPostfixQueueDirectory ? kDefaultQueueDirectory : configured;
+    options_.queue_directory = queue::QueueDirectoryFor((*image)->Text("queue_directory"));
   }
   if (options_.control_socket.empty()) options_.control_socket = options_.queue_directory + "/control";
   auto serving = Prepare(*image);

@@ -29,8 +29,8 @@ namespace postern::daemon {
 
 struct DaemonOptions {
   std::string images;  // an images directory (with `current`) or one image
-  // incoming/, hold/, control; empty: queue_directory from the image,
-  // kDefaultQueueDirectory when that is Postfix's default.
+  // incoming/, hold/, control; empty: queue_directory from the image
+  // (queue::QueueDirectoryFor).
   std::string queue_directory;
   std::vector<std::string> listen;  // "127.0.0.1:2525", "[::1]:25"; empty: from the image
   std::string user;                 // run as; empty: mail_owner, when started as root
@@ -43,9 +43,6 @@ struct DaemonOptions {
   // Overrides maillog_file ("/dev/stderr" in the foreground, for tests).
   std::optional<std::string> maillog_file;
 };
-
-inline constexpr const char* kDefaultQueueDirectory = "/var/spool/postern";
-inline constexpr const char* kPostfixQueueDirectory = "/var/spool/postfix";
 
 class Server {
  public:

@@ -6,7 +6,6 @@
 
 #include "mail/passwd_table.h"
 #include "util/sha256.h"
-#include "util/strings.h"
 
 namespace postern::image {
 namespace {
@@ -95,8 +94,8 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       // fold as the compiler folded them, by smtputf8_enable (mail/case_fold.h).
       mail::CaseFold fold = mail::CaseFold::kNone;
       if (section.kind == SectionKind::kExactTable) {
-        std::optional<std::string> smtputf8 = parameters_ ? parameters_->Lookup("smtputf8_enable") : std::nullopt;
-        fold = mail::CaseFoldFor(smtputf8 && EqualsIgnoreCase(Trim(*smtputf8), "yes"));
+        // settings.bin comes before the tables in the section table.
+        fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
       }
       auto table = std::make_unique<CdbTable>(file, bytes, fold);
       if (section.kind == SectionKind::kParameters) {
@@ -143,8 +142,6 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
   }
   return Status::Permanent("unknown section kind");
 }
-
-std::optional<std::string_view> Image::Parameter(std::string_view name) const { return parameters_->Find(name); }
 
 std::string Image::Text(std::string_view name) const { return std::string(settings_.Text(name)); }
 

@@ -43,10 +43,6 @@ class Image {
   // A described parameter's value as text ($names expanded), from
   // settings.bin; "" for a name the registry does not describe.
   std::string Text(std::string_view name) const;
-  // Any parameter of params.cdb, explicit names the registry does not
-  // describe included (relay_destination_concurrency_limit); nullopt when
-  // unknown.
-  std::optional<std::string_view> Parameter(std::string_view name) const;
 
   // The table a list element names ("hash:/etc/postfix/virtual"), or null.
   const mail::LookupTable* Table(std::string_view reference) const;

@@ -20,6 +20,15 @@ namespace postern::queue {
 // that time), mail on hold, and files that do not decode (never delivered).
 inline constexpr std::string_view kQueueNames[] = {"incoming", "deferred", "hold", "corrupt"};
 
+// The queue posternd uses for main.cf's queue_directory: that directory,
+// except Postfix's own /var/spool/postfix (and an empty value), whose layout
+// posternd's would collide with: /var/spool/postern then. The daemon and
+// the tools both ask this, so they agree without -q.
+inline std::string QueueDirectoryFor(std::string_view queue_directory) {
+  if (queue_directory.empty() || queue_directory == "/var/spool/postfix") return "/var/spool/postern";
+  return std::string(queue_directory);
+}
+
 struct QueueEntry {
   std::string queue;  // one of kQueueNames
   std::string id;

@@ -29,10 +29,9 @@ bool BadAddressBytes(std::string_view address, bool smtputf8, bool* needs_utf8) 
   return false;
 }
 
-// The domain of a path, when it has one, is a host name or an address
-// literal (mail/mail_domain.h); a source route is not looked at.
-bool ValidPathDomain(std::string_view path, bool smtputf8) {
-  std::string address = mail::InternalForm(path);
+// The domain of an address (InternalForm: no source route), when it has
+// one, is a host name or an address literal (mail/mail_domain.h).
+bool ValidDomain(std::string_view address, bool smtputf8) {
   mail::AddressParts parts = mail::SplitAddress(address);
   return !parts.has_domain || mail::ValidMailDomain(parts.domain, smtputf8);
 }
@@ -423,7 +422,8 @@ void Session::Mail(const Command& c) {
     return Reply("552 5.3.4 Message size exceeds fixed limit");
   }
   bool needs_utf8 = false;
-  if (BadAddressBytes(c.path, smtputf8, &needs_utf8) || !ValidPathDomain(c.path, smtputf8)) {
+  std::string sender = mail::InternalForm(c.path);
+  if (BadAddressBytes(c.path, smtputf8, &needs_utf8) || !ValidDomain(sender, smtputf8)) {
     return Reply("501 5.1.7 Bad sender address syntax");
   }
   if (needs_utf8 && config_.strict_smtputf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
@@ -431,7 +431,7 @@ void Session::Mail(const Command& c) {
     Log("warning: Message delivery request rate limit exceeded from " + ClientText() + " for service smtp");
     return Reply("452 4.3.2 Error: too much mail from " + peer_.address);
   }
-  facts_.sender = mail::InternalForm(c.path);
+  facts_.sender = std::move(sender);
   facts_.has_sender = true;
   facts_.size = size;
   facts_.recipient_count = 0;
@@ -481,7 +481,8 @@ void Session::Rcpt(const Command& c) {
     }
   }
   bool needs_utf8 = false;
-  if (c.path.empty() || BadAddressBytes(c.path, smtputf8_, &needs_utf8) || !ValidPathDomain(c.path, smtputf8_)) {
+  std::string recipient = mail::InternalForm(c.path);
+  if (c.path.empty() || BadAddressBytes(c.path, smtputf8_, &needs_utf8) || !ValidDomain(recipient, smtputf8_)) {
     return Reply("501 5.1.3 Bad recipient address syntax");
   }
   if (needs_utf8 && config_.strict_smtputf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
@@ -489,7 +490,7 @@ void Session::Rcpt(const Command& c) {
     Log("warning: Recipient address rate limit exceeded from " + ClientText() + " for service smtp");
     return Reply("452 4.3.2 Error: too many recipients from " + peer_.address);
   }
-  facts_.recipient = mail::InternalForm(c.path);
+  facts_.recipient = std::move(recipient);
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
   vm::Decision d = context_->policy->CheckRecipient(facts_);

@@ -34,6 +34,18 @@ def main():
     r = run("frobnicate")
     expect("unknown command exits 2 and is called unknown",
            r.returncode == 2 and 'unknown command "frobnicate"' in r.stderr, r.stderr)
+    # Without -q the queue tools look where posternd would: main.cf's
+    # queue_directory ($MAIL_CONFIG), never Postfix's /var/spool/postfix.
+    with tempfile.TemporaryDirectory() as etc:
+        pathlib.Path(etc, "main.cf").write_text("queue_directory = %s/spool\n" % etc)
+        r = subprocess.run([postern, "queue", "list"], capture_output=True, text=True,
+                           env=dict(os.environ, MAIL_CONFIG=etc))
+        expect("postern queue finds the queue in main.cf's queue_directory",
+               r.returncode == 2 and "%s/spool is not a posternd queue" % etc in r.stderr, r.stderr)
+        pathlib.Path(etc, "main.cf").write_text("queue_directory = /var/spool/postfix\n")
+        r = subprocess.run([postern, "status"], capture_output=True, text=True, env=dict(os.environ, MAIL_CONFIG=etc))
+        expect("... and /var/spool/postern for Postfix's own", "/var/spool/postern" in r.stderr + r.stdout,
+               r.stdout + r.stderr)
     r = run("conf", "-c", office, "-h", "myhostname", "message_size_limit")
     expect("conf -h prints the values alone, as postconf -h",
            r.returncode == 0 and r.stdout == "mail.example.com\n20480000\n", r.stdout + r.stderr)

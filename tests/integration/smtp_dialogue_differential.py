@@ -8,7 +8,6 @@ command syntax, address syntax, sequencing, BDAT, non-SMTP commands,
 ESMTP options, relay control for a client outside mynetworks (XCLIENT).
 Needs root and Debian's postfix package (exit 77 otherwise).
 """
-import argparse
 import os
 import shutil
 import socket
@@ -19,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from postfix_instance import SKIP, PrivatePostfix, free_port, wait_for_port  # noqa: E402
+from posternd import arguments  # noqa: E402
 
 OUTSIDE = "XCLIENT ADDR=203.0.113.9 NAME=mail.outside.example"
 LONG_LABEL = "a" * 64
@@ -164,7 +164,7 @@ def compare_on(args, root, extra, compare):
                               {"smtpd_authorized_xclient_hosts": "127.0.0.0/8", **extra})
     ours_root = os.path.join(root, "posternd")
     os.makedirs(ours_root)
-    process, port = start_posternd(os.path.abspath(args.postern), os.path.abspath(args.posternd), instance.etc,
+    process, port = start_posternd(args.postern, args.posternd, instance.etc,
                                    ours_root, users)
     try:
         with instance:
@@ -202,11 +202,7 @@ def compare_packets(postfix_port, posternd_port):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postern", required=True)
-    parser.add_argument("--posternd", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
+    args = arguments()
     if os.geteuid() != 0 or shutil.which("postfix") is None:
         print("skipped: needs root and Debian's postfix package")
         return SKIP

@@ -10,6 +10,9 @@ namespace postern::cli {
 
 // The configuration directory: -c, else $MAIL_CONFIG, else /etc/postfix.
 std::string DefaultConfigDirectory();
+// posternd's queue for the configuration in DefaultConfigDirectory(), as the
+// daemon picks it (queue::QueueDirectoryFor of its queue_directory).
+std::string DefaultQueueDirectory();
 
 struct ConfOptions {
   std::string config_directory;
@@ -72,9 +75,9 @@ struct TestOptions {
 int RunTest(const TestOptions& options);
 
 struct ControlOptions {
-  std::string queue_directory = "/var/spool/postern";
-  std::string socket;   // default: QUEUE/control
-  std::string command;  // "reload", "status" or "flush"
+  std::string queue_directory;  // empty: DefaultQueueDirectory()
+  std::string socket;           // default: QUEUE/control
+  std::string command;          // "reload", "status" or "flush"
 };
 // Talks to a running posternd over its control socket and prints its
 // answer (the active image, and for reload whether the new one was taken).
@@ -84,7 +87,7 @@ int RunControl(const ControlOptions& options);
 std::optional<std::string> AskDaemon(const std::string& path, const std::string& command, std::string* error);
 
 struct QueueOptions {
-  std::string queue_directory = "/var/spool/postern";
+  std::string queue_directory;   // empty: DefaultQueueDirectory()
   std::string action;            // list, show, delete, hold, release, requeue, flush
   bool json = false;             // list -j
   std::vector<std::string> ids;  // or "ALL" for delete/hold/release

@@ -4,13 +4,32 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "compiler/check/configuration.h"
+#include "runtime/queue/queue_directory.h"
 #include "tools/postern/commands.h"
+#include "util/strings.h"
 
 namespace postern::cli {
 
 std::string DefaultConfigDirectory() {
   const char* env = std::getenv("MAIL_CONFIG");
   return env != nullptr && *env != '\0' ? env : "/etc/postfix";
+}
+
+std::string DefaultQueueDirectory() {
+  std::string directory = DefaultConfigDirectory();
+  std::string configured;
+  if (PathExists(directory + "/main.cf")) {
+    DiagnosticSink ignored;  // `postern check` reports on main.cf
+    check::LoadOptions load;
+    load.config_directory = directory;
+    load.machine = config::MachineFacts::Probe();
+    load.load_tables = false;
+    check::Model model = check::LoadConfiguration(load, &ignored);
+    config::MacroExpander expander = model.parameters->Expander();
+    configured = std::string(Trim(model.parameters->Expanded("queue_directory", &expander)));
+  }
+  return queue::QueueDirectoryFor(configured);
 }
 
 }  // namespace postern::cli
@@ -88,14 +107,16 @@ int main(int argc, char** argv) {
       app.add_subcommand("reload", "make a running posternd load IMAGES/current now; print the active image");
   auto* status_cmd = app.add_subcommand("status", "print the active image and counters of a running posternd");
   for (auto [cmd, options] : {std::pair{reload_cmd, &reload}, std::pair{status_cmd, &status}}) {
-    cmd->add_option("-q,--queue", options->queue_directory, "posternd's queue directory")->capture_default_str();
+    cmd->add_option("-q,--queue", options->queue_directory,
+                    "posternd's queue directory (default: as posternd picks it from main.cf)");
     cmd->add_option("--control", options->socket, "control socket (default: QUEUE/control)");
   }
 
   QueueOptions queue;
   auto* queue_cmd =
       app.add_subcommand("queue", "look into posternd's queue and move its messages (mailq, postcat, postsuper)");
-  queue_cmd->add_option("-q,--queue", queue.queue_directory, "queue directory")->capture_default_str();
+  queue_cmd->add_option("-q,--queue", queue.queue_directory,
+                        "queue directory (default: as posternd picks it from main.cf)");
   queue_cmd->require_subcommand(1);
   auto* list_cmd = queue_cmd->add_subcommand("list", "every message, as mailq shows them");
   list_cmd->add_flag("-j,--json", queue.json, "one JSON object per message, as postqueue -j");
@@ -148,6 +169,7 @@ int main(int argc, char** argv) {
     return RunTest(test);
   }
   if (*queue_cmd) {
+    if (queue.queue_directory.empty()) queue.queue_directory = DefaultQueueDirectory();
     queue.action = queue_cmd->get_subcommands().front()->get_name();
     if (queue.action == "flush") {
       ControlOptions flush;
@@ -157,8 +179,11 @@ int main(int argc, char** argv) {
     }
     return RunQueue(queue);
   }
-  if (*reload_cmd) return RunControl(reload);
-  if (*status_cmd) return RunControl(status);
+  if (*reload_cmd || *status_cmd) {
+    ControlOptions& control = *reload_cmd ? reload : status;
+    if (control.queue_directory.empty()) control.queue_directory = DefaultQueueDirectory();
+    return RunControl(control);
+  }
   if (*disasm_cmd) {
     if (disasm.config_directory.empty()) disasm.config_directory = DefaultConfigDirectory();
     return RunDisasm(disasm);
