@@ -1,6 +1,8 @@
 // image_builder.cc: see image_builder.h.
 #include "compiler/emit/image_builder.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -61,15 +63,22 @@ class Builder {
     mail::Program program = lower::Codegen(ir, codegen, diagnostics_);
     if (options_.policy_only) return BuiltImage{};
 
-    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_));
+    // main.cf's and master.cf's values are as private as those files.
+    bool private_config = IsRestricted(model_.config_directory + "/main.cf") ||
+                          (model_.has_master_cf && IsRestricted(model_.config_directory + "/master.cf"));
+    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_),
+            private_config);
     mail::SettingsMap settings = Settings();
-    AddFile(mail::SectionKind::kSettings, "settings.bin", "", settings.size(), mail::EncodeSettings(settings));
-    AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services());
+    AddFile(mail::SectionKind::kSettings, "settings.bin", "", settings.size(), mail::EncodeSettings(settings),
+            private_config);
+    AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services(),
+            private_config);
     AddFile(mail::SectionKind::kPolicy, "policy.bc", "", program.code.size(), mail::EncodeProgram(program));
     int index = 0;
     for (const auto& [text, use] : tables_) EmitTable(use, index++);
     if (!includes_.empty())
-      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), WriteCdb(includes_));
+      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), WriteCdb(includes_),
+              restricted_includes_);
     // The manifest describes everything above, and is itself covered by IMAGE.
     std::string manifest = Manifest();
     sections_.insert(sections_.begin(), Section(mail::SectionKind::kManifest, "MANIFEST", "", 0, manifest));
@@ -337,15 +346,17 @@ class Builder {
       return;
     }
     if (!loaded.source_path.empty()) AddSource(loaded.source_path);
+    bool restricted = !loaded.source_path.empty() && IsRestricted(loaded.source_path);
     const mail::LookupTable* table = loaded.table.get();
     if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
       if (use.aliases) CollectIncludes(exact->entries());
-      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), WriteCdb(exact->entries()));
+      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), WriteCdb(exact->entries()),
+              restricted);
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       AddFile(mail::SectionKind::kPatternTable, base + ".pat", use.text, pattern->rules().size(),
-              mail::EncodePatternRules(pattern->rules()));
+              mail::EncodePatternRules(pattern->rules()), restricted);
     } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
-      AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value());
+      AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value(), restricted);
     } else if (dynamic_cast<const mail::PasswdTable*>(table) != nullptr) {
       sections_.push_back(Section(mail::SectionKind::kPasswdTable, "", use.text, 0, ""));
     }
@@ -368,6 +379,7 @@ class Builder {
           continue;
         }
         sources_[DisplayPath(file.value()->name())] = Sha256Hex(file.value()->text());
+        restricted_includes_ = restricted_includes_ || IsRestricted(file.value()->name());
         std::vector<std::string> addresses;
         for (std::string_view line : SplitAny(file.value()->text(), "\n")) {
           std::string_view trimmed = Trim(line);
@@ -402,14 +414,20 @@ class Builder {
     return s;
   }
 
+  // Whether others may not read `path` (it has no read bit for them).
+  static bool IsRestricted(const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) == 0;
+  }
+
   void AddFile(mail::SectionKind kind, const std::string& path, const std::string& reference, uint64_t entries,
-               Result<std::string> bytes) {
+               Result<std::string> bytes, bool restricted = false) {
     if (!bytes.ok()) {
       diagnostics_->FileError("PE0401", path, bytes.status().message());
       return;
     }
     sections_.push_back(Section(kind, path, reference, entries, *bytes));
-    files_.push_back(ImageFile{path, std::move(bytes).value()});
+    files_.push_back(ImageFile{path, std::move(bytes).value(), restricted});
   }
 
   std::string Manifest() const {
@@ -440,6 +458,7 @@ class Builder {
   std::set<std::string> alias_files_;
   std::map<std::string, std::shared_ptr<const mail::LookupTable>> synthetic_;  // policy sets
   std::map<std::string, std::string> includes_;
+  bool restricted_includes_ = false;            // an :include: file others may not read
   std::map<std::string, std::string> sources_;  // display path -> sha256
   std::vector<mail::ImageSection> sections_;
   std::vector<ImageFile> files_;

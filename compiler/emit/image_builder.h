@@ -30,6 +30,9 @@ struct ImageBuildOptions {
 struct ImageFile {
   std::string path;  // relative to the image directory
   std::string bytes;
+  // Made from a source that others may not read (a 0600 sasl_passwd): the
+  // published file keeps that restriction (image_publisher.h).
+  bool restricted = false;
 };
 
 struct BuiltImage {

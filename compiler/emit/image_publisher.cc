@@ -2,6 +2,7 @@
 #include "compiler/emit/image_publisher.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <system_error>
 
 #include "util/durable_file.h"
+#include "util/read_file.h"
 
 namespace postern::emit {
 namespace {
@@ -49,6 +51,79 @@ int Prune(const std::string& images, const std::string& current, int keep) {
   return removed;
 }
 
+int FileMode(const ImageFile& file) { return file.restricted ? 0440 : 0444; }
+
+bool AnyRestricted(const BuiltImage& image) {
+  return std::any_of(image.files.begin(), image.files.end(), [](const ImageFile& f) { return f.restricted; });
+}
+
+// Whether `directory` holds `image` exactly: every file, byte for byte,
+// a regular file with the mode it was published with.
+bool IsIntact(const std::string& directory, const BuiltImage& image) {
+  for (const ImageFile& file : image.files) {
+    std::string path = directory + "/" + file.path;
+    Result<std::string> bytes = ReadRegularFile(path);
+    struct stat st {};
+    if (!bytes.ok() || *bytes != file.bytes || lstat(path.c_str(), &st) != 0 ||
+        static_cast<int>(st.st_mode & 07777) != FileMode(file)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Writes `image` into the new directory `temp`, durably.
+Status WriteImage(const std::string& temp, const BuiltImage& image, const PublishOptions& options) {
+  bool restricted = AnyRestricted(image);
+  std::optional<gid_t> group = restricted ? options.reader_group : std::nullopt;
+  mode_t directory_mode = restricted ? 0750 : 0755;
+  auto make_directory = [&](const std::string& d) -> Status {
+    if (mkdir(d.c_str(), directory_mode) != 0) return Errno("mkdir " + d);
+    if (chmod(d.c_str(), directory_mode) != 0) return Errno("chmod " + d);  // whatever the umask
+    if (group && chown(d.c_str(), static_cast<uid_t>(-1), *group) != 0) return Errno("chown " + d);
+    return Status::Ok();
+  };
+  if (Status s = make_directory(temp); !s.ok()) return s;
+  std::vector<std::string> directories = {temp};
+  for (const ImageFile& file : image.files) {
+    fs::path target = fs::path(temp) / file.path;
+    if (target.parent_path() != fs::path(temp) && !fs::is_directory(target.parent_path())) {
+      if (Status s = make_directory(target.parent_path().string()); !s.ok()) return s;
+      directories.push_back(target.parent_path().string());
+    }
+    if (Status s = WriteFileSynced(target.string(), file.bytes, FileMode(file)); !s.ok()) return s;
+    if (chmod(target.c_str(), static_cast<mode_t>(FileMode(file))) != 0) return Errno("chmod " + target.string());
+    if (file.restricted && group && chown(target.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+      return Errno("chown " + target.string());
+    }
+  }
+  for (const std::string& dir : directories) {
+    if (Status s = SyncDirectory(dir); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Makes `id` current and prunes.
+Result<PublishResult> Finish(const std::string& images, const std::string& id, const PublishOptions& options,
+                             PublishResult result) {
+  Status s = SyncDirectory(images);
+  if (!s.ok()) return s;
+
+  // Swap `current` with rename(2): atomic for every reader.
+  std::string link_temp = images + "/.current-" + std::to_string(getpid());
+  unlink(link_temp.c_str());
+  if (symlink(id.c_str(), link_temp.c_str()) != 0) return Errno("symlink " + link_temp);
+  if (rename(link_temp.c_str(), (images + "/current").c_str()) != 0) {
+    Status err = Errno("rename " + link_temp);
+    unlink(link_temp.c_str());
+    return err;
+  }
+  s = SyncDirectory(images);
+  if (!s.ok()) return s;
+  result.removed = Prune(images, id, options.keep_previous);
+  return result;
+}
+
 }  // namespace
 
 Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions& options) {
@@ -60,53 +135,37 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
   PublishResult result;
   result.previous = CurrentId(images);
   result.path = images + "/" + image.id;
-  if (fs::is_directory(result.path, ec)) {
+  std::string temp = images + "/.tmp-" + image.id.substr(0, 16) + "-" + std::to_string(getpid());
+  fs::remove_all(temp, ec);
+  if (fs::is_directory(result.path, ec) && IsIntact(result.path, image)) {
     // Same id, same bytes: mark it as the newest for pruning.
     result.already_present = true;
     if (utimensat(AT_FDCWD, result.path.c_str(), nullptr, 0) != 0) return Errno("touch " + result.path);
   } else {
-    std::string temp = images + "/.tmp-" + image.id.substr(0, 16) + "-" + std::to_string(getpid());
-    fs::remove_all(temp, ec);
-    if (mkdir(temp.c_str(), 0755) != 0) return Errno("mkdir " + temp);
-    std::vector<std::string> directories = {temp};
-    for (const ImageFile& file : image.files) {
-      fs::path target = fs::path(temp) / file.path;
-      if (target.parent_path() != fs::path(temp) && !fs::is_directory(target.parent_path())) {
-        if (mkdir(target.parent_path().c_str(), 0755) != 0) return Errno("mkdir " + target.parent_path().string());
-        directories.push_back(target.parent_path().string());
-      }
-      Status s = WriteFileSynced(target.string(), file.bytes);
-      if (!s.ok()) {
+    if (Status s = WriteImage(temp, image, options); !s.ok()) {
+      fs::remove_all(temp, ec);
+      return s;
+    }
+    bool exists = fs::exists(fs::symlink_status(result.path, ec));
+    // A damaged copy is exchanged with the new one in one step, so that a
+    // reader never finds the name missing, then removed.
+    unsigned flags = exists ? RENAME_EXCHANGE : RENAME_NOREPLACE;
+    if (renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, result.path.c_str(), flags) != 0) {
+      if (errno == EEXIST) {  // another compile published it meanwhile
         fs::remove_all(temp, ec);
-        return s;
+        result.already_present = true;
+        return Finish(images, image.id, options, result);
       }
-    }
-    for (const std::string& dir : directories) {
-      Status s = SyncDirectory(dir);
-      if (!s.ok()) return s;
-    }
-    if (rename(temp.c_str(), result.path.c_str()) != 0) {
       Status s = Errno("rename " + temp + " to " + result.path);
       fs::remove_all(temp, ec);
       return s;
     }
+    if (exists) {
+      fs::remove_all(temp, ec);
+      result.repaired = true;
+    }
   }
-  Status s = SyncDirectory(images);
-  if (!s.ok()) return s;
-
-  // Swap `current` with rename(2): atomic for every reader.
-  std::string link_temp = images + "/.current-" + std::to_string(getpid());
-  unlink(link_temp.c_str());
-  if (symlink(image.id.c_str(), link_temp.c_str()) != 0) return Errno("symlink " + link_temp);
-  if (rename(link_temp.c_str(), (images + "/current").c_str()) != 0) {
-    Status err = Errno("rename " + link_temp);
-    unlink(link_temp.c_str());
-    return err;
-  }
-  s = SyncDirectory(images);
-  if (!s.ok()) return s;
-  result.removed = Prune(images, image.id, options.keep_previous);
-  return result;
+  return Finish(images, image.id, options, result);
 }
 
 }  // namespace postern::emit

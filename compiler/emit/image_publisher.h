@@ -7,9 +7,19 @@
 //
 // A reader that follows `current` sees either the old image or the new one,
 // never a mix. Older images beyond `keep` are removed, never the current
-// one. Publishing an image that already exists only re-points `current`.
+// one. Publishing an image that already exists checks it first: intact, it
+// only re-points `current`; damaged (a file changed, truncated, missing or
+// replaced by something else), it is written again and swapped in.
+//
+// Files are read-only (0444). A file made from a source others may not
+// read (ImageFile::restricted) is 0440, and its image's directories 0750:
+// with `reader_group` (posternd's group, which must read it on reload)
+// they belong to that group.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "compiler/emit/image_builder.h"
@@ -20,13 +30,15 @@ namespace postern::emit {
 struct PublishOptions {
   std::string images_directory;
   int keep_previous = 5;  // images kept besides the current one
+  std::optional<gid_t> reader_group;
 };
 
 struct PublishResult {
   std::string path;      // IMAGES/<id>
   std::string previous;  // the id `current` pointed to before, if any
   bool already_present = false;
-  int removed = 0;  // old images pruned
+  bool repaired = false;  // it was present but damaged, and is whole again
+  int removed = 0;        // old images pruned
 };
 
 Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions& options);

@@ -223,36 +223,22 @@ Status Server::OpenControlSocket() {
   return Status::Ok();
 }
 
-Status Server::DropPrivileges() {
-  if (getuid() != 0 && geteuid() != 0) return Status::Ok();
+Result<Server::RunAs> Server::RunAsUser() const {
   std::string user = options_.user;
   if (user.empty()) user = serving_.load()->session->image->Text("mail_owner");
   errno = 0;
   const struct passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) return Status::Permanent("unknown user \"" + user + "\" (mail_owner or --user)");
   if (pw->pw_uid == 0) return Status::Permanent("refusing to run as \"" + user + "\", which is root");
-  uid_t uid = pw->pw_uid;
-  gid_t gid = pw->pw_gid;
-  const std::string& q = options_.queue_directory;
-  std::vector<std::string> paths = {q, control_path_};
-  for (std::string_view sub : queue::kQueueNames) paths.push_back(q + "/" + std::string(sub));
-  for (const std::string& path : paths) {
-    if (chown(path.c_str(), uid, gid) != 0) return Status::Permanent("chown " + path + ": " + std::strerror(errno));
-  }
-  // Files already in the queue (from an earlier run as another user).
-  std::error_code ec;
-  for (std::string_view sub : queue::kQueueNames) {
-    for (const auto& entry : std::filesystem::directory_iterator(q + "/" + std::string(sub), ec)) {
-      if (chown(entry.path().c_str(), uid, gid) != 0) {
-        return Status::Permanent("chown " + entry.path().string() + ": " + std::strerror(errno));
-      }
-    }
-  }
-  if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-    return Status::Permanent("cannot become " + user + ": " + std::strerror(errno));
+  return RunAs{user, pw->pw_uid, pw->pw_gid};
+}
+
+Status Server::DropPrivileges(const RunAs& user) {
+  if (setgroups(0, nullptr) != 0 || setgid(user.gid) != 0 || setuid(user.uid) != 0) {
+    return Status::Permanent("cannot become " + user.name + ": " + std::strerror(errno));
   }
   if (setuid(0) == 0) return Status::Permanent("could regain root after dropping privileges");
-  log_.Write("running as " + user);
+  log_.Write("running as " + user.name);
   return Status::Ok();
 }
 
@@ -422,7 +408,32 @@ int Server::Run() {
   auto serving = Prepare(*image);
   if (!serving.ok()) return fail("image " + (*image)->id() + ": " + serving.status().message());
   serving_.store(*serving);
-  // Before anything touches the queue, its ports or its control socket.
+  // As root: the queue directories for the user posternd becomes (no link
+  // followed, no file touched), the ports, the local delivery helper; then
+  // the privileges go, before the queue is locked, read or written.
+  bool root = getuid() == 0 || geteuid() == 0;
+  std::optional<RunAs> run_as;
+  if (root) {
+    auto user = RunAsUser();
+    if (!user.ok()) return fail(user.status().message());
+    run_as = *user;
+  }
+  std::optional<queue::QueueOwner> owner;
+  if (run_as) owner = queue::QueueOwner{run_as->uid, run_as->gid};
+  if (Status s = queue::PrepareQueueDirectories(options_.queue_directory, owner); !s.ok()) {
+    return fail("queue: " + s.message());
+  }
+  if (Status s = Listen(); !s.ok()) return fail(s.message());
+  if (!options_.no_delivery && root) {
+    // Local deliveries need the recipients' privileges.
+    auto helper = local::LocalHelper::Start(options_.images, users_);
+    if (!helper.ok()) return fail("local delivery helper: " + helper.status().message());
+    local_helper_ = std::move(helper).value();
+  }
+  if (run_as) {
+    if (Status s = DropPrivileges(*run_as); !s.ok()) return fail(s.message());
+  }
+  // Before anything reads or writes the queue or its control socket.
   auto lock = queue::QueueLock::Acquire(options_.queue_directory);
   if (!lock.ok()) return fail(lock.status().message());
   queue_lock_ = std::move(lock).value();
@@ -431,20 +442,7 @@ int Server::Run() {
   writer_ = std::move(writer).value();
   shared_.writer = writer_.get();
   shared_.lookups = &lookups_;
-  for (std::string_view sub : queue::kQueueNames) {
-    std::error_code ec;
-    std::filesystem::create_directories(options_.queue_directory + "/" + std::string(sub), ec);
-    if (ec) return fail("queue: " + options_.queue_directory + "/" + std::string(sub) + ": " + ec.message());
-  }
-  if (Status s = Listen(); !s.ok()) return fail(s.message());
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
-  if (!options_.no_delivery && (getuid() == 0 || geteuid() == 0)) {
-    // Before giving up root: local deliveries need the recipients' privileges.
-    auto helper = delivery::LocalHelper::Start(users_);
-    if (!helper.ok()) return fail("local delivery helper: " + helper.status().message());
-    local_helper_ = std::move(helper).value();
-  }
-  if (Status s = DropPrivileges(); !s.ok()) return fail(s.message());
   if (!options_.no_delivery) {
     dns::ResolverOptions dns_options;
     dns_options.servers = options_.dns_servers;

@@ -10,6 +10,8 @@
 // what was stored; the control socket's "flush" runs the deferred queue.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -56,7 +58,14 @@ class Server {
   std::string Reload(const std::string& why);
   Status Listen();
   Status OpenControlSocket();
-  Status DropPrivileges();
+  // Started as root: the user posternd runs as (--user, else mail_owner).
+  struct RunAs {
+    std::string name;
+    uid_t uid;
+    gid_t gid;
+  };
+  Result<RunAs> RunAsUser() const;
+  Status DropPrivileges(const RunAs& user);
   void WatchImages();
   boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor, MailLog log);
   boost::asio::awaitable<void> ReadInotify();
@@ -74,7 +83,7 @@ class Server {
   std::unique_ptr<queue::QueueLock> queue_lock_;  // held while the daemon runs
   std::unique_ptr<queue::QueueWriter> writer_;
   std::unique_ptr<dns::DnsResolver> dns_;
-  std::unique_ptr<delivery::LocalHelper> local_helper_;  // when started as root
+  std::unique_ptr<local::LocalHelper> local_helper_;  // when started as root
   std::unique_ptr<qmgr::QueueManager> qmgr_;
   DaemonShared shared_;
 

@@ -12,7 +12,7 @@
 
 #include "mail/case_fold.h"
 #include "mail/lookup_table.h"
-#include "runtime/image/mapped_file.h"
+#include "runtime/image/image_file.h"
 
 namespace postern::image {
 
@@ -20,7 +20,7 @@ class CdbTable : public mail::LookupTable {
  public:
   // REQUIRES: bytes outlive the table (the mapping is held by `owner`).
   // `fold`: how the keys were folded when written, and queries are now.
-  CdbTable(std::shared_ptr<const MappedFile> owner, std::string_view bytes, mail::CaseFold fold)
+  CdbTable(std::shared_ptr<const ImageFile> owner, std::string_view bytes, mail::CaseFold fold)
       : owner_(std::move(owner)), bytes_(bytes), fold_(fold) {}
 
   // Whether `bytes` is structurally a CDB (header and slot tables in range).
@@ -34,7 +34,7 @@ class CdbTable : public mail::LookupTable {
   void ForEach(const std::function<void(std::string_view, std::string_view)>& visit) const;
 
  private:
-  std::shared_ptr<const MappedFile> owner_;
+  std::shared_ptr<const ImageFile> owner_;
   std::string_view bytes_;
   mail::CaseFold fold_;
 };

@@ -31,7 +31,7 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
   fs::path resolved = fs::canonical(directory, ec);
   if (ec) return Status::Permanent("cannot open image " + path + ": " + ec.message());
 
-  auto header_file = MappedFile::Open((resolved / mail::kImageHeaderFile).string());
+  auto header_file = ImageFile::Read((resolved / mail::kImageHeaderFile).string());
   if (!header_file.ok()) return Status::Permanent("not an image: " + header_file.status().message());
   std::string_view header_bytes = (*header_file)->bytes();
   auto header = mail::DecodeImageHeader(header_bytes);
@@ -63,12 +63,15 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
 
 Status Image::LoadSection(const mail::ImageSection& section, const std::string& directory) {
   using mail::SectionKind;
-  std::shared_ptr<const MappedFile> file;
+  std::shared_ptr<const ImageFile> file;
   std::string_view bytes;
   if (!section.path.empty()) {
-    auto mapped = MappedFile::Open(directory + "/" + section.path);
-    if (!mapped.ok()) return Status::Permanent("missing file: " + mapped.status().message());
-    file = *mapped;
+    auto read = ImageFile::Read(directory + "/" + section.path);
+    if (!read.ok()) {
+      return Status::Permanent((read.status().not_found() ? "missing file: " : "unreadable file: ") +
+                               read.status().message());
+    }
+    file = *read;
     bytes = file->bytes();
     if (bytes.size() != section.size) {
       return Status::Permanent(section.path + " has " + std::to_string(bytes.size()) + " bytes, the header says " +

@@ -21,7 +21,7 @@
 #include "mail/policy_program.h"
 #include "mail/settings_format.h"
 #include "runtime/image/cdb_table.h"
-#include "runtime/image/mapped_file.h"
+#include "runtime/image/image_file.h"
 #include "util/status.h"
 
 namespace postern::image {

@@ -46,8 +46,6 @@ struct DeliveryConfig {
   bool notify_2bounce = false;                         // notify_classes has 2bounce (or bounce)
   std::string double_bounce_recipient = "postmaster";  // 2bounce_notice_recipient
   int64_t command_time_limit = 1000;
-  std::string default_privs = "nobody";
-  std::string mail_spool_directory = "/var/mail";
   std::string recipient_delimiter;  // the characters that start an address extension
   uint64_t mailbox_size_limit = 51200000;
   std::map<std::string, TransportConfig, std::less<>> transports;  // master.cf name -> settings

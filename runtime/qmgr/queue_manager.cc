@@ -174,11 +174,6 @@ QueueManager::Stats QueueManager::stats() const {
 }
 
 Status QueueManager::Start() {
-  for (std::string_view q : queue::kQueueNames) {
-    std::error_code ec;
-    std::filesystem::create_directories(root_ + "/" + std::string(q), ec);
-    if (ec) return Status::Temporary("queue directory " + root_ + "/" + std::string(q) + ": " + ec.message());
-  }
   // Temporary files of deferral rewrites a crash interrupted (the writer's
   // own temporaries in incoming/ were never acknowledged either).
   for (const char* q : {"/incoming", "/deferred"}) {
@@ -628,26 +623,39 @@ asio::awaitable<std::vector<QueueManager::Outcome>> QueueManager::RunSimpleAgent
     std::vector<Outcome> out;
     for (size_t i = 0; i < n; ++i) {
       const QueuedRecipient& r = q.recipients[job.recipients[i]];
-      delivery::LocalRequest request;
-      request.queue_id = q.id;
-      request.sender = q.sender;
-      request.recipient = r.address;
-      request.original_recipient = WithoutPrefix(r.original);
-      std::string local = ToLower(mail::SplitAddress(r.address).local);
-      size_t extension =
-          config.recipient_delimiter.empty() ? std::string::npos : local.find_first_of(config.recipient_delimiter);
-      request.user = local.substr(0, extension);
-      request.detail = job.details[i];
-      request.content = q.content;
-      request.hostname = config.hostname;
-      request.now = static_cast<int64_t>(Now());
-      request.command_time_limit = config.command_time_limit;
-      request.mailbox_size_limit = config.mailbox_size_limit;
-      delivery::LocalPrivileges privileges{config.default_privs, config.mail_spool_directory};
-      delivery::LocalHelper* helper = services_.local_helper;
-      delivery::RecipientResult result = co_await RunOn(blocking_, [&] {
-        return helper != nullptr ? helper->Deliver(request, privileges) : delivery::DeliverLocally(request);
-      });
+      delivery::RecipientResult result;
+      local::LocalHelper* helper = services_.local_helper;
+      if (helper != nullptr) {
+        // The helper decides from the image itself (local_authority.h).
+        local::LocalHelperRequest request;
+        request.image_id = job.message->context->resolver->image().id();
+        request.transport = job.transport;
+        request.queue_id = q.id;
+        request.sender = q.sender;
+        request.recipient = r.address;
+        request.original_recipient = WithoutPrefix(r.original);
+        request.delivery = job.details[i];
+        request.content = q.content;
+        request.now = static_cast<int64_t>(Now());
+        result = co_await RunOn(blocking_, [&] { return helper->Deliver(request); });
+      } else {
+        // Not root: every delivery runs with posternd's own privileges.
+        delivery::LocalRequest request;
+        request.queue_id = q.id;
+        request.sender = q.sender;
+        request.recipient = r.address;
+        request.original_recipient = WithoutPrefix(r.original);
+        std::string local = ToLower(mail::SplitAddress(r.address).local);
+        auto extension = mail::SplitExtension(local, config.recipient_delimiter);
+        request.user = extension ? extension->base : local;
+        request.detail = job.details[i];
+        request.content = q.content;
+        request.hostname = config.hostname;
+        request.now = static_cast<int64_t>(Now());
+        request.command_time_limit = config.command_time_limit;
+        request.mailbox_size_limit = config.mailbox_size_limit;
+        result = co_await RunOn(blocking_, [&] { return delivery::DeliverLocally(request); });
+      }
       std::string status = LeadingStatus(result.text);
       std::string text = status.empty() ? result.text : result.text.substr(status.size() + 1);
       out.push_back(Outcome{result.code, status.empty() ? delivery::StatusOf(result.text, result.code) : status,

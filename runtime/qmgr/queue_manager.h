@@ -46,8 +46,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/delivery/local_helper.h"
 #include "runtime/dns/dns_resolver.h"
+#include "runtime/local/local_helper.h"
 #include "runtime/qmgr/delivery_config.h"
 #include "runtime/queue/queue_writer.h"
 #include "util/asio.h"
@@ -66,7 +66,7 @@ struct QueueManagerServices {
   dns::DnsResolver* dns = nullptr;       // null: only numeric nexthops are reached
   // Local deliveries with the recipient's privileges (posternd started as
   // root); null: they run with the daemon's own.
-  delivery::LocalHelper* local_helper = nullptr;
+  local::LocalHelper* local_helper = nullptr;
 };
 
 class QueueManager {
@@ -76,7 +76,8 @@ class QueueManager {
   QueueManager(const QueueManager&) = delete;
   QueueManager& operator=(const QueueManager&) = delete;
 
-  // Creates the queue directories, removes temporary files a crash left,
+  // REQUIRES: the queue directories exist (queue::PrepareQueueDirectories).
+  // Removes temporary files a crash left,
   // finds the mail already queued and starts delivering it.
   Status Start();
   // Messages stored in incoming/ (the queue writer's hook). Thread-safe.

@@ -2,6 +2,7 @@
 #include "runtime/queue/queue_directory.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,17 +10,74 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "util/durable_file.h"
+#include "util/read_file.h"
 
 namespace postern::queue {
 namespace {
 
 bool IsMessageName(const std::string& name) { return !name.empty() && name.front() != '.'; }
 
+Status Errno(const std::string& what) { return Status::Temporary(what + ": " + std::strerror(errno)); }
+
+// `name` in `parent` (AT_FDCWD: a path) as a directory we own, created when
+// missing; never through a symbolic link. Returns the open directory.
+Result<int> OwnDirectory(int parent, const std::string& name, const std::string& shown,
+                         std::optional<QueueOwner> owner) {
+  if (mkdirat(parent, name.c_str(), 0700) != 0 && errno != EEXIST) return Errno("mkdir " + shown);
+  int fd = openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP || errno == ENOTDIR) return Status::Permanent(shown + " is not a directory (a symbolic link?)");
+    return Errno(shown);
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 ||
+      (owner && (st.st_uid != owner->uid || st.st_gid != owner->gid) && fchown(fd, owner->uid, owner->gid) != 0)) {
+    Status s = Errno("chown " + shown);
+    close(fd);
+    return s;
+  }
+  if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0) {
+    Status s = Errno("chmod " + shown);
+    close(fd);
+    return s;
+  }
+  return fd;
+}
+
 }  // namespace
+
+Status PrepareQueueDirectories(const std::string& root, std::optional<QueueOwner> owner) {
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(root).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);  // /var/spool and such: the system's
+  Result<int> top = OwnDirectory(AT_FDCWD, root, root, owner);
+  if (!top.ok()) return top.status();
+  Status status = Status::Ok();
+  for (std::string_view queue : kQueueNames) {
+    std::string name(queue);
+    Result<int> sub = OwnDirectory(*top, name, root + "/" + name, owner);
+    if (!sub.ok()) {
+      status = sub.status();
+      break;
+    }
+    close(*sub);
+  }
+  // The lock file of an earlier run as another user: taken over through
+  // its descriptor, and only when it is a plain file of one link.
+  int pid_file = owner ? openat(*top, "posternd.pid", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+  if (pid_file >= 0) {
+    struct stat st {};
+    if (status.ok() && fstat(pid_file, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+        st.st_uid != owner->uid && fchown(pid_file, owner->uid, owner->gid) != 0) {
+      status = Errno("chown " + root + "/posternd.pid");
+    }
+    close(pid_file);
+  }
+  close(*top);
+  return status;
+}
 
 Result<std::vector<QueueEntry>> ListQueue(const std::string& root) {
   std::vector<QueueEntry> entries;
@@ -38,12 +96,13 @@ Result<std::vector<QueueEntry>> ListQueue(const std::string& root) {
       QueueEntry e;
       e.queue = std::string(queue);
       e.id = name;
-      std::ifstream in(file.path(), std::ios::binary);
-      std::stringstream bytes;
-      bytes << in.rdbuf();
-      std::string data = bytes.str();
-      e.file_size = data.size();
-      auto decoded = DecodeQueueFile(data);
+      Result<std::string> data = ReadRegularFile(file.path().string());
+      if (!data.ok()) {
+        if (data.status().not_found()) continue;  // delivered meanwhile
+        return data.status();
+      }
+      e.file_size = data->size();
+      auto decoded = DecodeQueueFile(*data);
       if (decoded.ok()) {
         e.message = std::move(decoded).value();
       } else {

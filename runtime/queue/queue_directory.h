@@ -5,6 +5,8 @@
 // always in exactly one queue, also across a crash.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,18 @@ inline std::string QueueDirectoryFor(std::string_view queue_directory) {
   return std::string(queue_directory);
 }
 
+// Creates the queue directory and its queues when missing, mode 0700 (the
+// queue ids and files are nobody else's business), and, when `owner` is
+// given, gives them to that uid:gid: root does this before posternd drops
+// its privileges. No symbolic link is followed (a queue that is one is an
+// error) and no file in a queue is touched: a link or a hard link planted by
+// the unprivileged user cannot make root hand it another file.
+struct QueueOwner {
+  uid_t uid;
+  gid_t gid;
+};
+Status PrepareQueueDirectories(const std::string& root, std::optional<QueueOwner> owner);
+
 struct QueueEntry {
   std::string queue;  // one of kQueueNames
   std::string id;
@@ -38,7 +52,8 @@ struct QueueEntry {
 };
 
 // Every message file of every queue (temporary files are not messages),
-// sorted by queue, then id (arrival order).
+// sorted by queue, then id (arrival order). A queue or a file that cannot
+// be read (permission denied) is an error, not a corrupt message.
 Result<std::vector<QueueEntry>> ListQueue(const std::string& root);
 
 // Moves `id` from queue `from` to queue `to`, durably.

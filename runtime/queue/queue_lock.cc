@@ -7,14 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 namespace postern::queue {
 
 Result<std::unique_ptr<QueueLock>> QueueLock::Acquire(const std::string& queue_directory) {
-  std::error_code ec;
-  std::filesystem::create_directories(queue_directory, ec);
-  if (ec) return Status::Permanent(queue_directory + ": " + ec.message());
   std::string path = queue_directory + "/posternd.pid";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return Status::Permanent(path + ": " + std::strerror(errno));

@@ -16,7 +16,8 @@ namespace postern::queue {
 
 class QueueLock {
  public:
-  // Creates `queue_directory` if needed. Fails (permanently) when another
+  // REQUIRES: `queue_directory` exists (PrepareQueueDirectories).
+  // Fails (permanently) when another
   // process holds the lock.
   static Result<std::unique_ptr<QueueLock>> Acquire(const std::string& queue_directory);
   ~QueueLock();

@@ -590,6 +590,15 @@ bool Resolver::IsLocalDomain(std::string_view domain) const {
   return config_.mydestination.Match(domain);
 }
 
+std::vector<Delivery> Resolver::LocalDeliveries(std::string_view address, std::string_view transport) const {
+  Resolution out;
+  Run run(*this, ResolveOptions{false, false}, &out);
+  Route route;
+  route.transport = std::string(transport);
+  run.LocalDeliver(std::string(address), route, "", 0, 0);
+  return std::move(out.results);
+}
+
 Resolution Resolver::Resolve(std::string_view recipient, const ResolveOptions& options) const {
   Resolution out;
   out.input = std::string(recipient);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolution.h"
@@ -39,6 +40,12 @@ class Resolver {
   Resolution Resolve(std::string_view recipient, const ResolveOptions& options = {}) const;
   // Sender rewriting (sender_canonical_maps, canonical_maps).
   std::string RewriteSender(std::string_view sender, Resolution* trace) const;
+
+  // local(8)'s own part for `address`, which the queue manager hands to
+  // the local service `transport`: its aliases, :include: lists, commands,
+  // files and mailbox. The local delivery helper computes this itself
+  // instead of believing what the daemon asks for.
+  std::vector<Delivery> LocalDeliveries(std::string_view address, std::string_view transport) const;
 
   // smtpd's reject_unlisted_recipient / reject_unlisted_sender: the reject
   // for an address unknown in its address class, or nullopt when it is known

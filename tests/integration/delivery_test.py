@@ -65,7 +65,10 @@ class Setup:
             path.write_text(text)
         with open(os.path.join(self.d.config, "main.cf"), "a") as f:
             f.write("mail_spool_directory = %s/spool\n" % root)
-        os.chmod(root, 0o777)
+        # Writable by the delivery users, sticky as /tmp is: the local
+        # delivery helper trusts no image under a directory others could
+        # rename things in.
+        os.chmod(root, 0o1777)
 
     def __enter__(self):
         self.d.__enter__()

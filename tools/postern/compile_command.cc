@@ -26,7 +26,8 @@ int RunCompile(const CompileOptions& options) {
   std::cout << outcome.image->id << "\n";
   std::cerr << "postern compile: " << p.path << " (" << outcome.image->files.size() << " files, "
             << outcome.image->total_bytes() << " bytes)" << (p.already_present ? ", already present" : "")
-            << "; current -> " << outcome.image->id.substr(0, 12)
+            << (p.repaired ? ", was damaged and is written again" : "") << "; current -> "
+            << outcome.image->id.substr(0, 12)
             << (p.previous.empty() || p.previous == outcome.image->id ? "" : " (was " + p.previous.substr(0, 12) + ")")
             << (p.removed > 0 ? "; removed " + std::to_string(p.removed) + " old image(s)" : "") << "\n";
   return 0;

@@ -1,6 +1,7 @@
 // image_compiler.cc: see image_compiler.h.
 #include "tools/postern/image_compiler.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -31,7 +32,7 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
     // The open-relay proof runs on the image as the daemon would load it,
     // before anything is published where a daemon could pick it up.
     TemporaryImages trial;
-    auto trial_published = emit::PublishImage(image, emit::PublishOptions{trial.path(), 0});
+    auto trial_published = emit::PublishImage(image, emit::PublishOptions{trial.path(), 0, std::nullopt});
     if (!trial.ok() || !trial_published.ok()) {
       outcome.error = trial.ok() ? trial_published.status().message() : "cannot create a temporary directory";
       return outcome;
@@ -44,7 +45,16 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
     ReportOpenRelay(model, *loaded, diagnostics);
     if (diagnostics->has_errors()) return outcome;
   }
-  auto published = emit::PublishImage(image, emit::PublishOptions{images_directory, keep_previous});
+  emit::PublishOptions publish{images_directory, keep_previous, std::nullopt};
+  if (geteuid() == 0) {
+    // Restricted files go to the group of the user posternd runs as, which
+    // reads them again on reload (posternd --user overrides mail_owner:
+    // then the administrator gives them to that group).
+    config::MacroExpander expander = model.parameters->Expander();
+    std::string owner = model.parameters->Expanded("mail_owner", &expander);
+    if (const struct passwd* pw = getpwnam(owner.c_str()); pw != nullptr) publish.reader_group = pw->pw_gid;
+  }
+  auto published = emit::PublishImage(image, publish);
   if (!published.ok()) {
     outcome.error = published.status().message();
   } else {

@@ -1,5 +1,5 @@
 // local_helper.cc: see local_helper.h.
-#include "runtime/delivery/local_helper.h"
+#include "runtime/local/local_helper.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -18,7 +18,10 @@
 #include "util/bytes.h"
 #include "util/strings.h"
 
-namespace postern::delivery {
+namespace postern::local {
+
+using delivery::LocalRequest;
+using delivery::RecipientResult;
 namespace {
 
 // To a socket (without SIGPIPE when the peer is gone) or a pipe.
@@ -60,31 +63,33 @@ bool ReceiveFrame(int fd, std::string* payload) {
   return ReadAll(fd, payload->data(), n);
 }
 
-std::string EncodeRequest(const LocalRequest& q, const LocalPrivileges& p) {
+std::string EncodeRequest(const LocalHelperRequest& q) {
   ByteWriter w;
-  for (std::string_view s :
-       {std::string_view(q.queue_id), std::string_view(q.sender), std::string_view(q.recipient),
-        std::string_view(q.original_recipient), std::string_view(q.user), std::string_view(q.detail), q.content,
-        std::string_view(q.hostname), std::string_view(p.default_privs), std::string_view(p.spool_directory)}) {
-    w.PutString(s);
+  for (std::string_view field :
+       {std::string_view(q.image_id), std::string_view(q.transport), std::string_view(q.queue_id),
+        std::string_view(q.sender), std::string_view(q.recipient), std::string_view(q.original_recipient),
+        std::string_view(q.delivery), q.content}) {
+    w.PutString(field);
   }
   w.PutU64(static_cast<uint64_t>(q.now));
-  w.PutU64(static_cast<uint64_t>(q.command_time_limit));
-  w.PutU64(q.mailbox_size_limit);
   return w.Release();
 }
 
-bool DecodeRequest(std::string_view bytes, LocalRequest* q, std::string* content, LocalPrivileges* p) {
-  ByteReader r(bytes);
-  uint64_t now = 0, limit = 0;
-  bool ok = r.GetString(&q->queue_id) && r.GetString(&q->sender) && r.GetString(&q->recipient) &&
-            r.GetString(&q->original_recipient) && r.GetString(&q->user) && r.GetString(&q->detail) &&
-            r.GetString(content) && r.GetString(&q->hostname) && r.GetString(&p->default_privs) &&
-            r.GetString(&p->spool_directory) && r.GetU64(&now) && r.GetU64(&limit) &&
-            r.GetU64(&q->mailbox_size_limit) && r.remaining() == 0;
+bool GetContent(ByteReader* r, std::string_view* content) {
+  uint32_t n = 0;
+  return r->GetU32(&n) && r->GetRaw(n, content);
+}
+
+// The content stays in `frame`: q->content points into it.
+bool DecodeRequest(std::string_view frame, LocalHelperRequest* q) {
+  ByteReader r(frame);
+  std::string_view content;
+  uint64_t now = 0;
+  bool ok = r.GetString(&q->image_id) && r.GetString(&q->transport) && r.GetString(&q->queue_id) &&
+            r.GetString(&q->sender) && r.GetString(&q->recipient) && r.GetString(&q->original_recipient) &&
+            r.GetString(&q->delivery) && GetContent(&r, &content) && r.GetU64(&now) && r.remaining() == 0;
+  q->content = content;
   q->now = static_cast<int64_t>(now);
-  q->command_time_limit = static_cast<int64_t>(limit);
-  q->content = *content;
   return ok;
 }
 
@@ -95,51 +100,11 @@ std::string EncodeResult(const RecipientResult& result) {
   return w.Release();
 }
 
-struct Identity {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string home = "/";
-};
-
-// A passwd(5) line's uid, gid and home.
-std::optional<Identity> ParseEntry(const std::string& entry) {
-  std::vector<std::string> f = SplitFields(entry, ':');
-  long long uid = 0, gid = 0;
-  if (f.size() < 6 || !ParseDecimal(f[2], &uid) || !ParseDecimal(f[3], &gid)) return std::nullopt;
-  return Identity{static_cast<uid_t>(uid), static_cast<gid_t>(gid), f[5].empty() ? "/" : f[5]};
-}
-
-// Whose privileges the delivery gets (see the header).
-std::optional<Identity> ChooseIdentity(const LocalRequest& q, const LocalPrivileges& p, const mail::LookupTable& users,
-                                       std::string* why) {
-  std::optional<Identity> id;
-  if (std::optional<std::string> entry = users.Lookup(q.user)) id = ParseEntry(*entry);
-  if (id && id->uid != 0) {
-    std::string_view target = std::string_view(q.detail).substr(q.detail.find(' ') + 1);
-    struct stat st;
-    if (StartsWith(q.detail, "mailbox ") && StartsWith(target, p.spool_directory + "/") &&
-        stat(p.spool_directory.c_str(), &st) == 0) {
-      id->gid = st.st_gid;  // the spool's group creates and locks there
-    }
-    return id;
-  }
-  // default_privs is an account of this machine even when --users stands
-  // in for the recipients.
-  std::optional<std::string> privs = users.Lookup(p.default_privs);
-  if (!privs) privs = mail::PasswdTable().Lookup(p.default_privs);
-  id = privs ? ParseEntry(*privs) : std::nullopt;
-  if (!id || id->uid == 0) {
-    *why = "default_privs \"" + p.default_privs + "\" is not an unprivileged user";
-    return std::nullopt;
-  }
-  id->home = "/";
-  return id;
-}
-
 // In a worker process: become `id` and deliver; the result goes to `out`.
 [[noreturn]] void DeliverAs(const Identity& id, const LocalRequest& q, int out) {
   RecipientResult result;
-  if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 || geteuid() == 0) {
+  if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 || geteuid() == 0 ||
+      getgid() == 0 || getegid() == 0) {
     result =
         RecipientResult{450, std::string("4.3.0 cannot switch to the recipient's privileges: ") + std::strerror(errno)};
   } else {
@@ -153,14 +118,26 @@ std::optional<Identity> ChooseIdentity(const LocalRequest& q, const LocalPrivile
   _exit(0);
 }
 
-RecipientResult Serve(std::string_view frame, const mail::LookupTable& users) {
-  LocalRequest q;
-  std::string content;
-  LocalPrivileges p;
-  if (!DecodeRequest(frame, &q, &content, &p)) return RecipientResult{450, "4.3.0 malformed local delivery request"};
-  std::string why;
-  std::optional<Identity> id = ChooseIdentity(q, p, users, &why);
-  if (!id) return RecipientResult{450, "4.3.0 " + why};
+// The image and resolver of the last request, loaded by this process.
+struct Loaded {
+  std::shared_ptr<const image::Image> image;
+  std::unique_ptr<resolve::Resolver> resolver;
+};
+
+RecipientResult Serve(std::string_view frame, const std::string& images,
+                      const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
+  LocalHelperRequest request;
+  if (!DecodeRequest(frame, &request)) return RecipientResult{450, "4.3.0 malformed local delivery request"};
+  if (!loaded->image || loaded->image->id() != request.image_id) {
+    auto image = LoadTrustedImage(images, request.image_id);
+    if (!image.ok()) return RecipientResult{450, "4.3.0 local delivery: " + image.status().message()};
+    loaded->image = *image;
+    loaded->resolver = std::make_unique<resolve::Resolver>(*image, users);
+  }
+  auto authorized = Authorize(request, *loaded->resolver, *users);
+  if (!authorized.ok()) {
+    return RecipientResult{450, "4.3.0 local delivery refused: " + authorized.status().message()};
+  }
   int result_pipe[2];
   if (pipe2(result_pipe, O_CLOEXEC) != 0)
     return RecipientResult{450, "4.3.0 pipe: " + std::string(std::strerror(errno))};
@@ -172,7 +149,7 @@ RecipientResult Serve(std::string_view frame, const mail::LookupTable& users) {
   }
   if (pid == 0) {
     close(result_pipe[0]);
-    DeliverAs(*id, q, result_pipe[1]);
+    DeliverAs(authorized->identity, authorized->request, result_pipe[1]);
   }
   close(result_pipe[1]);
   std::string bytes;
@@ -210,7 +187,8 @@ void CloseInherited(std::vector<int> keep) {
 
 // One helper process serves one channel, single-threaded, so that the
 // workers it forks start from a process no other thread holds a lock in.
-[[noreturn]] void HelperMain(int channel, const mail::LookupTable& users, pid_t parent) {
+[[noreturn]] void HelperMain(int channel, const std::string& images,
+                             const std::shared_ptr<const mail::LookupTable>& users, pid_t parent) {
   CloseInherited({channel});
   prctl(PR_SET_PDEATHSIG, SIGTERM);   // and when posternd is killed outright
   if (getppid() != parent) _exit(0);  // it already was
@@ -218,15 +196,17 @@ void CloseInherited(std::vector<int> keep) {
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);  // a terminal's ^C is posternd's to handle; EOF ends us
   std::string frame;
+  Loaded loaded;
   while (ReceiveFrame(channel, &frame)) {
-    if (!SendFrame(channel, EncodeResult(Serve(frame, users)))) break;
+    if (!SendFrame(channel, EncodeResult(Serve(frame, images, users, &loaded)))) break;
   }
   _exit(0);
 }
 
 }  // namespace
 
-Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(std::shared_ptr<const mail::LookupTable> users, int channels) {
+Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(const std::string& images,
+                                                        std::shared_ptr<const mail::LookupTable> users, int channels) {
   if (!users) users = std::make_shared<mail::PasswdTable>();
   std::vector<int> ours, theirs;
   for (int i = 0; i < channels; ++i) {
@@ -250,7 +230,7 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(std::shared_ptr<const ma
       for (pid_t p : pids) waitpid(p, nullptr, 0);  // they end when their channel closes
       return Status::Temporary(std::string("fork: ") + std::strerror(error));
     }
-    if (pid == 0) HelperMain(theirs[i], *users, parent);
+    if (pid == 0) HelperMain(theirs[i], images, users, parent);
     pids.push_back(pid);
   }
   for (int fd : theirs) close(fd);
@@ -268,7 +248,7 @@ LocalHelper::~LocalHelper() {
   }
 }
 
-RecipientResult LocalHelper::Deliver(const LocalRequest& request, const LocalPrivileges& privileges) {
+RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
   int fd = -1;
   {
     std::unique_lock lock(mutex_);
@@ -278,7 +258,7 @@ RecipientResult LocalHelper::Deliver(const LocalRequest& request, const LocalPri
   }
   RecipientResult result{450, "4.3.0 the local delivery helper is gone"};
   std::string frame;
-  if (SendFrame(fd, EncodeRequest(request, privileges)) && ReceiveFrame(fd, &frame)) {
+  if (SendFrame(fd, EncodeRequest(request)) && ReceiveFrame(fd, &frame)) {
     ByteReader r(frame);
     uint32_t code = 0;
     std::string text;
@@ -292,4 +272,4 @@ RecipientResult LocalHelper::Deliver(const LocalRequest& request, const LocalPri
   return result;
 }
 
-}  // namespace postern::delivery
+}  // namespace postern::local

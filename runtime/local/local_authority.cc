@@ -1,0 +1,146 @@
+// local_authority.cc: see local_authority.h.
+#include "runtime/local/local_authority.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include "mail/address.h"
+#include "mail/passwd_table.h"
+#include "runtime/image/image_parameters.h"
+#include "util/strings.h"
+
+namespace postern::local {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsImageId(std::string_view id) {
+  return id.size() == 64 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Owned by root, and writable by nobody else (a sticky directory such as
+// /tmp is fine: others cannot rename what root put there).
+Status CheckOwnedByRoot(const fs::path& path, bool directory_expected) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return Status::Temporary(path.string() + ": cannot stat");
+  bool directory = S_ISDIR(st.st_mode);
+  if (directory_expected ? !directory : !S_ISREG(st.st_mode)) {
+    return Status::Temporary(path.string() + ": not a " + (directory_expected ? "directory" : "regular file"));
+  }
+  bool shared_sticky = directory && (st.st_mode & S_ISVTX) != 0;
+  if (st.st_uid != 0 || ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !shared_sticky)) {
+    return Status::Temporary(path.string() + " is not owned by root or is writable by others");
+  }
+  return Status::Ok();
+}
+
+Status CheckTrusted(const fs::path& image_directory) {
+  for (fs::path p = image_directory; !p.empty(); p = p.parent_path()) {
+    if (Status s = CheckOwnedByRoot(p, true); !s.ok()) return s;
+    if (p == p.root_path()) break;
+  }
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(image_directory, ec), end; !ec && it != end; it.increment(ec)) {
+    if (Status s = CheckOwnedByRoot(it->path(), it->is_directory(ec)); !s.ok()) return s;
+  }
+  if (ec) return Status::Temporary(image_directory.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+// A passwd(5) line's uid, gid and home.
+std::optional<Identity> ParseEntry(const std::string& entry) {
+  std::vector<std::string> f = SplitFields(entry, ':');
+  long long uid = 0, gid = 0;
+  if (f.size() < 6 || !ParseDecimal(f[2], &uid) || !ParseDecimal(f[3], &gid)) return std::nullopt;
+  return Identity{static_cast<uid_t>(uid), static_cast<gid_t>(gid), f[5].empty() ? "/" : f[5]};
+}
+
+// Whose privileges: a known user who is neither root nor in group root
+// gets the user's own (with the spool's group for a mailbox there, as for
+// set-gid mail clients: Debian's /var/mail is root:mail 2775); anyone else,
+// root included, gets default_privs.
+Result<Identity> ChooseIdentity(const std::string& user, const std::string& detail, const image::Image& image,
+                                const mail::LookupTable& users) {
+  std::optional<Identity> id;
+  if (std::optional<std::string> entry = users.Lookup(user)) id = ParseEntry(*entry);
+  if (id && id->uid != 0 && id->gid != 0) {
+    std::string spool = image.Text("mail_spool_directory");
+    std::string_view target = std::string_view(detail).substr(detail.find(' ') + 1);
+    struct stat st {};
+    if (StartsWith(detail, "mailbox ") && StartsWith(target, spool + "/") && stat(spool.c_str(), &st) == 0 &&
+        st.st_gid != 0) {
+      id->gid = st.st_gid;
+    }
+    return *id;
+  }
+  // default_privs is an account of this machine even when --users stands
+  // in for the recipients.
+  std::string privs = image.Text("default_privs");
+  std::optional<std::string> entry = users.Lookup(privs);
+  if (!entry) entry = mail::PasswdTable().Lookup(privs);
+  id = entry ? ParseEntry(*entry) : std::nullopt;
+  if (!id || id->uid == 0 || id->gid == 0) {
+    return Status::Temporary("default_privs \"" + privs + "\" is not an unprivileged user");
+  }
+  id->home = "/";
+  return *id;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const image::Image>> LoadTrustedImage(const std::string& images, const std::string& id) {
+  if (!IsImageId(id)) return Status::Temporary("malformed image id");
+  std::error_code ec;
+  std::string path = fs::is_directory(fs::path(images) / id, ec) ? images + "/" + id : images;
+  fs::path resolved = fs::canonical(path, ec);
+  if (ec) return Status::Temporary(path + ": " + ec.message());
+  if (Status s = CheckTrusted(resolved); !s.ok()) return s;
+  auto image = image::Image::Load(resolved.string());
+  if (!image.ok()) return Status::Temporary(image.status().message());
+  if ((*image)->id() != id) return Status::Temporary("image " + id + " is not in " + images);
+  return image;
+}
+
+Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const resolve::Resolver& resolver,
+                                     const mail::LookupTable& users) {
+  const image::Image& image = resolver.image();
+  if (resolver.config().CommandOf(request.transport) != "local") {
+    return Status::Permanent("\"" + request.transport + "\" is not a local delivery service");
+  }
+  bool found = false;
+  for (const resolve::Delivery& d : resolver.LocalDeliveries(request.recipient, request.transport)) {
+    if (d.status == resolve::Delivery::Status::kDeliver && d.address == request.recipient &&
+        d.transport == request.transport && d.detail == request.delivery) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return Status::Permanent("the configuration gives this recipient no such local delivery");
+
+  AuthorizedDelivery out;
+  delivery::LocalRequest& q = out.request;
+  q.queue_id = request.queue_id;
+  q.sender = request.sender;
+  q.recipient = request.recipient;
+  q.original_recipient = request.original_recipient;
+  std::string local = ToLower(mail::SplitAddress(request.recipient).local);
+  auto extension = mail::SplitExtension(local, image.Text("recipient_delimiter"));
+  q.user = extension ? extension->base : local;
+  q.detail = request.delivery;
+  q.content = request.content;
+  q.hostname = image.Text("myhostname");
+  q.now = request.now;
+  q.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit"), 1);
+  q.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit"), 0));
+  auto identity = ChooseIdentity(q.user, q.detail, image, users);
+  if (!identity.ok()) return identity.status();
+  out.identity = *identity;
+  return out;
+}
+
+}  // namespace postern::local

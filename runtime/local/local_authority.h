@@ -1,0 +1,67 @@
+// local_authority.h: what the root local delivery helper decides for
+// itself, as Postfix's local(8) does, from a request of the unprivileged
+// daemon.
+//
+// The daemon only names a recipient, the local service it was routed to,
+// which of that recipient's local deliveries it wants (one of
+// Resolver::LocalDeliveries' details), and the image it resolved with.
+// Everything that chooses a user, a command, a file or a mailbox is
+// recomputed here from that image, which the helper loads itself from the
+// images directory it was started with and trusts only when root owns it
+// and nobody else can write it. A request whose delivery the image does
+// not give that recipient is refused. The message itself (sender,
+// content) is data any SMTP client could send too.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mail/lookup_table.h"
+#include "runtime/delivery/local_delivery.h"
+#include "runtime/image/image.h"
+#include "runtime/resolve/resolver.h"
+#include "util/status.h"
+
+namespace postern::local {
+
+// What posternd sends the helper.
+struct LocalHelperRequest {
+  std::string image_id;   // the image the recipient was resolved with
+  std::string transport;  // the master.cf service, a local(8) one
+  std::string queue_id;
+  std::string sender;  // "" is the null sender
+  std::string recipient;
+  std::string original_recipient;
+  std::string delivery;  // the detail of one of the recipient's local deliveries
+  std::string_view content;
+  int64_t now = 0;
+};
+
+// The uid and gid a delivery runs with, and where it starts.
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home = "/";
+};
+
+// A delivery the helper agreed to make, and as whom.
+struct AuthorizedDelivery {
+  delivery::LocalRequest request;  // content points into the LocalHelperRequest's
+  Identity identity;
+};
+
+// The image `id` from `images` (an images directory, or one image's
+// directory), refused unless root owns every directory on its path and
+// every file in it and none is writable by group or others.
+Result<std::shared_ptr<const image::Image>> LoadTrustedImage(const std::string& images, const std::string& id);
+
+// Decides a request (see the top of the file). `users` is the user
+// database (passwd(5) lines by name). Never returns uid 0 or gid 0.
+Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const resolve::Resolver& resolver,
+                                     const mail::LookupTable& users);
+
+}  // namespace postern::local

@@ -1,0 +1,53 @@
+// local_helper.h: local delivery with the recipient's privileges, as
+// local(8) does it, while posternd itself runs unprivileged.
+//
+// Started as root before posternd drops its privileges, the helper is a
+// set of processes (one per channel, single-threaded) that keep root and do
+// nothing but local deliveries. For each request it decides itself what to
+// do (local_authority.h: the image it loads, never the daemon's word, says
+// which user, command, file or mailbox), then forks a worker that becomes
+// that user (or default_privs), never root, and runs DeliverLocally there.
+// posternd talks to it over socket pairs (one per concurrent delivery);
+// when posternd exits, the sockets close and the helper ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mail/lookup_table.h"
+#include "runtime/delivery/local_delivery.h"
+#include "runtime/local/local_authority.h"
+#include "util/status.h"
+
+namespace postern::local {
+
+class LocalHelper {
+ public:
+  // Forks the helper: `channels` processes, one connection each. Images
+  // come from `images` (posternd -i). `users` stands in for the system's
+  // user database when not null (passwd(5) lines by name).
+  static Result<std::unique_ptr<LocalHelper>> Start(const std::string& images,
+                                                    std::shared_ptr<const mail::LookupTable> users, int channels = 4);
+  ~LocalHelper();  // closes the channels; the helper exits
+  LocalHelper(const LocalHelper&) = delete;
+  LocalHelper& operator=(const LocalHelper&) = delete;
+
+  // Blocking; thread-safe (waits for a free channel).
+  delivery::RecipientResult Deliver(const LocalHelperRequest& request);
+
+ private:
+  LocalHelper(std::vector<pid_t> pids, std::vector<int> channels);
+
+  std::vector<pid_t> pids_;  // one helper process per channel
+  std::mutex mutex_;
+  std::vector<int> free_;  // channel sockets not in use
+  std::vector<int> all_;
+  std::condition_variable_any available_;
+};
+
+}  // namespace postern::local

@@ -1,0 +1,52 @@
+// read_file.cc: see read_file.h.
+#include "util/read_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace postern {
+
+Result<std::string> ReadRegularFile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    int error = errno;
+    if (error == ENOENT) return Status::NotFound(path + ": " + std::strerror(error));
+    if (error == ELOOP) return Status::Temporary(path + ": is a symbolic link");
+    return Status::Temporary(path + ": " + std::strerror(error));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int error = errno;
+    close(fd);
+    return Status::Temporary(path + ": " + std::strerror(error));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status::Temporary(path + ": not a regular file");
+  }
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t have = 0;
+  while (true) {
+    if (have == bytes.size()) bytes.resize(have + 1);  // one byte more: a file that grew is an error too
+    ssize_t n = read(fd, bytes.data() + have, bytes.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int error = errno;
+      close(fd);
+      return Status::Temporary(path + ": " + std::strerror(error));
+    }
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (have != static_cast<size_t>(st.st_size)) return Status::Temporary(path + ": changed while it was being read");
+  bytes.resize(have);
+  return bytes;
+}
+
+}  // namespace postern
