@@ -161,4 +161,36 @@ std::string FormatRfc5322Date(int64_t seconds_since_epoch) {
   return FormatTime(seconds_since_epoch, "%a, %d %b %Y %H:%M:%S +0000 (UTC)");
 }
 
+std::string Printable(std::string_view text, char replacement) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // The length a well-formed UTF-8 sequence starting here has, or 0.
+    size_t length = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    }
+    if (valid && length >= 3) {
+      auto second = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xe0 && second < 0xa0) && !(c == 0xed && second > 0x9f) && !(c == 0xf0 && second < 0x90) &&
+              !(c == 0xf4 && second > 0x8f);  // overlong, surrogates, beyond U+10FFFF
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += replacement;
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace postern

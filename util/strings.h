@@ -36,6 +36,11 @@ std::vector<std::string> SplitFields(std::string_view s, char separator);
 
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 
+// `text` safe to put in a header or a log line, as Postfix's printable():
+// printable ASCII and well-formed UTF-8 stay, every other byte (CR, LF,
+// other controls, DEL, stray or overlong UTF-8 bytes) becomes `replacement`.
+std::string Printable(std::string_view text, char replacement = '?');
+
 // Parses a non-negative decimal integer that fits in int64; nothing else
 // (no sign, no space, no suffix) is accepted.
 bool ParseDecimal(std::string_view s, long long* value);

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "util/strings.h"
+
 namespace postern::daemon {
 namespace {
 
@@ -32,12 +34,14 @@ std::string Timestamp() {
   return std::string(stamp, n);
 }
 
+// One event, one line, and nothing in it a terminal or a log parser would
+// take for something else (client-supplied text included).
 std::string OneLine(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
-    if (c == '\n' || c == '\r') c = ' ';  // one event, one line
+    if (c == '\n' || c == '\r') c = ' ';
   }
-  return out;
+  return Printable(out);
 }
 
 }  // namespace

@@ -36,8 +36,8 @@ bool ValidDomain(std::string_view address, bool smtputf8) {
   return !parts.has_domain || mail::ValidMailDomain(parts.domain, smtputf8);
 }
 
-// For the log: control characters as C escapes.
-std::string Printable(std::string_view bytes) {
+// For the log, where CR and LF are the point: control characters as C escapes.
+std::string Escaped(std::string_view bytes) {
   std::string out;
   for (char ch : bytes) {
     if (ch == '\r') {
@@ -252,7 +252,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
     // smtpd_forbid_unauth_pipelining: input after a command that must end
     // a pipeline group (RFC 2920), or any pipelining without PIPELINING.
     Log("improper command pipelining after " + c.name + " from " + ClientText() + ": " +
-        Printable(lines_.pending().substr(0, 100)));
+        Escaped(lines_.pending().substr(0, 100)));
     Reply("554 5.5.0 Error: SMTP protocol synchronization");
     Close();
     return;
@@ -354,7 +354,9 @@ void Session::Helo(const Command& c, bool extended) {
     return;
   }
   ResetTransaction();
-  facts_.helo = c.argument;
+  // As Postfix keeps it: the policy, the logs and the Received: header see
+  // no control characters (a CR there would start a header of its own).
+  facts_.helo = Printable(c.argument);
   facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kHelo, facts_);
   if (d.kind != vm::Decision::Kind::kAccept) {
@@ -695,7 +697,7 @@ std::string Session::ReceivedHeader() const {
   h += "\tby " + config_.hostname + " (Postern) with " + Protocol() + " id " + queue_id_;
   std::string date = FormatRfc5322Date(environment_.now ? environment_.now() : 0);
   if (recipients_.size() == 1) {
-    h += "\r\n\tfor <" + recipients_.front().address + ">; " + date + "\r\n";
+    h += "\r\n\tfor <" + Printable(recipients_.front().address) + ">; " + date + "\r\n";
   } else {
     h += ";\r\n\t" + date + "\r\n";
   }
@@ -949,7 +951,7 @@ void Session::Xclient(const Command& c) {
   facts_.reverse_client_name = peer_.reverse_name;
   facts_.sasl_username = login;
   facts_.tls = tls_.has_value();
-  if (helo_set) facts_.helo = helo;
+  if (helo_set) facts_.helo = Printable(helo);
   access_denied_.clear();
   Start();
 }

@@ -126,7 +126,11 @@ class Posternd:
         self.process = None
 
     def compile(self, config=None):
-        r = subprocess.run([self.postern, "compile", "-c", config or self.config, "-o", self.images],
+        return self.compile_to(self.images, config)
+
+    def compile_to(self, images, config=None):
+        """Compiles into `images`; the new image's id."""
+        r = subprocess.run([self.postern, "compile", "-c", config or self.config, "-o", images],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("postern compile failed: " + r.stderr)

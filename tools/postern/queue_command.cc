@@ -166,7 +166,12 @@ int RunQueue(const QueueOptions& options) {
   // one, and "Mail queue is empty" would be a wrong answer.
   std::error_code ec;
   if (!std::filesystem::is_directory(root + "/incoming", ec)) {
-    std::cerr << "postern queue: " << root << " is not a posternd queue directory (it has no incoming/)\n";
+    if (ec == std::errc::permission_denied) {
+      // The queue is 0700, the daemon's user's: root or that user may look.
+      std::cerr << "postern queue: " << root << ": " << ec.message() << "\n";
+    } else {
+      std::cerr << "postern queue: " << root << " is not a posternd queue directory (it has no incoming/)\n";
+    }
     return 2;
   }
   auto listed = queue::ListQueue(root);

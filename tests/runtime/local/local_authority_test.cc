@@ -1,0 +1,143 @@
+// local_authority_test.cc: the root local delivery helper does only what
+// the image gives a recipient, whatever the daemon asks; and, as root, a
+// forged request over the helper's channel runs nothing.
+#include "runtime/local/local_authority.h"
+
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "mail/passwd_table.h"
+#include "runtime/local/local_helper.h"
+#include "tests/runtime/test_config.h"
+
+namespace postern::local {
+namespace {
+
+using testing::TestConfig;
+
+class LocalAuthorityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Where default_privs may write: sticky and open, as /tmp is.
+    std::filesystem::create_directories(config_.root() + "/drop");
+    chmod((config_.root() + "/drop").c_str(), 01777);
+    output_ = config_.root() + "/drop/out";
+    config_.Write("main.cf",
+                  "myhostname = mail.example.com\nmydomain = example.com\nmyorigin = $mydomain\n"
+                  "mydestination = $myhostname, $mydomain, localhost\nalias_maps = hash:" +
+                      config_.config_directory() +
+                      "/aliases\n"
+                      "recipient_delimiter = +\nmail_spool_directory = " +
+                      config_.root() + "/spool\ndefault_privs = nobody\n");
+    config_.Write("aliases", "postmaster: root\nroot: \"|touch " + output_ + "\"\nteam: fred, /tmp/team.mbox\n");
+    image_ = config_.Compile();
+    users_ = mail::ParsePasswdText(
+        "fred:x:1000:1000::/home/fred:/bin/sh\n"
+        "root:x:0:0::/root:/bin/sh\n"
+        "wheel:x:1002:0::/home/wheel:/bin/sh\n"
+        "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n");
+    resolver_ = std::make_unique<resolve::Resolver>(image_, users_);
+  }
+
+  LocalHelperRequest Request(const std::string& recipient, const std::string& delivery) {
+    LocalHelperRequest r;
+    r.image_id = image_->id();
+    r.transport = "local";
+    r.queue_id = "ABC";
+    r.recipient = recipient;
+    r.original_recipient = recipient;
+    r.delivery = delivery;
+    r.content = "Subject: x\r\n\r\nbody\r\n";
+    return r;
+  }
+
+  Result<AuthorizedDelivery> Decide(const LocalHelperRequest& r) { return Authorize(r, *resolver_, *users_); }
+
+  TestConfig config_;
+  std::string output_;
+  std::shared_ptr<const image::Image> image_;
+  std::shared_ptr<const mail::LookupTable> users_;
+  std::unique_ptr<resolve::Resolver> resolver_;
+};
+
+TEST_F(LocalAuthorityTest, AMailboxRunsAsItsUserWithLimitsFromTheImage) {
+  auto d = Decide(Request("fred+list@example.com", "mailbox " + config_.root() + "/spool/fred"));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->identity.uid, 1000u);
+  EXPECT_EQ(d->identity.gid, 1000u);
+  EXPECT_EQ(d->request.user, "fred");
+  EXPECT_EQ(d->request.hostname, "mail.example.com");
+  EXPECT_EQ(d->request.mailbox_size_limit, 51200000u);
+}
+
+TEST_F(LocalAuthorityTest, AnAliasCommandOfRootRunsAsDefaultPrivs) {
+  auto d = Decide(Request("root@example.com", "command touch " + output_));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->identity.uid, 65534u);
+  EXPECT_EQ(d->identity.gid, 65534u);
+}
+
+TEST_F(LocalAuthorityTest, AUserInGroupRootGetsDefaultPrivs) {
+  auto d = Decide(Request("wheel@example.com", "mailbox " + config_.root() + "/spool/wheel"));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->identity.uid, 65534u);
+  EXPECT_NE(d->identity.gid, 0u);
+}
+
+TEST_F(LocalAuthorityTest, ADeliveryTheImageDoesNotGiveIsRefused) {
+  // What a compromised daemon would ask: a command of its choosing, for a
+  // user of its choosing, or another user's mailbox.
+  EXPECT_FALSE(Decide(Request("fred@example.com", "command id > /tmp/owned")).ok());
+  EXPECT_FALSE(Decide(Request("root@example.com", "command id > /tmp/owned")).ok());
+  EXPECT_FALSE(Decide(Request("fred@example.com", "mailbox /etc/passwd")).ok());
+  EXPECT_FALSE(Decide(Request("fred@example.com", "file /etc/cron.d/x")).ok());
+  EXPECT_FALSE(Decide(Request("team@example.com", "file /etc/cron.d/x")).ok());
+  EXPECT_TRUE(Decide(Request("team@example.com", "file /tmp/team.mbox")).ok());
+  LocalHelperRequest other_service = Request("root@example.com", "command touch " + output_);
+  other_service.transport = "smtp";
+  EXPECT_FALSE(Decide(other_service).ok());
+}
+
+TEST_F(LocalAuthorityTest, AnImageOthersCanWriteIsNotTrusted) {
+  if (geteuid() != 0) GTEST_SKIP() << "images are trusted when root owns them: run as root";
+  auto trusted = LoadTrustedImage(config_.images_directory(), image_->id());
+  ASSERT_TRUE(trusted.ok()) << trusted.status().message();
+  EXPECT_FALSE(LoadTrustedImage(config_.images_directory(), "../../etc").ok());
+  std::string file = config_.images_directory() + "/" + image_->id() + "/IMAGE";
+  chmod(file.c_str(), 0666);
+  auto writable = LoadTrustedImage(config_.images_directory(), image_->id());
+  ASSERT_FALSE(writable.ok());
+  EXPECT_NE(writable.status().message().find("writable by others"), std::string::npos);
+  chmod(file.c_str(), 0444);
+  chmod(config_.images_directory().c_str(), 0777);
+  EXPECT_FALSE(LoadTrustedImage(config_.images_directory(), image_->id()).ok());
+}
+
+TEST_F(LocalAuthorityTest, TheHelperRunsNothingAForgedRequestAsks) {
+  if (geteuid() != 0 || getpwnam("nobody") == nullptr) GTEST_SKIP() << "the helper runs as root";
+  chmod(config_.root().c_str(), 0755);  // default_privs must reach drop/
+  auto helper = LocalHelper::Start(config_.images_directory(), users_, 1);
+  ASSERT_TRUE(helper.ok()) << helper.status().message();
+  std::string forged_output = config_.root() + "/drop/forged";
+  auto forged = (*helper)->Deliver(Request("root@example.com", "command touch " + forged_output));
+  EXPECT_EQ(forged.code, 450) << forged.text;
+  EXPECT_FALSE(std::filesystem::exists(forged_output));
+  auto wrong_image = Request("root@example.com", "command touch " + output_);
+  wrong_image.image_id = std::string(64, 'a');
+  EXPECT_EQ((*helper)->Deliver(wrong_image).code, 450);
+  EXPECT_FALSE(std::filesystem::exists(output_));
+
+  auto real = (*helper)->Deliver(Request("root@example.com", "command touch " + output_));
+  EXPECT_EQ(real.code, 250) << real.text;
+  struct stat st {};
+  ASSERT_EQ(stat(output_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);  // default_privs, never root
+}
+
+}  // namespace
+}  // namespace postern::local
