@@ -51,6 +51,10 @@ Connection::~Connection() {
 
 void Connection::Start() {
   auto self = shared_from_this();
+  // Registered here, on the accepting thread, before the next accept: the
+  // process cap (default_process_limit) counts this session at once, so a
+  // burst cannot overshoot it.
+  registration_ = shared_->registry.Add(weak_from_this());
   asio::co_spawn(
       socket_.get_executor(), [self]() { return self->Run(); }, asio::detached);
 }
@@ -162,7 +166,6 @@ asio::awaitable<void> Connection::Handshake() {
 }
 
 asio::awaitable<void> Connection::Run() {
-  uint64_t registration = shared_->registry.Add(weak_from_this());
   boost::system::error_code ec;
   tcp::endpoint remote = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -179,7 +182,7 @@ asio::awaitable<void> Connection::Run() {
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  shared_->registry.Remove(registration);
+  shared_->registry.Remove(registration_);
 }
 
 asio::awaitable<bool> Connection::Admit() {

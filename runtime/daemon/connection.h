@@ -57,7 +57,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<session::Session> session_;
   std::string address_;
   bool admitted_ = false;
-  bool exempt_ = false;  // in smtpd_client_event_limit_exceptions
+  uint64_t registration_ = 0;  // in DaemonShared::registry, from Start() on
+  bool exempt_ = false;        // in smtpd_client_event_limit_exceptions
   bool timed_out_ = false;
   bool shutdown_requested_ = false;
   bool reading_ = false;

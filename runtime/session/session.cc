@@ -342,6 +342,11 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
       Reply("500 5.5.2 Error: command not recognized");
       break;
   }
+  // Commands a client can repeat forever without a tarpit count as errors
+  // beyond smtpd_junk_command_limit, as in Postfix.
+  bool junk = c.verb == Verb::kHelo || c.verb == Verb::kEhlo || c.verb == Verb::kRset || c.verb == Verb::kNoop ||
+              c.verb == Verb::kVrfy || c.verb == Verb::kEtrn || c.verb == Verb::kXclient;
+  if (junk && junk_commands_++ > config_.junk_command_limit) ++errors_;
   // Count the command, ok unless its reply was an error (DATA counts at
   // end of data, BDAT at its last chunk).
   bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData);
@@ -458,7 +463,14 @@ void Session::Rcpt(const Command& c) {
   if (!mail_given_) return Reply("503 5.5.1 Error: need MAIL command");
   if (!c.error.empty()) return Reply("501 " + c.error);
   if (config_.strict_rfc821_envelopes && !c.path_in_brackets) return Reply("501 5.1.3 Bad recipient address syntax");
-  if (recipients_.size() >= config_.recipient_limit) return Reply("452 4.5.3 Error: too many recipients");
+  if (recipients_.size() >= config_.recipient_limit) {
+    // Clients that send many recipients at once get 452 for the rest and
+    // retry them later: so many of those are not errors.
+    bool forgiven = recipient_overshoot_++ < config_.recipient_overshoot_limit;
+    Reply("452 4.5.3 Error: too many recipients");
+    if (forgiven) --errors_;
+    return;
+  }
   std::string notify, original;
   for (const auto& [name, value] : c.parameters) {
     if (name == "NOTIFY") {
@@ -753,6 +765,7 @@ void Session::EndOfMessage() {
     Reply("250 2.0.0 Ok: queued as " + queue_id_);
     ResetTransaction();
     errors_ = 0;
+    junk_commands_ = 0;
     return;
   }
 
@@ -826,6 +839,7 @@ void Session::Committed(queue::StoreOutcome outcome) {
           ", nrcpt=" + std::to_string(m.recipients.size()) + (commit_->hold ? " (queue hold)" : " (queue incoming)"));
       Reply("250 2.0.0 Ok: queued as " + m.id);
       errors_ = 0;
+      junk_commands_ = 0;
       break;
     case queue::StoreOutcome::kNoSpace:
       Log(m.id + ": reject: END-OF-MESSAGE from " + ClientText() + ": 452 4.3.1 Insufficient system storage");

@@ -165,7 +165,9 @@ class Session {
   std::string output_;
   int64_t reply_delay_ms_ = 0;
   int errors_ = 0;
-  std::string access_denied_;  // a connect-stage reject: every command gets 503
+  int64_t junk_commands_ = 0;        // smtpd_junk_command_limit
+  int64_t recipient_overshoot_ = 0;  // smtpd_recipient_overshoot_limit
+  std::string access_denied_;        // a connect-stage reject: every command gets 503
   bool helo_given_ = false;
   bool esmtp_ = false;
   bool shutting_down_ = false;

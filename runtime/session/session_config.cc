@@ -17,6 +17,8 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.banner = image.Text("smtpd_banner");
   c.message_size_limit = static_cast<uint64_t>(IntParameter(image, "message_size_limit"));
   c.recipient_limit = static_cast<size_t>(IntParameter(image, "smtpd_recipient_limit"));
+  c.recipient_overshoot_limit = IntParameter(image, "smtpd_recipient_overshoot_limit");
+  c.junk_command_limit = IntParameter(image, "smtpd_junk_command_limit");
   c.line_length_limit = static_cast<size_t>(std::max<int64_t>(IntParameter(image, "line_length_limit"), 80));
   c.soft_error_limit = static_cast<int>(IntParameter(image, "smtpd_soft_error_limit"));
   c.hard_error_limit = static_cast<int>(IntParameter(image, "smtpd_hard_error_limit"));

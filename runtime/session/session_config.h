@@ -27,6 +27,13 @@ struct SessionConfig {
   std::string mail_name;
   uint64_t message_size_limit = 10240000;  // 0: none
   size_t recipient_limit = 1000;           // smtpd_recipient_limit
+  // smtpd_recipient_overshoot_limit: this many 452 replies beyond the
+  // recipient limit are not counted as client errors.
+  int64_t recipient_overshoot_limit = 1000;
+  // smtpd_junk_command_limit: beyond this many HELO, EHLO, RSET, NOOP,
+  // VRFY, ETRN and XCLIENT commands, each one counts as an error (until a
+  // message is accepted).
+  int64_t junk_command_limit = 100;
   size_t line_length_limit = 2048;
   int soft_error_limit = 10;
   int hard_error_limit = 20;

@@ -211,12 +211,41 @@ def helo_injection(args):
         expect("the log line has no CR either", "\r" not in d.log_text(), repr(d.log_text()[-500:]))
 
 
+def process_cap(args):
+    """Finding 8: the session cap (default_process_limit) overshot under a
+    burst, being checked before the new session was counted."""
+    with Posternd(args.postern, args.posternd, daemon_config(args), "default_process_limit = 3\n") as d:
+        sockets = [socket.create_connection(("127.0.0.1", d.port), timeout=20) for _ in range(12)]
+        for s in sockets:
+            s.setblocking(False)
+        greeted = set()
+
+        def poll():
+            for i, s in enumerate(sockets):
+                if i in greeted:
+                    continue
+                try:
+                    if s.recv(512):
+                        greeted.add(i)
+                except BlockingIOError:
+                    pass
+            return len(greeted)
+
+        wait_for(lambda: poll() >= 3)
+        time.sleep(1)  # a fourth greeting would have come by now
+        expect("a burst of 12 connections gets 3 sessions at once, the cap", poll() == 3, len(greeted))
+        sockets[min(greeted)].close()
+        expect("the next one is served when one ends", wait_for(lambda: poll() >= 4), len(greeted))
+        for s in sockets:
+            s.close()
+
+
 def main():
     args = arguments()
     if os.geteuid() != 0:
         print("SKIP: posternd's privilege handling is tested as root")
         return 77
-    for case in (planted_links, secret_tables, damaged_images, helo_injection):
+    for case in (planted_links, secret_tables, damaged_images, helo_injection, process_cap):
         try:
             case(args)
         except Exception as e:  # one broken case must not hide the others

@@ -59,6 +59,17 @@ STRICT_DIALOGUES = {
                          "RCPT TO:fred@example.com", "RCPT TO:<fred@example.com>"],
 }
 
+# With smtpd_junk_command_limit = 2, smtpd_recipient_limit = 1,
+# smtpd_recipient_overshoot_limit = 2 and smtpd_hard_error_limit = 3: when
+# repeated commands and 452s start to count as errors.
+LIMIT_DIALOGUES = {
+    "junk commands": ["EHLO client.example", "NOOP", "RSET", "NOOP", "VRFY fred", "NOOP", "NOOP", "NOOP"],
+    "recipient overshoot": ["EHLO client.example", "MAIL FROM:<a@b.example>", "RCPT TO:<fred@example.com>",
+                            "RCPT TO:<fred@example.com>", "RCPT TO:<fred@example.com>",
+                            "RCPT TO:<fred@example.com>", "RCPT TO:<fred@example.com>",
+                            "RCPT TO:<fred@example.com>", "RCPT TO:<fred@example.com>"],
+}
+
 # Whole packets, each sent at once, with smtpd_forbid_unauth_pipelining = yes:
 # what may follow a command in one packet (RFC 2920) and what may not.
 PACKETS = {
@@ -215,6 +226,13 @@ def main():
     different += d
     n, d = compare_on(args, os.path.join(root, "strict"), {"strict_rfc821_envelopes": "yes"},
                       lambda theirs, ours: compare_dialogues(theirs, ours, STRICT_DIALOGUES))
+    compared += n
+    different += d
+    n, d = compare_on(args, os.path.join(root, "limits"),
+                      {"smtpd_junk_command_limit": "2", "smtpd_recipient_limit": "1",
+                       "smtpd_recipient_overshoot_limit": "2", "smtpd_hard_error_limit": "3",
+                       "smtpd_error_sleep_time": "0"},
+                      lambda theirs, ours: compare_dialogues(theirs, ours, LIMIT_DIALOGUES))
     compared += n
     different += d
     print(f"smtp dialogues: {compared} replies and packet exchanges compared, {different} different")

@@ -286,6 +286,34 @@ TEST_F(SessionTest, ErrorsAreTarpittedThenDisconnected) {
   EXPECT_EQ(session_->next(), Session::Next::kClose);
 }
 
+TEST_F(SessionTest, RecipientsBeyondTheLimitAreNotErrorsUpToTheOvershootLimit) {
+  Configure("smtpd_recipient_limit = 1\nsmtpd_recipient_overshoot_limit = 3\nsmtpd_hard_error_limit = 3\n");
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\n");
+  // Three 452s are forgiven; the next three count, and the hard limit ends it.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "452 4.5.3 Error: too many recipients\r\n") << i;
+  }
+  EXPECT_EQ(Send("RCPT TO:<joe@example.com>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+  EXPECT_EQ(Send("NOOP\r\n"), "421 4.7.0 mx.example.com Error: too many errors\r\n");
+}
+
+TEST_F(SessionTest, JunkCommandsCountAsErrorsBeyondTheJunkLimit) {
+  Configure("smtpd_junk_command_limit = 2\nsmtpd_hard_error_limit = 3\n");
+  // Postfix counts a junk command as an error once more than the limit
+  // came before it: the 4th, 5th and 6th here; the 7th command finds 3.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(Send("NOOP\r\n"), "250 2.0.0 Ok\r\n") << i;
+  EXPECT_EQ(Send("NOOP\r\n"), "421 4.7.0 mx.example.com Error: too many errors\r\n");
+}
+
+TEST_F(SessionTest, AcceptedMessageForgivesJunkCommands) {
+  Configure("smtpd_junk_command_limit = 1\nsmtpd_hard_error_limit = 3\n");
+  for (int i = 0; i < 3; ++i) Send("NOOP\r\n");  // one error so far
+  Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\n");
+  Send("Subject: x\r\n\r\nbody\r\n.\r\n");
+  EXPECT_EQ(Commit().substr(0, 3), "250");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Send("NOOP\r\n"), "250 2.0.0 Ok\r\n") << i;
+}
+
 TEST_F(SessionTest, ChunkingWithBdat) {
   Configure();
   Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\n");
