@@ -10,9 +10,11 @@
 
 namespace postern {
 
-Result<std::string> ReadRegularFile(const std::string& path) {
+namespace {
+
+Result<std::string> Read(const std::string& path, bool follow_links) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow_links ? 0 : O_NOFOLLOW));
   if (fd < 0) {
     int error = errno;
     if (error == ENOENT) return Status::NotFound(path + ": " + std::strerror(error));
@@ -48,5 +50,11 @@ Result<std::string> ReadRegularFile(const std::string& path) {
   bytes.resize(have);
   return bytes;
 }
+
+}  // namespace
+
+Result<std::string> ReadRegularFile(const std::string& path) { return Read(path, false); }
+
+Result<std::string> ReadRegularFileFollowingLinks(const std::string& path) { return Read(path, true); }
 
 }  // namespace postern

@@ -16,4 +16,9 @@ namespace postern {
 // read error is Temporary, with the path and the reason in the message.
 Result<std::string> ReadRegularFile(const std::string& path);
 
+// The same, except that a symbolic link is followed: for files an
+// administrator names and may keep behind links (certificates under
+// /etc/letsencrypt/live are links into archive/).
+Result<std::string> ReadRegularFileFollowingLinks(const std::string& path);
+
 }  // namespace postern

@@ -23,6 +23,7 @@
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
 #include "runtime/queue/queue_directory.h"
+#include "util/read_file.h"
 #include "util/run_on.h"
 #include "util/source_file.h"
 #include "util/strings.h"
@@ -111,22 +112,27 @@ Server::~Server() {
   }
 }
 
+Result<std::optional<tls::ServerTlsFiles>> Server::ReadTlsFiles(const image::Image& image) const {
+  auto files = tls::ReadServerTlsFiles(image, ReadRegularFileFollowingLinks);
+  // A key only root may read: the root helper reads what the image names.
+  if (!files.ok() && local_helper_) return local_helper_->ReadTlsFiles(image.id());
+  return files;
+}
+
 Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const image::Image> image) {
   auto serving = std::make_shared<Serving>();
   std::shared_ptr<const Serving> current = serving_.load();
-  serving->tls_key = TlsContextKey(*image);
+  // TLS as the image says, or not this image: a certificate or key that
+  // cannot be used never silently turns STARTTLS off.
+  auto files = ReadTlsFiles(*image);
+  if (!files.ok()) return Status::Permanent("TLS: " + files.status().message());
+  serving->tls_key = TlsContextKey(*image, *files);
   if (current && current->tls && current->tls_key == serving->tls_key) {
-    serving->tls = current->tls;  // same files and settings: keep the context (keys may be root-only)
-  } else if (!serving->tls_key.empty()) {
-    auto tls = MakeServerTlsContext(*image);
-    if (!tls.ok()) {
-      if (ToLower(image->Text("smtpd_tls_security_level")) == "encrypt") {
-        return Status::Permanent("TLS: " + tls.status().message());
-      }
-      log_.Write("warning: TLS is disabled for image " + image->id().substr(0, 12) + ": " + tls.status().message());
-    } else {
-      serving->tls = *tls;
-    }
+    serving->tls = current->tls;  // same settings, same files: the same context
+  } else if (*files) {
+    auto tls = MakeServerTlsContext(*image, **files);
+    if (!tls.ok()) return Status::Permanent("TLS: " + tls.status().message());
+    serving->tls = *tls;
   }
   auto context = session::MakeSessionContext(image, serving->tls != nullptr, std::make_shared<vm::OptimisticDns>(),
                                              rates_, users_);
@@ -154,7 +160,11 @@ std::string Server::Reload(const std::string& why) {
     log_.Write("warning: " + text);
     return "refused: " + image.status().message();
   }
-  if ((*image)->id() == old_id) return "unchanged";
+  if ((*image)->id() == old_id) {
+    // The same configuration; a certificate renewed in place is still news.
+    auto files = ReadTlsFiles(**image);
+    if (files.ok() && TlsContextKey(**image, *files) == current->tls_key) return "unchanged";
+  }
   auto serving = Prepare(*image);
   if (!serving.ok()) {
     log_.Write("warning: reload (" + why + ") refused: image " + (*image)->id() + ": " + serving.status().message() +
@@ -162,7 +172,11 @@ std::string Server::Reload(const std::string& why) {
     return "refused: " + serving.status().message();
   }
   serving_.store(*serving);
-  log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
+  if ((*image)->id() == old_id) {
+    log_.Write("reload (" + why + ") -- image " + old_id + ", TLS certificate or key changed");
+  } else {
+    log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
+  }
   return "loaded";
 }
 
@@ -424,8 +438,9 @@ int Server::Run() {
     return fail("queue: " + s.message());
   }
   if (Status s = Listen(); !s.ok()) return fail(s.message());
-  if (!options_.no_delivery && root) {
-    // Local deliveries need the recipients' privileges.
+  if (root) {
+    // Local deliveries need the recipients' privileges, and a reload may
+    // need a TLS key only root can read.
     auto helper = local::LocalHelper::Start(options_.images, users_);
     if (!helper.ok()) return fail("local delivery helper: " + helper.status().message());
     local_helper_ = std::move(helper).value();

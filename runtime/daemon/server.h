@@ -25,6 +25,7 @@
 #include "runtime/image/image.h"
 #include "runtime/qmgr/queue_manager.h"
 #include "runtime/queue/queue_lock.h"
+#include "runtime/tls/server_tls_files.h"
 #include "util/asio.h"
 
 namespace postern::daemon {
@@ -65,6 +66,8 @@ class Server {
     gid_t gid;
   };
   Result<RunAs> RunAsUser() const;
+  // The image's certificate and key, read directly or by the root helper.
+  Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const image::Image& image) const;
   Status DropPrivileges(const RunAs& user);
   void WatchImages();
   boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor, MailLog log);

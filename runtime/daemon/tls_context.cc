@@ -1,6 +1,8 @@
 // tls_context.cc: see tls_context.h.
 #include "runtime/daemon/tls_context.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <utility>
@@ -8,25 +10,48 @@
 
 #include "runtime/image/image_parameters.h"
 #include "runtime/tls/tls_settings.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 
 namespace postern::daemon {
 namespace {
 
-std::string Level(const image::Image& image) {
-  std::string level = ToLower(image.Text("smtpd_tls_security_level"));
-  if (level.empty()) {
-    if (image::BoolParameter(image, "smtpd_enforce_tls")) return "encrypt";
-    if (image::BoolParameter(image, "smtpd_use_tls")) return "may";
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct KeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
+std::unique_ptr<BIO, BioDeleter> MemoryBio(const std::string& bytes) {
+  return std::unique_ptr<BIO, BioDeleter>(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+// As SSL_CTX_use_certificate_chain_file does it, from memory: the first
+// certificate is the server's, the others its chain.
+Status UseCertificateChain(SSL_CTX* ctx, const std::string& pem) {
+  auto bio = MemoryBio(pem);
+  std::unique_ptr<X509, X509Deleter> leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1) return Status::Permanent(tls::OpenSslError());
+  SSL_CTX_clear_chain_certs(ctx);
+  while (X509* next = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(ctx, next) != 1) {
+      X509_free(next);
+      return Status::Permanent(tls::OpenSslError());
+    }
   }
-  return level;
+  ERR_clear_error();  // the end of the file reads as an error
+  return Status::Ok();
 }
 
 }  // namespace
 
-std::string TlsContextKey(const image::Image& image) {
-  std::string level = Level(image);
-  if (level != "may" && level != "encrypt") return "";
+std::string TlsContextKey(const image::Image& image, const std::optional<tls::ServerTlsFiles>& files) {
+  if (!files) return "";
+  std::string level = tls::ServerTlsLevel(image);
   bool mandatory = level == "encrypt";
   std::string key = level;
   for (const char* name : {"smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_key_file",
@@ -36,44 +61,33 @@ std::string TlsContextKey(const image::Image& image) {
                            "tls_preempt_cipherlist"}) {
     key += "\n" + std::string(name) + "=" + image.Text(name);
   }
+  key += "\ncertificate=" + Sha256Hex(files->cert_pem) + "\nkey=" + Sha256Hex(files->key_pem);
   return key;
 }
 
-Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const image::Image& image) {
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const image::Image& image,
+                                                                        const tls::ServerTlsFiles& files) {
   namespace ssl = boost::asio::ssl;
-  std::string level = Level(image);
-  if (level != "may" && level != "encrypt") return std::shared_ptr<ssl::context>();
-  bool mandatory = level == "encrypt";
+  bool mandatory = tls::ServerTlsLevel(image) == "encrypt";
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   if (image::BoolParameter(image, "tls_preempt_cipherlist")) {
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   }
-
-  std::vector<std::string> chain = tls::ListSetting(image, "smtpd_tls_chain_files");
-  std::string cert = image.Text("smtpd_tls_cert_file");
-  std::string key = image.Text("smtpd_tls_key_file");
-  if (key.empty()) key = cert;
-  if (!chain.empty()) {
-    // Postfix: key first, then its certificate chain, in PEM files.
-    key = chain.front();
-    cert = chain.size() > 1 ? chain[1] : chain.front();
+  if (Status s = UseCertificateChain(ctx, files.cert_pem); !s.ok()) {
+    return Status::Permanent("certificate " + files.cert_path + ": " + s.message());
   }
-  if (cert.empty()) {
-    return Status::Permanent("smtpd_tls_security_level = " + level +
-                             " needs smtpd_tls_cert_file (or smtpd_tls_chain_files)");
-  }
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {
-    return Status::Permanent("certificate " + cert + ": " + tls::OpenSslError());
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Status::Permanent("private key " + key + ": " + tls::OpenSslError());
+  auto key_bio = MemoryBio(files.key_pem);
+  // No passphrase prompt on a terminal: an encrypted key is an error.
+  pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
+  std::unique_ptr<EVP_PKEY, KeyDeleter> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr));
+  if (!key || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
+    return Status::Permanent("private key " + files.key_path + ": " + tls::OpenSslError());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    return Status::Permanent("private key " + key + " does not match certificate " + cert);
+    return Status::Permanent("private key " + files.key_path + " does not match certificate " + files.cert_path);
   }
-
   Status protocols = tls::ApplyProtocols(
       ctx, tls::ListSetting(image, mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols"));
   if (!protocols.ok()) return protocols;

@@ -7,21 +7,25 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "runtime/image/image.h"
+#include "runtime/tls/server_tls_files.h"
 #include "util/asio.h"
 #include "util/status.h"
 
 namespace postern::daemon {
 
-// The files and settings a context is made of; equal keys give equal
-// contexts, so a reload can keep a context whose key file it can no longer
-// read after dropping privileges.
-std::string TlsContextKey(const image::Image& image);
+// The settings and the certificate and key contents a context is made of
+// (a digest: no secret in it); equal keys give equal contexts, so a reload
+// keeps the context unless a setting or a file's content changed. "" when
+// `files` is nullopt (no TLS).
+std::string TlsContextKey(const image::Image& image, const std::optional<tls::ServerTlsFiles>& files);
 
-// nullptr when the image's security level is none (or unset). A permanent
-// error names the file or setting that is wrong.
-Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const image::Image& image);
+// From the files' contents (tls::ReadServerTlsFiles). A permanent error
+// names the file or setting that is wrong.
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const image::Image& image,
+                                                                        const tls::ServerTlsFiles& files);
 
 }  // namespace postern::daemon

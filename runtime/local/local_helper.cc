@@ -16,6 +16,7 @@
 
 #include "mail/passwd_table.h"
 #include "util/bytes.h"
+#include "util/read_file.h"
 #include "util/strings.h"
 
 namespace postern::local {
@@ -63,8 +64,13 @@ bool ReceiveFrame(int fd, std::string* payload) {
   return ReadAll(fd, payload->data(), n);
 }
 
+// The first byte of a request frame says what it asks for.
+constexpr uint8_t kDeliverRequest = 'D';
+constexpr uint8_t kTlsFilesRequest = 'T';
+
 std::string EncodeRequest(const LocalHelperRequest& q) {
   ByteWriter w;
+  w.PutU8(kDeliverRequest);
   for (std::string_view field :
        {std::string_view(q.image_id), std::string_view(q.transport), std::string_view(q.queue_id),
         std::string_view(q.sender), std::string_view(q.recipient), std::string_view(q.original_recipient),
@@ -81,8 +87,7 @@ bool GetContent(ByteReader* r, std::string_view* content) {
 }
 
 // The content stays in `frame`: q->content points into it.
-bool DecodeRequest(std::string_view frame, LocalHelperRequest* q) {
-  ByteReader r(frame);
+bool DecodeRequest(ByteReader& r, LocalHelperRequest* q) {
   std::string_view content;
   uint64_t now = 0;
   bool ok = r.GetString(&q->image_id) && r.GetString(&q->transport) && r.GetString(&q->queue_id) &&
@@ -124,15 +129,22 @@ struct Loaded {
   std::unique_ptr<resolve::Resolver> resolver;
 };
 
-RecipientResult Serve(std::string_view frame, const std::string& images,
-                      const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
+Status Load(const std::string& images, const std::string& id, const std::shared_ptr<const mail::LookupTable>& users,
+            Loaded* loaded) {
+  if (loaded->image && loaded->image->id() == id) return Status::Ok();
+  auto image = LoadTrustedImage(images, id);
+  if (!image.ok()) return image.status();
+  loaded->image = *image;
+  loaded->resolver = std::make_unique<resolve::Resolver>(*image, users);
+  return Status::Ok();
+}
+
+RecipientResult Deliver(ByteReader& r, const std::string& images, const std::shared_ptr<const mail::LookupTable>& users,
+                        Loaded* loaded) {
   LocalHelperRequest request;
-  if (!DecodeRequest(frame, &request)) return RecipientResult{450, "4.3.0 malformed local delivery request"};
-  if (!loaded->image || loaded->image->id() != request.image_id) {
-    auto image = LoadTrustedImage(images, request.image_id);
-    if (!image.ok()) return RecipientResult{450, "4.3.0 local delivery: " + image.status().message()};
-    loaded->image = *image;
-    loaded->resolver = std::make_unique<resolve::Resolver>(*image, users);
+  if (!DecodeRequest(r, &request)) return RecipientResult{450, "4.3.0 malformed local delivery request"};
+  if (Status s = Load(images, request.image_id, users, loaded); !s.ok()) {
+    return RecipientResult{450, "4.3.0 local delivery: " + s.message()};
   }
   auto authorized = Authorize(request, *loaded->resolver, *users);
   if (!authorized.ok()) {
@@ -162,14 +174,52 @@ RecipientResult Serve(std::string_view frame, const std::string& images,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  ByteReader r(bytes);
+  ByteReader answer(bytes);
   uint32_t code = 0;
   RecipientResult result;
-  if (!r.GetU32(&code) || !r.GetString(&result.text)) {
+  if (!answer.GetU32(&code) || !answer.GetString(&result.text)) {
     return RecipientResult{450, "4.3.0 the local delivery process ended without a result"};
   }
   result.code = static_cast<int>(code);
   return result;
+}
+
+// The answer to a TLS files request: u8 0 and an error text, u8 1 (no
+// TLS), or u8 2 and the four ServerTlsFiles strings.
+std::string ServeTlsFiles(ByteReader& r, const std::string& images,
+                          const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
+  ByteWriter w;
+  std::string id;
+  Status status = r.GetString(&id) && r.remaining() == 0 ? Load(images, id, users, loaded)
+                                                         : Status::Permanent("malformed TLS files request");
+  if (!status.ok()) {
+    w.PutU8(0);
+    w.PutString(status.message());
+    return w.Release();
+  }
+  auto files = tls::ReadServerTlsFiles(*loaded->image, ReadRegularFileFollowingLinks);
+  if (!files.ok()) {
+    w.PutU8(0);
+    w.PutString(files.status().message());
+  } else if (!*files) {
+    w.PutU8(1);
+  } else {
+    w.PutU8(2);
+    for (const std::string* field :
+         {&(*files)->cert_path, &(*files)->key_path, &(*files)->cert_pem, &(*files)->key_pem}) {
+      w.PutString(*field);
+    }
+  }
+  return w.Release();
+}
+
+std::string Serve(std::string_view frame, const std::string& images,
+                  const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
+  ByteReader r(frame);
+  uint8_t kind = 0;
+  if (r.GetU8(&kind) && kind == kTlsFilesRequest) return ServeTlsFiles(r, images, users, loaded);
+  if (kind == kDeliverRequest) return EncodeResult(Deliver(r, images, users, loaded));
+  return EncodeResult(RecipientResult{450, "4.3.0 malformed request"});
 }
 
 // Everything posternd had open (listening sockets, the control socket, queue
@@ -198,7 +248,7 @@ void CloseInherited(std::vector<int> keep) {
   std::string frame;
   Loaded loaded;
   while (ReceiveFrame(channel, &frame)) {
-    if (!SendFrame(channel, EncodeResult(Serve(frame, images, users, &loaded)))) break;
+    if (!SendFrame(channel, Serve(frame, images, users, &loaded))) break;
   }
   _exit(0);
 }
@@ -248,7 +298,7 @@ LocalHelper::~LocalHelper() {
   }
 }
 
-RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
+bool LocalHelper::Exchange(const std::string& request, std::string* answer) {
   int fd = -1;
   {
     std::unique_lock lock(mutex_);
@@ -256,20 +306,43 @@ RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
     fd = free_.back();
     free_.pop_back();
   }
-  RecipientResult result{450, "4.3.0 the local delivery helper is gone"};
-  std::string frame;
-  if (SendFrame(fd, EncodeRequest(request)) && ReceiveFrame(fd, &frame)) {
-    ByteReader r(frame);
-    uint32_t code = 0;
-    std::string text;
-    if (r.GetU32(&code) && r.GetString(&text)) result = RecipientResult{static_cast<int>(code), std::move(text)};
-  }
+  bool ok = SendFrame(fd, request) && ReceiveFrame(fd, answer);
   {
     std::lock_guard lock(mutex_);
     free_.push_back(fd);
   }
   available_.notify_one();
-  return result;
+  return ok;
+}
+
+RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
+  std::string frame;
+  if (Exchange(EncodeRequest(request), &frame)) {
+    ByteReader r(frame);
+    uint32_t code = 0;
+    std::string text;
+    if (r.GetU32(&code) && r.GetString(&text)) return RecipientResult{static_cast<int>(code), std::move(text)};
+  }
+  return RecipientResult{450, "4.3.0 the local delivery helper is gone"};
+}
+
+Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id) {
+  ByteWriter w;
+  w.PutU8(kTlsFilesRequest);
+  w.PutString(image_id);
+  std::string frame;
+  if (!Exchange(w.Release(), &frame)) return Status::Temporary("the privileged helper is gone");
+  ByteReader r(frame);
+  uint8_t kind = 0;
+  std::string error;
+  if (r.GetU8(&kind) && kind == 1) return std::optional<tls::ServerTlsFiles>();
+  tls::ServerTlsFiles files;
+  if (kind == 2 && r.GetString(&files.cert_path) && r.GetString(&files.key_path) && r.GetString(&files.cert_pem) &&
+      r.GetString(&files.key_pem)) {
+    return std::optional<tls::ServerTlsFiles>(std::move(files));
+  }
+  if (kind == 0 && r.GetString(&error)) return Status::Permanent(error);
+  return Status::Temporary("malformed answer from the privileged helper");
 }
 
 }  // namespace postern::local

@@ -9,6 +9,11 @@
 // that user (or default_privs), never root, and runs DeliverLocally there.
 // posternd talks to it over socket pairs (one per concurrent delivery);
 // when posternd exits, the sockets close and the helper ends.
+//
+// Its second task: the certificate and key files a trusted image names for
+// smtpd's TLS (tls/server_tls_files.h), read as root, so that a reload can
+// serve a renewed certificate whose key only root may read. It reads no
+// other file for the daemon.
 #pragma once
 
 #include <sys/types.h>
@@ -16,12 +21,14 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mail/lookup_table.h"
 #include "runtime/delivery/local_delivery.h"
 #include "runtime/local/local_authority.h"
+#include "runtime/tls/server_tls_files.h"
 #include "util/status.h"
 
 namespace postern::local {
@@ -39,9 +46,14 @@ class LocalHelper {
 
   // Blocking; thread-safe (waits for a free channel).
   delivery::RecipientResult Deliver(const LocalHelperRequest& request);
+  // The TLS files of image `image_id` (nullopt: it offers no TLS). Blocking;
+  // thread-safe.
+  Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const std::string& image_id);
 
  private:
   LocalHelper(std::vector<pid_t> pids, std::vector<int> channels);
+  // One request and its answer on a free channel; false when the helper is gone.
+  bool Exchange(const std::string& request, std::string* answer);
 
   std::vector<pid_t> pids_;  // one helper process per channel
   std::mutex mutex_;

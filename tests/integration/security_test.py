@@ -12,6 +12,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -240,12 +241,73 @@ def process_cap(args):
             s.close()
 
 
+def make_certificate(key, cert, name):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=" + name], check=True, capture_output=True)
+    os.chmod(key, 0o600)  # root's alone, as keys are kept
+
+
+def served_certificate(d):
+    """The DER certificate posternd's STARTTLS presents, or None."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP("127.0.0.1", d.port, timeout=20)
+    try:
+        s.ehlo("client.example")
+        if not s.has_extn("starttls"):
+            return None
+        s.starttls(context=context)
+        return s.sock.getpeercert(binary_form=True)
+    finally:
+        s.close()
+
+
+def tls_reload(args):
+    """Finding 9: a certificate renewed in place was served until restart,
+    and a key the daemon could not read silently turned STARTTLS off."""
+    d = Posternd(args.postern, args.posternd, daemon_config(args))
+    try:
+        key, cert = os.path.join(d.root, "key.pem"), os.path.join(d.root, "cert.pem")
+        make_certificate(key, cert, "first.test.example")
+        with open(os.path.join(d.config, "main.cf"), "a") as f:
+            f.write("smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n" % (cert, key))
+        d.__enter__()
+        first = served_certificate(d)
+        expect("STARTTLS with a key only root can read", first is not None, d.log_text()[-1500:])
+
+        # Renewed in place (as certbot does), same configuration, then reload.
+        make_certificate(key + ".new", cert + ".new", "second.test.example")
+        os.replace(key + ".new", key)
+        os.replace(cert + ".new", cert)
+        reply = control(d, "reload")
+        second = served_certificate(d)
+        expect("a reload serves the renewed certificate", second is not None and second != first, (reply, d.log_text()[-1500:]))
+        expect("and says why", "TLS certificate or key changed" in d.log_text(), d.log_text()[-1500:])
+
+        # A key that cannot be used: the reload is refused, TLS stays on.
+        pathlib.Path(key).write_text("not a key\n")
+        reply = control(d, "reload")
+        expect("an unusable key refuses the reload", "refused" in reply and "private key" in reply, reply)
+        expect("and the certificate before it is still served", served_certificate(d) == second)
+        d.stop()
+        try:
+            d.start(attempts=1)
+            started = True
+        except RuntimeError:
+            started = False
+        expect("posternd does not start without TLS when the image asks for it",
+               not started and "private key" in d.log_text(), d.log_text()[-1500:])
+    finally:
+        d.__exit__(None, None, None)
+
+
 def main():
     args = arguments()
     if os.geteuid() != 0:
         print("SKIP: posternd's privilege handling is tested as root")
         return 77
-    for case in (planted_links, secret_tables, damaged_images, helo_injection, process_cap):
+    for case in (planted_links, secret_tables, damaged_images, helo_injection, process_cap, tls_reload):
         try:
             case(args)
         except Exception as e:  # one broken case must not hide the others
