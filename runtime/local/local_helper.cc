@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "mail/passwd_table.h"
+#include "runtime/local/helper_protocol.h"
 #include "util/bytes.h"
 #include "util/read_file.h"
 #include "util/strings.h"
@@ -59,50 +60,11 @@ bool ReceiveFrame(int fd, std::string* payload) {
   if (!ReadAll(fd, length, sizeof length)) return false;
   uint32_t n = 0;
   ByteReader r(std::string_view(length, sizeof length));
-  if (!r.GetU32(&n)) return false;
+  // Larger than any message posternd accepts: a peer that says so is broken.
+  constexpr uint32_t kMaxFrame = 1u << 30;
+  if (!r.GetU32(&n) || n > kMaxFrame) return false;
   payload->resize(n);
   return ReadAll(fd, payload->data(), n);
-}
-
-// The first byte of a request frame says what it asks for.
-constexpr uint8_t kDeliverRequest = 'D';
-constexpr uint8_t kTlsFilesRequest = 'T';
-
-std::string EncodeRequest(const LocalHelperRequest& q) {
-  ByteWriter w;
-  w.PutU8(kDeliverRequest);
-  for (std::string_view field :
-       {std::string_view(q.image_id), std::string_view(q.transport), std::string_view(q.queue_id),
-        std::string_view(q.sender), std::string_view(q.recipient), std::string_view(q.original_recipient),
-        std::string_view(q.delivery), q.content}) {
-    w.PutString(field);
-  }
-  w.PutU64(static_cast<uint64_t>(q.now));
-  return w.Release();
-}
-
-bool GetContent(ByteReader* r, std::string_view* content) {
-  uint32_t n = 0;
-  return r->GetU32(&n) && r->GetRaw(n, content);
-}
-
-// The content stays in `frame`: q->content points into it.
-bool DecodeRequest(ByteReader& r, LocalHelperRequest* q) {
-  std::string_view content;
-  uint64_t now = 0;
-  bool ok = r.GetString(&q->image_id) && r.GetString(&q->transport) && r.GetString(&q->queue_id) &&
-            r.GetString(&q->sender) && r.GetString(&q->recipient) && r.GetString(&q->original_recipient) &&
-            r.GetString(&q->delivery) && GetContent(&r, &content) && r.GetU64(&now) && r.remaining() == 0;
-  q->content = content;
-  q->now = static_cast<int64_t>(now);
-  return ok;
-}
-
-std::string EncodeResult(const RecipientResult& result) {
-  ByteWriter w;
-  w.PutU32(static_cast<uint32_t>(result.code));
-  w.PutString(result.text);
-  return w.Release();
 }
 
 // In a worker process: become `id` and deliver; the result goes to `out`.
@@ -118,7 +80,7 @@ std::string EncodeResult(const RecipientResult& result) {
     }
     result = DeliverLocally(q);
   }
-  std::string bytes = EncodeResult(result);
+  std::string bytes = EncodeDeliverAnswer(result);
   WriteAll(out, bytes, /*socket=*/false);
   _exit(0);
 }
@@ -139,10 +101,8 @@ Status Load(const std::string& images, const std::string& id, const std::shared_
   return Status::Ok();
 }
 
-RecipientResult Deliver(ByteReader& r, const std::string& images, const std::shared_ptr<const mail::LookupTable>& users,
-                        Loaded* loaded) {
-  LocalHelperRequest request;
-  if (!DecodeRequest(r, &request)) return RecipientResult{450, "4.3.0 malformed local delivery request"};
+RecipientResult Deliver(const LocalHelperRequest& request, const std::string& images,
+                        const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
   if (Status s = Load(images, request.image_id, users, loaded); !s.ok()) {
     return RecipientResult{450, "4.3.0 local delivery: " + s.message()};
   }
@@ -174,52 +134,26 @@ RecipientResult Deliver(ByteReader& r, const std::string& images, const std::sha
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  ByteReader answer(bytes);
-  uint32_t code = 0;
-  RecipientResult result;
-  if (!answer.GetU32(&code) || !answer.GetString(&result.text)) {
-    return RecipientResult{450, "4.3.0 the local delivery process ended without a result"};
-  }
-  result.code = static_cast<int>(code);
-  return result;
+  std::optional<RecipientResult> result = DecodeDeliverAnswer(bytes);
+  if (!result) return RecipientResult{450, "4.3.0 the local delivery process ended without a result"};
+  return *result;
 }
 
-// The answer to a TLS files request: u8 0 and an error text, u8 1 (no
-// TLS), or u8 2 and the four ServerTlsFiles strings.
-std::string ServeTlsFiles(ByteReader& r, const std::string& images,
-                          const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
-  ByteWriter w;
-  std::string id;
-  Status status = r.GetString(&id) && r.remaining() == 0 ? Load(images, id, users, loaded)
-                                                         : Status::Permanent("malformed TLS files request");
-  if (!status.ok()) {
-    w.PutU8(0);
-    w.PutString(status.message());
-    return w.Release();
-  }
-  auto files = tls::ReadServerTlsFiles(*loaded->image, ReadRegularFileFollowingLinks);
-  if (!files.ok()) {
-    w.PutU8(0);
-    w.PutString(files.status().message());
-  } else if (!*files) {
-    w.PutU8(1);
-  } else {
-    w.PutU8(2);
-    for (const std::string* field :
-         {&(*files)->cert_path, &(*files)->key_path, &(*files)->cert_pem, &(*files)->key_pem}) {
-      w.PutString(*field);
-    }
-  }
-  return w.Release();
+Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id, const std::string& images,
+                                                    const std::shared_ptr<const mail::LookupTable>& users,
+                                                    Loaded* loaded) {
+  if (Status s = Load(images, image_id, users, loaded); !s.ok()) return s;
+  return tls::ReadServerTlsFiles(*loaded->image, ReadRegularFileFollowingLinks);
 }
 
 std::string Serve(std::string_view frame, const std::string& images,
                   const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
-  ByteReader r(frame);
-  uint8_t kind = 0;
-  if (r.GetU8(&kind) && kind == kTlsFilesRequest) return ServeTlsFiles(r, images, users, loaded);
-  if (kind == kDeliverRequest) return EncodeResult(Deliver(r, images, users, loaded));
-  return EncodeResult(RecipientResult{450, "4.3.0 malformed request"});
+  std::optional<DecodedHelperRequest> request = DecodeHelperRequest(frame);
+  if (!request) return EncodeDeliverAnswer(RecipientResult{450, "4.3.0 malformed request"});
+  if (request->kind == HelperRequestKind::kTlsFiles) {
+    return EncodeTlsFilesAnswer(TlsFiles(request->image_id, images, users, loaded));
+  }
+  return EncodeDeliverAnswer(Deliver(request->deliver, images, users, loaded));
 }
 
 // Everything posternd had open (listening sockets, the control socket, queue
@@ -317,32 +251,15 @@ bool LocalHelper::Exchange(const std::string& request, std::string* answer) {
 
 RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
   std::string frame;
-  if (Exchange(EncodeRequest(request), &frame)) {
-    ByteReader r(frame);
-    uint32_t code = 0;
-    std::string text;
-    if (r.GetU32(&code) && r.GetString(&text)) return RecipientResult{static_cast<int>(code), std::move(text)};
-  }
-  return RecipientResult{450, "4.3.0 the local delivery helper is gone"};
+  std::optional<RecipientResult> result;
+  if (Exchange(EncodeDeliverRequest(request), &frame)) result = DecodeDeliverAnswer(frame);
+  return result ? *result : RecipientResult{450, "4.3.0 the local delivery helper is gone"};
 }
 
 Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id) {
-  ByteWriter w;
-  w.PutU8(kTlsFilesRequest);
-  w.PutString(image_id);
   std::string frame;
-  if (!Exchange(w.Release(), &frame)) return Status::Temporary("the privileged helper is gone");
-  ByteReader r(frame);
-  uint8_t kind = 0;
-  std::string error;
-  if (r.GetU8(&kind) && kind == 1) return std::optional<tls::ServerTlsFiles>();
-  tls::ServerTlsFiles files;
-  if (kind == 2 && r.GetString(&files.cert_path) && r.GetString(&files.key_path) && r.GetString(&files.cert_pem) &&
-      r.GetString(&files.key_pem)) {
-    return std::optional<tls::ServerTlsFiles>(std::move(files));
-  }
-  if (kind == 0 && r.GetString(&error)) return Status::Permanent(error);
-  return Status::Temporary("malformed answer from the privileged helper");
+  if (!Exchange(EncodeTlsFilesRequest(image_id), &frame)) return Status::Temporary("the privileged helper is gone");
+  return DecodeTlsFilesAnswer(frame);
 }
 
 }  // namespace postern::local

@@ -40,7 +40,7 @@ def tls_settings(directory):
     key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                     "-days", "2", "-subj", "/CN=mx.test.example"], check=True, capture_output=True)
-    os.chmod(key, 0o644)  # the daemon reads it after dropping root
+    os.chmod(key, 0o600)  # root's alone, as keys are kept: posternd reads it as root (or through its helper)
     return "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n" % (cert, key)
 
 

@@ -1,0 +1,49 @@
+// helper_protocol.h: the bytes between posternd and its root helper
+// (local_helper.h), with no I/O. Every frame the helper reads comes from a
+// process it does not trust, so each decoder checks every field and the
+// frame's end, and says false on anything else.
+//
+//   request  = kind:u8, then for kDeliver: image_id transport queue_id
+//              sender recipient original_recipient delivery content
+//              (u32-length strings), now:u64; for kTlsFiles: image_id
+//   answer   = for kDeliver: code:u32 text; for kTlsFiles: u8 0 + error,
+//              u8 1 (no TLS), or u8 2 + the four ServerTlsFiles strings
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtime/delivery/smtp_client.h"
+#include "runtime/local/local_authority.h"
+#include "runtime/tls/server_tls_files.h"
+#include "util/status.h"
+
+namespace postern::local {
+
+enum class HelperRequestKind : uint8_t {
+  kDeliver = 'D',
+  kTlsFiles = 'T',
+};
+
+std::string EncodeDeliverRequest(const LocalHelperRequest& request);
+std::string EncodeTlsFilesRequest(const std::string& image_id);
+
+// The kind of a request frame, and its fields; nullopt when malformed.
+// A LocalHelperRequest's content points into `frame`.
+struct DecodedHelperRequest {
+  HelperRequestKind kind;
+  LocalHelperRequest deliver;  // kDeliver
+  std::string image_id;        // kTlsFiles
+};
+std::optional<DecodedHelperRequest> DecodeHelperRequest(std::string_view frame);
+
+std::string EncodeDeliverAnswer(const delivery::RecipientResult& result);
+std::optional<delivery::RecipientResult> DecodeDeliverAnswer(std::string_view frame);
+
+std::string EncodeTlsFilesAnswer(const Result<std::optional<tls::ServerTlsFiles>>& files);
+// A malformed answer is a temporary error.
+Result<std::optional<tls::ServerTlsFiles>> DecodeTlsFilesAnswer(std::string_view frame);
+
+}  // namespace postern::local
