@@ -1,0 +1,49 @@
+// helper_protocol_test.cc: the frames between posternd and its root
+// helper: round trips, and anything malformed refused.
+#include "runtime/local/helper_protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace postern::local {
+namespace {
+
+TEST(HelperProtocolTest, ADeliverRequestRoundTrips) {
+  LocalHelperRequest q;
+  q.image_id = std::string(64, 'a');
+  q.transport = "local";
+  q.queue_id = "Q1";
+  q.recipient = "root@example.com";
+  q.delivery = "command touch /x";
+  q.content = "Subject: x\r\n\r\nbody\r\n";
+  q.now = 1790000000;
+  std::string frame = EncodeDeliverRequest(q);
+  auto decoded = DecodeHelperRequest(frame);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->kind, HelperRequestKind::kDeliver);
+  EXPECT_EQ(decoded->deliver.recipient, "root@example.com");
+  EXPECT_EQ(decoded->deliver.delivery, "command touch /x");
+  EXPECT_EQ(decoded->deliver.content, q.content);
+  EXPECT_EQ(decoded->deliver.now, 1790000000);
+  // Cut short, or with a byte too many: refused.
+  for (size_t n = 0; n < frame.size(); ++n) EXPECT_FALSE(DecodeHelperRequest(frame.substr(0, n))) << n;
+  EXPECT_FALSE(DecodeHelperRequest(frame + "x"));
+  frame[0] = 'X';
+  EXPECT_FALSE(DecodeHelperRequest(frame));
+}
+
+TEST(HelperProtocolTest, TlsFilesAnswersRoundTrip) {
+  tls::ServerTlsFiles files{"/c.pem", "/k.pem", "CERT", "KEY"};
+  auto some = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>(files)));
+  ASSERT_TRUE(some.ok() && *some);
+  EXPECT_EQ((*some)->key_pem, "KEY");
+  auto none = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>()));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  auto error = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(Status::Permanent("private key /k.pem: denied")));
+  ASSERT_FALSE(error.ok());
+  EXPECT_EQ(error.status().message(), "private key /k.pem: denied");
+  EXPECT_TRUE(DecodeTlsFilesAnswer("\x07").status().temporary());
+}
+
+}  // namespace
+}  // namespace postern::local
