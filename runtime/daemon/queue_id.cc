@@ -12,6 +12,7 @@ std::string QueueIdGenerator::Next() {
   uint64_t id = 0;
   do {
     id = micros > last ? micros : last + 1;
+    if ((id & 1) != lane_) ++id;
   } while (!last_.compare_exchange_weak(last, id, std::memory_order_relaxed));
   static const char kHex[] = "0123456789ABCDEF";
   std::string out(16, '0');

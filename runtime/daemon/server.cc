@@ -145,9 +145,11 @@ Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const ima
   serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit"), 1);
   serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
   serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup");
-  auto delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver);
-  if (!delivery.ok()) return delivery.status();
-  serving->delivery = std::move(delivery).value();
+  // The delivery process builds its own; an image whose delivery settings
+  // do not build is refused here, before anything serves it.
+  if (auto delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver); !delivery.ok()) {
+    return delivery.status();
+  }
   return std::shared_ptr<const Serving>(std::move(serving));
 }
 
@@ -176,6 +178,7 @@ std::string Server::Reload(const std::string& why) {
     log_.Write("reload (" + why + ") -- image " + old_id + ", TLS certificate or key changed");
   } else {
     log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
+    if (delivery_) delivery_->Send("reload " + (*image)->id());
   }
   return "loaded";
 }
@@ -256,6 +259,19 @@ Status Server::DropPrivileges(const RunAs& user) {
   return Status::Ok();
 }
 
+void Server::WatchDeliveryProcess() {
+  if (!delivery_) return;
+  // Mail accepted with nothing to deliver it helps no one: stop, with an
+  // exit status a supervisor restarts on, rather than accept in vain.
+  delivery_exit_ = std::make_unique<asio::posix::stream_descriptor>(main_, dup(delivery_->pidfd()));
+  delivery_exit_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    log_.Write("fatal: the delivery process ended");
+    exit_status_ = 1;
+    asio::co_spawn(main_, ShutDown("because the delivery process ended"), asio::detached);
+  });
+}
+
 void Server::WatchImages() {
   std::error_code ec;
   std::string directory = options_.images;
@@ -287,10 +303,10 @@ std::string Server::StatusJson(const std::string& reload) const {
   j["image"] = serving->session->image->id();
   j["connections"] = shared_.registry.size();
   j["stored"] = shared_.stored.load();
-  if (qmgr_) {
-    qmgr::QueueManager::Stats q = qmgr_->stats();
-    j["delivery"] = {{"delivered", q.delivered}, {"bounced", q.bounced}, {"deferred", q.deferred},
-                     {"removed", q.removed},     {"active", q.active},   {"running", q.running}};
+  if (delivery_) {
+    Result<std::string> stats = delivery_->Stats();
+    j["delivery"] =
+        stats.ok() ? nlohmann::json::parse(*stats, nullptr, false) : nlohmann::json(stats.status().message());
   }
   if (!reload.empty()) j["reload"] = reload;
   return j.dump() + "\n";
@@ -310,9 +326,8 @@ asio::awaitable<void> Server::HandleControl(asio::local::stream_protocol::socket
   } else if (command == "status") {
     reply = StatusJson("");
   } else if (command == "flush" || command == "scan") {
-    if (qmgr_ && command == "flush") qmgr_->Flush();
-    if (qmgr_ && command == "scan") qmgr_->Rescan();
-    reply = qmgr_ ? StatusJson("") : "{\"error\":\"delivery is off (--no-delivery)\"}\n";
+    if (delivery_) delivery_->Send(command);
+    reply = delivery_ ? StatusJson("") : "{\"error\":\"delivery is off (--no-delivery)\"}\n";
   } else {
     reply = "{\"error\":\"unknown command; use status, reload, flush or scan\"}\n";
   }
@@ -360,13 +375,14 @@ asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, MailLog log) {
   }
 }
 
-asio::awaitable<void> Server::ShutDown(int signal) {
+asio::awaitable<void> Server::ShutDown(std::string why) {
   stopping_ = true;
-  log_.Write("terminating on signal " + std::to_string(signal));
+  log_.Write("terminating " + why);
   boost::system::error_code ec;
   for (auto& a : acceptors_) a->close(ec);
   if (control_) control_->close(ec);
   if (inotify_) inotify_->close(ec);
+  if (delivery_exit_) delivery_exit_->close(ec);
   shared_.registry.ForEach([](Connection& c) { c.RequestShutdown(); });
   asio::steady_timer wait(main_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_grace_seconds);
@@ -380,7 +396,7 @@ asio::awaitable<void> Server::ShutDown(int signal) {
     wait.expires_after(std::chrono::milliseconds(50));
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (qmgr_) qmgr_->Stop(std::chrono::seconds(std::min<int64_t>(options_.shutdown_grace_seconds, 10)));
+  if (delivery_) delivery_->Stop(std::chrono::seconds(std::min<int64_t>(options_.shutdown_grace_seconds, 10)));
   writer_->Stop();  // everything acknowledged is on disk already; this ends the thread
   unlink(control_path_.c_str());
   main_.stop();
@@ -444,6 +460,12 @@ int Server::Run() {
     auto helper = local::LocalHelper::Start(options_.images, users_);
     if (!helper.ok()) return fail("local delivery helper: " + helper.status().message());
     local_helper_ = std::move(helper).value();
+    // The helper trusts only images root owns and nobody else can write:
+    // say now, not at the first local delivery, when these are not.
+    if (auto trusted = local::LoadTrustedImage(options_.images, (*image)->id()); !trusted.ok()) {
+      log_.Write("warning: the root helper will refuse local deliveries and TLS key reads for this image: " +
+                 trusted.status().message());
+    }
   }
   if (run_as) {
     if (Status s = DropPrivileges(*run_as); !s.ok()) return fail(s.message());
@@ -452,35 +474,32 @@ int Server::Run() {
   auto lock = queue::QueueLock::Acquire(options_.queue_directory);
   if (!lock.ok()) return fail(lock.status().message());
   queue_lock_ = std::move(lock).value();
+  // Delivery in a process of its own, forked while this one has no thread
+  // of its own yet (delivery_process.h). It keeps the helper's delivery
+  // channels; this process, which parses SMTP, keeps only the TLS one.
+  if (!options_.no_delivery) {
+    DeliveryProcessOptions d{options_.images,
+                             (*image)->id(),
+                             options_.queue_directory,
+                             options_.dns_servers,
+                             users_,
+                             local_helper_.get(),
+                             log_};
+    auto delivery = DeliveryProcess::Start(d, [this] {
+      for (auto& a : acceptors_) close(a->native_handle());  // not through Asio: its reactor is this process's
+      if (local_helper_) local_helper_->KeepOnly(local::LocalHelper::Task::kDeliver);
+    });
+    if (!delivery.ok()) return fail("delivery process: " + delivery.status().message());
+    delivery_ = std::move(delivery).value();
+  }
+  if (local_helper_) local_helper_->KeepOnly(local::LocalHelper::Task::kTlsFiles);
   auto writer = queue::QueueWriter::Open(options_.queue_directory);
   if (!writer.ok()) return fail("queue: " + writer.status().message());
   writer_ = std::move(writer).value();
+  if (delivery_) writer_->OnStored([this](std::vector<std::string> ids) { delivery_->Arrived(ids); });
   shared_.writer = writer_.get();
   shared_.lookups = &lookups_;
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
-  if (!options_.no_delivery) {
-    dns::ResolverOptions dns_options;
-    dns_options.servers = options_.dns_servers;
-    auto dns = dns::DnsResolver::Create(dns_options);
-    if (dns.ok()) {
-      dns_ = std::move(dns).value();
-    } else {
-      log_.Write("warning: DNS: " + dns.status().message() + "; only numeric nexthops can be reached");
-    }
-    qmgr::QueueManagerServices services;
-    services.context = [this] { return serving_.load()->delivery; };
-    services.log = [this](const std::string& syslog_name, const std::string& program, const std::string& text) {
-      (syslog_name.empty() ? log_.For(program) : log_.As(syslog_name, program)).Write(text);
-    };
-    services.new_queue_id = [this] { return shared_.ids.Next(); };
-    services.writer = writer_.get();
-    services.dns = dns_.get();
-    services.local_helper = local_helper_.get();
-    qmgr_ = std::make_unique<qmgr::QueueManager>(options_.queue_directory, std::move(services));
-    writer_->OnStored([this](std::vector<std::string> ids) { qmgr_->Arrived(std::move(ids)); });
-    if (Status s = qmgr_->Start(); !s.ok()) return fail("queue manager: " + s.message());
-  }
-
   unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<asio::io_context>(1));
   for (auto& w : workers_) {
@@ -507,11 +526,12 @@ int Server::Run() {
         asio::post(reloader_, [this] { Reload("SIGHUP"); });
         wait_signal();
       } else if (!stopping_) {
-        asio::co_spawn(main_, ShutDown(signal), asio::detached);
+        asio::co_spawn(main_, ShutDown("on signal " + std::to_string(signal)), asio::detached);
       }
     });
   };
   wait_signal();
+  WatchDeliveryProcess();
   for (size_t i = 0; i < acceptors_.size(); ++i) {
     const std::string& name = acceptor_syslog_names_[i];
     asio::co_spawn(main_, Accept(*acceptors_[i], name.empty() ? shared_.log : log_.As(name, "smtpd")), asio::detached);
@@ -528,7 +548,7 @@ int Server::Run() {
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   log_.Write("stopped; " + std::to_string(shared_.stored.load()) + " messages stored");
-  return 0;
+  return exit_status_;
 }
 
 }  // namespace postern::daemon

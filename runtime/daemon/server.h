@@ -6,8 +6,10 @@
 // SIGHUP, or the control socket's "reload") load and verify the new image
 // on their own thread and swap it atomically; SIGTERM/SIGINT stop
 // accepting, let transactions in progress finish (421 to idle sessions),
-// flush the queue writer and exit. The queue manager (qmgr/) delivers
-// what was stored; the control socket's "flush" runs the deferred queue.
+// flush the queue writer and exit. The delivery process
+// (delivery_process.h, the queue manager and the agents, forked after the
+// privileges are dropped) delivers what was stored; the control socket's
+// "flush" runs the deferred queue.
 #pragma once
 
 #include <sys/types.h>
@@ -20,8 +22,8 @@
 #include <vector>
 
 #include "mail/lookup_table.h"
+#include "runtime/daemon/delivery_process.h"
 #include "runtime/daemon/serving.h"
-#include "runtime/dns/dns_resolver.h"
 #include "runtime/image/image.h"
 #include "runtime/qmgr/queue_manager.h"
 #include "runtime/queue/queue_lock.h"
@@ -74,7 +76,8 @@ class Server {
   boost::asio::awaitable<void> ReadInotify();
   boost::asio::awaitable<void> ServeControl();
   boost::asio::awaitable<void> HandleControl(boost::asio::local::stream_protocol::socket socket);
-  boost::asio::awaitable<void> ShutDown(int signal);
+  boost::asio::awaitable<void> ShutDown(std::string why);
+  void WatchDeliveryProcess();
   std::string StatusJson(const std::string& reload) const;
 
   DaemonOptions options_;
@@ -85,9 +88,10 @@ class Server {
   std::atomic<std::shared_ptr<const Serving>> serving_;
   std::unique_ptr<queue::QueueLock> queue_lock_;  // held while the daemon runs
   std::unique_ptr<queue::QueueWriter> writer_;
-  std::unique_ptr<dns::DnsResolver> dns_;
-  std::unique_ptr<local::LocalHelper> local_helper_;  // when started as root
-  std::unique_ptr<qmgr::QueueManager> qmgr_;
+  std::unique_ptr<local::LocalHelper> local_helper_;                      // when started as root
+  std::unique_ptr<DeliveryProcess> delivery_;                             // unless --no-delivery
+  std::unique_ptr<boost::asio::posix::stream_descriptor> delivery_exit_;  // its pidfd
+  int exit_status_ = 0;
   DaemonShared shared_;
 
   // The workers outlive main_: an accept pending on main_ holds a socket of

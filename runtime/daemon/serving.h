@@ -29,9 +29,8 @@ struct Serving {
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
   std::string tls_key;                             // TlsContextKey of the image
   ClientLimits limits;
-  mail::NetworkList limit_exceptions;                     // smtpd_client_event_limit_exceptions (points into the image)
-  bool peername_lookup = true;                            // smtpd_peername_lookup
-  std::shared_ptr<const qmgr::DeliveryContext> delivery;  // what the queue manager uses for new loads
+  mail::NetworkList limit_exceptions;  // smtpd_client_event_limit_exceptions (points into the image)
+  bool peername_lookup = true;         // smtpd_peername_lookup
 };
 
 // Live connections, for shutdown. Thread-safe.

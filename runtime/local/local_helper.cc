@@ -146,10 +146,12 @@ Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id,
   return tls::ReadServerTlsFiles(*loaded->image, ReadRegularFileFollowingLinks);
 }
 
-std::string Serve(std::string_view frame, const std::string& images,
+// A channel serves one kind of request: the delivery process's deliveries,
+// or the SMTP process's TLS file reads.
+std::string Serve(std::string_view frame, HelperRequestKind serves, const std::string& images,
                   const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
   std::optional<DecodedHelperRequest> request = DecodeHelperRequest(frame);
-  if (!request) return EncodeDeliverAnswer(RecipientResult{450, "4.3.0 malformed request"});
+  if (!request || request->kind != serves) return EncodeDeliverAnswer(RecipientResult{450, "4.3.0 malformed request"});
   if (request->kind == HelperRequestKind::kTlsFiles) {
     return EncodeTlsFilesAnswer(TlsFiles(request->image_id, images, users, loaded));
   }
@@ -171,7 +173,7 @@ void CloseInherited(std::vector<int> keep) {
 
 // One helper process serves one channel, single-threaded, so that the
 // workers it forks start from a process no other thread holds a lock in.
-[[noreturn]] void HelperMain(int channel, const std::string& images,
+[[noreturn]] void HelperMain(int channel, HelperRequestKind serves, const std::string& images,
                              const std::shared_ptr<const mail::LookupTable>& users, pid_t parent) {
   CloseInherited({channel});
   prctl(PR_SET_PDEATHSIG, SIGTERM);   // and when posternd is killed outright
@@ -182,7 +184,7 @@ void CloseInherited(std::vector<int> keep) {
   std::string frame;
   Loaded loaded;
   while (ReceiveFrame(channel, &frame)) {
-    if (!SendFrame(channel, Serve(frame, images, users, &loaded))) break;
+    if (!SendFrame(channel, Serve(frame, serves, images, users, &loaded))) break;
   }
   _exit(0);
 }
@@ -190,10 +192,11 @@ void CloseInherited(std::vector<int> keep) {
 }  // namespace
 
 Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(const std::string& images,
-                                                        std::shared_ptr<const mail::LookupTable> users, int channels) {
+                                                        std::shared_ptr<const mail::LookupTable> users,
+                                                        int delivery_channels) {
   if (!users) users = std::make_shared<mail::PasswdTable>();
-  std::vector<int> ours, theirs;
-  for (int i = 0; i < channels; ++i) {
+  std::vector<int> ours, theirs;  // the first pair is the TLS channel
+  for (int i = 0; i < delivery_channels + 1; ++i) {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
       for (int fd : ours) close(fd);
@@ -214,7 +217,9 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(const std::string& image
       for (pid_t p : pids) waitpid(p, nullptr, 0);  // they end when their channel closes
       return Status::Temporary(std::string("fork: ") + std::strerror(error));
     }
-    if (pid == 0) HelperMain(theirs[i], images, users, parent);
+    if (pid == 0) {
+      HelperMain(theirs[i], i == 0 ? HelperRequestKind::kTlsFiles : HelperRequestKind::kDeliver, images, users, parent);
+    }
     pids.push_back(pid);
   }
   for (int fd : theirs) close(fd);
@@ -222,10 +227,25 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(const std::string& image
 }
 
 LocalHelper::LocalHelper(std::vector<pid_t> pids, std::vector<int> channels)
-    : pids_(std::move(pids)), free_(channels), all_(std::move(channels)) {}
+    : pids_(std::move(pids)), tls_channel_(channels.front()) {
+  all_.assign(channels.begin() + 1, channels.end());
+  free_ = all_;
+}
+
+void LocalHelper::KeepOnly(Task task) {
+  if (task == Task::kDeliver) {
+    close(tls_channel_);
+    tls_channel_ = -1;
+  } else {
+    for (int fd : all_) close(fd);
+    all_.clear();
+    free_.clear();
+  }
+}
 
 LocalHelper::~LocalHelper() {
   for (int fd : all_) close(fd);
+  if (tls_channel_ >= 0) close(tls_channel_);
   for (pid_t pid : pids_) {
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
@@ -236,6 +256,7 @@ bool LocalHelper::Exchange(const std::string& request, std::string* answer) {
   int fd = -1;
   {
     std::unique_lock lock(mutex_);
+    if (all_.empty()) return false;  // given up in this process (KeepOnly)
     available_.wait(lock, [this] { return !free_.empty(); });
     fd = free_.back();
     free_.pop_back();
@@ -257,8 +278,12 @@ RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
 }
 
 Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id) {
+  std::lock_guard lock(tls_mutex_);
   std::string frame;
-  if (!Exchange(EncodeTlsFilesRequest(image_id), &frame)) return Status::Temporary("the privileged helper is gone");
+  if (tls_channel_ < 0 || !SendFrame(tls_channel_, EncodeTlsFilesRequest(image_id)) ||
+      !ReceiveFrame(tls_channel_, &frame)) {
+    return Status::Temporary("the privileged helper is gone");
+  }
   return DecodeTlsFilesAnswer(frame);
 }
 

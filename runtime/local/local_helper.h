@@ -35,11 +35,13 @@ namespace postern::local {
 
 class LocalHelper {
  public:
-  // Forks the helper: `channels` processes, one connection each. Images
-  // come from `images` (posternd -i). `users` stands in for the system's
-  // user database when not null (passwd(5) lines by name).
+  // Forks the helper: one process per channel, `delivery_channels` for
+  // deliveries and one for TLS file reads; a channel serves its one kind of
+  // request. Images come from `images` (posternd -i). `users` stands in for
+  // the system's user database when not null (passwd(5) lines by name).
   static Result<std::unique_ptr<LocalHelper>> Start(const std::string& images,
-                                                    std::shared_ptr<const mail::LookupTable> users, int channels = 4);
+                                                    std::shared_ptr<const mail::LookupTable> users,
+                                                    int delivery_channels = 4);
   ~LocalHelper();  // closes the channels; the helper exits
   LocalHelper(const LocalHelper&) = delete;
   LocalHelper& operator=(const LocalHelper&) = delete;
@@ -50,6 +52,12 @@ class LocalHelper {
   // thread-safe.
   Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const std::string& image_id);
 
+  // After posternd splits: this process keeps the channels of one task and
+  // closes the others, so that the SMTP process cannot ask for deliveries
+  // and the delivery process cannot ask for keys.
+  enum class Task { kDeliver, kTlsFiles };
+  void KeepOnly(Task task);
+
  private:
   LocalHelper(std::vector<pid_t> pids, std::vector<int> channels);
   // One request and its answer on a free channel; false when the helper is gone.
@@ -57,8 +65,10 @@ class LocalHelper {
 
   std::vector<pid_t> pids_;  // one helper process per channel
   std::mutex mutex_;
-  std::vector<int> free_;  // channel sockets not in use
-  std::vector<int> all_;
+  std::vector<int> free_;  // delivery channels not in use
+  std::vector<int> all_;   // delivery channels
+  std::mutex tls_mutex_;
+  int tls_channel_ = -1;
   std::condition_variable_any available_;
 };
 

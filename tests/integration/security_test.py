@@ -302,12 +302,47 @@ def tls_reload(args):
         d.__exit__(None, None, None)
 
 
+def delivery_process(args):
+    """Privilege separation: delivery runs in a process of its own (the
+    only one holding the root helper's delivery channels), as the daemon's
+    user, and goes when the SMTP process is killed outright."""
+    nobody = pwd.getpwnam("nobody")
+    with Posternd(args.postern, args.posternd, daemon_config(args), deliver=True) as d:
+        children = pathlib.Path("/proc/%d/task/%d/children" % (d.process.pid, d.process.pid)).read_text().split()
+        owners = {int(c): os.stat("/proc/" + c).st_uid for c in children}
+        delivery = [c for c, uid in owners.items() if uid == nobody.pw_uid]
+        expect("one child process runs as the daemon's user (delivery), the others as root (the helper)",
+               len(delivery) == 1 and len(owners) >= 2, owners)
+        status = control(d, "status")
+        expect("the status includes the delivery process's counters", '"delivery":{"active"' in status, status)
+        d.process.kill()
+        d.process.wait()
+        gone = wait_for(lambda: not os.path.exists("/proc/%d" % delivery[0]) if delivery else True)
+        expect("killing the SMTP process ends the delivery process", gone)
+        d.start()  # the queue lock is free again
+        expect("and posternd starts again on the same queue", send_message(d) == 250, d.log_text()[-1000:])
+
+        # The other way round: without its delivery process posternd stops,
+        # with a status a supervisor restarts on, rather than accept in vain.
+        children = pathlib.Path("/proc/%d/task/%d/children" % (d.process.pid, d.process.pid)).read_text().split()
+        for c in children:
+            if os.stat("/proc/" + c).st_uid == nobody.pw_uid:
+                os.kill(int(c), signal.SIGKILL)
+        try:
+            code = d.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+        expect("posternd stops with status 1 when its delivery process dies",
+               code == 1 and "fatal: the delivery process ended" in d.log_text(), (code, d.log_text()[-1000:]))
+
+
 def main():
     args = arguments()
     if os.geteuid() != 0:
         print("SKIP: posternd's privilege handling is tested as root")
         return 77
-    for case in (planted_links, secret_tables, damaged_images, helo_injection, process_cap, tls_reload):
+    for case in (planted_links, secret_tables, damaged_images, helo_injection, process_cap, tls_reload,
+                 delivery_process):
         try:
             case(args)
         except Exception as e:  # one broken case must not hide the others
