@@ -22,6 +22,7 @@
 #include "runtime/daemon/rate_counter.h"
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
+#include "runtime/qmgr/delivery_config.h"
 #include "runtime/queue/queue_directory.h"
 #include "util/read_file.h"
 #include "util/run_on.h"

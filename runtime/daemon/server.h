@@ -25,7 +25,6 @@
 #include "runtime/daemon/delivery_process.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/image/image.h"
-#include "runtime/qmgr/queue_manager.h"
 #include "runtime/queue/queue_lock.h"
 #include "runtime/tls/server_tls_files.h"
 #include "util/asio.h"

@@ -15,7 +15,6 @@
 #include "runtime/daemon/client_limiter.h"
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"
-#include "runtime/qmgr/delivery_config.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
 #include "util/asio.h"
