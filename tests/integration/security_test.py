@@ -307,12 +307,23 @@ def delivery_process(args):
     only one holding the root helper's delivery channels), as the daemon's
     user, and goes when the SMTP process is killed outright."""
     nobody = pwd.getpwnam("nobody")
+    def owners(pid):
+        """posternd's child processes and their uids."""
+        out = {}
+        for c in pathlib.Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split():
+            try:
+                out[int(c)] = os.stat("/proc/" + c).st_uid
+            except FileNotFoundError:
+                pass
+        return out
+
     with Posternd(args.postern, args.posternd, daemon_config(args), deliver=True) as d:
-        children = pathlib.Path("/proc/%d/task/%d/children" % (d.process.pid, d.process.pid)).read_text().split()
-        owners = {int(c): os.stat("/proc/" + c).st_uid for c in children}
-        delivery = [c for c, uid in owners.items() if uid == nobody.pw_uid]
+        # The port is open before the delivery process is forked.
+        wait_for(lambda: nobody.pw_uid in owners(d.process.pid).values())
+        children = owners(d.process.pid)
+        delivery = [c for c, uid in children.items() if uid == nobody.pw_uid]
         expect("one child process runs as the daemon's user (delivery), the others as root (the helper)",
-               len(delivery) == 1 and len(owners) >= 2, owners)
+               len(delivery) == 1 and len(children) >= 2, children)
         status = control(d, "status")
         expect("the status includes the delivery process's counters", '"delivery":{"active"' in status, status)
         d.process.kill()
@@ -324,10 +335,10 @@ def delivery_process(args):
 
         # The other way round: without its delivery process posternd stops,
         # with a status a supervisor restarts on, rather than accept in vain.
-        children = pathlib.Path("/proc/%d/task/%d/children" % (d.process.pid, d.process.pid)).read_text().split()
-        for c in children:
-            if os.stat("/proc/" + c).st_uid == nobody.pw_uid:
-                os.kill(int(c), signal.SIGKILL)
+        wait_for(lambda: nobody.pw_uid in owners(d.process.pid).values())
+        for c, uid in owners(d.process.pid).items():
+            if uid == nobody.pw_uid:
+                os.kill(c, signal.SIGKILL)
         try:
             code = d.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
