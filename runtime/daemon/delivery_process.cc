@@ -89,6 +89,8 @@ Result<Context> LoadContext(const DeliveryProcessOptions& o, const std::string& 
     std::string command(buffer.data(), static_cast<size_t>(n));
     if (StartsWith(command, "arrived ")) {
       qmgr.Arrived(SplitAny(command.substr(8), " "));
+    } else if (command == "reopen") {
+      if (Status s = o.log_sink->Reopen(); !s.ok()) log.Write("warning: " + s.message());
     } else if (command == "flush") {
       qmgr.Flush();
     } else if (command == "scan") {

@@ -8,7 +8,8 @@
 // a socket pair, one datagram per command:
 //
 //   arrived ID... (stored durably: the queue writer's cue) | flush | scan |
-//   reload ID | stats (answered with a JSON object) | stop SECONDS
+//   reload ID | reopen (the log file) | stats (answered with a JSON
+//   object) | stop SECONDS
 //
 // Its queue scans cannot ask the SMTP process's queue writer which files it
 // is still making durable; a scan in that instant takes such a file as
@@ -42,6 +43,7 @@ struct DeliveryProcessOptions {
   std::shared_ptr<const mail::LookupTable> users;  // null: the system's
   local::LocalHelper* local_helper = nullptr;      // null: deliveries with our own privileges
   MailLog log;
+  std::shared_ptr<LogSink> log_sink;  // opened again on "reopen" (SIGHUP, logrotate)
 };
 
 class DeliveryProcess {
@@ -55,7 +57,7 @@ class DeliveryProcess {
   DeliveryProcess(const DeliveryProcess&) = delete;
   DeliveryProcess& operator=(const DeliveryProcess&) = delete;
 
-  // Thread-safe. "flush", "scan", "reload ID".
+  // Thread-safe. "flush", "scan", "reload ID", "reopen".
   void Send(const std::string& command);
   // Messages stored durably in incoming/. Thread-safe.
   void Arrived(const std::vector<std::string>& ids);

@@ -485,7 +485,8 @@ int Server::Run() {
                              options_.dns_servers,
                              users_,
                              local_helper_.get(),
-                             log_};
+                             log_,
+                             log_sink_};
     auto delivery = DeliveryProcess::Start(d, [this] {
       for (auto& a : acceptors_) close(a->native_handle());  // not through Asio: its reactor is this process's
       if (local_helper_) local_helper_->KeepOnly(local::LocalHelper::Task::kDeliver);
@@ -524,6 +525,7 @@ int Server::Run() {
       if (signal == SIGHUP) {
         // For logrotate too: the log file is opened again.
         if (Status s = log_sink_->Reopen(); !s.ok()) log_.Write("warning: " + s.message());
+        if (delivery_) delivery_->Send("reopen");
         asio::post(reloader_, [this] { Reload("SIGHUP"); });
         wait_signal();
       } else if (!stopping_) {

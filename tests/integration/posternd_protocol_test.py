@@ -349,8 +349,9 @@ def maillog_file(postern, posternd, config):
     root = tempfile.mkdtemp(prefix="postern-maillog-")
     os.chmod(root, 0o777)  # the daemon reopens the file as nobody
     path = os.path.join(root, "mail.log")
+    # With delivery on: the delivery process opens the file again too.
     with Posternd(postern, posternd, config, "maillog_file = %s\nsyslog_name = postfix-edge\n" % path,
-                  log_to_stderr=False) as d:
+                  log_to_stderr=False, deliver=True) as d:
         with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
             s.sendmail("a@elsewhere.example", ["joe@test.example"], b"Subject: one\r\n\r\nx\r\n")
         first = wait_for_text(path, "postfix-edge/smtpd[")
@@ -362,7 +363,8 @@ def maillog_file(postern, posternd, config):
         time.sleep(0.5)
         with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
             s.sendmail("a@elsewhere.example", ["joe@test.example"], b"Subject: two\r\n\r\nx\r\n")
-        second = wait_for_text(path, "postfix-edge/smtpd[")
+        second = wait_for_text(path, "postfix-edge/qmgr[")
+        expect("the delivery process writes to the new file too", "postfix-edge/qmgr[" in second, second)
         expect("after SIGHUP a new file is written, the old one keeps what it had",
                "postfix-edge/smtpd[" in second and second.count(": client=") == 1
                and open(path + ".1").read().count(": client=") == 1, (second, open(path + ".1").read()))
