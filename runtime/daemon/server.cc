@@ -475,9 +475,10 @@ int Server::Run() {
   auto lock = queue::QueueLock::Acquire(options_.queue_directory);
   if (!lock.ok()) return fail(lock.status().message());
   queue_lock_ = std::move(lock).value();
-  // Delivery in a process of its own, forked while this one has no thread
-  // of its own yet (delivery_process.h). It keeps the helper's delivery
-  // channels; this process, which parses SMTP, keeps only the TLS one.
+  // Delivery in a process of its own, forked before this one starts its
+  // worker, writer and reloader threads (delivery_process.h). It keeps the
+  // helper's delivery channels; this process, which parses SMTP, keeps
+  // only the TLS one.
   if (!options_.no_delivery) {
     DeliveryProcessOptions d{options_.images,
                              (*image)->id(),
