@@ -40,6 +40,16 @@ inline constexpr std::string_view kImageMagic = "PSTRNIMG";
 inline constexpr uint32_t kImageFormatVersion = 2;
 inline constexpr std::string_view kImageHeaderFile = "IMAGE";
 
+// Whether `name` has the form of an image id (the sha256 of IMAGE, 64
+// lower-case hex digits), as an image's directory is named.
+inline bool IsImageId(std::string_view name) {
+  if (name.size() != 64) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 enum class SectionKind : uint32_t {
   kManifest = 1,      // MANIFEST
   kParameters = 2,    // params.cdb

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "mail/image_format.h"
 #include "util/durable_file.h"
 #include "util/read_file.h"
 
@@ -21,11 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 
 Status Errno(const std::string& what) { return Status::Temporary(what + ": " + std::strerror(errno)); }
-
-bool IsImageId(const std::string& name) {
-  return name.size() == 64 &&
-         std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 std::string CurrentId(const std::string& images) {
   std::error_code ec;
@@ -40,7 +36,7 @@ int Prune(const std::string& images, const std::string& current, int keep) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(images, ec)) {
     std::string name = entry.path().filename().string();
-    if (!IsImageId(name) || name == current || !entry.is_directory()) continue;
+    if (!mail::IsImageId(name) || name == current || !entry.is_directory()) continue;
     old.emplace_back(entry.last_write_time(ec), entry.path());
   }
   std::sort(old.begin(), old.end(), [](const auto& a, const auto& b) { return a.first > b.first; });

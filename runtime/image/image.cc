@@ -8,19 +8,7 @@
 #include "util/sha256.h"
 
 namespace postern::image {
-namespace {
-
 namespace fs = std::filesystem;
-
-bool IsImageId(std::string_view name) {
-  if (name.size() != 64) return false;
-  for (char c : name) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
   std::error_code ec;
@@ -42,7 +30,7 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
   image->path_ = resolved.string();
   image->header_ = std::move(header).value();
   std::string name = resolved.filename().string();
-  if (IsImageId(name) && name != image->id_) {
+  if (mail::IsImageId(name) && name != image->id_) {
     return Status::Permanent(resolved.string() + ": the image's content does not match its name (id " + image->id_ +
                              ")");
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mail/address.h"
+#include "mail/image_format.h"
 #include "mail/passwd_table.h"
 #include "runtime/image/image_parameters.h"
 #include "util/strings.h"
@@ -17,11 +18,6 @@ namespace postern::local {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool IsImageId(std::string_view id) {
-  return id.size() == 64 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 // Owned by root, and writable by nobody else (a sticky directory such as
 // /tmp is fine: others cannot rename what root put there).
@@ -94,7 +90,7 @@ Result<Identity> ChooseIdentity(const std::string& user, const std::string& deta
 }  // namespace
 
 Result<std::shared_ptr<const image::Image>> LoadTrustedImage(const std::string& images, const std::string& id) {
-  if (!IsImageId(id)) return Status::Temporary("malformed image id");
+  if (!mail::IsImageId(id)) return Status::Temporary("malformed image id");
   std::error_code ec;
   std::string path = fs::is_directory(fs::path(images) / id, ec) ? images + "/" + id : images;
   fs::path resolved = fs::canonical(path, ec);

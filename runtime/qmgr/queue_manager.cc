@@ -23,6 +23,7 @@
 #include "runtime/queue/queue_directory.h"
 #include "runtime/queue/queue_file.h"
 #include "util/durable_file.h"
+#include "util/read_file.h"
 #include "util/run_on.h"
 #include "util/strings.h"
 
@@ -75,28 +76,6 @@ bool NotifyWants(const std::string& notify, std::string_view what) {
 
 std::string WithoutPrefix(const std::string& original) {
   return StartsWith(ToLower(original), "rfc822;") ? original.substr(7) : original;
-}
-
-Result<std::string> ReadWhole(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT ? Status::NotFound(path) : Status::Temporary(path + ": " + std::strerror(errno));
-  std::string bytes;
-  struct stat st;
-  if (fstat(fd, &st) == 0) bytes.reserve(static_cast<size_t>(st.st_size));
-  char buffer[65536];
-  while (true) {
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int error = errno;
-      close(fd);
-      return Status::Temporary(path + ": " + std::strerror(error));
-    }
-    if (n == 0) break;
-    bytes.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return bytes;
 }
 
 // Replaces a queue file with `bytes` (durably), unless it is gone: deleted
@@ -310,7 +289,7 @@ void QueueManager::Pump() {
 
 std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id, const std::string& queue) {
   std::string path = root_ + "/" + queue + "/" + id;
-  Result<std::string> bytes = ReadWhole(path);
+  Result<std::string> bytes = ReadRegularFile(path);
   if (!bytes.ok()) {
     // Gone (delivered, deleted, held) is nothing to do; an unreadable file
     // is tried again at the next queue scan.
