@@ -310,7 +310,11 @@ def delivery_process(args):
     def owners(pid):
         """posternd's child processes and their uids."""
         out = {}
-        for c in pathlib.Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split():
+        try:
+            children = pathlib.Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()
+        except FileNotFoundError:  # between a process and its restart
+            return out
+        for c in children:
             try:
                 out[int(c)] = os.stat("/proc/" + c).st_uid
             except FileNotFoundError:
