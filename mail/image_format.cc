@@ -48,7 +48,7 @@ Result<std::shared_ptr<const Regexp>> GetRegexp(ByteReader* r, bool* present) {
 
 }  // namespace
 
-bool IsKnownSectionKind(uint32_t kind) { return kind >= 1 && kind <= 10; }
+bool IsKnownSectionKind(uint32_t kind) { return kind >= 1 && kind <= 11; }
 
 std::string EncodeImageHeader(const ImageHeader& header) {
   ByteWriter w;
@@ -110,6 +110,7 @@ std::string EncodeServices(const std::vector<ServiceEntry>& services) {
     w.PutString(s.name);
     w.PutString(s.type);
     w.PutString(s.command);
+    w.PutU32(s.process_limit);
     w.PutU32(static_cast<uint32_t>(s.arguments.size()));
     for (const std::string& a : s.arguments) w.PutString(a);
     w.PutU32(static_cast<uint32_t>(s.overrides.size()));
@@ -129,8 +130,8 @@ Result<std::vector<ServiceEntry>> DecodeServices(std::string_view bytes) {
   std::vector<ServiceEntry> services(count);
   for (ServiceEntry& s : services) {
     uint32_t n = 0;
-    if (!r.GetString(&s.name) || !r.GetString(&s.type) || !r.GetString(&s.command) || !r.GetU32(&n) ||
-        n > r.remaining()) {
+    if (!r.GetString(&s.name) || !r.GetString(&s.type) || !r.GetString(&s.command) || !r.GetU32(&s.process_limit) ||
+        !r.GetU32(&n) || n > r.remaining()) {
       return corrupt;
     }
     s.arguments.resize(n);

@@ -20,6 +20,12 @@
 //   includes.cdb     :include: file path -> its addresses, one per line
 //   services.bin     master.cf services (EncodeServices below)
 //   policy.bc        the policy bytecode (mail/policy_program.h)
+//   services/N.bc    the policy of an smtpd service whose -o overrides
+//                    change it (the section's reference is the service)
+//
+// settings.bin also holds, as "<service>/<name>", each value that a
+// master.cf service sees differently from main.cf: its -o overrides, and
+// for an smtpd service every parameter whose value they change.
 //
 // Strings in IMAGE and .pat files are ByteWriter strings (u32 length +
 // bytes); integers are little-endian.
@@ -36,8 +42,10 @@
 namespace postern::mail {
 
 inline constexpr std::string_view kImageMagic = "PSTRNIMG";
-// 2: settings.bin, which the runtime requires.
-inline constexpr uint32_t kImageFormatVersion = 2;
+// 2: settings.bin, which the runtime requires. 3: smtpd services' own
+// settings and policies (an older runtime would serve main.cf's policy on
+// every port).
+inline constexpr uint32_t kImageFormatVersion = 3;
 inline constexpr std::string_view kImageHeaderFile = "IMAGE";
 
 // Whether `name` has the form of an image id (the sha256 of IMAGE, 64
@@ -51,16 +59,17 @@ inline bool IsImageId(std::string_view name) {
 }
 
 enum class SectionKind : uint32_t {
-  kManifest = 1,      // MANIFEST
-  kParameters = 2,    // params.cdb
-  kExactTable = 3,    // a CDB; `reference` is the table's type:name
-  kPatternTable = 4,  // cidr/regexp/pcre rules
-  kStaticTable = 5,   // the whole file is the value
-  kPasswdTable = 6,   // unix:passwd.byname, answered from the system at run time (no file)
-  kIncludes = 7,      // includes.cdb
-  kServices = 8,      // services.bin: master.cf services (EncodeServices)
-  kPolicy = 9,        // policy.bc: the policy program (mail/policy_program.h)
-  kSettings = 10,     // settings.bin: typed parameter values (mail/settings_format.h)
+  kManifest = 1,        // MANIFEST
+  kParameters = 2,      // params.cdb
+  kExactTable = 3,      // a CDB; `reference` is the table's type:name
+  kPatternTable = 4,    // cidr/regexp/pcre rules
+  kStaticTable = 5,     // the whole file is the value
+  kPasswdTable = 6,     // unix:passwd.byname, answered from the system at run time (no file)
+  kIncludes = 7,        // includes.cdb
+  kServices = 8,        // services.bin: master.cf services (EncodeServices)
+  kPolicy = 9,          // policy.bc: the policy program (mail/policy_program.h)
+  kSettings = 10,       // settings.bin: typed parameter values (mail/settings_format.h)
+  kServicePolicy = 11,  // services/N.bc: an smtpd service's policy program
 };
 
 // Whether `kind` is one of the kinds above.
@@ -86,12 +95,16 @@ std::string EncodeImageHeader(const ImageHeader& header);
 // Checks magic, version, structure and the trailer checksum.
 Result<ImageHeader> DecodeImageHeader(std::string_view bytes);
 
+inline constexpr uint32_t kDefaultProcessLimit = 0xffffffff;  // maxproc "-": default_process_limit
+
 // A master.cf service as the runtime needs it: which program serves a
 // transport name, with its -o overrides.
 struct ServiceEntry {
   std::string name;  // "smtp", "relay", "127.0.0.1:10025"
   std::string type;  // inet, unix, ...
   std::string command;
+  // master.cf maxproc: 0 means no limit, kDefaultProcessLimit "-".
+  uint32_t process_limit = kDefaultProcessLimit;
   std::vector<std::string> arguments;
   std::vector<std::pair<std::string, std::string>> overrides;
 };

@@ -70,4 +70,13 @@ bool Settings::Boolean(std::string_view name) const { return Number(name, Settin
 int64_t Settings::Integer(std::string_view name) const { return Number(name, SettingKind::kInteger); }
 int64_t Settings::Seconds(std::string_view name) const { return Number(name, SettingKind::kSeconds); }
 
+Settings Settings::ForService(std::string_view service) const {
+  SettingsMap values = values_;
+  std::string prefix = std::string(service) + "/";
+  for (auto it = values_.lower_bound(prefix); it != values_.end() && it->first.starts_with(prefix); ++it) {
+    values[it->first.substr(prefix.size())] = it->second;
+  }
+  return Settings(std::move(values));
+}
+
 }  // namespace postern::mail

@@ -52,6 +52,9 @@ class Settings {
   int64_t Seconds(std::string_view name) const;
   // The value as text (every kind has it); "" for an unknown name.
   std::string_view Text(std::string_view name) const;
+  // The settings as master.cf service `service` sees them: each
+  // "<service>/<name>" value in place of <name>'s.
+  Settings ForService(std::string_view service) const;
   bool Has(std::string_view name) const { return values_.find(name) != values_.end(); }
   size_t size() const { return values_.size(); }
 

@@ -9,6 +9,7 @@
 #include "compiler/config/parameter_value.h"
 #include "compiler/tables/list_items.h"
 #include "mail/ip_address.h"
+#include "mail/master_service_support.h"
 #include "util/strings.h"
 #include "util/suggest.h"
 
@@ -57,10 +58,13 @@ class Checker {
     // The definitions in effect, in file order.
     for (const config::ParameterDefinition& def : model_->main_cf.definitions) {
       if (model_->parameters->Definition(def.name) != &def) continue;
-      CheckSetting(def.name, def.value, def.name_location, def.value_location);
+      CheckSetting(def.name, def.value, def.name_location, def.value_location, *model_->parameters);
     }
     for (const config::MasterService& service : model_->master_cf.services) {
-      for (const config::ServiceOverride& o : service.overrides) CheckSetting(o.name, o.value, o.location, o.location);
+      const config::ParameterSet& parameters = ServiceParameters(*model_, service);
+      for (const config::ServiceOverride& o : service.overrides) {
+        CheckSetting(o.name, config::ServiceOverrideValue(service, o), o.location, o.location, parameters);
+      }
     }
     CheckTlsCertificate();
     if (options_.load_tables) LoadTables();
@@ -116,8 +120,8 @@ class Checker {
   }
 
   void CheckSetting(const std::string& name, const std::string& value, const SourceLocation& name_location,
-                    const SourceLocation& value_location) {
-    config::MacroExpander expander = model_->parameters->Expander();
+                    const SourceLocation& value_location, const config::ParameterSet& parameters) {
+    config::MacroExpander expander = parameters.Expander();
     std::string expanded = config::IsRawParameter(name) ? value : expander.Expand(value, name);
     ReportExpansionProblems(expander, value_location);
 
@@ -162,37 +166,52 @@ class Checker {
   // at "encrypt" nothing comes in at all. Checked for main.cf and for each
   // master.cf -o override of the level.
   void CheckTlsCertificate() {
-    config::MacroExpander expander = model_->parameters->Expander();
-    bool has_certificate = !Trim(model_->parameters->Expanded("smtpd_tls_cert_file", &expander)).empty() ||
-                           !Trim(model_->parameters->Expanded("smtpd_tls_chain_files", &expander)).empty();
-    if (has_certificate) return;
-    auto check = [&](std::string level, const SourceLocation& where, const std::string& service) {
-      level = ToLower(Trim(level));
-      if (level != "may" && level != "encrypt") return;
-      std::string what = "smtpd_tls_security_level = " + level + (service.empty() ? "" : " for " + service) +
-                         " without a certificate: no STARTTLS can be offered";
-      std::string hint = "set smtpd_tls_cert_file and smtpd_tls_key_file (or smtpd_tls_chain_files)";
-      if (level == "encrypt") {
-        diagnostics_->Error("PC0150", where, what + ", so every client is refused", hint);
-      } else {
-        diagnostics_->Warning("PC0150", where, what + "; mail comes in unencrypted", hint);
+    std::string main_level = LevelWithoutCertificate(*model_->parameters);
+    const config::ParameterDefinition* def = model_->parameters->Definition("smtpd_tls_security_level");
+    ReportMissingCertificate(main_level, def ? def->value_location : SourceLocation{model_->main_cf.file, 0, 0}, "");
+    for (const SmtpdService& s : model_->smtpd_services) {
+      std::string level = LevelWithoutCertificate(*s.parameters);
+      if (level == main_level) continue;  // reported for main.cf, or fine
+      SourceLocation where = s.service->location;
+      for (const config::ServiceOverride& o : s.service->overrides) {
+        if (o.name == "smtpd_tls_security_level" || o.name == "smtpd_tls_wrappermode") where = o.location;
       }
-    };
-    std::string level = model_->parameters->Expanded("smtpd_tls_security_level", &expander);
-    if (Trim(level).empty()) {
-      if (ToLower(Trim(model_->parameters->Expanded("smtpd_enforce_tls", &expander))) == "yes") {
+      ReportMissingCertificate(level, where, "service " + s.service->name);
+    }
+  }
+
+  // The TLS security level ("may", "encrypt", or "wrapper" for
+  // smtpd_tls_wrappermode) that `parameters` ask for without a
+  // certificate, or "".
+  static std::string LevelWithoutCertificate(const config::ParameterSet& parameters) {
+    config::MacroExpander expander = parameters.Expander();
+    bool has_certificate = !Trim(parameters.Expanded("smtpd_tls_cert_file", &expander)).empty() ||
+                           !Trim(parameters.Expanded("smtpd_tls_chain_files", &expander)).empty();
+    if (has_certificate) return "";
+    // Wrapper mode ignores the level: TLS or nothing.
+    if (ToLower(Trim(parameters.Expanded("smtpd_tls_wrappermode", &expander))) == "yes") return "wrapper";
+    std::string level = ToLower(Trim(parameters.Expanded("smtpd_tls_security_level", &expander)));
+    if (level.empty()) {
+      // The obsolete switches, as Postfix reads them when the level is unset.
+      if (ToLower(Trim(parameters.Expanded("smtpd_enforce_tls", &expander))) == "yes") {
         level = "encrypt";
-      } else if (ToLower(Trim(model_->parameters->Expanded("smtpd_use_tls", &expander))) == "yes") {
+      } else if (ToLower(Trim(parameters.Expanded("smtpd_use_tls", &expander))) == "yes") {
         level = "may";
       }
     }
-    const config::ParameterDefinition* def = model_->parameters->Definition("smtpd_tls_security_level");
-    check(level, def ? def->value_location : SourceLocation{model_->main_cf.file, 0, 0}, "");
-    for (const config::MasterService& service : model_->master_cf.services) {
-      if (service.command != "smtpd") continue;  // a client ignores smtpd_* settings
-      for (const config::ServiceOverride& o : service.overrides) {
-        if (o.name == "smtpd_tls_security_level") check(o.value, o.location, "service " + service.name);
-      }
+    return level == "may" || level == "encrypt" ? level : "";
+  }
+
+  void ReportMissingCertificate(const std::string& level, const SourceLocation& where, const std::string& service) {
+    if (level.empty()) return;
+    std::string what = (level == "wrapper" ? "smtpd_tls_wrappermode = yes" : "smtpd_tls_security_level = " + level) +
+                       (service.empty() ? "" : " for " + service) + " without a certificate: " +
+                       (level == "wrapper" ? "no TLS can be offered" : "no STARTTLS can be offered");
+    std::string hint = "set smtpd_tls_cert_file and smtpd_tls_key_file (or smtpd_tls_chain_files)";
+    if (level != "may") {
+      diagnostics_->Error("PC0150", where, what + ", so every client is refused", hint);
+    } else {
+      diagnostics_->Warning("PC0150", where, what + "; mail comes in unencrypted", hint);
     }
   }
 
@@ -293,6 +312,13 @@ tables::TableLoadOptions TableOptions(const Model& model) {
   return o;
 }
 
+const config::ParameterSet& ServiceParameters(const Model& model, const config::MasterService& service) {
+  for (const SmtpdService& s : model.smtpd_services) {
+    if (s.service == &service) return *s.parameters;
+  }
+  return *model.parameters;
+}
+
 Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics) {
   Model model;
   model.config_directory = options.config_directory;
@@ -326,6 +352,11 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
       options.installed_directory.empty() && options.config_directory_explicit;
   parameter_options.machine = options.machine;
   model.parameters = std::make_unique<config::ParameterSet>(model.main_cf, parameter_options);
+  for (const config::MasterService& service : model.master_cf.services) {
+    if (mail::ClassifyService(service.type, service.command) != mail::ServiceSupport::kSmtpServer) continue;
+    model.smtpd_services.push_back(
+        SmtpdService{&service, std::make_unique<config::ParameterSet>(*model.parameters, service)});
+  }
   Checker(&model, options, diagnostics).Run();
   CheckImplementation(model, diagnostics);
   return model;

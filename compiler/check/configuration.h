@@ -23,12 +23,21 @@
 
 namespace postern::check {
 
+// An inet smtpd service of master.cf, which posternd serves: main.cf's
+// parameters with the service's -o overrides applied.
+struct SmtpdService {
+  const config::MasterService* service = nullptr;  // in Model::master_cf
+  std::unique_ptr<config::ParameterSet> parameters;
+};
+
 struct Model {
   std::string config_directory;
   config::MainCf main_cf;
   config::MasterCf master_cf;
   bool has_master_cf = false;
   std::unique_ptr<config::ParameterSet> parameters;
+  // Each inet smtpd service, in master.cf order.
+  std::vector<SmtpdService> smtpd_services;
   // Every table referenced by an explicitly set parameter, in the order of
   // the parameters' names, each once.
   std::vector<tables::LoadedTable> tables;
@@ -48,6 +57,10 @@ struct LoadOptions {
   config::MachineFacts machine;  // for computed defaults
   bool load_tables = true;
 };
+
+// The parameters `service` runs with: its own for an smtpd service, else
+// main.cf's.
+const config::ParameterSet& ServiceParameters(const Model& model, const config::MasterService& service);
 
 // Never fails as a whole: problems go to `diagnostics`, and the Model holds
 // whatever could be read.

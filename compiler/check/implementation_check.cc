@@ -128,7 +128,8 @@ class ImplementationChecker {
       case mail::ServiceSupport::kSmtpServer:
       case mail::ServiceSupport::kDeliveryAgent:
         for (const config::ServiceOverride& o : service.overrides) CheckOverride(service, support, o);
-        CheckProcessLimit(service);
+        // An smtpd service's process limit is its session limit in posternd.
+        if (support == mail::ServiceSupport::kDeliveryAgent) CheckProcessLimit(service);
         return;
       case mail::ServiceSupport::kInert:
       case mail::ServiceSupport::kMissingAgent:  // reported where mail is routed to it (PC0136)
@@ -165,15 +166,18 @@ class ImplementationChecker {
       if (AsksForMissing(*spec, expanded)) ReportMissing(*spec, expanded, o.location, " for service " + service.name);
       return;
     }
-    if (spec->per_service) return;
+    if (spec->per_service & (server ? config::kPerSmtpd : config::kPerTransport)) return;
     if (!config::CheckParameterValue(*spec, expanded).empty()) return;  // PC0110
     std::string main_value = ExpandedEffective(o.name);
     if (SameValue(*spec, expanded, main_value)) return;
     Report(spec->impact, "PC0161", o.location,
            "-o " + o.name + "=" + std::string(Trim(o.value)) + ": posternd does not apply this override to service " +
                service.name + "; it would use main.cf's value, " + Quoted(main_value),
-           "per-service settings of smtpd services are not implemented yet; a setting every service may share "
-           "belongs in main.cf");
+           server ? "posternd applies per smtpd service the settings Postfix's smtpd reads (docs/posternd.md); "
+                    "this one is read by another part of Postfix, which ignores the override too, so it belongs "
+                    "in main.cf"
+                  : "posternd applies per transport the delivery agent's own settings (docs/delivery.md); this one "
+                    "belongs in main.cf");
   }
 
   // canonical(5) maps rewrite envelope addresses, and header addresses for
@@ -212,8 +216,7 @@ class ImplementationChecker {
     if (Trim(limit) == service.max_process) return;
     Report(Impact::kMinor, "PC0163", service.location,
            "process limit " + service.max_process + " of service \"" + service.name + "\" is not applied by posternd",
-           "posternd limits " + std::string(service.type == "inet" ? "concurrent sessions" : "concurrent deliveries") +
-               " with default_process_limit (" + std::string(Trim(limit)) +
+           "posternd limits concurrent deliveries with default_process_limit (" + std::string(Trim(limit)) +
                ") and, per destination, "
                "<transport>_destination_concurrency_limit");
   }

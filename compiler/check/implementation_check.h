@@ -7,7 +7,8 @@
 //
 // Codes: PC0160 parameter not implemented, PC0161 -o override that posternd
 // does not apply to its service, PC0162 master.cf service posternd does not
-// run, PC0163 master.cf process limit posternd does not apply, PC0164
+// run, PC0163 process limit of a delivery service that posternd does not
+// apply (an smtpd service's limits its sessions), PC0164
 // canonical mapping of header addresses (posternd rewrites the envelope). Each is an
 // error when ignoring the setting weakens security or loses mail
 // (config::Impact::kSafety), a warning otherwise.

@@ -56,6 +56,10 @@ enum class Impact : uint8_t {
             // (AUTH, TLS requirements, milters, content filters, policy)
 };
 
+// ParameterSpec::per_service bits.
+inline constexpr uint8_t kPerSmtpd = 1;      // an smtpd service's settings and policy
+inline constexpr uint8_t kPerTransport = 2;  // a delivery transport's agent (qmgr/delivery_config.h)
+
 struct ParameterSpec {
   std::string_view name;
   ParameterType type;
@@ -66,9 +70,10 @@ struct ParameterSpec {
   std::string_view extra;
   Support support;
   Impact impact;
-  // posternd applies master.cf `-o` overrides of it per service (otherwise
-  // an override that differs from main.cf is a diagnostic).
-  bool per_service;
+  // The master.cf services whose `-o` overrides of it posternd applies
+  // (kPerSmtpd, kPerTransport; otherwise an override that differs from
+  // main.cf is a diagnostic).
+  uint8_t per_service;
   // A kMissing parameter that only has an effect through another setting
   // (a parameter or a restriction) which is itself reported when used:
   // that diagnostic covers this one, which gets none of its own.

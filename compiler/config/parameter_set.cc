@@ -32,6 +32,15 @@ ParameterSet::ParameterSet(const MainCf& main_cf, Options options) : options_(st
   for (const ParameterDefinition& def : main_cf.definitions) explicit_[def.name] = &def;
 }
 
+ParameterSet::ParameterSet(const ParameterSet& main, const MasterService& service)
+    : explicit_(main.explicit_), options_(main.options_) {
+  for (const ServiceOverride& o : service.overrides) {
+    overrides_.push_back(std::make_unique<ParameterDefinition>(
+        ParameterDefinition{o.name, ServiceOverrideValue(service, o), o.location, o.location}));
+    explicit_[o.name] = overrides_.back().get();
+  }
+}
+
 const ParameterDefinition* ParameterSet::Definition(std::string_view name) const {
   auto it = explicit_.find(name);
   return it == explicit_.end() ? nullptr : it->second;

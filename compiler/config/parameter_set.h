@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "compiler/config/machine_facts.h"
 #include "compiler/config/macro_expander.h"
 #include "compiler/config/main_cf.h"
+#include "compiler/config/master_cf.h"
 
 namespace postern::config {
 
@@ -30,6 +32,14 @@ class ParameterSet {
   };
 
   ParameterSet(const MainCf& main_cf, Options options);
+  // The parameters as master.cf service `service` sees them, as master(8)
+  // hands its -o overrides to the program: each override replaces main.cf's
+  // definition ($service_name set to the service's name), and $names in
+  // every value expand to the service's values. The overrides' definitions
+  // point into master.cf. REQUIRES: `main` and `service` outlive this set.
+  ParameterSet(const ParameterSet& main, const MasterService& service);
+  ParameterSet(const ParameterSet&) = delete;
+  ParameterSet& operator=(const ParameterSet&) = delete;
 
   // The last definition of `name` in main.cf, or nullptr.
   const ParameterDefinition* Definition(std::string_view name) const;
@@ -55,6 +65,7 @@ class ParameterSet {
   std::string ComputedDefault(std::string_view name, View view) const;
 
   std::map<std::string, const ParameterDefinition*, std::less<>> explicit_;
+  std::vector<std::unique_ptr<ParameterDefinition>> overrides_;  // a service's -o
   // Computed defaults being evaluated: breaks cycles such as
   // `mydomain = $myhostname` on a host name without a dot. Not thread-safe.
   mutable std::vector<std::string> computing_;

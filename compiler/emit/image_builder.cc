@@ -44,23 +44,12 @@ class Builder {
     if (model_.has_master_cf) AddSource(model_.config_directory + "/master.cf");
     CollectParameters();
     CollectTables();
-    policy::PolicyIr ir = lower::LowerRestrictions(model_, diagnostics_);
     std::vector<policy::AstFile> policy_files = policy::LoadPolicyFiles(model_.config_directory, diagnostics_);
     for (const policy::AstFile& file : policy_files) {
       sources_[DisplayPath(file.source->name())] = Sha256Hex(file.source->text());
     }
-    policy::PolicyLoweringOptions lowering;
-    lowering.parameter = [this](std::string_view name) -> std::optional<std::string> {
-      auto it = parameters_.find(std::string(name));
-      if (it == parameters_.end()) return std::nullopt;
-      return it->second;
-    };
-    policy::LowerPolicy(policy_files, lowering, &ir, diagnostics_);
-    for (const auto& [reference, set] : ir.sets) synthetic_[reference] = SetTable(set);
-    for (const std::string& reference : ir.tables) AddTableUse(reference);
-    lower::CodegenOptions codegen;
-    codegen.parameter = [this](const std::string& name) { return parameters_[name]; };
-    mail::Program program = lower::Codegen(ir, codegen, diagnostics_);
+    mail::Program program = CompilePolicy(*model_.parameters, parameters_, policy_files, diagnostics_);
+    std::vector<std::pair<std::string, mail::Program>> service_programs = CompileServicePolicies(program, policy_files);
     if (options_.policy_only) return BuiltImage{};
 
     // main.cf's and master.cf's values are as private as those files.
@@ -74,6 +63,13 @@ class Builder {
     AddFile(mail::SectionKind::kServices, "services.bin", "", model_.master_cf.services.size(), Services(),
             private_config);
     AddFile(mail::SectionKind::kPolicy, "policy.bc", "", program.code.size(), mail::EncodeProgram(program));
+    for (size_t i = 0; i < service_programs.size(); ++i) {
+      char number[32];
+      std::snprintf(number, sizeof number, "%03zu", i);
+      const auto& [service, service_program] = service_programs[i];
+      AddFile(mail::SectionKind::kServicePolicy, std::string("services/") + number + ".bc", service,
+              service_program.code.size(), mail::EncodeProgram(service_program));
+    }
     int index = 0;
     for (const auto& [text, use] : tables_) EmitTable(use, index++);
     if (!includes_.empty())
@@ -108,10 +104,57 @@ class Builder {
     if (file.ok()) sources_[DisplayPath(path)] = Sha256Hex(file.value()->text());
   }
 
-  std::string Expanded(const std::string& name) const {
-    if (config::IsRawParameter(name)) return model_.parameters->Raw(name).value_or("");
-    config::MacroExpander expander = model_.parameters->Expander();
-    return model_.parameters->Expanded(name, &expander);
+  std::string Expanded(const std::string& name) const { return Expanded(*model_.parameters, name); }
+
+  static std::string Expanded(const config::ParameterSet& parameters, const std::string& name) {
+    if (config::IsRawParameter(name)) return parameters.Raw(name).value_or("");
+    config::MacroExpander expander = parameters.Expander();
+    return parameters.Expanded(name, &expander);
+  }
+
+  // The restriction lists (and policy files) of one parameter set as
+  // bytecode; `values` are that set's expanded parameters.
+  mail::Program CompilePolicy(const config::ParameterSet& parameters, const std::map<std::string, std::string>& values,
+                              const std::vector<policy::AstFile>& policy_files, DiagnosticSink* diagnostics) {
+    policy::PolicyIr ir = lower::LowerRestrictions(model_, parameters, diagnostics);
+    policy::PolicyLoweringOptions lowering;
+    lowering.parameter = [&values](std::string_view name) -> std::optional<std::string> {
+      auto it = values.find(std::string(name));
+      if (it == values.end()) return std::nullopt;
+      return it->second;
+    };
+    policy::LowerPolicy(policy_files, lowering, &ir, diagnostics);
+    for (const auto& [reference, set] : ir.sets) synthetic_[reference] = SetTable(set);
+    for (const std::string& reference : ir.tables) AddTableUse(reference);
+    lower::CodegenOptions codegen;
+    codegen.parameter = [&values](const std::string& name) {
+      auto it = values.find(name);
+      return it == values.end() ? std::string() : it->second;
+    };
+    return lower::Codegen(ir, codegen, diagnostics);
+  }
+
+  // The policy of each smtpd service whose overrides change it, by service
+  // name. What its lists have in common with main.cf's was reported when
+  // main.cf's were compiled, and is not reported again per service.
+  std::vector<std::pair<std::string, mail::Program>> CompileServicePolicies(
+      const mail::Program& main_program, const std::vector<policy::AstFile>& policy_files) {
+    std::vector<std::pair<std::string, mail::Program>> out;
+    std::string main_code = mail::EncodeProgram(main_program);
+    for (const ServiceValues& service : services_) {
+      if (service.changed.empty()) continue;
+      std::map<std::string, std::string> values = parameters_;
+      for (const auto& [name, value] : service.changed) values[name] = value;
+      DiagnosticSink sink;
+      mail::Program program = CompilePolicy(*service.smtpd->parameters, values, policy_files, &sink);
+      std::set<std::string> reported;
+      for (const Diagnostic& d : diagnostics_->diagnostics()) reported.insert(RenderDiagnostic(d));
+      for (const Diagnostic& d : sink.diagnostics()) {
+        if (!reported.count(RenderDiagnostic(d))) diagnostics_->Add(d);
+      }
+      if (mail::EncodeProgram(program) != main_code) out.emplace_back(service.smtpd->service->name, std::move(program));
+    }
+    return out;
   }
 
   // A master.cf -o value as its service sees it: $service_name set, $names
@@ -138,6 +181,20 @@ class Builder {
     }
     for (const std::string& name : model_.parameters->ExplicitNames()) {
       if (!parameters_.count(name) && !model_.unused_parameters.count(name)) parameters_[name] = Expanded(name);
+    }
+    for (const check::SmtpdService& smtpd : model_.smtpd_services) {
+      ServiceValues service{&smtpd, {}};
+      for (const config::ParameterSpec& spec : config::SupportedParameters()) {
+        if (!(spec.per_service & config::kPerSmtpd)) continue;  // smtpd does not read it: main.cf's (PC0161)
+        std::string name(spec.name);
+        std::string value = Expanded(*smtpd.parameters, name);
+        if (value == Expanded(name)) continue;
+        if (spec.type == ParameterType::kMatchList || spec.type == ParameterType::kNetworkList) {
+          value = InlineListFiles(name, spec.type, value);
+        }
+        if (value != parameters_[name]) service.changed[name] = value;
+      }
+      services_.push_back(std::move(service));
     }
   }
 
@@ -181,11 +238,13 @@ class Builder {
     size_t suffix = config::PerTransportSuffixLength(name);
     if (suffix == 0 || !config::IsImplementedTransportSuffix(name.substr(name.size() - suffix))) return std::nullopt;
     return config::ParameterSpec{
-        name, ParameterType::kInteger, "", "", config::Support::kRuntime, config::Impact::kMinor, true, ""};
+        name, ParameterType::kInteger, "", "", config::Support::kRuntime, config::Impact::kMinor, config::kPerTransport,
+        ""};
   }
 
-  // Every described parameter in its type, as the check validated it; each
-  // master.cf -o override of one as "<service>/<name>"; and the
+  // Every described parameter in its type, as the check validated it; for
+  // an smtpd service, each value its overrides change as "<service>/<name>",
+  // and for other services each -o override of one the same way; and the
   // per-transport limits posternd applies (<transport>_destination_*_limit).
   mail::SettingsMap Settings() const {
     mail::SettingsMap out;
@@ -199,7 +258,15 @@ class Builder {
         if (auto typed = Typed(*spec, Expanded(name))) out.emplace(name, std::move(*typed));
       }
     }
+    for (const ServiceValues& service : services_) {
+      for (const auto& [name, value] : service.changed) {
+        if (auto typed = Typed(*config::FindParameter(name), value)) {
+          out[service.smtpd->service->name + "/" + name] = std::move(*typed);
+        }
+      }
+    }
     for (const config::MasterService& s : model_.master_cf.services) {
+      if (&check::ServiceParameters(model_, s) != model_.parameters.get()) continue;  // an smtpd service: above
       for (const config::ServiceOverride& o : s.overrides) {
         std::optional<config::ParameterSpec> limit = TransportLimitSpec(o.name);
         const config::ParameterSpec* spec = limit ? &*limit : config::FindParameter(o.name);
@@ -254,6 +321,13 @@ class Builder {
     for (const auto& [name, type] : lists_) {
       for (const auto& item : tables::ClassifyListItems(name, type, parameters_[name])) {
         if (item.kind == tables::ListItem::Kind::kTable) AddTableUse(item.text);
+      }
+      for (const ServiceValues& service : services_) {
+        auto changed = service.changed.find(name);
+        if (changed == service.changed.end()) continue;
+        for (const auto& item : tables::ClassifyListItems(name, type, changed->second)) {
+          if (item.kind == tables::ListItem::Kind::kTable) AddTableUse(item.text);
+        }
       }
     }
   }
@@ -394,7 +468,12 @@ class Builder {
   std::string Services() const {
     std::vector<mail::ServiceEntry> services;
     for (const config::MasterService& s : model_.master_cf.services) {
-      mail::ServiceEntry e{s.name, s.type, s.command, s.arguments, {}};
+      long long limit = 0;
+      uint32_t process_limit = mail::kDefaultProcessLimit;
+      if (s.max_process != "-" && ParseDecimal(s.max_process, &limit)) {  // the parser checked it
+        process_limit = static_cast<uint32_t>(std::min<long long>(limit, mail::kDefaultProcessLimit - 1));
+      }
+      mail::ServiceEntry e{s.name, s.type, s.command, process_limit, s.arguments, {}};
       // Expanded here, as main.cf's values are: the runtime reads values.
       for (const config::ServiceOverride& o : s.overrides) e.overrides.emplace_back(o.name, Expanded(s, o));
       services.push_back(std::move(e));
@@ -449,10 +528,18 @@ class Builder {
     return m;
   }
 
+  // An smtpd service's parameters that its overrides change (expanded,
+  // as parameters_ holds main.cf's).
+  struct ServiceValues {
+    const check::SmtpdService* smtpd;
+    std::map<std::string, std::string> changed;
+  };
+
   const check::Model& model_;
   const ImageBuildOptions& options_;
   DiagnosticSink* diagnostics_;
   std::map<std::string, std::string> parameters_;
+  std::vector<ServiceValues> services_;
   std::vector<std::pair<std::string, ParameterType>> lists_;
   std::map<std::string, TableUse> tables_;
   std::set<std::string> alias_files_;

@@ -148,17 +148,18 @@ const Known* FindKnown(std::string_view name) {
 
 class Lowering {
  public:
-  Lowering(const check::Model& model, DiagnosticSink* diagnostics) : model_(model), diagnostics_(diagnostics) {}
+  Lowering(const check::Model& model, const config::ParameterSet& parameters, DiagnosticSink* diagnostics)
+      : model_(model), parameters_(parameters), diagnostics_(diagnostics) {}
 
   policy::PolicyIr Run() {
-    config::MacroExpander expander = model_.parameters->Expander();
+    config::MacroExpander expander = parameters_.Expander();
     for (const std::string& name :
-         config::SplitParameterList(model_.parameters->Expanded("smtpd_restriction_classes", &expander))
+         config::SplitParameterList(parameters_.Expanded("smtpd_restriction_classes", &expander))
              .value_or(std::vector<std::string>{})) {
       class_names_.insert(name);
     }
     for (const std::string& name : class_names_) {
-      if (!model_.parameters->IsExplicit(name)) {
+      if (!parameters_.IsExplicit(name)) {
         diagnostics_->Error("PP0504", LocationOf("smtpd_restriction_classes", name),
                             "restriction class \"" + name + "\" is listed but not defined",
                             "define it in main.cf: " + name + " = ...");
@@ -166,9 +167,9 @@ class Lowering {
       }
       ir_.classes[name] = List(name);
     }
-    config::MacroExpander delay_expander = model_.parameters->Expander();
+    config::MacroExpander delay_expander = parameters_.Expander();
     bool delay_reject =
-        config::ParseBoolean(Trim(model_.parameters->Expanded("smtpd_delay_reject", &delay_expander))).value_or(true);
+        config::ParseBoolean(Trim(parameters_.Expanded("smtpd_delay_reject", &delay_expander))).value_or(true);
     using policy::ReplyContext;
     auto add = [&](Stage stage, const char* name, ReplyContext context) {
       policy::RestrictionList list = List(name);
@@ -184,6 +185,8 @@ class Lowering {
     // Access tables may answer with a restriction list; compile each one.
     for (size_t i = 0; i < ir_.tables.size(); ++i) LowerTableValues(ir_.tables[i]);
     // header_checks and body_checks run on the content, at end of data.
+    // They are cleanup(8)'s in Postfix, so main.cf's for every smtpd
+    // service (an -o override of them changes nothing: PC0161).
     for (const auto& [name, kind] : {std::pair{"header_checks", RestrictionKind::kHeaderChecks},
                                      std::pair{"body_checks", RestrictionKind::kBodyChecks}}) {
       config::MacroExpander content_expander = model_.parameters->Expander();
@@ -199,7 +202,6 @@ class Lowering {
       }
       ir_.stages[static_cast<int>(Stage::kEndOfData)].lists.push_back({std::move(list), ReplyContext::kEndOfData});
     }
-    CheckServiceLists();
     return std::move(ir_);
   }
 
@@ -207,7 +209,7 @@ class Lowering {
   // Where `item` is written in parameter `name`'s value (the value's start
   // when it cannot be told, e.g. for a default).
   SourceLocation LocationOf(const std::string& name, std::string_view item) const {
-    const config::ParameterDefinition* def = model_.parameters->Definition(name);
+    const config::ParameterDefinition* def = parameters_.Definition(name);
     if (def == nullptr) return SourceLocation{model_.main_cf.file, 0, 0};
     SourceLocation where = def->value_location;
     if (!where.file) return where;
@@ -223,30 +225,10 @@ class Lowering {
     return where;
   }
 
-  // master.cf -o restriction lists are not part of the image (posternd
-  // applies main.cf's lists to every service: implementation_check.h), but
-  // they are compiled like main.cf's so that what they say is checked.
-  void CheckServiceLists() {
-    size_t tables = ir_.tables.size();
-    for (const config::MasterService& service : model_.master_cf.services) {
-      for (const config::ServiceOverride& o : service.overrides) {
-        const config::ParameterSpec* spec = config::FindParameter(o.name);
-        bool is_list = (spec != nullptr && spec->type == config::ParameterType::kRestrictionList) ||
-                       class_names_.count(o.name) > 0;
-        if (!is_list) continue;
-        config::MacroExpander expander = model_.parameters->Expander();
-        std::vector<std::string> items =
-            config::SplitParameterList(expander.Expand(o.value, o.name)).value_or(std::vector<std::string>{});
-        Lower(o.name, items, [&](std::string_view) { return o.location; });
-      }
-    }
-    ir_.tables.resize(tables);
-  }
-
   policy::RestrictionList List(const std::string& name) {
-    config::MacroExpander expander = model_.parameters->Expander();
+    config::MacroExpander expander = parameters_.Expander();
     std::vector<std::string> items =
-        config::SplitParameterList(model_.parameters->Expanded(name, &expander)).value_or(std::vector<std::string>{});
+        config::SplitParameterList(parameters_.Expanded(name, &expander)).value_or(std::vector<std::string>{});
     return Lower(name, items, [&](std::string_view word) { return LocationOf(name, word); });
   }
 
@@ -360,6 +342,7 @@ class Lowering {
   }
 
   const check::Model& model_;
+  const config::ParameterSet& parameters_;
   DiagnosticSink* diagnostics_;
   std::set<std::string> class_names_;
   policy::PolicyIr ir_;
@@ -367,8 +350,9 @@ class Lowering {
 
 }  // namespace
 
-policy::PolicyIr LowerRestrictions(const check::Model& model, DiagnosticSink* diagnostics) {
-  return Lowering(model, diagnostics).Run();
+policy::PolicyIr LowerRestrictions(const check::Model& model, const config::ParameterSet& parameters,
+                                   DiagnosticSink* diagnostics) {
+  return Lowering(model, parameters, diagnostics).Run();
 }
 
 }  // namespace postern::lower

@@ -15,6 +15,10 @@
 
 namespace postern::lower {
 
-policy::PolicyIr LowerRestrictions(const check::Model& model, DiagnosticSink* diagnostics);
+// `parameters` are main.cf's, or an smtpd service's (check::SmtpdService):
+// each service's lists are lowered with its -o overrides, and diagnostics
+// point at master.cf where an override says what is wrong.
+policy::PolicyIr LowerRestrictions(const check::Model& model, const config::ParameterSet& parameters,
+                                   DiagnosticSink* diagnostics);
 
 }  // namespace postern::lower

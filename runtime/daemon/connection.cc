@@ -21,16 +21,27 @@ int64_t Now() {
 
 }  // namespace
 
-uint64_t ConnectionRegistry::Add(std::weak_ptr<Connection> connection) {
+uint64_t ConnectionRegistry::Add(std::weak_ptr<Connection> connection, const std::string& service) {
   std::lock_guard lock(mutex_);
   uint64_t id = ++next_;
-  connections_.emplace(id, std::move(connection));
+  connections_.emplace(id, Entry{std::move(connection), service});
+  ++per_service_[service];
   return id;
 }
 
 void ConnectionRegistry::Remove(uint64_t id) {
   std::lock_guard lock(mutex_);
-  connections_.erase(id);
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  auto count = per_service_.find(it->second.service);
+  if (--count->second == 0) per_service_.erase(count);
+  connections_.erase(it);
+}
+
+size_t ConnectionRegistry::Count(std::string_view service) const {
+  std::lock_guard lock(mutex_);
+  auto it = per_service_.find(service);
+  return it == per_service_.end() ? 0 : it->second;
 }
 
 size_t ConnectionRegistry::size() const {
@@ -46,15 +57,18 @@ Connection::Connection(tcp::socket socket, std::shared_ptr<const Serving> servin
       log_(std::move(log)) {}
 
 Connection::~Connection() {
-  if (admitted_) shared_->limiter.Release(address_);
+  if (admitted_) shared_->limiter.Release(LimiterKey());
 }
+
+// anvil(8) counts each client per service.
+std::string Connection::LimiterKey() const { return serving_->service + ":" + address_; }
 
 void Connection::Start() {
   auto self = shared_from_this();
   // Registered here, on the accepting thread, before the next accept: the
   // process cap (default_process_limit) counts this session at once, so a
   // burst cannot overshoot it.
-  registration_ = shared_->registry.Add(weak_from_this());
+  registration_ = shared_->registry.Add(weak_from_this(), serving_->service);
   asio::co_spawn(
       socket_.get_executor(), [self]() { return self->Run(); }, asio::detached);
 }
@@ -144,17 +158,16 @@ asio::awaitable<queue::StoreOutcome> Connection::Store() {
   co_return outcome;
 }
 
-asio::awaitable<void> Connection::Handshake() {
+asio::awaitable<Result<session::TlsInfo>> Connection::Handshake() {
   tls_.emplace(socket_, *serving_->tls);
   boost::system::error_code ec;
-  ArmTimer(session_->timeout_seconds());
+  timed_out_ = false;
+  ArmTimer(serving_->session->config.timeout_seconds);
   co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
   timer_.cancel();
   if (ec) {
-    std::string reason = timed_out_ ? "timeout" : ec.message();
     tls_.reset();
-    session_->TlsFailed(reason);
-    co_return;
+    co_return Status::Temporary(timed_out_ ? "timeout" : ec.message());
   }
   SSL* ssl = tls_->native_handle();
   session::TlsInfo info;
@@ -162,7 +175,7 @@ asio::awaitable<void> Connection::Handshake() {
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   info.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
   info.bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
-  session_->TlsStarted(info);
+  co_return info;
 }
 
 asio::awaitable<void> Connection::Run() {
@@ -188,14 +201,14 @@ asio::awaitable<void> Connection::Run() {
 asio::awaitable<bool> Connection::Admit() {
   auto ip = mail::IpAddress::Parse(address_);
   exempt_ = ip && serving_->limit_exceptions.Match(*ip);
-  ClientLimiter::Verdict verdict = shared_->limiter.Admit(address_, serving_->limits, Now(), exempt_);
+  ClientLimiter::Verdict verdict = shared_->limiter.Admit(LimiterKey(), serving_->limits, Now(), exempt_);
   if (verdict == ClientLimiter::Verdict::kAdmit) {
     admitted_ = true;
     co_return true;
   }
   log_.Write(std::string("warning: Connection ") +
              (verdict == ClientLimiter::Verdict::kRateExceeded ? "rate" : "concurrency") + " limit exceeded from " +
-             address_ + " for service smtp");
+             address_ + " for service " + serving_->service);
   std::string reply =
       "421 4.7.0 " + serving_->session->config.hostname + " Error: too many connections from " + address_ + "\r\n";
   boost::system::error_code ec;
@@ -213,13 +226,23 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   if (!exempt_) {
     env.allow = [this](session::RateEvent e) {
       return shared_->limiter.CountEvent(
-          address_,
+          LimiterKey(),
           e == session::RateEvent::kMessage ? ClientLimiter::Event::kMessage : ClientLimiter::Event::kRecipient,
           serving_->limits, Now());
     };
   }
   session_.emplace(serving_->session, peer, std::move(env));
-  session_->Start();
+  if (serving_->wrapper_mode) {
+    // smtpd_tls_wrappermode (port 465, RFC 8314): TLS before the greeting.
+    Result<session::TlsInfo> tls = co_await Handshake();
+    if (!tls.ok()) {
+      session_->WrappedTlsFailed(tls.status().message());
+      co_return;
+    }
+    session_->Start(*tls);
+  } else {
+    session_->Start();
+  }
   if (shutdown_requested_) session_->ShutDown();
   while (true) {
     if (!co_await Flush()) {
@@ -232,9 +255,15 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
       case session::Session::Next::kCommit:
         session_->Committed(co_await Store());
         break;
-      case session::Session::Next::kStartTls:
-        co_await Handshake();
+      case session::Session::Next::kStartTls: {
+        Result<session::TlsInfo> tls = co_await Handshake();
+        if (tls.ok()) {
+          session_->TlsStarted(*tls);
+        } else {
+          session_->TlsFailed(tls.status().message());
+        }
         break;
+      }
       case session::Session::Next::kRead: {
         timed_out_ = false;
         size_t n = co_await Read();

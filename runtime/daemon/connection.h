@@ -45,7 +45,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<bool> Flush();
   boost::asio::awaitable<size_t> Read();
   boost::asio::awaitable<queue::StoreOutcome> Store();
-  boost::asio::awaitable<void> Handshake();
+  // The TLS handshake, for STARTTLS or smtpd_tls_wrappermode.
+  boost::asio::awaitable<Result<session::TlsInfo>> Handshake();
+  std::string LimiterKey() const;
   void ArmTimer(int64_t seconds);
 
   boost::asio::ip::tcp::socket socket_;

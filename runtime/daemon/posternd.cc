@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
                  "queue directory (default: queue_directory of main.cf, or /var/spool/postern when that is "
                  "Postfix's /var/spool/postfix)");
   app.add_option("-l,--listen", options.listen,
-                 "address:port to listen on (repeatable); default: the smtpd services of master.cf on "
-                 "inet_interfaces");
+                 "[service=]address:port to listen on for an smtpd service of master.cf (default: its first) "
+                 "(repeatable); default: every smtpd service of master.cf at its address on inet_interfaces");
   app.add_option("-u,--user", options.user, "user to run as after binding (default: mail_owner, when root)");
   app.add_option("-t,--threads", options.threads, "worker threads (default: one per CPU)");
   app.add_option("--control", options.control_socket, "control socket (default: QUEUE/control)");

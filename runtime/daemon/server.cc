@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
 #include "runtime/daemon/connection.h"
@@ -66,6 +67,15 @@ Result<std::vector<tcp::endpoint>> Endpoints(const std::string& spec, const std:
   return out;
 }
 
+// The inet smtpd services of master.cf, in its order.
+std::vector<std::string> SmtpdServiceNames(const image::Image& image) {
+  std::vector<std::string> names;
+  for (const mail::ServiceEntry& s : image.services()) {
+    if (mail::ClassifyService(s.type, s.command) == mail::ServiceSupport::kSmtpServer) names.push_back(s.name);
+  }
+  return names;
+}
+
 // inet_interfaces as addresses to bind.
 std::vector<std::string> InterfaceAddresses(const image::Image& image) {
   std::string protocols = ToLower(image.Text("inet_protocols"));
@@ -113,50 +123,83 @@ Server::~Server() {
   }
 }
 
-Result<std::optional<tls::ServerTlsFiles>> Server::ReadTlsFiles(const image::Image& image) const {
-  auto files = tls::ReadServerTlsFiles(image, ReadRegularFileFollowingLinks);
+Result<std::optional<tls::ServerTlsFiles>> Server::ReadTlsFiles(const image::Image& view) const {
+  auto files = tls::ReadServerTlsFiles(view, ReadRegularFileFollowingLinks);
   // A key only root may read: the root helper reads what the image names.
-  if (!files.ok() && local_helper_) return local_helper_->ReadTlsFiles(image.id());
+  if (!files.ok() && local_helper_) return local_helper_->ReadTlsFiles(view.id(), view.service());
   return files;
 }
 
-Result<std::shared_ptr<const Serving>> Server::Prepare(std::shared_ptr<const image::Image> image) {
+Result<std::shared_ptr<const Serving>> Server::PrepareService(const std::shared_ptr<const image::Image>& image,
+                                                              const std::string& service, const ServingImage* current) {
+  std::shared_ptr<const image::Image> view = image->ForService(service);
   auto serving = std::make_shared<Serving>();
-  std::shared_ptr<const Serving> current = serving_.load();
+  serving->service = service;
   // TLS as the image says, or not this image: a certificate or key that
   // cannot be used never silently turns STARTTLS off.
-  auto files = ReadTlsFiles(*image);
+  auto files = ReadTlsFiles(*view);
   if (!files.ok()) return Status::Permanent("TLS: " + files.status().message());
-  serving->tls_key = TlsContextKey(*image, *files);
-  if (current && current->tls && current->tls_key == serving->tls_key) {
-    serving->tls = current->tls;  // same settings, same files: the same context
+  serving->tls_key = TlsContextKey(*view, *files);
+  std::shared_ptr<const Serving> before = current ? current->Find(service) : nullptr;
+  if (before && before->tls && before->tls_key == serving->tls_key) {
+    serving->tls = before->tls;  // same settings, same files: the same context
   } else if (*files) {
-    auto tls = MakeServerTlsContext(*image, **files);
+    auto tls = MakeServerTlsContext(*view, **files);
     if (!tls.ok()) return Status::Permanent("TLS: " + tls.status().message());
     serving->tls = *tls;
   }
-  auto context = session::MakeSessionContext(image, serving->tls != nullptr, std::make_shared<vm::OptimisticDns>(),
-                                             rates_, users_);
+  serving->wrapper_mode = image::BoolParameter(*view, "smtpd_tls_wrappermode");
+  if (serving->wrapper_mode && !serving->tls) return Status::Permanent("smtpd_tls_wrappermode needs a certificate");
+  auto context =
+      session::MakeSessionContext(view, serving->tls != nullptr, std::make_shared<vm::OptimisticDns>(), rates_, users_);
   if (!context.ok()) return context.status();
   serving->session = *context;
-  serving->limits.count_limit = image::IntParameter(*image, "smtpd_client_connection_count_limit");
-  serving->limits.rate_limit = image::IntParameter(*image, "smtpd_client_connection_rate_limit");
-  serving->limits.message_rate_limit = image::IntParameter(*image, "smtpd_client_message_rate_limit");
-  serving->limits.recipient_rate_limit = image::IntParameter(*image, "smtpd_client_recipient_rate_limit");
-  serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*image, "anvil_rate_time_unit"), 1);
-  serving->limit_exceptions = image::NetworkListParameter(*image, "smtpd_client_event_limit_exceptions");
-  serving->peername_lookup = image::BoolParameter(*image, "smtpd_peername_lookup");
-  // The delivery process builds its own; an image whose delivery settings
-  // do not build is refused here, before anything serves it.
-  if (auto delivery = qmgr::MakeDeliveryContext(image, serving->session->resolver); !delivery.ok()) {
-    return delivery.status();
+  serving->limits.count_limit = image::IntParameter(*view, "smtpd_client_connection_count_limit");
+  serving->limits.rate_limit = image::IntParameter(*view, "smtpd_client_connection_rate_limit");
+  serving->limits.message_rate_limit = image::IntParameter(*view, "smtpd_client_message_rate_limit");
+  serving->limits.recipient_rate_limit = image::IntParameter(*view, "smtpd_client_recipient_rate_limit");
+  serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*view, "anvil_rate_time_unit"), 1);
+  serving->limit_exceptions = image::NetworkListParameter(*view, "smtpd_client_event_limit_exceptions");
+  serving->peername_lookup = image::BoolParameter(*view, "smtpd_peername_lookup");
+  uint32_t limit = mail::kDefaultProcessLimit;
+  for (const mail::ServiceEntry& s : image->services()) {
+    if (s.name == service && s.type == "inet") limit = s.process_limit;
   }
+  serving->process_limit = limit == mail::kDefaultProcessLimit
+                               ? static_cast<size_t>(image::IntParameter(*view, "default_process_limit"))
+                           : limit == 0 ? SIZE_MAX
+                                        : limit;
   return std::shared_ptr<const Serving>(std::move(serving));
 }
 
+Result<std::shared_ptr<const ServingImage>> Server::Prepare(std::shared_ptr<const image::Image> image) {
+  auto serving = std::make_shared<ServingImage>();
+  serving->image = image;
+  std::shared_ptr<const ServingImage> current = serving_.load();
+  std::vector<std::string> known = SmtpdServiceNames(*image);
+  for (const std::string& service : services_) {
+    if (!known.empty() && std::find(known.begin(), known.end(), service) == known.end()) {
+      return Status::Permanent("posternd listens for service " + service +
+                               ", which is not an inet smtpd service of this image (restart posternd to change "
+                               "what it listens on)");
+    }
+    auto prepared = PrepareService(image, service, current.get());
+    if (!prepared.ok()) {
+      return Status::Permanent((services_.size() > 1 ? "service " + service + ": " : std::string()) +
+                               prepared.status().message());
+    }
+    serving->services.emplace(service, *prepared);
+  }
+  // The delivery process builds its own; an image whose delivery settings
+  // do not build is refused here, before anything serves it.
+  auto resolver = std::make_shared<const resolve::Resolver>(image, users_);
+  if (auto delivery = qmgr::MakeDeliveryContext(image, resolver); !delivery.ok()) return delivery.status();
+  return std::shared_ptr<const ServingImage>(std::move(serving));
+}
+
 std::string Server::Reload(const std::string& why) {
-  std::shared_ptr<const Serving> current = serving_.load();
-  const std::string& old_id = current->session->image->id();
+  std::shared_ptr<const ServingImage> current = serving_.load();
+  const std::string& old_id = current->image->id();
   auto image = image::Image::Load(options_.images);
   if (!image.ok()) {
     std::string text = "reload (" + why + ") refused: " + image.status().message() + "; still serving image " + old_id;
@@ -165,8 +208,13 @@ std::string Server::Reload(const std::string& why) {
   }
   if ((*image)->id() == old_id) {
     // The same configuration; a certificate renewed in place is still news.
-    auto files = ReadTlsFiles(**image);
-    if (files.ok() && TlsContextKey(**image, *files) == current->tls_key) return "unchanged";
+    bool same = true;
+    for (const auto& [service, serving] : current->services) {
+      std::shared_ptr<const image::Image> view = (*image)->ForService(service);
+      auto files = ReadTlsFiles(*view);
+      same = same && files.ok() && TlsContextKey(*view, *files) == serving->tls_key;
+    }
+    if (same) return "unchanged";
   }
   auto serving = Prepare(*image);
   if (!serving.ok()) {
@@ -179,50 +227,62 @@ std::string Server::Reload(const std::string& why) {
     log_.Write("reload (" + why + ") -- image " + old_id + ", TLS certificate or key changed");
   } else {
     log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
+    for (const std::string& service : SmtpdServiceNames(**image)) {
+      if (std::find(services_.begin(), services_.end(), service) == services_.end()) {
+        log_.Write("warning: service " + service + " is new in image " + (*image)->id() +
+                   "; posternd listens for it after a restart");
+      }
+    }
     if (delivery_) delivery_->Send("reload " + (*image)->id());
   }
   return "loaded";
 }
 
-Status Server::Listen() {
-  std::shared_ptr<const Serving> serving = serving_.load();
-  const image::Image& image = *serving->session->image;
-  std::vector<std::pair<tcp::endpoint, std::string>> endpoints;  // with the service's syslog_name
-  std::vector<std::pair<std::string, std::string>> specs;
-  for (const std::string& listen : options_.listen) specs.emplace_back(listen, "");
-  if (specs.empty()) {
-    for (const mail::ServiceEntry& s : image.services()) {
-      if (s.type != "inet" || s.command != "smtpd") continue;
-      // Of the -o overrides, posternd applies syslog_name per service (the
-      // others are named by postern check, PC0161).
-      std::string syslog_name;
-      for (const auto& [name, value] : s.overrides) {
-        if (name == "syslog_name") syslog_name = value;
-      }
-      specs.emplace_back(s.name, syslog_name);
+Result<std::vector<Server::ListenPlan>> Server::PlanListeners(const image::Image& image) const {
+  std::vector<std::string> known = SmtpdServiceNames(image);
+  std::vector<ListenPlan> plan;
+  for (const std::string& listen : options_.listen) {
+    size_t equals = listen.find('=');
+    if (equals == std::string::npos) {
+      // The first smtpd service of master.cf; "smtp" (main.cf's settings)
+      // when it has none.
+      plan.push_back(ListenPlan{listen, known.empty() ? "smtp" : known.front()});
+      continue;
     }
+    ListenPlan p{listen.substr(equals + 1), listen.substr(0, equals)};
+    if (std::find(known.begin(), known.end(), p.service) == known.end()) {
+      return Status::Permanent("--listen " + listen + ": " + p.service + " is not an inet smtpd service of master.cf");
+    }
+    plan.push_back(std::move(p));
   }
-  if (specs.empty()) return Status::Permanent("no smtpd service in master.cf and no --listen address");
+  if (plan.empty()) {
+    for (const std::string& service : known) plan.push_back(ListenPlan{service, service});
+  }
+  if (plan.empty()) return Status::Permanent("no smtpd service in master.cf and no --listen address");
+  return plan;
+}
+
+Status Server::Listen(const std::vector<ListenPlan>& plan) {
+  const image::Image& image = *serving_.load()->image;
   std::vector<std::string> hosts = InterfaceAddresses(image);
-  for (const auto& [spec, syslog_name] : specs) {
-    auto list = Endpoints(spec, hosts);
-    if (!list.ok()) return list.status();
-    for (const tcp::endpoint& e : *list) endpoints.emplace_back(e, syslog_name);
-  }
-  for (const auto& [e, syslog_name] : endpoints) {
-    auto acceptor = std::make_unique<tcp::acceptor>(main_);
-    boost::system::error_code ec;
-    acceptor->open(e.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && e.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(e, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    std::string where = (e.address().is_v6() ? "[" + e.address().to_string() + "]" : e.address().to_string()) + ":" +
-                        std::to_string(e.port());
-    if (ec) return Status::Permanent("bind " + where + ": " + ec.message());
-    log_.Write("listening on " + where);
-    acceptors_.push_back(std::move(acceptor));
-    acceptor_syslog_names_.push_back(syslog_name);
+  for (const ListenPlan& p : plan) {
+    auto endpoints = Endpoints(p.address, hosts);
+    if (!endpoints.ok()) return endpoints.status();
+    for (const tcp::endpoint& e : *endpoints) {
+      auto acceptor = std::make_unique<tcp::acceptor>(main_);
+      boost::system::error_code ec;
+      acceptor->open(e.protocol(), ec);
+      if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec && e.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acceptor->bind(e, ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      std::string where = (e.address().is_v6() ? "[" + e.address().to_string() + "]" : e.address().to_string()) + ":" +
+                          std::to_string(e.port());
+      if (ec) return Status::Permanent("bind " + where + ": " + ec.message());
+      log_.Write("listening on " + where + " for service " + p.service);
+      acceptors_.push_back(std::move(acceptor));
+      acceptor_services_.push_back(p.service);
+    }
   }
   return Status::Ok();
 }
@@ -243,7 +303,7 @@ Status Server::OpenControlSocket() {
 
 Result<Server::RunAs> Server::RunAsUser() const {
   std::string user = options_.user;
-  if (user.empty()) user = serving_.load()->session->image->Text("mail_owner");
+  if (user.empty()) user = serving_.load()->image->Text("mail_owner");
   errno = 0;
   const struct passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) return Status::Permanent("unknown user \"" + user + "\" (mail_owner or --user)");
@@ -299,9 +359,9 @@ asio::awaitable<void> Server::ReadInotify() {
 }
 
 std::string Server::StatusJson(const std::string& reload) const {
-  std::shared_ptr<const Serving> serving = serving_.load();
+  std::shared_ptr<const ServingImage> serving = serving_.load();
   nlohmann::json j;
-  j["image"] = serving->session->image->id();
+  j["image"] = serving->image->id();
   j["connections"] = shared_.registry.size();
   j["stored"] = shared_.stored.load();
   if (delivery_) {
@@ -348,14 +408,13 @@ asio::awaitable<void> Server::ServeControl() {
   }
 }
 
-asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, MailLog log) {
+asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, std::string service, MailLog log) {
   asio::steady_timer pause(main_);
   while (!stopping_) {
-    std::shared_ptr<const Serving> serving = serving_.load();
-    // The global cap (default_process_limit, Postfix's smtpd process
-    // count): beyond it, clients wait in the listen queue, as with Postfix.
-    auto cap = static_cast<size_t>(image::IntParameter(*serving->session->image, "default_process_limit"));
-    if (shared_.registry.size() >= cap) {
+    // The service's process limit (master.cf maxproc, else
+    // default_process_limit: Postfix's smtpd process count): beyond it,
+    // clients wait in the listen queue, as with Postfix.
+    if (shared_.registry.Count(service) >= serving_.load()->Find(service)->process_limit) {
       boost::system::error_code ignored;
       pause.expires_after(std::chrono::milliseconds(20));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -372,7 +431,7 @@ asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, MailLog log) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<Connection>(std::move(socket), serving_.load(), &shared_, log)->Start();
+    std::make_shared<Connection>(std::move(socket), serving_.load()->Find(service), &shared_, log)->Start();
   }
 }
 
@@ -429,13 +488,17 @@ int Server::Run() {
     }
   }
   log_sink_ = sink;
-  shared_.log = log_.For("smtpd");
   // queue_directory, unless -q says otherwise; never Postfix's own queue,
   // whose layout posternd's would collide with.
   if (options_.queue_directory.empty()) {
     options_.queue_directory = queue::QueueDirectoryFor((*image)->Text("queue_directory"));
   }
   if (options_.control_socket.empty()) options_.control_socket = options_.queue_directory + "/control";
+  auto plan = PlanListeners(**image);
+  if (!plan.ok()) return fail(plan.status().message());
+  for (const ListenPlan& p : *plan) services_.push_back(p.service);
+  std::sort(services_.begin(), services_.end());
+  services_.erase(std::unique(services_.begin(), services_.end()), services_.end());
   auto serving = Prepare(*image);
   if (!serving.ok()) return fail("image " + (*image)->id() + ": " + serving.status().message());
   serving_.store(*serving);
@@ -454,7 +517,7 @@ int Server::Run() {
   if (Status s = queue::PrepareQueueDirectories(options_.queue_directory, owner); !s.ok()) {
     return fail("queue: " + s.message());
   }
-  if (Status s = Listen(); !s.ok()) return fail(s.message());
+  if (Status s = Listen(*plan); !s.ok()) return fail(s.message());
   if (root) {
     // Local deliveries need the recipients' privileges, and a reload may
     // need a TLS key only root can read.
@@ -537,8 +600,10 @@ int Server::Run() {
   wait_signal();
   WatchDeliveryProcess();
   for (size_t i = 0; i < acceptors_.size(); ++i) {
-    const std::string& name = acceptor_syslog_names_[i];
-    asio::co_spawn(main_, Accept(*acceptors_[i], name.empty() ? shared_.log : log_.As(name, "smtpd")), asio::detached);
+    // smtpd's log under the service's syslog_name (-o syslog_name=postfix/submission).
+    const std::string& service = acceptor_services_[i];
+    std::string syslog_name = serving_.load()->Find(service)->session->image->Text("syslog_name");
+    asio::co_spawn(main_, Accept(*acceptors_[i], service, log_.As(syslog_name, "smtpd")), asio::detached);
   }
   asio::co_spawn(main_, ServeControl(), asio::detached);
   WatchImages();

@@ -36,11 +36,14 @@ struct DaemonOptions {
   // incoming/, hold/, control; empty: queue_directory from the image
   // (queue::QueueDirectoryFor).
   std::string queue_directory;
-  std::vector<std::string> listen;  // "127.0.0.1:2525", "[::1]:25"; empty: from the image
-  std::string user;                 // run as; empty: mail_owner, when started as root
-  unsigned threads = 0;             // worker threads; 0: one per CPU
-  std::string control_socket;       // empty: QUEUE/control
-  std::string users_file;           // passwd(5) text standing in for the system's users
+  // "127.0.0.1:2525", "[::1]:25" (for master.cf's first smtpd service), or
+  // "submission=127.0.0.1:2587" (for that one); empty: every inet smtpd
+  // service of master.cf at its own address.
+  std::vector<std::string> listen;
+  std::string user;            // run as; empty: mail_owner, when started as root
+  unsigned threads = 0;        // worker threads; 0: one per CPU
+  std::string control_socket;  // empty: QUEUE/control
+  std::string users_file;      // passwd(5) text standing in for the system's users
   int64_t shutdown_grace_seconds = 30;
   std::string dns_servers;   // for delivery; empty: the system's
   bool no_delivery = false;  // queue only: no queue manager
@@ -56,9 +59,19 @@ class Server {
   int Run();
 
  private:
-  Result<std::shared_ptr<const Serving>> Prepare(std::shared_ptr<const image::Image> image);
+  // What to listen on: an address and the smtpd service it serves.
+  struct ListenPlan {
+    std::string address;
+    std::string service;
+  };
+  Result<std::vector<ListenPlan>> PlanListeners(const image::Image& image) const;
+  // Every service posternd listens for made ready in `image`; refused when
+  // one of them is not an smtpd service of it, or does not build.
+  Result<std::shared_ptr<const ServingImage>> Prepare(std::shared_ptr<const image::Image> image);
+  Result<std::shared_ptr<const Serving>> PrepareService(const std::shared_ptr<const image::Image>& image,
+                                                        const std::string& service, const ServingImage* current);
   std::string Reload(const std::string& why);
-  Status Listen();
+  Status Listen(const std::vector<ListenPlan>& plan);
   Status OpenControlSocket();
   // Started as root: the user posternd runs as (--user, else mail_owner).
   struct RunAs {
@@ -67,11 +80,12 @@ class Server {
     gid_t gid;
   };
   Result<RunAs> RunAsUser() const;
-  // The image's certificate and key, read directly or by the root helper.
-  Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const image::Image& image) const;
+  // The certificate and key of a service's view of an image
+  // (image::Image::ForService), read directly or by the root helper.
+  Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const image::Image& view) const;
   Status DropPrivileges(const RunAs& user);
   void WatchImages();
-  boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor, MailLog log);
+  boost::asio::awaitable<void> Accept(boost::asio::ip::tcp::acceptor& acceptor, std::string service, MailLog log);
   boost::asio::awaitable<void> ReadInotify();
   boost::asio::awaitable<void> ServeControl();
   boost::asio::awaitable<void> HandleControl(boost::asio::local::stream_protocol::socket socket);
@@ -84,7 +98,8 @@ class Server {
   std::shared_ptr<LogSink> log_sink_ = std::make_shared<LogSink>();
   std::shared_ptr<const mail::LookupTable> users_;
   std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
-  std::atomic<std::shared_ptr<const Serving>> serving_;
+  std::atomic<std::shared_ptr<const ServingImage>> serving_;
+  std::vector<std::string> services_;             // the smtpd services listened for, sorted, once each
   std::unique_ptr<queue::QueueLock> queue_lock_;  // held while the daemon runs
   std::unique_ptr<queue::QueueWriter> writer_;
   std::unique_ptr<local::LocalHelper> local_helper_;                      // when started as root
@@ -102,7 +117,7 @@ class Server {
   std::vector<std::thread> threads_;
   size_t next_worker_ = 0;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
-  std::vector<std::string> acceptor_syslog_names_;  // per acceptor: its service's syslog_name
+  std::vector<std::string> acceptor_services_;  // per acceptor: the smtpd service it serves
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> control_;
   std::string control_path_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;

@@ -41,9 +41,13 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
   if (!image->parameters_) return Status::Permanent(resolved.string() + ": image has no parameters section");
   if (!image->has_settings_) return Status::Permanent(resolved.string() + ": image has no settings section");
   if (!image->has_program_) return Status::Permanent(resolved.string() + ": image has no policy program");
-  for (const std::string& reference : image->program_.tables) {
-    if (image->Table(reference) == nullptr) {
-      return Status::Permanent(resolved.string() + ": the policy names table " + reference + ", not in the image");
+  std::vector<const mail::Program*> programs = {&image->program_};
+  for (const auto& [service, program] : image->service_programs_) programs.push_back(&program);
+  for (const mail::Program* program : programs) {
+    for (const std::string& reference : program->tables) {
+      if (image->Table(reference) == nullptr) {
+        return Status::Permanent(resolved.string() + ": the policy names table " + reference + ", not in the image");
+      }
     }
   }
   return std::shared_ptr<const Image>(std::move(image));
@@ -115,13 +119,19 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       has_settings_ = true;
       return Status::Ok();
     }
-    case SectionKind::kPolicy: {
+    case SectionKind::kPolicy:
+    case SectionKind::kServicePolicy: {
       auto program = mail::DecodeProgram(bytes);
       if (!program.ok()) return Status::Permanent(section.path + ": " + program.status().message());
       Status verified = mail::Verify(*program);
       if (!verified.ok()) return Status::Permanent(section.path + ": " + verified.message());
-      program_ = std::move(program).value();
-      has_program_ = true;
+      if (section.kind == SectionKind::kPolicy) {
+        program_ = std::move(program).value();
+        has_program_ = true;
+      } else if (section.reference.empty() ||
+                 !service_programs_.emplace(section.reference, std::move(program).value()).second) {
+        return Status::Permanent(section.path + ": no service, or a second policy for service " + section.reference);
+      }
       return Status::Ok();
     }
     case SectionKind::kServices: {
@@ -132,6 +142,15 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
     }
   }
   return Status::Permanent("unknown section kind");
+}
+
+std::shared_ptr<const Image> Image::ForService(std::string_view service) const {
+  std::shared_ptr<Image> view(new Image(*this));
+  view->service_ = std::string(service);
+  view->settings_ = settings_.ForService(service);
+  view->service_programs_.clear();
+  if (auto it = service_programs_.find(service); it != service_programs_.end()) view->program_ = it->second;
+  return view;
 }
 
 std::string Image::Text(std::string_view name) const { return std::string(settings_.Text(name)); }

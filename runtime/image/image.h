@@ -52,21 +52,32 @@ class Image {
   // The verified policy program.
   const mail::Program* program() const { return &program_; }
 
+  // The image as master.cf service `service` sees it: the same tables, with
+  // the settings its -o overrides change ("<service>/<name>" in
+  // settings.bin) and its own policy program when it has one. A name with
+  // neither gives main.cf's view. Shares the tables with this image.
+  std::shared_ptr<const Image> ForService(std::string_view service) const;
+  // The service this view is of; "" for main.cf's.
+  const std::string& service() const { return service_; }
+
  private:
   Image() = default;
+  Image(const Image&) = default;
   Status LoadSection(const mail::ImageSection& section, const std::string& directory);
 
   std::string id_;
   std::string path_;
   mail::ImageHeader header_;
   std::string manifest_;
-  std::unique_ptr<CdbTable> parameters_;
+  std::string service_;
+  std::shared_ptr<const CdbTable> parameters_;
   mail::Settings settings_;
   bool has_settings_ = false;
-  std::unique_ptr<CdbTable> includes_;
+  std::shared_ptr<const CdbTable> includes_;
   std::vector<mail::ServiceEntry> services_;
   mail::Program program_;
   bool has_program_ = false;
+  std::map<std::string, mail::Program, std::less<>> service_programs_;  // services/N.bc
   std::map<std::string, std::shared_ptr<const mail::LookupTable>, std::less<>> tables_;
 };
 

@@ -26,10 +26,11 @@ std::string EncodeDeliverRequest(const LocalHelperRequest& q) {
   return w.Release();
 }
 
-std::string EncodeTlsFilesRequest(const std::string& image_id) {
+std::string EncodeTlsFilesRequest(const std::string& image_id, const std::string& service) {
   ByteWriter w;
   w.PutU8(static_cast<uint8_t>(HelperRequestKind::kTlsFiles));
   w.PutString(image_id);
+  w.PutString(service);
   return w.Release();
 }
 
@@ -40,7 +41,7 @@ std::optional<DecodedHelperRequest> DecodeHelperRequest(std::string_view frame) 
   DecodedHelperRequest out;
   if (kind == static_cast<uint8_t>(HelperRequestKind::kTlsFiles)) {
     out.kind = HelperRequestKind::kTlsFiles;
-    if (!r.GetString(&out.image_id) || r.remaining() != 0) return std::nullopt;
+    if (!r.GetString(&out.image_id) || !r.GetString(&out.service) || r.remaining() != 0) return std::nullopt;
     return out;
   }
   if (kind != static_cast<uint8_t>(HelperRequestKind::kDeliver)) return std::nullopt;

@@ -6,6 +6,7 @@
 //   request  = kind:u8, then for kDeliver: image_id transport queue_id
 //              sender recipient original_recipient delivery content
 //              (u32-length strings), now:u64; for kTlsFiles: image_id
+//              service (the smtpd service whose files are wanted)
 //   answer   = for kDeliver: code:u32 text; for kTlsFiles: u8 0 + error,
 //              u8 1 (no TLS), or u8 2 + the four ServerTlsFiles strings
 #pragma once
@@ -28,7 +29,7 @@ enum class HelperRequestKind : uint8_t {
 };
 
 std::string EncodeDeliverRequest(const LocalHelperRequest& request);
-std::string EncodeTlsFilesRequest(const std::string& image_id);
+std::string EncodeTlsFilesRequest(const std::string& image_id, const std::string& service);
 
 // The kind of a request frame, and its fields; nullopt when malformed.
 // A LocalHelperRequest's content points into `frame`.
@@ -36,6 +37,7 @@ struct DecodedHelperRequest {
   HelperRequestKind kind;
   LocalHelperRequest deliver;  // kDeliver
   std::string image_id;        // kTlsFiles
+  std::string service;         // kTlsFiles
 };
 std::optional<DecodedHelperRequest> DecodeHelperRequest(std::string_view frame);
 

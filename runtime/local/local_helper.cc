@@ -139,11 +139,12 @@ RecipientResult Deliver(const LocalHelperRequest& request, const std::string& im
   return *result;
 }
 
-Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id, const std::string& images,
+Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id, const std::string& service,
+                                                    const std::string& images,
                                                     const std::shared_ptr<const mail::LookupTable>& users,
                                                     Loaded* loaded) {
   if (Status s = Load(images, image_id, users, loaded); !s.ok()) return s;
-  return tls::ReadServerTlsFiles(*loaded->image, ReadRegularFileFollowingLinks);
+  return tls::ReadServerTlsFiles(*loaded->image->ForService(service), ReadRegularFileFollowingLinks);
 }
 
 // A channel serves one kind of request: the delivery process's deliveries,
@@ -153,7 +154,7 @@ std::string Serve(std::string_view frame, HelperRequestKind serves, const std::s
   std::optional<DecodedHelperRequest> request = DecodeHelperRequest(frame);
   if (!request || request->kind != serves) return EncodeDeliverAnswer(RecipientResult{450, "4.3.0 malformed request"});
   if (request->kind == HelperRequestKind::kTlsFiles) {
-    return EncodeTlsFilesAnswer(TlsFiles(request->image_id, images, users, loaded));
+    return EncodeTlsFilesAnswer(TlsFiles(request->image_id, request->service, images, users, loaded));
   }
   return EncodeDeliverAnswer(Deliver(request->deliver, images, users, loaded));
 }
@@ -277,10 +278,11 @@ RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
   return result ? *result : RecipientResult{450, "4.3.0 the local delivery helper is gone"};
 }
 
-Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id) {
+Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id,
+                                                                     const std::string& service) {
   std::lock_guard lock(tls_mutex_);
   std::string frame;
-  if (tls_channel_ < 0 || !SendFrame(tls_channel_, EncodeTlsFilesRequest(image_id)) ||
+  if (tls_channel_ < 0 || !SendFrame(tls_channel_, EncodeTlsFilesRequest(image_id, service)) ||
       !ReceiveFrame(tls_channel_, &frame)) {
     return Status::Temporary("the privileged helper is gone");
   }

@@ -48,9 +48,9 @@ class LocalHelper {
 
   // Blocking; thread-safe (waits for a free channel).
   delivery::RecipientResult Deliver(const LocalHelperRequest& request);
-  // The TLS files of image `image_id` (nullopt: it offers no TLS). Blocking;
-  // thread-safe.
-  Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const std::string& image_id);
+  // The TLS files of smtpd service `service` of image `image_id` (nullopt:
+  // it offers no TLS). Blocking; thread-safe.
+  Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const std::string& image_id, const std::string& service);
 
   // After posternd splits: this process keeps the channels of one task and
   // closes the others, so that the SMTP process cannot ask for deliveries

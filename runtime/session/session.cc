@@ -85,8 +85,9 @@ void Session::Log(const std::string& line) const {
 
 std::string Session::ClientText() const { return peer_.name + "[" + peer_.address + "]"; }
 
-void Session::Start() {
+void Session::Start(const std::optional<TlsInfo>& wrapped) {
   Log("connect from " + ClientText());
+  if (wrapped) NoteTls(*wrapped);
   facts_.pipelined_without_permission = false;
   facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kConnect, facts_);
@@ -896,12 +897,23 @@ void Session::StartTls(const Command& c) {
   phase_ = Phase::kTls;
 }
 
-void Session::TlsStarted(const TlsInfo& info) {
+void Session::NoteTls(const TlsInfo& info) {
   tls_ = info;
   facts_.tls = true;
   facts_.tls_client_certificate = info.client_certificate;
   Log("Anonymous TLS connection established from " + ClientText() + ": " + info.protocol + " with cipher " +
       info.cipher + " (" + std::to_string(info.bits) + "/" + std::to_string(info.bits) + " bits)");
+}
+
+void Session::WrappedTlsFailed(const std::string& reason) {
+  Log("connect from " + ClientText());
+  Log("SSL_accept error from " + ClientText() + ": " + reason);
+  Log("lost connection after CONNECT from " + ClientText());
+  Close();
+}
+
+void Session::TlsStarted(const TlsInfo& info) {
+  NoteTls(info);
   // RFC 3207 4.2: forget everything learned before TLS.
   ResetSession();
   phase_ = Phase::kCommand;

@@ -77,8 +77,12 @@ class Session {
 
   Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
 
-  // The greeting (after the connect stage of the policy).
-  void Start();
+  // The greeting (after the connect stage of the policy). `wrapped`: the
+  // TLS the connection began with (smtpd_tls_wrappermode).
+  void Start(const std::optional<TlsInfo>& wrapped = std::nullopt);
+  // smtpd_tls_wrappermode: the handshake before the greeting failed; the
+  // session ends without a word to the client.
+  void WrappedTlsFailed(const std::string& reason);
   // Bytes from the client; processes every complete command (pipelining)
   // until it has to wait for more input, a commit or a TLS handshake.
   void Receive(std::string_view bytes);
@@ -130,6 +134,7 @@ class Session {
   void Etrn(const smtp::Command& c);
   bool IllegallyPipelined(smtp::Command::Verb verb) const;
   void StartTls(const smtp::Command& c);
+  void NoteTls(const TlsInfo& info);  // TLS is on: facts and the log line
   void Xclient(const smtp::Command& c);
   void ConsumeData();
   void ConsumeBdat();

@@ -2,6 +2,7 @@
 #include "runtime/session/session_config.h"
 
 #include "runtime/image/image_parameters.h"
+#include "runtime/tls/server_tls_files.h"
 #include "runtime/vm/relay_analysis.h"
 #include "util/strings.h"
 
@@ -38,15 +39,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.strict_rfc821_envelopes = BoolParameter(image, "strict_rfc821_envelopes");
   c.forbid_unauth_pipelining = BoolParameter(image, "smtpd_forbid_unauth_pipelining");
   c.forbidden_commands = image::MatchListParameter(image, "smtpd_forbidden_commands", nullptr);
-  std::string level = ToLower(image.Text("smtpd_tls_security_level"));
-  if (level.empty()) {
-    // The obsolete switches, as Postfix reads them when the level is unset.
-    if (BoolParameter(image, "smtpd_enforce_tls")) {
-      level = "encrypt";
-    } else if (BoolParameter(image, "smtpd_use_tls")) {
-      level = "may";
-    }
-  }
+  std::string level = tls::ServerTlsLevel(image);
   c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
   c.body_checks = !Trim(image.Text("body_checks")).empty();
@@ -63,7 +56,8 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
   if (relay.open) {
     std::string path;
     for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
-    return Status::Permanent("image " + image->id().substr(0, 12) + " is an open relay (" + path +
+    std::string service = image->service().empty() ? "" : " (service " + image->service() + ")";
+    return Status::Permanent("image " + image->id().substr(0, 12) + service + " is an open relay (" + path +
                              "); refusing to serve it (run postern check)");
   }
   auto context = std::make_shared<SessionContext>();

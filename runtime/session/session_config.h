@@ -69,8 +69,11 @@ struct SessionContext {
   bool tls_available = false;
 };
 
-// Builds the context of `image` with its resolver and policy. `users`
-// stands in for the system's users (tests), as for the resolver.
+// Builds the context of `image` (main.cf's view, or an smtpd service's:
+// image::Image::ForService) with its resolver and policy. `users` stands in
+// for the system's users (tests), as for the resolver. A service's view
+// differs from main.cf's only in what Postfix's smtpd reads itself
+// (config::kPerSmtpd: its recipient tables, not its routing).
 //
 // An image whose policy is an open relay (vm/relay_analysis.h) is refused
 // with a permanent error naming the path that lets mail through: Postfix's

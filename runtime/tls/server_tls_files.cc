@@ -8,6 +8,8 @@
 namespace postern::tls {
 
 std::string ServerTlsLevel(const image::Image& image) {
+  // Wrapper mode is TLS or nothing, whatever the level says (postconf(5)).
+  if (image::BoolParameter(image, "smtpd_tls_wrappermode")) return "encrypt";
   std::string level = ToLower(image.Text("smtpd_tls_security_level"));
   if (level.empty()) {
     if (image::BoolParameter(image, "smtpd_enforce_tls")) return "encrypt";

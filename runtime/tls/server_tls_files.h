@@ -16,7 +16,8 @@
 namespace postern::tls {
 
 // smtpd_tls_security_level, or what the obsolete smtpd_use_tls and
-// smtpd_enforce_tls make of it: "none", "may", "encrypt" or "".
+// smtpd_enforce_tls make of it: "none", "may", "encrypt" or ""; "encrypt"
+// with smtpd_tls_wrappermode, which ignores the level.
 std::string ServerTlsLevel(const image::Image& image);
 
 struct ServerTlsFiles {

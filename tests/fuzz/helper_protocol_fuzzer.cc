@@ -12,8 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern::local;
   std::string_view frame(reinterpret_cast<const char*>(data), size);
   if (auto request = DecodeHelperRequest(frame)) {
-    std::string again = request->kind == HelperRequestKind::kDeliver ? EncodeDeliverRequest(request->deliver)
-                                                                     : EncodeTlsFilesRequest(request->image_id);
+    std::string again = request->kind == HelperRequestKind::kDeliver
+                            ? EncodeDeliverRequest(request->deliver)
+                            : EncodeTlsFilesRequest(request->image_id, request->service);
     if (again != frame) std::abort();
   }
   if (auto answer = DecodeDeliverAnswer(frame)) {

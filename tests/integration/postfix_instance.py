@@ -39,7 +39,10 @@ def set_parameters(main_cf, overrides):
     open(main_cf, "w").write("\n".join(out) + "\n")
 
 
-def derive_master_cf(path, port, recorder, recorded=RECORDED_SERVICES):
+def derive_master_cf(path, port, recorder, recorded=RECORDED_SERVICES, inet_ports=None):
+    """smtp on 127.0.0.1:port, without its -o overrides; each inet service
+    named in `inet_ports` on 127.0.0.1:inet_ports[name], with its overrides;
+    other inet services dropped."""
     out, skipping = [], False
     for line in open(path).read().splitlines():
         if line[:1] in (" ", "\t"):
@@ -50,6 +53,11 @@ def derive_master_cf(path, port, recorder, recorded=RECORDED_SERVICES):
         f = line.split()
         if not f or line.startswith("#"):
             out.append(line)
+            continue
+        if f[1] == "inet" and f[0] in (inet_ports or {}):
+            f[0] = f"127.0.0.1:{inet_ports[f[0]]}"
+            f[4] = "n"
+            out.append(" ".join(f))
             continue
         if f[1] == "inet":
             if f[0] == "smtp":
@@ -68,7 +76,7 @@ def derive_master_cf(path, port, recorder, recorded=RECORDED_SERVICES):
     open(path, "w").write("\n".join(out) + "\n")
 
 
-def derive(example, root, port, extra=None, recorded=RECORDED_SERVICES):
+def derive(example, root, port, extra=None, recorded=RECORDED_SERVICES, inet_ports=None):
     etc = os.path.join(root, "etc")
     shutil.copytree(example, etc, ignore=shutil.ignore_patterns("trace", "tests", "policy"))
     for name in os.listdir(etc):
@@ -103,7 +111,7 @@ def derive(example, root, port, extra=None, recorded=RECORDED_SERVICES):
         "inet_protocols": "ipv4",
         **(extra or {}),
     })
-    derive_master_cf(os.path.join(etc, "master.cf"), port, recorder, recorded)
+    derive_master_cf(os.path.join(etc, "master.cf"), port, recorder, recorded, inet_ports)
     env = dict(os.environ, MAIL_CONFIG=etc)
     for line in open(os.path.join(etc, "main.cf")):
         for ref in re.findall(r"hash:(\S+?)(?:[\s,]|$)", line):
@@ -169,12 +177,13 @@ def differential_main(title, unit, marker, run_one):
 class PrivatePostfix:
     """with PrivatePostfix(example, root, extra_overrides) as pf: pf.port, pf.etc, pf.env.
     `recorded`: the master.cf commands replaced by the delivery recorder
-    (none, for an instance that really delivers)."""
+    (none, for an instance that really delivers); `inet_ports`: the other
+    inet services to run, each on its loopback port."""
 
-    def __init__(self, example, root, extra=None, recorded=RECORDED_SERVICES):
+    def __init__(self, example, root, extra=None, recorded=RECORDED_SERVICES, inet_ports=None):
         self.root = root
         self.port = free_port()
-        self.etc, self.env = derive(example, root, self.port, extra, recorded)
+        self.etc, self.env = derive(example, root, self.port, extra, recorded, inet_ports)
 
     def __enter__(self):
         subprocess.run(["postfix", "start"], env=self.env, check=True, capture_output=True)

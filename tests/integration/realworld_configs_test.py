@@ -67,10 +67,6 @@ def master_cf_services(text):
     return services
 
 
-def words_of(value):
-    return [w for w in re.split(r"[\s,]+", value) if w]
-
-
 def is_yes(value):
     return value.strip().lower() == "yes"
 
@@ -79,24 +75,18 @@ def features_used(main, services):
     """The features this configuration asks for that posternd lacks, each
     with the words one of its diagnostics must contain."""
     used = {}
-    settings = [(n, v, "main.cf") for n, v in main.items()]
+    settings = list(main.items())
     for name, typ, command, overrides in services:
         if typ == "inet" and command == "smtpd":
-            settings += [(n, v, name) for n, v in overrides]
+            settings += overrides
         if typ == "inet" and command == "postscreen":
             used["postscreen"] = ["postscreen"]
-    for name, value, where in settings:
-        if name in ("smtpd_sasl_auth_enable", "smtp_sasl_auth_enable", "smtpd_tls_wrappermode",
-                    "smtp_tls_wrappermode") and is_yes(value):
+    for name, value in settings:
+        if name in ("smtpd_sasl_auth_enable", "smtp_sasl_auth_enable", "smtp_tls_wrappermode") and is_yes(value):
             used[name] = [name]
         if name in ("smtpd_milters", "non_smtpd_milters", "content_filter", "smtp_tls_policy_maps",
                     "smtpd_proxy_filter", "always_bcc", "sender_bcc_maps", "recipient_bcc_maps") and value.strip():
             used[name] = [name]
-        # An override that differs from main.cf (one without $names, which
-        # this test does not expand).
-        if (name.endswith("_restrictions") and where != "main.cf" and "$" not in value
-                and words_of(value) != words_of(main.get(name, ""))):
-            used["-o " + name] = [name]
         if name.endswith("_restrictions") or name in main.get("smtpd_restriction_classes", ""):
             for word in re.split(r"[\s,]+", value):
                 if word in ("reject_rbl_client", "reject_unknown_sender_domain", "reject_unknown_recipient_domain",

@@ -83,6 +83,48 @@ TEST(ImageTest, LoadsTablesAndParameters) {
   EXPECT_NE(image->manifest().find("hash:/etc/postfix/virtual"), std::string_view::npos);
 }
 
+TEST(ImageTest, SmtpdServicesHaveTheirOwnSettingsAndPolicy) {
+  TestConfig config;
+  WriteSample(config);
+  config.Write("cert.pem", "");
+  config.Write("master.cf",
+               "smtp inet n - n - - smtpd\n"
+               "submission inet n - n - 20 smtpd\n"
+               "  -o syslog_name=postfix/submission\n"
+               "  -o smtpd_tls_wrappermode=yes\n"
+               "  -o smtpd_tls_cert_file=/etc/postfix/cert.pem\n"
+               "  -o smtpd_client_restrictions=check_client_access,cidr:/etc/postfix/submitters,reject\n"
+               "  -o myorigin=elsewhere.example\n"
+               "relay unix - - n - - smtp\n"
+               "  -o smtp_connect_timeout=5s\n");
+  config.Write("submitters", "192.0.2.0/24 OK\n");
+  auto image = config.Compile();
+  ASSERT_TRUE(image);
+  std::shared_ptr<const Image> smtp = image->ForService("smtp");
+  std::shared_ptr<const Image> submission = image->ForService("submission");
+  EXPECT_EQ(submission->service(), "submission");
+  EXPECT_EQ(smtp->Text("syslog_name"), "postfix");
+  EXPECT_EQ(submission->Text("syslog_name"), "postfix/submission");
+  EXPECT_TRUE(submission->settings().Boolean("smtpd_tls_wrappermode"));
+  EXPECT_FALSE(smtp->settings().Boolean("smtpd_tls_wrappermode"));
+  EXPECT_EQ(submission->Text("smtpd_tls_cert_file"), "/etc/postfix/cert.pem");
+  // smtpd does not read myorigin (cleanup does): the override is not applied.
+  EXPECT_EQ(submission->Text("myorigin"), image->Text("myorigin"));
+  // The service's policy, with the table only its override names.
+  EXPECT_EQ(mail::EncodeProgram(*smtp->program()), mail::EncodeProgram(*image->program()));
+  EXPECT_NE(mail::EncodeProgram(*submission->program()), mail::EncodeProgram(*image->program()));
+  EXPECT_NE(image->Table("cidr:/etc/postfix/submitters"), nullptr);
+  // A delivery service keeps its overrides as before.
+  EXPECT_EQ(image->settings().Seconds("relay/smtp_connect_timeout"), 5);
+  for (const mail::ServiceEntry& s : image->services()) {
+    if (s.name == "submission") {
+      EXPECT_EQ(s.process_limit, 20u);
+    } else if (s.name == "smtp") {
+      EXPECT_EQ(s.process_limit, mail::kDefaultProcessLimit);
+    }
+  }
+}
+
 TEST(ImageTest, PublishSwapsCurrentAndPrunesOldImages) {
   TestConfig config;
   std::vector<std::string> ids;

@@ -29,7 +29,7 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
   load.config_directory = directory;
   load.installed_directory = "/etc/postfix";
   check::Model model = check::LoadConfiguration(load, &diagnostics);
-  policy::PolicyIr ir = lower::LowerRestrictions(model, &diagnostics);
+  policy::PolicyIr ir = lower::LowerRestrictions(model, *model.parameters, &diagnostics);
   policy::PolicyLoweringOptions lowering;
   lowering.parameter = [&](std::string_view name) -> std::optional<std::string> {
     config::MacroExpander expander = model.parameters->Expander();

@@ -83,18 +83,25 @@ std::optional<std::string> ImageToUse(const std::string& command, const std::str
 
 void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image,
                      DiagnosticSink* diagnostics) {
-  vm::RelayFinding relay = vm::AnalyzeRelay(std::move(image));
-  if (!relay.open) return;
-  SourceLocation where{model.main_cf.file, 0, 0};
-  if (const config::ParameterDefinition* def = model.parameters->Definition(relay.list)) where = def->value_location;
-  std::string path;
-  for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
-  diagnostics->Error("PC0140", where,
-                     "open relay: a client outside mynetworks that is not authenticated can send mail to any "
-                     "domain: " +
-                         path,
-                     "end smtpd_relay_restrictions with reject_unauth_destination or defer_unauth_destination, "
-                     "and put every OK of an access table after it");
+  // Each smtpd service with its own settings and policy; main.cf's alone
+  // when master.cf runs none (posternd --listen serves main.cf's).
+  auto report = [&](const config::ParameterSet& parameters, const std::string& service) {
+    vm::RelayFinding relay = vm::AnalyzeRelay(service.empty() ? image : image->ForService(service));
+    if (!relay.open) return;
+    SourceLocation where{model.main_cf.file, 0, 0};
+    if (const config::ParameterDefinition* def = parameters.Definition(relay.list)) where = def->value_location;
+    std::string path;
+    for (const std::string& step : relay.path) path += (path.empty() ? "" : "; ") + step;
+    diagnostics->Error("PC0140", where,
+                       "open relay" + (service.empty() ? std::string() : " on service " + service) +
+                           ": a client outside mynetworks that is not authenticated can send mail to any "
+                           "domain: " +
+                           path,
+                       "end smtpd_relay_restrictions with reject_unauth_destination or defer_unauth_destination, "
+                       "and put every OK of an access table after it");
+  };
+  if (model.smtpd_services.empty()) report(*model.parameters, "");
+  for (const check::SmtpdService& s : model.smtpd_services) report(*s.parameters, s.service->name);
 }
 
 TemporaryImages::TemporaryImages() {

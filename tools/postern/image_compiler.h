@@ -31,8 +31,9 @@ struct CompileOutcome {
 CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
                                DiagnosticSink* diagnostics, bool verify_relay = false);
 
-// PC0140 when `image`'s policy is an open relay (vm/relay_analysis.h),
-// pointing at the restriction list that lets mail through. posternd refuses
+// PC0140 when the policy of an smtpd service of `image` is an open relay
+// (vm/relay_analysis.h), pointing at the restriction list that lets mail
+// through: in main.cf, or the service's -o override in master.cf. posternd refuses
 // such an image; check and compile report it first.
 void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image, DiagnosticSink* diagnostics);
 

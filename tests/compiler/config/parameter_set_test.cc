@@ -107,5 +107,31 @@ TEST(ParameterValueTest, SplitsListsKeepingBraceGroups) {
   EXPECT_FALSE(SplitParameterList("a, {b"));
 }
 
+TEST(ParameterSetTest, ServiceOverridesReplaceMainCfAndExpandInTheService) {
+  Fixture f(
+      "mua_restrictions = permit_mynetworks, reject\n"
+      "smtpd_recipient_restrictions = reject_unauth_destination\n"
+      "smtpd_client_restrictions = $smtpd_recipient_restrictions\n"
+      "syslog_name = postfix\n");
+  DiagnosticSink sink;
+  MasterCf master =
+      ParseMasterCf(std::make_shared<const SourceFile>("master.cf",
+                                                       "submission inet n - n - - smtpd\n"
+                                                       "  -o syslog_name=postfix/$service_name\n"
+                                                       "  -o smtpd_recipient_restrictions=$mua_restrictions\n"),
+                    &sink);
+  ASSERT_EQ(master.services.size(), 1u);
+  ParameterSet service(*f.params, master.services[0]);
+  MacroExpander expander = service.Expander();
+  EXPECT_EQ(service.Expanded("syslog_name", &expander), "postfix/submission");
+  EXPECT_EQ(service.Expanded("smtpd_recipient_restrictions", &expander), "permit_mynetworks, reject");
+  // A main.cf value that names an overridden parameter sees the override.
+  EXPECT_EQ(service.Expanded("smtpd_client_restrictions", &expander), "permit_mynetworks, reject");
+  // The override's definition points into master.cf; main.cf is untouched.
+  ASSERT_NE(service.Definition("syslog_name"), nullptr);
+  EXPECT_EQ(service.Definition("syslog_name")->name_location.line, 2);
+  EXPECT_EQ(f.Expanded("smtpd_client_restrictions"), "reject_unauth_destination");
+}
+
 }  // namespace
 }  // namespace postern::config

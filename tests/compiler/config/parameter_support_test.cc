@@ -78,16 +78,30 @@ TEST(ParameterSupportTest, CompiledParametersAreUsedByTheCompiler) {
   }
 }
 
-TEST(ParameterSupportTest, PerServiceParametersAreReadPerService) {
+TEST(ParameterSupportTest, PerSmtpdParametersAreReadBySmtpd) {
+  // What an smtpd service reads through its view of the image
+  // (image::Image::ForService; its resolver answers the recipient checks),
+  // and what the policy is lowered from per service.
+  std::string smtpd = SourceText("runtime/session") + SourceText("runtime/vm") + SourceText("runtime/tls") +
+                      SourceText("runtime/daemon") + SourceText("runtime/resolve") + SourceText("compiler/lower") +
+                      SourceText("compiler/policy");
+  for (const ParameterSpec& spec : SupportedParameters()) {
+    if (!(spec.per_service & kPerSmtpd)) continue;
+    EXPECT_NE(spec.support, Support::kMissing) << spec.name;
+    EXPECT_TRUE(Names(smtpd, spec.name)) << spec.name << " is marked kPerSmtpd, but smtpd does not read it";
+  }
+}
+
+TEST(ParameterSupportTest, PerTransportParametersAreReadPerTransport) {
   // runtime/qmgr/delivery_config.cc applies -o overrides per transport.
   std::string per_service = SourceText("runtime/qmgr");
   for (const ParameterSpec& spec : SupportedParameters()) {
-    if (!spec.per_service) continue;
+    if (!(spec.per_service & kPerTransport)) continue;
     EXPECT_EQ(spec.support, Support::kRuntime) << spec.name;
     size_t suffix = PerTransportSuffixLength(spec.name);
     EXPECT_TRUE(Names(per_service, spec.name) ||
                 (suffix > 0 && Names(per_service, spec.name.substr(spec.name.size() - suffix))))
-        << spec.name << " is marked per_service, but the queue manager does not read it per service";
+        << spec.name << " is marked kPerTransport, but the queue manager does not read it per service";
   }
 }
 

@@ -31,6 +31,17 @@ TEST(HelperProtocolTest, ADeliverRequestRoundTrips) {
   EXPECT_FALSE(DecodeHelperRequest(frame));
 }
 
+TEST(HelperProtocolTest, TlsFilesRequestsNameTheService) {
+  auto request = DecodeHelperRequest(EncodeTlsFilesRequest(std::string(64, 'a'), "submission"));
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->kind, HelperRequestKind::kTlsFiles);
+  EXPECT_EQ(request->image_id, std::string(64, 'a'));
+  EXPECT_EQ(request->service, "submission");
+  std::string frame = EncodeTlsFilesRequest("id", "smtp");
+  EXPECT_FALSE(DecodeHelperRequest(frame.substr(0, frame.size() - 1)));
+  EXPECT_FALSE(DecodeHelperRequest(frame + "x"));
+}
+
 TEST(HelperProtocolTest, TlsFilesAnswersRoundTrip) {
   tls::ServerTlsFiles files{"/c.pem", "/k.pem", "CERT", "KEY"};
   auto some = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>(files)));

@@ -139,14 +139,14 @@ TEST_F(LocalAuthorityTest, TheHelperRunsNothingAForgedRequestAsks) {
   EXPECT_EQ(st.st_uid, 65534u);  // default_privs, never root
 
   // The SMTP process keeps only the TLS channel: it cannot ask for deliveries.
-  auto tls = (*helper)->ReadTlsFiles(image_->id());
+  auto tls = (*helper)->ReadTlsFiles(image_->id(), "smtp");
   ASSERT_TRUE(tls.ok()) << tls.status().message();
   EXPECT_FALSE(*tls);  // this image offers no TLS
   (*helper)->KeepOnly(LocalHelper::Task::kTlsFiles);
   EXPECT_EQ((*helper)->Deliver(Request("root@example.com", "command touch " + output_)).code, 450);
-  EXPECT_TRUE((*helper)->ReadTlsFiles(image_->id()).ok());
+  EXPECT_TRUE((*helper)->ReadTlsFiles(image_->id(), "smtp").ok());
   (*helper)->KeepOnly(LocalHelper::Task::kDeliver);
-  EXPECT_FALSE((*helper)->ReadTlsFiles(image_->id()).ok());
+  EXPECT_FALSE((*helper)->ReadTlsFiles(image_->id(), "smtp").ok());
 }
 
 }  // namespace
