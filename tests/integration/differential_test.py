@@ -4,6 +4,10 @@
 * `postern conf -c DIR` with -n, -d, -x and plain NAME lookups against
   `postconf -c DIR` for every configuration under tests/integration/configs/
   and examples/, on every parameter Postern supports.
+* `postern conf -M`, `-F` and `-P` (master.cf's services, fields and -o
+  overrides), whole and with service selectors, against `postconf` on the
+  same configurations and on the master.cf files of the real-world corpus
+  in ../shared/corpora (when it is there).
 * `postern query` against `postmap -q` / `postalias -q` for every table in
   tests/integration/tables/MANIFEST, on every key in the table (and case
   variants and misses), and on probe keys for pattern tables.
@@ -67,6 +71,25 @@ class Differ:
                 else:
                     self.expect_equal(f"{name}: conf {' '.join(flags)} {n}", ours.get(n), theirs.get(n))
 
+    def compare_master(self, config_dir):
+        """-M, -F and -P, whole and with selectors, line for line (standard
+        output only: postconf also warns about unused -o names)."""
+        name = os.path.relpath(config_dir)
+        if "PC0205" in run([self.postern, "conf", "-c", config_dir, "-M"]).stderr:
+            return  # a duplicate service: an error for Postern, listed twice by postconf
+        services = []
+        for line in run(["postconf", "-c", config_dir, "-M"]).stdout.splitlines():
+            fields = line.split()
+            if len(fields) >= 2:
+                services.append(f"{fields[0]}/{fields[1]}")
+        selectors = services[1:3] + ["*/inet"] if services else []
+        for flags in (["-M"], ["-F"], ["-P"], ["-M"] + selectors,
+                      ["-F"] + [s + "/command" for s in services[:2]] + ["*/*/process_limit"],
+                      ["-P"] + selectors + ["*/*/syslog_name"]):
+            ours = run([self.postern, "conf", "-c", config_dir, *flags]).stdout
+            theirs = run(["postconf", "-c", config_dir, *flags]).stdout
+            self.expect_equal(f"{name}: conf {' '.join(flags)}", ours.splitlines(), theirs.splitlines())
+
     def compare_table(self, source, table_type, fmt, work, keys):
         copy = os.path.join(work, os.path.basename(source))
         shutil.copy(source, copy)
@@ -129,6 +152,12 @@ def main():
         for config_dir in configs:
             if (config_dir / "main.cf").exists():
                 differ.compare_config(str(config_dir))
+                differ.compare_master(str(config_dir))
+        corpus = source.parent / "shared" / "corpora" / "realworld-configs"
+        if corpus.is_dir():
+            for config_dir in sorted(corpus.iterdir()):
+                if (config_dir / "master.cf").exists() and (config_dir / "main.cf").exists():
+                    differ.compare_master(str(config_dir))
         tables = source / "tests/integration/tables"
         for line in (tables / "MANIFEST").read_text().splitlines():
             if not line.strip() or line.startswith("#"):

@@ -17,11 +17,14 @@ std::string DefaultQueueDirectory();
 struct ConfOptions {
   std::string config_directory;
   bool explicit_directory = false;
-  bool non_default = false;  // -n
-  bool defaults = false;     // -d
-  bool expand = false;       // -x
-  bool value_only = false;   // -h
-  std::vector<std::string> names;
+  bool non_default = false;        // -n
+  bool defaults = false;           // -d
+  bool expand = false;             // -x
+  bool value_only = false;         // -h
+  bool master_entries = false;     // -M: master.cf services
+  bool master_fields = false;      // -F: their fields
+  bool master_parameters = false;  // -P: their -o overrides
+  std::vector<std::string> names;  // parameter names, or -M/-F/-P selectors
 };
 int RunConf(const ConfOptions& options);
 

@@ -1,7 +1,10 @@
-// conf_command.cc: `postern conf`, printing parameters as postconf does.
+// conf_command.cc: `postern conf`, printing parameters, and master.cf with
+// -M, -F and -P, as postconf does.
+#include <algorithm>
 #include <iostream>
 
 #include "compiler/check/configuration.h"
+#include "compiler/config/master_cf_views.h"
 #include "compiler/config/parameter_registry.h"
 #include "tools/postern/commands.h"
 #include "util/strings.h"
@@ -37,6 +40,22 @@ int RunConf(const ConfOptions& options) {
     std::cerr << RenderDiagnostic(d);
   }
   if (failed) return 1;
+
+  if (options.master_entries || options.master_fields || options.master_parameters) {
+    config::MasterView view = options.master_entries  ? config::MasterView::kEntries
+                              : options.master_fields ? config::MasterView::kFields
+                                                      : config::MasterView::kParameters;
+    for (const std::string& selector : options.names) {
+      if (view == config::MasterView::kEntries && std::count(selector.begin(), selector.end(), '/') > 1) {
+        std::cerr << "postern conf: -M takes service_name[/type], not \"" << selector << "\"\n";
+        return 1;
+      }
+    }
+    config::MasterViewResult result = config::RenderMasterView(model.master_cf, view, options.names);
+    for (const std::string& u : result.unmatched) std::cerr << "postern: warning: unmatched request: \"" << u << "\"\n";
+    std::cout << result.text;
+    return 0;
+  }
 
   const config::ParameterSet& params = *model.parameters;
   config::View view = options.defaults ? config::View::kDefaults : config::View::kEffective;

@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
   // -h is postconf's "value only", which scripts rely on; help is --help.
   conf_cmd->set_help_flag("--help", "print this help and exit");
   conf_cmd->add_flag("-h", conf.value_only, "print the values only, without the names");
-  conf_cmd->add_option("names", conf.names, "parameter names");
+  conf_cmd->add_flag("-M", conf.master_entries, "master.cf services, one line each (selectors: service[/type])");
+  conf_cmd->add_flag("-F", conf.master_fields, "master.cf fields (selectors: service/type/field)");
+  conf_cmd->add_flag("-P", conf.master_parameters, "master.cf -o overrides (selectors: service/type/name)");
+  conf_cmd->add_option("names", conf.names, "parameter names, or with -M, -F, -P service selectors");
 
   QueryOptions query;
   auto* query_cmd = app.add_subcommand("query", "look a key up in tables, like postmap -q");
