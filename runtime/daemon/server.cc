@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
 #include "runtime/daemon/connection.h"
@@ -65,15 +64,6 @@ Result<std::vector<tcp::endpoint>> Endpoints(const std::string& spec, const std:
     out.emplace_back(address, static_cast<uint16_t>(number));
   }
   return out;
-}
-
-// The inet smtpd services of master.cf, in its order.
-std::vector<std::string> SmtpdServiceNames(const image::Image& image) {
-  std::vector<std::string> names;
-  for (const mail::ServiceEntry& s : image.services()) {
-    if (mail::ClassifyService(s.type, s.command) == mail::ServiceSupport::kSmtpServer) names.push_back(s.name);
-  }
-  return names;
 }
 
 // inet_interfaces as addresses to bind.
@@ -176,12 +166,10 @@ Result<std::shared_ptr<const ServingImage>> Server::Prepare(std::shared_ptr<cons
   auto serving = std::make_shared<ServingImage>();
   serving->image = image;
   std::shared_ptr<const ServingImage> current = serving_.load();
-  std::vector<std::string> known = SmtpdServiceNames(*image);
   for (const std::string& service : services_) {
-    if (!known.empty() && std::find(known.begin(), known.end(), service) == known.end()) {
-      return Status::Permanent("posternd listens for service " + service +
-                               ", which is not an inet smtpd service of this image (restart posternd to change "
-                               "what it listens on)");
+    if (auto view = image->SmtpdService(service); !view.ok()) {
+      return Status::Permanent("posternd listens for service " + service + ": " + view.status().message() +
+                               "; restart posternd to change what it listens on");
     }
     auto prepared = PrepareService(image, service, current.get());
     if (!prepared.ok()) {
@@ -227,7 +215,7 @@ std::string Server::Reload(const std::string& why) {
     log_.Write("reload (" + why + ") -- image " + old_id + ", TLS certificate or key changed");
   } else {
     log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
-    for (const std::string& service : SmtpdServiceNames(**image)) {
+    for (const std::string& service : (*image)->SmtpdServices()) {
       if (std::find(services_.begin(), services_.end(), service) == services_.end()) {
         log_.Write("warning: service " + service + " is new in image " + (*image)->id() +
                    "; posternd listens for it after a restart");
@@ -239,14 +227,12 @@ std::string Server::Reload(const std::string& why) {
 }
 
 Result<std::vector<Server::ListenPlan>> Server::PlanListeners(const image::Image& image) const {
-  std::vector<std::string> known = SmtpdServiceNames(image);
+  std::vector<std::string> known = image.SmtpdServices();
   std::vector<ListenPlan> plan;
   for (const std::string& listen : options_.listen) {
     size_t equals = listen.find('=');
     if (equals == std::string::npos) {
-      // The first smtpd service of master.cf; "smtp" (main.cf's settings)
-      // when it has none.
-      plan.push_back(ListenPlan{listen, known.empty() ? "smtp" : known.front()});
+      plan.push_back(ListenPlan{listen, image.DefaultSmtpdService()});
       continue;
     }
     ListenPlan p{listen.substr(equals + 1), listen.substr(0, equals)};

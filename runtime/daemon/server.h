@@ -36,7 +36,7 @@ struct DaemonOptions {
   // incoming/, hold/, control; empty: queue_directory from the image
   // (queue::QueueDirectoryFor).
   std::string queue_directory;
-  // "127.0.0.1:2525", "[::1]:25" (for master.cf's first smtpd service), or
+  // "127.0.0.1:2525", "[::1]:25" (for Image::DefaultSmtpdService), or
   // "submission=127.0.0.1:2587" (for that one); empty: every inet smtpd
   // service of master.cf at its own address.
   std::vector<std::string> listen;

@@ -1,9 +1,11 @@
 // image.cc: see image.h.
 #include "runtime/image/image.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
+#include "mail/master_service_support.h"
 #include "mail/passwd_table.h"
 #include "util/sha256.h"
 
@@ -151,6 +153,31 @@ std::shared_ptr<const Image> Image::ForService(std::string_view service) const {
   view->service_programs_.clear();
   if (auto it = service_programs_.find(service); it != service_programs_.end()) view->program_ = it->second;
   return view;
+}
+
+std::vector<std::string> Image::SmtpdServices() const {
+  std::vector<std::string> names;
+  for (const mail::ServiceEntry& s : services_) {
+    if (mail::ClassifyService(s.type, s.command) == mail::ServiceSupport::kSmtpServer) names.push_back(s.name);
+  }
+  return names;
+}
+
+std::string Image::DefaultSmtpdService() const {
+  std::vector<std::string> names = SmtpdServices();
+  if (names.empty() || std::find(names.begin(), names.end(), "smtp") != names.end()) return "smtp";
+  return names.front();
+}
+
+Result<std::shared_ptr<const Image>> Image::SmtpdService(std::string_view service) const {
+  std::vector<std::string> names = SmtpdServices();
+  if (!names.empty() && std::find(names.begin(), names.end(), service) == names.end()) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    return Status::Permanent("no inet smtpd service \"" + std::string(service) + "\" in master.cf (it has " + list +
+                             ")");
+  }
+  return ForService(service);
 }
 
 std::string Image::Text(std::string_view name) const { return std::string(settings_.Text(name)); }

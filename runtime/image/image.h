@@ -59,6 +59,16 @@ class Image {
   std::shared_ptr<const Image> ForService(std::string_view service) const;
   // The service this view is of; "" for main.cf's.
   const std::string& service() const { return service_; }
+  // The inet smtpd services of master.cf, in its order.
+  std::vector<std::string> SmtpdServices() const;
+  // The service a client talks to when none is named (posternd --listen
+  // ADDRESS, postern test, postern trace): smtp when master.cf runs it,
+  // else its first smtpd service, else "smtp" (main.cf's settings).
+  std::string DefaultSmtpdService() const;
+  // The view of smtpd service `service` (ForService), or an error naming
+  // the image's smtpd services when it has none of that name. An image
+  // without smtpd services gives main.cf's view for any name.
+  Result<std::shared_ptr<const Image>> SmtpdService(std::string_view service) const;
 
  private:
   Image() = default;

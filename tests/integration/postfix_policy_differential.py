@@ -6,8 +6,10 @@ tests/integration/configs/*/tests/*.test), a private Postfix instance
 (postfix_instance.py) runs the same main.cf restrictions and access tables.
 Every test case is replayed against it over SMTP with Python's smtplib, the
 client made to look outside with XCLIENT (allowed for loopback only:
-smtpd_authorized_xclient_hosts), and every reply is compared with what
-`postern test --print` computes on the same derived configuration.
+smtpd_authorized_xclient_hosts), on the port of the master.cf service the
+case names (`service submission`) and after STARTTLS when it says `tls`,
+and every reply is compared with what `postern test --print` computes on
+the same derived configuration.
 
 Rejects and deferrals must match in code and text; accepts in code. Needs
 root and Debian's postfix; exits 77 (skipped) without them.
@@ -15,20 +17,31 @@ root and Debian's postfix; exits 77 (skipped) without them.
 import json
 import os
 import shutil
+import re
 import smtplib
+import ssl
 import subprocess
 import sys
 import tempfile
 
-from postfix_instance import PrivatePostfix, differential_main
+from postfix_instance import PrivatePostfix, differential_main, free_port, wait_for_port
 
-def replay(port, cases):
-    """cases: {test name: [(command, args...)]} -> {(test, line): reply}"""
+def replay(ports, cases, facts):
+    """cases: {test name: [(command, args...)]} -> {(test, line): reply};
+    each case on the port of its service (ports: name -> port), over TLS
+    when it says `tls`."""
     replies = {}
     for test, steps in cases.items():
         client = next((s for s in steps if s["command"].startswith("client ")), None)
-        with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        service, tls = facts.get(test, ("smtp", False))
+        with smtplib.SMTP("127.0.0.1", ports[service], timeout=30) as s:
             s.ehlo("tester.example")
+            if tls:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                s.starttls(context=context)
+                s.ehlo("tester.example")
             if client:
                 address = client["address"]
                 name = client["name"] if client["name"] != "unknown" else "[UNAVAILABLE]"
@@ -103,6 +116,48 @@ def parse_facts(test_file):
     return facts
 
 
+def session_facts(test_file):
+    """Each case's service (`service NAME`, else smtp) and whether it says `tls`."""
+    facts = {}
+    test = None
+    for line in open(test_file):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "test":
+            test = line.strip()[5:].strip().strip('"')
+            facts[test] = ("smtp", False)
+        elif words[0] == "service":
+            facts[test] = (words[1], facts[test][1])
+        elif words[0] == "tls":
+            facts[test] = (facts[test][0], True)
+    return facts
+
+
+def smtpd_services(config):
+    """The inet smtpd services of the configuration's master.cf other than smtp."""
+    names = []
+    for line in open(os.path.join(config, "master.cf")):
+        f = line.split()
+        if len(f) >= 8 and not line[0].isspace() and f[1] == "inet" and f[7] == "smtpd" and f[0] != "smtp":
+            names.append(f[0])
+    return names
+
+
+def postern_view(instance, ports):
+    """A copy of the instance's configuration whose master.cf names the
+    services as the original does (Postfix's copy names them by port), for
+    `postern test`."""
+    etc = os.path.join(instance.root, "postern-etc")
+    shutil.copytree(instance.etc, etc)
+    path = os.path.join(etc, "master.cf")
+    text = open(path).read()
+    for name, port in ports.items():
+        text = re.sub(rf"^127\.0\.0\.1:{port} inet", f"{name} inet", text, flags=re.M)
+    open(path, "w").write(text)
+    return etc
+
+
 def run_configuration(postern, config):
     tests_dir = os.path.join(config, "tests")
     users = os.path.join(config, "trace", "users")
@@ -114,8 +169,10 @@ def run_configuration(postern, config):
         if "differential: no" in open(test_file).readline():
             continue  # cases about Postern's own policy language
         root = tempfile.mkdtemp(prefix="postern-pfx-")
-        instance = PrivatePostfix(config, root, {"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
-        cmd = [postern, "test", "-c", instance.etc, "--print", test_file]
+        ports = {name: free_port() for name in smtpd_services(config)}
+        instance = PrivatePostfix(config, root, {"smtpd_authorized_xclient_hosts": "127.0.0.0/8"}, inet_ports=ports)
+        ports["smtp"] = instance.port
+        cmd = [postern, "test", "-c", postern_view(instance, ports), "--print", test_file]
         if os.path.exists(users):
             cmd[2:2] = ["--users", users]
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -123,7 +180,9 @@ def run_configuration(postern, config):
             raise RuntimeError(proc.stderr)
         printed = json.loads(proc.stdout)
         with instance:
-            theirs = replay(instance.port, cases_of(printed, test_file))
+            for port in ports.values():
+                wait_for_port(port)
+            theirs = replay(ports, cases_of(printed, test_file), session_facts(test_file))
         file_failures = 0
         for row in printed:
             key = (row["test"], row["line"])

@@ -58,6 +58,7 @@ struct TraceOptions {
   std::string users_file;  // passwd(5) text standing in for the system's users
   bool json = false;
   bool no_smtpd_checks = false;
+  std::string service;  // whose smtpd recipient checks apply; empty: the default
   std::vector<std::string> addresses;
 };
 int RunTrace(const TraceOptions& options);
@@ -74,6 +75,7 @@ struct TestOptions {
   std::string users_file;          // passwd(5) text standing in for the system's users
   std::string format = "text";     // text or junit
   bool print = false;              // print every reply as JSON instead
+  std::string service;             // the smtpd service cases connect to, unless they say; empty: the default
 };
 int RunTest(const TestOptions& options);
 

@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   trace_cmd->add_flag("--json", trace.json, "JSON output");
   trace_cmd->add_flag("--no-smtpd-checks", trace.no_smtpd_checks,
                       "skip the RCPT TO check for unknown users (trace as if the mail was already queued)");
+  trace_cmd->add_option("--service", trace.service,
+                        "the master.cf smtpd service whose recipient checks apply (default: smtp, else the first)");
   trace_cmd->add_option("addresses", trace.addresses, "recipient addresses")->required();
 
   DisasmOptions disasm;
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   test_cmd->add_option("--format", test.format, "text or junit")->check(CLI::IsMember({"text", "junit"}));
   test_cmd->add_flag("--print", test.print, "print every reply as JSON");
+  test_cmd->add_option("--service", test.service,
+                       "the master.cf smtpd service cases connect to, unless they say (default: smtp, else the first)");
   test_cmd->add_option("files", test.files, "test files (default: DIR/tests/*.test)");
 
   ControlOptions reload, status;

@@ -120,6 +120,13 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
     } else if (word == "reverse") {
       c.reverse_name = std::string(rest);
       continue;
+    } else if (word == "service") {
+      if (rest.empty()) {
+        error("service needs a master.cf service name", "write service submission");
+        continue;
+      }
+      c.service = std::string(rest);
+      continue;
     } else if (word == "sasl") {
       c.sasl_username = std::string(rest);
       continue;
@@ -160,7 +167,8 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       continue;
     } else {
       error("unknown test line \"" + word + "\"",
-            "lines are test, client, reverse, helo, sasl, tls, size, header, body, mail from, rcpt to, data, dns");
+            "lines are test, service, client, reverse, helo, sasl, tls, size, header, body, mail from, rcpt to, data, "
+            "dns");
       continue;
     }
     if (!ok) {

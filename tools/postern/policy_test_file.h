@@ -9,7 +9,9 @@
 //     rcpt to <user@elsewhere.example>  expect 554 5.7.1 <user@elsewhere.example>: Relay access denied
 //     rcpt to <fred@example.com>        expect 250 route local:example.com
 //
-// Other lines: `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
+// Other lines: `service NAME` (the master.cf smtpd service the client
+// connects to: its -o overrides apply; default: `postern test --service`,
+// else smtp, else master.cf's first smtpd service), `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
 // `pipelining-violation`, `size BYTES`, `header NAME: VALUE` and `body LINE`
 // (the message, checked at end of data), `data [expect ...]` (the DATA
 // command, then end of data), and DNS facts for the DNS restrictions:
@@ -47,6 +49,7 @@ struct TestStep {
 
 struct TestCase {
   std::string name;
+  std::string service;  // empty: the run's default
   SourceLocation location;
   std::string reverse_name;
   std::string sasl_username;

@@ -68,12 +68,23 @@ std::string Describe(const TestStep& step) {
 
 class Runner {
  public:
-  Runner(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver)
-      : image_(std::move(image)), resolver_(std::move(resolver)) {}
+  Runner(std::shared_ptr<const image::Image> image, std::shared_ptr<const mail::LookupTable> users,
+         std::string default_service)
+      : image_(std::move(image)), users_(std::move(users)), default_service_(std::move(default_service)) {}
 
-  std::vector<StepResult> Run(const TestCase& c) const {
+  // The case's steps on its service's view of the image, as posternd runs
+  // them for a client of that service (session/session_config.h); an error
+  // when the image has no such smtpd service.
+  Result<std::vector<StepResult>> Run(const TestCase& c) {
+    const std::string& service = c.service.empty() ? default_service_ : c.service;
+    auto view = image_->SmtpdService(service);
+    if (!view.ok()) return view.status();
+    auto [it, added] = resolvers_.try_emplace(service);
+    if (added) it->second = std::make_shared<const resolve::Resolver>(*view, users_);
+    const std::shared_ptr<const image::Image>& image = *view;
+    const std::shared_ptr<const resolve::Resolver>& resolver = it->second;
     auto dns = std::make_shared<TestDns>(c);
-    vm::PolicyVm policy(image_, resolver_, dns);
+    vm::PolicyVm policy(image, resolver, dns);
     vm::SmtpFacts facts;
     facts.reverse_client_name = c.reverse_name.empty() ? "unknown" : c.reverse_name;
     facts.sasl_username = c.sasl_username;
@@ -93,12 +104,12 @@ class Runner {
           facts.client_name = step.name;
           if (c.reverse_name.empty()) facts.reverse_client_name = step.name;
           d = policy.Run(vm::VmStage::kConnect, facts);
-          r.reply = d.reply.empty() ? "220 " + image_->Text("myhostname") + " ESMTP" : d.reply;
+          r.reply = d.reply.empty() ? "220 " + image->Text("myhostname") + " ESMTP" : d.reply;
           break;
         case TestStep::Kind::kHelo:
           facts.helo = step.argument;
           d = policy.Run(vm::VmStage::kHelo, facts);
-          r.reply = d.reply.empty() ? "250 " + image_->Text("myhostname") : d.reply;
+          r.reply = d.reply.empty() ? "250 " + image->Text("myhostname") : d.reply;
           break;
         case TestStep::Kind::kMail:
           facts.sender = mail::InternalForm(step.argument);
@@ -117,7 +128,7 @@ class Runner {
           if (!d.route.empty()) {
             r.route = d.route;  // the policy's route action overrides
           } else {
-            for (const resolve::Delivery& delivery : resolver_->Resolve(facts.recipient, options).results) {
+            for (const resolve::Delivery& delivery : resolver->Resolve(facts.recipient, options).results) {
               if (delivery.status == resolve::Delivery::Status::kDeliver) {
                 r.route = delivery.transport + ":" + delivery.nexthop;
                 break;
@@ -149,7 +160,9 @@ class Runner {
 
  private:
   std::shared_ptr<const image::Image> image_;
-  std::shared_ptr<const resolve::Resolver> resolver_;
+  std::shared_ptr<const mail::LookupTable> users_;
+  std::string default_service_;
+  std::map<std::string, std::shared_ptr<const resolve::Resolver>> resolvers_;  // by service
 };
 
 std::string XmlEscape(std::string_view s) {
@@ -224,8 +237,7 @@ int RunTest(const TestOptions& options) {
     }
     users = mail::ParsePasswdText(file.value()->text());
   }
-  auto resolver = std::make_shared<const resolve::Resolver>(*image, users);
-  Runner runner(*image, resolver);
+  Runner runner(*image, users, options.service.empty() ? (*image)->DefaultSmtpdService() : options.service);
 
   int cases = 0, failed = 0;
   nlohmann::json printed = nlohmann::json::array();
@@ -235,9 +247,12 @@ int RunTest(const TestOptions& options) {
     int suite_failures = 0;
     for (const TestCase& c : suite) {
       ++cases;
-      std::vector<StepResult> results = runner.Run(c);
+      Result<std::vector<StepResult>> results = runner.Run(c);
       std::string failures;
-      for (const StepResult& r : results) {
+      if (!results.ok()) {
+        failures = path + ":" + std::to_string(c.location.line) + ": " + results.status().message() + "\n";
+      }
+      for (const StepResult& r : results.ok() ? *results : std::vector<StepResult>{}) {
         if (options.print) {
           printed.push_back({{"file", path},
                              {"test", c.name},

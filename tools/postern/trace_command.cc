@@ -81,7 +81,15 @@ int RunTrace(const TraceOptions& options) {
     }
     users = mail::ParsePasswdText(file.value()->text());
   }
-  resolve::Resolver resolver(*image, users);
+  // The service's view: smtpd's recipient checks read its -o overrides
+  // (local_recipient_maps, ...); routing is main.cf's in every view.
+  std::string service = options.service.empty() ? (*image)->DefaultSmtpdService() : options.service;
+  auto view = (*image)->SmtpdService(service);
+  if (!view.ok()) {
+    std::cerr << "postern trace: --service " << service << ": " << view.status().message() << "\n";
+    return 2;
+  }
+  resolve::Resolver resolver(*view, users);
   for (const std::string& missing : resolver.config().missing_tables) {
     std::cerr << "postern trace: warning: " << missing << " is not in the image; lookups in it defer\n";
   }
