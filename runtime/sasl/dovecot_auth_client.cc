@@ -1,0 +1,141 @@
+// dovecot_auth_client.cc: see dovecot_auth_client.h.
+#include "runtime/sasl/dovecot_auth_client.h"
+
+#include <unistd.h>
+
+#include "util/strings.h"
+
+namespace postern::sasl {
+namespace {
+
+namespace asio = boost::asio;
+using asio::generic::stream_protocol;
+
+constexpr size_t kMaxLine = 65536;  // a challenge is short; anything longer is broken
+
+}  // namespace
+
+DovecotAuthClient::DovecotAuthClient(asio::any_io_executor executor, std::string path, std::chrono::seconds timeout)
+    : executor_(executor), path_(std::move(path)), timeout_(timeout), socket_(executor), timer_(executor) {}
+
+void DovecotAuthClient::Arm() {
+  timed_out_ = false;
+  timer_.expires_after(timeout_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    timed_out_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  });
+}
+
+void DovecotAuthClient::Close() {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  buffer_.clear();
+  handshake_ = DovecotHandshake();
+}
+
+asio::awaitable<Status> DovecotAuthClient::Connect() {
+  if (socket_.is_open() && handshake_.done()) co_return Status::Ok();
+  Close();
+  boost::system::error_code ec;
+  Arm();
+  if (StartsWith(path_, "inet:")) {
+    std::string_view rest = std::string_view(path_).substr(5);
+    size_t colon = rest.rfind(':');
+    if (colon == std::string_view::npos) {
+      timer_.cancel();
+      co_return Status::Permanent("smtpd_sasl_path " + path_ + ": inet:host:port expected");
+    }
+    std::string host(rest.substr(0, colon));
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    asio::ip::tcp::resolver resolver(executor_);
+    auto endpoints = co_await resolver.async_resolve(host, std::string(rest.substr(colon + 1)),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      ec = asio::error::host_not_found;
+      for (const auto& entry : endpoints) {
+        stream_protocol::endpoint endpoint(entry.endpoint());
+        socket_ = stream_protocol::socket(executor_);
+        co_await socket_.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) break;
+      }
+    }
+  } else {
+    stream_protocol::endpoint endpoint{asio::local::stream_protocol::endpoint(path_)};
+    socket_ = stream_protocol::socket(executor_);
+    co_await socket_.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  timer_.cancel();
+  if (ec) {
+    Close();
+    co_return Status::Temporary("connect to " + path_ + ": " + (timed_out_ ? "timed out" : ec.message()));
+  }
+  if (Status s = co_await Write(EncodeDovecotHello(getpid())); !s.ok()) co_return s;
+  while (!handshake_.done()) {
+    Result<std::string> line = co_await ReadLine();
+    if (!line.ok()) co_return line.status();
+    if (Status s = handshake_.AddLine(*line); !s.ok()) {
+      Close();
+      co_return Status::Temporary(path_ + ": " + s.message());
+    }
+  }
+  co_return Status::Ok();
+}
+
+std::vector<DovecotMechanism> DovecotAuthClient::mechanisms() const {
+  std::vector<DovecotMechanism> out;
+  for (const DovecotMechanism& m : handshake_.mechanisms()) {
+    if (!m.private_mechanism) out.push_back(m);
+  }
+  return out;
+}
+
+asio::awaitable<Status> DovecotAuthClient::Write(const std::string& bytes) {
+  boost::system::error_code ec;
+  Arm();
+  co_await asio::async_write(socket_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+  timer_.cancel();
+  if (ec) {
+    Close();
+    co_return Status::Temporary("write to " + path_ + ": " + (timed_out_ ? "timed out" : ec.message()));
+  }
+  co_return Status::Ok();
+}
+
+asio::awaitable<Result<std::string>> DovecotAuthClient::ReadLine() {
+  boost::system::error_code ec;
+  Arm();
+  size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, kMaxLine), '\n',
+                                             asio::redirect_error(asio::use_awaitable, ec));
+  timer_.cancel();
+  if (ec) {
+    Close();
+    co_return Status::Temporary("read from " + path_ + ": " +
+                                (timed_out_               ? "timed out"
+                                 : ec == asio::error::eof ? "connection closed"
+                                                          : ec.message()));
+  }
+  std::string line = buffer_.substr(0, n - 1);
+  buffer_.erase(0, n);
+  co_return line;
+}
+
+asio::awaitable<Result<DovecotAuthReply>> DovecotAuthClient::Exchange(std::string line, uint32_t id) {
+  if (Status s = co_await Connect(); !s.ok()) co_return s;
+  if (Status s = co_await Write(line); !s.ok()) co_return s;
+  while (true) {
+    Result<std::string> answer = co_await ReadLine();
+    if (!answer.ok()) co_return answer.status();
+    Result<DovecotAuthReply> reply = ParseDovecotAuthReply(*answer);
+    if (!reply.ok()) {
+      Close();
+      co_return reply.status();
+    }
+    if (reply->id == id) co_return reply;
+    // A reply to an earlier, abandoned request: skip it.
+  }
+}
+
+}  // namespace postern::sasl
