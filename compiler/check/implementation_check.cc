@@ -48,6 +48,7 @@ class ImplementationChecker {
     }
     for (const config::MasterService& service : model_.master_cf.services) CheckService(service);
     CheckHeaderRewriting();
+    CheckSaslType();
   }
 
  private:
@@ -207,6 +208,36 @@ class ImplementationChecker {
                  (std::string(m.classes) == "recipient_canonical_classes" ? "envelope_recipient"
                   : std::string(m.classes) == "sender_canonical_classes"  ? "envelope_sender"
                                                                           : "envelope_sender, envelope_recipient"));
+    }
+  }
+
+  // posternd speaks Dovecot's authentication protocol; with AUTH enabled,
+  // Cyrus SASL (Postfix's default type) is refused, in main.cf or per
+  // smtpd service.
+  void CheckSaslType() {
+    auto check = [&](const config::ParameterSet& parameters, const std::string& service) {
+      config::MacroExpander expander = parameters.Expander();
+      std::optional<bool> enabled =
+          config::ParseBoolean(Trim(parameters.Expanded("smtpd_sasl_auth_enable", &expander)));
+      std::string type = std::string(Trim(parameters.Expanded("smtpd_sasl_type", &expander)));
+      if (!enabled.value_or(false) || type == "dovecot") return;
+      const config::ParameterDefinition* def = parameters.Definition("smtpd_sasl_type");
+      if (def == nullptr) def = parameters.Definition("smtpd_sasl_auth_enable");
+      SourceLocation where = def ? def->name_location : SourceLocation{model_.main_cf.file, 0, 0};
+      Report(Impact::kSafety, "PC0160", where,
+             "\"smtpd_sasl_type = " + type + "\"" + (service.empty() ? "" : " for service " + service) +
+                 " is not implemented by posternd: no AUTH would be offered",
+             "posternd authenticates through Dovecot: smtpd_sasl_type = dovecot, smtpd_sasl_path = private/auth "
+             "(docs/posternd.md)");
+    };
+    check(*model_.parameters, "");
+    for (const SmtpdService& s : model_.smtpd_services) {
+      // Reported once for main.cf unless the service sets it differently.
+      bool own = false;
+      for (const config::ServiceOverride& o : s.service->overrides) {
+        own = own || o.name == "smtpd_sasl_type" || o.name == "smtpd_sasl_auth_enable";
+      }
+      if (own) check(*s.parameters, s.service->name);
     }
   }
 

@@ -178,6 +178,46 @@ asio::awaitable<Result<session::TlsInfo>> Connection::Handshake() {
   co_return info;
 }
 
+asio::awaitable<void> Connection::PrepareSasl() {
+  const session::SessionConfig& config = serving_->session->config;
+  // The server answers within seconds; a session does not wait longer
+  // than a command may take.
+  auto timeout = std::chrono::seconds(std::min<int64_t>(config.timeout_seconds, 30));
+  sasl_ = std::make_unique<sasl::DovecotAuthClient>(socket_.get_executor(), config.sasl_path, timeout);
+  Status connected = co_await sasl_->Connect();
+  if (!connected.ok()) {
+    // No AUTH is offered; the log says why.
+    log_.Write("warning: SASL: " + connected.message());
+    co_return;
+  }
+  session_->SetSaslMechanisms(sasl_->mechanisms());
+}
+
+asio::awaitable<void> Connection::Authenticate() {
+  const session::Session::SaslStep& step = session_->sasl_step();
+  Result<std::string> line = Status::Temporary("no exchange");
+  if (step.first) {
+    boost::system::error_code ec;
+    tcp::endpoint local = socket_.local_endpoint(ec);
+    sasl::DovecotAuthRequest request;
+    request.id = sasl_id_ = sasl_->NextId();
+    request.mechanism = step.mechanism;
+    request.local_ip = ec ? "" : local.address().to_string();
+    request.local_port = ec ? 0 : local.port();
+    request.remote_ip = address_;
+    request.secured = tls_.has_value();
+    request.initial_response = step.response;
+    line = sasl::EncodeDovecotAuth(request);
+  } else {
+    line = sasl::EncodeDovecotContinue(sasl_id_, step.response.value_or(""));
+  }
+  if (!line.ok()) {
+    session_->SaslAnswered(Status::Temporary("invalid characters in the client's response"));
+    co_return;
+  }
+  session_->SaslAnswered(co_await sasl_->Exchange(*line, sasl_id_));
+}
+
 asio::awaitable<void> Connection::Run() {
   boost::system::error_code ec;
   tcp::endpoint remote = socket_.remote_endpoint(ec);
@@ -232,6 +272,7 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
     };
   }
   session_.emplace(serving_->session, peer, std::move(env));
+  if (serving_->session->config.sasl_enabled) co_await PrepareSasl();
   if (serving_->wrapper_mode) {
     // smtpd_tls_wrappermode (port 465, RFC 8314): TLS before the greeting.
     Result<session::TlsInfo> tls = co_await Handshake();
@@ -254,6 +295,9 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
         co_return;
       case session::Session::Next::kCommit:
         session_->Committed(co_await Store());
+        break;
+      case session::Session::Next::kAuthenticate:
+        co_await Authenticate();
         break;
       case session::Session::Next::kStartTls: {
         Result<session::TlsInfo> tls = co_await Handshake();

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "runtime/daemon/serving.h"
+#include "runtime/sasl/dovecot_auth_client.h"
 #include "runtime/session/session.h"
 #include "util/asio.h"
 
@@ -47,6 +48,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<queue::StoreOutcome> Store();
   // The TLS handshake, for STARTTLS or smtpd_tls_wrappermode.
   boost::asio::awaitable<Result<session::TlsInfo>> Handshake();
+  // SMTP AUTH: the authentication server's mechanisms for the session, and
+  // one step of an exchange with it.
+  boost::asio::awaitable<void> PrepareSasl();
+  boost::asio::awaitable<void> Authenticate();
   std::string LimiterKey() const;
   void ArmTimer(int64_t seconds);
 
@@ -57,6 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   DaemonShared* shared_;
   MailLog log_;
   std::optional<session::Session> session_;
+  std::unique_ptr<sasl::DovecotAuthClient> sasl_;  // smtpd_sasl_auth_enable
+  uint32_t sasl_id_ = 0;                           // the exchange in progress
   std::string address_;
   bool admitted_ = false;
   uint64_t registration_ = 0;  // in DaemonShared::registry, from Start() on

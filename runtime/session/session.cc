@@ -130,6 +130,8 @@ Session::Next Session::next() const {
       return Next::kCommit;
     case Phase::kTls:
       return Next::kStartTls;
+    case Phase::kSaslServer:
+      return Next::kAuthenticate;
     case Phase::kClosed:
       return Next::kClose;
     default:
@@ -196,6 +198,12 @@ void Session::Process() {
       case Phase::kBdat: {
         ConsumeBdat();
         if (phase_ == Phase::kBdat) return;
+        break;
+      }
+      case Phase::kSaslClient: {
+        std::optional<smtp::LineReader::Line> line = lines_.Next();
+        if (!line) return;
+        SaslResponse(line->too_long ? std::string("*") : line->text);
         break;
       }
       default:
@@ -325,7 +333,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
       StartTls(c);
       break;
     case Verb::kAuth:
-      Reply("503 5.5.1 Error: authentication not enabled");
+      Auth(c);
       break;
     case Verb::kXclient:
       Xclient(c);
@@ -350,7 +358,8 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   if (junk && junk_commands_++ > config_.junk_command_limit) ++errors_;
   // Count the command, ok unless its reply was an error (DATA counts at
   // end of data, BDAT at its last chunk).
-  bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData);
+  bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData) ||
+                       (c.verb == Verb::kAuth && phase_ == Phase::kSaslServer);
   if (!counted_later) Count(counted, output_.size() == output_before || !IsError(output_.substr(output_before, 3)));
 }
 
@@ -380,6 +389,10 @@ void Session::Helo(const Command& c, bool extended) {
   lines.push_back(config_.message_size_limit ? "SIZE " + std::to_string(config_.message_size_limit) : "SIZE");
   if (config_.vrfy_enabled) lines.push_back("VRFY");
   if (context_->tls_available && config_.tls_level != TlsLevel::kNone && !tls_) lines.push_back("STARTTLS");
+  if (std::vector<std::string> mechanisms = OfferedSaslMechanisms(); !mechanisms.empty()) {
+    lines.push_back("AUTH " + Join(mechanisms, " "));
+    if (config_.broken_sasl_auth_clients) lines.push_back("AUTH=" + Join(mechanisms, " "));
+  }
   if (auto a = mail::IpAddress::Parse(peer_.address); a && config_.xclient_hosts.Match(*a)) {
     lines.push_back("XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN");
   }
@@ -518,7 +531,8 @@ void Session::Rcpt(const Command& c) {
   }
   if (queue_id_.empty()) {
     queue_id_ = environment_.new_queue_id();
-    Log(queue_id_ + ": client=" + ClientText());
+    Log(queue_id_ + ": client=" + ClientText() +
+        (sasl_method_.empty() ? "" : ", sasl_method=" + sasl_method_ + ", sasl_username=" + facts_.sasl_username));
   }
   recipients_.push_back(
       Recipient{facts_.recipient, original.empty() ? "rfc822;" + facts_.recipient : original, notify, d.route});
@@ -698,6 +712,7 @@ std::vector<Session::HeaderField> Session::ParseHeaders(size_t* header_end, size
 std::string Session::Protocol() const {
   std::string p = esmtp_ ? "ESMTP" : "SMTP";
   if (tls_ && esmtp_) p += "S";
+  if (!sasl_method_.empty() && esmtp_) p += "A";
   return p;
 }
 
@@ -706,6 +721,9 @@ std::string Session::ReceivedHeader() const {
   if (tls_ && config_.tls_received_header) {
     h += "\t(using " + tls_->protocol + " with cipher " + tls_->cipher + " (" + std::to_string(tls_->bits) + "/" +
          std::to_string(tls_->bits) + " bits))\r\n";
+  }
+  if (config_.sasl_authenticated_header && !sasl_method_.empty()) {
+    h += "\t(Authenticated sender: " + Printable(facts_.sasl_username) + ")\r\n";
   }
   h += "\tby " + config_.hostname + " (Postern) with " + Protocol() + " id " + queue_id_;
   std::string date = FormatRfc5322Date(environment_.now ? environment_.now() : 0);
@@ -1010,6 +1028,9 @@ void Session::ResetSession() {
   helo_given_ = false;
   esmtp_ = false;
   facts_.helo.clear();
+  // RFC 3207 4.2 and RFC 4954 4: nothing authenticated before TLS counts.
+  sasl_method_.clear();
+  facts_.sasl_username.clear();
 }
 
 void Session::LogReject(const std::string& stage, const std::string& reply, const std::string& recipient) {

@@ -16,6 +16,8 @@
 //     switch (next()) { kRead: Receive(bytes) | TimedOut() | ConnectionLost();
 //                       kCommit: write message_to_commit(), then Committed();
 //                       kStartTls: handshake, then TlsStarted() or close;
+//                       kAuthenticate: send sasl_step() to the
+//                         authentication server, then SaslAnswered();
 //                       kClose: close. } }
 // Thread-compatible: one thread (strand) at a time.
 #pragma once
@@ -30,6 +32,7 @@
 
 #include "runtime/queue/queue_file.h"
 #include "runtime/queue/queue_writer.h"
+#include "runtime/sasl/dovecot_auth_protocol.h"
 #include "runtime/session/session_config.h"
 #include "runtime/smtp/command_parser.h"
 #include "runtime/smtp/data_decoder.h"
@@ -73,13 +76,28 @@ struct MessageToCommit {
 
 class Session {
  public:
-  enum class Next { kRead, kCommit, kStartTls, kClose };
+  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kClose };
 
   Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
 
   // The greeting (after the connect stage of the policy). `wrapped`: the
   // TLS the connection began with (smtpd_tls_wrappermode).
   void Start(const std::optional<TlsInfo>& wrapped = std::nullopt);
+  // SMTP AUTH (SessionConfig::sasl_enabled): the mechanisms the
+  // authentication server offers, before Start(); none (the server is
+  // down) means AUTH is not offered.
+  void SetSaslMechanisms(std::vector<sasl::DovecotMechanism> mechanisms);
+  // One step of an AUTH exchange for the authentication server: the AUTH
+  // command (first), or the client's answer to a challenge.
+  struct SaslStep {
+    bool first = true;
+    std::string mechanism;
+    std::optional<std::string> response;  // base64 as the client sent it
+  };
+  // REQUIRES: next() == kAuthenticate.
+  const SaslStep& sasl_step() const { return sasl_step_; }
+  // The server's answer to sasl_step(), or why there is none (temporary).
+  void SaslAnswered(const Result<sasl::DovecotAuthReply>& answer);
   // smtpd_tls_wrappermode: the handshake before the greeting failed; the
   // session ends without a word to the client.
   void WrappedTlsFailed(const std::string& reason);
@@ -110,7 +128,9 @@ class Session {
   int64_t timeout_seconds() const { return context_->config.timeout_seconds; }
 
  private:
-  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kClosed };
+  // kSaslServer: waiting for the authentication server; kSaslClient: for
+  // the client's answer to a 334 challenge.
+  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kClosed };
   struct Recipient {
     std::string address;
     std::string original;
@@ -134,6 +154,10 @@ class Session {
   void Etrn(const smtp::Command& c);
   bool IllegallyPipelined(smtp::Command::Verb verb) const;
   void StartTls(const smtp::Command& c);
+  void Auth(const smtp::Command& c);  // session_auth.cc
+  void SaslResponse(const std::string& line);
+  // The mechanisms offered now (the security options for TLS or not).
+  std::vector<std::string> OfferedSaslMechanisms() const;
   void NoteTls(const TlsInfo& info);  // TLS is on: facts and the log line
   void Xclient(const smtp::Command& c);
   void ConsumeData();
@@ -166,6 +190,9 @@ class Session {
   vm::SmtpFacts facts_;
 
   Phase phase_ = Phase::kCommand;
+  std::vector<sasl::DovecotMechanism> sasl_mechanisms_;
+  SaslStep sasl_step_;
+  std::string sasl_method_;  // the mechanism that authenticated the client
   smtp::LineReader lines_;
   std::string output_;
   int64_t reply_delay_ms_ = 0;

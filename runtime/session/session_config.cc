@@ -1,6 +1,7 @@
 // session_config.cc: see session_config.h.
 #include "runtime/session/session_config.h"
 
+#include "mail/parameter_list.h"
 #include "runtime/image/image_parameters.h"
 #include "runtime/tls/server_tls_files.h"
 #include "runtime/vm/relay_analysis.h"
@@ -44,6 +45,26 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
   c.body_checks = !Trim(image.Text("body_checks")).empty();
   c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");
+  // Dovecot's protocol is the one posternd speaks (postern check refuses
+  // smtpd_sasl_type = cyrus with AUTH enabled).
+  c.sasl_enabled = BoolParameter(image, "smtpd_sasl_auth_enable") && image.Text("smtpd_sasl_type") == "dovecot";
+  c.sasl_path = image.Text("smtpd_sasl_path");
+  if (!c.sasl_path.empty() && c.sasl_path.front() != '/' && !StartsWith(c.sasl_path, "inet:")) {
+    // Relative to Postfix's queue directory, where Dovecot's configuration
+    // puts the socket (private/auth).
+    c.sasl_path = image.Text("queue_directory") + "/" + c.sasl_path;
+  }
+  c.tls_auth_only = BoolParameter(image, "smtpd_tls_auth_only");
+  c.broken_sasl_auth_clients = BoolParameter(image, "broken_sasl_auth_clients");
+  c.sasl_authenticated_header = BoolParameter(image, "smtpd_sasl_authenticated_header");
+  for (const char* name : {"smtpd_sasl_security_options", "smtpd_sasl_tls_security_options"}) {
+    std::vector<std::string> options;
+    for (const std::string& o : mail::SplitParameterList(image.Text(name)).value_or(std::vector<std::string>{})) {
+      options.push_back(ToLower(o));
+    }
+    (std::string_view(name) == "smtpd_sasl_security_options" ? c.sasl_security_options : c.sasl_tls_security_options) =
+        std::move(options);
+  }
   return c;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mail/domain_list.h"
 #include "mail/network_list.h"
@@ -56,6 +57,19 @@ struct SessionConfig {
   bool tls_received_header = false;
   bool body_checks = false;         // the policy reads body lines (body_checks)
   mail::NetworkList xclient_hosts;  // smtpd_authorized_xclient_hosts
+  // SMTP AUTH (smtpd_sasl_auth_enable) through the authentication server at
+  // sasl_path (smtpd_sasl_path: a unix socket, relative ones under
+  // Postfix's queue_directory as Postfix has them, or inet:host:port).
+  bool sasl_enabled = false;
+  std::string sasl_path;
+  bool tls_auth_only = false;              // smtpd_tls_auth_only: AUTH only after STARTTLS
+  bool broken_sasl_auth_clients = false;   // also "AUTH=" in EHLO, for old Outlook
+  bool sasl_authenticated_header = false;  // smtpd_sasl_authenticated_header
+  // smtpd_sasl_security_options and smtpd_sasl_tls_security_options
+  // (noanonymous, noplaintext, nodictionary, noactive, mutual_auth,
+  // forward_secrecy): which mechanisms are offered without and with TLS.
+  std::vector<std::string> sasl_security_options;
+  std::vector<std::string> sasl_tls_security_options;
 };
 
 SessionConfig ReadSessionConfig(const image::Image& image);

@@ -1,6 +1,7 @@
 // Fuzzes the SMTP session state machine with a real compiled image:
 // arbitrary client bytes in arbitrary chunks, commits that succeed or fail,
-// TLS handshakes that succeed or fail. Checks that every reply is a
+// TLS handshakes that succeed or fail, AUTH exchanges whose server accepts,
+// challenges, refuses or is gone. Checks that every reply is a
 // well-formed SMTP reply, that a 250 "queued as" is given exactly for each
 // stored commit, and that nothing is asked of the connection in the wrong
 // order.
@@ -37,6 +38,8 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
                                       "line_length_limit = 100\n"
                                       "smtpd_hard_error_limit = 30\n"
                                       "smtpd_tls_security_level = may\n"
+                                      "smtpd_sasl_auth_enable = yes\n"
+                                      "smtpd_sasl_type = dovecot\n"
                                       "header_checks = regexp:/etc/postfix/header_checks\n";
   std::ofstream(root + "/header_checks") << "/^Subject: hold/ HOLD\n/^Subject: drop/ DISCARD\n/^X-Bad:/ REJECT bad\n";
   std::ofstream(root + "/master.cf") << "smtp inet n - n - - smtpd\n";
@@ -87,6 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   env.new_queue_id = [&ids] { return "Q" + std::to_string(++ids); };
   env.now = [] { return int64_t{1790000000}; };
   session::Session s(context, session::Peer{"127.0.0.1", "localhost", "localhost", 25}, env);
+  s.SetSaslMechanisms({sasl::DovecotMechanism{"PLAIN", true}, sasl::DovecotMechanism{"LOGIN", true}});
   s.Start();
   CheckReplies(s.TakeOutput(), &discarded_or_queued);
   size_t at = 0;
@@ -101,6 +105,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (s.message_to_commit().message.recipients.empty()) std::abort();
         s.Committed(ok ? queue::StoreOutcome::kStored : queue::StoreOutcome::kNoSpace);
         stored += ok ? 1 : 0;
+        break;
+      }
+      case session::Session::Next::kAuthenticate: {
+        // The authentication server's answers, chosen by the input.
+        if (s.sasl_step().mechanism.empty()) std::abort();
+        sasl::DovecotAuthReply reply;
+        unsigned choice = (outcomes >> (step++ % 7)) & 3;
+        reply.kind = choice == 0   ? sasl::DovecotAuthReply::Kind::kOk
+                     : choice == 1 ? sasl::DovecotAuthReply::Kind::kContinue
+                                   : sasl::DovecotAuthReply::Kind::kFail;
+        reply.user = "fred";
+        reply.challenge = "VXNlcm5hbWU6";
+        if (choice == 3) {
+          s.SaslAnswered(Status::Temporary("fuzz"));
+        } else {
+          s.SaslAnswered(reply);
+        }
         break;
       }
       case session::Session::Next::kStartTls:
@@ -118,7 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     CheckReplies(s.TakeOutput(), &discarded_or_queued);
     if (at >= bytes.size() && s.next() != session::Session::Next::kCommit &&
-        s.next() != session::Session::Next::kStartTls) {
+        s.next() != session::Session::Next::kStartTls && s.next() != session::Session::Next::kAuthenticate) {
       break;
     }
   }

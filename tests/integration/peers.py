@@ -1,6 +1,7 @@
-"""The real peers delivery tests talk to: Postfix's smtp-sink (an SMTP or
-LMTP server that records every message it accepts, or refuses as told) and
-Debian's dnsmasq (a DNS server for a test zone on a loopback port)."""
+"""The real peers tests talk to: Postfix's smtp-sink (an SMTP or LMTP
+server that records every message it accepts, or refuses as told),
+Debian's dnsmasq (a DNS server for a test zone on a loopback port) and
+Dovecot (an authentication server only, for SMTP AUTH)."""
 
 import os
 import pathlib
@@ -134,3 +135,80 @@ class Dnsmasq:
     @property
     def server(self):
         return "127.0.0.1:%d" % self.port
+
+
+class Dovecot:
+    """Debian's Dovecot as an authentication server only, under `root`:
+    a passwd-file of `users` ({name: password}), PLAIN and LOGIN, the
+    client socket at `socket` (mode 0666, for Postfix's smtpd too). Needs
+    root. Use as a context manager; `available()` says whether Dovecot is
+    installed."""
+
+    BINARY = "/usr/sbin/dovecot"
+
+    @staticmethod
+    def available():
+        return os.path.exists(Dovecot.BINARY) and os.geteuid() == 0
+
+    def __init__(self, root, users):
+        self.root = root
+        os.makedirs(os.path.join(root, "run"), exist_ok=True)
+        os.makedirs(os.path.join(root, "state"), exist_ok=True)
+        os.chmod(root, 0o755)  # its auth process reads the users as nobody
+        self.socket = os.path.join(root, "auth")
+        self.conf = os.path.join(root, "dovecot.conf")
+        with open(os.path.join(root, "users"), "w") as f:
+            for name, password in users.items():
+                f.write("%s:{PLAIN}%s\n" % (name, password))
+        with open(self.conf, "w") as f:
+            f.write(f"""protocols =
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+default_login_user = nobody
+default_internal_user = nobody
+default_internal_group = nogroup
+ssl = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+disable_plaintext_auth = no
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={root}
+}}
+service auth {{
+  unix_listener auth-client {{
+    path = {self.socket}
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+
+    def __enter__(self):
+        # It forks into the background: no pipes it would keep open.
+        subprocess.run([self.BINARY, "-c", self.conf], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not os.path.exists(self.socket):
+            if time.time() > deadline:
+                raise RuntimeError("dovecot did not start: " + self.log())
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run([self.BINARY, "-c", self.conf, "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def log(self):
+        try:
+            return pathlib.Path(self.root, "dovecot.log").read_text(errors="replace")
+        except OSError:
+            return ""

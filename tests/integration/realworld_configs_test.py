@@ -79,10 +79,16 @@ def features_used(main, services):
     for name, typ, command, overrides in services:
         if typ == "inet" and command == "smtpd":
             settings += overrides
+            # AUTH through anything but Dovecot (Cyrus is Postfix's default type).
+            effective = dict(main)
+            effective.update(overrides)
+            if is_yes(effective.get("smtpd_sasl_auth_enable", "no")) and \
+                    effective.get("smtpd_sasl_type", "cyrus").strip() != "dovecot":
+                used["smtpd_sasl_type"] = ["smtpd_sasl_type"]
         if typ == "inet" and command == "postscreen":
             used["postscreen"] = ["postscreen"]
     for name, value in settings:
-        if name in ("smtpd_sasl_auth_enable", "smtp_sasl_auth_enable", "smtp_tls_wrappermode") and is_yes(value):
+        if name in ("smtp_sasl_auth_enable", "smtp_tls_wrappermode") and is_yes(value):
             used[name] = [name]
         if name in ("smtpd_milters", "non_smtpd_milters", "content_filter", "smtp_tls_policy_maps",
                     "smtpd_proxy_filter", "always_bcc", "sender_bcc_maps", "recipient_bcc_maps") and value.strip():

@@ -44,7 +44,7 @@ class PrivateDovecot {
     started_ = fs::exists(socket());
   }
   ~PrivateDovecot() {
-    std::string command = "/usr/sbin/doveadm -c " + root_ + "/dovecot.conf stop >/dev/null 2>&1";
+    std::string command = "/usr/sbin/dovecot -c " + root_ + "/dovecot.conf stop >/dev/null 2>&1";
     if (std::system(command.c_str()) != 0) {
       // Already gone.
     }

@@ -511,5 +511,102 @@ TEST_F(SessionTest, OpenRelayImageIsRefused) {
   EXPECT_NE(context.status().message().find("open relay"), std::string::npos) << context.status().message();
 }
 
+// SMTP AUTH: the session's side of the exchange; the daemon carries each
+// step to the authentication server (here, the answers are given by hand).
+class SessionAuthTest : public SessionTest {
+ protected:
+  void ConfigureAuth(const std::string& extra = "") {
+    Configure("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/auth\n" + extra);
+    Offer();
+  }
+  void Offer() {
+    sasl::DovecotMechanism plain{"PLAIN", true}, login{"LOGIN", true}, anonymous{"ANONYMOUS"};
+    anonymous.anonymous = true;
+    session_->SetSaslMechanisms({plain, login, anonymous});
+  }
+  static sasl::DovecotAuthReply Answer(sasl::DovecotAuthReply::Kind kind, std::string data = "") {
+    sasl::DovecotAuthReply r;
+    r.kind = kind;
+    (kind == sasl::DovecotAuthReply::Kind::kContinue ? r.challenge : r.user) = std::move(data);
+    return r;
+  }
+};
+
+TEST_F(SessionAuthTest, OffersTheServersMechanismsButAnonymous) {
+  ConfigureAuth("broken_sasl_auth_clients = yes\n");
+  std::string ehlo = Send("EHLO c.example\r\n");
+  EXPECT_NE(ehlo.find("250-AUTH PLAIN LOGIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_NE(ehlo.find("250-AUTH=PLAIN LOGIN\r\n"), std::string::npos) << ehlo;
+}
+
+TEST_F(SessionAuthTest, PlainWithAnInitialResponse) {
+  ConfigureAuth();
+  Send("EHLO c.example\r\n");
+  EXPECT_EQ(Send("AUTH PLAIN AGZyZWQAc2VjcmV0\r\n"), "");
+  ASSERT_EQ(session_->next(), Session::Next::kAuthenticate);
+  EXPECT_TRUE(session_->sasl_step().first);
+  EXPECT_EQ(session_->sasl_step().mechanism, "PLAIN");
+  EXPECT_EQ(session_->sasl_step().response, "AGZyZWQAc2VjcmV0");
+  session_->SaslAnswered(Answer(sasl::DovecotAuthReply::Kind::kOk, "fred"));
+  EXPECT_EQ(session_->TakeOutput(), "235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(Send("AUTH PLAIN AGZyZWQAc2VjcmV0\r\n"), "503 5.5.1 Error: already authenticated\r\n");
+  // Relaying is for the authenticated (smtpd_relay_restrictions' default).
+  Send("MAIL FROM:<fred@example.com>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<someone@elsewhere.example>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_NE(LogText().find("QID1: client=client.example.net[192.0.2.10], sasl_method=PLAIN, sasl_username=fred"),
+            std::string::npos)
+      << LogText();
+  EXPECT_EQ(LogText().find("AGZyZWQAc2VjcmV0"), std::string::npos);  // no credential in the log
+}
+
+TEST_F(SessionAuthTest, LoginWithChallengesAndAnAbort) {
+  ConfigureAuth();
+  Send("EHLO c.example\r\n");
+  Send("AUTH LOGIN\r\n");
+  ASSERT_EQ(session_->next(), Session::Next::kAuthenticate);
+  EXPECT_FALSE(session_->sasl_step().response.has_value());
+  session_->SaslAnswered(Answer(sasl::DovecotAuthReply::Kind::kContinue, "VXNlcm5hbWU6"));
+  EXPECT_EQ(session_->TakeOutput(), "334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(Send("amVhbg==\r\n"), "");
+  ASSERT_EQ(session_->next(), Session::Next::kAuthenticate);
+  EXPECT_FALSE(session_->sasl_step().first);
+  EXPECT_EQ(session_->sasl_step().response, "amVhbg==");
+  session_->SaslAnswered(Answer(sasl::DovecotAuthReply::Kind::kContinue, "UGFzc3dvcmQ6"));
+  EXPECT_EQ(session_->TakeOutput(), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(Send("*\r\n"), "501 5.7.0 Authentication aborted\r\n");
+  EXPECT_EQ(Send("NOOP\r\n"), "250 2.0.0 Ok\r\n");
+}
+
+TEST_F(SessionAuthTest, FailuresAndRefusals) {
+  ConfigureAuth();
+  EXPECT_EQ(Send("AUTH PLAIN\r\n"), "");  // Postfix asks for EHLO only with smtpd_helo_required
+  session_->SaslAnswered(Answer(sasl::DovecotAuthReply::Kind::kFail));
+  EXPECT_EQ(session_->TakeOutput(), "535 5.7.8 Error: authentication failed: (reason unavailable)\r\n");
+  EXPECT_EQ(Send("AUTH\r\n"), "501 5.5.4 Syntax: AUTH mechanism\r\n");
+  EXPECT_EQ(Send("AUTH ANONYMOUS\r\n"), "535 5.7.8 Error: authentication failed: Invalid authentication mechanism\r\n");
+  Send("AUTH PLAIN =\r\n");
+  ASSERT_EQ(session_->next(), Session::Next::kAuthenticate);
+  EXPECT_EQ(session_->sasl_step().response, "=");  // as sent: the server decides
+  session_->SaslAnswered(Status::Temporary("read from private/auth: timed out"));
+  EXPECT_EQ(session_->TakeOutput(),
+            "454 4.7.0 Temporary authentication failure: read from private/auth: timed out\r\n");
+  Send("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(Send("AUTH PLAIN\r\n"), "503 5.5.1 Error: MAIL transaction in progress\r\n");
+}
+
+TEST_F(SessionAuthTest, TlsAuthOnlyHidesAuthUntilStartTls) {
+  ConfigureAuth("smtpd_tls_auth_only = yes\n");
+  std::string ehlo = Send("EHLO c.example\r\n");
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos) << ehlo;
+  EXPECT_EQ(Send("AUTH PLAIN AGZyZWQAc2VjcmV0\r\n"), "503 5.5.1 Error: authentication not enabled\r\n");
+}
+
+TEST_F(SessionAuthTest, NotEnabledWithoutTheSetting) {
+  Configure();
+  Offer();
+  EXPECT_EQ(Send("EHLO c.example\r\n").find("AUTH"), std::string::npos);
+  EXPECT_EQ(Send("AUTH PLAIN\r\n"), "503 5.5.1 Error: authentication not enabled\r\n");
+}
+
 }  // namespace
 }  // namespace postern::session

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""SMTP AUTH against a real Dovecot, posternd and a private Postfix 3.7 side
+by side with the same master.cf and the same Dovecot: port 25 without AUTH,
+submission that requires STARTTLS and offers AUTH only after it, smtps in
+wrapper mode. Every reply after the greeting is compared word for word
+(235, 535 5.7.8, 503 5.5.1, 501, 334 challenges, relaying with and without
+authentication), then both logs: sasl_method= and sasl_username= on the
+client= line, the failed-authentication warning, and no password in
+posternd's log.
+
+Needs root, Debian's postfix and dovecot-core (exit 77 otherwise).
+"""
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import Dovecot  # noqa: E402
+from postfix_instance import SKIP, PrivatePostfix, free_port, set_parameters, wait_for_port  # noqa: E402
+from posternd import arguments, tls_settings  # noqa: E402
+from smtpd_services_differential import ehlo_keywords, talk  # noqa: E402
+
+USERS = {"fred@example.com": "s3cret-Pa55", "jean": "motdepasse"}
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+RIGHT = b64("\0fred@example.com\0s3cret-Pa55")
+WRONG = b64("\0fred@example.com\0guess")
+
+MASTER_CF = """\
+smtp      inet  n       -       n       -       -       smtpd
+submission inet n       -       n       -       -       smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+smtps     inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/smtps
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+SERVICES = ("smtp", "submission", "smtps")
+RELAY = ["MAIL FROM:<fred@example.com>", "RCPT TO:<someone@elsewhere.org>"]
+EHLO = "EHLO client.example"  # again after STARTTLS (RFC 3207)
+
+DIALOGUES = {
+    "port 25 offers no AUTH": ("smtp", "plain", ["EHLO client.example", "AUTH PLAIN " + RIGHT] + RELAY),
+    "submission before STARTTLS": ("submission", "plain", ["EHLO client.example", "AUTH PLAIN " + RIGHT]),
+    "submission without AUTH does not relay": ("submission", "starttls", [EHLO] + RELAY),
+    "submission, AUTH before EHLO": ("submission", "starttls", ["AUTH PLAIN " + RIGHT, "AUTH"]),
+    "submission, a wrong password, then the right one": (
+        "submission", "starttls", [EHLO, "AUTH PLAIN " + WRONG, "AUTH PLAIN " + RIGHT, "AUTH PLAIN " + RIGHT] + RELAY),
+    "submission, LOGIN": ("submission", "starttls",
+                          [EHLO, "AUTH LOGIN", b64("jean"), b64("motdepasse"), "MAIL FROM:<jean@example.com>",
+                           "RCPT TO:<someone@elsewhere.org>", "RSET", "MAIL FROM:<jean@example.com>",
+                           "AUTH PLAIN " + RIGHT]),
+    "submission, LOGIN aborted": ("submission", "starttls", [EHLO, "AUTH LOGIN", "*", "AUTH LOGIN", b64("jean"), "*"]),
+    "submission, AUTH syntax": ("submission", "starttls",
+                                [EHLO, "AUTH", "AUTH CRAM-MD5", "AUTH PLAIN a b", "AUTH PLAIN =", "*"]),
+    "smtps, wrapped": ("smtps", "wrapped", ["EHLO client.example", "AUTH PLAIN " + RIGHT] + RELAY),
+}
+
+
+def compare(theirs, ours):
+    compared = different = 0
+    for name, (service, mode, lines) in DIALOGUES.items():
+        a = talk(theirs[service], mode, lines)
+        b = talk(ours[service], mode, lines)
+        for (command, postfix), (_, postern) in zip(a, b):
+            if command == "(greeting)":
+                continue
+            compared += 1
+            if postfix != postern:
+                different += 1
+                print(f"DIFFERENT [{name}] {command[:60]}\n  postfix: {postfix}\n  postern: {postern}")
+    for service, mode in (("smtp", "plain"), ("submission", "plain"), ("submission", "starttls"),
+                          ("smtps", "wrapped")):
+        if mode == "starttls":
+            continue  # ehlo_keywords does not speak STARTTLS; the dialogues cover AUTH after it
+        a = [w for w in ehlo_keywords(theirs[service], mode) if w.startswith("AUTH")]
+        b = [w for w in ehlo_keywords(ours[service], mode) if w.startswith("AUTH")]
+        compared += 1
+        if a != b:
+            different += 1
+            print(f"DIFFERENT [{service} {mode}: AUTH in EHLO]\n  postfix: {a}\n  postern: {b}")
+    return compared, different
+
+
+def main():
+    args = arguments()
+    if os.geteuid() != 0 or shutil.which("postfix") is None or not Dovecot.available():
+        print("skipped: needs root, Debian's postfix and dovecot-core")
+        return SKIP
+    root = tempfile.mkdtemp(prefix="postern-sasl-")
+    os.chmod(root, 0o755)
+    results = []
+    with Dovecot(os.path.join(root, "dovecot"), USERS) as dovecot:
+        config = os.path.join(root, "config")
+        shutil.copytree(os.path.join(args.source, "examples", "office"), config)
+        with open(os.path.join(config, "master.cf"), "w") as f:
+            f.write(MASTER_CF)
+        settings = {"mynetworks": "10.0.0.0/8", "smtpd_sasl_type": "dovecot", "smtpd_sasl_path": dovecot.socket}
+        for line in tls_settings(root).splitlines():
+            name, _, value = line.partition(" = ")
+            settings[name] = value
+        set_parameters(os.path.join(config, "main.cf"), settings)
+
+        check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
+        results.append(("postern check passes submission and smtps with AUTH",
+                        check.returncode == 0, check.stdout + check.stderr))
+
+        postfix_ports = {s: free_port() for s in SERVICES if s != "smtp"}
+        instance = PrivatePostfix(config, os.path.join(root, "postfix"), inet_ports=postfix_ports)
+        postfix_ports["smtp"] = instance.port
+        ours_root = os.path.join(root, "posternd")
+        os.makedirs(ours_root)
+        images = os.path.join(ours_root, "images")
+        r = subprocess.run([args.postern, "compile", "-c", config, "-o", images], capture_output=True, text=True)
+        if r.returncode != 0:
+            print("postern compile failed:\n" + r.stderr)
+            return 1
+        our_ports = {s: free_port() for s in SERVICES}
+        listen = [x for s in SERVICES for x in ("--listen", f"{s}=127.0.0.1:{our_ports[s]}")]
+        log_path = os.path.join(ours_root, "posternd.log")
+        process = subprocess.Popen([args.posternd, "-i", images, "-q", os.path.join(ours_root, "queue"), *listen,
+                                    "--no-delivery", "--users", os.path.join(config, "trace", "users"),
+                                    "--user", "nobody", "--maillog-file", "/dev/stderr"],
+                                   stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
+        try:
+            for port in our_ports.values():
+                wait_for_port(port)
+            with instance:
+                for port in postfix_ports.values():
+                    wait_for_port(port)
+                compared, different = compare(postfix_ports, our_ports)
+                results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
+                                f"{different} different"))
+                time.sleep(1)
+                theirs = open(os.path.join(instance.root, "maillog"), errors="replace").read()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        ours = open(log_path, errors="replace").read()
+        for words in ("sasl_method=PLAIN, sasl_username=fred@example.com",
+                      "sasl_method=LOGIN, sasl_username=jean", "SASL PLAIN authentication failed"):
+            results.append((f"both logs say {words}", words in theirs and words in ours,
+                            f"postfix: {words in theirs}, postern: {words in ours}"))
+        secrets = ("s3cret-Pa55", "motdepasse", RIGHT, WRONG, b64("motdepasse"))
+        results.append(("no password or credential in posternd's log", not any(s in ours for s in secrets),
+                        [s for s in secrets if s in ours]))
+
+    failed = [x for x in results if not x[1]]
+    for name, ok, detail in results:
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:3000]))
+    print(f"{len(results)} checks, {len(failed)} failed")
+    if failed:
+        print(f"(kept in {root})")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
