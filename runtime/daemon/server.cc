@@ -215,8 +215,10 @@ std::string Server::Reload(const std::string& why) {
     log_.Write("reload (" + why + ") -- image " + old_id + ", TLS certificate or key changed");
   } else {
     log_.Write("reload (" + why + ") -- image " + (*image)->id() + " (was " + old_id + ")");
+    std::vector<std::string> before = current->image->SmtpdServices();
     for (const std::string& service : (*image)->SmtpdServices()) {
-      if (std::find(services_.begin(), services_.end(), service) == services_.end()) {
+      if (std::find(before.begin(), before.end(), service) == before.end() &&
+          std::find(services_.begin(), services_.end(), service) == services_.end()) {
         log_.Write("warning: service " + service + " is new in image " + (*image)->id() +
                    "; posternd listens for it after a restart");
       }
