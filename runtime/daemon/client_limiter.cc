@@ -14,7 +14,7 @@ ClientLimiter::Verdict ClientLimiter::Admit(const std::string& address, const Cl
       auto old = [&](const std::deque<int64_t>& d) {
         return d.empty() || d.back() <= now_seconds - limits.rate_window_seconds;
       };
-      bool stale = old(c.recent) && old(c.messages) && old(c.recipients);
+      bool stale = old(c.recent) && old(c.messages) && old(c.recipients) && old(c.auths);
       it = it->second.active == 0 && stale ? clients_.erase(it) : std::next(it);
     }
   }
@@ -31,25 +31,30 @@ ClientLimiter::Verdict ClientLimiter::Admit(const std::string& address, const Cl
   return Verdict::kAdmit;
 }
 
-bool ClientLimiter::CountEvent(const std::string& address, Event event, const ClientLimits& limits,
-                               int64_t now_seconds) {
-  int64_t limit = event == Event::kMessage ? limits.message_rate_limit : limits.recipient_rate_limit;
+bool ClientLimiter::CountEvent(const std::string& address, Event event, const ClientLimits& limits, int64_t now_seconds,
+                               int64_t* rate) {
+  int64_t limit = event == Event::kMessage     ? limits.message_rate_limit
+                  : event == Event::kRecipient ? limits.recipient_rate_limit
+                                               : limits.auth_rate_limit;
   if (limit <= 0) return true;
   std::lock_guard lock(mutex_);
   Client& c = clients_[address];
-  std::deque<int64_t>& times = event == Event::kMessage ? c.messages : c.recipients;
+  std::deque<int64_t>& times = c.Times(event);
   while (!times.empty() && times.front() <= now_seconds - limits.rate_window_seconds) times.pop_front();
-  if (static_cast<int64_t>(times.size()) >= limit) return false;
+  // Refused events count too, as anvil(8) counts them: a client that
+  // keeps trying stays over the limit.
   times.push_back(now_seconds);
-  return true;
+  if (static_cast<int64_t>(times.size()) <= limit) return true;
+  if (rate != nullptr) *rate = static_cast<int64_t>(times.size());
+  return false;
 }
 
 void ClientLimiter::Release(const std::string& address) {
   std::lock_guard lock(mutex_);
   auto it = clients_.find(address);
   if (it == clients_.end()) return;
-  const Client& c = it->second;
-  if (--it->second.active <= 0 && c.recent.empty() && c.messages.empty() && c.recipients.empty()) clients_.erase(it);
+  --it->second.active;
+  if (it->second.Idle()) clients_.erase(it);
 }
 
 }  // namespace postern::daemon

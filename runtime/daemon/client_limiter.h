@@ -19,6 +19,7 @@ struct ClientLimits {
   int64_t rate_limit = 0;    // connections per window; 0: none
   int64_t message_rate_limit = 0;
   int64_t recipient_rate_limit = 0;
+  int64_t auth_rate_limit = 0;  // smtpd_client_auth_rate_limit: AUTH commands per window
   int64_t rate_window_seconds = 60;
 };
 
@@ -30,16 +31,24 @@ class ClientLimiter {
   Verdict Admit(const std::string& address, const ClientLimits& limits, int64_t now_seconds, bool exempt);
   void Release(const std::string& address);
 
-  enum class Event { kMessage, kRecipient };
-  // Counts one event for a client that was admitted; false when it is over
-  // its limit for the window (the event is then not counted).
-  bool CountEvent(const std::string& address, Event event, const ClientLimits& limits, int64_t now_seconds);
+  enum class Event { kMessage, kRecipient, kAuth };
+  // Counts one event for a client that was admitted; false when that puts
+  // it over its limit for the window (refused events count too, as in
+  // anvil(8); `rate`, when given, gets the events in the window).
+  bool CountEvent(const std::string& address, Event event, const ClientLimits& limits, int64_t now_seconds,
+                  int64_t* rate = nullptr);
 
  private:
   struct Client {
     int64_t active = 0;
     std::deque<int64_t> recent;  // connection times within the rate window
-    std::deque<int64_t> messages, recipients;
+    std::deque<int64_t> messages, recipients, auths;
+    std::deque<int64_t>& Times(Event event) {
+      return event == Event::kMessage ? messages : event == Event::kRecipient ? recipients : auths;
+    }
+    bool Idle() const {
+      return active <= 0 && recent.empty() && messages.empty() && recipients.empty() && auths.empty();
+    }
   };
   std::mutex mutex_;
   std::unordered_map<std::string, Client> clients_;

@@ -264,11 +264,12 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   env.now = Now;
   env.log = [this](const std::string& line) { log_.Write(line); };
   if (!exempt_) {
-    env.allow = [this](session::RateEvent e) {
-      return shared_->limiter.CountEvent(
-          LimiterKey(),
-          e == session::RateEvent::kMessage ? ClientLimiter::Event::kMessage : ClientLimiter::Event::kRecipient,
-          serving_->limits, Now());
+    env.allow = [this](session::RateEvent e, int64_t* rate) {
+      return shared_->limiter.CountEvent(LimiterKey(),
+                                         e == session::RateEvent::kMessage     ? ClientLimiter::Event::kMessage
+                                         : e == session::RateEvent::kRecipient ? ClientLimiter::Event::kRecipient
+                                                                               : ClientLimiter::Event::kAuth,
+                                         serving_->limits, Now(), rate);
     };
   }
   session_.emplace(serving_->session, peer, std::move(env));

@@ -148,6 +148,7 @@ Result<std::shared_ptr<const Serving>> Server::PrepareService(const std::shared_
   serving->limits.rate_limit = image::IntParameter(*view, "smtpd_client_connection_rate_limit");
   serving->limits.message_rate_limit = image::IntParameter(*view, "smtpd_client_message_rate_limit");
   serving->limits.recipient_rate_limit = image::IntParameter(*view, "smtpd_client_recipient_rate_limit");
+  serving->limits.auth_rate_limit = image::IntParameter(*view, "smtpd_client_auth_rate_limit");
   serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*view, "anvil_rate_time_unit"), 1);
   serving->limit_exceptions = image::NetworkListParameter(*view, "smtpd_client_event_limit_exceptions");
   serving->peername_lookup = image::BoolParameter(*view, "smtpd_peername_lookup");

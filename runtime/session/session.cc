@@ -448,8 +448,8 @@ void Session::Mail(const Command& c) {
     return Reply("501 5.1.7 Bad sender address syntax");
   }
   if (needs_utf8 && config_.strict_smtputf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
-  if (environment_.allow && !environment_.allow(RateEvent::kMessage)) {
-    Log("warning: Message delivery request rate limit exceeded from " + ClientText() + " for service smtp");
+  if (int64_t rate = 0; environment_.allow && !environment_.allow(RateEvent::kMessage, &rate)) {
+    Log("warning: Message delivery request rate limit exceeded from " + ClientText() + " for service " + ServiceName());
     return Reply("452 4.3.2 Error: too much mail from " + peer_.address);
   }
   facts_.sender = std::move(sender);
@@ -514,8 +514,8 @@ void Session::Rcpt(const Command& c) {
     return Reply("501 5.1.3 Bad recipient address syntax");
   }
   if (needs_utf8 && config_.strict_smtputf8) return Reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
-  if (environment_.allow && !environment_.allow(RateEvent::kRecipient)) {
-    Log("warning: Recipient address rate limit exceeded from " + ClientText() + " for service smtp");
+  if (int64_t rate = 0; environment_.allow && !environment_.allow(RateEvent::kRecipient, &rate)) {
+    Log("warning: Recipient address rate limit exceeded from " + ClientText() + " for service " + ServiceName());
     return Reply("452 4.3.2 Error: too many recipients from " + peer_.address);
   }
   facts_.recipient = std::move(recipient);
@@ -707,6 +707,10 @@ std::vector<Session::HeaderField> Session::ParseHeaders(size_t* header_end, size
   *header_end = pos;
   *body_start = pos;
   return headers;
+}
+
+std::string Session::ServiceName() const {
+  return context_->image->service().empty() ? "smtp" : context_->image->service();
 }
 
 std::string Session::Protocol() const {

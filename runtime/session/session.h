@@ -55,8 +55,8 @@ struct TlsInfo {
 };
 
 // Events a client's rate limits count (smtpd_client_message_rate_limit,
-// smtpd_client_recipient_rate_limit).
-enum class RateEvent { kMessage, kRecipient };
+// smtpd_client_recipient_rate_limit, smtpd_client_auth_rate_limit).
+enum class RateEvent { kMessage, kRecipient, kAuth };
 
 // What the session asks of its surroundings.
 struct SessionEnvironment {
@@ -66,7 +66,9 @@ struct SessionEnvironment {
   std::function<void(const std::string&)> log;
   // Counts one event for this client; false when it is over its rate
   // limit (the daemon counts across connections). Empty: no limits.
-  std::function<bool(RateEvent)> allow;
+  // `rate` gets the client's count of such events in the window, this
+  // one included, when it is refused.
+  std::function<bool(RateEvent, int64_t* rate)> allow;
 };
 
 struct MessageToCommit {
@@ -172,7 +174,8 @@ class Session {
   void Reply(const std::string& text);
   void ReplyLines(int code, const std::vector<std::string>& lines);
   void Log(const std::string& line) const;
-  std::string ClientText() const;  // "name[address]"
+  std::string ClientText() const;   // "name[address]"
+  std::string ServiceName() const;  // the master.cf service, for the log
   std::string QueueIdOrNoqueue() const { return queue_id_.empty() ? "NOQUEUE" : queue_id_; }
   void LogReject(const std::string& stage, const std::string& reply, const std::string& recipient);
   void Absorb(const vm::Decision& d);

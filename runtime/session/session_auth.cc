@@ -54,6 +54,11 @@ void Session::Auth(const Command& c) {
   if (!facts_.sasl_username.empty()) return Reply("503 5.5.1 Error: already authenticated");
   std::vector<std::string> words = SplitAny(c.argument, " \t");
   if (words.empty() || words.size() > 2) return Reply("501 5.5.4 Syntax: AUTH mechanism");
+  if (int64_t rate = 0; environment_.allow && !environment_.allow(RateEvent::kAuth, &rate)) {
+    Log("warning: AUTH command rate limit exceeded: " + std::to_string(rate) + " from " + ClientText() +
+        " for service " + ServiceName());
+    return Reply("450 4.7.1 Error: too many AUTH commands from " + peer_.address);
+  }
   std::string mechanism = ToUpper(words[0]);
   if (std::find(offered.begin(), offered.end(), mechanism) == offered.end()) {
     Log("warning: " + ClientText() + ": SASL " + Printable(mechanism) +

@@ -4,7 +4,7 @@ by side with the same master.cf and the same Dovecot: port 25 without AUTH,
 submission that requires STARTTLS and offers AUTH only after it, smtps in
 wrapper mode. Every reply after the greeting is compared word for word
 (235, 535 5.7.8, 503 5.5.1, 501, 334 challenges, relaying with and without
-authentication), then both logs: sasl_method= and sasl_username= on the
+authentication, 450 4.7.1 beyond smtpd_client_auth_rate_limit), then both logs: sasl_method= and sasl_username= on the
 client= line, the failed-authentication warning, and no password in
 posternd's log.
 
@@ -45,6 +45,7 @@ submission inet n       -       n       -       -       smtpd
 smtps     inet  n       -       n       -       -       smtpd
   -o syslog_name=postfix/smtps
   -o smtpd_tls_wrappermode=yes
+  -o smtpd_client_auth_rate_limit=3
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 cleanup   unix  n       -       n       -       0       cleanup
@@ -89,6 +90,8 @@ DIALOGUES = {
     "submission, AUTH syntax": ("submission", "starttls",
                                 [EHLO, "AUTH", "AUTH CRAM-MD5", "AUTH PLAIN a b", "AUTH PLAIN =", "*"]),
     "smtps, wrapped": ("smtps", "wrapped", ["EHLO client.example", "AUTH PLAIN " + RIGHT] + RELAY),
+    "smtps, password guessing (smtpd_client_auth_rate_limit)": (
+        "smtps", "wrapped", [EHLO] + ["AUTH PLAIN " + WRONG] * 4 + ["AUTH PLAIN " + RIGHT]),
 }
 
 
@@ -177,6 +180,8 @@ def main():
             results.append((f"both logs say {words}", words in theirs and words in ours,
                             f"postfix: {words in theirs}, postern: {words in ours}"))
         secrets = ("s3cret-Pa55", "motdepasse", RIGHT, WRONG, b64("motdepasse"))
+        words = "AUTH command rate limit exceeded: 4 from localhost[127.0.0.1]"
+        results.append((f"both logs say {words}", words in theirs and words in ours, ours[-3000:]))
         results.append(("no password or credential in posternd's log", not any(s in ours for s in secrets),
                         [s for s in secrets if s in ours]))
 
