@@ -43,9 +43,12 @@ def daemon_config(args):
 
 def control(d, command, timeout=10):
     """One command on posternd's control socket; its JSON reply as text."""
+    # The socket comes last at start, after the delivery process is forked.
+    path = os.path.join(d.queue, "control")
+    wait_for(lambda: os.path.exists(path))
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(timeout)
-    s.connect(os.path.join(d.queue, "control"))
+    s.connect(path)
     s.sendall(command.encode() + b"\n")
     reply = b""
     while not reply.endswith(b"\n"):
