@@ -158,6 +158,8 @@ class Session {
   void StartTls(const smtp::Command& c);
   void Auth(const smtp::Command& c);  // session_auth.cc
   void SaslResponse(const std::string& line);
+  // Whether AUTH is enabled now (smtpd_tls_auth_only waits for TLS).
+  bool SaslActive() const;
   // The mechanisms offered now (the security options for TLS or not).
   std::vector<std::string> OfferedSaslMechanisms() const;
   void NoteTls(const TlsInfo& info);  // TLS is on: facts and the log line

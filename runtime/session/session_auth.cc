@@ -34,9 +34,11 @@ void Session::SetSaslMechanisms(std::vector<sasl::DovecotMechanism> mechanisms) 
   sasl_mechanisms_ = std::move(mechanisms);
 }
 
+bool Session::SaslActive() const { return config_.sasl_enabled && (!config_.tls_auth_only || tls_); }
+
 std::vector<std::string> Session::OfferedSaslMechanisms() const {
   std::vector<std::string> names;
-  if (!config_.sasl_enabled || (config_.tls_auth_only && !tls_)) return names;
+  if (!SaslActive()) return names;
   const std::vector<std::string>& options = tls_ ? config_.sasl_tls_security_options : config_.sasl_security_options;
   for (const sasl::DovecotMechanism& m : sasl_mechanisms_) {
     if (Allowed(m, options)) names.push_back(m.name);
@@ -45,10 +47,7 @@ std::vector<std::string> Session::OfferedSaslMechanisms() const {
 }
 
 void Session::Auth(const Command& c) {
-  std::vector<std::string> offered = OfferedSaslMechanisms();
-  if (!config_.sasl_enabled || (config_.tls_auth_only && !tls_)) {
-    return Reply("503 5.5.1 Error: authentication not enabled");
-  }
+  if (!SaslActive()) return Reply("503 5.5.1 Error: authentication not enabled");
   if (config_.helo_required && !helo_given_) return Reply("503 5.5.1 Error: send HELO/EHLO first");
   if (mail_given_) return Reply("503 5.5.1 Error: MAIL transaction in progress");
   if (!facts_.sasl_username.empty()) return Reply("503 5.5.1 Error: already authenticated");
@@ -60,6 +59,7 @@ void Session::Auth(const Command& c) {
     return Reply("450 4.7.1 Error: too many AUTH commands from " + peer_.address);
   }
   std::string mechanism = ToUpper(words[0]);
+  std::vector<std::string> offered = OfferedSaslMechanisms();
   if (std::find(offered.begin(), offered.end(), mechanism) == offered.end()) {
     Log("warning: " + ClientText() + ": SASL " + Printable(mechanism) +
         " authentication failed: Invalid authentication mechanism, sasl_username=(unavailable)");

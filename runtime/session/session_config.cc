@@ -57,14 +57,15 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.tls_auth_only = BoolParameter(image, "smtpd_tls_auth_only");
   c.broken_sasl_auth_clients = BoolParameter(image, "broken_sasl_auth_clients");
   c.sasl_authenticated_header = BoolParameter(image, "smtpd_sasl_authenticated_header");
-  for (const char* name : {"smtpd_sasl_security_options", "smtpd_sasl_tls_security_options"}) {
-    std::vector<std::string> options;
+  auto options = [&image](std::string_view name) {
+    std::vector<std::string> out;
     for (const std::string& o : mail::SplitParameterList(image.Text(name)).value_or(std::vector<std::string>{})) {
-      options.push_back(ToLower(o));
+      out.push_back(ToLower(o));
     }
-    (std::string_view(name) == "smtpd_sasl_security_options" ? c.sasl_security_options : c.sasl_tls_security_options) =
-        std::move(options);
-  }
+    return out;
+  };
+  c.sasl_security_options = options("smtpd_sasl_security_options");
+  c.sasl_tls_security_options = options("smtpd_sasl_tls_security_options");
   return c;
 }
 

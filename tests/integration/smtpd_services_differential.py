@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from postfix_instance import SKIP, PrivatePostfix, free_port, set_parameters, wait_for_port  # noqa: E402
-from posternd import arguments, tls_settings  # noqa: E402
+from posternd import arguments, report, tls_settings  # noqa: E402
 from smtp_dialogue_differential import code_of  # noqa: E402
 
 MASTER_CF = """\
@@ -204,6 +204,84 @@ def compare(theirs, ours):
     return compared, different
 
 
+def office_config(source, root, master_cf, settings):
+    """examples/office under root/config with `master_cf` and the main.cf
+    `settings`, plus a self-signed certificate that offers STARTTLS."""
+    config = os.path.join(root, "config")
+    shutil.copytree(os.path.join(source, "examples", "office"), config)
+    with open(os.path.join(config, "master.cf"), "w") as f:
+        f.write(master_cf)
+    settings = dict(settings)
+    for line in tls_settings(root).splitlines():
+        name, _, value = line.partition(" = ")
+        settings[name] = value
+    set_parameters(os.path.join(config, "main.cf"), settings)
+    return config
+
+
+class SideBySide:
+    """posternd and a private Postfix on the same configuration, each smtpd
+    service of `services` on a loopback port of its own. Inside the `with`:
+    `theirs` and `ours`, the ports by service; after it: `postfix_log` and
+    `posternd_log`, the two servers' logs."""
+
+    def __init__(self, args, config, root, services):
+        self.args, self.config, self.root, self.services = args, config, root, services
+        self.theirs = {s: free_port() for s in services if s != "smtp"}
+        self.instance = PrivatePostfix(config, os.path.join(root, "postfix"), inet_ports=self.theirs)
+        self.theirs["smtp"] = self.instance.port
+        self.ours = {s: free_port() for s in services}
+        self.ours_root = os.path.join(root, "posternd")
+        self.log_path = os.path.join(self.ours_root, "posternd.log")
+        self.process = None
+        self.postfix_log = self.posternd_log = ""
+
+    def __enter__(self):
+        os.makedirs(self.ours_root)
+        images = os.path.join(self.ours_root, "images")
+        r = subprocess.run([self.args.postern, "compile", "-c", self.config, "-o", images],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("postern compile failed:\n" + r.stderr)
+        listen = [x for s in self.services for x in ("--listen", f"{s}=127.0.0.1:{self.ours[s]}")]
+        self.process = subprocess.Popen(
+            [self.args.posternd, "-i", images, "-q", os.path.join(self.ours_root, "queue"), *listen, "--no-delivery",
+             "--users", os.path.join(self.config, "trace", "users"), "--user", "nobody", "--maillog-file",
+             "/dev/stderr"], stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
+        try:
+            for port in self.ours.values():
+                wait_for_port(port)
+            self.instance.__enter__()
+            for port in self.theirs.values():
+                wait_for_port(port)
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(1)  # the last log lines
+        maillog = os.path.join(self.instance.root, "maillog")
+        if os.path.exists(maillog):
+            self.postfix_log = open(maillog, errors="replace").read()
+        self.instance.__exit__(None, None, None)
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.posternd_log = open(self.log_path, errors="replace").read()
+        return False
+
+
+def finish(results, root):
+    """Prints the checks; keeps `root` for a look when one failed."""
+    status = report(results)
+    if status:
+        print(f"(kept in {root})")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    return status
+
+
 def main():
     args = arguments()
     if os.geteuid() != 0 or shutil.which("postfix") is None:
@@ -211,68 +289,22 @@ def main():
         return SKIP
     root = tempfile.mkdtemp(prefix="postern-services-")
     os.chmod(root, 0o755)
-    config = os.path.join(root, "config")
-    shutil.copytree(os.path.join(args.source, "examples", "office"), config)
-    with open(os.path.join(config, "master.cf"), "w") as f:
-        f.write(MASTER_CF)
-    settings = {"mynetworks": "10.0.0.0/8"}
-    for line in tls_settings(root).splitlines():
-        name, _, value = line.partition(" = ")
-        settings[name] = value
-    set_parameters(os.path.join(config, "main.cf"), settings)
+    config = office_config(args.source, root, MASTER_CF, {"mynetworks": "10.0.0.0/8"})
     results = []
-
     check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
     results.append(("postern check passes the four services",
                     check.returncode == 0 and "PC0161" not in check.stdout, check.stdout + check.stderr))
-
-    postfix_ports = {s: free_port() for s in SERVICES if s != "smtp"}
-    instance = PrivatePostfix(config, os.path.join(root, "postfix"), inet_ports=postfix_ports)
-    postfix_ports["smtp"] = instance.port
-    ours_root = os.path.join(root, "posternd")
-    os.makedirs(ours_root)
-    images = os.path.join(ours_root, "images")
-    r = subprocess.run([args.postern, "compile", "-c", config, "-o", images], capture_output=True, text=True)
-    if r.returncode != 0:
-        print("postern compile failed:\n" + r.stderr)
-        return 1
-    our_ports = {s: free_port() for s in SERVICES}
-    listen = [x for s in SERVICES for x in ("--listen", f"{s}=127.0.0.1:{our_ports[s]}")]
-    log_path = os.path.join(ours_root, "posternd.log")
-    process = subprocess.Popen([args.posternd, "-i", images, "-q", os.path.join(ours_root, "queue"), *listen,
-                                "--no-delivery", "--users", os.path.join(config, "trace", "users"),
-                                "--user", "nobody", "--maillog-file", "/dev/stderr"],
-                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
-    try:
-        for port in our_ports.values():
-            wait_for_port(port)
-        with instance:
-            for port in postfix_ports.values():
-                wait_for_port(port)
-            compared, different = compare(postfix_ports, our_ports)
-            results.append((f"{compared} replies and behaviours compared with Postfix", different == 0,
-                            f"{different} different"))
-            time.sleep(1)
-            theirs = open(os.path.join(instance.root, "maillog"), errors="replace").read()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    ours = open(log_path, errors="replace").read()
+    with SideBySide(args, config, root, SERVICES) as servers:
+        compared, different = compare(servers.theirs, servers.ours)
+        results.append((f"{compared} replies and behaviours compared with Postfix", different == 0,
+                        f"{different} different"))
+    theirs, ours = servers.postfix_log, servers.posternd_log
     for name in ("postfix/submission/smtpd[", "postfix/smtps/smtpd[", "postfix/reinject/smtpd["):
         results.append((f"both logs name {name[:-1]}", name in theirs and name in ours,
                         f"postfix: {name in theirs}, postern: {name in ours}"))
     results.append(("posternd says which service each port serves",
                     all(f"for service {s}" in ours for s in SERVICES), ours[:2000]))
-
-    failed = [x for x in results if not x[1]]
-    for name, ok, detail in results:
-        print(("ok   " if ok else "FAIL ") + name + ("" if ok else "\n     " + str(detail)[:3000]))
-    print(f"{len(results)} checks, {len(failed)} failed")
-    if failed:
-        print(f"(kept in {root})")
-    else:
-        shutil.rmtree(root, ignore_errors=True)
-    return 1 if failed else 0
+    return finish(results, root)
 
 
 if __name__ == "__main__":
