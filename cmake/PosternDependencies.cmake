@@ -10,6 +10,8 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+# Cyrus SASL: the SMTP client's AUTH (the library Postfix's smtp(8) uses).
+pkg_check_modules(SASL2 REQUIRED IMPORTED_TARGET libsasl2)
 
 find_path(CDB_INCLUDE_DIR cdb.h REQUIRED)
 find_library(CDB_LIBRARY cdb REQUIRED)

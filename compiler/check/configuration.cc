@@ -5,6 +5,7 @@
 #include <set>
 
 #include "compiler/check/implementation_check.h"
+#include "compiler/check/secret_files.h"
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
 #include "compiler/tables/list_items.h"
@@ -67,6 +68,7 @@ class Checker {
       }
     }
     CheckTlsCertificate();
+    CheckClientSasl();
     if (options_.load_tables) LoadTables();
   }
 
@@ -158,6 +160,9 @@ class Checker {
     if (name.ends_with("_tls_protocols") || name.ends_with("_tls_mandatory_protocols")) {
       CheckTlsProtocols(name, expanded, value_location);
     }
+    if (name.find("_sasl_") != std::string::npos && name.ends_with("security_options")) {
+      CheckSaslSecurityOptions(name, expanded, value_location);
+    }
     if (tables::ListMayReferenceTables(spec->type)) CollectTables(name, spec->type, expanded, value_location);
   }
 
@@ -177,6 +182,32 @@ class Checker {
         if (o.name == "smtpd_tls_security_level" || o.name == "smtpd_tls_wrappermode") where = o.location;
       }
       ReportMissingCertificate(level, where, "service " + s.service->name);
+    }
+  }
+
+  // smtp(8) with smtp_sasl_auth_enable = yes and no password table stops
+  // at its start ("specify a password table"), so every delivery through
+  // it defers; posternd would deliver without AUTH. Both are refused here,
+  // for main.cf and for each transport that enables it with -o.
+  void CheckClientSasl() {
+    auto check = [&](const config::ParameterSet& parameters, const SourceLocation& where, const std::string& service) {
+      config::MacroExpander expander = parameters.Expander();
+      std::optional<bool> enabled = config::ParseBoolean(Trim(parameters.Expanded("smtp_sasl_auth_enable", &expander)));
+      if (!enabled.value_or(false) || !Trim(parameters.Expanded("smtp_sasl_password_maps", &expander)).empty()) {
+        return;
+      }
+      diagnostics_->Error("PC0152", where, "smtp_sasl_auth_enable = yes" + service + " without smtp_sasl_password_maps",
+                          "Postfix's smtp(8) stops without a password table, so nothing would be delivered; "
+                          "name the table of credentials (smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd)");
+    };
+    const config::ParameterDefinition* def = model_->parameters->Definition("smtp_sasl_auth_enable");
+    check(*model_->parameters, def ? def->name_location : SourceLocation{model_->main_cf.file, 0, 0}, "");
+    for (const config::MasterService& s : model_->master_cf.services) {
+      for (const config::ServiceOverride& o : s.overrides) {
+        if (o.name != "smtp_sasl_auth_enable" || s.command != "smtp") continue;
+        config::ParameterSet parameters(*model_->parameters, s);
+        check(parameters, o.location, " for service " + s.name);
+      }
     }
   }
 
@@ -232,6 +263,22 @@ class Checker {
       if (!known) {
         diagnostics_->Error("PC0110", where, "bad TLS protocol \"" + item + "\" in " + name,
                             "write >=TLSv1.2, or exclusions such as !SSLv2, !SSLv3, !TLSv1, !TLSv1.1");
+      }
+    }
+  }
+
+  // The words of smtp(d)_sasl_*security_options (SASL_README); Postfix
+  // stops at an unknown one.
+  void CheckSaslSecurityOptions(const std::string& name, const std::string& expanded, const SourceLocation& where) {
+    static constexpr std::string_view kOptions[] = {"noplaintext", "noactive",    "nodictionary",
+                                                    "noanonymous", "mutual_auth", "forward_secrecy"};
+    for (const std::string& item : config::SplitParameterList(expanded).value_or(std::vector<std::string>{})) {
+      bool known = false;
+      for (std::string_view o : kOptions) known = known || EqualsIgnoreCase(item, o);
+      if (!known) {
+        diagnostics_->Error("PC0110", where, "bad SASL security option \"" + item + "\" in " + name,
+                            "the options are noplaintext, noactive, nodictionary, noanonymous, mutual_auth and "
+                            "forward_secrecy");
       }
     }
   }
@@ -359,6 +406,7 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
   }
   Checker(&model, options, diagnostics).Run();
   CheckImplementation(model, diagnostics);
+  CheckSecretFiles(model, diagnostics);
   return model;
 }
 

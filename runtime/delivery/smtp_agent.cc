@@ -49,8 +49,21 @@ bool SplitPort(std::string_view text, std::string* name, uint16_t* port, std::st
   return true;
 }
 
-std::string HostLabel(const std::string& name, const std::string& address, uint16_t port) {
-  return name + "[" + address + "]:" + std::to_string(port);
+std::string HostLabel(const std::string& name, const std::string& address) { return name + "[" + address + "]"; }
+
+// SMTP AUTH with `credentials` to `host`: the Cyrus client with the
+// security options for the session's TLS state.
+ClientAuth MakeClientAuth(const ClientSaslSettings& sasl, const std::string& host, SaslCredentials credentials,
+                          TlsPolicy tls) {
+  ClientAuth auth;
+  auth.mechanism_filter = sasl.mechanism_filter;
+  auth.soft_bounce = sasl.soft_bounce;
+  unsigned plain = sasl.flags, encrypted = sasl.tls_flags, verified = sasl.verified_flags;
+  auth.start = [=](bool tls_active) {
+    unsigned flags = !tls_active ? plain : tls == TlsPolicy::kVerify ? verified : encrypted;
+    return NewCyrusSaslClient(host, credentials, flags);
+  };
+  return auth;
 }
 
 }  // namespace
@@ -88,7 +101,8 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
   };
   if (nexthop.kind == Nexthop::Kind::kUnix) {
     ClientOptions client = options.client;
-    client.server = nexthop.name;
+    client.server = client.relay = nexthop.name;
+    client.auth.reset();  // LMTP to a local socket does not authenticate
     co_return co_await DeliverOverSmtp(asio::local::stream_protocol::endpoint(nexthop.name), client, messages, tls,
                                        options.timeouts, [&](size_t i, std::vector<RecipientResult> results) {
                                          done(i, AgentOutcome{std::move(results), nexthop.name});
@@ -111,8 +125,17 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
       if (ec) continue;
       ++tried;
       ClientOptions client = options.client;
-      client.server = HostLabel(host.name, address, nexthop.port);
+      client.server = HostLabel(host.name, address);
+      client.relay = client.server + ":" + std::to_string(nexthop.port);
       client.tls_name = host.name;
+      client.auth.reset();
+      if (options.sasl) {
+        // Credentials for this host (or the destination): AUTH; none: talk
+        // as strangers.
+        Result<std::optional<SaslCredentials>> found = options.sasl->credentials(host.name);
+        if (!found.ok()) co_return fail_all(450, "4.3.0 " + found.status().message(), false);
+        if (found->has_value()) client.auth = MakeClientAuth(*options.sasl, host.name, std::move(**found), client.tls);
+      }
       // A failure of the host itself (reported as the first message's,
       // before anything was sent) moves on to the next address; anything
       // else is the messages' outcome.
@@ -123,10 +146,10 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
             if (i == 0 && !results.empty() &&
                 std::all_of(results.begin(), results.end(), [](const RecipientResult& r) { return r.host_failure; })) {
               next_host = true;
-              last = AgentOutcome{std::move(results), client.server};
+              last = AgentOutcome{std::move(results), client.relay};
               return;
             }
-            done(i, AgentOutcome{std::move(results), client.server});
+            done(i, AgentOutcome{std::move(results), client.relay});
           });
       if (!next_host) co_return attempted;
     }

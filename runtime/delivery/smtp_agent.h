@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,26 @@ struct TargetHost {
 // the DNS questions wherever the caller wants (a thread pool).
 using HostLookup = std::function<boost::asio::awaitable<Result<std::vector<TargetHost>>>(const Nexthop& nexthop)>;
 
+// smtp_sasl_auth_enable: SMTP AUTH wherever there are credentials.
+struct ClientSaslSettings {
+  // The credentials for a host (smtp_sasl_password_maps by host name, then
+  // by destination; first by sender with smtp_sender_dependent_authentication);
+  // none: no AUTH there. An error: the table could not be read (defer).
+  std::function<Result<std::optional<SaslCredentials>>(const std::string& host)> credentials;
+  // Cyrus security flags (SaslSecurityFlags) without TLS
+  // (smtp_sasl_security_options), with TLS (smtp_sasl_tls_security_options)
+  // and with a verified server certificate (..._tls_verified_...).
+  unsigned flags = 0, tls_flags = 0, verified_flags = 0;
+  std::vector<std::string> mechanism_filter;  // smtp_sasl_mechanism_filter
+  bool soft_bounce = true;                    // smtp_sasl_auth_soft_bounce
+};
+
 struct SmtpAgentOptions {
-  ClientOptions client;  // helo_name, lmtp, tls, line_length_limit (server is set per host)
+  // helo_name, lmtp, tls, line_length_limit (server, relay and auth are set per host)
+  ClientOptions client;
   DeliveryTimeouts timeouts;
   size_t address_limit = 5;  // smtp_mx_address_limit (0: no limit)
+  std::optional<ClientSaslSettings> sasl;
 };
 
 struct AgentOutcome {

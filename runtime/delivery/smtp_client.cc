@@ -1,10 +1,20 @@
 // smtp_client.cc: see smtp_client.h. Texts follow Postfix's smtp(8).
 #include "runtime/delivery/smtp_client.h"
 
+#include "runtime/delivery/dsn.h"
 #include "runtime/smtp/xtext.h"
 #include "util/strings.h"
 
 namespace postern::delivery {
+
+bool MechanismAllowed(const std::vector<std::string>& filter, std::string_view mechanism) {
+  if (filter.empty()) return true;
+  for (const std::string& item : filter) {
+    bool negated = StartsWith(item, "!");
+    if (EqualsIgnoreCase(std::string_view(item).substr(negated ? 1 : 0), mechanism)) return !negated;
+  }
+  return false;
+}
 
 std::string SmtpClient::Reply::Text() const {
   std::string text = std::to_string(code);
@@ -61,7 +71,8 @@ std::string SmtpClient::Said(const Reply& reply, const std::string& command) con
 }
 
 void SmtpClient::FailAll(int code, const std::string& text) {
-  bool before_envelope = stage_ == Stage::kGreeting || stage_ == Stage::kHelo || stage_ == Stage::kStartTls;
+  bool before_envelope =
+      stage_ == Stage::kGreeting || stage_ == Stage::kHelo || stage_ == Stage::kStartTls || stage_ == Stage::kAuth;
   for (RecipientResult& r : results_) {
     if (r.code == 0) r = RecipientResult{code, text, before_envelope && code < 500};
   }
@@ -197,6 +208,76 @@ void SmtpClient::SendContent() {
   lmtp_replies_ = 0;
 }
 
+// The mechanisms of one AUTH line that the filter keeps; a second line
+// with a different list adds to it (the library sorts out duplicates).
+void SmtpClient::AddAuthMechanisms(std::string_view words) {
+  std::vector<std::string> kept;
+  for (const std::string& m : SplitAny(words, " \t")) {
+    if (MechanismAllowed(options_.auth->mechanism_filter, m)) kept.push_back(m);
+  }
+  std::string list = Join(kept, " ");
+  auth_offered_ = true;
+  if (list.empty() || EqualsIgnoreCase(list, auth_mechanisms_)) return;
+  auth_mechanisms_ = auth_mechanisms_.empty() ? list : auth_mechanisms_ + " " + list;
+}
+
+// EHLO is done (and STARTTLS, when it was to be): authenticate when the
+// server offers AUTH and there are credentials, then the envelope.
+void SmtpClient::HeloDone() {
+  if (options_.auth && auth_offered_ && options_.auth->start) return Authenticate();
+  SendEnvelope();
+}
+
+void SmtpClient::Authenticate() {
+  stage_ = Stage::kAuth;
+  if (auth_mechanisms_.empty()) {
+    FailAll(450, "4.7.0 SASL authentication failed: server " + options_.server +
+                     " offered no compatible authentication mechanisms for this type of connection security");
+    return Finish();
+  }
+  auto cannot = [&](const std::string& why) {
+    FailAll(450, "4.7.0 SASL authentication failed; cannot authenticate to server " + options_.server + ": " + why);
+    Finish();
+  };
+  Result<std::unique_ptr<SaslClient>> client = options_.auth->start(tls_active_);
+  if (!client.ok()) return cannot(client.status().message());
+  sasl_ = std::move(client).value();
+  Result<SaslClient::Start> start = sasl_->Begin(auth_mechanisms_);
+  if (!start.ok()) return cannot(start.status().message());
+  output_ +=
+      "AUTH " + start->mechanism + (start->initial_response.empty() ? "" : " " + start->initial_response) + "\r\n";
+  auth_steps_ = 0;
+}
+
+void SmtpClient::HandleAuthReply(const Reply& reply) {
+  if (reply.code / 100 == 3) {
+    if (++auth_steps_ > 100) {
+      FailAll(450, "4.3.0 SASL authentication failed; authentication protocol loop with server " + options_.server);
+      return Finish();
+    }
+    std::string_view challenge = reply.lines.empty() ? std::string_view() : Trim(reply.lines.front());
+    Result<std::string> response = sasl_->Step(challenge);
+    if (!response.ok()) {
+      FailAll(450, "4.7.0 SASL authentication failed; cannot authenticate to server " + options_.server + ": " +
+                       response.status().message());
+      return Finish();
+    }
+    output_ += *response + "\r\n";
+    return;
+  }
+  sasl_.reset();  // the secret goes with it
+  if (reply.code / 100 == 2) return SendEnvelope();
+  // The session is not reused after a failed authentication.
+  std::string status = StatusOf(reply.Text(), reply.code);
+  int code = reply.code;
+  if (options_.auth->soft_bounce && code / 100 == 5) {
+    status[0] = '4';
+    code = 450;
+  }
+  FailAll(code, status + " SASL authentication failed; server " + options_.server + " said: " + reply.Text());
+  Finish();
+}
+
 void SmtpClient::HandleReply(const Reply& reply) {
   bool ok = reply.code >= 200 && reply.code < 300;
   switch (stage_) {
@@ -215,9 +296,15 @@ void SmtpClient::HandleReply(const Reply& reply) {
         FailAll(reply.code, Said(reply, options_.lmtp ? "LHLO" : tried_helo_ ? "HELO" : "EHLO"));
         return Finish();
       }
-      pipelining_ = starttls_ = eight_bit_mime_ = smtputf8_ = dsn_ = size_ = false;
+      pipelining_ = starttls_ = eight_bit_mime_ = smtputf8_ = dsn_ = size_ = auth_offered_ = false;
+      auth_mechanisms_.clear();
       for (size_t i = 1; i < reply.lines.size(); ++i) {
-        std::string keyword = ToUpper(reply.lines[i].substr(0, reply.lines[i].find(' ')));
+        const std::string& line = reply.lines[i];
+        std::string keyword = ToUpper(line.substr(0, line.find(' ')));
+        // AUTH mechanisms, also in the AUTH= form of old servers.
+        if (options_.auth && (keyword == "AUTH" || StartsWith(keyword, "AUTH="))) {
+          AddAuthMechanisms(std::string_view(line).substr(keyword == "AUTH" ? 4 : 5));
+        }
         pipelining_ = pipelining_ || keyword == "PIPELINING";
         starttls_ = starttls_ || keyword == "STARTTLS";
         eight_bit_mime_ = eight_bit_mime_ || keyword == "8BITMIME";
@@ -234,7 +321,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
         FailAll(450, "TLS is required, but was not offered by host " + options_.server);
         return Finish();
       }
-      return SendEnvelope();
+      return HeloDone();
     }
     case Stage::kStartTls:
       if (ok) {
@@ -245,7 +332,9 @@ void SmtpClient::HandleReply(const Reply& reply) {
         FailAll(450, Said(reply, "STARTTLS"));
         return Finish();
       }
-      return SendEnvelope();  // may: go on in the clear
+      return HeloDone();  // may: go on in the clear
+    case Stage::kAuth:
+      return HandleAuthReply(reply);
     case Stage::kEnvelope: {
       if (pending_.empty()) return;
       std::string command = pending_.front();
@@ -332,6 +421,9 @@ void SmtpClient::ConnectionLost(const std::string& why) {
       break;
     case Stage::kStartTls:
       doing = "performing STARTTLS";
+      break;
+    case Stage::kAuth:
+      doing = "performing the AUTH handshake";
       break;
     case Stage::kEnvelope:
       doing = pending_.empty()             ? "sending RCPT TO"

@@ -4,7 +4,10 @@
 // connection moves the bytes (and does the TLS handshake when asked).
 //
 // It sends EHLO (HELO when EHLO is refused; LHLO for LMTP), STARTTLS when
-// offered and wanted (required: no STARTTLS is a failure), then MAIL FROM
+// offered and wanted (required: no STARTTLS is a failure), AUTH when the
+// server offers it and there are credentials for it (as smtp(8) with
+// smtp_sasl_auth_enable: a failed authentication is the host's failure,
+// 4.7.x with smtp_sasl_auth_soft_bounce), then MAIL FROM
 // with SIZE, BODY, SMTPUTF8, RET and ENVID as the server announced them,
 // RCPT TO with NOTIFY and ORCPT under DSN, DATA with dot-stuffing, and
 // QUIT. With PIPELINING the envelope goes in one write (RFC 2920) and the
@@ -21,9 +24,14 @@
 // server without 8BITMIME (no MIME conversion yet).
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "runtime/delivery/sasl_client.h"
 
 namespace postern::delivery {
 
@@ -47,9 +55,24 @@ struct OutboundMessage {
 // certificate must chain to the system's trust store and name the host).
 enum class TlsPolicy { kNone, kMay, kEncrypt, kVerify };
 
+// SMTP AUTH to a server there are credentials for.
+struct ClientAuth {
+  // The SASL client for the session; `tls` says whether TLS is on (the
+  // security options differ then: smtp_sasl_tls_security_options).
+  std::function<Result<std::unique_ptr<SaslClient>>(bool tls)> start;
+  // smtp_sasl_mechanism_filter: which of the server's mechanisms may be
+  // used (words, "!word" excludes; empty: all of them).
+  std::vector<std::string> mechanism_filter;
+  bool soft_bounce = true;  // smtp_sasl_auth_soft_bounce: a 5xx to AUTH defers
+};
+
+// Whether smtp_sasl_mechanism_filter `filter` lets `mechanism` be used.
+bool MechanismAllowed(const std::vector<std::string>& filter, std::string_view mechanism);
+
 struct ClientOptions {
   std::string helo_name;  // smtp_helo_name ($myhostname)
-  std::string server;     // "mx.example.com[192.0.2.1]:25", for reply texts
+  std::string server;     // "mx.example.com[192.0.2.1]", for reply texts
+  std::string relay;      // "mx.example.com[192.0.2.1]:25": the connection's name in logs
   std::string tls_name;   // the host name TLS sends (SNI) and, at kVerify, checks
   bool lmtp = false;
   TlsPolicy tls = TlsPolicy::kMay;
@@ -57,6 +80,7 @@ struct ClientOptions {
   // After a completed transaction, wait (Next::kIdle) for another message
   // or Quit() instead of sending QUIT (connection reuse).
   bool reuse = false;
+  std::optional<ClientAuth> auth;  // none: no AUTH (no credentials for this server)
 };
 
 // A recipient's outcome: 2xx delivered, 4xx try again later, 5xx bounce.
@@ -95,7 +119,7 @@ class SmtpClient {
   bool tls_active() const { return tls_active_; }
 
  private:
-  enum class Stage { kGreeting, kHelo, kStartTls, kEnvelope, kContent, kReset, kIdle, kQuit, kDone };
+  enum class Stage { kGreeting, kHelo, kStartTls, kAuth, kEnvelope, kContent, kReset, kIdle, kQuit, kDone };
   struct Reply {
     int code = 0;
     std::vector<std::string> lines;  // without the code and separator
@@ -104,6 +128,10 @@ class SmtpClient {
 
   void HandleReply(const Reply& reply);
   void SendHelo();
+  void HeloDone();
+  void Authenticate();
+  void HandleAuthReply(const Reply& reply);
+  void AddAuthMechanisms(std::string_view words);
   void SendEnvelope();
   void SendNextEnvelopeCommand();
   void SendContent();
@@ -128,6 +156,10 @@ class SmtpClient {
   // What the server announced.
   bool pipelining_ = false, starttls_ = false, eight_bit_mime_ = false, smtputf8_ = false, dsn_ = false;
   bool size_ = false;
+  bool auth_offered_ = false;
+  std::string auth_mechanisms_;  // the offered ones the filter keeps
+  std::unique_ptr<SaslClient> sasl_;
+  int auth_steps_ = 0;
   // The envelope in flight: which command each expected reply answers.
   std::vector<std::string> pending_;  // "MAIL", "RCPT", "DATA"
   size_t next_recipient_ = 0;         // without PIPELINING: the next RCPT to send

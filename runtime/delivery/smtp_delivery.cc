@@ -41,7 +41,7 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
   if (ec) {
     std::vector<RecipientResult> results(messages[0]->recipients.size());
     for (RecipientResult& r : results)
-      r = RecipientResult{450, "connect to " + options.server + ": " + failure(ec), true};
+      r = RecipientResult{450, "connect to " + options.relay + ": " + failure(ec), true};
     done(0, std::move(results));
     co_return 1;
   }

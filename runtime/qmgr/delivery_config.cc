@@ -3,6 +3,7 @@
 
 #include "mail/parameter_list.h"
 #include "runtime/image/image_parameters.h"
+#include "runtime/resolve/address_lookup.h"
 #include "runtime/tls/tls_settings.h"
 #include "util/strings.h"
 
@@ -36,6 +37,37 @@ int64_t TransportLimit(const image::Image& image, const mail::ServiceEntry& serv
   return image.settings().Has(which) ? image.settings().Integer(which) : otherwise;
 }
 
+std::vector<std::string> ListSetting(const image::Image& image, const mail::ServiceEntry& service,
+                                     const std::string& name) {
+  return mail::SplitParameterList(Setting(image, service, name)).value_or(std::vector<std::string>{});
+}
+
+// smtp_sasl_auth_enable's settings for an smtp transport, or nullopt when
+// it is off.
+Result<std::optional<delivery::ClientSaslSettings>> SaslSettings(const image::Image& image,
+                                                                 const mail::ServiceEntry& s) {
+  if (!BoolSetting(image, s, "smtp_sasl_auth_enable")) return std::optional<delivery::ClientSaslSettings>();
+  // The SMTP client's only SASL implementation, in Postfix as here.
+  if (std::string type = Setting(image, s, "smtp_sasl_type"); type != "cyrus") {
+    return Status::Permanent("smtp_sasl_type = " + type + " is not a client SASL type (cyrus is)");
+  }
+  delivery::ClientSaslSettings sasl;
+  struct Flags {
+    const char* name;
+    unsigned* out;
+  };
+  for (Flags f :
+       {Flags{"smtp_sasl_security_options", &sasl.flags}, Flags{"smtp_sasl_tls_security_options", &sasl.tls_flags},
+        Flags{"smtp_sasl_tls_verified_security_options", &sasl.verified_flags}}) {
+    Result<unsigned> flags = delivery::SaslSecurityFlags(ListSetting(image, s, f.name));
+    if (!flags.ok()) return Status::Permanent(std::string(f.name) + ": " + flags.status().message());
+    *f.out = *flags;
+  }
+  sasl.mechanism_filter = ListSetting(image, s, "smtp_sasl_mechanism_filter");
+  sasl.soft_bounce = BoolSetting(image, s, "smtp_sasl_auth_soft_bounce");
+  return std::optional<delivery::ClientSaslSettings>(std::move(sasl));
+}
+
 delivery::TlsPolicy TlsLevel(const std::string& level) {
   std::string l = ToLower(level);
   if (l == "may") return delivery::TlsPolicy::kMay;
@@ -47,7 +79,7 @@ delivery::TlsPolicy TlsLevel(const std::string& level) {
 
 }  // namespace
 
-DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
+Result<DeliveryConfig> ReadDeliveryConfig(const image::Image& image) {
   DeliveryConfig c;
   c.hostname = image.Text("myhostname");
   c.helo_name = image.Text("smtp_helo_name");
@@ -105,6 +137,12 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
         std::max<int64_t>(TimeSetting(image, s, client("smtp_data_done_timeout", "lmtp_data_done_timeout")), 1);
     t.address_limit = std::max<int64_t>(
         image.settings().Integer(SettingName(image, s, client("smtp_mx_address_limit", "lmtp_mx_address_limit"))), 0);
+    if (t.agent == "smtp") {
+      Result<std::optional<delivery::ClientSaslSettings>> sasl = SaslSettings(image, s);
+      if (!sasl.ok()) return Status::Permanent("service " + s.name + ": " + sasl.status().message());
+      t.sasl = std::move(sasl).value();
+      t.sender_dependent_authentication = BoolSetting(image, s, "smtp_sender_dependent_authentication");
+    }
     c.transports[s.name] = std::move(t);
   }
   return c;
@@ -113,7 +151,10 @@ DeliveryConfig ReadDeliveryConfig(const image::Image& image) {
 Result<std::shared_ptr<const DeliveryContext>> MakeDeliveryContext(std::shared_ptr<const image::Image> image,
                                                                    std::shared_ptr<const resolve::Resolver> resolver) {
   auto context = std::make_shared<DeliveryContext>();
-  context->config = ReadDeliveryConfig(*image);
+  Result<DeliveryConfig> config = ReadDeliveryConfig(*image);
+  if (!config.ok()) return config.status();
+  context->config = std::move(config).value();
+  context->sasl_password_maps = resolve::TablesOf(*image, "smtp_sasl_password_maps");
   context->image = std::move(image);
   context->resolver = std::move(resolver);
   bool wants_tls = false;
@@ -142,6 +183,27 @@ Result<std::shared_ptr<const DeliveryContext>> MakeDeliveryContext(std::shared_p
     (mandatory ? context->client_tls_mandatory : context->client_tls) = std::move(tls);
   }
   return std::shared_ptr<const DeliveryContext>(std::move(context));
+}
+
+Result<std::optional<delivery::SaslCredentials>> DeliveryContext::SaslCredentialsFor(
+    const std::string& sender, bool by_sender, const std::string& host, const std::string& destination) const {
+  const resolve::TableList& maps = sasl_password_maps;
+  resolve::LookupOutcome found;
+  if (by_sender && !sender.empty()) {
+    found = resolve::FindAddress(maps, sender, resolver->config(),
+                                 [this](std::string_view domain) { return resolver->IsLocalDomain(domain); });
+  }
+  if (!found.hit && found.error.empty()) found = resolve::FindKey(maps, host, false);
+  if (!found.hit && found.error.empty()) found = resolve::FindKey(maps, destination, false);
+  if (!found.error.empty()) return Status::Temporary(found.error);
+  if (!found.hit) return std::optional<delivery::SaslCredentials>();
+  // "user:password"; the password is whatever follows the first colon.
+  const std::string& value = found.hit->value;
+  size_t colon = value.find(':');
+  delivery::SaslCredentials credentials;
+  credentials.username = value.substr(0, colon);
+  if (colon != std::string::npos) credentials.password = value.substr(colon + 1);
+  return std::optional<delivery::SaslCredentials>(std::move(credentials));
 }
 
 }  // namespace postern::qmgr

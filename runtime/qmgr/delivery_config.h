@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/delivery/smtp_agent.h"
 #include "runtime/delivery/smtp_client.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
@@ -28,6 +29,11 @@ struct TransportConfig {
   int64_t command_timeout = 300;                         // smtp_data_done_timeout and friends, as one limit
   int64_t address_limit = 5;                             // smtp_mx_address_limit
   std::string syslog_name;  // syslog_name, -o syslog_name=postfix/$service_name for a service of its own
+  // smtp_sasl_auth_enable (smtp only: lmtp_sasl_* are not implemented) with
+  // its security options, mechanism filter and soft bounce; the
+  // credentials are looked up per delivery (DeliveryContext).
+  std::optional<delivery::ClientSaslSettings> sasl;
+  bool sender_dependent_authentication = false;  // smtp_sender_dependent_authentication
 };
 
 struct DeliveryConfig {
@@ -51,7 +57,9 @@ struct DeliveryConfig {
   std::map<std::string, TransportConfig, std::less<>> transports;  // master.cf name -> settings
 };
 
-DeliveryConfig ReadDeliveryConfig(const image::Image& image);
+// An error when a setting the compiler does not check is wrong (an unknown
+// smtp_sasl_security_options word).
+Result<DeliveryConfig> ReadDeliveryConfig(const image::Image& image);
 
 // One image made ready for delivery: its resolver and settings, and the
 // TLS client context of the smtp/lmtp agents. Immutable and shared; the
@@ -60,6 +68,8 @@ struct DeliveryContext {
   std::shared_ptr<const image::Image> image;
   std::shared_ptr<const resolve::Resolver> resolver;
   DeliveryConfig config;
+  // smtp_sasl_password_maps: "user:password" by sender, host or destination.
+  resolve::TableList sasl_password_maps;
   // The SMTP client's TLS contexts (null when no transport uses TLS): for
   // "may" (smtp_tls_protocols, smtp_tls_ciphers) and for the levels that
   // require TLS (the mandatory_ variants). Both verify nothing by
@@ -70,6 +80,14 @@ struct DeliveryContext {
   boost::asio::ssl::context* TlsFor(delivery::TlsPolicy policy) const {
     return policy == delivery::TlsPolicy::kMay ? client_tls.get() : client_tls_mandatory.get();
   }
+  // The SMTP AUTH credentials for a delivery from `sender` to nexthop
+  // `destination` over host `host`, as smtp(8) looks them up: the sender
+  // (with `by_sender`: smtp_sender_dependent_authentication), then the
+  // host name, then the destination as the nexthop names it
+  // ("[smtp.example.com]:587"). The value is "user:password".
+  Result<std::optional<delivery::SaslCredentials>> SaslCredentialsFor(const std::string& sender, bool by_sender,
+                                                                      const std::string& host,
+                                                                      const std::string& destination) const;
 };
 
 // A permanent error when the smtp_tls_* settings cannot be applied.

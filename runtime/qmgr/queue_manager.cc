@@ -662,9 +662,16 @@ asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const
     }
     co_return;
   }
-  std::vector<delivery::OutboundMessage> outbound(jobs.size());
+  // With sender-dependent authentication a connection carries one
+  // sender's mail (the rest waits for the next connection).
+  size_t count = jobs.size();
+  if (t.sasl && t.sender_dependent_authentication) {
+    count = 1;
+    while (count < jobs.size() && jobs[count].message->q.sender == first.message->q.sender) ++count;
+  }
+  std::vector<delivery::OutboundMessage> outbound(count);
   std::vector<const delivery::OutboundMessage*> pointers;
-  for (size_t j = 0; j < jobs.size(); ++j) {
+  for (size_t j = 0; j < count; ++j) {
     const QueuedMessage& q = jobs[j].message->q;
     delivery::OutboundMessage& m = outbound[j];
     m.sender = q.sender;
@@ -686,6 +693,14 @@ asio::awaitable<void> QueueManager::RunAgent(const std::vector<Job>& jobs, const
   options.timeouts.connect = std::chrono::seconds(t.connect_timeout);
   options.timeouts.command = std::chrono::seconds(t.command_timeout);
   options.address_limit = static_cast<size_t>(t.address_limit);
+  const DeliveryContext& context = *first.message->context;
+  if (t.sasl) {
+    options.sasl = *t.sasl;
+    options.sasl->credentials = [&context, &first, &t](const std::string& host) {
+      return context.SaslCredentialsFor(first.message->q.sender, t.sender_dependent_authentication, host,
+                                        first.nexthop);
+    };
+  }
   dns::DnsResolver* dns = services_.dns;
   delivery::HostLookup lookup =
       [this, dns](const delivery::Nexthop& next) -> asio::awaitable<Result<std::vector<delivery::TargetHost>>> {

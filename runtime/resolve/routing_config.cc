@@ -99,6 +99,13 @@ class Reader {
 
 }  // namespace
 
+TableList TablesOf(const image::Image& image, const std::string& parameter) {
+  TableList list;
+  list.parameter = parameter;
+  for (const std::string& item : Split(image.Text(parameter))) list.tables.push_back({item, image.Table(item)});
+  return list;
+}
+
 RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_ptr<const mail::LookupTable> users) {
   RoutingConfig c;
   c.users = users ? std::move(users) : std::make_shared<mail::PasswdTable>();

@@ -44,6 +44,10 @@ struct TableList {
   bool empty() const { return tables.empty(); }
 };
 
+// The tables a `*_maps` parameter of `image` names, for a lookup outside
+// routing (smtp_sasl_password_maps): every key shape, no stand-ins.
+TableList TablesOf(const image::Image& image, const std::string& parameter);
+
 struct RoutingConfig {
   std::string myorigin, myhostname, mydomain;
   bool append_at_myorigin = true;

@@ -250,7 +250,7 @@ def tempfail(s):
     qid = send(s.d, "joe@test.example", ["t@tempfail.example"], message("tempfail", "tempfail@test"))
     log = wait_for(lambda: (qid + ": to=<t@tempfail.example>") in s.d.log_text() and s.d.log_text())
     expect("4xx to RCPT: deferred with the server's reply",
-           log and "status=deferred (host 127.0.0.1[127.0.0.1]:" in log and "said: 450" in log
+           log and "status=deferred (host 127.0.0.1[127.0.0.1] said: 450" in log
            and "(in reply to RCPT TO command)" in log, (log or "")[-2000:])
 
 
@@ -388,7 +388,7 @@ def tls(args, ports, receiver):
         qid = send(s.d, "joe@test.example", ["v@verify.example"], message("verify", "verify@test"))
         log = wait_for(lambda: (qid + ": to=<v@verify.example>") in s.d.log_text() and s.d.log_text())
         expect("verify: a self-signed certificate is refused, the mail deferred",
-               log and "status=deferred (TLS handshake with 127.0.0.1[127.0.0.1]:%d failed" % receiver.port in log
+               log and "status=deferred (TLS handshake with 127.0.0.1[127.0.0.1] failed" in log
                and "certificate verify failed" in log, lines(log, qid))
 
 

@@ -88,7 +88,7 @@ def features_used(main, services):
         if typ == "inet" and command == "postscreen":
             used["postscreen"] = ["postscreen"]
     for name, value in settings:
-        if name in ("smtp_sasl_auth_enable", "smtp_tls_wrappermode") and is_yes(value):
+        if name == "smtp_tls_wrappermode" and is_yes(value):
             used[name] = [name]
         if name in ("smtpd_milters", "non_smtpd_milters", "content_filter", "smtp_tls_policy_maps",
                     "smtpd_proxy_filter", "always_bcc", "sender_bcc_maps", "recipient_bcc_maps") and value.strip():

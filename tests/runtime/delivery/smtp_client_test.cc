@@ -23,7 +23,7 @@ class SmtpClientTest : public ::testing::Test {
   SmtpClient Make(TlsPolicy tls = TlsPolicy::kMay, bool lmtp = false) {
     ClientOptions o;
     o.helo_name = "mail.example.org";
-    o.server = "mx.example.net[192.0.2.25]:25";
+    o.server = "mx.example.net[192.0.2.25]";
     o.tls = tls;
     o.lmtp = lmtp;
     return SmtpClient(o, message_);
@@ -56,10 +56,10 @@ TEST_F(SmtpClientTest, PipelinedDeliveryWithOneRecipientRefused) {
   ASSERT_EQ(c.results().size(), 2u);
   EXPECT_EQ(c.results()[0].code, 250);
   EXPECT_EQ(c.results()[0].text,
-            "host mx.example.net[192.0.2.25]:25 said: 250 2.0.0 Ok: queued as 4ABC (in reply to end of DATA command)");
+            "host mx.example.net[192.0.2.25] said: 250 2.0.0 Ok: queued as 4ABC (in reply to end of DATA command)");
   EXPECT_EQ(c.results()[1].code, 550);
   EXPECT_EQ(c.results()[1].text,
-            "host mx.example.net[192.0.2.25]:25 said: 550 5.1.1 <carol@example.net>: Recipient address rejected "
+            "host mx.example.net[192.0.2.25] said: 550 5.1.1 <carol@example.net>: Recipient address rejected "
             "(in reply to RCPT TO command)");
 }
 
@@ -96,7 +96,7 @@ TEST_F(SmtpClientTest, EncryptWithoutStartTlsDefers) {
   EXPECT_EQ(Say(c, "250 mx\r\n"), "QUIT\r\n");
   Say(c, "221 Bye\r\n");
   EXPECT_EQ(c.results()[0].code, 450);
-  EXPECT_EQ(c.results()[0].text, "TLS is required, but was not offered by host mx.example.net[192.0.2.25]:25");
+  EXPECT_EQ(c.results()[0].text, "TLS is required, but was not offered by host mx.example.net[192.0.2.25]");
 }
 
 TEST_F(SmtpClientTest, LostConnectionDefersEveryoneNotAnswered) {
@@ -109,14 +109,14 @@ TEST_F(SmtpClientTest, LostConnectionDefersEveryoneNotAnswered) {
   EXPECT_EQ(c.results()[0].code, 550);  // already answered
   EXPECT_EQ(c.results()[1].code, 450);
   EXPECT_EQ(c.results()[1].text,
-            "lost connection with mx.example.net[192.0.2.25]:25 while sending end of data -- message may be sent "
+            "lost connection with mx.example.net[192.0.2.25] while sending end of data -- message may be sent "
             "more than once: Connection reset by peer");
 }
 
 TEST_F(SmtpClientTest, ReuseSendsTheNextMessageOnTheSameSession) {
   ClientOptions o;
   o.helo_name = "mail.example.org";
-  o.server = "mx.example.net[192.0.2.25]:25";
+  o.server = "mx.example.net[192.0.2.25]";
   o.tls = TlsPolicy::kNone;
   o.reuse = true;
   SmtpClient c(o, message_);
@@ -165,7 +165,7 @@ TEST_F(SmtpClientTest, GreetingRefusalIsTemporary) {
   SmtpClient c = Make();
   EXPECT_EQ(Say(c, "554 5.7.1 go away\r\n"), "QUIT\r\n");
   EXPECT_EQ(c.results()[0].code, 450);
-  EXPECT_EQ(c.results()[0].text, "host mx.example.net[192.0.2.25]:25 refused to talk to me: 554 5.7.1 go away");
+  EXPECT_EQ(c.results()[0].text, "host mx.example.net[192.0.2.25] refused to talk to me: 554 5.7.1 go away");
 }
 
 TEST_F(SmtpClientTest, MalformedReplyEndsTheConversation) {

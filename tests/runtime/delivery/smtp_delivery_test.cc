@@ -115,7 +115,8 @@ class SmtpDeliveryTest : public ::testing::Test {
   std::vector<RecipientResult> Deliver(uint16_t port, bool lmtp = false) {
     ClientOptions options;
     options.helo_name = "mail.example.org";
-    options.server = "sink[127.0.0.1]:" + std::to_string(port);
+    options.server = "sink[127.0.0.1]";
+    options.relay = options.server + ":" + std::to_string(port);
     options.lmtp = lmtp;
     options.tls = TlsPolicy::kNone;
     asio::io_context io;
@@ -175,7 +176,7 @@ TEST_F(SmtpDeliveryTest, ServerDown) {
   uint16_t port = FreePort();
   auto results = Deliver(port);
   EXPECT_EQ(results[0].code, 450);
-  EXPECT_NE(results[0].text.find("connect to sink[127.0.0.1]"), std::string::npos) << results[0].text;
+  EXPECT_NE(results[0].text.find("connect to sink[127.0.0.1]:"), std::string::npos) << results[0].text;
 }
 
 TEST_F(SmtpDeliveryTest, Lmtp) {

@@ -20,7 +20,7 @@ TEST(DeliveryConfigTest, TlsLevelPerServiceAndTheObsoleteSwitches) {
                "secure unix - - n - - smtp\n  -o smtp_tls_security_level=verify\n"
                "plain unix - - n - - smtp\n  -o smtp_use_tls=no\n"
                "lmtp unix - - n - - lmtp\n");
-  DeliveryConfig c = ReadDeliveryConfig(*config.Compile());
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile()).value();
   // smtp_use_tls = yes is "may" and smtp_enforce_tls = yes "encrypt" while
   // smtp_tls_security_level is unset, as Postfix reads them.
   EXPECT_EQ(c.transports.at("smtp").tls, delivery::TlsPolicy::kMay);
@@ -39,7 +39,7 @@ TEST(DeliveryConfigTest, TypedOverridesAndTransportLimits) {
   config.Write("master.cf",
                "smtp unix - - n - - smtp\nrelay unix - - n - - smtp\n  -o smtp_connect_timeout=2m\n"
                "  -o relay_destination_recipient_limit=2\nlocal unix - n n - - local\n");
-  DeliveryConfig c = ReadDeliveryConfig(*config.Compile());
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile()).value();
   EXPECT_EQ(c.transports.at("relay").connect_timeout, 120);  // 2m, converted by the compiler
   EXPECT_EQ(c.transports.at("smtp").connect_timeout, 30);
   EXPECT_EQ(c.transports.at("relay").concurrency_limit, 3);
@@ -54,7 +54,7 @@ TEST(DeliveryConfigTest, SyslogNamePerService) {
   config.Write("main.cf", "compatibility_level = 3.6\nmyhostname = mx.example.com\nsyslog_name = edge\n");
   config.Write("master.cf",
                "smtp unix - - n - - smtp\nrelay unix - - n - - smtp\n  -o syslog_name=$mail_name/$service_name\n");
-  DeliveryConfig c = ReadDeliveryConfig(*config.Compile());
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile()).value();
   EXPECT_EQ(c.transports.at("smtp").syslog_name, "edge");
   EXPECT_EQ(c.transports.at("relay").syslog_name, "Postfix/relay");  // expanded by the compiler
 }
@@ -75,6 +75,55 @@ TEST(DeliveryConfigTest, ClientTlsProtocolsAndCiphersPerLevel) {
   EXPECT_EQ(c.TlsFor(delivery::TlsPolicy::kEncrypt), c.client_tls_mandatory.get());
   EXPECT_EQ(SSL_CTX_get_min_proto_version(c.client_tls->native_handle()), TLS1_3_VERSION);
   EXPECT_EQ(SSL_CTX_get_min_proto_version(c.client_tls_mandatory->native_handle()), TLS1_2_VERSION);
+}
+
+TEST(DeliveryConfigTest, SaslSettingsPerTransport) {
+  TestConfig config;
+  config.Write("main.cf",
+               "compatibility_level = 3.6\nmyhostname = mx.example.com\nsmtp_sasl_auth_enable = yes\n"
+               "smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd\n"
+               "smtp_sasl_security_options = noanonymous\nsmtp_sasl_mechanism_filter = plain, login\n");
+  config.Write("sasl_passwd", "[relay.example.net]:587 fred:secret\n");
+  config.Write("master.cf",
+               "smtp unix - - n - - smtp\nplain unix - - n - - smtp\n  -o smtp_sasl_auth_enable=no\n"
+               "strict unix - - n - - smtp\n  -o smtp_sasl_tls_security_options=noplaintext\n"
+               "  -o smtp_sender_dependent_authentication=yes\nlmtp unix - - n - - lmtp\n");
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile()).value();
+  ASSERT_TRUE(c.transports.at("smtp").sasl);
+  const delivery::ClientSaslSettings& smtp = *c.transports.at("smtp").sasl;
+  EXPECT_EQ(smtp.flags, delivery::SaslSecurityFlags({"noanonymous"}).value());
+  EXPECT_EQ(smtp.tls_flags, smtp.flags);  // $smtp_sasl_security_options
+  EXPECT_EQ(smtp.verified_flags, smtp.flags);
+  EXPECT_EQ(smtp.mechanism_filter, (std::vector<std::string>{"plain", "login"}));
+  EXPECT_TRUE(smtp.soft_bounce);
+  EXPECT_FALSE(c.transports.at("smtp").sender_dependent_authentication);
+  EXPECT_FALSE(c.transports.at("plain").sasl);
+  EXPECT_EQ(c.transports.at("strict").sasl->tls_flags, delivery::SaslSecurityFlags({"noplaintext"}).value());
+  EXPECT_TRUE(c.transports.at("strict").sender_dependent_authentication);
+  EXPECT_FALSE(c.transports.at("lmtp").sasl);  // lmtp_sasl_* are not implemented
+}
+
+TEST(DeliveryConfigTest, SaslCredentialsBySenderHostThenDestination) {
+  TestConfig config;
+  config.Write("main.cf",
+               "compatibility_level = 3.6\nmyhostname = mx.example.com\nsmtp_sasl_auth_enable = yes\n"
+               "smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd\n");
+  config.Write("sasl_passwd",
+               "alice@example.org alice:a:colon\n@example.com company:c\nrelay.example.net host:h\n"
+               "[relay.example.net]:587 dest:d\n");
+  std::shared_ptr<const image::Image> image = config.Compile();
+  auto context = MakeDeliveryContext(image, std::make_shared<resolve::Resolver>(image));
+  ASSERT_TRUE(context.ok()) << context.status().message();
+  auto lookup = [&](const std::string& sender, bool by_sender, const std::string& host, const std::string& dest) {
+    auto found = (*context)->SaslCredentialsFor(sender, by_sender, host, dest);
+    EXPECT_TRUE(found.ok());
+    return found.ok() && found->has_value() ? (*found)->username + "/" + (*found)->password : std::string("none");
+  };
+  EXPECT_EQ(lookup("alice@example.org", true, "relay.example.net", "[relay.example.net]:587"), "alice/a:colon");
+  EXPECT_EQ(lookup("bob@example.com", true, "relay.example.net", "[relay.example.net]:587"), "company/c");
+  EXPECT_EQ(lookup("alice@example.org", false, "relay.example.net", "[relay.example.net]:587"), "host/h");
+  EXPECT_EQ(lookup("", true, "other.example.net", "[relay.example.net]:587"), "dest/d");
+  EXPECT_EQ(lookup("", true, "other.example.net", "other.example.net"), "none");
 }
 
 }  // namespace
