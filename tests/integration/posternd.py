@@ -105,7 +105,7 @@ class Posternd:
     unless `deliver` is set."""
 
     def __init__(self, postern, posternd, config, extra="", users=None, queue=None, args=(), deliver=False,
-                 log_to_stderr=True):
+                 log_to_stderr=True, user="nobody"):
         self.postern, self.posternd = postern, posternd
         self.root = tempfile.mkdtemp(prefix="posternd-test-")
         os.chmod(self.root, 0o755)  # the daemon drops to an unprivileged user
@@ -123,6 +123,7 @@ class Posternd:
         # where maillog_file and syslog_name send it.
         if log_to_stderr:
             self.args += ["--maillog-file", "/dev/stderr"]
+        self.user = user  # postfix (mail_owner) reads the images that hold secrets (0440)
         self.process = None
 
     def compile(self, config=None):
@@ -156,7 +157,7 @@ class Posternd:
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [self.posternd, "-i", self.images, "-q", self.queue, "--listen", "127.0.0.1:%d" % self.port,
-             "--users", self.users, "--user", "nobody", *self.args],
+             "--users", self.users, "--user", self.user, *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.time() + 20
         while time.time() < deadline:
