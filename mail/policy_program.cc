@@ -99,7 +99,10 @@ const char* PredicateName(Predicate p) {
                                        "unknown_sender_domain",
                                        "unknown_recipient_domain",
                                        "unknown_client_hostname",
-                                       "unknown_reverse_client_hostname"};
+                                       "unknown_reverse_client_hostname",
+                                       "login_mismatch",
+                                       "known_login_mismatch",
+                                       "not_logged_in"};
   static_assert(std::size(kNames) == kPredicateCount, "a predicate without a name");
   auto i = static_cast<size_t>(p);
   return i < std::size(kNames) ? kNames[i] : "?";

@@ -67,8 +67,15 @@ enum class Predicate : uint8_t {
   kUnknownRecipientDomain,        // DNS: recipient domain has no MX/A/AAAA
   kUnknownClientHostname,         // DNS: client name unknown or not forward-confirmed
   kUnknownReverseClientHostname,  // DNS: client address has no PTR
+  // smtpd_sender_login_maps (the reply says which): an authenticated
+  // client whose login does not own the sender, also when the sender has
+  // no owner (kLoginMismatch) or only when it has one (kKnownLoginMismatch);
+  // a client not logged in sending as an owned address (kNotLoggedIn).
+  kLoginMismatch,
+  kKnownLoginMismatch,
+  kNotLoggedIn,
 };
-inline constexpr int kPredicateCount = 18;
+inline constexpr int kPredicateCount = 21;
 const char* PredicateName(Predicate p);
 
 // Which SMTP object a list's replies name ("<host[addr]>: Client host

@@ -218,6 +218,22 @@ class Generator {
         case RestrictionKind::kCheckSaslAccess:
           Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kSasl));
           break;
+        // The replies name the login (the VM's): "553 5.7.1 <sender>: Sender
+        // address rejected: not owned by user fred" or "...: not logged in".
+        case RestrictionKind::kRejectSenderLoginMismatch:
+          EmitReplyIf(Predicate::kLoginMismatch, "");
+          EmitReplyIf(Predicate::kNotLoggedIn, "");
+          break;
+        case RestrictionKind::kRejectAuthenticatedSenderLoginMismatch:
+          EmitReplyIf(Predicate::kLoginMismatch, "");
+          break;
+        case RestrictionKind::kRejectKnownSenderLoginMismatch:
+          EmitReplyIf(Predicate::kKnownLoginMismatch, "");
+          EmitReplyIf(Predicate::kNotLoggedIn, "");
+          break;
+        case RestrictionKind::kRejectUnauthenticatedSenderLoginMismatch:
+          EmitReplyIf(Predicate::kNotLoggedIn, "");
+          break;
         case RestrictionKind::kClass:
           calls_.emplace_back(Pc(), r.argument);
           Emit(Op::kCall);

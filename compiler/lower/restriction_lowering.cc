@@ -64,6 +64,10 @@ constexpr Known kKnown[] = {
     {"check_sender_access", RestrictionKind::kCheckSenderAccess, true},
     {"check_recipient_access", RestrictionKind::kCheckRecipientAccess, true},
     {"check_sasl_access", RestrictionKind::kCheckSaslAccess, true},
+    {"reject_sender_login_mismatch", RestrictionKind::kRejectSenderLoginMismatch, false},
+    {"reject_authenticated_sender_login_mismatch", RestrictionKind::kRejectAuthenticatedSenderLoginMismatch, false},
+    {"reject_known_sender_login_mismatch", RestrictionKind::kRejectKnownSenderLoginMismatch, false},
+    {"reject_unauthenticated_sender_login_mismatch", RestrictionKind::kRejectUnauthenticatedSenderLoginMismatch, false},
 };
 
 // Postfix restrictions Postern does not implement (yet): a configuration
@@ -91,8 +95,6 @@ constexpr std::string_view kUnsupported[] = {
     "permit_naked_ip_address",
     "permit_rhswl_client",
     "permit_tls_clientcerts",
-    "reject_authenticated_sender_login_mismatch",
-    "reject_known_sender_login_mismatch",
     "reject_maps_rbl",
     "reject_multi_recipient_bounce",
     "reject_rhsbl_client",
@@ -100,8 +102,6 @@ constexpr std::string_view kUnsupported[] = {
     "reject_rhsbl_recipient",
     "reject_rhsbl_reverse_client",
     "reject_rhsbl_sender",
-    "reject_sender_login_mismatch",
-    "reject_unauthenticated_sender_login_mismatch",
     "reject_unknown_helo_hostname",
     "reject_unknown_hostname",
     "reject_unverified_recipient",
@@ -111,6 +111,13 @@ constexpr std::string_view kUnsupported[] = {
     "check_etrn_access",
     "reject_unknown_forward_client_hostname",
 };
+
+bool IsLoginMismatch(RestrictionKind kind) {
+  return kind == RestrictionKind::kRejectSenderLoginMismatch ||
+         kind == RestrictionKind::kRejectAuthenticatedSenderLoginMismatch ||
+         kind == RestrictionKind::kRejectKnownSenderLoginMismatch ||
+         kind == RestrictionKind::kRejectUnauthenticatedSenderLoginMismatch;
+}
 
 bool IsAccessCheck(RestrictionKind kind) {
   return kind == RestrictionKind::kCheckClientAccess || kind == RestrictionKind::kCheckReverseClientHostnameAccess ||
@@ -319,6 +326,7 @@ class Lowering {
                                   "so it never rejects there",
                               "postern test answers it from the DNS facts of its cases; the daemon does not");
       }
+      if (IsLoginMismatch(r.kind)) WarnIfLoginMismatchIsIdle(word, where);
       if (known->takes_argument) {
         auto is_restriction = [&](const std::string& next) {
           std::string lower = ToLower(next);
@@ -341,7 +349,27 @@ class Lowering {
     return list;
   }
 
+  // Postfix ignores the sender login checks without a login table, and
+  // where SASL is off ("restriction ... ignored: no SASL support").
+  void WarnIfLoginMismatchIsIdle(const std::string& word, const SourceLocation& where) {
+    if (warned_login_mismatch_) return;
+    config::MacroExpander expander = parameters_.Expander();
+    std::string why;
+    if (Trim(parameters_.Expanded("smtpd_sender_login_maps", &expander)).empty()) {
+      why = "without smtpd_sender_login_maps";
+    } else if (!config::ParseBoolean(Trim(parameters_.Expanded("smtpd_sasl_auth_enable", &expander))).value_or(false)) {
+      why = "where smtpd_sasl_auth_enable = no";
+    } else {
+      return;
+    }
+    warned_login_mismatch_ = true;
+    diagnostics_->Warning("PP0507", where, "restriction \"" + word + "\" does nothing " + why,
+                          "Postfix ignores the sender login checks without a table of the logins that own each "
+                          "sender (smtpd_sender_login_maps) and without SASL (smtpd_sasl_auth_enable = yes)");
+  }
+
   const check::Model& model_;
+  bool warned_login_mismatch_ = false;  // PP0507 once per parameter set
   const config::ParameterSet& parameters_;
   DiagnosticSink* diagnostics_;
   std::set<std::string> class_names_;

@@ -57,10 +57,14 @@ enum class RestrictionKind {
   kCheckSenderAccess,
   kCheckRecipientAccess,
   kCheckSaslAccess,
-  kClass,         // argument: restriction class name
-  kRule,          // a policy language rule: Restriction::rule
-  kHeaderChecks,  // argument: the header_checks table list
-  kBodyChecks,    // argument: the body_checks table list
+  kRejectSenderLoginMismatch,                 // reject_sender_login_mismatch
+  kRejectAuthenticatedSenderLoginMismatch,    // reject_authenticated_sender_login_mismatch
+  kRejectKnownSenderLoginMismatch,            // reject_known_sender_login_mismatch
+  kRejectUnauthenticatedSenderLoginMismatch,  // reject_unauthenticated_sender_login_mismatch
+  kClass,                                     // argument: restriction class name
+  kRule,                                      // a policy language rule: Restriction::rule
+  kHeaderChecks,                              // argument: the header_checks table list
+  kBodyChecks,                                // argument: the body_checks table list
 };
 const char* RestrictionName(RestrictionKind kind);
 

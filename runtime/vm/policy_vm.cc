@@ -10,6 +10,7 @@
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
 #include "runtime/image/image_parameters.h"
+#include "runtime/resolve/address_lookup.h"
 #include "util/strings.h"
 
 namespace postern::vm {
@@ -506,10 +507,47 @@ class PolicyVm::Execution {
         return facts_.client_name == "unknown";
       case Predicate::kUnknownReverseClientHostname:
         return facts_.reverse_client_name == "unknown";
+      case Predicate::kLoginMismatch:
+      case Predicate::kKnownLoginMismatch:
+      case Predicate::kNotLoggedIn:
+        return SenderLoginMismatch(pred, reply);
       case Predicate::kNone:
         return false;
     }
     return false;
+  }
+
+  // reject_*sender_login_mismatch, as Postfix's smtpd: the sender (in its
+  // canonical form) is looked up in smtpd_sender_login_maps like any
+  // address (user@domain, user for a local domain, @domain); the value
+  // lists the logins that own it.
+  bool SenderLoginMismatch(Predicate pred, std::string* reply) const {
+    // Without SASL, Postfix ignores them ("no SASL support").
+    if (!vm_.sasl_enabled_ || vm_.sender_login_maps_.empty() || !facts_.has_sender || facts_.sender.empty()) {
+      return false;
+    }
+    bool authenticated = !facts_.sasl_username.empty();
+    if (authenticated == (pred == Predicate::kNotLoggedIn)) return false;
+    const resolve::Resolver& resolver = *vm_.resolver_;
+    std::string sender = resolve::Qualify(facts_.sender, resolver.config());
+    resolve::LookupOutcome owners =
+        resolve::FindAddress(vm_.sender_login_maps_, sender, resolver.config(),
+                             [&resolver](std::string_view domain) { return resolver.IsLocalDomain(domain); });
+    auto say = [&](const std::string& text) {
+      if (reply != nullptr) *reply = text;
+      return true;
+    };
+    if (!owners.error.empty()) return say("451 4.3.0 <" + facts_.sender + ">: " + "Temporary lookup failure");
+    if (pred == Predicate::kNotLoggedIn) {
+      return owners.hit && say("553 5.7.1 <" + facts_.sender + ">: Sender address rejected: not logged in");
+    }
+    if (!owners.hit && pred == Predicate::kKnownLoginMismatch) return false;
+    if (owners.hit) {
+      for (const std::string& owner : SplitAny(owners.hit->value, ", \t\r\n")) {
+        if (EqualsIgnoreCase(owner, facts_.sasl_username)) return false;
+      }
+    }
+    return say("553 5.7.1 <" + facts_.sender + ">: Sender address rejected: not owned by user " + facts_.sasl_username);
   }
 
   ListResult Rbl(const std::string& spec, const std::string& reply, Context context) const {
@@ -770,6 +808,7 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   reject_unlisted_recipient_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_recipient");
   reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender");
   sasl_enabled_ = image::BoolParameter(*image_, "smtpd_sasl_auth_enable");
+  sender_login_maps_ = resolve::TablesOf(*image_, "smtpd_sender_login_maps");
 }
 
 Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {

@@ -79,6 +79,7 @@ class PolicyVm {
   bool reject_unlisted_recipient_ = true;
   bool sasl_enabled_ = false;  // smtpd_sasl_auth_enable: without it nobody is authenticated
   bool reject_unlisted_sender_ = false;
+  resolve::TableList sender_login_maps_;  // smtpd_sender_login_maps: sender -> the logins that own it
 };
 
 }  // namespace postern::vm

@@ -4,7 +4,7 @@ by side with the same master.cf and the same Dovecot: port 25 without AUTH,
 submission that requires STARTTLS and offers AUTH only after it, smtps in
 wrapper mode. Every reply after the greeting is compared word for word
 (235, 535 5.7.8, 503 5.5.1, 501, 334 challenges, relaying with and without
-authentication, 450 4.7.1 beyond smtpd_client_auth_rate_limit), then both logs: sasl_method= and sasl_username= on the
+authentication, the sender login checks of smtpd_sender_login_maps, 450 4.7.1 beyond smtpd_client_auth_rate_limit), then both logs: sasl_method= and sasl_username= on the
 client= line, the failed-authentication warning, and no password in
 posternd's log.
 
@@ -35,17 +35,20 @@ WRONG = b64("\0fred@example.com\0guess")
 
 MASTER_CF = """\
 smtp      inet  n       -       n       -       -       smtpd
+  -o smtpd_sender_restrictions=reject_unauthenticated_sender_login_mismatch
 submission inet n       -       n       -       -       smtpd
   -o syslog_name=postfix/submission
   -o smtpd_tls_security_level=encrypt
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_tls_auth_only=yes
+  -o smtpd_sender_restrictions=reject_sender_login_mismatch
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 smtps     inet  n       -       n       -       -       smtpd
   -o syslog_name=postfix/smtps
   -o smtpd_tls_wrappermode=yes
   -o smtpd_client_auth_rate_limit=3
   -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sender_restrictions=reject_known_sender_login_mismatch
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -71,6 +74,17 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 SERVICES = ("smtp", "submission", "smtps")
+
+# smtpd_sender_login_maps: the logins that own each sender address.
+SENDER_LOGINS = """\
+fred@example.com     fred@example.com
+jean@example.com     jean
+shared@example.com   fred@example.com, jean
+"""
+
+
+def sender_rcpt(sender):
+    return ["RSET", f"MAIL FROM:<{sender}>", "RCPT TO:<someone@elsewhere.org>"]
 RELAY = ["MAIL FROM:<fred@example.com>", "RCPT TO:<someone@elsewhere.org>"]
 EHLO = "EHLO client.example"  # again after STARTTLS (RFC 3207)
 
@@ -89,6 +103,23 @@ DIALOGUES = {
     "submission, AUTH syntax": ("submission", "starttls",
                                 [EHLO, "AUTH", "AUTH CRAM-MD5", "AUTH PLAIN a b", "AUTH PLAIN =", "*"]),
     "smtps, wrapped": ("smtps", "wrapped", ["EHLO client.example", "AUTH PLAIN " + RIGHT] + RELAY),
+    "submission, the senders fred owns (reject_sender_login_mismatch)": (
+        "submission", "starttls",
+        [EHLO, "AUTH PLAIN " + RIGHT] + sender_rcpt("fred@example.com") + sender_rcpt("jean@example.com")
+        + sender_rcpt("shared@example.com") + sender_rcpt("stranger@elsewhere.org") + sender_rcpt("")
+        + sender_rcpt("fred") + sender_rcpt("FRED@Example.COM")),
+    "submission, the senders jean owns": (
+        "submission", "starttls",
+        [EHLO, "AUTH LOGIN", b64("jean"), b64("motdepasse")] + sender_rcpt("jean@example.com")
+        + sender_rcpt("fred@example.com") + sender_rcpt("shared@example.com")),
+    "smtps, reject_known_sender_login_mismatch": (
+        "smtps", "wrapped",
+        [EHLO, "AUTH PLAIN " + RIGHT] + sender_rcpt("stranger@elsewhere.org") + sender_rcpt("jean@example.com")
+        + sender_rcpt("shared@example.com")),
+    "port 25 without SASL ignores reject_unauthenticated_sender_login_mismatch": (
+        "smtp", "plain",
+        ["EHLO client.example", "MAIL FROM:<fred@example.com>", "RCPT TO:<fred@example.com>", "RSET",
+         "MAIL FROM:<someone@outside.example>", "RCPT TO:<fred@example.com>"]),
     "smtps, password guessing (smtpd_client_auth_rate_limit)": (
         "smtps", "wrapped", [EHLO] + ["AUTH PLAIN " + WRONG] * 4 + ["AUTH PLAIN " + RIGHT]),
 }
@@ -128,7 +159,10 @@ def main():
     results = []
     with Dovecot(os.path.join(root, "dovecot"), USERS) as dovecot:
         config = office_config(args.source, root, MASTER_CF, {
-            "mynetworks": "10.0.0.0/8", "smtpd_sasl_type": "dovecot", "smtpd_sasl_path": dovecot.socket})
+            "mynetworks": "10.0.0.0/8", "smtpd_sasl_type": "dovecot", "smtpd_sasl_path": dovecot.socket,
+            "smtpd_sender_login_maps": "hash:/etc/postfix/sender_logins"})
+        with open(os.path.join(config, "sender_logins"), "w") as f:
+            f.write(SENDER_LOGINS)
         check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
         results.append(("postern check passes submission and smtps with AUTH",
                         check.returncode == 0, check.stdout + check.stderr))

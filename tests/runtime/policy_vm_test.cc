@@ -106,6 +106,55 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
   EXPECT_EQ(compared, 3000);
 }
 
+// smtpd_sender_login_maps: which login owns which sender, as Postfix's
+// smtpd decides (differential.sasl compares the replies with Postfix's).
+TEST(SenderLoginTest, OwnersLoggedInOrNot) {
+  auto decide = [](const std::string& restriction, const std::string& sasl, const std::string& login,
+                   const std::string& sender) {
+    testing::TestConfig config;
+    config.Write("main.cf",
+                 "compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\n"
+                 "myorigin = $mydomain\nmydestination = $mydomain\nsmtpd_sasl_type = dovecot\n"
+                 "smtpd_sasl_auth_enable = " +
+                     sasl +
+                     "\n"
+                     "smtpd_sender_login_maps = texthash:/etc/postfix/logins\n"
+                     "smtpd_sender_restrictions = " +
+                     restriction +
+                     "\n"
+                     "smtpd_relay_restrictions = permit\n");
+    config.Write("logins", "fred@example.com fred\nshared@example.com jean, FRED\n@team.example jean\n");
+    std::shared_ptr<const image::Image> image = config.Compile();
+    PolicyVm vm(image, std::make_shared<const resolve::Resolver>(image));
+    SmtpFacts facts;
+    facts.client_address = "192.0.2.10";
+    facts.client_name = "client.example";
+    facts.helo = "client.example";
+    facts.sender = sender;
+    facts.has_sender = true;
+    facts.recipient = "someone@elsewhere.example";
+    facts.sasl_username = login;
+    Decision d = vm.Run(VmStage::kRcpt, facts);
+    return d.kind == Decision::Kind::kAccept ? std::string("accept") : d.reply;
+  };
+  const std::string mismatch = "reject_sender_login_mismatch";
+  EXPECT_EQ(decide(mismatch, "yes", "fred", "fred@example.com"), "accept");
+  EXPECT_EQ(decide(mismatch, "yes", "fred", "fred"), "accept");                // qualified with @$myorigin
+  EXPECT_EQ(decide(mismatch, "yes", "fred", "shared@example.com"), "accept");  // the list, without regard to case
+  EXPECT_EQ(decide(mismatch, "yes", "fred", "x@team.example"),
+            "553 5.7.1 <x@team.example>: Sender address rejected: not owned by user fred");
+  EXPECT_EQ(decide(mismatch, "yes", "fred", "someone@elsewhere.example"),
+            "553 5.7.1 <someone@elsewhere.example>: Sender address rejected: not owned by user fred");
+  EXPECT_EQ(decide(mismatch, "yes", "", "fred@example.com"),
+            "553 5.7.1 <fred@example.com>: Sender address rejected: not logged in");
+  EXPECT_EQ(decide(mismatch, "yes", "", "someone@elsewhere.example"), "accept");
+  EXPECT_EQ(decide(mismatch, "yes", "fred", ""), "accept");  // the null sender is not checked
+  EXPECT_EQ(decide("reject_known_sender_login_mismatch", "yes", "fred", "someone@elsewhere.example"), "accept");
+  EXPECT_EQ(decide("reject_authenticated_sender_login_mismatch", "yes", "", "fred@example.com"), "accept");
+  EXPECT_EQ(decide("reject_unauthenticated_sender_login_mismatch", "yes", "jean", "fred@example.com"), "accept");
+  EXPECT_EQ(decide(mismatch, "no", "", "fred@example.com"), "accept");  // without SASL, Postfix ignores it
+}
+
 INSTANTIATE_TEST_SUITE_P(Configurations, GeneratedTransactions,
                          ::testing::Values("tests/integration/configs/restrictions", "examples/office",
                                            "tests/golden/policy/language"));
