@@ -49,6 +49,7 @@ class ImplementationChecker {
     for (const config::MasterService& service : model_.master_cf.services) CheckService(service);
     CheckHeaderRewriting();
     CheckSaslType();
+    CheckReceiveOverrides();
   }
 
  private:
@@ -208,6 +209,41 @@ class ImplementationChecker {
                  (std::string(m.classes) == "recipient_canonical_classes" ? "envelope_recipient"
                   : std::string(m.classes) == "sender_canonical_classes"  ? "envelope_sender"
                                                                           : "envelope_sender, envelope_recipient"));
+    }
+  }
+
+  // receive_override_options, in main.cf or per smtpd service: posternd
+  // turns off the unknown recipient checks and header/body checks, and
+  // runs no milters anyway; it cannot leave addresses unmapped.
+  void CheckReceiveOverrides() {
+    auto check = [&](const config::ParameterSet& parameters, const SourceLocation& where, const std::string& service) {
+      config::MacroExpander expander = parameters.Expander();
+      for (const std::string& option :
+           config::SplitParameterList(parameters.Expanded("receive_override_options", &expander))
+               .value_or(std::vector<std::string>{})) {
+        if (option == "no_unknown_recipient_checks" || option == "no_header_body_checks" || option == "no_milters") {
+          continue;
+        }
+        if (option == "no_address_mappings") {
+          Report(Impact::kSafety, "PC0160", where,
+                 "\"receive_override_options = no_address_mappings\"" + service +
+                     " is not implemented by posternd: it would rewrite and expand the addresses (canonical "
+                     "maps, virtual aliases) that Postfix leaves alone there",
+                 "posternd applies no_unknown_recipient_checks, no_header_body_checks and no_milters; remove "
+                 "no_address_mappings, or keep the mapping in one place (docs/compatibility.md)");
+        } else {
+          diagnostics_->Error("PC0110", where, "bad receive_override_options value \"" + option + "\"" + service,
+                              "the options are no_unknown_recipient_checks, no_address_mappings, "
+                              "no_header_body_checks and no_milters");
+        }
+      }
+    };
+    const config::ParameterDefinition* def = model_.parameters->Definition("receive_override_options");
+    check(*model_.parameters, def ? def->value_location : SourceLocation{model_.main_cf.file, 0, 0}, "");
+    for (const SmtpdService& s : model_.smtpd_services) {
+      for (const config::ServiceOverride& o : s.service->overrides) {
+        if (o.name == "receive_override_options") check(*s.parameters, o.location, " for service " + s.service->name);
+      }
     }
   }
 

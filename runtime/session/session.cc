@@ -389,11 +389,13 @@ void Session::Helo(const Command& c, bool extended) {
   lines.push_back(config_.message_size_limit ? "SIZE " + std::to_string(config_.message_size_limit) : "SIZE");
   if (config_.vrfy_enabled) lines.push_back("VRFY");
   if (context_->tls_available && config_.tls_level != TlsLevel::kNone && !tls_) lines.push_back("STARTTLS");
-  if (std::vector<std::string> mechanisms = OfferedSaslMechanisms(); !mechanisms.empty()) {
+  auto client = mail::IpAddress::Parse(peer_.address);
+  bool excepted = client && config_.sasl_exceptions.Match(*client);  // offered no AUTH, as Postfix
+  if (std::vector<std::string> mechanisms = OfferedSaslMechanisms(); !mechanisms.empty() && !excepted) {
     lines.push_back("AUTH " + Join(mechanisms, " "));
     if (config_.broken_sasl_auth_clients) lines.push_back("AUTH=" + Join(mechanisms, " "));
   }
-  if (auto a = mail::IpAddress::Parse(peer_.address); a && config_.xclient_hosts.Match(*a)) {
+  if (client && config_.xclient_hosts.Match(*client)) {
     lines.push_back("XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN");
   }
   lines.push_back("ENHANCEDSTATUSCODES");

@@ -56,6 +56,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   }
   c.tls_auth_only = BoolParameter(image, "smtpd_tls_auth_only");
   c.broken_sasl_auth_clients = BoolParameter(image, "broken_sasl_auth_clients");
+  c.sasl_exceptions = image::NetworkListParameter(image, "smtpd_sasl_exceptions_networks");
   c.sasl_authenticated_header = BoolParameter(image, "smtpd_sasl_authenticated_header");
   auto options = [&image](std::string_view name) {
     std::vector<std::string> out;

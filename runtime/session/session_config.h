@@ -64,6 +64,7 @@ struct SessionConfig {
   std::string sasl_path;
   bool tls_auth_only = false;              // smtpd_tls_auth_only: AUTH only after STARTTLS
   bool broken_sasl_auth_clients = false;   // also "AUTH=" in EHLO, for old Outlook
+  mail::NetworkList sasl_exceptions;       // smtpd_sasl_exceptions_networks: clients EHLO offers no AUTH
   bool sasl_authenticated_header = false;  // smtpd_sasl_authenticated_header
   // smtpd_sasl_security_options and smtpd_sasl_tls_security_options
   // (noanonymous, noplaintext, nodictionary, noactive, mutual_auth,

@@ -286,6 +286,7 @@ class PolicyVm::Execution {
   // header_checks(5) / body_checks: each line against the tables, the first
   // table with a match deciding for that line.
   ListResult ContentChecks(uint32_t first, uint32_t count, bool body) {
+    if (vm_.no_header_body_checks_) return ListResult::Dunno();  // receive_override_options
     std::vector<std::string> lines;
     if (body) {
       lines = facts_.body_lines;
@@ -481,6 +482,7 @@ class PolicyVm::Execution {
         return facts_.pipelined_without_permission;
       case Predicate::kUnlistedRecipient:
       case Predicate::kUnlistedSender: {
+        if (vm_.no_unknown_recipient_checks_) return false;
         bool sender = pred == Predicate::kUnlistedSender;
         const std::string& address = sender ? facts_.sender : facts_.recipient;
         if (sender && address.empty()) return false;
@@ -809,11 +811,18 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender");
   sasl_enabled_ = image::BoolParameter(*image_, "smtpd_sasl_auth_enable");
   sender_login_maps_ = resolve::TablesOf(*image_, "smtpd_sender_login_maps");
+  // What a service after a content filter turns off (no_address_mappings
+  // is refused by postern check; milters are not run at all).
+  for (const std::string& option :
+       mail::SplitParameterList(image_->Text("receive_override_options")).value_or(std::vector<std::string>{})) {
+    no_unknown_recipient_checks_ = no_unknown_recipient_checks_ || option == "no_unknown_recipient_checks";
+    no_header_body_checks_ = no_header_body_checks_ || option == "no_header_body_checks";
+  }
 }
 
 Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {
   Decision decision = Run(VmStage::kRcpt, facts, trace);
-  if (decision.kind != Decision::Kind::kAccept) return decision;
+  if (decision.kind != Decision::Kind::kAccept || no_unknown_recipient_checks_) return decision;
   std::optional<resolve::Delivery> unlisted;
   if (reject_unlisted_sender_ && facts.has_sender && !facts.sender.empty()) {
     unlisted = resolver_->CheckListed(facts.sender, /*sender=*/true);

@@ -2,11 +2,13 @@
 """SMTP AUTH against a real Dovecot, posternd and a private Postfix 3.7 side
 by side with the same master.cf and the same Dovecot: port 25 without AUTH,
 submission that requires STARTTLS and offers AUTH only after it, smtps in
-wrapper mode. Every reply after the greeting is compared word for word
-(235, 535 5.7.8, 503 5.5.1, 501, 334 challenges, relaying with and without
-authentication, the sender login checks of smtpd_sender_login_maps, 450 4.7.1 beyond smtpd_client_auth_rate_limit), then both logs: sasl_method= and sasl_username= on the
-client= line, the failed-authentication warning, and no password in
-posternd's log.
+wrapper mode, and a service that offers no AUTH to loopback clients
+(smtpd_sasl_exceptions_networks). Every reply after the greeting is
+compared word for word (235, 535 5.7.8, 503 5.5.1, 501, 334 challenges,
+relaying with and without authentication, the sender login checks of
+smtpd_sender_login_maps, 450 4.7.1 beyond smtpd_client_auth_rate_limit),
+then both logs: sasl_method= and sasl_username= on the client= line, the
+failed-authentication warning, and no password in posternd's log.
 
 Needs root, Debian's postfix and dovecot-core (exit 77 otherwise).
 """
@@ -50,6 +52,11 @@ smtps     inet  n       -       n       -       -       smtpd
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_sender_restrictions=reject_known_sender_login_mismatch
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+exempt    inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/exempt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_exceptions_networks=127.0.0.0/8
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
@@ -73,7 +80,7 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
-SERVICES = ("smtp", "submission", "smtps")
+SERVICES = ("smtp", "submission", "smtps", "exempt")
 
 # smtpd_sender_login_maps: the logins that own each sender address.
 SENDER_LOGINS = """\
@@ -120,6 +127,8 @@ DIALOGUES = {
         "smtp", "plain",
         ["EHLO client.example", "MAIL FROM:<fred@example.com>", "RCPT TO:<fred@example.com>", "RSET",
          "MAIL FROM:<someone@outside.example>", "RCPT TO:<fred@example.com>"]),
+    "smtpd_sasl_exceptions_networks: AUTH not offered to the client": (
+        "exempt", "plain", ["EHLO client.example", "AUTH PLAIN " + RIGHT] + RELAY),
     "smtps, password guessing (smtpd_client_auth_rate_limit)": (
         "smtps", "wrapped", [EHLO] + ["AUTH PLAIN " + WRONG] * 4 + ["AUTH PLAIN " + RIGHT]),
 }
@@ -139,7 +148,7 @@ def compare(theirs, ours):
                 print(f"DIFFERENT [{name}] {command[:60]}\n  postfix: {postfix}\n  postern: {postern}")
     # Before STARTTLS and in wrapper mode (after STARTTLS, the dialogues' AUTH
     # replies show it).
-    for service, mode in (("smtp", "plain"), ("submission", "plain"), ("smtps", "wrapped")):
+    for service, mode in (("smtp", "plain"), ("submission", "plain"), ("smtps", "wrapped"), ("exempt", "plain")):
         a = [w for w in ehlo_keywords(theirs[service], mode) if w.startswith("AUTH")]
         b = [w for w in ehlo_keywords(ours[service], mode) if w.startswith("AUTH")]
         compared += 1

@@ -4,8 +4,8 @@ private Postfix 3.7 on the same configuration: examples/office with a
 master.cf that runs smtp (main.cf's settings), submission (STARTTLS
 required, HELO required, its own recipient restrictions), smtps (TLS from
 the first byte, its own relay restrictions) and a content-filter
-reinjection port (its own mynetworks, no recipient table, one session at
-a time). Each service's dialogues are replayed against both servers and
+reinjection port (its own mynetworks, no unknown recipient checks by
+receive_override_options, one session at a time). Each service's dialogues are replayed against both servers and
 every reply's code and enhanced status code compared; then what only
 posternd can be asked: its log names each service's syslog_name, and
 `postern check` accepts the configuration (each service's open-relay proof).
@@ -42,7 +42,7 @@ reinject  inet  n       -       n       -       1       smtpd
   -o mynetworks=127.0.0.0/8
   -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination
   -o smtpd_recipient_restrictions=
-  -o local_recipient_maps=
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
