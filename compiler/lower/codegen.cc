@@ -196,8 +196,9 @@ class Generator {
         case RestrictionKind::kRejectRblClient: {
           std::string zone = r.argument.substr(0, r.argument.find('='));
           Emit(Op::kRbl, Predicate::kNone, Constant(r.argument),
-               Constant(Reply("maps_rbl_reject_code", "554", "7.1",
-                              "Service unavailable; Client host [{client_address}] blocked using " + zone)));
+               Constant(Reply(
+                   "maps_rbl_reject_code", "554", "7.1",
+                   "Service unavailable; Client host [{client_address}] blocked using " + zone + "{rbl_reason}")));
           break;
         }
         case RestrictionKind::kCheckClientAccess:

@@ -22,10 +22,11 @@ struct Known {
   std::string_view name;
   RestrictionKind kind;
   bool takes_argument;
-  // posternd evaluates it as Postfix does. The DNS restrictions do not
-  // (yet): the daemon asks no DNS at RCPT time, so they never reject there,
-  // while `postern test` answers them from its cases' DNS facts.
-  bool daemon_evaluates = true;
+  // It asks DNS: posternd fetches the records before the stage decides
+  // (session/session_dns.cc), except at the end of data, where only the
+  // records earlier stages fetched are at hand; `postern test` answers
+  // from its cases' DNS facts.
+  bool asks_dns = false;
 };
 
 constexpr Known kKnown[] = {
@@ -52,12 +53,12 @@ constexpr Known kKnown[] = {
     {"reject_invalid_hostname", RestrictionKind::kRejectInvalidHelo, false},
     {"reject_non_fqdn_sender", RestrictionKind::kRejectNonFqdnSender, false},
     {"reject_non_fqdn_recipient", RestrictionKind::kRejectNonFqdnRecipient, false},
-    {"reject_unknown_sender_domain", RestrictionKind::kRejectUnknownSenderDomain, false, false},
-    {"reject_unknown_recipient_domain", RestrictionKind::kRejectUnknownRecipientDomain, false, false},
+    {"reject_unknown_sender_domain", RestrictionKind::kRejectUnknownSenderDomain, false, true},
+    {"reject_unknown_recipient_domain", RestrictionKind::kRejectUnknownRecipientDomain, false, true},
     {"reject_unknown_client_hostname", RestrictionKind::kRejectUnknownClientHostname, false},
     {"reject_unknown_client", RestrictionKind::kRejectUnknownClientHostname, false},
     {"reject_unknown_reverse_client_hostname", RestrictionKind::kRejectUnknownReverseClientHostname, false},
-    {"reject_rbl_client", RestrictionKind::kRejectRblClient, true, false},
+    {"reject_rbl_client", RestrictionKind::kRejectRblClient, true, true},
     {"check_client_access", RestrictionKind::kCheckClientAccess, true},
     {"check_reverse_client_hostname_access", RestrictionKind::kCheckReverseClientHostnameAccess, true},
     {"check_helo_access", RestrictionKind::kCheckHeloAccess, true},
@@ -319,12 +320,12 @@ class Lowering {
         continue;
       }
       r.kind = known->kind;
-      if (!known->daemon_evaluates) {
+      if (known->asks_dns && name == "smtpd_end_of_data_restrictions") {
         diagnostics_->Warning("PP0505", where,
                               "restriction \"" + word +
-                                  "\" is not evaluated by posternd: it asks no DNS at RCPT time yet, "
-                                  "so it never rejects there",
-                              "postern test answers it from the DNS facts of its cases; the daemon does not");
+                                  "\" in smtpd_end_of_data_restrictions sees only the DNS records earlier stages "
+                                  "fetched; a record not fetched counts as not listed, or the domain as found",
+                              "ask it at RCPT TO (smtpd_recipient_restrictions), where posternd fetches what it needs");
       }
       if (IsLoginMismatch(r.kind)) WarnIfLoginMismatchIsIdle(word, where);
       if (known->takes_argument) {

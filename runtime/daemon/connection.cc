@@ -258,6 +258,59 @@ asio::awaitable<bool> Connection::Admit() {
   co_return false;
 }
 
+namespace {
+
+dns::RecordType RecordTypeOf(vm::DnsRecordType type) {
+  switch (type) {
+    case vm::DnsRecordType::kA:
+      return dns::RecordType::kA;
+    case vm::DnsRecordType::kAaaa:
+      return dns::RecordType::kAaaa;
+    case vm::DnsRecordType::kMx:
+      return dns::RecordType::kMx;
+    case vm::DnsRecordType::kTxt:
+      return dns::RecordType::kTxt;
+  }
+  return dns::RecordType::kA;
+}
+
+vm::DnsRecords RecordsOf(const dns::DnsReply& reply) {
+  vm::DnsRecords records;
+  records.values = reply.values;
+  records.status = reply.status == dns::DnsReply::Status::kFound      ? vm::DnsRecords::Status::kFound
+                   : reply.status == dns::DnsReply::Status::kNotFound ? vm::DnsRecords::Status::kNotFound
+                                                                      : vm::DnsRecords::Status::kTemporary;
+  return records;
+}
+
+}  // namespace
+
+asio::awaitable<void> Connection::ResolveDns() {
+  using Answers = std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>>;
+  const std::vector<vm::DnsQuestion>& questions = session_->dns_questions();
+  auto answers = std::make_shared<Answers>();
+  for (const vm::DnsQuestion& q : questions) answers->emplace_back(q, vm::DnsRecords{});
+  if (shared_->dns != nullptr && !answers->empty()) {
+    // Every question at once; the last answer wakes this coroutine (the
+    // timer never fires by itself). The resolver's own timeouts bound it.
+    auto executor = co_await asio::this_coro::executor;
+    auto done = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+    auto remaining = std::make_shared<size_t>(answers->size());
+    for (size_t i = 0; i < answers->size(); ++i) {
+      const vm::DnsQuestion& q = (*answers)[i].first;
+      shared_->dns->Query(q.name, RecordTypeOf(q.type), [answers, remaining, done, executor, i](dns::DnsReply reply) {
+        asio::post(executor, [answers, remaining, done, i, reply = std::move(reply)] {
+          (*answers)[i].second = RecordsOf(reply);
+          if (--*remaining == 0) done->cancel();
+        });
+      });
+    }
+    boost::system::error_code ignored;
+    co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  session_->DnsAnswered(*answers);  // without a resolver: temporary failures
+}
+
 asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   session::SessionEnvironment env;
   env.new_queue_id = [this] { return shared_->ids.Next(); };
@@ -299,6 +352,9 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
         break;
       case session::Session::Next::kAuthenticate:
         co_await Authenticate();
+        break;
+      case session::Session::Next::kResolveDns:
+        co_await ResolveDns();
         break;
       case session::Session::Next::kStartTls: {
         Result<session::TlsInfo> tls = co_await Handshake();

@@ -52,6 +52,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // one step of an exchange with it.
   boost::asio::awaitable<void> PrepareSasl();
   boost::asio::awaitable<void> Authenticate();
+  // The DNS records a policy stage asks for, all at once.
+  boost::asio::awaitable<void> ResolveDns();
   std::string LimiterKey() const;
   void ArmTimer(int64_t seconds);
 

@@ -140,8 +140,10 @@ Result<std::shared_ptr<const Serving>> Server::PrepareService(const std::shared_
   }
   serving->wrapper_mode = image::BoolParameter(*view, "smtpd_tls_wrappermode");
   if (serving->wrapper_mode && !serving->tls) return Status::Permanent("smtpd_tls_wrappermode needs a certificate");
-  auto context =
-      session::MakeSessionContext(view, serving->tls != nullptr, std::make_shared<vm::OptimisticDns>(), rates_, users_);
+  // With a resolver the sessions fetch the DNS records their policy asks
+  // for; without one, every name exists and no list lists anyone.
+  std::shared_ptr<const vm::DnsOracle> dns = dns_ ? nullptr : std::make_shared<vm::OptimisticDns>();
+  auto context = session::MakeSessionContext(view, serving->tls != nullptr, dns, rates_, users_);
   if (!context.ok()) return context.status();
   serving->session = *context;
   serving->limits.count_limit = image::IntParameter(*view, "smtpd_client_connection_count_limit");
@@ -488,6 +490,15 @@ int Server::Run() {
   for (const ListenPlan& p : *plan) services_.push_back(p.service);
   std::sort(services_.begin(), services_.end());
   services_.erase(std::unique(services_.begin(), services_.end()), services_.end());
+  // DNS for the policy's restrictions (the delivery process has its own).
+  dns::ResolverOptions dns_options;
+  dns_options.servers = options_.dns_servers;
+  if (auto dns = dns::AsyncResolver::Create(dns_options); dns.ok()) {
+    dns_ = std::move(dns).value();
+    shared_.dns = dns_.get();
+  } else {
+    log_.Write("warning: DNS: " + dns.status().message() + "; DNS restrictions will never reject");
+  }
   auto serving = Prepare(*image);
   if (!serving.ok()) return fail("image " + (*image)->id() + ": " + serving.status().message());
   serving_.store(*serving);

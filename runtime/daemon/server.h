@@ -45,7 +45,7 @@ struct DaemonOptions {
   std::string control_socket;  // empty: QUEUE/control
   std::string users_file;      // passwd(5) text standing in for the system's users
   int64_t shutdown_grace_seconds = 30;
-  std::string dns_servers;   // for delivery; empty: the system's
+  std::string dns_servers;   // for delivery and the policy's DNS restrictions; empty: the system's
   bool no_delivery = false;  // queue only: no queue manager
   // Overrides maillog_file ("/dev/stderr" in the foreground, for tests).
   std::optional<std::string> maillog_file;
@@ -113,6 +113,7 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
   boost::asio::io_context reloader_;
   boost::asio::thread_pool lookups_{4};
+  std::unique_ptr<dns::AsyncResolver> dns_;  // for the policy's DNS restrictions; null: none could be made
   boost::asio::io_context main_;
   std::vector<std::thread> threads_;
   size_t next_worker_ = 0;

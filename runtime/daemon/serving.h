@@ -19,6 +19,7 @@
 #include "runtime/daemon/client_limiter.h"
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"
+#include "runtime/dns/async_resolver.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
 #include "util/asio.h"
@@ -81,6 +82,7 @@ class ConnectionRegistry {
 struct DaemonShared {
   queue::QueueWriter* writer = nullptr;
   boost::asio::thread_pool* lookups = nullptr;  // blocking name lookups (peer_names.h)
+  dns::AsyncResolver* dns = nullptr;            // the DNS records policy stages ask for
   QueueIdGenerator ids;
   ClientLimiter limiter;
   ConnectionRegistry registry;

@@ -673,6 +673,19 @@ bool Resolver::IsAuthDestination(std::string_view recipient) const {
          config_.virtual_mailbox_domains.Match(domain) || config_.relay_domains.Match(domain);
 }
 
+bool Resolver::IsFinalDestination(std::string_view address) const {
+  Resolution out;
+  ResolveOptions options;
+  options.record_steps = false;
+  Run run(*this, options, &out);
+  std::string canonical = UndoLocalRouting(run.Canonicalize(address));
+  size_t at = canonical.rfind('@');
+  if (at == std::string::npos) return true;
+  std::string domain = ToLower(std::string_view(canonical).substr(at + 1));
+  return IsLocalDomain(domain) || config_.virtual_alias_domains.Match(domain) ||
+         config_.virtual_mailbox_domains.Match(domain);
+}
+
 std::string Resolver::RewriteSender(std::string_view sender, Resolution* trace) const {
   ResolveOptions options;
   Resolution scratch;

@@ -56,6 +56,12 @@ class Resolver {
   // relay domain, and the address is not source-routed.
   bool IsAuthDestination(std::string_view recipient) const;
 
+  // Whether the domain of `address` (canonicalized) is one Postfix is the
+  // final destination for: local, a virtual alias domain or a virtual
+  // mailbox domain (RESOLVE_CLASS_FINAL), which reject_unknown_*_domain
+  // never ask the DNS about.
+  bool IsFinalDestination(std::string_view address) const;
+
   // Whether `domain` is local: $mydestination, or an address literal of
   // $inet_interfaces / $proxy_interfaces.
   bool IsLocalDomain(std::string_view domain) const;

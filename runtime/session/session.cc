@@ -70,6 +70,7 @@ Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, Sessi
   facts_.client_address = peer_.address;
   facts_.client_name = peer_.name;
   facts_.reverse_client_name = peer_.reverse_name;
+  facts_.dns = context_->fetches_dns ? &dns_ : nullptr;
   if (BareNewlineRefused()) lines_ = smtp::LineReader(smtp::BareNewline::kReject, config_.line_length_limit);
 }
 
@@ -90,16 +91,18 @@ void Session::Start(const std::optional<TlsInfo>& wrapped) {
   if (wrapped) NoteTls(*wrapped);
   facts_.pipelined_without_permission = false;
   facts_.event = NextEvent();
-  vm::Decision d = context_->policy->Run(vm::VmStage::kConnect, facts_);
-  if (d.kind != vm::Decision::Kind::kAccept) {
-    // Postfix with smtpd_delay_reject = no: the reject instead of the
-    // greeting, then 503 to everything but QUIT.
-    access_denied_ = d.reply;
-    LogReject("CONNECT", d.reply, "");
-    output_ += d.reply + "\r\n";
-    return;
-  }
-  Reply("220 " + config_.banner);
+  Decide([this] { return context_->policy->Run(vm::VmStage::kConnect, facts_); },
+         [this](const vm::Decision& d) {
+           if (d.kind != vm::Decision::Kind::kAccept) {
+             // Postfix with smtpd_delay_reject = no: the reject instead of the
+             // greeting, then 503 to everything but QUIT.
+             access_denied_ = d.reply;
+             LogReject("CONNECT", d.reply, "");
+             output_ += d.reply + "\r\n";
+             return;
+           }
+           Reply("220 " + config_.banner);
+         });
 }
 
 void Session::Reply(const std::string& text) {
@@ -132,6 +135,8 @@ Session::Next Session::next() const {
       return Next::kStartTls;
     case Phase::kSaslServer:
       return Next::kAuthenticate;
+    case Phase::kDns:
+      return Next::kResolveDns;
     case Phase::kClosed:
       return Next::kClose;
     default:
@@ -151,6 +156,12 @@ void Session::Close() {
   }
   line += " commands=" + std::to_string(total);
   Log(line);
+}
+
+// A command whose replies start at `output_before`: ok unless its reply
+// is an error.
+void Session::CountCommand(const std::string& name, size_t output_before) {
+  Count(name, output_.size() == output_before || !IsError(output_.substr(output_before, 3)));
 }
 
 void Session::Count(const std::string& name, bool ok) {
@@ -360,7 +371,11 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   // end of data, BDAT at its last chunk).
   bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData) ||
                        (c.verb == Verb::kAuth && phase_ == Phase::kSaslServer);
-  if (!counted_later) Count(counted, output_.size() == output_before || !IsError(output_.substr(output_before, 3)));
+  if (phase_ == Phase::kDns && pending_decision_) {
+    pending_decision_->counted = counted;  // once the policy has decided (DnsAnswered)
+    return;
+  }
+  if (!counted_later) CountCommand(counted, output_before);
 }
 
 void Session::Helo(const Command& c, bool extended) {
@@ -373,7 +388,11 @@ void Session::Helo(const Command& c, bool extended) {
   // no control characters (a CR there would start a header of its own).
   facts_.helo = Printable(c.argument);
   facts_.event = NextEvent();
-  vm::Decision d = context_->policy->Run(vm::VmStage::kHelo, facts_);
+  Decide([this] { return context_->policy->Run(vm::VmStage::kHelo, facts_); },
+         [this, extended](const vm::Decision& d) { HeloDecided(d, extended); });
+}
+
+void Session::HeloDecided(const vm::Decision& d, bool extended) {
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("HELO", d.reply, "");
     Reply(d.reply);
@@ -459,7 +478,14 @@ void Session::Mail(const Command& c) {
   facts_.size = size;
   facts_.recipient_count = 0;
   facts_.event = NextEvent();
-  vm::Decision d = context_->policy->Run(vm::VmStage::kMail, facts_);
+  Decide([this] { return context_->policy->Run(vm::VmStage::kMail, facts_); },
+         [this, ret, envid, body_type, smtputf8](const vm::Decision& d) {
+           MailDecided(d, ret, envid, body_type, smtputf8);
+         });
+}
+
+void Session::MailDecided(const vm::Decision& d, const std::string& ret, const std::string& envid,
+                          const std::string& body_type, bool smtputf8) {
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("MAIL", d.reply, "");
     facts_.has_sender = false;
@@ -523,7 +549,11 @@ void Session::Rcpt(const Command& c) {
   facts_.recipient = std::move(recipient);
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
-  vm::Decision d = context_->policy->CheckRecipient(facts_);
+  Decide([this] { return context_->policy->CheckRecipient(facts_); },
+         [this, notify, original](const vm::Decision& d) { RcptDecided(d, notify, original); });
+}
+
+void Session::RcptDecided(const vm::Decision& d, const std::string& notify, const std::string& original) {
   for (const std::string& warning : d.warnings) {
     Log(QueueIdOrNoqueue() + ": warn: RCPT from " + ClientText() + ": " + warning);
   }
@@ -560,7 +590,11 @@ void Session::Data(const Command& c, bool crlf) {
   facts_.recipient.clear();
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
-  vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
+  Decide([this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
+         [this, crlf](const vm::Decision& d) { DataDecided(d, crlf); });
+}
+
+void Session::DataDecided(const vm::Decision& d, bool crlf) {
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("DATA", d.reply, "");
     return Reply(d.reply);
@@ -619,14 +653,18 @@ void Session::Bdat(const Command& c) {
     content_.clear();
     bdat_bytes_ = 0;
     facts_.event = NextEvent();
-    vm::Decision d = context_->policy->Run(vm::VmStage::kData, facts_);
-    if (d.kind != vm::Decision::Kind::kAccept) {
-      LogReject("BDAT", d.reply, "");
-      bdat_error_ = d.reply;
-      ResetTransaction();
-    } else {
-      Absorb(d);
-    }
+    Decide([this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
+           [this](const vm::Decision& d) {
+             if (d.kind != vm::Decision::Kind::kAccept) {
+               LogReject("BDAT", d.reply, "");
+               bdat_error_ = d.reply;
+               ResetTransaction();
+             } else {
+               Absorb(d);
+             }
+             phase_ = Phase::kBdat;
+           });
+    return;
   }
   phase_ = Phase::kBdat;
 }
@@ -773,6 +811,7 @@ void Session::EndOfMessage() {
   facts_.recipient.clear();
   facts_.event = NextEvent();
   vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
+  dns_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
   facts_.body_lines.clear();
   if (d.kind != vm::Decision::Kind::kAccept) {
     Count(command, false);
@@ -996,6 +1035,8 @@ void Session::Xclient(const Command& c) {
   peer_ = peer;
   ResetSession();
   facts_ = vm::SmtpFacts{};
+  facts_.dns = context_->fetches_dns ? &dns_ : nullptr;
+  dns_ = vm::DnsAnswers{};  // another client
   facts_.client_address = peer_.address;
   facts_.client_name = peer_.name;
   facts_.reverse_client_name = peer_.reverse_name;

@@ -36,6 +36,7 @@
 #include "runtime/session/session_config.h"
 #include "runtime/smtp/command_parser.h"
 #include "runtime/smtp/data_decoder.h"
+#include "runtime/vm/dns_answers.h"
 #include "runtime/vm/policy_vm.h"
 
 namespace postern::session {
@@ -78,7 +79,7 @@ struct MessageToCommit {
 
 class Session {
  public:
-  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kClose };
+  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kResolveDns, kClose };
 
   Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
 
@@ -100,6 +101,11 @@ class Session {
   const SaslStep& sasl_step() const { return sasl_step_; }
   // The server's answer to sasl_step(), or why there is none (temporary).
   void SaslAnswered(const Result<sasl::DovecotAuthReply>& answer);
+  // SessionContext::fetches_dns: the DNS records the policy asks for
+  // (REQUIRES: next() == kResolveDns), and their answers, all of them,
+  // after which the stage that asked runs again.
+  const std::vector<vm::DnsQuestion>& dns_questions() const { return dns_.pending(); }
+  void DnsAnswered(const std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>>& answers);
   // smtpd_tls_wrappermode: the handshake before the greeting failed; the
   // session ends without a word to the client.
   void WrappedTlsFailed(const std::string& reason);
@@ -132,7 +138,8 @@ class Session {
  private:
   // kSaslServer: waiting for the authentication server; kSaslClient: for
   // the client's answer to a 334 challenge.
-  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kClosed };
+  // kDns: waiting for the DNS records of a policy stage.
+  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kDns, kClosed };
   struct Recipient {
     std::string address;
     std::string original;
@@ -181,6 +188,16 @@ class Session {
   std::string QueueIdOrNoqueue() const { return queue_id_.empty() ? "NOQUEUE" : queue_id_; }
   void LogReject(const std::string& stage, const std::string& reply, const std::string& recipient);
   void Absorb(const vm::Decision& d);
+  // Runs a policy stage (`run`) and hands its decision to `then`; when the
+  // stage asked for DNS records the session does not have, the session
+  // waits for them (kDns) and runs it again first.
+  void Decide(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
+  // The commands after their policy stage decided.
+  void HeloDecided(const vm::Decision& d, bool extended);
+  void MailDecided(const vm::Decision& d, const std::string& ret, const std::string& envid,
+                   const std::string& body_type, bool smtputf8);
+  void RcptDecided(const vm::Decision& d, const std::string& notify, const std::string& original);
+  void DataDecided(const vm::Decision& d, bool crlf);
   bool BareNewlineRefused() const;
   std::string Protocol() const;
   std::string ReceivedHeader() const;
@@ -197,6 +214,13 @@ class Session {
   Phase phase_ = Phase::kCommand;
   std::vector<sasl::DovecotMechanism> sasl_mechanisms_;
   SaslStep sasl_step_;
+  vm::DnsAnswers dns_;  // the DNS records fetched for this session
+  struct PendingDecision {
+    std::function<vm::Decision()> run;
+    std::function<void(const vm::Decision&)> then;
+    std::string counted;  // the command to count once decided ("" for the connect stage)
+  };
+  std::optional<PendingDecision> pending_decision_;
   std::string sasl_method_;  // the mechanism that authenticated the client
   smtp::LineReader lines_;
   std::string output_;
@@ -217,6 +241,7 @@ class Session {
   };
   std::vector<CommandCount> counts_;
   void Count(const std::string& name, bool ok);
+  void CountCommand(const std::string& name, size_t output_before);
 
   // The transaction.
   bool mail_given_ = false;

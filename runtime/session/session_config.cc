@@ -84,6 +84,8 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
                              "); refusing to serve it (run postern check)");
   }
   auto context = std::make_shared<SessionContext>();
+  context->fetches_dns = dns == nullptr;
+  if (dns == nullptr) dns = std::make_shared<vm::OptimisticDns>();
   context->image = image;
   context->resolver = std::make_shared<const resolve::Resolver>(image, std::move(users));
   context->policy = std::make_shared<const vm::PolicyVm>(image, context->resolver, std::move(dns), std::move(rates));

@@ -82,6 +82,9 @@ struct SessionContext {
   SessionConfig config;
   // STARTTLS can be offered (a certificate was loaded for this image).
   bool tls_available = false;
+  // The sessions fetch the DNS records their policy asks for
+  // (Session::Next::kResolveDns); else the policy's own oracle answers.
+  bool fetches_dns = false;
 };
 
 // Builds the context of `image` (main.cf's view, or an smtpd service's:
@@ -94,6 +97,8 @@ struct SessionContext {
 // with a permanent error naming the path that lets mail through: Postfix's
 // smtpd refuses to start without a relay restriction, and Postern goes
 // further, never serving any policy that relays for strangers.
+//
+// `dns` null: the sessions fetch DNS records themselves (the daemon).
 Result<std::shared_ptr<const SessionContext>> MakeSessionContext(
     std::shared_ptr<const image::Image> image, bool tls_available,
     std::shared_ptr<const vm::DnsOracle> dns = std::make_shared<vm::OptimisticDns>(),

@@ -8,19 +8,28 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace postern::vm {
 
-enum class DnsAnswer { kYes, kNo, kTemporaryFailure };
+// kPending: not known yet (dns_answers.h); the stage is run again once it is.
+enum class DnsAnswer { kYes, kNo, kTemporaryFailure, kPending };
+
+// A DNS list's answer for a listed name: its A records ("127.0.0.2") and
+// the first TXT record, the list's reason ("" when it has none).
+struct DnsListing {
+  std::vector<std::string> values;
+  std::string reason;
+};
 
 class DnsOracle {
  public:
   virtual ~DnsOracle() = default;
   // Whether mail can be routed to `domain` (MX, A or AAAA records).
   virtual DnsAnswer DomainExists(std::string_view domain) const = 0;
-  // The A record `address` has in the DNS list `zone`, if it is listed
-  // ("127.0.0.2").
-  virtual std::optional<std::string> ListedIn(std::string_view zone, std::string_view address) const = 0;
+  // What the DNS list `zone` says of `address` (a client address), if it
+  // lists it. A lookup failure counts as not listed, as in Postfix.
+  virtual std::optional<DnsListing> ListedIn(std::string_view zone, std::string_view address) const = 0;
 };
 
 // Rates for the policy language's `rate(field) > N per minute`: how many
@@ -42,7 +51,7 @@ class NoRates : public RateOracle {
 class OptimisticDns : public DnsOracle {
  public:
   DnsAnswer DomainExists(std::string_view) const override { return DnsAnswer::kYes; }
-  std::optional<std::string> ListedIn(std::string_view, std::string_view) const override { return std::nullopt; }
+  std::optional<DnsListing> ListedIn(std::string_view, std::string_view) const override { return std::nullopt; }
 };
 
 }  // namespace postern::vm

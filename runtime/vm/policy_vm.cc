@@ -153,7 +153,13 @@ class PolicyVm::Execution {
     return "";
   }
 
-  std::string Expand(std::string_view text, Context context, std::string_view zone = "") const {
+  const DnsOracle& Dns() const { return facts_.dns != nullptr ? *facts_.dns : *vm_.dns_; }
+
+  // {name} and the other names of a reply template; {rbl_reason} is "; "
+  // and a DNS list's reason when it gave one (Postfix's
+  // ${rbl_reason?; $rbl_reason}).
+  std::string Expand(std::string_view text, Context context, std::string_view zone = "",
+                     std::string_view reason = "") const {
     std::string out;
     out.reserve(text.size() + 64);
     size_t i = 0;
@@ -180,6 +186,8 @@ class PolicyVm::Execution {
         out += facts_.client_address;
       } else if (name == "zone") {
         out += zone;
+      } else if (name == "rbl_reason") {
+        if (!reason.empty()) out += "; " + std::string(reason);
       } else {
         out.append(text.substr(open, close - open + 1));
       }
@@ -240,6 +248,9 @@ class PolicyVm::Execution {
       case Op::kPermitIf:
         return Test(inst.pred, nullptr) ? ListResult::Ok() : ListResult::Dunno();
       case Op::kReplyIf: {
+        if (inst.pred == Predicate::kUnknownSenderDomain || inst.pred == Predicate::kUnknownRecipientDomain) {
+          return UnknownDomain(inst, context);
+        }
         std::string dynamic;
         if (!Test(inst.pred, &dynamic)) return ListResult::Dunno();
         return ListResult::Reply(dynamic.empty() ? Expand(p_.constants[inst.a], context) : dynamic);
@@ -501,10 +512,9 @@ class PolicyVm::Execution {
       case Predicate::kNonFqdnRecipient:
         return !FqdnAddress(facts_.recipient);
       case Predicate::kUnknownSenderDomain:
-        return facts_.has_sender && !facts_.sender.empty() &&
-               vm_.dns_->DomainExists(DomainOf(facts_.sender)) != DnsAnswer::kYes;
+        return DomainAnswer(true) == DnsAnswer::kNo;
       case Predicate::kUnknownRecipientDomain:
-        return vm_.dns_->DomainExists(DomainOf(facts_.recipient)) != DnsAnswer::kYes;
+        return DomainAnswer(false) == DnsAnswer::kNo;
       case Predicate::kUnknownClientHostname:
         return facts_.client_name == "unknown";
       case Predicate::kUnknownReverseClientHostname:
@@ -517,6 +527,30 @@ class PolicyVm::Execution {
         return false;
     }
     return false;
+  }
+
+  // reject_unknown_sender_domain and reject_unknown_recipient_domain: what
+  // the DNS says of the address's domain; kYes for the null sender and for
+  // a domain this system is the final destination for (not asked).
+  DnsAnswer DomainAnswer(bool sender) const {
+    const std::string& address = sender ? facts_.sender : facts_.recipient;
+    if (sender && (!facts_.has_sender || address.empty())) return DnsAnswer::kYes;
+    if (vm_.resolver_->IsFinalDestination(address)) return DnsAnswer::kYes;
+    return Dns().DomainExists(DomainOf(address));
+  }
+
+  // An unknown domain is refused with the list's reply; a DNS failure gets
+  // 450 (and a 4.x.x code) as unknown_address_tempfail_action says: at
+  // once (defer), or only when nothing else refuses (defer_if_permit).
+  ListResult UnknownDomain(const Inst& inst, Context context) {
+    DnsAnswer answer = DomainAnswer(inst.pred == Predicate::kUnknownSenderDomain);
+    if (answer == DnsAnswer::kYes || answer == DnsAnswer::kPending) return ListResult::Dunno();
+    std::string reply = Expand(p_.constants[inst.a], context);
+    if (answer == DnsAnswer::kNo) return ListResult::Reply(reply);
+    if (reply.size() > 5) reply = "450 4" + reply.substr(5);
+    if (vm_.unknown_address_tempfail_defer_) return ListResult::Reply(reply);
+    if (defer_if_permit_.empty()) defer_if_permit_ = reply;
+    return ListResult::Dunno();
   }
 
   // reject_*sender_login_mismatch, as Postfix's smtpd: the sender (in its
@@ -555,9 +589,12 @@ class PolicyVm::Execution {
   ListResult Rbl(const std::string& spec, const std::string& reply, Context context) const {
     std::string zone = spec.substr(0, spec.find('='));
     std::string filter = spec.find('=') == std::string::npos ? "" : spec.substr(spec.find('=') + 1);
-    auto listed = vm_.dns_->ListedIn(zone, facts_.client_address);
-    if (!listed || (!filter.empty() && *listed != filter)) return ListResult::Dunno();
-    return ListResult::Reply(Expand(reply, context, zone));
+    std::optional<DnsListing> listed = Dns().ListedIn(zone, facts_.client_address);
+    if (!listed) return ListResult::Dunno();
+    if (!filter.empty() && std::find(listed->values.begin(), listed->values.end(), filter) == listed->values.end()) {
+      return ListResult::Dunno();
+    }
+    return ListResult::Reply(Expand(reply, context, zone, listed->reason));
   }
 
   // One lookup in access table `index`; nullopt when the key is not there.
@@ -811,6 +848,9 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   reject_unlisted_sender_ = image::BoolParameter(*image_, "smtpd_reject_unlisted_sender");
   sasl_enabled_ = image::BoolParameter(*image_, "smtpd_sasl_auth_enable");
   sender_login_maps_ = resolve::TablesOf(*image_, "smtpd_sender_login_maps");
+  // Expanded by the compiler per service (its default names
+  // reject_tempfail_action, whose -o overrides reach it too).
+  unknown_address_tempfail_defer_ = Trim(image_->Text("unknown_address_tempfail_action")) == "defer";
   // What a service after a content filter turns off (no_address_mappings
   // is refused by postern check; milters are not run at all).
   for (const std::string& option :

@@ -10,6 +10,8 @@
 
 namespace postern::vm {
 
+class DnsOracle;
+
 struct SmtpFacts {
   std::string client_address;                   // "192.0.2.7" or "2001:db8::7"
   std::string client_name = "unknown";          // forward-confirmed name, or "unknown"
@@ -31,6 +33,9 @@ struct SmtpFacts {
   std::vector<std::string> header_lines;
   std::vector<std::string> body_lines;  // end of data: the body, line by line
   uint64_t event = 0;                   // unique per stage evaluation, for rate counting (RateOracle)
+  // The DNS answers of this evaluation (the session's, dns_answers.h);
+  // null: the VM's own oracle.
+  const DnsOracle* dns = nullptr;
 };
 
 }  // namespace postern::vm

@@ -101,28 +101,34 @@ class SmtpSink:
 
 
 class Dnsmasq:
-    """dnsmasq answering for the zone `domain` on a loopback port: `mx` is
-    a list of (domain, host, preference), `hosts` of (name, address)."""
+    """dnsmasq answering for the zone `domain` (and the other `zones`) on
+    a loopback port: `mx` is a list of (domain, host, preference), `hosts`
+    of (name, address), `extra` more dnsmasq options (--txt-record=...).
+    `address`/`port`: where it listens (port 53 on an address of its own
+    serves a resolver that cannot be told a port: resolv.conf)."""
 
-    def __init__(self, domain, mx=(), hosts=()):
+    def __init__(self, domain, mx=(), hosts=(), zones=(), extra=(), address="127.0.0.1", port=None):
         self.domain, self.mx, self.hosts = domain, list(mx), list(hosts)
+        self.zones, self.extra, self.address, self.fixed_port = list(zones), list(extra), address, port
         self.process = None
         self.port = None
 
     def __enter__(self):
         for _ in range(5):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             argv = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-                    "--no-hosts", "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1",
-                    "--port=%d" % self.port, "--local=/%s/" % self.domain]
+                    "--no-hosts", "--pid-file=", "--bind-interfaces", "--listen-address=" + self.address,
+                    "--port=%d" % self.port]
+            argv += ["--local=/%s/" % z for z in [self.domain] + self.zones]
             argv += ["--mx-host=%s,%s,%d" % m for m in self.mx]
             argv += ["--host-record=%s,%s" % h for h in self.hosts]
+            argv += self.extra
             if os.geteuid() == 0:
                 argv += ["--user=nobody"]
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.DEVNULL)
             if _wait_listening(self.process,
-                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
+                               lambda: socket.create_connection((self.address, self.port), timeout=1).close(),
                                "dnsmasq"):
                 return self
         raise RuntimeError("dnsmasq did not start")
@@ -134,7 +140,7 @@ class Dnsmasq:
 
     @property
     def server(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % (self.address, self.port)
 
 
 class Dovecot:

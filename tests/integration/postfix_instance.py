@@ -178,15 +178,23 @@ class PrivatePostfix:
     """with PrivatePostfix(example, root, extra_overrides) as pf: pf.port, pf.etc, pf.env.
     `recorded`: the master.cf commands replaced by the delivery recorder
     (none, for an instance that really delivers); `inet_ports`: the other
-    inet services to run, each on its loopback port."""
+    inet services to run, each on its loopback port; `resolv_conf`: a file
+    that stands in for /etc/resolv.conf."""
 
-    def __init__(self, example, root, extra=None, recorded=RECORDED_SERVICES, inet_ports=None):
+    def __init__(self, example, root, extra=None, recorded=RECORDED_SERVICES, inet_ports=None, resolv_conf=None):
         self.root = root
         self.port = free_port()
         self.etc, self.env = derive(example, root, self.port, extra, recorded, inet_ports)
+        self.resolv_conf = resolv_conf
 
     def __enter__(self):
-        subprocess.run(["postfix", "start"], env=self.env, check=True, capture_output=True)
+        start = ["postfix", "start"]
+        if self.resolv_conf:
+            # Its resolver asks the test's DNS server: /etc/resolv.conf,
+            # replaced in a mount namespace of its own (it stays there).
+            start = ["unshare", "--mount", "sh", "-c",
+                     'mount --bind "$0" /etc/resolv.conf && exec postfix start', self.resolv_conf]
+        subprocess.run(start, env=self.env, check=True, capture_output=True)
         try:
             wait_for_port(self.port)
         except Exception:

@@ -85,8 +85,10 @@ DIALOGUES = {
 
 
 def connect(port, mode):
-    """A socket and a reply reader: plain, or wrapped in TLS from the first byte."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    """A socket: plain, wrapped in TLS from the first byte, or plain from
+    another loopback address ("from:127.0.0.2")."""
+    source = (mode[5:], 0) if mode.startswith("from:") else None
+    s = socket.create_connection(("127.0.0.1", port), timeout=20, source_address=source)
     if mode == "wrapped":
         s = insecure_context().wrap_socket(s, server_hostname="mx.test.example")
     return s
@@ -221,14 +223,17 @@ def office_config(source, root, master_cf, settings):
 
 class SideBySide:
     """posternd and a private Postfix on the same configuration, each smtpd
-    service of `services` on a loopback port of its own. Inside the `with`:
+    service of `services` on a loopback port of its own (posternd with
+    `posternd_args`, Postfix with `resolv_conf` as PrivatePostfix takes it). Inside the `with`:
     `theirs` and `ours`, the ports by service; after it: `postfix_log` and
     `posternd_log`, the two servers' logs."""
 
-    def __init__(self, args, config, root, services):
+    def __init__(self, args, config, root, services, posternd_args=(), resolv_conf=None):
         self.args, self.config, self.root, self.services = args, config, root, services
+        self.posternd_args = list(posternd_args)
         self.theirs = {s: free_port() for s in services if s != "smtp"}
-        self.instance = PrivatePostfix(config, os.path.join(root, "postfix"), inet_ports=self.theirs)
+        self.instance = PrivatePostfix(config, os.path.join(root, "postfix"), inet_ports=self.theirs,
+                                       resolv_conf=resolv_conf)
         self.theirs["smtp"] = self.instance.port
         self.ours = {s: free_port() for s in services}
         self.ours_root = os.path.join(root, "posternd")
@@ -247,7 +252,7 @@ class SideBySide:
         self.process = subprocess.Popen(
             [self.args.posternd, "-i", images, "-q", os.path.join(self.ours_root, "queue"), *listen, "--no-delivery",
              "--users", os.path.join(self.config, "trace", "users"), "--user", "nobody", "--maillog-file",
-             "/dev/stderr"], stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
+             "/dev/stderr", *self.posternd_args], stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
         try:
             for port in self.ours.values():
                 wait_for_port(port)

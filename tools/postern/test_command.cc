@@ -32,9 +32,9 @@ class TestDns : public vm::DnsOracle {
     }
     return vm::DnsAnswer::kYes;
   }
-  std::optional<std::string> ListedIn(std::string_view zone, std::string_view address) const override {
+  std::optional<vm::DnsListing> ListedIn(std::string_view zone, std::string_view address) const override {
     for (const TestCase::Listing& l : case_.listings) {
-      if (l.zone == zone && l.address == address) return l.value;
+      if (l.zone == zone && l.address == address) return vm::DnsListing{{l.value}, ""};
     }
     return std::nullopt;
   }

@@ -1,0 +1,68 @@
+// dns_answers.cc: see dns_answers.h.
+#include "runtime/vm/dns_answers.h"
+
+#include <algorithm>
+
+#include "mail/ip_address.h"
+#include "util/strings.h"
+
+namespace postern::vm {
+
+std::string DnsListQuery(std::string_view zone, std::string_view address) {
+  std::optional<mail::IpAddress> ip = mail::IpAddress::Parse(address);
+  if (!ip) return "";
+  std::string name;
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (!ip->ipv6) {
+    for (int i = 3; i >= 0; --i) name += std::to_string(ip->bytes[static_cast<size_t>(i)]) + ".";
+  } else {
+    for (int i = 15; i >= 0; --i) {
+      uint8_t b = ip->bytes[static_cast<size_t>(i)];
+      name += kHex[b & 0xf];
+      name += '.';
+      name += kHex[b >> 4];
+      name += '.';
+    }
+  }
+  return name + std::string(zone);
+}
+
+const DnsRecords* DnsAnswers::Records(DnsRecordType type, std::string_view name) const {
+  DnsQuestion question{type, ToLower(name)};
+  auto found = answers_.find(question);
+  if (found != answers_.end()) return &found->second;
+  if (std::find(pending_.begin(), pending_.end(), question) == pending_.end()) pending_.push_back(question);
+  return nullptr;
+}
+
+void DnsAnswers::Answer(const DnsQuestion& question, DnsRecords records) {
+  answers_[DnsQuestion{question.type, ToLower(question.name)}] = std::move(records);
+}
+
+DnsAnswer DnsAnswers::DomainExists(std::string_view domain) const {
+  using Status = DnsRecords::Status;
+  const DnsRecords* mx = Records(DnsRecordType::kMx, domain);
+  if (mx == nullptr) return DnsAnswer::kPending;
+  if (mx->status == Status::kFound) return DnsAnswer::kYes;
+  if (mx->status == Status::kTemporary) return DnsAnswer::kTemporaryFailure;
+  // No MX: the domain's own addresses, both asked at once.
+  const DnsRecords* a = Records(DnsRecordType::kA, domain);
+  const DnsRecords* aaaa = Records(DnsRecordType::kAaaa, domain);
+  if (a == nullptr || aaaa == nullptr) return DnsAnswer::kPending;
+  if (a->status == Status::kFound || aaaa->status == Status::kFound) return DnsAnswer::kYes;
+  if (a->status == Status::kTemporary || aaaa->status == Status::kTemporary) return DnsAnswer::kTemporaryFailure;
+  return DnsAnswer::kNo;
+}
+
+std::optional<DnsListing> DnsAnswers::ListedIn(std::string_view zone, std::string_view address) const {
+  std::string name = DnsListQuery(zone, address);
+  if (name.empty()) return std::nullopt;
+  const DnsRecords* a = Records(DnsRecordType::kA, name);
+  const DnsRecords* txt = Records(DnsRecordType::kTxt, name);
+  if (a == nullptr || txt == nullptr || a->status != DnsRecords::Status::kFound) return std::nullopt;
+  DnsListing listing{a->values, ""};
+  if (txt->status == DnsRecords::Status::kFound && !txt->values.empty()) listing.reason = txt->values.front();
+  return listing;
+}
+
+}  // namespace postern::vm

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The DNS restrictions against a real DNS server, posternd and a private
+Postfix 3.7 side by side: Debian's dnsmasq serves test zones (a domain with
+MX records, one with an address only, names that do not exist, a DNS list
+listing 127.0.0.2 with a reason; it refuses every other name, a DNS
+failure) on port 53 of 127.0.0.153; posternd asks
+it through --dns, Postfix through /etc/resolv.conf replaced in a mount
+namespace of its own. Clients connect from 127.0.0.1 (not listed) and
+127.0.0.2 (listed); every reply is compared word for word.
+
+Needs root, Debian's postfix and dnsmasq, and mount namespaces (exit 77
+otherwise).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import Dnsmasq  # noqa: E402
+from postfix_instance import SKIP  # noqa: E402
+from posternd import arguments  # noqa: E402
+from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
+
+DNS_ADDRESS = "127.0.0.153"
+
+MASTER_CF = """\
+smtp      inet  n       -       n       -       -       smtpd
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+SETTINGS = {
+    "mynetworks": "10.0.0.0/8",
+    "smtpd_client_restrictions": "",
+    "smtpd_sender_restrictions": "reject_unknown_sender_domain",
+    "smtpd_relay_restrictions": "reject_rbl_client dnsbl.test, reject_unknown_recipient_domain, "
+                                "permit_mynetworks, reject_unauth_destination",
+}
+
+ZONE_RECORDS = dict(
+    domain="test.example", zones=["dnsbl.test"],
+    mx=[("exists.test.example", "mx.test.example", 10)],
+    hosts=[("mx.test.example", "192.0.2.25"), ("aonly.test.example", "192.0.2.26")],
+    extra=["--address=/2.0.0.127.dnsbl.test/127.0.0.2",
+           "--txt-record=2.0.0.127.dnsbl.test,Listed for testing"])
+
+
+def envelope(sender, *recipients):
+    return [f"MAIL FROM:<{sender}>"] + [f"RCPT TO:<{r}>" for r in recipients] + ["RSET"]
+
+
+DIALOGUES = {
+    "sender domains (reject_unknown_sender_domain)": (
+        "plain", ["EHLO client.example"]
+        + envelope("a@exists.test.example", "fred@example.com")
+        + envelope("a@aonly.test.example", "fred@example.com")
+        + envelope("a@missing.test.example", "fred@example.com")
+        + envelope("a@example.com", "fred@example.com")
+        + envelope("a@nowhere.invalid", "fred@example.com", "b@exists.test.example")
+        + envelope("", "fred@example.com")),
+    "recipient domains (reject_unknown_recipient_domain)": (
+        "plain", ["EHLO client.example"]
+        + envelope("a@exists.test.example", "b@exists.test.example", "b@aonly.test.example",
+                   "b@missing.test.example", "b@nowhere.invalid", "fred@example.com")),
+    "a listed client (reject_rbl_client)": (
+        "from:127.0.0.2", ["EHLO client.example"] + envelope("a@exists.test.example", "fred@example.com")),
+}
+
+
+def main():
+    args = arguments()
+    if os.geteuid() != 0 or shutil.which("postfix") is None or not os.path.exists("/usr/sbin/dnsmasq") \
+            or shutil.which("unshare") is None:
+        print("skipped: needs root, Debian's postfix, dnsmasq and unshare")
+        return SKIP
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True)
+    if probe.returncode != 0:
+        print("skipped: no mount namespaces here: " + probe.stderr.decode(errors="replace"))
+        return SKIP
+    root = tempfile.mkdtemp(prefix="postern-dns-")
+    os.chmod(root, 0o755)
+    resolv_conf = os.path.join(root, "resolv.conf")
+    with open(resolv_conf, "w") as f:
+        f.write(f"nameserver {DNS_ADDRESS}\noptions attempts:1 timeout:2\n")
+    results = []
+    with Dnsmasq(address=DNS_ADDRESS, port=53, **ZONE_RECORDS):
+        config = office_config(args.source, root, MASTER_CF, SETTINGS)
+        check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
+        results.append(("postern check passes the DNS restrictions without a warning",
+                        check.returncode == 0 and "PP0505" not in check.stdout + check.stderr,
+                        check.stdout + check.stderr))
+        with SideBySide(args, config, root, ("smtp",), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
+                        resolv_conf=resolv_conf) as servers:
+            compared = different = 0
+            for name, (mode, lines) in DIALOGUES.items():
+                a = talk(servers.theirs["smtp"], mode, lines)
+                b = talk(servers.ours["smtp"], mode, lines)
+                for (command, postfix), (_, postern) in zip(a, b):
+                    if command == "(greeting)":
+                        continue
+                    compared += 1
+                    if postfix != postern:
+                        different += 1
+                        print(f"DIFFERENT [{name}] {command}\n  postfix: {postfix}\n  postern: {postern}")
+            results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
+                            f"{different} different"))
+    return finish(results, root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
