@@ -102,7 +102,8 @@ const char* PredicateName(Predicate p) {
                                        "unknown_reverse_client_hostname",
                                        "login_mismatch",
                                        "known_login_mismatch",
-                                       "not_logged_in"};
+                                       "not_logged_in",
+                                       "unknown_helo_hostname"};
   static_assert(std::size(kNames) == kPredicateCount, "a predicate without a name");
   auto i = static_cast<size_t>(p);
   return i < std::size(kNames) ? kNames[i] : "?";
@@ -314,6 +315,7 @@ Status Verify(const Program& p) {
         (i.b == 0 || i.a >= p.tables.size() || i.b > p.tables.size() - i.a || i.flags > 1)) {
       return bad("content checks out of range at " + std::to_string(pc));
     }
+    if (i.op == Op::kRbl && i.flags >= kRblTargetCount) return bad("bad DNS list target at " + std::to_string(pc));
     if (i.op == Op::kAction && (i.a >= kActionKindCount || i.b >= p.constants.size())) {
       return bad("action out of range at " + std::to_string(pc));
     }

@@ -38,7 +38,7 @@ enum class Op : uint8_t {
   kPermitIf,       // if predicate `pred` holds: return OK
   kReplyIf,        // if predicate `pred` holds: return the reply of constant a
   kAccess,         // access(5) lookup with access spec a; its result decides, or DUNNO
-  kRbl,            // DNS: if the client is listed in zone constant a: return reply constant b
+  kRbl,            // DNS: if flags' RblTarget is listed in zone constant a: return reply constant b
   kTest,           // condition test a (Program::tests): jump forward to pc b when it is false
                    // (when it is true, with flags bit 0)
   kAction,         // a deciding-nothing action: a = ActionKind, b = constant (its argument)
@@ -74,9 +74,17 @@ enum class Predicate : uint8_t {
   kLoginMismatch,
   kKnownLoginMismatch,
   kNotLoggedIn,
+  kUnknownHeloHostname,  // DNS: the HELO name has no A, AAAA or MX record
 };
-inline constexpr int kPredicateCount = 21;
+inline constexpr int kPredicateCount = 22;
 const char* PredicateName(Predicate p);
+
+// What a DNS list is asked about (kRbl's flags): the client address
+// (reject_rbl_client), or a domain: the client's name, its unverified
+// reverse name, the HELO name, the sender's or the recipient's domain
+// (reject_rhsbl_*).
+enum class RblTarget : uint16_t { kClientAddress, kClientName, kReverseClientName, kHelo, kSender, kRecipient };
+inline constexpr uint16_t kRblTargetCount = 6;
 
 // Which SMTP object a list's replies name ("<host[addr]>: Client host
 // rejected: ..."), stored in kRunList's flags.

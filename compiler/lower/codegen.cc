@@ -193,14 +193,29 @@ class Generator {
                       Reply("unknown_client_reject_code", "450", "7.25",
                             "Client host rejected: cannot find your reverse hostname, [{client_address}]"));
           break;
-        case RestrictionKind::kRejectRblClient: {
-          std::string zone = r.argument.substr(0, r.argument.find('='));
-          Emit(Op::kRbl, Predicate::kNone, Constant(r.argument),
-               Constant(Reply(
-                   "maps_rbl_reject_code", "554", "7.1",
-                   "Service unavailable; Client host [{client_address}] blocked using " + zone + "{rbl_reason}")));
+        case RestrictionKind::kRejectRblClient:
+          EmitDnsList(r.argument, mail::RblTarget::kClientAddress, "Client host", "{client_address}");
           break;
-        }
+        case RestrictionKind::kRejectRhsblClient:
+          EmitDnsList(r.argument, mail::RblTarget::kClientName, "Client host", "{client_name}");
+          break;
+        case RestrictionKind::kRejectRhsblReverseClient:
+          EmitDnsList(r.argument, mail::RblTarget::kReverseClientName, "Unverified Client host",
+                      "{reverse_client_name}");
+          break;
+        case RestrictionKind::kRejectRhsblHelo:
+          EmitDnsList(r.argument, mail::RblTarget::kHelo, "Helo command", "{helo}");
+          break;
+        case RestrictionKind::kRejectRhsblSender:
+          EmitDnsList(r.argument, mail::RblTarget::kSender, "Sender address", "{sender}");
+          break;
+        case RestrictionKind::kRejectRhsblRecipient:
+          EmitDnsList(r.argument, mail::RblTarget::kRecipient, "Recipient address", "{recipient}");
+          break;
+        case RestrictionKind::kRejectUnknownHeloHostname:
+          EmitReplyIf(Predicate::kUnknownHeloHostname, Reply("unknown_hostname_reject_code", "450", "7.1",
+                                                             "<{helo}>: Helo command rejected: Host not found"));
+          break;
         case RestrictionKind::kCheckClientAccess:
           Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kClient));
           break;
@@ -257,6 +272,18 @@ class Generator {
     }
     Emit(Op::kReturn);
     return start;
+  }
+
+  // reject_rbl_client and reject_rhsbl_*: "zone[=d.d.d.d]" asked about
+  // `target`, with default_rbl_reply's text ($rbl_class [$rbl_what] ...).
+  void EmitDnsList(const std::string& argument, mail::RblTarget target, const std::string& rbl_class,
+                   const std::string& what) {
+    std::string zone = argument.substr(0, argument.find('='));
+    std::string reply =
+        Reply("maps_rbl_reject_code", "554", "7.1",
+              "Service unavailable; " + rbl_class + " [" + what + "] blocked using " + zone + "{rbl_reason}");
+    program_.code.push_back(
+        Inst{Op::kRbl, Predicate::kNone, static_cast<uint16_t>(target), Constant(argument), Constant(reply)});
   }
 
   // A rule: its condition as forward jumps past the action when false.

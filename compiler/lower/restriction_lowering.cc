@@ -59,6 +59,13 @@ constexpr Known kKnown[] = {
     {"reject_unknown_client", RestrictionKind::kRejectUnknownClientHostname, false},
     {"reject_unknown_reverse_client_hostname", RestrictionKind::kRejectUnknownReverseClientHostname, false},
     {"reject_rbl_client", RestrictionKind::kRejectRblClient, true, true},
+    {"reject_rhsbl_client", RestrictionKind::kRejectRhsblClient, true, true},
+    {"reject_rhsbl_reverse_client", RestrictionKind::kRejectRhsblReverseClient, true, true},
+    {"reject_rhsbl_helo", RestrictionKind::kRejectRhsblHelo, true, true},
+    {"reject_rhsbl_sender", RestrictionKind::kRejectRhsblSender, true, true},
+    {"reject_rhsbl_recipient", RestrictionKind::kRejectRhsblRecipient, true, true},
+    {"reject_unknown_helo_hostname", RestrictionKind::kRejectUnknownHeloHostname, false, true},
+    {"reject_unknown_hostname", RestrictionKind::kRejectUnknownHeloHostname, false, true},
     {"check_client_access", RestrictionKind::kCheckClientAccess, true},
     {"check_reverse_client_hostname_access", RestrictionKind::kCheckReverseClientHostnameAccess, true},
     {"check_helo_access", RestrictionKind::kCheckHeloAccess, true},
@@ -98,13 +105,6 @@ constexpr std::string_view kUnsupported[] = {
     "permit_tls_clientcerts",
     "reject_maps_rbl",
     "reject_multi_recipient_bounce",
-    "reject_rhsbl_client",
-    "reject_rhsbl_helo",
-    "reject_rhsbl_recipient",
-    "reject_rhsbl_reverse_client",
-    "reject_rhsbl_sender",
-    "reject_unknown_helo_hostname",
-    "reject_unknown_hostname",
     "reject_unverified_recipient",
     "reject_unverified_sender",
     "sleep",
@@ -112,6 +112,12 @@ constexpr std::string_view kUnsupported[] = {
     "check_etrn_access",
     "reject_unknown_forward_client_hostname",
 };
+
+bool IsDnsList(RestrictionKind kind) {
+  return kind == RestrictionKind::kRejectRblClient || kind == RestrictionKind::kRejectRhsblClient ||
+         kind == RestrictionKind::kRejectRhsblReverseClient || kind == RestrictionKind::kRejectRhsblHelo ||
+         kind == RestrictionKind::kRejectRhsblSender || kind == RestrictionKind::kRejectRhsblRecipient;
+}
 
 bool IsLoginMismatch(RestrictionKind kind) {
   return kind == RestrictionKind::kRejectSenderLoginMismatch ||
@@ -335,9 +341,9 @@ class Lowering {
                  std::find(std::begin(kUnsupported), std::end(kUnsupported), lower) != std::end(kUnsupported);
         };
         if (i + 1 >= items.size() || is_restriction(items[i + 1])) {
-          diagnostics_->Error("PP0502", where, "restriction \"" + word + "\" needs an argument",
-                              r.kind == RestrictionKind::kRejectRblClient ? "write reject_rbl_client zen.example.org"
-                                                                          : "write " + word + " type:table");
+          diagnostics_->Error(
+              "PP0502", where, "restriction \"" + word + "\" needs an argument",
+              IsDnsList(r.kind) ? "write " + word + " zen.example.org" : "write " + word + " type:table");
           continue;
         }
         r.argument = items[++i];

@@ -51,7 +51,13 @@ enum class RestrictionKind {
   kRejectUnknownClientHostname,   // DNS
   kRejectUnknownReverseClientHostname,
   kRejectRblClient,    // DNS; argument: rbl domain[=reply filter]
-  kCheckClientAccess,  // argument: table reference
+  kRejectRhsblClient,  // DNS, the same argument: the client's name
+  kRejectRhsblReverseClient,
+  kRejectRhsblHelo,
+  kRejectRhsblSender,
+  kRejectRhsblRecipient,
+  kRejectUnknownHeloHostname,  // DNS
+  kCheckClientAccess,          // argument: table reference
   kCheckReverseClientHostnameAccess,
   kCheckHeloAccess,
   kCheckSenderAccess,

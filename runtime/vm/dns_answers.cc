@@ -10,7 +10,12 @@ namespace postern::vm {
 
 std::string DnsListQuery(std::string_view zone, std::string_view address) {
   std::optional<mail::IpAddress> ip = mail::IpAddress::Parse(address);
-  if (!ip) return "";
+  if (!ip) {
+    // A domain (reject_rhsbl_*): itself under the zone.
+    std::string_view domain = address;
+    while (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+    return domain.empty() ? "" : ToLower(domain) + "." + std::string(zone);
+  }
   std::string name;
   static constexpr char kHex[] = "0123456789abcdef";
   if (!ip->ipv6) {

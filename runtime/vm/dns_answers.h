@@ -36,7 +36,8 @@ struct DnsRecords {
 };
 
 // The name a DNS list is asked about `address`: its octets (IPv4) or
-// nibbles (IPv6) reversed, then the zone. "" for a malformed address.
+// nibbles (IPv6) reversed, then the zone; a domain (RHSBL) as it is, then
+// the zone.
 std::string DnsListQuery(std::string_view zone, std::string_view address);
 
 class DnsAnswers : public DnsOracle {

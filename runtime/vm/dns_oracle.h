@@ -27,8 +27,9 @@ class DnsOracle {
   virtual ~DnsOracle() = default;
   // Whether mail can be routed to `domain` (MX, A or AAAA records).
   virtual DnsAnswer DomainExists(std::string_view domain) const = 0;
-  // What the DNS list `zone` says of `address` (a client address), if it
-  // lists it. A lookup failure counts as not listed, as in Postfix.
+  // What the DNS list `zone` says of `address` (a client address, or a
+  // domain for reject_rhsbl_*), if it lists it. A lookup failure counts as
+  // not listed, as in Postfix.
   virtual std::optional<DnsListing> ListedIn(std::string_view zone, std::string_view address) const = 0;
 };
 

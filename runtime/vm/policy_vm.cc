@@ -184,6 +184,10 @@ class PolicyVm::Execution {
         out += facts_.helo;
       } else if (name == "client_address") {
         out += facts_.client_address;
+      } else if (name == "client_name") {
+        out += facts_.client_name;
+      } else if (name == "reverse_client_name") {
+        out += facts_.reverse_client_name;
       } else if (name == "zone") {
         out += zone;
       } else if (name == "rbl_reason") {
@@ -248,8 +252,9 @@ class PolicyVm::Execution {
       case Op::kPermitIf:
         return Test(inst.pred, nullptr) ? ListResult::Ok() : ListResult::Dunno();
       case Op::kReplyIf: {
-        if (inst.pred == Predicate::kUnknownSenderDomain || inst.pred == Predicate::kUnknownRecipientDomain) {
-          return UnknownDomain(inst, context);
+        if (inst.pred == Predicate::kUnknownSenderDomain || inst.pred == Predicate::kUnknownRecipientDomain ||
+            inst.pred == Predicate::kUnknownHeloHostname) {
+          return UnknownName(inst, context);
         }
         std::string dynamic;
         if (!Test(inst.pred, &dynamic)) return ListResult::Dunno();
@@ -260,7 +265,7 @@ class PolicyVm::Execution {
       case Op::kAccess:
         return Access(p_.access[inst.a], context, depth);
       case Op::kRbl:
-        return Rbl(p_.constants[inst.a], p_.constants[inst.b], context);
+        return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kAction:
         return Action(static_cast<mail::ActionKind>(inst.a), p_.constants[inst.b], context);
       case Op::kContentChecks:
@@ -512,9 +517,9 @@ class PolicyVm::Execution {
       case Predicate::kNonFqdnRecipient:
         return !FqdnAddress(facts_.recipient);
       case Predicate::kUnknownSenderDomain:
-        return DomainAnswer(true) == DnsAnswer::kNo;
       case Predicate::kUnknownRecipientDomain:
-        return DomainAnswer(false) == DnsAnswer::kNo;
+      case Predicate::kUnknownHeloHostname:
+        return NameAnswer(pred) == DnsAnswer::kNo;
       case Predicate::kUnknownClientHostname:
         return facts_.client_name == "unknown";
       case Predicate::kUnknownReverseClientHostname:
@@ -529,26 +534,35 @@ class PolicyVm::Execution {
     return false;
   }
 
-  // reject_unknown_sender_domain and reject_unknown_recipient_domain: what
-  // the DNS says of the address's domain; kYes for the null sender and for
-  // a domain this system is the final destination for (not asked).
-  DnsAnswer DomainAnswer(bool sender) const {
+  // reject_unknown_sender_domain, reject_unknown_recipient_domain and
+  // reject_unknown_helo_hostname: what the DNS says of the domain; kYes
+  // (not asked) for the null sender, a domain this system is the final
+  // destination for, and a HELO address literal.
+  DnsAnswer NameAnswer(Predicate pred) const {
+    if (pred == Predicate::kUnknownHeloHostname) {
+      if (facts_.helo.empty() || facts_.helo.front() == '[') return DnsAnswer::kYes;
+      return Dns().DomainExists(facts_.helo);
+    }
+    bool sender = pred == Predicate::kUnknownSenderDomain;
     const std::string& address = sender ? facts_.sender : facts_.recipient;
     if (sender && (!facts_.has_sender || address.empty())) return DnsAnswer::kYes;
     if (vm_.resolver_->IsFinalDestination(address)) return DnsAnswer::kYes;
     return Dns().DomainExists(DomainOf(address));
   }
 
-  // An unknown domain is refused with the list's reply; a DNS failure gets
-  // 450 (and a 4.x.x code) as unknown_address_tempfail_action says: at
-  // once (defer), or only when nothing else refuses (defer_if_permit).
-  ListResult UnknownDomain(const Inst& inst, Context context) {
-    DnsAnswer answer = DomainAnswer(inst.pred == Predicate::kUnknownSenderDomain);
+  // An unknown name is refused with the list's reply; a DNS failure gets
+  // 450 (and a 4.x.x code) as unknown_address_tempfail_action (or
+  // unknown_helo_hostname_tempfail_action) says: at once (defer), or only
+  // when nothing else refuses (defer_if_permit).
+  ListResult UnknownName(const Inst& inst, Context context) {
+    DnsAnswer answer = NameAnswer(inst.pred);
     if (answer == DnsAnswer::kYes || answer == DnsAnswer::kPending) return ListResult::Dunno();
     std::string reply = Expand(p_.constants[inst.a], context);
     if (answer == DnsAnswer::kNo) return ListResult::Reply(reply);
     if (reply.size() > 5) reply = "450 4" + reply.substr(5);
-    if (vm_.unknown_address_tempfail_defer_) return ListResult::Reply(reply);
+    bool defer = inst.pred == Predicate::kUnknownHeloHostname ? vm_.unknown_helo_tempfail_defer_
+                                                              : vm_.unknown_address_tempfail_defer_;
+    if (defer) return ListResult::Reply(reply);
     if (defer_if_permit_.empty()) defer_if_permit_ = reply;
     return ListResult::Dunno();
   }
@@ -586,10 +600,39 @@ class PolicyVm::Execution {
     return say("553 5.7.1 <" + facts_.sender + ">: Sender address rejected: not owned by user " + facts_.sasl_username);
   }
 
-  ListResult Rbl(const std::string& spec, const std::string& reply, Context context) const {
+  // What a DNS list is asked about: the client address, or a domain
+  // (reject_rhsbl_*: none for an unknown name, the null sender, an address
+  // literal or a name that is not a host name, as Postfix skips them).
+  std::string RblName(mail::RblTarget target) const {
+    std::string name;
+    switch (target) {
+      case mail::RblTarget::kClientAddress:
+        return facts_.client_address;
+      case mail::RblTarget::kClientName:
+        name = facts_.client_name == "unknown" ? "" : facts_.client_name;
+        break;
+      case mail::RblTarget::kReverseClientName:
+        name = facts_.reverse_client_name == "unknown" ? "" : facts_.reverse_client_name;
+        break;
+      case mail::RblTarget::kHelo:
+        name = facts_.helo;
+        break;
+      case mail::RblTarget::kSender:
+        name = facts_.has_sender ? DomainOf(facts_.sender) : "";
+        break;
+      case mail::RblTarget::kRecipient:
+        name = DomainOf(facts_.recipient);
+        break;
+    }
+    return ValidHostname(name) ? name : "";
+  }
+
+  ListResult Rbl(mail::RblTarget target, const std::string& spec, const std::string& reply, Context context) const {
     std::string zone = spec.substr(0, spec.find('='));
     std::string filter = spec.find('=') == std::string::npos ? "" : spec.substr(spec.find('=') + 1);
-    std::optional<DnsListing> listed = Dns().ListedIn(zone, facts_.client_address);
+    std::string name = RblName(target);
+    if (name.empty()) return ListResult::Dunno();
+    std::optional<DnsListing> listed = Dns().ListedIn(zone, name);
     if (!listed) return ListResult::Dunno();
     if (!filter.empty() && std::find(listed->values.begin(), listed->values.end(), filter) == listed->values.end()) {
       return ListResult::Dunno();
@@ -851,6 +894,7 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   // Expanded by the compiler per service (its default names
   // reject_tempfail_action, whose -o overrides reach it too).
   unknown_address_tempfail_defer_ = Trim(image_->Text("unknown_address_tempfail_action")) == "defer";
+  unknown_helo_tempfail_defer_ = Trim(image_->Text("unknown_helo_hostname_tempfail_action")) == "defer";
   // What a service after a content filter turns off (no_address_mappings
   // is refused by postern check; milters are not run at all).
   for (const std::string& option :

@@ -81,6 +81,7 @@ class PolicyVm {
   bool reject_unlisted_sender_ = false;
   resolve::TableList sender_login_maps_;         // smtpd_sender_login_maps: sender -> the logins that own it
   bool unknown_address_tempfail_defer_ = false;  // unknown_address_tempfail_action = defer
+  bool unknown_helo_tempfail_defer_ = false;     // unknown_helo_hostname_tempfail_action = defer
   // receive_override_options
   bool no_unknown_recipient_checks_ = false;  // no unlisted recipient (or sender) rejects
   bool no_header_body_checks_ = false;        // no header_checks, body_checks

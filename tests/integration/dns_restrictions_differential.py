@@ -2,7 +2,7 @@
 """The DNS restrictions against a real DNS server, posternd and a private
 Postfix 3.7 side by side: Debian's dnsmasq serves test zones (a domain with
 MX records, one with an address only, names that do not exist, a DNS list
-listing 127.0.0.2 with a reason; it refuses every other name, a DNS
+listing 127.0.0.2 with a reason, a domain list listing one domain; it refuses every other name, a DNS
 failure) on port 53 of 127.0.0.153; posternd asks
 it through --dns, Postfix through /etc/resolv.conf replaced in a mount
 namespace of its own. Clients connect from 127.0.0.1 (not listed) and
@@ -52,18 +52,22 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 SETTINGS = {
     "mynetworks": "10.0.0.0/8",
-    "smtpd_client_restrictions": "",
-    "smtpd_sender_restrictions": "reject_unknown_sender_domain",
+    "smtpd_client_restrictions": "reject_rhsbl_client rhsbl.test, reject_rhsbl_reverse_client rhsbl.test",
+    "smtpd_helo_restrictions": "reject_unknown_helo_hostname, reject_rhsbl_helo rhsbl.test",
+    "smtpd_sender_restrictions": "reject_unknown_sender_domain, reject_rhsbl_sender rhsbl.test",
     "smtpd_relay_restrictions": "reject_rbl_client dnsbl.test, reject_unknown_recipient_domain, "
-                                "permit_mynetworks, reject_unauth_destination",
+                                "reject_rhsbl_recipient rhsbl.test, permit_mynetworks, reject_unauth_destination",
 }
 
 ZONE_RECORDS = dict(
-    domain="test.example", zones=["dnsbl.test"],
+    domain="test.example", zones=["dnsbl.test", "rhsbl.test"],
     mx=[("exists.test.example", "mx.test.example", 10)],
-    hosts=[("mx.test.example", "192.0.2.25"), ("aonly.test.example", "192.0.2.26")],
+    hosts=[("mx.test.example", "192.0.2.25"), ("aonly.test.example", "192.0.2.26"),
+           ("spammy.test.example", "192.0.2.27")],
     extra=["--address=/2.0.0.127.dnsbl.test/127.0.0.2",
-           "--txt-record=2.0.0.127.dnsbl.test,Listed for testing"])
+           "--txt-record=2.0.0.127.dnsbl.test,Listed for testing",
+           "--address=/spammy.test.example.rhsbl.test/127.0.0.2",
+           "--txt-record=spammy.test.example.rhsbl.test,Bad domain"])
 
 
 def envelope(sender, *recipients):
@@ -72,7 +76,7 @@ def envelope(sender, *recipients):
 
 DIALOGUES = {
     "sender domains (reject_unknown_sender_domain)": (
-        "plain", ["EHLO client.example"]
+        "plain", ["EHLO exists.test.example"]
         + envelope("a@exists.test.example", "fred@example.com")
         + envelope("a@aonly.test.example", "fred@example.com")
         + envelope("a@missing.test.example", "fred@example.com")
@@ -80,11 +84,21 @@ DIALOGUES = {
         + envelope("a@nowhere.invalid", "fred@example.com", "b@exists.test.example")
         + envelope("", "fred@example.com")),
     "recipient domains (reject_unknown_recipient_domain)": (
-        "plain", ["EHLO client.example"]
+        "plain", ["EHLO exists.test.example"]
         + envelope("a@exists.test.example", "b@exists.test.example", "b@aonly.test.example",
                    "b@missing.test.example", "b@nowhere.invalid", "fred@example.com")),
+    "HELO names (reject_unknown_helo_hostname, reject_rhsbl_helo)": (
+        "plain", ["EHLO missing.test.example"] + envelope("a@exists.test.example", "fred@example.com")
+        + ["EHLO aonly.test.example"] + envelope("a@exists.test.example", "fred@example.com")
+        + ["EHLO [127.0.0.1]"] + envelope("a@exists.test.example", "fred@example.com")
+        + ["EHLO spammy.test.example"] + envelope("a@exists.test.example", "fred@example.com")
+        + ["EHLO nowhere.invalid"] + envelope("a@exists.test.example", "fred@example.com")),
+    "domains in a RHSBL (reject_rhsbl_sender, reject_rhsbl_recipient)": (
+        "plain", ["EHLO exists.test.example"]
+        + envelope("a@spammy.test.example", "fred@example.com")
+        + envelope("a@exists.test.example", "b@spammy.test.example", "fred@example.com")),
     "a listed client (reject_rbl_client)": (
-        "from:127.0.0.2", ["EHLO client.example"] + envelope("a@exists.test.example", "fred@example.com")),
+        "from:127.0.0.2", ["EHLO exists.test.example"] + envelope("a@exists.test.example", "fred@example.com")),
 }
 
 
