@@ -21,6 +21,7 @@ bool HasOperandA(Op op) {
     case Op::kAccess:
     case Op::kRbl:
     case Op::kTest:
+    case Op::kPolicy:
       return true;
     default:
       return false;
@@ -77,6 +78,8 @@ const char* OpName(Op op) {
       return "action";
     case Op::kContentChecks:
       return "content_checks";
+    case Op::kPolicy:
+      return "policy";
   }
   return "?";
 }
@@ -377,6 +380,9 @@ std::string Dump(const Program& p) {
         break;
       case Op::kRbl:
         text += constant(i.a) + " " + constant(i.b);
+        break;
+      case Op::kPolicy:
+        text += constant(i.a);
         break;
       case Op::kTest:
         if (i.a < p.tests.size()) {

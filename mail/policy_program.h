@@ -43,8 +43,9 @@ enum class Op : uint8_t {
                    // (when it is true, with flags bit 0)
   kAction,         // a deciding-nothing action: a = ActionKind, b = constant (its argument)
   kContentChecks,  // header_checks (flags 0) or body_checks (flags 1): tables a .. a+b-1, line by line
+  kPolicy,         // check_policy_service: ask the server of constant a; its action decides, or DUNNO
 };
-inline constexpr int kOpCount = 18;
+inline constexpr int kOpCount = 19;
 const char* OpName(Op op);
 
 // What kPermitIf / kReplyIf test.

@@ -46,7 +46,6 @@ constexpr Family kFamilies[] = {
     {"lmtp_sasl_", "lmtp_sasl_auth_enable"},
     {"milter_", "smtpd_milters"},
     {"postscreen_", "postscreen"},
-    {"smtpd_policy_service_", "check_policy_service"},
     {"smtpd_sasl_", "smtpd_sasl_auth_enable"},
     {"tlsproxy_", "postscreen"},
     {"dnsblog_", "postscreen"},

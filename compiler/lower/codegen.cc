@@ -212,6 +212,9 @@ class Generator {
         case RestrictionKind::kRejectRhsblRecipient:
           EmitDnsList(r.argument, mail::RblTarget::kRecipient, "Recipient address", "{recipient}");
           break;
+        case RestrictionKind::kCheckPolicyService:
+          Emit(Op::kPolicy, Predicate::kNone, Constant(r.argument));
+          break;
         case RestrictionKind::kRejectUnknownHeloHostname:
           EmitReplyIf(Predicate::kUnknownHeloHostname, Reply("unknown_hostname_reject_code", "450", "7.1",
                                                              "<{helo}>: Helo command rejected: Host not found"));

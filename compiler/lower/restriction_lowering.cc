@@ -22,10 +22,10 @@ struct Known {
   std::string_view name;
   RestrictionKind kind;
   bool takes_argument;
-  // It asks DNS: posternd fetches the records before the stage decides
-  // (session/session_dns.cc), except at the end of data, where only the
-  // records earlier stages fetched are at hand; `postern test` answers
-  // from its cases' DNS facts.
+  // It asks the network (DNS, a policy server): posternd fetches the
+  // answers before the stage decides (session/session_dns.cc), except at
+  // the end of data, where only the DNS records earlier stages fetched are
+  // at hand; `postern test` answers from its cases' dns and policy lines.
   bool asks_dns = false;
 };
 
@@ -66,6 +66,7 @@ constexpr Known kKnown[] = {
     {"reject_rhsbl_recipient", RestrictionKind::kRejectRhsblRecipient, true, true},
     {"reject_unknown_helo_hostname", RestrictionKind::kRejectUnknownHeloHostname, false, true},
     {"reject_unknown_hostname", RestrictionKind::kRejectUnknownHeloHostname, false, true},
+    {"check_policy_service", RestrictionKind::kCheckPolicyService, true, true},
     {"check_client_access", RestrictionKind::kCheckClientAccess, true},
     {"check_reverse_client_hostname_access", RestrictionKind::kCheckReverseClientHostnameAccess, true},
     {"check_helo_access", RestrictionKind::kCheckHeloAccess, true},
@@ -88,7 +89,6 @@ constexpr std::string_view kUnsupported[] = {
     "check_helo_a_access",
     "check_helo_mx_access",
     "check_helo_ns_access",
-    "check_policy_service",
     "check_recipient_a_access",
     "check_recipient_mx_access",
     "check_recipient_ns_access",
@@ -275,6 +275,24 @@ class Lowering {
     }
   }
 
+  // A policy server may answer with the name of a restriction or of a
+  // restriction class, which smtpd then evaluates: each one without an
+  // argument is compiled as a value list, as access table values are.
+  void LowerPolicyServiceValues() {
+    if (policy_values_lowered_) return;
+    policy_values_lowered_ = true;
+    std::vector<std::string> names(class_names_.begin(), class_names_.end());
+    for (const Known& k : kKnown) {
+      if (!k.takes_argument) names.emplace_back(k.name);
+    }
+    SourceLocation where{model_.main_cf.file, 0, 0};
+    for (const std::string& name : names) {
+      if (ir_.value_lists.count(name)) continue;
+      ir_.value_lists[name] =
+          Lower("check_policy_service value \"" + name + "\"", {name}, [&](std::string_view) { return where; });
+    }
+  }
+
   template <typename Locate>
   policy::RestrictionList Lower(const std::string& name, const std::vector<std::string>& items, Locate locate) {
     policy::RestrictionList list;
@@ -326,7 +344,12 @@ class Lowering {
         continue;
       }
       r.kind = known->kind;
-      if (known->asks_dns && name == "smtpd_end_of_data_restrictions") {
+      if (r.kind == RestrictionKind::kCheckPolicyService && name == "smtpd_end_of_data_restrictions") {
+        diagnostics_->Error("PP0505", where,
+                            "check_policy_service in smtpd_end_of_data_restrictions is not asked by posternd: the "
+                            "server would never be consulted",
+                            "ask it at RCPT TO or DATA (smtpd_recipient_restrictions, smtpd_data_restrictions)");
+      } else if (known->asks_dns && name == "smtpd_end_of_data_restrictions") {
         diagnostics_->Warning("PP0505", where,
                               "restriction \"" + word +
                                   "\" in smtpd_end_of_data_restrictions sees only the DNS records earlier stages "
@@ -347,6 +370,7 @@ class Lowering {
           continue;
         }
         r.argument = items[++i];
+        if (r.kind == RestrictionKind::kCheckPolicyService) LowerPolicyServiceValues();
         if (IsAccessCheck(r.kind) && std::find(ir_.tables.begin(), ir_.tables.end(), r.argument) == ir_.tables.end()) {
           ir_.tables.push_back(r.argument);
         }
@@ -377,6 +401,7 @@ class Lowering {
 
   const check::Model& model_;
   bool warned_login_mismatch_ = false;  // PP0507 once per parameter set
+  bool policy_values_lowered_ = false;  // LowerPolicyServiceValues
   const config::ParameterSet& parameters_;
   DiagnosticSink* diagnostics_;
   std::set<std::string> class_names_;

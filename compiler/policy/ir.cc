@@ -57,6 +57,7 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kRejectRhsblSender, "reject_rhsbl_sender")
     NAME(kRejectRhsblRecipient, "reject_rhsbl_recipient")
     NAME(kRejectUnknownHeloHostname, "reject_unknown_helo_hostname")
+    NAME(kCheckPolicyService, "check_policy_service")
     NAME(kCheckClientAccess, "check_client_access")
     NAME(kCheckReverseClientHostnameAccess, "check_reverse_client_hostname_access")
     NAME(kCheckHeloAccess, "check_helo_access")

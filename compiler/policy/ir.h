@@ -57,6 +57,7 @@ enum class RestrictionKind {
   kRejectRhsblSender,
   kRejectRhsblRecipient,
   kRejectUnknownHeloHostname,  // DNS
+  kCheckPolicyService,         // argument: inet:host:port or unix:path
   kCheckClientAccess,          // argument: table reference
   kCheckReverseClientHostnameAccess,
   kCheckHeloAccess,

@@ -7,7 +7,9 @@
 
 #include "mail/ip_address.h"
 #include "runtime/daemon/peer_names.h"
+#include "runtime/image/image_parameters.h"
 #include "util/run_on.h"
+#include "util/strings.h"
 
 namespace postern::daemon {
 namespace {
@@ -228,6 +230,12 @@ asio::awaitable<void> Connection::Run() {
     session::Peer peer;
     peer.address = address_;
     peer.port = remote.port();
+    if (tcp::endpoint local = socket_.local_endpoint(ec); !ec) {
+      asio::ip::address l = local.address();
+      if (l.is_v6() && l.to_v6().is_v4_mapped()) l = asio::ip::make_address_v4(asio::ip::v4_mapped, l.to_v6());
+      peer.server_address = l.to_string();
+      peer.server_port = local.port();
+    }
     if (co_await Admit()) {
       if (serving_->peername_lookup) co_await LookUpNames(&peer);
       co_await Converse(peer);
@@ -285,14 +293,14 @@ vm::DnsRecords RecordsOf(const dns::DnsReply& reply) {
 
 }  // namespace
 
-asio::awaitable<void> Connection::ResolveDns() {
-  using Answers = std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>>;
-  const std::vector<vm::DnsQuestion>& questions = session_->dns_questions();
-  auto answers = std::make_shared<Answers>();
-  for (const vm::DnsQuestion& q : questions) answers->emplace_back(q, vm::DnsRecords{});
-  if (shared_->dns != nullptr && !answers->empty()) {
-    // Every question at once; the last answer wakes this coroutine (the
-    // timer never fires by itself). The resolver's own timeouts bound it.
+asio::awaitable<void> Connection::AskNetwork() {
+  session::NetworkReplies replies;
+  for (const vm::DnsQuestion& q : session_->dns_questions()) replies.dns.emplace_back(q, vm::DnsRecords{});
+  if (shared_->dns != nullptr && !replies.dns.empty()) {
+    // Every DNS question at once; the last answer wakes this coroutine
+    // (the timer never fires by itself). The resolver's own timeouts
+    // bound it.
+    auto answers = std::make_shared<decltype(replies.dns)>(std::move(replies.dns));
     auto executor = co_await asio::this_coro::executor;
     auto done = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
     auto remaining = std::make_shared<size_t>(answers->size());
@@ -307,8 +315,39 @@ asio::awaitable<void> Connection::ResolveDns() {
     }
     boost::system::error_code ignored;
     co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    replies.dns = std::move(*answers);
   }
-  session_->DnsAnswered(*answers);  // without a resolver: temporary failures
+  for (const vm::PolicyQuestion& q : session_->policy_questions()) {
+    replies.policy.emplace_back(q, co_await AskPolicyServer(q));
+  }
+  session_->NetworkAnswered(replies);  // without a resolver: DNS failures
+}
+
+asio::awaitable<vm::PolicyReply> Connection::AskPolicyServer(const vm::PolicyQuestion& question) {
+  auto& client = policy_clients_[question.service];
+  if (!client) {
+    const image::Image& view = *serving_->session->image;
+    policy::PolicyClientOptions options;
+    options.service = question.service;
+    // unix:private/policy is under the queue directory, as in Postfix.
+    if (StartsWith(options.service, "unix:") && options.service.size() > 5 && options.service[5] != '/') {
+      options.service = "unix:" + view.Text("queue_directory") + "/" + options.service.substr(5);
+    }
+    options.timeout =
+        std::chrono::seconds(std::max<int64_t>(1, image::TimeParameter(view, "smtpd_policy_service_timeout")));
+    options.try_limit = static_cast<int>(image::IntParameter(view, "smtpd_policy_service_try_limit"));
+    options.retry_delay = std::chrono::seconds(image::TimeParameter(view, "smtpd_policy_service_retry_delay"));
+    options.max_idle = std::chrono::seconds(image::TimeParameter(view, "smtpd_policy_service_max_idle"));
+    options.max_ttl = std::chrono::seconds(image::TimeParameter(view, "smtpd_policy_service_max_ttl"));
+    options.request_limit = image::IntParameter(view, "smtpd_policy_service_request_limit");
+    client = std::make_unique<policy::PolicyClient>(co_await asio::this_coro::executor, std::move(options));
+  }
+  Result<std::string> action = co_await client->Ask(question.request);
+  if (!action.ok()) {
+    log_.Write("warning: problem talking to server " + question.service + ": " + action.status().message());
+    co_return vm::PolicyReply{vm::PolicyReply::Status::kFailed, ""};
+  }
+  co_return vm::PolicyReply{vm::PolicyReply::Status::kAction, *action};
 }
 
 asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
@@ -353,8 +392,8 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
       case session::Session::Next::kAuthenticate:
         co_await Authenticate();
         break;
-      case session::Session::Next::kResolveDns:
-        co_await ResolveDns();
+      case session::Session::Next::kAskNetwork:
+        co_await AskNetwork();
         break;
       case session::Session::Next::kStartTls: {
         Result<session::TlsInfo> tls = co_await Handshake();

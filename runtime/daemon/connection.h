@@ -11,11 +11,13 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "runtime/daemon/serving.h"
+#include "runtime/policy/policy_client.h"
 #include "runtime/sasl/dovecot_auth_client.h"
 #include "runtime/session/session.h"
 #include "util/asio.h"
@@ -52,8 +54,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // one step of an exchange with it.
   boost::asio::awaitable<void> PrepareSasl();
   boost::asio::awaitable<void> Authenticate();
-  // The DNS records a policy stage asks for, all at once.
-  boost::asio::awaitable<void> ResolveDns();
+  // What a policy stage asks the network: the DNS records, all at once,
+  // and the policy servers.
+  boost::asio::awaitable<void> AskNetwork();
+  boost::asio::awaitable<vm::PolicyReply> AskPolicyServer(const vm::PolicyQuestion& question);
   std::string LimiterKey() const;
   void ArmTimer(int64_t seconds);
 
@@ -65,7 +69,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   MailLog log_;
   std::optional<session::Session> session_;
   std::unique_ptr<sasl::DovecotAuthClient> sasl_;  // smtpd_sasl_auth_enable
-  uint32_t sasl_id_ = 0;                           // the exchange in progress
+  // check_policy_service: a client per server, kept for the session.
+  std::map<std::string, std::unique_ptr<policy::PolicyClient>> policy_clients_;
+  uint32_t sasl_id_ = 0;  // the exchange in progress
   std::string address_;
   bool admitted_ = false;
   uint64_t registration_ = 0;  // in DaemonShared::registry, from Start() on

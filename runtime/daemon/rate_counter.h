@@ -12,7 +12,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "runtime/vm/dns_oracle.h"
+#include "runtime/vm/network_oracle.h"
 
 namespace postern::daemon {
 

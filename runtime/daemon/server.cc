@@ -142,7 +142,7 @@ Result<std::shared_ptr<const Serving>> Server::PrepareService(const std::shared_
   if (serving->wrapper_mode && !serving->tls) return Status::Permanent("smtpd_tls_wrappermode needs a certificate");
   // With a resolver the sessions fetch the DNS records their policy asks
   // for; without one, every name exists and no list lists anyone.
-  std::shared_ptr<const vm::DnsOracle> dns = dns_ ? nullptr : std::make_shared<vm::OptimisticDns>();
+  std::shared_ptr<const vm::NetworkOracle> dns = dns_ ? nullptr : std::make_shared<vm::OptimisticNetwork>();
   auto context = session::MakeSessionContext(view, serving->tls != nullptr, dns, rates_, users_);
   if (!context.ok()) return context.status();
   serving->session = *context;

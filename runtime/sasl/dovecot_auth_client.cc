@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "runtime/net/stream_connect.h"
 #include "util/strings.h"
 
 namespace postern::sasl {
@@ -39,35 +40,12 @@ void DovecotAuthClient::Close() {
 asio::awaitable<Status> DovecotAuthClient::Connect() {
   if (socket_.is_open() && handshake_.done()) co_return Status::Ok();
   Close();
-  boost::system::error_code ec;
   Arm();
-  if (StartsWith(path_, "inet:")) {
-    std::string_view rest = std::string_view(path_).substr(5);
-    size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos) {
-      timer_.cancel();
-      co_return Status::Permanent("smtpd_sasl_path " + path_ + ": inet:host:port expected");
-    }
-    std::string host(rest.substr(0, colon));
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    asio::ip::tcp::resolver resolver(executor_);
-    auto endpoints = co_await resolver.async_resolve(host, std::string(rest.substr(colon + 1)),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) {
-      ec = asio::error::host_not_found;
-      for (const auto& entry : endpoints) {
-        stream_protocol::endpoint endpoint(entry.endpoint());
-        socket_ = stream_protocol::socket(executor_);
-        co_await socket_.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
-        if (!ec) break;
-      }
-    }
-  } else {
-    stream_protocol::endpoint endpoint{asio::local::stream_protocol::endpoint(path_)};
-    socket_ = stream_protocol::socket(executor_);
-    co_await socket_.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
-  }
+  boost::system::error_code ec = co_await net::ConnectStream(socket_, path_);
   timer_.cancel();
+  if (ec == asio::error::invalid_argument) {
+    co_return Status::Permanent("smtpd_sasl_path " + path_ + ": inet:host:port expected");
+  }
   if (ec) {
     Close();
     co_return Status::Temporary("connect to " + path_ + ": " + (timed_out_ ? "timed out" : ec.message()));

@@ -70,6 +70,9 @@ Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, Sessi
   facts_.client_address = peer_.address;
   facts_.client_name = peer_.name;
   facts_.reverse_client_name = peer_.reverse_name;
+  facts_.client_port = peer_.port;
+  facts_.server_address = peer_.server_address;
+  facts_.server_port = peer_.server_port;
   facts_.dns = context_->fetches_dns ? &dns_ : nullptr;
   if (BareNewlineRefused()) lines_ = smtp::LineReader(smtp::BareNewline::kReject, config_.line_length_limit);
 }
@@ -91,18 +94,19 @@ void Session::Start(const std::optional<TlsInfo>& wrapped) {
   if (wrapped) NoteTls(*wrapped);
   facts_.pipelined_without_permission = false;
   facts_.event = NextEvent();
-  Decide([this] { return context_->policy->Run(vm::VmStage::kConnect, facts_); },
-         [this](const vm::Decision& d) {
-           if (d.kind != vm::Decision::Kind::kAccept) {
-             // Postfix with smtpd_delay_reject = no: the reject instead of the
-             // greeting, then 503 to everything but QUIT.
-             access_denied_ = d.reply;
-             LogReject("CONNECT", d.reply, "");
-             output_ += d.reply + "\r\n";
-             return;
-           }
-           Reply("220 " + config_.banner);
-         });
+  Decide(
+      "CONNECT", [this] { return context_->policy->Run(vm::VmStage::kConnect, facts_); },
+      [this](const vm::Decision& d) {
+        if (d.kind != vm::Decision::Kind::kAccept) {
+          // Postfix with smtpd_delay_reject = no: the reject instead of the
+          // greeting, then 503 to everything but QUIT.
+          access_denied_ = d.reply;
+          LogReject("CONNECT", d.reply, "");
+          output_ += d.reply + "\r\n";
+          return;
+        }
+        Reply("220 " + config_.banner);
+      });
 }
 
 void Session::Reply(const std::string& text) {
@@ -136,7 +140,7 @@ Session::Next Session::next() const {
     case Phase::kSaslServer:
       return Next::kAuthenticate;
     case Phase::kDns:
-      return Next::kResolveDns;
+      return Next::kAskNetwork;
     case Phase::kClosed:
       return Next::kClose;
     default:
@@ -388,8 +392,9 @@ void Session::Helo(const Command& c, bool extended) {
   // no control characters (a CR there would start a header of its own).
   facts_.helo = Printable(c.argument);
   facts_.event = NextEvent();
-  Decide([this] { return context_->policy->Run(vm::VmStage::kHelo, facts_); },
-         [this, extended](const vm::Decision& d) { HeloDecided(d, extended); });
+  Decide(
+      extended ? "EHLO" : "HELO", [this] { return context_->policy->Run(vm::VmStage::kHelo, facts_); },
+      [this, extended](const vm::Decision& d) { HeloDecided(d, extended); });
 }
 
 void Session::HeloDecided(const vm::Decision& d, bool extended) {
@@ -478,10 +483,12 @@ void Session::Mail(const Command& c) {
   facts_.size = size;
   facts_.recipient_count = 0;
   facts_.event = NextEvent();
-  Decide([this] { return context_->policy->Run(vm::VmStage::kMail, facts_); },
-         [this, ret, envid, body_type, smtputf8](const vm::Decision& d) {
-           MailDecided(d, ret, envid, body_type, smtputf8);
-         });
+  instance_ = NextInstance();
+  Decide(
+      "MAIL", [this] { return context_->policy->Run(vm::VmStage::kMail, facts_); },
+      [this, ret, envid, body_type, smtputf8](const vm::Decision& d) {
+        MailDecided(d, ret, envid, body_type, smtputf8);
+      });
 }
 
 void Session::MailDecided(const vm::Decision& d, const std::string& ret, const std::string& envid,
@@ -549,8 +556,9 @@ void Session::Rcpt(const Command& c) {
   facts_.recipient = std::move(recipient);
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
-  Decide([this] { return context_->policy->CheckRecipient(facts_); },
-         [this, notify, original](const vm::Decision& d) { RcptDecided(d, notify, original); });
+  Decide(
+      "RCPT", [this] { return context_->policy->CheckRecipient(facts_); },
+      [this, notify, original](const vm::Decision& d) { RcptDecided(d, notify, original); });
 }
 
 void Session::RcptDecided(const vm::Decision& d, const std::string& notify, const std::string& original) {
@@ -590,8 +598,9 @@ void Session::Data(const Command& c, bool crlf) {
   facts_.recipient.clear();
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
-  Decide([this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
-         [this, crlf](const vm::Decision& d) { DataDecided(d, crlf); });
+  Decide(
+      "DATA", [this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
+      [this, crlf](const vm::Decision& d) { DataDecided(d, crlf); });
 }
 
 void Session::DataDecided(const vm::Decision& d, bool crlf) {
@@ -653,17 +662,18 @@ void Session::Bdat(const Command& c) {
     content_.clear();
     bdat_bytes_ = 0;
     facts_.event = NextEvent();
-    Decide([this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
-           [this](const vm::Decision& d) {
-             if (d.kind != vm::Decision::Kind::kAccept) {
-               LogReject("BDAT", d.reply, "");
-               bdat_error_ = d.reply;
-               ResetTransaction();
-             } else {
-               Absorb(d);
-             }
-             phase_ = Phase::kBdat;
-           });
+    Decide(
+        "BDAT", [this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
+        [this](const vm::Decision& d) {
+          if (d.kind != vm::Decision::Kind::kAccept) {
+            LogReject("BDAT", d.reply, "");
+            bdat_error_ = d.reply;
+            ResetTransaction();
+          } else {
+            Absorb(d);
+          }
+          phase_ = Phase::kBdat;
+        });
     return;
   }
   phase_ = Phase::kBdat;
@@ -810,6 +820,7 @@ void Session::EndOfMessage() {
   facts_.size = static_cast<int64_t>(content_.size());
   facts_.recipient.clear();
   facts_.event = NextEvent();
+  PrepareFacts("END-OF-MESSAGE");
   vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
   dns_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
   facts_.body_lines.clear();
@@ -963,6 +974,9 @@ void Session::StartTls(const Command& c) {
 void Session::NoteTls(const TlsInfo& info) {
   tls_ = info;
   facts_.tls = true;
+  facts_.tls_protocol = info.protocol;
+  facts_.tls_cipher = info.cipher;
+  facts_.tls_bits = info.bits;
   facts_.tls_client_certificate = info.client_certificate;
   Log("Anonymous TLS connection established from " + ClientText() + ": " + info.protocol + " with cipher " +
       info.cipher + " (" + std::to_string(info.bits) + "/" + std::to_string(info.bits) + " bits)");
@@ -1036,10 +1050,13 @@ void Session::Xclient(const Command& c) {
   ResetSession();
   facts_ = vm::SmtpFacts{};
   facts_.dns = context_->fetches_dns ? &dns_ : nullptr;
-  dns_ = vm::DnsAnswers{};  // another client
+  dns_ = vm::NetworkAnswers{};  // another client
   facts_.client_address = peer_.address;
   facts_.client_name = peer_.name;
   facts_.reverse_client_name = peer_.reverse_name;
+  facts_.client_port = peer_.port;
+  facts_.server_address = peer_.server_address;
+  facts_.server_port = peer_.server_port;
   facts_.sasl_username = login;
   facts_.tls = tls_.has_value();
   if (helo_set) facts_.helo = Printable(helo);

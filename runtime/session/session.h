@@ -36,7 +36,7 @@
 #include "runtime/session/session_config.h"
 #include "runtime/smtp/command_parser.h"
 #include "runtime/smtp/data_decoder.h"
-#include "runtime/vm/dns_answers.h"
+#include "runtime/vm/network_answers.h"
 #include "runtime/vm/policy_vm.h"
 
 namespace postern::session {
@@ -46,6 +46,14 @@ struct Peer {
   std::string name = "unknown";
   std::string reverse_name = "unknown";
   int port = 0;
+  std::string server_address;  // where the client connected to
+  int server_port = 0;
+};
+
+// What the network answered to a session's pending questions.
+struct NetworkReplies {
+  std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>> dns;
+  std::vector<std::pair<vm::PolicyQuestion, vm::PolicyReply>> policy;
 };
 
 struct TlsInfo {
@@ -79,7 +87,7 @@ struct MessageToCommit {
 
 class Session {
  public:
-  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kResolveDns, kClose };
+  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kAskNetwork, kClose };
 
   Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
 
@@ -101,11 +109,12 @@ class Session {
   const SaslStep& sasl_step() const { return sasl_step_; }
   // The server's answer to sasl_step(), or why there is none (temporary).
   void SaslAnswered(const Result<sasl::DovecotAuthReply>& answer);
-  // SessionContext::fetches_dns: the DNS records the policy asks for
-  // (REQUIRES: next() == kResolveDns), and their answers, all of them,
-  // after which the stage that asked runs again.
+  // SessionContext::fetches_dns: the DNS records and policy server answers
+  // the policy asks for (REQUIRES: next() == kAskNetwork), and the
+  // answers, all of them, after which the stage that asked runs again.
   const std::vector<vm::DnsQuestion>& dns_questions() const { return dns_.pending(); }
-  void DnsAnswered(const std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>>& answers);
+  const std::vector<vm::PolicyQuestion>& policy_questions() const { return dns_.pending_policy(); }
+  void NetworkAnswered(const NetworkReplies& replies);
   // smtpd_tls_wrappermode: the handshake before the greeting failed; the
   // session ends without a word to the client.
   void WrappedTlsFailed(const std::string& reason);
@@ -191,7 +200,11 @@ class Session {
   // Runs a policy stage (`run`) and hands its decision to `then`; when the
   // stage asked for DNS records the session does not have, the session
   // waits for them (kDns) and runs it again first.
-  void Decide(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
+  // `command`: the SMTP command being decided (a policy server's protocol_state).
+  void Decide(const char* command, std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
+  void RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
+  void PrepareFacts(const char* command);
+  std::string NextInstance();
   // The commands after their policy stage decided.
   void HeloDecided(const vm::Decision& d, bool extended);
   void MailDecided(const vm::Decision& d, const std::string& ret, const std::string& envid,
@@ -214,7 +227,8 @@ class Session {
   Phase phase_ = Phase::kCommand;
   std::vector<sasl::DovecotMechanism> sasl_mechanisms_;
   SaslStep sasl_step_;
-  vm::DnsAnswers dns_;  // the DNS records fetched for this session
+  vm::NetworkAnswers dns_;  // the DNS records and policy answers fetched for this session
+  std::string instance_;    // of the transaction (NextInstance)
   struct PendingDecision {
     std::function<vm::Decision()> run;
     std::function<void(const vm::Decision&)> then;

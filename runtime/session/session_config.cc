@@ -72,7 +72,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
 
 Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr<const image::Image> image,
                                                                  bool tls_available,
-                                                                 std::shared_ptr<const vm::DnsOracle> dns,
+                                                                 std::shared_ptr<const vm::NetworkOracle> dns,
                                                                  std::shared_ptr<const vm::RateOracle> rates,
                                                                  std::shared_ptr<const mail::LookupTable> users) {
   vm::RelayFinding relay = vm::AnalyzeRelay(image);
@@ -85,7 +85,7 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
   }
   auto context = std::make_shared<SessionContext>();
   context->fetches_dns = dns == nullptr;
-  if (dns == nullptr) dns = std::make_shared<vm::OptimisticDns>();
+  if (dns == nullptr) dns = std::make_shared<vm::OptimisticNetwork>();
   context->image = image;
   context->resolver = std::make_shared<const resolve::Resolver>(image, std::move(users));
   context->policy = std::make_shared<const vm::PolicyVm>(image, context->resolver, std::move(dns), std::move(rates));

@@ -101,7 +101,7 @@ struct SessionContext {
 // `dns` null: the sessions fetch DNS records themselves (the daemon).
 Result<std::shared_ptr<const SessionContext>> MakeSessionContext(
     std::shared_ptr<const image::Image> image, bool tls_available,
-    std::shared_ptr<const vm::DnsOracle> dns = std::make_shared<vm::OptimisticDns>(),
+    std::shared_ptr<const vm::NetworkOracle> dns = std::make_shared<vm::OptimisticNetwork>(),
     std::shared_ptr<const vm::RateOracle> rates = std::make_shared<vm::NoRates>(),
     std::shared_ptr<const mail::LookupTable> users = nullptr);
 

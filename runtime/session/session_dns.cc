@@ -1,12 +1,44 @@
-// session_dns.cc: the policy stages that wait for DNS records
-// (Session::Decide, DnsAnswered; vm/dns_answers.h).
+// session_dns.cc: the policy stages that wait for the network: DNS
+// records and policy servers (Session::Decide, NetworkAnswered;
+// vm/network_answers.h).
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
 #include "runtime/session/session.h"
 
 namespace postern::session {
 
-void Session::Decide(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then) {
+// What a policy server is told about the command being decided.
+void Session::PrepareFacts(const char* command) {
+  facts_.command = command;
+  facts_.protocol_name = esmtp_ ? "ESMTP" : "SMTP";
+  facts_.queue_id = queue_id_;
+  facts_.instance = facts_.has_sender ? instance_ : "";
+  facts_.sasl_method = sasl_method_;
+}
+
+// A unique name for the transaction (Postfix's "instance" attribute).
+std::string Session::NextInstance() {
+  static std::atomic<uint64_t> transactions{0};
+  char text[64];
+  snprintf(text, sizeof text, "%x.%llx.%llx", static_cast<unsigned>(getpid()),
+           static_cast<unsigned long long>(environment_.now ? environment_.now() : 0),
+           static_cast<unsigned long long>(++transactions));
+  return text;
+}
+
+void Session::Decide(const char* command, std::function<vm::Decision()> run,
+                     std::function<void(const vm::Decision&)> then) {
+  PrepareFacts(command);
+  dns_.ForgetPolicyAnswers();  // each evaluation asks its policy servers anew
+  RunDecision(std::move(run), std::move(then));
+}
+
+void Session::RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then) {
   vm::Decision d = run();
-  if (!dns_.pending().empty()) {
+  if (dns_.has_pending()) {
     // The decision is not final: the records first, then the stage again.
     pending_decision_ = PendingDecision{std::move(run), std::move(then), ""};
     phase_ = Phase::kDns;
@@ -15,15 +47,16 @@ void Session::Decide(std::function<vm::Decision()> run, std::function<void(const
   then(d);
 }
 
-void Session::DnsAnswered(const std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>>& answers) {
+void Session::NetworkAnswered(const NetworkReplies& replies) {
   if (phase_ != Phase::kDns || !pending_decision_) return;
-  for (const auto& [question, records] : answers) dns_.Answer(question, records);
+  for (const auto& [question, records] : replies.dns) dns_.Answer(question, records);
+  for (const auto& [question, reply] : replies.policy) dns_.Answer(question, reply);
   dns_.ClearPending();
   PendingDecision pending = std::move(*pending_decision_);
   pending_decision_.reset();
   phase_ = Phase::kCommand;
   size_t output_before = output_.size();
-  Decide(pending.run, pending.then);
+  RunDecision(pending.run, pending.then);
   if (phase_ == Phase::kDns) {  // the answers raised more questions
     pending_decision_->counted = pending.counted;
     return;

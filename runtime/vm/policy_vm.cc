@@ -11,6 +11,7 @@
 #include "mail/regexp.h"
 #include "runtime/image/image_parameters.h"
 #include "runtime/resolve/address_lookup.h"
+#include "runtime/vm/policy_request.h"
 #include "util/strings.h"
 
 namespace postern::vm {
@@ -153,7 +154,7 @@ class PolicyVm::Execution {
     return "";
   }
 
-  const DnsOracle& Dns() const { return facts_.dns != nullptr ? *facts_.dns : *vm_.dns_; }
+  const NetworkOracle& Dns() const { return facts_.dns != nullptr ? *facts_.dns : *vm_.dns_; }
 
   // {name} and the other names of a reply template; {rbl_reason} is "; "
   // and a DNS list's reason when it gave one (Postfix's
@@ -264,6 +265,8 @@ class PolicyVm::Execution {
         return RunList(inst.a, context, depth + 1);
       case Op::kAccess:
         return Access(p_.access[inst.a], context, depth);
+      case Op::kPolicy:
+        return Policy(p_.constants[inst.a], context, depth);
       case Op::kRbl:
         return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kAction:
@@ -600,6 +603,22 @@ class PolicyVm::Execution {
     return say("553 5.7.1 <" + facts_.sender + ">: Sender address rejected: not owned by user " + facts_.sasl_username);
   }
 
+  // check_policy_service: the server's action is an access(5) result for
+  // the list's object; when it cannot be asked,
+  // smtpd_policy_service_default_action.
+  ListResult Policy(const std::string& service, Context context, int depth) {
+    PolicyReply reply = Dns().AskPolicy(service, PolicyRequest(facts_, vm_.policy_context_));
+    switch (reply.status) {
+      case PolicyReply::Status::kPending:
+        return ListResult::Dunno();  // the stage runs again with the answer
+      case PolicyReply::Status::kFailed:
+        return Interpret(vm_.policy_default_action_, context, context, depth);
+      case PolicyReply::Status::kAction:
+        break;
+    }
+    return Interpret(reply.action, context, context, depth);
+  }
+
   // What a DNS list is asked about: the client address, or a domain
   // (reject_rhsbl_*: none for an unknown name, the null sender, an address
   // literal or a name that is not a host name, as Postfix skips them).
@@ -850,7 +869,7 @@ class PolicyVm::Execution {
 };
 
 PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
-                   std::shared_ptr<const DnsOracle> dns, std::shared_ptr<const RateOracle> rates)
+                   std::shared_ptr<const NetworkOracle> dns, std::shared_ptr<const RateOracle> rates)
     : image_(std::move(image)),
       resolver_(std::move(resolver)),
       dns_(std::move(dns)),
@@ -895,6 +914,8 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   // reject_tempfail_action, whose -o overrides reach it too).
   unknown_address_tempfail_defer_ = Trim(image_->Text("unknown_address_tempfail_action")) == "defer";
   unknown_helo_tempfail_defer_ = Trim(image_->Text("unknown_helo_hostname_tempfail_action")) == "defer";
+  policy_default_action_ = image_->Text("smtpd_policy_service_default_action");
+  policy_context_ = image_->Text("smtpd_policy_service_policy_context");
   // What a service after a content filter turns off (no_address_mappings
   // is refused by postern check; milters are not run at all).
   for (const std::string& option :

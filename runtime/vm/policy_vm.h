@@ -1,7 +1,7 @@
 // policy_vm.h: runs a verified policy program (mail/policy_program.h) for
 // one stage of an SMTP transaction, with Postfix's smtpd semantics for the
 // restrictions and access(5) results. Lookups go to the image's tables,
-// address questions to the resolver, DNS questions to a DnsOracle.
+// address questions to the resolver, DNS questions to a NetworkOracle.
 //
 // Immutable after construction; Run() is thread-safe.
 #pragma once
@@ -14,7 +14,7 @@
 #include "mail/policy_program.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
-#include "runtime/vm/dns_oracle.h"
+#include "runtime/vm/network_oracle.h"
 #include "runtime/vm/smtp_facts.h"
 
 namespace postern::vm {
@@ -51,7 +51,7 @@ class PolicyVm {
  public:
   // REQUIRES: the image has a verified program (Image::program()).
   PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
-           std::shared_ptr<const DnsOracle> dns = std::make_shared<OptimisticDns>(),
+           std::shared_ptr<const NetworkOracle> dns = std::make_shared<OptimisticNetwork>(),
            std::shared_ptr<const RateOracle> rates = std::make_shared<NoRates>());
 
   // `trace` fills Decision::trace (which list and instruction decided).
@@ -65,7 +65,7 @@ class PolicyVm {
   class Execution;
   std::shared_ptr<const image::Image> image_;
   std::shared_ptr<const resolve::Resolver> resolver_;
-  std::shared_ptr<const DnsOracle> dns_;
+  std::shared_ptr<const NetworkOracle> dns_;
   std::shared_ptr<const RateOracle> rates_;
   const mail::Program* program_;
   std::vector<std::shared_ptr<const mail::Regexp>> regexps_;  // by test index, for `~` tests
@@ -82,6 +82,8 @@ class PolicyVm {
   resolve::TableList sender_login_maps_;         // smtpd_sender_login_maps: sender -> the logins that own it
   bool unknown_address_tempfail_defer_ = false;  // unknown_address_tempfail_action = defer
   bool unknown_helo_tempfail_defer_ = false;     // unknown_helo_hostname_tempfail_action = defer
+  std::string policy_default_action_;            // smtpd_policy_service_default_action
+  std::string policy_context_;                   // smtpd_policy_service_policy_context
   // receive_override_options
   bool no_unknown_recipient_checks_ = false;  // no unlisted recipient (or sender) rejects
   bool no_header_body_checks_ = false;        // no header_checks, body_checks

@@ -229,6 +229,8 @@ class Analyzer {
         return Access(p_.access[inst.a], depth, where);
       case Op::kRbl:
         return {undecided, refused};
+      case Op::kPolicy:  // the server may answer anything, OK too
+        return {undecided, refused, Outcome{true, false, where + " (the policy server answers OK)"}};
       case Op::kAction:
         if (static_cast<mail::ActionKind>(inst.a) == mail::ActionKind::kDiscard) {
           return {Outcome{true, false, where + " discard"}};

@@ -10,7 +10,7 @@
 
 namespace postern::vm {
 
-class DnsOracle;
+class NetworkOracle;
 
 struct SmtpFacts {
   std::string client_address;                   // "192.0.2.7" or "2001:db8::7"
@@ -33,9 +33,20 @@ struct SmtpFacts {
   std::vector<std::string> header_lines;
   std::vector<std::string> body_lines;  // end of data: the body, line by line
   uint64_t event = 0;                   // unique per stage evaluation, for rate counting (RateOracle)
-  // The DNS answers of this evaluation (the session's, dns_answers.h);
-  // null: the VM's own oracle.
-  const DnsOracle* dns = nullptr;
+  // What a policy server is told (check_policy_service) besides the above.
+  std::string command;        // protocol_state: CONNECT, EHLO, HELO, MAIL, RCPT, DATA, END-OF-MESSAGE
+  std::string protocol_name;  // SMTP, ESMTP (ESMTPA... as the Received: header says)
+  int client_port = 0;
+  std::string server_address;
+  int server_port = 0;
+  std::string queue_id;  // once the first recipient is accepted
+  std::string instance;  // one per transaction
+  std::string sasl_method;
+  std::string tls_protocol, tls_cipher;
+  int tls_bits = 0;
+  // The DNS and policy service answers of this evaluation (the
+  // session's, network_answers.h); null: the VM's own oracle.
+  const NetworkOracle* dns = nullptr;
 };
 
 }  // namespace postern::vm

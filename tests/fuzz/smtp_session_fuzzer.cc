@@ -89,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   session::SessionEnvironment env;
   env.new_queue_id = [&ids] { return "Q" + std::to_string(++ids); };
   env.now = [] { return int64_t{1790000000}; };
-  session::Session s(context, session::Peer{"127.0.0.1", "localhost", "localhost", 25}, env);
+  session::Session s(context, session::Peer{"127.0.0.1", "localhost", "localhost", 25, "127.0.0.1", 25}, env);
   s.SetSaslMechanisms({sasl::DovecotMechanism{"PLAIN", true}, sasl::DovecotMechanism{"LOGIN", true}});
   s.Start();
   CheckReplies(s.TakeOutput(), &discarded_or_queued);

@@ -218,3 +218,85 @@ service anvil {{
             return pathlib.Path(self.root, "dovecot.log").read_text(errors="replace")
         except OSError:
             return ""
+
+
+class PolicyRecorder:
+    """A policy server (SMTPD_POLICY_README) on a loopback port, in a
+    thread of the test: it records every request (a dict of its
+    attributes) and answers `answer(request)` ("DUNNO" by default);
+    connections are kept open, as Postfix keeps them."""
+
+    def __init__(self, answer=None):
+        self.answer = answer or (lambda request: "DUNNO")
+        self.requests = []
+        self.connections = 0
+        self.server = None
+
+    def __enter__(self):
+        import socketserver
+        import threading
+        recorder = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                recorder.connections += 1
+                request = {}
+                for raw in self.rfile:
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    if line:
+                        name, _, value = line.partition("=")
+                        request[name] = value
+                        continue
+                    recorder.requests.append(request)
+                    self.wfile.write(("action=%s\n\n" % recorder.answer(request)).encode())
+                    request = {}
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Postgrey:
+    """Debian's postgrey (a greylisting policy server) on a loopback port,
+    its database under `root`, greylisting for `delay` seconds. Needs
+    root; `available()` says whether postgrey is installed."""
+
+    BINARY = "/usr/sbin/postgrey"
+
+    @staticmethod
+    def available():
+        return os.path.exists(Postgrey.BINARY) and os.geteuid() == 0
+
+    def __init__(self, root, delay=2):
+        self.root, self.delay = root, delay
+        self.process = None
+        self.port = None
+
+    def __enter__(self):
+        os.makedirs(self.root, exist_ok=True)
+        shutil.chown(self.root, "nobody", "nogroup")
+        for _ in range(5):
+            self.port = free_port()
+            self.process = subprocess.Popen(
+                [self.BINARY, "--inet=127.0.0.1:%d" % self.port, "--dbdir=" + self.root, "--delay=%d" % self.delay,
+                 "--user=nobody", "--group=nogroup"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if _wait_listening(self.process,
+                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
+                               "postgrey"):
+                return self
+        raise RuntimeError("postgrey did not start")
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)

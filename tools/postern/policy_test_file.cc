@@ -155,6 +155,15 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
         c.headers.emplace_back(std::string(Trim(rest.substr(0, colon))), std::string(Trim(rest.substr(colon + 1))));
       }
       continue;
+    } else if (word == "policy") {
+      std::string_view spec = Trim(rest);
+      size_t gap = spec.find_first_of(" \t");
+      if (gap == std::string_view::npos) {
+        error("bad policy fact", "write policy SERVICE ACTION, e.g. policy inet:127.0.0.1:10023 DEFER_IF_PERMIT");
+      } else {
+        c.policy_actions.emplace_back(std::string(spec.substr(0, gap)), std::string(Trim(spec.substr(gap))));
+      }
+      continue;
     } else if (word == "dns") {
       std::vector<std::string> args = SplitAny(rest, " \t");
       if (args.size() == 2 && args[0] == "missing") {
@@ -167,8 +176,8 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       continue;
     } else {
       error("unknown test line \"" + word + "\"",
-            "lines are test, service, client, reverse, helo, sasl, tls, size, header, body, mail from, rcpt to, data, "
-            "dns");
+            "lines are test, service, client, reverse, helo, sasl, tls, size, header, body, policy, dns, mail from, "
+            "rcpt to, data");
       continue;
     }
     if (!ok) {

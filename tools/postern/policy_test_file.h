@@ -64,6 +64,8 @@ struct TestCase {
     std::string zone, address, value;
   };
   std::vector<Listing> listings;
+  // `policy SERVICE ACTION`: what a check_policy_service server answers.
+  std::vector<std::pair<std::string, std::string>> policy_actions;
   std::vector<TestStep> steps;
 };
 

@@ -23,9 +23,16 @@ namespace {
 namespace fs = std::filesystem;
 
 // DNS as a test case states it: every domain exists unless said missing.
-class TestDns : public vm::DnsOracle {
+class TestDns : public vm::NetworkOracle {
  public:
   explicit TestDns(const TestCase& c) : case_(c) {}
+  // A policy server says what the case's `policy` line says, else DUNNO.
+  vm::PolicyReply AskPolicy(std::string_view service, std::string_view) const override {
+    for (const auto& [name, action] : case_.policy_actions) {
+      if (name == service) return vm::PolicyReply{vm::PolicyReply::Status::kAction, action};
+    }
+    return vm::PolicyReply{vm::PolicyReply::Status::kAction, "DUNNO"};
+  }
   vm::DnsAnswer DomainExists(std::string_view domain) const override {
     for (const std::string& missing : case_.missing_domains) {
       if (missing == domain) return vm::DnsAnswer::kNo;

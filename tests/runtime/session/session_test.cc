@@ -28,7 +28,7 @@ class SessionTest : public ::testing::Test {
     config_.Write("main.cf", kMainCf + extra_main_cf);
     config_.Write("master.cf", "smtp inet n - n - - smtpd\n");
     auto users = mail::ParsePasswdText("joe:x:1000:1000::/home/joe:/bin/sh\n");
-    auto context = MakeSessionContext(config_.Compile(), tls, std::make_shared<vm::OptimisticDns>(),
+    auto context = MakeSessionContext(config_.Compile(), tls, std::make_shared<vm::OptimisticNetwork>(),
                                       std::make_shared<vm::NoRates>(), users);
     ASSERT_TRUE(context.ok()) << context.status().message();
     context_ = *context;
@@ -40,7 +40,7 @@ class SessionTest : public ::testing::Test {
     env.new_queue_id = [this] { return "QID" + std::to_string(++ids_); };
     env.now = [] { return int64_t{1790000000}; };
     env.log = [this](const std::string& line) { log_.push_back(line); };
-    session_ = std::make_unique<Session>(context_, Peer{address, name, name, 4711}, env);
+    session_ = std::make_unique<Session>(context_, Peer{address, name, name, 4711, "192.0.2.25", 25}, env);
     session_->Start();
     greeting_ = session_->TakeOutput();
   }

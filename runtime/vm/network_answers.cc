@@ -1,5 +1,5 @@
-// dns_answers.cc: see dns_answers.h.
-#include "runtime/vm/dns_answers.h"
+// network_answers.cc: see network_answers.h.
+#include "runtime/vm/network_answers.h"
 
 #include <algorithm>
 
@@ -32,7 +32,7 @@ std::string DnsListQuery(std::string_view zone, std::string_view address) {
   return name + std::string(zone);
 }
 
-const DnsRecords* DnsAnswers::Records(DnsRecordType type, std::string_view name) const {
+const DnsRecords* NetworkAnswers::Records(DnsRecordType type, std::string_view name) const {
   DnsQuestion question{type, ToLower(name)};
   auto found = answers_.find(question);
   if (found != answers_.end()) return &found->second;
@@ -40,11 +40,11 @@ const DnsRecords* DnsAnswers::Records(DnsRecordType type, std::string_view name)
   return nullptr;
 }
 
-void DnsAnswers::Answer(const DnsQuestion& question, DnsRecords records) {
+void NetworkAnswers::Answer(const DnsQuestion& question, DnsRecords records) {
   answers_[DnsQuestion{question.type, ToLower(question.name)}] = std::move(records);
 }
 
-DnsAnswer DnsAnswers::DomainExists(std::string_view domain) const {
+DnsAnswer NetworkAnswers::DomainExists(std::string_view domain) const {
   using Status = DnsRecords::Status;
   const DnsRecords* mx = Records(DnsRecordType::kMx, domain);
   if (mx == nullptr) return DnsAnswer::kPending;
@@ -59,7 +59,22 @@ DnsAnswer DnsAnswers::DomainExists(std::string_view domain) const {
   return DnsAnswer::kNo;
 }
 
-std::optional<DnsListing> DnsAnswers::ListedIn(std::string_view zone, std::string_view address) const {
+PolicyReply NetworkAnswers::AskPolicy(std::string_view service, std::string_view request) const {
+  PolicyQuestion question{std::string(service), std::string(request)};
+  for (const auto& [asked, reply] : policy_answers_) {
+    if (asked == question) return reply;
+  }
+  if (std::find(pending_policy_.begin(), pending_policy_.end(), question) == pending_policy_.end()) {
+    pending_policy_.push_back(std::move(question));
+  }
+  return PolicyReply{PolicyReply::Status::kPending, ""};
+}
+
+void NetworkAnswers::Answer(const PolicyQuestion& question, PolicyReply reply) {
+  policy_answers_.emplace_back(question, std::move(reply));
+}
+
+std::optional<DnsListing> NetworkAnswers::ListedIn(std::string_view zone, std::string_view address) const {
   std::string name = DnsListQuery(zone, address);
   if (name.empty()) return std::nullopt;
   const DnsRecords* a = Records(DnsRecordType::kA, name);

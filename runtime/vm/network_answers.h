@@ -1,11 +1,14 @@
-// dns_answers.h: the DNS oracle of one SMTP session, for a VM that never
-// waits. A stage runs with the records fetched so far; a question without
-// them is noted as pending and answered as if all were well (the domain
-// exists, the client is not listed), so the stage runs to its end. The
-// session then fetches every pending question at once (asynchronously:
-// dns/async_resolver.h) and runs the stage again, until nothing is
-// pending; only that run's decision counts. Postfix's smtpd asks the same
-// questions, one after another.
+// network_answers.h: the network oracle of one SMTP session, for a VM that
+// never waits. A stage runs with the DNS records and policy server answers
+// fetched so far; a question without one is noted as pending and answered
+// as if all were well (the domain exists, the client is not listed, the
+// policy server says DUNNO), so the stage runs to its end. The session
+// then asks every pending question at once (asynchronously:
+// dns/async_resolver.h, policy/policy_client.h) and runs the stage again,
+// until nothing is pending; only that run's decision counts. Postfix's
+// smtpd asks the same questions, one after another. A policy server is
+// asked each request once per stage evaluation: ForgetPolicyAnswers()
+// before the next.
 #pragma once
 
 #include <map>
@@ -16,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/vm/dns_oracle.h"
+#include "runtime/vm/network_oracle.h"
 
 namespace postern::vm {
 
@@ -27,6 +30,12 @@ struct DnsQuestion {
   std::string name;
   bool operator<(const DnsQuestion& o) const { return std::tie(type, name) < std::tie(o.type, o.name); }
   bool operator==(const DnsQuestion& o) const { return type == o.type && name == o.name; }
+};
+
+struct PolicyQuestion {
+  std::string service;  // "inet:host:port" or "unix:path"
+  std::string request;  // the attribute lines and the empty line
+  bool operator==(const PolicyQuestion& o) const { return service == o.service && request == o.request; }
 };
 
 struct DnsRecords {
@@ -40,7 +49,7 @@ struct DnsRecords {
 // the zone.
 std::string DnsListQuery(std::string_view zone, std::string_view address);
 
-class DnsAnswers : public DnsOracle {
+class NetworkAnswers : public NetworkOracle {
  public:
   // reject_unknown_*_domain as Postfix asks: MX, then A and AAAA; found
   // when any has records, a temporary failure when one failed before.
@@ -48,10 +57,19 @@ class DnsAnswers : public DnsOracle {
   // The list's A records and TXT reason (asked together).
   std::optional<DnsListing> ListedIn(std::string_view zone, std::string_view address) const override;
 
-  // What the last runs asked that has no records yet, each once.
+  PolicyReply AskPolicy(std::string_view service, std::string_view request) const override;
+
+  // What the last runs asked that has no answer yet, each once.
   const std::vector<DnsQuestion>& pending() const { return pending_; }
+  const std::vector<PolicyQuestion>& pending_policy() const { return pending_policy_; }
+  bool has_pending() const { return !pending_.empty() || !pending_policy_.empty(); }
   void Answer(const DnsQuestion& question, DnsRecords records);
-  void ClearPending() { pending_.clear(); }
+  void Answer(const PolicyQuestion& question, PolicyReply reply);
+  void ClearPending() {
+    pending_.clear();
+    pending_policy_.clear();
+  }
+  void ForgetPolicyAnswers() { policy_answers_.clear(); }
 
  private:
   // The records, or null (and the question noted pending).
@@ -59,6 +77,8 @@ class DnsAnswers : public DnsOracle {
 
   std::map<DnsQuestion, DnsRecords> answers_;
   mutable std::vector<DnsQuestion> pending_;
+  std::vector<std::pair<PolicyQuestion, PolicyReply>> policy_answers_;
+  mutable std::vector<PolicyQuestion> pending_policy_;
 };
 
 }  // namespace postern::vm

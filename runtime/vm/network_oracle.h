@@ -1,7 +1,9 @@
-// dns_oracle.h: the DNS questions policy restrictions ask. The daemon
-// answers them with its resolver; `postern test` with the facts a test case
-// states; the default answers that every name exists and no list lists
-// anyone, so a dry run without DNS never rejects because of DNS.
+// network_oracle.h: what policy restrictions ask the network: DNS
+// questions, and policy servers (check_policy_service). The daemon
+// answers with its resolver and its policy clients; `postern test` with
+// the facts a test case states; the default answers that every name
+// exists, no list lists anyone and every policy server says DUNNO, so a
+// dry run without a network never rejects because of it.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +14,7 @@
 
 namespace postern::vm {
 
-// kPending: not known yet (dns_answers.h); the stage is run again once it is.
+// kPending: not known yet (network_answers.h); the stage is run again once it is.
 enum class DnsAnswer { kYes, kNo, kTemporaryFailure, kPending };
 
 // A DNS list's answer for a listed name: its A records ("127.0.0.2") and
@@ -22,9 +24,20 @@ struct DnsListing {
   std::string reason;
 };
 
-class DnsOracle {
+// A policy server's answer: its action (an access(5) result), or why
+// there is none (smtpd_policy_service_default_action applies), or not yet.
+struct PolicyReply {
+  enum class Status { kAction, kFailed, kPending };
+  Status status = Status::kFailed;
+  std::string action;
+};
+
+class NetworkOracle {
  public:
-  virtual ~DnsOracle() = default;
+  virtual ~NetworkOracle() = default;
+  // check_policy_service `service` ("inet:127.0.0.1:10023"), asked
+  // `request` (policy_request.h).
+  virtual PolicyReply AskPolicy(std::string_view service, std::string_view request) const = 0;
   // Whether mail can be routed to `domain` (MX, A or AAAA records).
   virtual DnsAnswer DomainExists(std::string_view domain) const = 0;
   // What the DNS list `zone` says of `address` (a client address, or a
@@ -49,8 +62,11 @@ class NoRates : public RateOracle {
   int64_t Count(std::string_view, std::string_view, int64_t, uint64_t) const override { return 0; }
 };
 
-class OptimisticDns : public DnsOracle {
+class OptimisticNetwork : public NetworkOracle {
  public:
+  PolicyReply AskPolicy(std::string_view, std::string_view) const override {
+    return PolicyReply{PolicyReply::Status::kAction, "DUNNO"};
+  }
   DnsAnswer DomainExists(std::string_view) const override { return DnsAnswer::kYes; }
   std::optional<DnsListing> ListedIn(std::string_view, std::string_view) const override { return std::nullopt; }
 };
