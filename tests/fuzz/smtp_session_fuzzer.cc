@@ -40,6 +40,9 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
                                       "smtpd_tls_security_level = may\n"
                                       "smtpd_sasl_auth_enable = yes\n"
                                       "smtpd_sasl_type = dovecot\n"
+                                      "smtpd_client_restrictions = reject_rbl_client zen.example\n"
+                                      "smtpd_sender_restrictions = reject_unknown_sender_domain, "
+                                      "reject_rhsbl_sender rhsbl.example\n"
                                       "header_checks = regexp:/etc/postfix/header_checks\n";
   std::ofstream(root + "/header_checks") << "/^Subject: hold/ HOLD\n/^Subject: drop/ DISCARD\n/^X-Bad:/ REJECT bad\n";
   std::ofstream(root + "/master.cf") << "smtp inet n - n - - smtpd\n";
@@ -56,7 +59,8 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
   if (diagnostics.has_errors() || !published.ok()) std::abort();
   auto image = image::Image::Load(root + "/images");
   if (!image.ok()) std::abort();
-  auto context = session::MakeSessionContext(*image, /*tls_available=*/true);
+  // The sessions fetch DNS records themselves: the fuzzer answers them.
+  auto context = session::MakeSessionContext(*image, /*tls_available=*/true, /*dns=*/nullptr);
   if (!context.ok()) std::abort();
   return *context;
 }
@@ -122,6 +126,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         } else {
           s.SaslAnswered(reply);
         }
+        break;
+      }
+      case session::Session::Next::kAskNetwork: {
+        // The network's answers, chosen by the input: found, not found, failed.
+        session::NetworkReplies replies;
+        for (const vm::DnsQuestion& q : s.dns_questions()) {
+          unsigned choice = (outcomes >> (step++ % 7)) & 3;
+          vm::DnsRecords r;
+          r.status = choice == 0   ? vm::DnsRecords::Status::kFound
+                     : choice == 1 ? vm::DnsRecords::Status::kNotFound
+                                   : vm::DnsRecords::Status::kTemporary;
+          if (choice == 0) r.values = {"127.0.0.2"};
+          replies.dns.emplace_back(q, r);
+        }
+        for (const vm::PolicyQuestion& q : s.policy_questions()) {
+          replies.policy.emplace_back(q, vm::PolicyReply{vm::PolicyReply::Status::kAction, "DUNNO"});
+        }
+        s.NetworkAnswered(replies);
         break;
       }
       case session::Session::Next::kStartTls:

@@ -300,3 +300,47 @@ class Postgrey:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+class SpfPolicyServer:
+    """Debian's postfix-policyd-spf-python on a loopback port: each
+    connection gets a policyd-spf process (it speaks the policy protocol on
+    its standard input and output, as spawn(8) runs it), with `config` and,
+    in a mount namespace of its own, `resolv_conf` for /etc/resolv.conf.
+    `available()` says whether it is installed and namespaces work."""
+
+    BINARY = "/usr/bin/policyd-spf"
+
+    @staticmethod
+    def available():
+        if not os.path.exists(SpfPolicyServer.BINARY) or os.geteuid() != 0:
+            return False
+        return subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0
+
+    def __init__(self, config, resolv_conf):
+        self.config, self.resolv_conf = config, resolv_conf
+        self.server = None
+
+    def __enter__(self):
+        import socketserver
+        import threading
+        argv = ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$1" "$2"',
+                self.resolv_conf, self.BINARY, self.config]
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                subprocess.run(argv, stdin=self.request.fileno(), stdout=self.request.fileno(),
+                               stderr=subprocess.DEVNULL)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
