@@ -286,11 +286,17 @@ class Lowering {
       if (!k.takes_argument) names.emplace_back(k.name);
     }
     SourceLocation where{model_.main_cf.file, 0, 0};
+    // What these lists would say (PP0507 for a login check...) is not about
+    // the configuration: their diagnostics go nowhere.
+    DiagnosticSink unused;
+    DiagnosticSink* configuration = diagnostics_;
+    diagnostics_ = &unused;
     for (const std::string& name : names) {
       if (ir_.value_lists.count(name)) continue;
       ir_.value_lists[name] =
           Lower("check_policy_service value \"" + name + "\"", {name}, [&](std::string_view) { return where; });
     }
+    diagnostics_ = configuration;
   }
 
   template <typename Locate>

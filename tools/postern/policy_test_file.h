@@ -14,8 +14,12 @@
 // else smtp, else master.cf's first smtpd service), `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
 // `pipelining-violation`, `size BYTES`, `header NAME: VALUE` and `body LINE`
 // (the message, checked at end of data), `data [expect ...]` (the DATA
-// command, then end of data), and DNS facts for the DNS restrictions:
-// `dns missing DOMAIN`, `dns listed ZONE ADDRESS [VALUE]`.
+// command, then end of data), DNS facts for the DNS restrictions:
+// `dns missing DOMAIN` (no MX, A or AAAA: reject_unknown_*), `dns listed
+// ZONE ADDRESS-OR-DOMAIN [VALUE]` (reject_rbl_client, reject_rhsbl_*), and
+// what a policy server answers: `policy SERVICE ACTION`
+// (check_policy_service; DUNNO when not said). Nothing else is asked of
+// the network: a case is hermetic.
 // `expect CODE` checks the code, `expect CODE TEXT` the whole reply.
 //
 // Codes: PT0601 syntax error in a test file.
