@@ -106,7 +106,8 @@ const char* PredicateName(Predicate p) {
                                        "login_mismatch",
                                        "known_login_mismatch",
                                        "not_logged_in",
-                                       "unknown_helo_hostname"};
+                                       "unknown_helo_hostname",
+                                       "multi_recipient_bounce"};
   static_assert(std::size(kNames) == kPredicateCount, "a predicate without a name");
   auto i = static_cast<size_t>(p);
   return i < std::size(kNames) ? kNames[i] : "?";

@@ -75,9 +75,10 @@ enum class Predicate : uint8_t {
   kLoginMismatch,
   kKnownLoginMismatch,
   kNotLoggedIn,
-  kUnknownHeloHostname,  // DNS: the HELO name has no A, AAAA or MX record
+  kUnknownHeloHostname,   // DNS: the HELO name has no A, AAAA or MX record
+  kMultiRecipientBounce,  // the null sender with more than one recipient
 };
-inline constexpr int kPredicateCount = 22;
+inline constexpr int kPredicateCount = 23;
 const char* PredicateName(Predicate p);
 
 // What a DNS list is asked about (kRbl's flags): the client address

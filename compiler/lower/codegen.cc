@@ -212,6 +212,10 @@ class Generator {
         case RestrictionKind::kRejectRhsblRecipient:
           EmitDnsList(r.argument, mail::RblTarget::kRecipient, "Recipient address", "{recipient}");
           break;
+        case RestrictionKind::kRejectMultiRecipientBounce:
+          EmitReplyIf(Predicate::kMultiRecipientBounce, Reply("multi_recipient_bounce_reject_code", "550", "5.3",
+                                                              "<{name}>: {class} rejected: Multi-recipient bounce"));
+          break;
         case RestrictionKind::kCheckPolicyService:
           Emit(Op::kPolicy, Predicate::kNone, Constant(r.argument));
           break;

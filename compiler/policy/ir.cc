@@ -58,6 +58,7 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kRejectRhsblRecipient, "reject_rhsbl_recipient")
     NAME(kRejectUnknownHeloHostname, "reject_unknown_helo_hostname")
     NAME(kCheckPolicyService, "check_policy_service")
+    NAME(kRejectMultiRecipientBounce, "reject_multi_recipient_bounce")
     NAME(kCheckClientAccess, "check_client_access")
     NAME(kCheckReverseClientHostnameAccess, "check_reverse_client_hostname_access")
     NAME(kCheckHeloAccess, "check_helo_access")

@@ -58,7 +58,8 @@ enum class RestrictionKind {
   kRejectRhsblRecipient,
   kRejectUnknownHeloHostname,  // DNS
   kCheckPolicyService,         // argument: inet:host:port or unix:path
-  kCheckClientAccess,          // argument: table reference
+  kRejectMultiRecipientBounce,
+  kCheckClientAccess,  // argument: table reference
   kCheckReverseClientHostnameAccess,
   kCheckHeloAccess,
   kCheckSenderAccess,

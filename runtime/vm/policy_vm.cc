@@ -257,6 +257,13 @@ class PolicyVm::Execution {
             inst.pred == Predicate::kUnknownHeloHostname) {
           return UnknownName(inst, context);
         }
+        if (inst.pred == Predicate::kMultiRecipientBounce) {
+          // Recipients accepted so far: at RCPT another one is too many, at
+          // DATA and the end of data more than one (measured against Postfix).
+          int allowed = context == Context::kData || context == Context::kEndOfData ? 1 : 0;
+          bool bounce = facts_.has_sender && facts_.sender.empty() && facts_.recipient_count > allowed;
+          return bounce ? ListResult::Reply(Expand(p_.constants[inst.a], context)) : ListResult::Dunno();
+        }
         std::string dynamic;
         if (!Test(inst.pred, &dynamic)) return ListResult::Dunno();
         return ListResult::Reply(dynamic.empty() ? Expand(p_.constants[inst.a], context) : dynamic);
@@ -523,6 +530,8 @@ class PolicyVm::Execution {
       case Predicate::kUnknownRecipientDomain:
       case Predicate::kUnknownHeloHostname:
         return NameAnswer(pred) == DnsAnswer::kNo;
+      case Predicate::kMultiRecipientBounce:  // decided in Step, which knows the list's stage
+        return false;
       case Predicate::kUnknownClientHostname:
         return facts_.client_name == "unknown";
       case Predicate::kUnknownReverseClientHostname:

@@ -5,7 +5,8 @@ comparing every reply's code and enhanced status code.
 
 The dialogues are ours, written from what Postfix was measured to answer:
 command syntax, address syntax, sequencing, BDAT, non-SMTP commands,
-ESMTP options, relay control for a client outside mynetworks (XCLIENT).
+ESMTP options, relay control for a client outside mynetworks (XCLIENT),
+reject_multi_recipient_bounce.
 Needs root and Debian's postfix package (exit 77 otherwise).
 """
 import os
@@ -68,6 +69,16 @@ LIMIT_DIALOGUES = {
                             "RCPT TO:<fred@example.com>", "RCPT TO:<fred@example.com>",
                             "RCPT TO:<fred@example.com>", "RCPT TO:<fred@example.com>",
                             "RCPT TO:<fred@example.com>", "RCPT TO:<fred@example.com>"],
+}
+
+# reject_multi_recipient_bounce at RCPT and DATA (the data list alone, and
+# both lists).
+BOUNCE_DIALOGUES = {
+    "a bounce to one recipient": ["EHLO client.example", "MAIL FROM:<>", "RCPT TO:<fred@example.com>", "DATA"],
+    "a bounce to two recipients": ["EHLO client.example", "MAIL FROM:<>", "RCPT TO:<fred@example.com>",
+                                   "RCPT TO:<jean@example.com>", "DATA"],
+    "mail to two recipients": ["EHLO client.example", "MAIL FROM:<a@b.example>", "RCPT TO:<fred@example.com>",
+                               "RCPT TO:<jean@example.com>", "DATA"],
 }
 
 # Whole packets, each sent at once, with smtpd_forbid_unauth_pipelining = yes:
@@ -235,6 +246,13 @@ def main():
                       lambda theirs, ours: compare_dialogues(theirs, ours, LIMIT_DIALOGUES))
     compared += n
     different += d
+    for name, extra in (("bounces-data", {"smtpd_data_restrictions": "reject_multi_recipient_bounce"}),
+                        ("bounces-rcpt", {"smtpd_data_restrictions": "reject_multi_recipient_bounce",
+                                          "smtpd_recipient_restrictions": "reject_multi_recipient_bounce"})):
+        n, d = compare_on(args, os.path.join(root, name), extra,
+                          lambda theirs, ours: compare_dialogues(theirs, ours, BOUNCE_DIALOGUES))
+        compared += n
+        different += d
     print(f"smtp dialogues: {compared} replies and packet exchanges compared, {different} different")
     print(f"{compared - different} passed, {different} failed")
     if different == 0:
