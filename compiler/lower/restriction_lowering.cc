@@ -23,7 +23,7 @@ struct Known {
   RestrictionKind kind;
   bool takes_argument;
   // It asks the network (DNS, a policy server): posternd fetches the
-  // answers before the stage decides (session/session_dns.cc), except at
+  // answers before the stage decides (session/session_network.cc), except at
   // the end of data, where only the DNS records earlier stages fetched are
   // at hand; `postern test` answers from its cases' dns and policy lines.
   bool asks_dns = false;

@@ -73,7 +73,7 @@ Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, Sessi
   facts_.client_port = peer_.port;
   facts_.server_address = peer_.server_address;
   facts_.server_port = peer_.server_port;
-  facts_.dns = context_->fetches_dns ? &dns_ : nullptr;
+  facts_.dns = context_->fetches_dns ? &network_ : nullptr;
   if (BareNewlineRefused()) lines_ = smtp::LineReader(smtp::BareNewline::kReject, config_.line_length_limit);
 }
 
@@ -139,7 +139,7 @@ Session::Next Session::next() const {
       return Next::kStartTls;
     case Phase::kSaslServer:
       return Next::kAuthenticate;
-    case Phase::kDns:
+    case Phase::kNetwork:
       return Next::kAskNetwork;
     case Phase::kClosed:
       return Next::kClose;
@@ -375,7 +375,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   // end of data, BDAT at its last chunk).
   bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData) ||
                        (c.verb == Verb::kAuth && phase_ == Phase::kSaslServer);
-  if (phase_ == Phase::kDns && pending_decision_) {
+  if (phase_ == Phase::kNetwork && pending_decision_) {
     pending_decision_->counted = counted;  // once the policy has decided (DnsAnswered)
     return;
   }
@@ -822,7 +822,7 @@ void Session::EndOfMessage() {
   facts_.event = NextEvent();
   PrepareFacts("END-OF-MESSAGE");
   vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
-  dns_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
+  network_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
   facts_.body_lines.clear();
   if (d.kind != vm::Decision::Kind::kAccept) {
     Count(command, false);
@@ -1049,8 +1049,8 @@ void Session::Xclient(const Command& c) {
   peer_ = peer;
   ResetSession();
   facts_ = vm::SmtpFacts{};
-  facts_.dns = context_->fetches_dns ? &dns_ : nullptr;
-  dns_ = vm::NetworkAnswers{};  // another client
+  facts_.dns = context_->fetches_dns ? &network_ : nullptr;
+  network_ = vm::NetworkAnswers{};  // another client
   facts_.client_address = peer_.address;
   facts_.client_name = peer_.name;
   facts_.reverse_client_name = peer_.reverse_name;

@@ -112,8 +112,8 @@ class Session {
   // SessionContext::fetches_dns: the DNS records and policy server answers
   // the policy asks for (REQUIRES: next() == kAskNetwork), and the
   // answers, all of them, after which the stage that asked runs again.
-  const std::vector<vm::DnsQuestion>& dns_questions() const { return dns_.pending(); }
-  const std::vector<vm::PolicyQuestion>& policy_questions() const { return dns_.pending_policy(); }
+  const std::vector<vm::DnsQuestion>& dns_questions() const { return network_.pending(); }
+  const std::vector<vm::PolicyQuestion>& policy_questions() const { return network_.pending_policy(); }
   void NetworkAnswered(const NetworkReplies& replies);
   // smtpd_tls_wrappermode: the handshake before the greeting failed; the
   // session ends without a word to the client.
@@ -147,8 +147,8 @@ class Session {
  private:
   // kSaslServer: waiting for the authentication server; kSaslClient: for
   // the client's answer to a 334 challenge.
-  // kDns: waiting for the DNS records of a policy stage.
-  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kDns, kClosed };
+  // kNetwork: waiting for the DNS records of a policy stage.
+  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kNetwork, kClosed };
   struct Recipient {
     std::string address;
     std::string original;
@@ -197,10 +197,11 @@ class Session {
   std::string QueueIdOrNoqueue() const { return queue_id_.empty() ? "NOQUEUE" : queue_id_; }
   void LogReject(const std::string& stage, const std::string& reply, const std::string& recipient);
   void Absorb(const vm::Decision& d);
-  // Runs a policy stage (`run`) and hands its decision to `then`; when the
-  // stage asked for DNS records the session does not have, the session
-  // waits for them (kDns) and runs it again first.
-  // `command`: the SMTP command being decided (a policy server's protocol_state).
+  // Runs a policy stage (`run`) for `command` (the SMTP command being
+  // decided: a policy server's protocol_state) and hands its decision to
+  // `then`; when the stage asked for DNS records or policy server answers
+  // the session does not have, the session waits for them (kNetwork) and
+  // runs it again first.
   void Decide(const char* command, std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
   void RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
   void PrepareFacts(const char* command);
@@ -227,7 +228,7 @@ class Session {
   Phase phase_ = Phase::kCommand;
   std::vector<sasl::DovecotMechanism> sasl_mechanisms_;
   SaslStep sasl_step_;
-  vm::NetworkAnswers dns_;  // the DNS records and policy answers fetched for this session
+  vm::NetworkAnswers network_;  // the DNS records and policy answers fetched for this session
   std::string instance_;    // of the transaction (NextInstance)
   struct PendingDecision {
     std::function<vm::Decision()> run;

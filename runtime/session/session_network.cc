@@ -1,4 +1,4 @@
-// session_dns.cc: the policy stages that wait for the network: DNS
+// session_network.cc: the policy stages that wait for the network: DNS
 // records and policy servers (Session::Decide, NetworkAnswered;
 // vm/network_answers.h).
 #include <unistd.h>
@@ -32,32 +32,32 @@ std::string Session::NextInstance() {
 void Session::Decide(const char* command, std::function<vm::Decision()> run,
                      std::function<void(const vm::Decision&)> then) {
   PrepareFacts(command);
-  dns_.ForgetPolicyAnswers();  // each evaluation asks its policy servers anew
+  network_.ForgetPolicyAnswers();  // each evaluation asks its policy servers anew
   RunDecision(std::move(run), std::move(then));
 }
 
 void Session::RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then) {
   vm::Decision d = run();
-  if (dns_.has_pending()) {
+  if (network_.has_pending()) {
     // The decision is not final: the records first, then the stage again.
     pending_decision_ = PendingDecision{std::move(run), std::move(then), ""};
-    phase_ = Phase::kDns;
+    phase_ = Phase::kNetwork;
     return;
   }
   then(d);
 }
 
 void Session::NetworkAnswered(const NetworkReplies& replies) {
-  if (phase_ != Phase::kDns || !pending_decision_) return;
-  for (const auto& [question, records] : replies.dns) dns_.Answer(question, records);
-  for (const auto& [question, reply] : replies.policy) dns_.Answer(question, reply);
-  dns_.ClearPending();
+  if (phase_ != Phase::kNetwork || !pending_decision_) return;
+  for (const auto& [question, records] : replies.dns) network_.Answer(question, records);
+  for (const auto& [question, reply] : replies.policy) network_.Answer(question, reply);
+  network_.ClearPending();
   PendingDecision pending = std::move(*pending_decision_);
   pending_decision_.reset();
   phase_ = Phase::kCommand;
   size_t output_before = output_.size();
   RunDecision(pending.run, pending.then);
-  if (phase_ == Phase::kDns) {  // the answers raised more questions
+  if (phase_ == Phase::kNetwork) {  // the answers raised more questions
     pending_decision_->counted = pending.counted;
     return;
   }
