@@ -1,7 +1,10 @@
 // dns_resolver_test.cc: MX and address lookups against a real DNS server,
 // Debian's dnsmasq, serving a test zone on a loopback port: preference
 // order, random order among equal preferences, a domain without MX, no
-// such domain (permanent), a server that does not answer (temporary).
+// such domain (permanent), a server that does not answer (temporary); and
+// the asynchronous resolver of the SMTP stages on the same zone: record
+// types, TXT texts, answers kept for their TTL after the server is gone,
+// many identical questions at once, the coroutine form.
 // Skipped when dnsmasq is not installed.
 #include "runtime/dns/dns_resolver.h"
 
@@ -13,8 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <thread>
+
+#include "runtime/dns/async_resolver.h"
 
 extern char** environ;
 
@@ -69,7 +77,9 @@ class DnsResolverTest : public ::testing::Test {
                                      "--host-record=mx2.example.test,192.0.2.2,2001:db8::2",
                                      "--host-record=a.equal.test,192.0.2.11",
                                      "--host-record=b.equal.test,192.0.2.12",
-                                     "--host-record=nomx.test,192.0.2.9"};
+                                     "--host-record=nomx.test,192.0.2.9",
+                                     "--txt-record=2.0.0.127.list.test,Listed for testing",
+                                     "--local-ttl=300"};
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -156,6 +166,97 @@ TEST_F(DnsResolverTest, SilentServerIsTemporary) {
   auto mx = (*resolver)->LookupMx("example.test");
   ASSERT_FALSE(mx.ok());
   EXPECT_TRUE(mx.status().temporary()) << mx.status().message();
+}
+
+// AsyncResolver::Query, waited for.
+DnsReply Ask(AsyncResolver& resolver, const std::string& name, RecordType type) {
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<DnsReply> reply;
+  resolver.Query(name, type, [&](DnsReply r) {
+    std::lock_guard lock(mutex);
+    reply = std::move(r);
+    answered.notify_one();
+  });
+  std::unique_lock lock(mutex);
+  answered.wait(lock, [&] { return reply.has_value(); });
+  return *reply;
+}
+
+class AsyncResolverTest : public DnsResolverTest {
+ protected:
+  std::unique_ptr<AsyncResolver> Make(int port) {
+    ResolverOptions options;
+    options.servers = "127.0.0.1:" + std::to_string(port);
+    options.timeout = std::chrono::milliseconds(300);
+    options.tries = 1;
+    auto resolver = AsyncResolver::Create(options);
+    EXPECT_TRUE(resolver.ok());
+    return resolver.ok() ? std::move(resolver).value() : nullptr;
+  }
+};
+
+TEST_F(AsyncResolverTest, RecordsOfEachType) {
+  auto resolver = Make(port_);
+  DnsReply mx = Ask(*resolver, "example.test", RecordType::kMx);
+  ASSERT_EQ(mx.status, DnsReply::Status::kFound) << mx.error;
+  EXPECT_EQ(mx.values, (std::vector<std::string>{"mx1.example.test", "mx2.example.test"}));  // by preference
+  DnsReply a = Ask(*resolver, "mx2.example.test", RecordType::kA);
+  EXPECT_EQ(a.values, std::vector<std::string>{"192.0.2.2"});
+  DnsReply aaaa = Ask(*resolver, "mx2.example.test", RecordType::kAaaa);
+  EXPECT_EQ(aaaa.values, std::vector<std::string>{"2001:db8::2"});
+  DnsReply txt = Ask(*resolver, "2.0.0.127.list.test", RecordType::kTxt);
+  EXPECT_EQ(txt.values, std::vector<std::string>{"Listed for testing"});
+  EXPECT_EQ(Ask(*resolver, "nosuch.test", RecordType::kMx).status, DnsReply::Status::kNotFound);
+  EXPECT_EQ(Ask(*resolver, "nomx.test", RecordType::kMx).status, DnsReply::Status::kNotFound);  // no data
+}
+
+TEST_F(AsyncResolverTest, AnswersAreKeptForTheirTtl) {
+  auto resolver = Make(port_);
+  ASSERT_EQ(Ask(*resolver, "mx1.example.test", RecordType::kA).status, DnsReply::Status::kFound);
+  TearDown();  // the server is gone: the answer comes from the cache (TTL 300 s)
+  DnsReply again = Ask(*resolver, "MX1.example.test", RecordType::kA);
+  EXPECT_EQ(again.status, DnsReply::Status::kFound) << again.error;
+  EXPECT_EQ(again.values, std::vector<std::string>{"192.0.2.1"});
+  EXPECT_EQ(Ask(*resolver, "mx2.example.test", RecordType::kA).status, DnsReply::Status::kTemporary);
+}
+
+TEST_F(AsyncResolverTest, ManyIdenticalQuestionsAtOnce) {
+  auto resolver = Make(port_);
+  std::atomic<int> found{0}, answered{0};
+  for (int i = 0; i < 50; ++i) {
+    resolver->Query("a.equal.test", RecordType::kA, [&](DnsReply r) {
+      if (r.status == DnsReply::Status::kFound && r.values == std::vector<std::string>{"192.0.2.11"}) ++found;
+      ++answered;
+    });
+  }
+  for (int i = 0; i < 200 && answered < 50; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(found.load(), 50);
+}
+
+TEST_F(AsyncResolverTest, ASilentServerIsATemporaryFailure) {
+  auto resolver = Make(FreeUdpPort());
+  DnsReply r = Ask(*resolver, "example.test", RecordType::kMx);
+  EXPECT_EQ(r.status, DnsReply::Status::kTemporary);
+  EXPECT_FALSE(r.error.empty());
+}
+
+TEST_F(AsyncResolverTest, TheCoroutineFormAnswersOnItsExecutor) {
+  auto resolver = Make(port_);
+  boost::asio::io_context io;
+  std::optional<DnsReply> reply;
+  std::thread::id ran_on;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        reply = co_await AsyncQuery(*resolver, "nomx.test", RecordType::kA);
+        ran_on = std::this_thread::get_id();
+      },
+      boost::asio::detached);
+  io.run();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->values, std::vector<std::string>{"192.0.2.9"});
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
 }  // namespace
