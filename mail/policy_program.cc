@@ -22,6 +22,7 @@ bool HasOperandA(Op op) {
     case Op::kRbl:
     case Op::kTest:
     case Op::kPolicy:
+    case Op::kDnswl:
       return true;
     default:
       return false;
@@ -80,6 +81,8 @@ const char* OpName(Op op) {
       return "content_checks";
     case Op::kPolicy:
       return "policy";
+    case Op::kDnswl:
+      return "dnswl";
   }
   return "?";
 }
@@ -293,6 +296,7 @@ Status Verify(const Program& p) {
           ok = i.a < p.access.size() && p.access[i.a].table < p.tables.size();
           break;
         case Op::kRbl:
+        case Op::kDnswl:
           ok = i.a < p.constants.size() && i.b < p.constants.size();
           break;
         case Op::kTest: {
@@ -319,7 +323,9 @@ Status Verify(const Program& p) {
         (i.b == 0 || i.a >= p.tables.size() || i.b > p.tables.size() - i.a || i.flags > 1)) {
       return bad("content checks out of range at " + std::to_string(pc));
     }
-    if (i.op == Op::kRbl && i.flags >= kRblTargetCount) return bad("bad DNS list target at " + std::to_string(pc));
+    if ((i.op == Op::kRbl || i.op == Op::kDnswl) && i.flags >= kRblTargetCount) {
+      return bad("bad DNS list target at " + std::to_string(pc));
+    }
     if (i.op == Op::kAction && (i.a >= kActionKindCount || i.b >= p.constants.size())) {
       return bad("action out of range at " + std::to_string(pc));
     }
@@ -384,6 +390,9 @@ std::string Dump(const Program& p) {
         break;
       case Op::kPolicy:
         text += constant(i.a);
+        break;
+      case Op::kDnswl:
+        text += constant(i.a) + " " + constant(i.b);
         break;
       case Op::kTest:
         if (i.a < p.tests.size()) {

@@ -44,8 +44,10 @@ enum class Op : uint8_t {
   kAction,         // a deciding-nothing action: a = ActionKind, b = constant (its argument)
   kContentChecks,  // header_checks (flags 0) or body_checks (flags 1): tables a .. a+b-1, line by line
   kPolicy,         // check_policy_service: ask the server of constant a; its action decides, or DUNNO
+  kDnswl,          // DNS: if flags' RblTarget is listed in zone constant a: OK (when the recipient is
+                   // an authorized destination); a failed lookup: defer_if_reject with reply constant b
 };
-inline constexpr int kOpCount = 19;
+inline constexpr int kOpCount = 20;
 const char* OpName(Op op);
 
 // What kPermitIf / kReplyIf test.

@@ -216,6 +216,12 @@ class Generator {
           EmitReplyIf(Predicate::kMultiRecipientBounce, Reply("multi_recipient_bounce_reject_code", "550", "5.3",
                                                               "<{name}>: {class} rejected: Multi-recipient bounce"));
           break;
+        case RestrictionKind::kPermitDnswlClient:
+          EmitDnsWhitelist(r.argument, mail::RblTarget::kClientAddress, "{client_address}");
+          break;
+        case RestrictionKind::kPermitRhswlClient:
+          EmitDnsWhitelist(r.argument, mail::RblTarget::kClientName, "{client_name}");
+          break;
         case RestrictionKind::kCheckPolicyService:
           Emit(Op::kPolicy, Predicate::kNone, Constant(r.argument));
           break;
@@ -291,6 +297,15 @@ class Generator {
               "Service unavailable; " + rbl_class + " [" + what + "] blocked using " + zone + "{rbl_reason}");
     program_.code.push_back(
         Inst{Op::kRbl, Predicate::kNone, static_cast<uint16_t>(target), Constant(argument), Constant(reply)});
+  }
+
+  // permit_dnswl_client and permit_rhswl_client: "zone[=d.d.d.d]" asked
+  // about `target`; what a failed lookup defers with (when the stage would
+  // reject), as Postfix words it.
+  void EmitDnsWhitelist(const std::string& argument, mail::RblTarget target, const std::string& what) {
+    std::string reply = "450 4.7.1 <" + what + ">: Client host rejected: Service unavailable";
+    program_.code.push_back(
+        Inst{Op::kDnswl, Predicate::kNone, static_cast<uint16_t>(target), Constant(argument), Constant(reply)});
   }
 
   // A rule: its condition as forward jumps past the action when false.

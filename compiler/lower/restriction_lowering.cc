@@ -68,6 +68,8 @@ constexpr Known kKnown[] = {
     {"reject_unknown_hostname", RestrictionKind::kRejectUnknownHeloHostname, false, true},
     {"check_policy_service", RestrictionKind::kCheckPolicyService, true, true},
     {"reject_multi_recipient_bounce", RestrictionKind::kRejectMultiRecipientBounce, false},
+    {"permit_dnswl_client", RestrictionKind::kPermitDnswlClient, true, true},
+    {"permit_rhswl_client", RestrictionKind::kPermitRhswlClient, true, true},
     {"check_client_access", RestrictionKind::kCheckClientAccess, true},
     {"check_reverse_client_hostname_access", RestrictionKind::kCheckReverseClientHostnameAccess, true},
     {"check_helo_access", RestrictionKind::kCheckHeloAccess, true},
@@ -99,10 +101,8 @@ constexpr std::string_view kUnsupported[] = {
     "check_sender_a_access",
     "check_sender_mx_access",
     "check_sender_ns_access",
-    "permit_dnswl_client",
     "permit_mx_backup",
     "permit_naked_ip_address",
-    "permit_rhswl_client",
     "permit_tls_clientcerts",
     "reject_maps_rbl",
     "reject_unverified_recipient",
@@ -116,7 +116,8 @@ constexpr std::string_view kUnsupported[] = {
 bool IsDnsList(RestrictionKind kind) {
   return kind == RestrictionKind::kRejectRblClient || kind == RestrictionKind::kRejectRhsblClient ||
          kind == RestrictionKind::kRejectRhsblReverseClient || kind == RestrictionKind::kRejectRhsblHelo ||
-         kind == RestrictionKind::kRejectRhsblSender || kind == RestrictionKind::kRejectRhsblRecipient;
+         kind == RestrictionKind::kRejectRhsblSender || kind == RestrictionKind::kRejectRhsblRecipient ||
+         kind == RestrictionKind::kPermitDnswlClient || kind == RestrictionKind::kPermitRhswlClient;
 }
 
 bool IsLoginMismatch(RestrictionKind kind) {

@@ -59,6 +59,8 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kRejectUnknownHeloHostname, "reject_unknown_helo_hostname")
     NAME(kCheckPolicyService, "check_policy_service")
     NAME(kRejectMultiRecipientBounce, "reject_multi_recipient_bounce")
+    NAME(kPermitDnswlClient, "permit_dnswl_client")
+    NAME(kPermitRhswlClient, "permit_rhswl_client")
     NAME(kCheckClientAccess, "check_client_access")
     NAME(kCheckReverseClientHostnameAccess, "check_reverse_client_hostname_access")
     NAME(kCheckHeloAccess, "check_helo_access")

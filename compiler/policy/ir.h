@@ -59,6 +59,8 @@ enum class RestrictionKind {
   kRejectUnknownHeloHostname,  // DNS
   kCheckPolicyService,         // argument: inet:host:port or unix:path
   kRejectMultiRecipientBounce,
+  kPermitDnswlClient,  // DNS; argument: zone[=d.d.d.d]
+  kPermitRhswlClient,  // DNS, the same argument: the client's name
   kCheckClientAccess,  // argument: table reference
   kCheckReverseClientHostnameAccess,
   kCheckHeloAccess,

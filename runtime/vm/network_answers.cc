@@ -79,7 +79,8 @@ std::optional<DnsListing> NetworkAnswers::ListedIn(std::string_view zone, std::s
   if (name.empty()) return std::nullopt;
   const DnsRecords* a = Records(DnsRecordType::kA, name);
   const DnsRecords* txt = Records(DnsRecordType::kTxt, name);
-  if (a == nullptr || txt == nullptr || a->status != DnsRecords::Status::kFound) return std::nullopt;
+  if (a == nullptr || txt == nullptr || a->status == DnsRecords::Status::kNotFound) return std::nullopt;
+  if (a->status == DnsRecords::Status::kTemporary) return DnsListing{{}, "", true};
   DnsListing listing{a->values, ""};
   if (txt->status == DnsRecords::Status::kFound && !txt->values.empty()) listing.reason = txt->values.front();
   return listing;

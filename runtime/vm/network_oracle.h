@@ -22,6 +22,9 @@ enum class DnsAnswer { kYes, kNo, kTemporaryFailure, kPending };
 struct DnsListing {
   std::vector<std::string> values;
   std::string reason;
+  // The list could not be asked (a temporary DNS failure): not listed for
+  // the reject_* restrictions, a reason to defer for permit_dnswl_client.
+  bool failed = false;
 };
 
 // A policy server's answer: its action (an access(5) result), or why
@@ -41,8 +44,8 @@ class NetworkOracle {
   // Whether mail can be routed to `domain` (MX, A or AAAA records).
   virtual DnsAnswer DomainExists(std::string_view domain) const = 0;
   // What the DNS list `zone` says of `address` (a client address, or a
-  // domain for reject_rhsbl_*), if it lists it. A lookup failure counts as
-  // not listed, as in Postfix.
+  // domain for reject_rhsbl_*), if it lists it or could not be asked
+  // (DnsListing::failed).
   virtual std::optional<DnsListing> ListedIn(std::string_view zone, std::string_view address) const = 0;
 };
 

@@ -274,6 +274,8 @@ class PolicyVm::Execution {
         return Access(p_.access[inst.a], context, depth);
       case Op::kPolicy:
         return Policy(p_.constants[inst.a], context, depth);
+      case Op::kDnswl:
+        return Dnswl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kRbl:
         return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kAction:
@@ -628,6 +630,28 @@ class PolicyVm::Execution {
     return Interpret(reply.action, context, context, depth);
   }
 
+  // permit_dnswl_client / permit_rhswl_client: OK when listed, except for
+  // a recipient outside the authorized destinations (Postfix never lets a
+  // whitelist open a relay); a failed lookup defers if the stage would
+  // reject.
+  ListResult Dnswl(mail::RblTarget target, const std::string& spec, const std::string& reply, Context context) {
+    std::string zone = spec.substr(0, spec.find('='));
+    std::string filter = spec.find('=') == std::string::npos ? "" : spec.substr(spec.find('=') + 1);
+    std::string name = RblName(target);
+    if (name.empty()) return ListResult::Dunno();
+    std::optional<DnsListing> listed = Dns().ListedIn(zone, name);
+    if (!listed) return ListResult::Dunno();
+    if (listed->failed) {
+      if (defer_if_reject_.empty()) defer_if_reject_ = Expand(reply, context);
+      return ListResult::Dunno();
+    }
+    if (!filter.empty() && std::find(listed->values.begin(), listed->values.end(), filter) == listed->values.end()) {
+      return ListResult::Dunno();
+    }
+    if (!facts_.recipient.empty() && !vm_.resolver_->IsAuthDestination(facts_.recipient)) return ListResult::Dunno();
+    return ListResult::Ok();
+  }
+
   // What a DNS list is asked about: the client address, or a domain
   // (reject_rhsbl_*: none for an unknown name, the null sender, an address
   // literal or a name that is not a host name, as Postfix skips them).
@@ -661,7 +685,7 @@ class PolicyVm::Execution {
     std::string name = RblName(target);
     if (name.empty()) return ListResult::Dunno();
     std::optional<DnsListing> listed = Dns().ListedIn(zone, name);
-    if (!listed) return ListResult::Dunno();
+    if (!listed || listed->failed) return ListResult::Dunno();  // a failed lookup: not listed, as in Postfix
     if (!filter.empty() && std::find(listed->values.begin(), listed->values.end(), filter) == listed->values.end()) {
       return ListResult::Dunno();
     }

@@ -229,6 +229,8 @@ class Analyzer {
         return Access(p_.access[inst.a], depth, where);
       case Op::kRbl:
         return {undecided, refused};
+      case Op::kDnswl:  // Postfix ignores its OK for a recipient outside the authorized destinations
+        return {undecided};
       case Op::kPolicy:  // the server may answer anything, OK too
         return {undecided, refused, Outcome{true, false, where + " (the policy server answers OK)"}};
       case Op::kAction:

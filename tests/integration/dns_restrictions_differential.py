@@ -6,7 +6,9 @@ listing 127.0.0.2 with a reason, a domain list listing one domain; it refuses ev
 failure) on port 53 of 127.0.0.153; posternd asks
 it through --dns, Postfix through /etc/resolv.conf replaced in a mount
 namespace of its own. Clients connect from 127.0.0.1 (not listed) and
-127.0.0.2 (listed); every reply is compared word for word.
+127.0.0.2 (listed), also to two services whose client lists a DNS
+whitelist (permit_dnswl_client) decides; every reply is compared word for
+word.
 
 Needs root, Debian's postfix and dnsmasq, and mount namespaces (exit 77
 otherwise).
@@ -50,6 +52,23 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
+# A service whose clients a DNS whitelist lets through (permit_dnswl_client),
+# with one list that fails (a name nobody answers for).
+DNSWL_SERVICE = """\
+dnswl     inet  n       -       n       -       -       smtpd
+  -o { smtpd_client_restrictions = permit_dnswl_client dnswl.test, reject }
+  -o smtpd_helo_restrictions=
+  -o smtpd_sender_restrictions=
+  -o { smtpd_relay_restrictions = permit_dnswl_client dnswl.test, reject_unauth_destination }
+  -o { smtpd_recipient_restrictions = permit_dnswl_client nowhere.invalid, permit }
+dnswlfail inet  n       -       n       -       -       smtpd
+  -o { smtpd_client_restrictions = permit_dnswl_client dnswl.test, reject }
+  -o smtpd_helo_restrictions=
+  -o smtpd_sender_restrictions=
+  -o { smtpd_relay_restrictions = permit_dnswl_client dnswl.test, reject_unauth_destination }
+  -o { smtpd_recipient_restrictions = permit_dnswl_client nowhere.invalid, reject }
+"""
+
 SETTINGS = {
     "mynetworks": "10.0.0.0/8",
     "smtpd_client_restrictions": "reject_rhsbl_client rhsbl.test, reject_rhsbl_reverse_client rhsbl.test",
@@ -60,14 +79,15 @@ SETTINGS = {
 }
 
 ZONE_RECORDS = dict(
-    domain="test.example", zones=["dnsbl.test", "rhsbl.test"],
+    domain="test.example", zones=["dnsbl.test", "rhsbl.test", "dnswl.test"],
     mx=[("exists.test.example", "mx.test.example", 10)],
     hosts=[("mx.test.example", "192.0.2.25"), ("aonly.test.example", "192.0.2.26"),
            ("spammy.test.example", "192.0.2.27")],
     extra=["--address=/2.0.0.127.dnsbl.test/127.0.0.2",
            "--txt-record=2.0.0.127.dnsbl.test,Listed for testing",
            "--address=/spammy.test.example.rhsbl.test/127.0.0.2",
-           "--txt-record=spammy.test.example.rhsbl.test,Bad domain"])
+           "--txt-record=spammy.test.example.rhsbl.test,Bad domain",
+           "--address=/2.0.0.127.dnswl.test/127.0.10.1"])
 
 
 def envelope(sender, *recipients):
@@ -101,6 +121,14 @@ DIALOGUES = {
         "from:127.0.0.2", ["EHLO exists.test.example"] + envelope("a@exists.test.example", "fred@example.com")),
 }
 
+# (service, mode, lines): permit_dnswl_client for an unlisted and a listed
+# client, a local and a remote recipient, and a list that cannot be asked.
+DNSWL_DIALOGUES = {
+    f"{service} from {source}": (service, mode, ["EHLO exists.test.example"]
+                                 + envelope("a@exists.test.example", "fred@example.com", "x@elsewhere.org"))
+    for service in ("dnswl", "dnswlfail") for source, mode in (("127.0.0.1", "plain"), ("127.0.0.2", "from:127.0.0.2"))
+}
+
 
 def main():
     args = arguments()
@@ -119,17 +147,20 @@ def main():
         f.write(f"nameserver {DNS_ADDRESS}\noptions attempts:1 timeout:2\n")
     results = []
     with Dnsmasq(address=DNS_ADDRESS, port=53, **ZONE_RECORDS):
-        config = office_config(args.source, root, MASTER_CF, SETTINGS)
+        config = office_config(args.source, root, MASTER_CF.replace("cleanup", DNSWL_SERVICE + "cleanup", 1),
+                               SETTINGS)
         check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
         results.append(("postern check passes the DNS restrictions without a warning",
                         check.returncode == 0 and "PP0505" not in check.stdout + check.stderr,
                         check.stdout + check.stderr))
-        with SideBySide(args, config, root, ("smtp",), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
+        with SideBySide(args, config, root, ("smtp", "dnswl", "dnswlfail"), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
                         resolv_conf=resolv_conf) as servers:
             compared = different = 0
-            for name, (mode, lines) in DIALOGUES.items():
-                a = talk(servers.theirs["smtp"], mode, lines)
-                b = talk(servers.ours["smtp"], mode, lines)
+            dialogues = {name: ("smtp", mode, lines) for name, (mode, lines) in DIALOGUES.items()}
+            dialogues.update(DNSWL_DIALOGUES)
+            for name, (service, mode, lines) in dialogues.items():
+                a = talk(servers.theirs[service], mode, lines)
+                b = talk(servers.ours[service], mode, lines)
                 for (command, postfix), (_, postern) in zip(a, b):
                     if command == "(greeting)":
                         continue

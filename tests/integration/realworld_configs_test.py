@@ -95,7 +95,7 @@ def features_used(main, services):
             used[name] = [name]
         if name.endswith("_restrictions") or name in main.get("smtpd_restriction_classes", ""):
             for word in re.split(r"[\s,]+", value):
-                if word in ("reject_unverified_recipient", "permit_dnswl_client"):
+                if word in ("reject_unverified_recipient",):
                     used[word] = [word]
     return used
 
