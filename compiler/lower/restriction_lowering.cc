@@ -8,6 +8,7 @@
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
 #include "mail/access_result.h"
+#include "mail/dns_list_filter.h"
 #include "mail/lookup_table.h"
 #include "util/strings.h"
 #include "util/suggest.h"
@@ -378,6 +379,14 @@ class Lowering {
         }
         r.argument = items[++i];
         if (r.kind == RestrictionKind::kCheckPolicyService) LowerPolicyServiceValues();
+        if (IsDnsList(r.kind) && r.argument.find('=') != std::string::npos) {
+          std::string filter = r.argument.substr(r.argument.find('=') + 1);
+          if (std::string problem = mail::DnsListFilterError(filter); !problem.empty()) {
+            diagnostics_->Error("PP0508", where, "bad DNS list answer filter \"" + filter + "\" in " + word,
+                                problem + ": write e.g. " + word + " zen.example.org=127.0.0.[2..11]");
+            continue;
+          }
+        }
         if (IsAccessCheck(r.kind) && std::find(ir_.tables.begin(), ir_.tables.end(), r.argument) == ir_.tables.end()) {
           ir_.tables.push_back(r.argument);
         }

@@ -7,6 +7,7 @@
 
 #include "mail/access_result.h"
 #include "mail/address.h"
+#include "mail/dns_list_filter.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
 #include "runtime/image/image_parameters.h"
@@ -630,6 +631,13 @@ class PolicyVm::Execution {
     return Interpret(reply.action, context, context, depth);
   }
 
+  // Whether one of a list's answers passes the zone's =FILTER.
+  static bool FilterMatches(const std::string& filter, const DnsListing& listed) {
+    if (filter.empty()) return true;
+    return std::any_of(listed.values.begin(), listed.values.end(),
+                       [&](const std::string& value) { return mail::DnsListFilterMatches(filter, value); });
+  }
+
   // permit_dnswl_client / permit_rhswl_client: OK when listed, except for
   // a recipient outside the authorized destinations (Postfix never lets a
   // whitelist open a relay); a failed lookup defers if the stage would
@@ -645,9 +653,7 @@ class PolicyVm::Execution {
       if (defer_if_reject_.empty()) defer_if_reject_ = Expand(reply, context);
       return ListResult::Dunno();
     }
-    if (!filter.empty() && std::find(listed->values.begin(), listed->values.end(), filter) == listed->values.end()) {
-      return ListResult::Dunno();
-    }
+    if (!FilterMatches(filter, *listed)) return ListResult::Dunno();
     if (!facts_.recipient.empty() && !vm_.resolver_->IsAuthDestination(facts_.recipient)) return ListResult::Dunno();
     return ListResult::Ok();
   }
@@ -686,9 +692,7 @@ class PolicyVm::Execution {
     if (name.empty()) return ListResult::Dunno();
     std::optional<DnsListing> listed = Dns().ListedIn(zone, name);
     if (!listed || listed->failed) return ListResult::Dunno();  // a failed lookup: not listed, as in Postfix
-    if (!filter.empty() && std::find(listed->values.begin(), listed->values.end(), filter) == listed->values.end()) {
-      return ListResult::Dunno();
-    }
+    if (!FilterMatches(filter, *listed)) return ListResult::Dunno();
     return ListResult::Reply(Expand(reply, context, zone, listed->reason));
   }
 

@@ -61,6 +61,9 @@ dnswl     inet  n       -       n       -       -       smtpd
   -o smtpd_sender_restrictions=
   -o { smtpd_relay_restrictions = permit_dnswl_client dnswl.test, reject_unauth_destination }
   -o { smtpd_recipient_restrictions = permit_dnswl_client nowhere.invalid, permit }
+filters   inet  n       -       n       -       -       smtpd
+  -o { smtpd_client_restrictions = reject_rbl_client dnsbl.test=127.0.0.[3..5],
+       reject_rbl_client dnsbl.test=127.0.[0;1].[1;2] }
 dnswlfail inet  n       -       n       -       -       smtpd
   -o { smtpd_client_restrictions = permit_dnswl_client dnswl.test, reject }
   -o smtpd_helo_restrictions=
@@ -126,7 +129,7 @@ DIALOGUES = {
 DNSWL_DIALOGUES = {
     f"{service} from {source}": (service, mode, ["EHLO exists.test.example"]
                                  + envelope("a@exists.test.example", "fred@example.com", "x@elsewhere.org"))
-    for service in ("dnswl", "dnswlfail") for source, mode in (("127.0.0.1", "plain"), ("127.0.0.2", "from:127.0.0.2"))
+    for service in ("dnswl", "dnswlfail", "filters") for source, mode in (("127.0.0.1", "plain"), ("127.0.0.2", "from:127.0.0.2"))
 }
 
 
@@ -153,7 +156,7 @@ def main():
         results.append(("postern check passes the DNS restrictions without a warning",
                         check.returncode == 0 and "PP0505" not in check.stdout + check.stderr,
                         check.stdout + check.stderr))
-        with SideBySide(args, config, root, ("smtp", "dnswl", "dnswlfail"), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
+        with SideBySide(args, config, root, ("smtp", "dnswl", "dnswlfail", "filters"), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
                         resolv_conf=resolv_conf) as servers:
             compared = different = 0
             dialogues = {name: ("smtp", mode, lines) for name, (mode, lines) in DIALOGUES.items()}
