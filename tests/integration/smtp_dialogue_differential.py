@@ -166,14 +166,25 @@ def start_posternd(postern, posternd, etc, root, users):
     r = subprocess.run([postern, "compile", "-c", etc, "-o", images], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("postern compile: " + r.stderr)
-    port = free_port()
     log = open(os.path.join(root, "posternd.log"), "w")
-    process = subprocess.Popen([posternd, "-i", images, "-q", os.path.join(root, "queue"), "--listen",
-                                "127.0.0.1:%d" % port, "--no-delivery", "--users", users, "--user", "nobody",
-                                "--maillog-file", "/dev/stderr"],
-                               stdout=log, stderr=subprocess.STDOUT)
-    wait_for_port(port)
-    return process, port
+    for attempt in range(3):  # another test may take the free port first
+        port = free_port()
+        process = subprocess.Popen([posternd, "-i", images, "-q", os.path.join(root, "queue"), "--listen",
+                                    "127.0.0.1:%d" % port, "--no-delivery", "--users", users, "--user", "nobody",
+                                    "--maillog-file", "/dev/stderr"],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port)
+        except RuntimeError:
+            process.kill()
+            process.wait()
+            if attempt == 2:
+                raise
+            continue
+        time.sleep(0.3)  # a posternd that could not bind exits: the port answered for someone else
+        if process.poll() is None:
+            return process, port
+    raise RuntimeError("posternd did not start: " + open(os.path.join(root, "posternd.log")).read()[-2000:])
 
 
 def compare_on(args, root, extra, compare):
