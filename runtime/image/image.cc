@@ -1,7 +1,10 @@
 // image.cc: see image.h.
 #include "runtime/image/image.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <system_error>
 
@@ -21,8 +24,17 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
   fs::path resolved = fs::canonical(directory, ec);
   if (ec) return Status::Permanent("cannot open image " + path + ": " + ec.message());
 
-  auto header_file = ImageFile::Read((resolved / mail::kImageHeaderFile).string());
-  if (!header_file.ok()) return Status::Permanent("not an image: " + header_file.status().message());
+  std::string header_path = (resolved / mail::kImageHeaderFile).string();
+  auto header_file = ImageFile::Read(header_path);
+  if (!header_file.ok()) {
+    // An image that holds secrets (a 0600 password table) is readable by
+    // its group only: the group of mail_owner when compiled as root.
+    bool denied = access(resolved.c_str(), R_OK | X_OK) != 0 && errno == EACCES;
+    return Status::Permanent((denied ? "cannot read image " + resolved.string() +
+                                           ": it holds secrets and only its owner and group may read it; run as "
+                                           "mail_owner (the user postern compile gave the group to)"
+                                     : "not an image: " + header_file.status().message()));
+  }
   std::string_view header_bytes = (*header_file)->bytes();
   auto header = mail::DecodeImageHeader(header_bytes);
   if (!header.ok()) return Status::Permanent(resolved.string() + ": " + header.status().message());
