@@ -73,7 +73,7 @@ Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, Sessi
   facts_.client_port = peer_.port;
   facts_.server_address = peer_.server_address;
   facts_.server_port = peer_.server_port;
-  facts_.dns = context_->fetches_dns ? &network_ : nullptr;
+  facts_.dns = context_->asks_network ? &network_ : nullptr;
   if (BareNewlineRefused()) lines_ = smtp::LineReader(smtp::BareNewline::kReject, config_.line_length_limit);
 }
 
@@ -376,7 +376,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData) ||
                        (c.verb == Verb::kAuth && phase_ == Phase::kSaslServer);
   if (phase_ == Phase::kNetwork && pending_decision_) {
-    pending_decision_->counted = counted;  // once the policy has decided (DnsAnswered)
+    pending_decision_->counted = counted;  // once the policy has decided (NetworkAnswered)
     return;
   }
   if (!counted_later) CountCommand(counted, output_before);
@@ -1049,7 +1049,7 @@ void Session::Xclient(const Command& c) {
   peer_ = peer;
   ResetSession();
   facts_ = vm::SmtpFacts{};
-  facts_.dns = context_->fetches_dns ? &network_ : nullptr;
+  facts_.dns = context_->asks_network ? &network_ : nullptr;
   network_ = vm::NetworkAnswers{};  // another client
   facts_.client_address = peer_.address;
   facts_.client_name = peer_.name;

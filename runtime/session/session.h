@@ -109,7 +109,7 @@ class Session {
   const SaslStep& sasl_step() const { return sasl_step_; }
   // The server's answer to sasl_step(), or why there is none (temporary).
   void SaslAnswered(const Result<sasl::DovecotAuthReply>& answer);
-  // SessionContext::fetches_dns: the DNS records and policy server answers
+  // SessionContext::asks_network: the DNS records and policy server answers
   // the policy asks for (REQUIRES: next() == kAskNetwork), and the
   // answers, all of them, after which the stage that asked runs again.
   const std::vector<vm::DnsQuestion>& dns_questions() const { return network_.pending(); }

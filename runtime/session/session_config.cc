@@ -84,7 +84,7 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
                              "); refusing to serve it (run postern check)");
   }
   auto context = std::make_shared<SessionContext>();
-  context->fetches_dns = dns == nullptr;
+  context->asks_network = dns == nullptr;
   if (dns == nullptr) dns = std::make_shared<vm::OptimisticNetwork>();
   context->image = image;
   context->resolver = std::make_shared<const resolve::Resolver>(image, std::move(users));

@@ -82,9 +82,9 @@ struct SessionContext {
   SessionConfig config;
   // STARTTLS can be offered (a certificate was loaded for this image).
   bool tls_available = false;
-  // The sessions fetch the DNS records their policy asks for
-  // (Session::Next::kResolveDns); else the policy's own oracle answers.
-  bool fetches_dns = false;
+  // The sessions fetch the DNS records and policy server answers their policy asks for
+  // (Session::Next::kAskNetwork); else the policy's own oracle answers.
+  bool asks_network = false;
 };
 
 // Builds the context of `image` (main.cf's view, or an smtpd service's:
