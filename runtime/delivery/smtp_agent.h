@@ -9,7 +9,9 @@
 // smtp_mx_address_limit addresses; a reply about the mail itself ends the
 // attempt. A domain that does not exist bounces (5.4.4); a DNS failure
 // defers (4.4.3). Several messages for the same nexthop go over one
-// connection, one after another (connection reuse).
+// connection, one after another (connection reuse). With
+// ClientSaslSettings, each host where smtp_sasl_password_maps has
+// credentials is authenticated to (sasl_client.h).
 #pragma once
 
 #include <cstdint>
