@@ -43,12 +43,8 @@ struct Family {
   std::string_view reported_by;
 };
 constexpr Family kFamilies[] = {
-    {"lmtp_sasl_", "lmtp_sasl_auth_enable"},
-    {"milter_", "smtpd_milters"},
-    {"postscreen_", "postscreen"},
-    {"smtpd_sasl_", "smtpd_sasl_auth_enable"},
-    {"tlsproxy_", "postscreen"},
-    {"dnsblog_", "postscreen"},
+    {"lmtp_sasl_", "lmtp_sasl_auth_enable"},   {"milter_", "smtpd_milters"}, {"postscreen_", "postscreen"},
+    {"smtpd_sasl_", "smtpd_sasl_auth_enable"}, {"tlsproxy_", "postscreen"},  {"dnsblog_", "postscreen"},
 };
 
 }  // namespace

@@ -657,33 +657,35 @@ std::string Resolver::UndoLocalRouting(std::string address) const {
   return address;
 }
 
-bool Resolver::IsAuthDestination(std::string_view recipient) const {
+std::string Resolver::CanonicalAddress(std::string_view address) const {
   Resolution out;
   ResolveOptions options;
   options.record_steps = false;
   Run run(*this, options, &out);
-  std::string address = UndoLocalRouting(run.Canonicalize(recipient));
+  return UndoLocalRouting(run.Canonicalize(address));
+}
+
+bool Resolver::IsFinalDomain(std::string_view domain) const {
+  return IsLocalDomain(domain) || config_.virtual_alias_domains.Match(domain) ||
+         config_.virtual_mailbox_domains.Match(domain);
+}
+
+bool Resolver::IsAuthDestination(std::string_view recipient) const {
+  std::string address = CanonicalAddress(recipient);
   size_t at = address.rfind('@');
   if (at == std::string::npos) return true;  // cannot happen after canonicalization
   // Source-routed addresses (a%b@c, b!a@c, "a@b"@c) have an uncertain
   // destination: never authorized, unless allow_untrusted_routing.
   if (!config_.allow_untrusted_routing && address.find_first_of("@!%") < at) return false;
   std::string domain = ToLower(std::string_view(address).substr(at + 1));
-  return IsLocalDomain(domain) || config_.virtual_alias_domains.Match(domain) ||
-         config_.virtual_mailbox_domains.Match(domain) || config_.relay_domains.Match(domain);
+  return IsFinalDomain(domain) || config_.relay_domains.Match(domain);
 }
 
 bool Resolver::IsFinalDestination(std::string_view address) const {
-  Resolution out;
-  ResolveOptions options;
-  options.record_steps = false;
-  Run run(*this, options, &out);
-  std::string canonical = UndoLocalRouting(run.Canonicalize(address));
+  std::string canonical = CanonicalAddress(address);
   size_t at = canonical.rfind('@');
   if (at == std::string::npos) return true;
-  std::string domain = ToLower(std::string_view(canonical).substr(at + 1));
-  return IsLocalDomain(domain) || config_.virtual_alias_domains.Match(domain) ||
-         config_.virtual_mailbox_domains.Match(domain);
+  return IsFinalDomain(ToLower(std::string_view(canonical).substr(at + 1)));
 }
 
 std::string Resolver::RewriteSender(std::string_view sender, Resolution* trace) const {

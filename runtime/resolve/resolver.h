@@ -72,6 +72,10 @@ class Resolver {
  private:
   class Run;
   std::string UndoLocalRouting(std::string address) const;
+  // `address` as trivial-rewrite leaves it (qualified, local routing undone).
+  std::string CanonicalAddress(std::string_view address) const;
+  // Local, a virtual alias domain or a virtual mailbox domain.
+  bool IsFinalDomain(std::string_view domain) const;
   std::shared_ptr<const image::Image> image_;
   RoutingConfig config_;
 };

@@ -229,7 +229,7 @@ class Session {
   std::vector<sasl::DovecotMechanism> sasl_mechanisms_;
   SaslStep sasl_step_;
   vm::NetworkAnswers network_;  // the DNS records and policy answers fetched for this session
-  std::string instance_;    // of the transaction (NextInstance)
+  std::string instance_;        // of the transaction (NextInstance)
   struct PendingDecision {
     std::function<vm::Decision()> run;
     std::function<void(const vm::Decision&)> then;

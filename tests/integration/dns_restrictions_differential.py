@@ -23,34 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dnsmasq  # noqa: E402
 from postfix_instance import SKIP  # noqa: E402
 from posternd import arguments  # noqa: E402
-from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
+from smtpd_services_differential import POSTFIX_UNIX_SERVICES, SideBySide, finish, office_config, talk  # noqa: E402
 
 DNS_ADDRESS = "127.0.0.153"
 
 MASTER_CF = """\
 smtp      inet  n       -       n       -       -       smtpd
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+""" + POSTFIX_UNIX_SERVICES
 
 # A service whose clients a DNS whitelist lets through (permit_dnswl_client),
 # with one list that fails (a name nobody answers for).

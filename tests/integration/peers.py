@@ -8,8 +8,10 @@ import pathlib
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import tempfile
+import threading
 import time
 
 from posternd import free_port
@@ -220,6 +222,28 @@ service anvil {{
             return ""
 
 
+class _ThreadedServer:
+    """A TCP server on a loopback port in a thread of the test, each
+    connection handled by `handle(socket)`; `port` once started."""
+
+    def __init__(self, handle):
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                handle(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class PolicyRecorder:
     """A policy server (SMTPD_POLICY_README) on a loopback port, in a
     thread of the test: it records every request (a dict of its
@@ -232,37 +256,26 @@ class PolicyRecorder:
         self.connections = 0
         self.server = None
 
+    def _serve(self, connection):
+        self.connections += 1
+        request = {}
+        for raw in connection.makefile("rb"):
+            line = raw.decode(errors="replace").rstrip("\n")
+            if line:
+                name, _, value = line.partition("=")
+                request[name] = value
+                continue
+            self.requests.append(request)
+            connection.sendall(("action=%s\n\n" % self.answer(request)).encode())
+            request = {}
+
     def __enter__(self):
-        import socketserver
-        import threading
-        recorder = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self):
-                recorder.connections += 1
-                request = {}
-                for raw in self.rfile:
-                    line = raw.decode(errors="replace").rstrip("\n")
-                    if line:
-                        name, _, value = line.partition("=")
-                        request[name] = value
-                        continue
-                    recorder.requests.append(request)
-                    self.wfile.write(("action=%s\n\n" % recorder.answer(request)).encode())
-                    request = {}
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = _ThreadedServer(self._serve)
+        self.port = self.server.port
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class Postgrey:
@@ -322,25 +335,12 @@ class SpfPolicyServer:
         self.server = None
 
     def __enter__(self):
-        import socketserver
-        import threading
         argv = ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$1" "$2"',
                 self.resolv_conf, self.BINARY, self.config]
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                subprocess.run(argv, stdin=self.request.fileno(), stdout=self.request.fileno(),
-                               stderr=subprocess.DEVNULL)
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = _ThreadedServer(lambda connection: subprocess.run(
+            argv, stdin=connection.fileno(), stdout=connection.fileno(), stderr=subprocess.DEVNULL))
+        self.port = self.server.port
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()

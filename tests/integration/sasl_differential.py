@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dovecot  # noqa: E402
 from postfix_instance import SKIP  # noqa: E402
 from posternd import arguments  # noqa: E402
-from smtpd_services_differential import SideBySide, ehlo_keywords, finish, office_config, talk  # noqa: E402
+from smtpd_services_differential import (POSTFIX_UNIX_SERVICES, SideBySide, ehlo_keywords, finish,  # noqa: E402
+                                         office_config, talk)  # noqa: E402
 
 USERS = {"fred@example.com": "s3cret-Pa55", "jean": "motdepasse"}
 
@@ -57,28 +58,7 @@ exempt    inet  n       -       n       -       -       smtpd
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_sasl_exceptions_networks=127.0.0.0/8
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+""" + POSTFIX_UNIX_SERVICES
 
 SERVICES = ("smtp", "submission", "smtps", "exempt")
 

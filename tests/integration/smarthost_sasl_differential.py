@@ -32,35 +32,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dovecot, SmtpSink  # noqa: E402
 from postfix_instance import SKIP, PrivatePostfix, free_port, wait_for_port  # noqa: E402
 from posternd import Posternd, arguments  # noqa: E402
-from smtpd_services_differential import finish, office_config  # noqa: E402
+from smtpd_services_differential import POSTFIX_UNIX_SERVICES, finish, office_config  # noqa: E402
 
 PASSWORD = "Sm4rt-H0st-Pw"
 USER = "relay@example.com"
 CREDENTIALS = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
-
-STANDARD_SERVICES = """\
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
 
 # The smarthost: submission with STARTTLS required and AUTH, relaying only
 # for authenticated clients.
@@ -71,7 +47,7 @@ submission inet n       -       n       -       -       smtpd
   -o smtpd_tls_security_level=encrypt
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-""" + STANDARD_SERVICES
+""" + POSTFIX_UNIX_SERVICES
 
 # The clients: the smtp transport, one that asks for LOGIN, one whose
 # options under TLS forbid plaintext mechanisms (Postfix's default).
@@ -81,7 +57,7 @@ loginrelay unix -       -       n       -       -       smtp
   -o smtp_sasl_mechanism_filter=login
 strict    unix  -       -       n       -       -       smtp
   -o smtp_sasl_tls_security_options=noplaintext,noanonymous
-""" + STANDARD_SERVICES
+""" + POSTFIX_UNIX_SERVICES
 
 # (case, sender, recipient, the outcome both must reach)
 CASES = [

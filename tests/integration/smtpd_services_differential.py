@@ -26,23 +26,9 @@ from postfix_instance import SKIP, PrivatePostfix, free_port, set_parameters, wa
 from posternd import arguments, report, tls_settings  # noqa: E402
 from smtp_dialogue_differential import code_of  # noqa: E402
 
-MASTER_CF = """\
-smtp      inet  n       -       n       -       -       smtpd
-submission inet n       -       n       -       -       smtpd
-  -o syslog_name=postfix/submission
-  -o smtpd_tls_security_level=encrypt
-  -o smtpd_helo_required=yes
-  -o { smtpd_recipient_restrictions = reject_non_fqdn_recipient, permit_mynetworks, reject }
-smtps     inet  n       -       n       -       -       smtpd
-  -o syslog_name=postfix/smtps
-  -o smtpd_tls_wrappermode=yes
-  -o smtpd_relay_restrictions=permit_mynetworks,reject
-reinject  inet  n       -       n       -       1       smtpd
-  -o syslog_name=postfix/reinject
-  -o mynetworks=127.0.0.0/8
-  -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination
-  -o smtpd_recipient_restrictions=
-  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks
+# The unix services of Debian's master.cf, without chroot: what a private
+# Postfix needs besides its smtpd services (the differential tests' own).
+POSTFIX_UNIX_SERVICES = """\
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
@@ -65,6 +51,25 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
+
+MASTER_CF = """\
+smtp      inet  n       -       n       -       -       smtpd
+submission inet n       -       n       -       -       smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_helo_required=yes
+  -o { smtpd_recipient_restrictions = reject_non_fqdn_recipient, permit_mynetworks, reject }
+smtps     inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/smtps
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+reinject  inet  n       -       n       -       1       smtpd
+  -o syslog_name=postfix/reinject
+  -o mynetworks=127.0.0.0/8
+  -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination
+  -o smtpd_recipient_restrictions=
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks
+""" + POSTFIX_UNIX_SERVICES
 
 SERVICES = ("smtp", "submission", "smtps", "reinject")
 
