@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,7 +18,7 @@
 #include <vector>
 
 #include "runtime/daemon/queue_id.h"
-#include "runtime/dns/dns_resolver.h"
+#include "runtime/dns/async_resolver.h"
 #include "runtime/image/image.h"
 #include "runtime/qmgr/queue_manager.h"
 #include "runtime/queue/queue_writer.h"
@@ -50,6 +51,13 @@ Result<Context> LoadContext(const DeliveryProcessOptions& o, const std::string& 
   prctl(PR_SET_DUMPABLE, 0);
   for (int s : {SIGINT, SIGHUP, SIGTERM, SIGPIPE}) signal(s, SIG_IGN);  // the SMTP process decides
   MailLog log = o.log.For("qmgr");
+  // Every active message holds its queue file open: as many descriptors as
+  // the system lets this process have.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto first = LoadContext(o, o.image_id);
   if (!first.ok()) {
     log.Write("fatal: delivery process: " + first.status().message());
@@ -58,7 +66,7 @@ Result<Context> LoadContext(const DeliveryProcessOptions& o, const std::string& 
   std::atomic<Context> context(*first);
   dns::ResolverOptions dns_options;
   dns_options.servers = o.dns_servers;
-  auto dns = dns::DnsResolver::Create(dns_options);
+  auto dns = dns::AsyncResolver::Create(dns_options);
   if (!dns.ok()) log.Write("warning: DNS: " + dns.status().message() + "; only numeric nexthops can be reached");
   auto writer = queue::QueueWriter::Open(o.queue_directory);  // for bounces and delay notices
   if (!writer.ok()) {

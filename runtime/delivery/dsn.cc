@@ -4,35 +4,6 @@
 #include "util/strings.h"
 
 namespace postern::delivery {
-namespace {
-
-bool IsStatusCode(std::string_view s) {
-  // class.subject.detail: 2, 4 or 5, then 1-3 digits, then 1-3 digits.
-  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
-  size_t dot = s.find('.', 2);
-  if (dot == std::string_view::npos || dot == 2 || dot > 5 || dot + 1 >= s.size()) return false;
-  for (size_t i = 2; i < s.size(); ++i) {
-    if (i != dot && !IsDigit(s[i])) return false;
-  }
-  return s.size() - dot - 1 <= 3;
-}
-
-}  // namespace
-
-std::string StatusOf(std::string_view reply, int code) {
-  if (code == 0) return "";
-  // "host H said: 550 5.1.1 text" or "550 5.1.1 text": the word after the code.
-  std::string number = std::to_string(code);
-  for (size_t at = reply.find(number); at != std::string_view::npos; at = reply.find(number, at + 1)) {
-    std::string_view rest = reply.substr(at + number.size());
-    if (rest.empty() || rest.front() != ' ') continue;
-    rest.remove_prefix(1);
-    std::string_view word = rest.substr(0, rest.find(' '));
-    if (IsStatusCode(word) && word[0] == number[0]) return std::string(word);
-  }
-  return code >= 500 ? "5.0.0" : code >= 400 ? "4.0.0" : "2.0.0";
-}
-
 std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const std::vector<DsnRecipient>& recipients,
                     const DsnOptions& options) {
   const std::string boundary = options.queue_id + "." + std::to_string(options.now) + "/" + options.hostname;
@@ -77,7 +48,7 @@ std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const st
       break;
   }
   m += "                   The mail system\r\n\r\n";
-  for (const DsnRecipient& r : recipients) m += "<" + r.address + ">: " + r.reply + "\r\n\r\n";
+  for (const DsnRecipient& r : recipients) m += "<" + r.address + ">: " + r.outcome.reason + "\r\n\r\n";
 
   // 2. For programs (RFC 3464).
   m += "--" + boundary + "\r\nContent-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n";
@@ -97,15 +68,11 @@ std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const st
           : kind == DsnKind::kDelay ? "delayed"
                                     : "delivered") +
          "\r\n";
-    std::string status = !r.status.empty() ? r.status : StatusOf(r.reply, r.code);
+    std::string status = r.outcome.status;
     if (status.empty()) status = kind == DsnKind::kFailure ? "5.0.0" : kind == DsnKind::kDelay ? "4.0.0" : "2.0.0";
     m += "Status: " + status + "\r\n";
-    if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + r.remote_mta + "\r\n";
-    if (r.code != 0) {
-      std::string number = std::to_string(r.code);
-      size_t at = r.reply.find(number + " ");
-      m += "Diagnostic-Code: smtp; " + (at == std::string::npos ? number : r.reply.substr(at)) + "\r\n";
-    }
+    if (!r.outcome.remote_mta.empty()) m += "Remote-MTA: dns; " + r.outcome.remote_mta + "\r\n";
+    if (!r.outcome.remote_reply.empty()) m += "Diagnostic-Code: smtp; " + r.outcome.remote_reply + "\r\n";
   }
   m += "\r\n";
 

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mail/delivery_status.h"
 #include "runtime/queue/queue_file.h"
 
 namespace postern::delivery {
@@ -20,12 +21,9 @@ namespace postern::delivery {
 enum class DsnKind { kFailure, kDelay, kSuccess };
 
 struct DsnRecipient {
-  std::string address;     // Final-Recipient
-  std::string original;    // ORCPT ("rfc822;addr"), or ""
-  std::string reply;       // the last reply: "host mx[1.2.3.4] said: 550 5.1.1 ..." or a local reason
-  std::string remote_mta;  // the host that answered, or ""
-  int code = 0;            // its reply code (0: no SMTP reply)
-  std::string status;      // "5.4.4" when known without a reply; else from the reply, or by kind
+  std::string address;           // Final-Recipient
+  std::string original;          // ORCPT ("rfc822;addr"), or ""
+  mail::DeliveryStatus outcome;  // the last attempt's (Status, Remote-MTA, Diagnostic-Code, the reason)
 };
 
 struct DsnOptions {
@@ -34,10 +32,6 @@ struct DsnOptions {
   int64_t now = 0;            // seconds since the epoch
   size_t size_limit = 50000;  // bounce_size_limit: a longer original is cut to its headers
 };
-
-// The enhanced status code of a reply ("5.1.1"), or the class default
-// ("5.0.0", "4.0.0", "2.0.0") when it has none; "" without a reply (code 0).
-std::string StatusOf(std::string_view reply, int code);
 
 // The whole notification message (headers and body, CRLF lines).
 std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const std::vector<DsnRecipient>& recipients,

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/delivery/smtp_client.h"
+#include "mail/delivery_status.h"
 
 namespace postern::delivery {
 
@@ -43,9 +43,8 @@ struct LocalRequest {
   uint64_t mailbox_size_limit = 51200000;  // 0: none
 };
 
-// code 250 delivered, 4xx try again, 5xx bounce; the text says what was
-// done ("delivered to mailbox") or why not, with an enhanced status code
-// first when it is a failure ("5.2.2 mailbox full").
-RecipientResult DeliverLocally(const LocalRequest& request);
+// Delivered (250, "delivered to mailbox"), to be tried again (4xx) or
+// bounced (5xx, "mailbox full" with 5.2.2), relay "local".
+mail::DeliveryStatus DeliverLocally(const LocalRequest& request);
 
 }  // namespace postern::delivery

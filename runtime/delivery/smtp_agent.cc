@@ -91,11 +91,11 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
                                        std::span<const OutboundMessage* const> messages, asio::ssl::context* tls,
                                        const HostLookup& lookup, const AgentDone& done) {
   if (messages.empty()) co_return 0;
-  auto fail_all = [&](int code, const std::string& text, bool host_failure) {
+  auto fail_all = [&](int code, std::string_view status, const std::string& reason, bool host_failure) {
+    mail::DeliveryStatus failed = mail::DeliveryStatus::Local(code, status, reason);
+    failed.host_failure = host_failure;
     for (size_t i = 0; i < messages.size(); ++i) {
-      done(i, AgentOutcome{std::vector<RecipientResult>(messages[i]->recipients.size(),
-                                                        RecipientResult{code, text, host_failure}),
-                           "none"});
+      done(i, std::vector<mail::DeliveryStatus>(messages[i]->recipients.size(), failed));
     }
     return messages.size();
   };
@@ -104,19 +104,15 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
     client.server = client.relay = nexthop.name;
     client.auth.reset();  // LMTP to a local socket does not authenticate
     co_return co_await DeliverOverSmtp(asio::local::stream_protocol::endpoint(nexthop.name), client, messages, tls,
-                                       options.timeouts, [&](size_t i, std::vector<RecipientResult> results) {
-                                         done(i, AgentOutcome{std::move(results), nexthop.name});
-                                       });
+                                       options.timeouts, done);
   }
   Result<std::vector<TargetHost>> hosts = co_await lookup(nexthop);
   if (!hosts.ok()) {
-    std::string type = nexthop.kind == Nexthop::Kind::kDomain ? "MX" : "A";
-    std::string text = "Host or domain name not found. Name service error for name=" + nexthop.name + " type=" + type +
-                       ": " + hosts.status().message();
-    co_return hosts.status().temporary() ? fail_all(450, "4.4.3 " + text, true) : fail_all(550, "5.4.4 " + text, false);
+    const std::string& text = hosts.status().message();  // "Host or domain name not found. ..."
+    co_return hosts.status().temporary() ? fail_all(450, "4.4.3", text, true) : fail_all(550, "5.4.4", text, false);
   }
   size_t tried = 0;
-  AgentOutcome last;
+  std::vector<mail::DeliveryStatus> last;
   for (const TargetHost& host : *hosts) {
     for (const std::string& address : host.addresses) {
       if (options.address_limit != 0 && tried == options.address_limit) break;
@@ -133,7 +129,7 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
         // Credentials for this host (or the destination): AUTH; none: talk
         // as strangers.
         Result<std::optional<SaslCredentials>> found = options.sasl->credentials(host.name);
-        if (!found.ok()) co_return fail_all(450, "4.3.0 " + found.status().message(), false);
+        if (!found.ok()) co_return fail_all(450, "4.3.0", found.status().message(), false);
         if (found->has_value()) client.auth = MakeClientAuth(*options.sasl, host.name, std::move(**found), client.tls);
       }
       // A failure of the host itself (reported as the first message's,
@@ -142,19 +138,20 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
       bool next_host = false;
       size_t attempted = co_await DeliverOverSmtp(
           asio::ip::tcp::endpoint(ip, nexthop.port), client, messages, tls, options.timeouts,
-          [&](size_t i, std::vector<RecipientResult> results) {
+          [&](size_t i, std::vector<mail::DeliveryStatus> results) {
             if (i == 0 && !results.empty() &&
-                std::all_of(results.begin(), results.end(), [](const RecipientResult& r) { return r.host_failure; })) {
+                std::all_of(results.begin(), results.end(),
+                            [](const mail::DeliveryStatus& r) { return r.host_failure; })) {
               next_host = true;
-              last = AgentOutcome{std::move(results), client.relay};
+              last = std::move(results);
               return;
             }
-            done(i, AgentOutcome{std::move(results), client.relay});
+            done(i, std::move(results));
           });
       if (!next_host) co_return attempted;
     }
   }
-  if (tried == 0) co_return fail_all(450, "4.4.3 no address found for " + nexthop.name, true);
+  if (tried == 0) co_return fail_all(450, "4.4.3", "no address found for " + nexthop.name, true);
   // Every host failed: the first message gets the last host's reason;
   // the others were not attempted.
   done(0, std::move(last));

@@ -42,8 +42,9 @@ struct TargetHost {
 };
 
 // Where the destination's mail goes: the MX hosts of a domain (with the
-// domain's own addresses when it has no MX) or a host's addresses. Runs
-// the DNS questions wherever the caller wants (a thread pool).
+// domain's own addresses when it has no MX) or a host's addresses. A
+// failure's message is what the recipients are told; NotFound and
+// Permanent bounce them (5.4.4), the rest defers them (4.4.3).
 using HostLookup = std::function<boost::asio::awaitable<Result<std::vector<TargetHost>>>(const Nexthop& nexthop)>;
 
 // smtp_sasl_auth_enable: SMTP AUTH wherever there are credentials.
@@ -68,15 +69,10 @@ struct SmtpAgentOptions {
   std::optional<ClientSaslSettings> sasl;
 };
 
-struct AgentOutcome {
-  std::vector<RecipientResult> results;  // one per message recipient
-  std::string relay;                     // "host[address]:port" last talked to, or "none"
-};
-
-// `done(i, outcome)` for each message attempted, as it finishes; returns
-// how many were (the rest were not touched: a connection failed before
-// their turn).
-using AgentDone = std::function<void(size_t index, AgentOutcome outcome)>;
+// `done(i, results)` (one per recipient of message i) for each message
+// attempted, as it finishes; returns how many were (the rest were not
+// touched: a connection failed before their turn).
+using AgentDone = MessageDone;
 
 boost::asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOptions& options,
                                               std::span<const OutboundMessage* const> messages,

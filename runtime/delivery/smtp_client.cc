@@ -1,7 +1,7 @@
 // smtp_client.cc: see smtp_client.h. Texts follow Postfix's smtp(8).
 #include "runtime/delivery/smtp_client.h"
 
-#include "runtime/delivery/dsn.h"
+#include "mail/enhanced_status.h"
 #include "runtime/smtp/xtext.h"
 #include "util/strings.h"
 
@@ -28,7 +28,7 @@ SmtpClient::SmtpClient(ClientOptions options, const OutboundMessage& message)
 void SmtpClient::SendAnother(const OutboundMessage& message) {
   if (next_ != Next::kIdle) return;
   message_ = &message;
-  results_.assign(message.recipients.size(), RecipientResult{});
+  results_.assign(message.recipients.size(), mail::DeliveryStatus{});
   pending_.clear();
   next_recipient_ = rcpt_answered_ = lmtp_replies_ = 0;
   accepted_.clear();
@@ -66,15 +66,37 @@ std::string SmtpClient::TakeOutput() {
   return out;
 }
 
-std::string SmtpClient::Said(const Reply& reply, const std::string& command) const {
-  return "host " + options_.server + " said: " + reply.Text() + " (in reply to " + command + " command)";
+mail::DeliveryStatus SmtpClient::Said(const Reply& reply, const std::string& command) const {
+  mail::DeliveryStatus s;
+  s.code = reply.code;
+  s.remote_reply = reply.Text();
+  s.status = mail::EnhancedStatusOfReply(reply.code, s.remote_reply);
+  s.reason = "host " + options_.server + " said: " + s.remote_reply + " (in reply to " + command + " command)";
+  s.remote_mta = options_.server.substr(0, options_.server.find('['));
+  s.relay = options_.relay;
+  return s;
 }
 
-void SmtpClient::FailAll(int code, const std::string& text) {
+void SmtpClient::FailAll(int code, std::string_view status, const std::string& reason) {
+  mail::DeliveryStatus s = mail::DeliveryStatus::Local(code, status, reason);
+  if (status.empty() && HostFailing(code)) s.status = "4.4.1";
+  FailAll(std::move(s));
+}
+
+bool SmtpClient::HostFailing(int code) const {
   bool before_envelope =
       stage_ == Stage::kGreeting || stage_ == Stage::kHelo || stage_ == Stage::kStartTls || stage_ == Stage::kAuth;
-  for (RecipientResult& r : results_) {
-    if (r.code == 0) r = RecipientResult{code, text, before_envelope && code < 500};
+  return before_envelope && code < 500;
+}
+
+void SmtpClient::FailAll(mail::DeliveryStatus result) {
+  result.host_failure = HostFailing(result.code);
+  if (result.relay == "none") result.relay = options_.relay;
+  if (result.remote_mta.empty() && !options_.server.empty()) {
+    result.remote_mta = options_.server.substr(0, options_.server.find('['));
+  }
+  for (mail::DeliveryStatus& r : results_) {
+    if (r.code == 0) r = result;
   }
 }
 
@@ -103,14 +125,14 @@ void SmtpClient::Receive(std::string_view bytes) {
                  (line.size() == 3 || line[3] == ' ' || line[3] == '-');
     if (!valid) {
       // Nothing more can be trusted from it: close without QUIT.
-      FailAll(451, "host " + options_.server + " sent a malformed reply: " + line.substr(0, 100));
+      FailAll(451, "", "host " + options_.server + " sent a malformed reply: " + line.substr(0, 100));
       stage_ = Stage::kQuit;
       Finish();
       break;
     }
     int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     if (partial_.code != 0 && partial_.code != code) {
-      FailAll(451, "host " + options_.server + " sent a malformed multi-line reply");
+      FailAll(451, "", "host " + options_.server + " sent a malformed multi-line reply");
       stage_ = Stage::kQuit;
       Finish();
       break;
@@ -155,7 +177,7 @@ std::string SmtpClient::RcptCommand(const OutboundRecipient& r) const {
 
 void SmtpClient::SendEnvelope() {
   if (message_->smtputf8 && !smtputf8_) {
-    FailAll(550, "host " + options_.server + " does not support SMTPUTF8 (5.6.7), which this message needs");
+    FailAll(550, "5.6.7", "host " + options_.server + " does not support SMTPUTF8 (5.6.7), which this message needs");
     return TransactionDone();  // nothing was sent for it
   }
   stage_ = Stage::kEnvelope;
@@ -231,12 +253,13 @@ void SmtpClient::HeloDone() {
 void SmtpClient::Authenticate() {
   stage_ = Stage::kAuth;
   if (auth_mechanisms_.empty()) {
-    FailAll(450, "4.7.0 SASL authentication failed: server " + options_.server +
-                     " offered no compatible authentication mechanisms for this type of connection security");
+    FailAll(450, "4.7.0",
+            "SASL authentication failed: server " + options_.server +
+                " offered no compatible authentication mechanisms for this type of connection security");
     return Finish();
   }
   auto cannot = [&](const std::string& why) {
-    FailAll(450, "4.7.0 SASL authentication failed; cannot authenticate to server " + options_.server + ": " + why);
+    FailAll(450, "4.7.0", "SASL authentication failed; cannot authenticate to server " + options_.server + ": " + why);
     Finish();
   };
   Result<std::unique_ptr<SaslClient>> client = options_.auth->start(tls_active_);
@@ -252,14 +275,15 @@ void SmtpClient::Authenticate() {
 void SmtpClient::HandleAuthReply(const Reply& reply) {
   if (reply.code / 100 == 3) {
     if (++auth_steps_ > 100) {
-      FailAll(450, "4.3.0 SASL authentication failed; authentication protocol loop with server " + options_.server);
+      FailAll(450, "4.3.0", "SASL authentication failed; authentication protocol loop with server " + options_.server);
       return Finish();
     }
     std::string_view challenge = reply.lines.empty() ? std::string_view() : Trim(reply.lines.front());
     Result<std::string> response = sasl_->Step(challenge);
     if (!response.ok()) {
-      FailAll(450, "4.7.0 SASL authentication failed; cannot authenticate to server " + options_.server + ": " +
-                       response.status().message());
+      FailAll(450, "4.7.0",
+              "SASL authentication failed; cannot authenticate to server " + options_.server + ": " +
+                  response.status().message());
       return Finish();
     }
     output_ += *response + "\r\n";
@@ -268,13 +292,13 @@ void SmtpClient::HandleAuthReply(const Reply& reply) {
   sasl_.reset();  // the secret goes with it
   if (reply.code / 100 == 2) return SendEnvelope();
   // The session is not reused after a failed authentication.
-  std::string status = StatusOf(reply.Text(), reply.code);
-  int code = reply.code;
-  if (options_.auth->soft_bounce && code / 100 == 5) {
-    status[0] = '4';
-    code = 450;
+  mail::DeliveryStatus failed = Said(reply, "AUTH");
+  if (options_.auth->soft_bounce && failed.code / 100 == 5) {
+    failed.status[0] = '4';
+    failed.code = 450;
   }
-  FailAll(code, status + " SASL authentication failed; server " + options_.server + " said: " + reply.Text());
+  failed.reason = "SASL authentication failed; server " + options_.server + " said: " + failed.remote_reply;
+  FailAll(std::move(failed));
   Finish();
 }
 
@@ -284,8 +308,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
     case Stage::kGreeting:
       if (ok) return SendHelo();
       // Postfix (smtp_skip_5xx_greeting): a refusal to talk is tried again later.
-      FailAll(reply.code >= 500 ? 450 : reply.code,
-              "host " + options_.server + " refused to talk to me: " + reply.Text());
+      FailAll(reply.code >= 500 ? 450 : reply.code, "", "host " + options_.server + " refused to talk to me: " + reply.Text());
       return Finish();
     case Stage::kHelo: {
       if (!ok) {
@@ -293,7 +316,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
           tried_helo_ = true;
           return SendHelo();
         }
-        FailAll(reply.code, Said(reply, options_.lmtp ? "LHLO" : tried_helo_ ? "HELO" : "EHLO"));
+        FailAll(Said(reply, options_.lmtp ? "LHLO" : tried_helo_ ? "HELO" : "EHLO"));
         return Finish();
       }
       pipelining_ = starttls_ = eight_bit_mime_ = smtputf8_ = dsn_ = size_ = auth_offered_ = false;
@@ -318,7 +341,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
         return;
       }
       if (!tls_active_ && options_.tls >= TlsPolicy::kEncrypt) {
-        FailAll(450, "TLS is required, but was not offered by host " + options_.server);
+        FailAll(450, "", "TLS is required, but was not offered by host " + options_.server);
         return Finish();
       }
       return HeloDone();
@@ -329,7 +352,9 @@ void SmtpClient::HandleReply(const Reply& reply) {
         return;
       }
       if (options_.tls >= TlsPolicy::kEncrypt) {
-        FailAll(450, Said(reply, "STARTTLS"));
+        mail::DeliveryStatus refused = Said(reply, "STARTTLS");
+        refused.code = 450;  // a refused STARTTLS that TLS needs is tried again later
+        FailAll(std::move(refused));
         return Finish();
       }
       return HeloDone();  // may: go on in the clear
@@ -341,7 +366,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
       pending_.erase(pending_.begin());
       if (command == "MAIL") {
         if (!ok) {
-          FailAll(reply.code, Said(reply, "MAIL FROM"));
+          FailAll(Said(reply, "MAIL FROM"));
           if (pending_.empty()) return TransactionDone();  // without pipelining nothing else was sent
           return;                                          // pipelined: the RCPT and DATA replies still come
         }
@@ -354,7 +379,7 @@ void SmtpClient::HandleReply(const Reply& reply) {
         if (ok) {
           accepted_.push_back(index);
         } else if (results_[index].code == 0) {  // (a failed MAIL already answered it)
-          results_[index] = RecipientResult{reply.code, Said(reply, "RCPT TO")};
+          results_[index] = Said(reply, "RCPT TO");
         }
         if (!pipelining_) SendNextEnvelopeCommand();
         return;
@@ -369,17 +394,17 @@ void SmtpClient::HandleReply(const Reply& reply) {
         return SendContent();
       }
       if (accepted_.empty() && !ok) return Abandon();  // every RCPT was refused: the expected 503
-      for (size_t i : accepted_) results_[i] = RecipientResult{reply.code, Said(reply, "DATA")};
+      for (size_t i : accepted_) results_[i] = Said(reply, "DATA");
       return Abandon();
     }
     case Stage::kContent: {
       if (accepted_.empty()) return Abandon();
       if (!options_.lmtp) {
-        for (size_t i : accepted_) results_[i] = RecipientResult{reply.code, Said(reply, "end of DATA")};
+        for (size_t i : accepted_) results_[i] = Said(reply, "end of DATA");
         return TransactionDone();
       }
       if (lmtp_replies_ < accepted_.size()) {
-        results_[accepted_[lmtp_replies_]] = RecipientResult{reply.code, Said(reply, "end of DATA")};
+        results_[accepted_[lmtp_replies_]] = Said(reply, "end of DATA");
       }
       if (++lmtp_replies_ >= accepted_.size()) return TransactionDone();
       return;
@@ -404,7 +429,7 @@ void SmtpClient::TlsStarted() {
 }
 
 void SmtpClient::TlsFailed(const std::string& why) {
-  FailAll(450, "TLS handshake with " + options_.server + " failed: " + why);
+  FailAll(450, "", "TLS handshake with " + options_.server + " failed: " + why);
   stage_ = Stage::kDone;
   next_ = Next::kDone;
 }
@@ -441,7 +466,7 @@ void SmtpClient::ConnectionLost(const std::string& why) {
       break;
   }
   if (!doing.empty()) {
-    FailAll(450, "lost connection with " + options_.server + " while " + doing + (why.empty() ? "" : ": " + why));
+    FailAll(450, "4.4.2", "lost connection with " + options_.server + " while " + doing + (why.empty() ? "" : ": " + why));
   }
   stage_ = Stage::kDone;
   next_ = Next::kDone;

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mail/delivery_status.h"
 #include "runtime/delivery/sasl_client.h"
 
 namespace postern::delivery {
@@ -83,16 +84,6 @@ struct ClientOptions {
   std::optional<ClientAuth> auth;  // none: no AUTH (no credentials for this server)
 };
 
-// A recipient's outcome: 2xx delivered, 4xx try again later, 5xx bounce.
-struct RecipientResult {
-  int code = 0;      // 0 while unanswered
-  std::string text;  // "host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)"
-  // The host failed before the envelope (no connection, greeting or
-  // EHLO refused, TLS failed): another of the destination's hosts may be
-  // tried, as Postfix's smtp(8) does.
-  bool host_failure = false;
-};
-
 class SmtpClient {
  public:
   // kIdle: with ClientOptions::reuse, a transaction is complete (its
@@ -115,7 +106,7 @@ class SmtpClient {
   std::string TakeOutput();
   Next next() const { return next_; }
   // One per message recipient, in order; all are set once next() is kDone.
-  const std::vector<RecipientResult>& results() const { return results_; }
+  const std::vector<mail::DeliveryStatus>& results() const { return results_; }
   bool tls_active() const { return tls_active_; }
 
  private:
@@ -135,17 +126,22 @@ class SmtpClient {
   void SendEnvelope();
   void SendNextEnvelopeCommand();
   void SendContent();
-  void FailAll(int code, const std::string& text);
+  // Every recipient not answered yet gets this result (`status` empty:
+  // 4.4.1 for a failure of the host, else the code's default).
+  void FailAll(int code, std::string_view status, const std::string& reason);
+  void FailAll(mail::DeliveryStatus result);
+  // Whether a failure now, with `code`, is the host's (before the envelope, not a 5xx).
+  bool HostFailing(int code) const;
   void TransactionDone();
   void Abandon();
   void Finish();
-  std::string Said(const Reply& reply, const std::string& command) const;
+  mail::DeliveryStatus Said(const Reply& reply, const std::string& command) const;
   std::string MailCommand() const;
   std::string RcptCommand(const OutboundRecipient& r) const;
 
   ClientOptions options_;
   const OutboundMessage* message_;
-  std::vector<RecipientResult> results_;
+  std::vector<mail::DeliveryStatus> results_;
   std::string input_;
   std::string output_;
   Reply partial_;  // a multi-line reply being read

@@ -39,9 +39,10 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
   co_await socket.async_connect(server, asio::redirect_error(asio::use_awaitable, ec));
   timer.cancel();
   if (ec) {
-    std::vector<RecipientResult> results(messages[0]->recipients.size());
-    for (RecipientResult& r : results)
-      r = RecipientResult{450, "connect to " + options.relay + ": " + failure(ec), true};
+    mail::DeliveryStatus refused = mail::DeliveryStatus::Local(450, "4.4.1", "connect to " + options.relay + ": " + failure(ec));
+    refused.host_failure = true;
+    refused.relay = options.relay;
+    std::vector<mail::DeliveryStatus> results(messages[0]->recipients.size(), refused);
     done(0, std::move(results));
     co_return 1;
   }
@@ -118,13 +119,13 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
 }
 
 template <typename Endpoint>
-asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
+asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
                                                               const OutboundMessage& message, asio::ssl::context* tls,
                                                               const DeliveryTimeouts& timeouts) {
-  std::vector<RecipientResult> results;
+  std::vector<mail::DeliveryStatus> results;
   const OutboundMessage* one[] = {&message};
   co_await DeliverOverSmtp(server, options, std::span<const OutboundMessage* const>(one), tls, timeouts,
-                           [&](size_t, std::vector<RecipientResult> r) { results = std::move(r); });
+                           [&](size_t, std::vector<mail::DeliveryStatus> r) { results = std::move(r); });
   co_return results;
 }
 
@@ -135,10 +136,10 @@ template asio::awaitable<size_t> DeliverOverSmtp(const Tcp&, const ClientOptions
                                                  const DeliveryTimeouts&, const MessageDone&);
 template asio::awaitable<size_t> DeliverOverSmtp(const Local&, const ClientOptions&, Messages, asio::ssl::context*,
                                                  const DeliveryTimeouts&, const MessageDone&);
-template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Tcp&, const ClientOptions&,
+template asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Tcp&, const ClientOptions&,
                                                                        const OutboundMessage&, asio::ssl::context*,
                                                                        const DeliveryTimeouts&);
-template asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Local&, const ClientOptions&,
+template asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Local&, const ClientOptions&,
                                                                        const OutboundMessage&, asio::ssl::context*,
                                                                        const DeliveryTimeouts&);
 

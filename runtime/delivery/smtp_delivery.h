@@ -22,14 +22,14 @@ struct DeliveryTimeouts {
 };
 
 // Called as each message's transaction ends, with its index and results.
-using MessageDone = std::function<void(size_t index, std::vector<RecipientResult> results)>;
+using MessageDone = std::function<void(size_t index, std::vector<mail::DeliveryStatus> results)>;
 
 // Delivers `messages` in order over one connection (connection reuse:
 // each after the previous one's end of data). `done` is called for every
 // message attempted; the number attempted is returned. A message not
 // attempted (the connection failed before its turn) was not touched and
 // may be tried on another connection. A failure to connect or to start
-// the session is the first message's result (RecipientResult::host_failure).
+// the session is the first message's result (DeliveryStatus::host_failure).
 // `options`, `messages` and `tls` must outlive the awaited call. `tls` may
 // be null (then STARTTLS is never attempted). `Endpoint` is a TCP endpoint
 // or a unix-domain one (LMTP to a local socket).
@@ -41,7 +41,7 @@ boost::asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const Cli
 
 // One message on its own connection.
 template <typename Endpoint>
-boost::asio::awaitable<std::vector<RecipientResult>> DeliverOverSmtp(const Endpoint& server,
+boost::asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Endpoint& server,
                                                                      const ClientOptions& options,
                                                                      const OutboundMessage& message,
                                                                      boost::asio::ssl::context* tls,

@@ -134,7 +134,8 @@ std::string Address(int family, const void* bytes) {
 }
 
 // The records of a successful answer, or an error status of c-ares.
-int ParseValues(RecordType type, const unsigned char* data, int length, std::vector<std::string>* out) {
+int ParseValues(RecordType type, const unsigned char* data, int length, DnsReply* answer) {
+  std::vector<std::string>* out = &answer->values;
   switch (type) {
     case RecordType::kA: {
       struct hostent* host = nullptr;
@@ -163,7 +164,10 @@ int ParseValues(RecordType type, const unsigned char* data, int length, std::vec
       }
       ares_free_data(reply);
       std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      for (auto& [preference, host] : records) out->push_back(std::move(host));
+      for (auto& [preference, host] : records) {
+        out->push_back(std::move(host));
+        answer->preferences.push_back(preference);
+      }
       return ARES_SUCCESS;
     }
     case RecordType::kTxt: {
@@ -259,7 +263,7 @@ struct AsyncResolver::State {
     DnsReply reply;
     uint32_t ttl = kTemporaryTtl;
     if (status == ARES_SUCCESS) {
-      status = ParseValues(context->key.type, data, length, &reply.values);
+      status = ParseValues(context->key.type, data, length, &reply);
       if (status == ARES_SUCCESS && reply.values.empty()) status = ARES_ENODATA;
     }
     if (status == ARES_SUCCESS) {
@@ -332,7 +336,7 @@ AsyncResolver::~AsyncResolver() {
   state_->Wake();
   state_->thread.join();
   // What was never sent, and what is in flight (ares_destroy in ~State).
-  for (State::Request& r : state_->requests) r.done(DnsReply{DnsReply::Status::kTemporary, {}, "shutting down"});
+  for (State::Request& r : state_->requests) r.done(DnsReply{DnsReply::Status::kTemporary, {}, {}, "shutting down"});
   state_->requests.clear();
 }
 
@@ -357,7 +361,7 @@ Result<std::unique_ptr<AsyncResolver>> AsyncResolver::Create(const ResolverOptio
 void AsyncResolver::Query(std::string name, RecordType type, Callback done) {
   {
     std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return done(DnsReply{DnsReply::Status::kTemporary, {}, "shutting down"});
+    if (state_->stopping) return done(DnsReply{DnsReply::Status::kTemporary, {}, {}, "shutting down"});
     state_->requests.push_back(State::Request{State::Key{type, ToLower(name)}, std::move(done)});
   }
   state_->Wake();

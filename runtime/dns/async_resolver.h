@@ -1,4 +1,5 @@
-// async_resolver.h: DNS for the SMTP stages (DNS lists, unknown domains):
+// async_resolver.h: DNS for the SMTP stages (DNS lists, unknown domains)
+// and for delivery (mail_exchangers.h):
 // c-ares on a thread of its own, which alone touches the channel and polls
 // its sockets, so no lock is held around a query and any number are in
 // flight at once. Answers are cached for their TTL (a negative answer for
@@ -14,11 +15,17 @@
 #include <string>
 #include <vector>
 
-#include "runtime/dns/dns_resolver.h"
 #include "util/asio.h"
 #include "util/status.h"
 
 namespace postern::dns {
+
+struct ResolverOptions {
+  // "127.0.0.1:5353,[::1]:53"; empty: the system's (/etc/resolv.conf).
+  std::string servers;
+  std::chrono::milliseconds timeout{5000};
+  int tries = 2;
+};
 
 enum class RecordType { kA, kAaaa, kMx, kTxt };
 
@@ -28,7 +35,8 @@ struct DnsReply {
   // A, AAAA: addresses; MX: host names by preference ("." for a null MX);
   // TXT: each record's strings joined.
   std::vector<std::string> values;
-  std::string error;  // kTemporary: why
+  std::vector<int> preferences;  // MX: each host's preference
+  std::string error;             // kTemporary: why
 };
 
 class AsyncResolver {

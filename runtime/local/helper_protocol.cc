@@ -1,6 +1,7 @@
 // helper_protocol.cc: see helper_protocol.h.
 #include "runtime/local/helper_protocol.h"
 
+#include "mail/enhanced_status.h"
 #include "util/bytes.h"
 
 namespace postern::local {
@@ -57,19 +58,24 @@ std::optional<DecodedHelperRequest> DecodeHelperRequest(std::string_view frame) 
   return out;
 }
 
-std::string EncodeDeliverAnswer(const delivery::RecipientResult& result) {
+std::string EncodeDeliverAnswer(const mail::DeliveryStatus& result) {
   ByteWriter w;
   w.PutU32(static_cast<uint32_t>(result.code));
-  w.PutString(result.text);
+  w.PutString(result.status);
+  w.PutString(result.reason);
   return w.Release();
 }
 
-std::optional<delivery::RecipientResult> DecodeDeliverAnswer(std::string_view frame) {
+std::optional<mail::DeliveryStatus> DecodeDeliverAnswer(std::string_view frame) {
   ByteReader r(frame);
   uint32_t code = 0;
-  delivery::RecipientResult result;
-  if (!r.GetU32(&code) || !r.GetString(&result.text) || r.remaining() != 0) return std::nullopt;
-  result.code = static_cast<int>(code);
+  std::string status, reason;
+  if (!r.GetU32(&code) || code < 200 || code > 599 || !r.GetString(&status) || !r.GetString(&reason) ||
+      r.remaining() != 0 || (!status.empty() && !mail::IsEnhancedStatus(status))) {
+    return std::nullopt;
+  }
+  mail::DeliveryStatus result = mail::DeliveryStatus::Local(static_cast<int>(code), status, std::move(reason));
+  result.relay = "local";
   return result;
 }
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/delivery/smtp_client.h"
+#include "mail/delivery_status.h"
 #include "runtime/local/local_authority.h"
 #include "runtime/tls/server_tls_files.h"
 #include "util/status.h"
@@ -41,8 +41,8 @@ struct DecodedHelperRequest {
 };
 std::optional<DecodedHelperRequest> DecodeHelperRequest(std::string_view frame);
 
-std::string EncodeDeliverAnswer(const delivery::RecipientResult& result);
-std::optional<delivery::RecipientResult> DecodeDeliverAnswer(std::string_view frame);
+std::string EncodeDeliverAnswer(const mail::DeliveryStatus& result);
+std::optional<mail::DeliveryStatus> DecodeDeliverAnswer(std::string_view frame);
 
 std::string EncodeTlsFilesAnswer(const Result<std::optional<tls::ServerTlsFiles>>& files);
 // A malformed answer is a temporary error.

@@ -23,8 +23,14 @@
 namespace postern::local {
 
 using delivery::LocalRequest;
-using delivery::RecipientResult;
 namespace {
+
+// The helper could not deliver: try again later.
+mail::DeliveryStatus Failure(std::string reason) {
+  mail::DeliveryStatus s = mail::DeliveryStatus::Local(450, "4.3.0", std::move(reason));
+  s.relay = "local";
+  return s;
+}
 
 // To a socket (without SIGPIPE when the peer is gone) or a pipe.
 bool WriteAll(int fd, std::string_view bytes, bool socket = true) {
@@ -69,11 +75,11 @@ bool ReceiveFrame(int fd, std::string* payload) {
 
 // In a worker process: become `id` and deliver; the result goes to `out`.
 [[noreturn]] void DeliverAs(const Identity& id, const LocalRequest& q, int out) {
-  RecipientResult result;
+  mail::DeliveryStatus result;
   if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 || geteuid() == 0 ||
       getgid() == 0 || getegid() == 0) {
     result =
-        RecipientResult{450, std::string("4.3.0 cannot switch to the recipient's privileges: ") + std::strerror(errno)};
+        Failure(std::string("cannot switch to the recipient's privileges: ") + std::strerror(errno));
   } else {
     if (chdir(id.home.c_str()) != 0 && chdir("/") != 0) {
       // a command then runs wherever it is; nothing to report
@@ -101,23 +107,23 @@ Status Load(const std::string& images, const std::string& id, const std::shared_
   return Status::Ok();
 }
 
-RecipientResult Deliver(const LocalHelperRequest& request, const std::string& images,
+mail::DeliveryStatus Deliver(const LocalHelperRequest& request, const std::string& images,
                         const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
   if (Status s = Load(images, request.image_id, users, loaded); !s.ok()) {
-    return RecipientResult{450, "4.3.0 local delivery: " + s.message()};
+    return Failure("local delivery: " + s.message());
   }
   auto authorized = Authorize(request, *loaded->resolver, *users);
   if (!authorized.ok()) {
-    return RecipientResult{450, "4.3.0 local delivery refused: " + authorized.status().message()};
+    return Failure("local delivery refused: " + authorized.status().message());
   }
   int result_pipe[2];
   if (pipe2(result_pipe, O_CLOEXEC) != 0)
-    return RecipientResult{450, "4.3.0 pipe: " + std::string(std::strerror(errno))};
+    return Failure("pipe: " + std::string(std::strerror(errno)));
   pid_t pid = fork();
   if (pid < 0) {
     close(result_pipe[0]);
     close(result_pipe[1]);
-    return RecipientResult{450, "4.3.0 fork: " + std::string(std::strerror(errno))};
+    return Failure("fork: " + std::string(std::strerror(errno)));
   }
   if (pid == 0) {
     close(result_pipe[0]);
@@ -134,8 +140,8 @@ RecipientResult Deliver(const LocalHelperRequest& request, const std::string& im
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  std::optional<RecipientResult> result = DecodeDeliverAnswer(bytes);
-  if (!result) return RecipientResult{450, "4.3.0 the local delivery process ended without a result"};
+  std::optional<mail::DeliveryStatus> result = DecodeDeliverAnswer(bytes);
+  if (!result) return Failure("the local delivery process ended without a result");
   return *result;
 }
 
@@ -152,7 +158,7 @@ Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id,
 std::string Serve(std::string_view frame, HelperRequestKind serves, const std::string& images,
                   const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
   std::optional<DecodedHelperRequest> request = DecodeHelperRequest(frame);
-  if (!request || request->kind != serves) return EncodeDeliverAnswer(RecipientResult{450, "4.3.0 malformed request"});
+  if (!request || request->kind != serves) return EncodeDeliverAnswer(Failure("malformed request"));
   if (request->kind == HelperRequestKind::kTlsFiles) {
     return EncodeTlsFilesAnswer(TlsFiles(request->image_id, request->service, images, users, loaded));
   }
@@ -271,11 +277,11 @@ bool LocalHelper::Exchange(const std::string& request, std::string* answer) {
   return ok;
 }
 
-RecipientResult LocalHelper::Deliver(const LocalHelperRequest& request) {
+mail::DeliveryStatus LocalHelper::Deliver(const LocalHelperRequest& request) {
   std::string frame;
-  std::optional<RecipientResult> result;
+  std::optional<mail::DeliveryStatus> result;
   if (Exchange(EncodeDeliverRequest(request), &frame)) result = DecodeDeliverAnswer(frame);
-  return result ? *result : RecipientResult{450, "4.3.0 the local delivery helper is gone"};
+  return result ? *result : Failure("the local delivery helper is gone");
 }
 
 Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id,

@@ -47,7 +47,7 @@ class LocalHelper {
   LocalHelper& operator=(const LocalHelper&) = delete;
 
   // Blocking; thread-safe (waits for a free channel).
-  delivery::RecipientResult Deliver(const LocalHelperRequest& request);
+  mail::DeliveryStatus Deliver(const LocalHelperRequest& request);
   // The TLS files of smtpd service `service` of image `image_id` (nullopt:
   // it offers no TLS). Blocking; thread-safe.
   Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const std::string& image_id, const std::string& service);

@@ -1,54 +1,53 @@
 // queue_manager.h: what happens after the 250 (qmgr(8) and the delivery
 // agents it runs). Every message in the queue is delivered, deferred and
 // tried again, or bounced with a delivery status notification, and none
-// is lost.
+// is lost. This is the driver: it owns the threads and the files and asks
+// the parts with one job each what to do:
+//
+//   route_planner.h  where each recipient goes (expansions frozen)
+//   scheduler.h      which deliveries run now (concurrency, suspension)
+//   agent_runner.h   the delivery agents, with a mail::DeliveryStatus each
+//   delivery_log.h   the maillog line of each attempt
+//   notices.h        bounces, success notices, delay warnings, expiry
+//   active_queue_file.h  the message's file: records appended, moves that
+//                        cannot race `postern queue`
 //
 // Queues (docs/queue.md): incoming/ (new mail, and mail released or
 // recovered), deferred/ (mail waiting for its next attempt: the file's
 // mtime is that time), hold/ (left alone), corrupt/ (files that do not
 // decode). The active queue is a bounded window in memory
-// (qmgr_message_active_limit), filled alternately from incoming and from
-// deferred mail that is due, so a long deferred queue never starves new
-// mail.
+// (qmgr_message_active_limit, and at most half the open files the process
+// may have), filled alternately from incoming and from deferred mail that
+// is due, so a long deferred queue never starves new mail.
 //
-// A loaded message's pending recipients are resolved with the newest
-// image (resolve/resolver.h); one that expands (aliases, virtual aliases)
-// is replaced by its final recipients, with their routes frozen, and the
-// file rewritten before anything is delivered. Recipients are grouped per
-// transport and nexthop (a destination) into deliveries of at most
-// <transport>_destination_recipient_limit; a destination runs at most
-// <transport>_destination_concurrency_limit at once, all of them at most
-// default_process_limit. A destination whose hosts all failed is
-// suspended for minimal_backoff_time: its waiting mail is deferred at
-// once ("delivery temporarily suspended") instead of queueing connections.
+// A delivery's final outcomes are recorded in the file when other
+// deliveries of the message are still to come, so a restart never delivers
+// twice a recipient recorded as delivered. When a message's pass is over:
+// its notices are queued durably first; then the file is removed, or its
+// new states are recorded and it moves to deferred/ with its next attempt
+// time (the message's age, within minimal_backoff_time..maximal_backoff_time).
 //
-// After every delivery the recipients' states are kept in memory, and
-// written to the file (new file, fsync, rename) when other deliveries of
-// the message are still to come, so a restart never delivers a recipient
-// twice that was recorded as delivered. When a message is finished: a
-// failure notice (RFC 3464) to the sender for recipients that bounced, a
-// success notice for NOTIFY=SUCCESS, a delay warning once past
-// delay_warning_time, all queued durably before the message changes; then the file is removed, or rewritten into
-// deferred/ with its next attempt time (the message's age, between minimal_backoff_time and maximal_backoff_time:
-// doubling), or, past maximal_queue_lifetime (bounce_queue_lifetime for bounces), bounced. Bounces of bounces go to
-// 2bounce_notice_recipient only when notify_classes asks for it, and are otherwise discarded with a log line.
-//
-// Threads: one runs the scheduler and every SMTP/LMTP conversation
-// (Asio); a second does the queue's file writes, in order; a small pool
-// answers DNS questions and runs local deliveries.
+// Threads: one runs the scheduler and every SMTP/LMTP conversation (Asio);
+// a second does the queue's file writes, in order; a bounded pool runs
+// local deliveries, so slow commands never hold up SMTP delivery; DNS is
+// the asynchronous resolver's.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "runtime/dns/dns_resolver.h"
+#include "runtime/dns/async_resolver.h"
 #include "runtime/local/local_helper.h"
+#include "runtime/qmgr/agent_runner.h"
 #include "runtime/qmgr/delivery_config.h"
+#include "runtime/qmgr/scheduler.h"
 #include "runtime/queue/queue_writer.h"
 #include "util/asio.h"
 #include "util/status.h"
@@ -58,15 +57,17 @@ namespace postern::qmgr {
 struct QueueManagerServices {
   // The newest image ready for delivery (a reload changes what new loads use).
   std::function<std::shared_ptr<const DeliveryContext>()> context;
-  // One maillog line: program ("postern/qmgr", "postern/smtp", ...) and text.
   // One log line of `program`, named after `syslog_name` (empty: main.cf's).
   std::function<void(const std::string& syslog_name, const std::string& program, const std::string& text)> log;
   std::function<std::string()> new_queue_id;
   queue::QueueWriter* writer = nullptr;  // notifications are queued through it
-  dns::DnsResolver* dns = nullptr;       // null: only numeric nexthops are reached
+  dns::AsyncResolver* dns = nullptr;     // null: only numeric nexthops are reached
   // Local deliveries with the recipient's privileges (posternd started as
   // root); null: they run with the daemon's own.
   local::LocalHelper* local_helper = nullptr;
+  size_t local_threads = 4;  // local deliveries at once
+  // Seconds since the epoch (tests set the time); empty: the system clock.
+  std::function<double()> clock;
 };
 
 class QueueManager {
@@ -100,36 +101,23 @@ class QueueManager {
   };
   Stats stats() const;
 
-  // One recipient's result of one attempt.
-  struct Outcome {
-    int code = 0;        // 2xx, 4xx, 5xx
-    std::string status;  // enhanced status code
-    std::string text;    // for the log and the notice
-    std::string relay;   // "host[addr]:port", "local", "none"
-    bool host_failure = false;
-    int code_for_dsn = 0;  // the remote server's reply code, 0 when the text is not a reply
-  };
-
  private:
   struct Message;
   struct Job;
-  struct Destination;
 
+  double Now() const;
   void Pump();
   void ScanQueues(bool all_deferred);
   std::shared_ptr<Message> Load(const std::string& id, const std::string& queue);
   boost::asio::awaitable<void> Process(std::shared_ptr<Message> message);
   void Dispatch();
-  using Finished = std::function<void(size_t job, std::vector<Outcome> outcomes)>;
-  static constexpr size_t kReuseLimit = 20;  // deliveries per connection
-  static bool Reuses(const Job& job);
-  boost::asio::awaitable<void> RunBatch(std::string destination, std::vector<Job> jobs);
-  boost::asio::awaitable<void> JobDone(std::shared_ptr<Message> message, bool changed);
-  boost::asio::awaitable<void> RunAgent(const std::vector<Job>& jobs, const Finished& finished);
-  boost::asio::awaitable<std::vector<Outcome>> RunSimpleAgent(const Job& job);
-  void Record(Message& message, const Job& job, size_t index, const Outcome& outcome);
+  boost::asio::awaitable<void> RunBatch(DestinationKey destination, std::vector<uint64_t> jobs);
+  boost::asio::awaitable<void> JobDone(std::shared_ptr<Message> message);
+  void Record(Message& message, const std::string& transport, size_t recipient, const mail::DeliveryStatus& outcome);
   boost::asio::awaitable<void> Finish(std::shared_ptr<Message> message);
   boost::asio::awaitable<bool> QueueNotice(const Message& message, int kind, const std::vector<size_t>& recipients);
+  boost::asio::awaitable<Status> AppendRecords(Message& message, std::string records);
+  void Retire(const std::string& id);
   boost::asio::awaitable<void> ScanLoop();
   void Log(const std::string& program, const std::string& text) const;
   void LogAs(const std::string& syslog_name, const std::string& program, const std::string& text) const;
@@ -138,13 +126,17 @@ class QueueManager {
   QueueManagerServices services_;
   boost::asio::io_context io_{1};
   boost::asio::io_context disk_{1};  // queue file writes, one at a time, in order
-  boost::asio::thread_pool blocking_{4};
+  boost::asio::thread_pool local_pool_;
+  AgentRunner agents_;
   std::thread io_thread_, disk_thread_;
   std::unique_ptr<boost::asio::steady_timer> scan_timer_;
   struct State;
   std::unique_ptr<State> state_;  // touched only on io_'s thread
+  int64_t open_file_budget_ = 1000;  // messages active at once, by file descriptors
   std::atomic<bool> started_{false}, stopped_{false};
   mutable std::atomic<uint64_t> delivered_{0}, bounced_{0}, deferred_{0}, removed_{0}, active_{0}, running_{0};
+  std::mutex idle_mutex_;
+  std::condition_variable idle_;  // running_ reached 0
 };
 
 }  // namespace postern::qmgr

@@ -104,7 +104,7 @@ Result<std::vector<QueueEntry>> ListQueue(const std::string& root) {
       e.file_size = data->size();
       auto decoded = DecodeQueueFile(*data);
       if (decoded.ok()) {
-        e.message = std::move(decoded).value();
+        e.message = std::move(decoded->message);
       } else {
         e.error = decoded.status().message();
       }
@@ -122,7 +122,8 @@ Status MoveMessage(const std::string& root, const std::string& id, std::string_v
   std::filesystem::create_directories(to_dir, ec);
   std::string source = from_dir + "/" + id, target = to_dir + "/" + id;
   if (renameat2(AT_FDCWD, source.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
-    return Status::Temporary("move " + source + " to " + target + ": " + std::strerror(errno));
+    std::string why = "move " + source + " to " + target + ": " + std::strerror(errno);
+    return errno == ENOENT ? Status::NotFound(why) : Status::Temporary(why);
   }
   // The new name first: after a crash the message is in one queue or the other.
   Status s = SyncDirectory(to_dir);
@@ -133,7 +134,10 @@ Status MoveMessage(const std::string& root, const std::string& id, std::string_v
 Status DeleteMessage(const std::string& root, const std::string& queue, const std::string& id) {
   std::string directory = root + "/" + queue;
   std::string path = directory + "/" + id;
-  if (unlink(path.c_str()) != 0) return Status::Temporary("delete " + path + ": " + std::strerror(errno));
+  if (unlink(path.c_str()) != 0) {
+    std::string why = "delete " + path + ": " + std::strerror(errno);
+    return errno == ENOENT ? Status::NotFound(why) : Status::Temporary(why);
+  }
   return SyncDirectory(directory);
 }
 

@@ -56,10 +56,12 @@ struct QueueEntry {
 // be read (permission denied) is an error, not a corrupt message.
 Result<std::vector<QueueEntry>> ListQueue(const std::string& root);
 
-// Moves `id` from queue `from` to queue `to`, durably.
+// Moves `id` from queue `from` to queue `to`, durably. NotFound when it is
+// not in `from` (moved or deleted by someone else first); a message already
+// in `to` is never replaced.
 Status MoveMessage(const std::string& root, const std::string& id, std::string_view from, std::string_view to);
 
-// Removes `id` from its queue, durably.
+// Removes `id` from its queue, durably (NotFound: it is not there).
 Status DeleteMessage(const std::string& root, const std::string& queue, const std::string& id);
 
 }  // namespace postern::queue

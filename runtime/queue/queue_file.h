@@ -2,30 +2,70 @@
 // shared by the writer (the SMTP session, before it answers 250) and the
 // readers (queue manager, delivery agents, `postern queue`).
 //
-// One file per message: magic "PSTRNQUE", a format version, the envelope,
-// the per-recipient delivery state, the content, and a sha256 of all of
-// it. A file that is truncated or altered fails Decode: it goes to the
-// corrupt queue, it is never delivered half.
+// One file per message. Its first part is written once, before the 250:
+// magic "PSTRNQUE", a format version, the envelope with its recipients, the
+// content, and a sha256 of all of it. A first part that is truncated or
+// altered fails Decode: the file goes to the corrupt queue, it is never
+// delivered half.
+//
+// What happens later is appended as records, never rewritten: a
+// recipient's delivery state and last outcome, an expansion (a recipient
+// replaced by its aliases' final recipients, with their routes frozen),
+// the delay warning having been sent. Each record carries its own
+// checksum; a record cut short by a crash ends the list (what it would have
+// said is done again: a duplicate delivery, never a loss) and is cut off
+// before the next append (`intact_size`). Versions 1 and 2 (whole-file
+// rewrites, no records) are still read.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "mail/delivery_status.h"
 #include "util/status.h"
 
 namespace postern::queue {
 
+// Where a recipient goes, when that is decided before the queue manager
+// resolves it with the newest image.
+struct FrozenRoute {
+  enum class Kind : uint8_t {
+    kNone,     // resolved when the message is loaded
+    kPolicy,   // the policy's route action: transport and nexthop
+    kDeliver,  // frozen at expansion: transport, nexthop, local detail
+    kBounce,   // frozen at expansion as undeliverable: `bounce`
+  };
+  Kind kind = Kind::kNone;
+  std::string transport, nexthop, detail;
+  mail::DeliveryStatus bounce;
+
+  // The policy's "transport:nexthop" (a transport(5) value).
+  static FrozenRoute Policy(std::string_view transport_and_nexthop);
+  // "transport:nexthop" for people (empty for kNone and kBounce).
+  std::string Describe() const;
+};
+
 struct QueuedRecipient {
-  enum class State : uint8_t { kPending, kDelivered, kBounced, kDeferred };
+  enum class State : uint8_t {
+    kPending,
+    kDelivered,
+    kBounced,
+    kDeferred,
+    kExpanded,  // replaced by the recipients an expansion record added
+  };
   std::string address;   // after policy (the RCPT TO address, internal form)
   std::string original;  // ORCPT, or the address as received
   std::string notify;    // DSN NOTIFY= ("" when not given)
-  std::string route;     // "transport:nexthop" set by the policy's route action ("" when none)
+  FrozenRoute route;
   State state = State::kPending;
   uint32_t attempts = 0;
-  std::string last_reply;  // the last delivery attempt's reply, for bounces and `postern queue show`
+  mail::DeliveryStatus last;  // the last attempt's outcome (code 0: none yet)
+
+  // Whether a delivery is still to be made (pending or deferred).
+  bool Open() const { return state == State::kPending || state == State::kDeferred; }
 };
 
 struct QueuedMessage {
@@ -44,9 +84,32 @@ struct QueuedMessage {
   std::string content;  // the message as received, lines ending in CRLF, dot-unstuffed
 };
 
+// The first part of a queue file (the current version), records none.
 std::string EncodeQueueFile(const QueuedMessage& message);
-// A permanent error for anything but an intact file of a known version.
-Result<QueuedMessage> DecodeQueueFile(std::string_view bytes);
+
+// A decoded file: the message with every intact record applied, and the
+// size of the file up to the end of the last intact record.
+struct DecodedQueueFile {
+  QueuedMessage message;
+  uint64_t intact_size = 0;
+  uint32_t version = 0;  // of the file as it was written
+};
+
+// The format version EncodeQueueFile writes; only files of this version
+// take records.
+inline constexpr uint32_t kQueueFileVersion = 3;
+// A permanent error for anything but an intact first part of a known
+// version, or a record that does not fit the message.
+Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes);
+
+// Records, to be appended to a file of the current version.
+// Recipient `index`'s state, attempts and last outcome as they are now.
+std::string EncodeRecipientRecord(uint32_t index, const QueuedRecipient& recipient);
+// Recipient `index` expanded into `recipients` (appended to the list; it
+// becomes kExpanded).
+std::string EncodeExpansionRecord(uint32_t index, std::span<const QueuedRecipient> recipients);
+// The delay warning was sent.
+std::string EncodeDelayWarnedRecord();
 
 // Writes `message` into `directory` as a file named by its id, durably:
 // a temporary file, fsync, rename, fsync of the directory. Only after this

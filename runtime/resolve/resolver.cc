@@ -6,6 +6,7 @@
 #include <set>
 
 #include "mail/address.h"
+#include "mail/enhanced_status.h"
 #include "runtime/resolve/address_lookup.h"
 #include "util/strings.h"
 
@@ -42,8 +43,10 @@ std::pair<std::string_view, std::string_view> SplitTransport(std::string_view va
   return {value.substr(0, colon), value.substr(colon + 1)};
 }
 
+// An error(8) or retry nexthop that gives its own code ("5.1.1 no such user").
 bool StartsWithStatusCode(std::string_view text) {
-  return text.size() >= 5 && (text[0] == '4' || text[0] == '5') && text[1] == '.' && IsDigit(text[2]);
+  std::string_view status = mail::SplitEnhancedStatus(text).status;
+  return !status.empty() && status[0] != '2';
 }
 
 struct Route {

@@ -871,7 +871,7 @@ void Session::EndOfMessage() {
     q.address = r.address;
     q.original = r.original;
     q.notify = r.notify;
-    q.route = r.route;
+    if (!r.route.empty()) q.route = queue::FrozenRoute::Policy(r.route);
     m.recipients.push_back(std::move(q));
   }
   for (const std::string& bcc : actions_.bcc) {

@@ -8,6 +8,7 @@
 #include "mail/access_result.h"
 #include "mail/address.h"
 #include "mail/dns_list_filter.h"
+#include "mail/enhanced_status.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
 #include "runtime/image/image_parameters.h"
@@ -337,10 +338,9 @@ class PolicyVm::Execution {
       std::string text(end == std::string_view::npos ? std::string_view() : Trim(v.substr(end)));
       if (word == "REJECT") {
         std::string dsn = "5.7.1";
-        if (text.size() >= 5 && text[0] == '5' && text[1] == '.') {
-          size_t sp = text.find(' ');
-          dsn = text.substr(0, sp);
-          text = sp == std::string::npos ? "" : std::string(Trim(std::string_view(text).substr(sp)));
+        if (mail::StatusAndText split = mail::SplitEnhancedStatus(text); split.status.starts_with('5')) {
+          dsn = std::string(split.status);
+          text = std::string(Trim(split.text));
         }
         return ListResult::Reply("550 " + dsn + " " + (text.empty() ? "message content rejected" : text));
       }
@@ -831,10 +831,10 @@ class PolicyVm::Execution {
     auto reply = [&](const std::string& code, char klass, std::string_view fallback) {
       std::string dsn = std::string(1, klass) + ".7.1";
       std::string_view rest = text;
-      if (rest.size() >= 5 && (rest[0] == '4' || rest[0] == '5') && rest[1] == '.') {
-        size_t sp = rest.find(' ');
-        dsn = std::string(rest.substr(0, sp));
-        rest = sp == std::string_view::npos ? std::string_view() : Trim(rest.substr(sp));
+      if (mail::StatusAndText split = mail::SplitEnhancedStatus(text);
+          split.status.starts_with('4') || split.status.starts_with('5')) {
+        dsn = std::string(split.status);
+        rest = Trim(split.text);
       }
       return ListResult::Reply(code + " " + dsn + " <" + Name(reply_context) + ">: " + ClassName(reply_context) +
                                " rejected: " + std::string(rest.empty() ? fallback : rest));

@@ -51,50 +51,102 @@ def free_port():
 
 
 def read_queue_file(path):
+    """Decodes a queue file (docs/queue.md) independently of posternd's
+    code: the first part, checked against its sha256, then the records
+    appended to it (up to one a crash cut short). Recipients are dicts with
+    address, original, notify, route ("transport:nexthop" or ""), state
+    (0 pending, 1 delivered, 2 bounced, 3 deferred, 4 expanded), attempts
+    and last_reply ("status reason")."""
     data = pathlib.Path(path).read_bytes()
     if data[:8] != b"PSTRNQUE":
         raise ValueError("bad magic")
-    body, trailer = data[:-64], data[-64:]
+    version = struct.unpack_from("<I", data, 8)[0]
+    if version >= 3:
+        first = struct.unpack_from("<Q", data, 12)[0]
+        body, trailer, records = data[:first], data[first:first + 64], data[first + 64:]
+        at = 20
+    else:
+        body, trailer, records = data[:-64], data[-64:], b""
+        at = 12
     if hashlib.sha256(body).hexdigest().encode() != trailer:
         raise ValueError("checksum mismatch")
-    at = 8
+    buf = body
 
     def u8():
         nonlocal at
         at += 1
-        return body[at - 1]
+        return buf[at - 1]
 
     def u32():
         nonlocal at
         at += 4
-        return struct.unpack_from("<I", body, at - 4)[0]
+        return struct.unpack_from("<I", buf, at - 4)[0]
 
     def u64():
         nonlocal at
         at += 8
-        return struct.unpack_from("<Q", body, at - 8)[0]
+        return struct.unpack_from("<Q", buf, at - 8)[0]
 
     def string():
         n = u32()
         nonlocal at
         at += n
-        return body[at - n:at]
+        return buf[at - n:at]
 
-    m = {"version": u32(), "id": string().decode(), "arrival": u64(), "sender": string().decode()}
+    def status():
+        s = {"code": u32()}
+        for k in ("status", "reason", "remote_reply", "remote_mta", "relay"):
+            s[k] = string().decode()
+        s["host_failure"] = u8()
+        return s
+
+    def recipient():
+        r = {k: string().decode() for k in ("address", "original", "notify")}
+        kind, transport, nexthop, _detail = u8(), string().decode(), string().decode(), string().decode()
+        status()  # a frozen bounce
+        r["route"] = transport + ":" + nexthop if kind in (1, 2) else ""
+        r["state"], r["attempts"] = u8(), u32()
+        last = status()
+        r["last_reply"] = (last["status"] + " " + last["reason"]) if last["code"] else ""
+        return r
+
+    m = {"version": version, "id": string().decode(), "arrival": u64(), "sender": string().decode()}
     for name in ("client_address", "client_name", "helo", "sasl_username", "ret", "envid"):
         m[name] = string().decode()
     m["smtputf8"] = u8()
     m["body_type"] = string().decode()
     m["image_id"] = string().decode()
-    m["delay_warned"] = u8() if m["version"] >= 2 else 0
+    m["delay_warned"] = u8() if version >= 2 else 0
     m["recipients"] = []
     for _ in range(u32()):
+        if version >= 3:
+            m["recipients"].append(recipient())
+            continue
         r = {k: string().decode() for k in ("address", "original", "notify", "route")}
         r["state"], r["attempts"], r["last_reply"] = u8(), u32(), string().decode()
         m["recipients"].append(r)
     m["content"] = string()
     if at != len(body):
         raise ValueError("trailing bytes")
+    # The records: type, payload, and the first 16 hex digits of their sha256.
+    while len(records) >= 5:
+        kind, length = records[0], struct.unpack_from("<I", records, 1)[0]
+        size = 5 + length + 16
+        if len(records) < size or hashlib.sha256(records[:5 + length]).hexdigest()[:16].encode() != records[5 + length:size]:
+            break
+        buf, at = records[5:5 + length], 0
+        if kind == ord("R"):
+            r = m["recipients"][u32()]
+            r["state"], r["attempts"] = u8(), u32()
+            last = status()
+            r["last_reply"] = (last["status"] + " " + last["reason"]) if last["code"] else ""
+        elif kind == ord("E"):
+            index, count = u32(), u32()
+            m["recipients"][index]["state"] = 4
+            m["recipients"] += [recipient() for _ in range(count)]
+        elif kind == ord("W"):
+            m["delay_warned"] = 1
+        records = records[size:]
     return m
 
 

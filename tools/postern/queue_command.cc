@@ -27,6 +27,8 @@ const char* StateName(queue::QueuedRecipient::State s) {
       return "bounced";
     case queue::QueuedRecipient::State::kDeferred:
       return "deferred";
+    case queue::QueuedRecipient::State::kExpanded:
+      return "expanded";
   }
   return "?";
 }
@@ -64,7 +66,7 @@ int List(const std::vector<queue::QueueEntry>& entries, bool json) {
         nlohmann::json recipients = nlohmann::json::array();
         for (const queue::QueuedRecipient& r : e.message->recipients) {
           nlohmann::json rj = {{"address", r.address}, {"state", StateName(r.state)}};
-          if (!r.last_reply.empty()) rj["delay_reason"] = r.last_reply;
+          if (!r.last.reason.empty()) rj["delay_reason"] = r.last.reason;
           recipients.push_back(rj);
         }
         j["recipients"] = recipients;
@@ -106,11 +108,9 @@ int List(const std::vector<queue::QueueEntry>& entries, bool json) {
         m.sender.empty() ? "MAILER-DAEMON" : m.sender);
     std::string previous_reason;
     for (const queue::QueuedRecipient& r : m.recipients) {
-      if (r.state == queue::QueuedRecipient::State::kDelivered || r.state == queue::QueuedRecipient::State::kBounced) {
-        continue;
-      }
-      if (r.last_reply != previous_reason) {
-        previous_reason = r.last_reply;
+      if (!r.Open()) continue;
+      if (r.last.reason != previous_reason) {
+        previous_reason = r.last.reason;
         std::string reason = previous_reason.empty() ? "reason unavailable" : previous_reason;
         std::cout << std::string(reason.size() < 76 ? 76 - reason.size() : 0, ' ') << "(" << reason << ")\n";
       }
@@ -144,8 +144,8 @@ void Show(const queue::QueueEntry& e) {
     std::cout << "recipient: " << r.address << " (" << StateName(r.state);
     if (!r.original.empty()) std::cout << ", original " << r.original;
     if (!r.notify.empty()) std::cout << ", notify " << r.notify;
-    if (!r.route.empty()) std::cout << ", route " << r.route;
-    if (r.attempts > 0) std::cout << ", " << r.attempts << " attempts, last: " << r.last_reply;
+    if (!r.route.Describe().empty()) std::cout << ", route " << r.route.Describe();
+    if (r.attempts > 0) std::cout << ", " << r.attempts << " attempts, last: " << r.last.status << " " << r.last.reason;
     std::cout << ")\n";
   }
   std::cout << "*** MESSAGE CONTENTS " << where << " ***\n";

@@ -55,11 +55,11 @@ class LocalDeliveryTest : public ::testing::Test {
 
 TEST_F(LocalDeliveryTest, MboxAppendsWithFromLineQuotingAndDeliveryHeaders) {
   fs::path box = dir_ / "joe";
-  RecipientResult first = DeliverLocally(Request("mailbox " + box.string()));
-  ASSERT_EQ(first.code, 250) << first.text;
-  EXPECT_EQ(first.text, "2.0.0 delivered to mailbox");
-  RecipientResult second = DeliverLocally(Request("mailbox " + box.string()));
-  ASSERT_EQ(second.code, 250) << second.text;
+  mail::DeliveryStatus first = DeliverLocally(Request("mailbox " + box.string()));
+  ASSERT_EQ(first.code, 250) << first.reason;
+  EXPECT_EQ(first.status + " " + first.reason, "2.0.0 delivered to mailbox");
+  mail::DeliveryStatus second = DeliverLocally(Request("mailbox " + box.string()));
+  ASSERT_EQ(second.code, 250) << second.reason;
   std::string text = ReadFile(box);
   std::string one =
       "Return-Path: <alice@example.org>\nX-Original-To: info@example.com\nDelivered-To: joe@example.com\n"
@@ -83,35 +83,35 @@ TEST_F(LocalDeliveryTest, MboxRefusesLinksAndHonoursTheSizeLimit) {
   fs::path other = dir_ / "other";
   std::ofstream(other) << "x";
   fs::create_symlink(other, box);
-  RecipientResult linked = DeliverLocally(Request("mailbox " + box.string()));
-  EXPECT_EQ(linked.code / 100, 4) << linked.text;  // O_NOFOLLOW: never written through a symlink
+  mail::DeliveryStatus linked = DeliverLocally(Request("mailbox " + box.string()));
+  EXPECT_EQ(linked.code / 100, 4) << linked.reason;  // O_NOFOLLOW: never written through a symlink
   EXPECT_EQ(ReadFile(other), "x");
   fs::remove(box);
   fs::create_hard_link(other, box);
-  RecipientResult hard = DeliverLocally(Request("mailbox " + box.string()));
-  EXPECT_EQ(hard.code, 550) << hard.text;
+  mail::DeliveryStatus hard = DeliverLocally(Request("mailbox " + box.string()));
+  EXPECT_EQ(hard.code, 550) << hard.reason;
   fs::remove(box);
 
   LocalRequest small = Request("mailbox " + box.string());
   small.mailbox_size_limit = 50;
-  RecipientResult full = DeliverLocally(small);
-  EXPECT_EQ(full.code, 552) << full.text;
-  EXPECT_EQ(full.text.substr(0, 5), "5.2.2");
+  mail::DeliveryStatus full = DeliverLocally(small);
+  EXPECT_EQ(full.code, 552) << full.reason;
+  EXPECT_EQ(full.status, "5.2.2");
 }
 
 TEST_F(LocalDeliveryTest, MboxWaitsForAStaleFreeLockThenGivesUpTemporarily) {
   fs::path box = dir_ / "joe";
   std::ofstream(dir_ / "joe.lock") << "";
-  RecipientResult locked = DeliverLocally(Request("mailbox " + box.string()));
-  EXPECT_EQ(locked.code, 450) << locked.text;
-  EXPECT_NE(locked.text.find("unable to lock"), std::string::npos) << locked.text;
+  mail::DeliveryStatus locked = DeliverLocally(Request("mailbox " + box.string()));
+  EXPECT_EQ(locked.code, 450) << locked.reason;
+  EXPECT_NE(locked.reason.find("unable to lock"), std::string::npos) << locked.reason;
   EXPECT_FALSE(fs::exists(box) && fs::file_size(box) > 0);
 }
 
 TEST_F(LocalDeliveryTest, MaildirWritesOneFileIntoNew) {
   fs::path maildir = dir_ / "Maildir";
-  RecipientResult r = DeliverLocally(Request("maildir " + maildir.string() + "/"));
-  ASSERT_EQ(r.code, 250) << r.text;
+  mail::DeliveryStatus r = DeliverLocally(Request("maildir " + maildir.string() + "/"));
+  ASSERT_EQ(r.code, 250) << r.reason;
   EXPECT_TRUE(fs::is_directory(maildir / "cur"));
   EXPECT_TRUE(fs::is_empty(maildir / "tmp"));
   std::vector<fs::path> files;
@@ -125,45 +125,45 @@ TEST_F(LocalDeliveryTest, MaildirWritesOneFileIntoNew) {
 
 TEST_F(LocalDeliveryTest, CommandsGetTheMessageAndTheirStatusDecides) {
   fs::path out = dir_ / "out";
-  RecipientResult ok =
+  mail::DeliveryStatus ok =
       DeliverLocally(Request("command cat > " + out.string() + "; echo \"$SENDER $RECIPIENT\" >> " + out.string()));
-  ASSERT_EQ(ok.code, 250) << ok.text;
+  ASSERT_EQ(ok.code, 250) << ok.reason;
   std::string text = ReadFile(out);
   EXPECT_NE(text.find("Subject: hi\n"), std::string::npos);
   EXPECT_NE(text.find("alice@example.org joe@example.com\n"), std::string::npos) << text;
 
-  RecipientResult tempfail = DeliverLocally(Request("command exit 75"));
-  EXPECT_EQ(tempfail.code, 450) << tempfail.text;
-  RecipientResult failed = DeliverLocally(Request("command echo go away; exit 1"));
+  mail::DeliveryStatus tempfail = DeliverLocally(Request("command exit 75"));
+  EXPECT_EQ(tempfail.code, 450) << tempfail.reason;
+  mail::DeliveryStatus failed = DeliverLocally(Request("command echo go away; exit 1"));
   EXPECT_EQ(failed.code, 550);
-  EXPECT_NE(failed.text.find("Command died with status 1"), std::string::npos) << failed.text;
-  EXPECT_NE(failed.text.find("go away"), std::string::npos) << failed.text;
+  EXPECT_NE(failed.reason.find("Command died with status 1"), std::string::npos) << failed.reason;
+  EXPECT_NE(failed.reason.find("go away"), std::string::npos) << failed.reason;
 
   LocalRequest slow = Request("command sleep 30");
   slow.command_time_limit = 1;
-  RecipientResult timed_out = DeliverLocally(slow);
+  mail::DeliveryStatus timed_out = DeliverLocally(slow);
   EXPECT_EQ(timed_out.code, 450);
-  EXPECT_NE(timed_out.text.find("command_time_limit"), std::string::npos) << timed_out.text;
+  EXPECT_NE(timed_out.reason.find("command_time_limit"), std::string::npos) << timed_out.reason;
 
   // A command that does not read its input is judged by its exit status.
-  RecipientResult no_read = DeliverLocally(Request("command true"));
-  EXPECT_EQ(no_read.code, 250) << no_read.text;
+  mail::DeliveryStatus no_read = DeliverLocally(Request("command true"));
+  EXPECT_EQ(no_read.code, 250) << no_read.reason;
 }
 
 TEST_F(LocalDeliveryTest, DevNullIsDeliveredWithoutALock) {
   // An alias to /dev/null: Postfix's local(8) reports it delivered; a dot-lock
   // next to it (/dev/null.lock) could not be made without root, and must not be.
-  RecipientResult r = DeliverLocally(Request("file /dev/null"));
+  mail::DeliveryStatus r = DeliverLocally(Request("file /dev/null"));
   EXPECT_EQ(r.code, 250);
-  EXPECT_EQ(r.text, "2.0.0 delivered to file: /dev/null");
+  EXPECT_EQ(r.status + " " + r.reason, "2.0.0 delivered to file: /dev/null");
   EXPECT_FALSE(fs::exists("/dev/null.lock"));
 }
 
 TEST_F(LocalDeliveryTest, AMessageAlreadyDeliveredToTheRecipientIsALoop) {
   content_ = "Delivered-To: JOE@example.com\r\nSubject: again\r\n\r\nbody\r\n";
-  RecipientResult r = DeliverLocally(Request("mailbox " + (dir_ / "joe").string()));
+  mail::DeliveryStatus r = DeliverLocally(Request("mailbox " + (dir_ / "joe").string()));
   EXPECT_EQ(r.code, 550);
-  EXPECT_EQ(r.text, "5.4.6 mail forwarding loop for joe@example.com");
+  EXPECT_EQ(r.status + " " + r.reason, "5.4.6 mail forwarding loop for joe@example.com");
   EXPECT_FALSE(fs::exists(dir_ / "joe"));
   // Only headers count: the same text in the body is no loop.
   content_ = "Subject: quoted\r\n\r\nDelivered-To: joe@example.com\r\n";

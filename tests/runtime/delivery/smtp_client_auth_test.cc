@@ -86,7 +86,7 @@ TEST_F(SmtpClientAuthTest, RefusedCredentialsDeferAsTheHostsFailure) {
   // mail exchanger may be tried.
   EXPECT_EQ(c.results()[0].code, 450);
   EXPECT_TRUE(c.results()[0].host_failure);
-  EXPECT_EQ(c.results()[0].text,
+  EXPECT_EQ(c.results()[0].status + " " + c.results()[0].reason,
             "4.7.8 SASL authentication failed; server smarthost.example.net[192.0.2.25] said: 535 5.7.8 Error: "
             "authentication failed: authentication failure");
 }
@@ -97,7 +97,7 @@ TEST_F(SmtpClientAuthTest, PlaintextRefusedByTheSecurityOptions) {
   Say(c, "220 smarthost ESMTP\r\n");
   EXPECT_EQ(Say(c, "250-smarthost\r\n250 AUTH PLAIN LOGIN\r\n"), "QUIT\r\n");
   EXPECT_EQ(c.results()[0].code, 450);
-  EXPECT_EQ(c.results()[0].text,
+  EXPECT_EQ(c.results()[0].status + " " + c.results()[0].reason,
             "4.7.0 SASL authentication failed; cannot authenticate to server smarthost.example.net[192.0.2.25]: "
             "no mechanism available");
 }
@@ -106,7 +106,7 @@ TEST_F(SmtpClientAuthTest, AFilterThatLeavesNothing) {
   SmtpClient c = Make({"cram-md5"});
   Say(c, "220 smarthost ESMTP\r\n");
   EXPECT_EQ(Say(c, "250-smarthost\r\n250 AUTH PLAIN LOGIN\r\n"), "QUIT\r\n");
-  EXPECT_EQ(c.results()[0].text,
+  EXPECT_EQ(c.results()[0].status + " " + c.results()[0].reason,
             "4.7.0 SASL authentication failed: server smarthost.example.net[192.0.2.25] offered no compatible "
             "authentication mechanisms for this type of connection security");
 }

@@ -55,10 +55,10 @@ TEST_F(SmtpClientTest, PipelinedDeliveryWithOneRecipientRefused) {
   EXPECT_EQ(c.next(), SmtpClient::Next::kDone);
   ASSERT_EQ(c.results().size(), 2u);
   EXPECT_EQ(c.results()[0].code, 250);
-  EXPECT_EQ(c.results()[0].text,
+  EXPECT_EQ(c.results()[0].reason,
             "host mx.example.net[192.0.2.25] said: 250 2.0.0 Ok: queued as 4ABC (in reply to end of DATA command)");
   EXPECT_EQ(c.results()[1].code, 550);
-  EXPECT_EQ(c.results()[1].text,
+  EXPECT_EQ(c.results()[1].reason,
             "host mx.example.net[192.0.2.25] said: 550 5.1.1 <carol@example.net>: Recipient address rejected "
             "(in reply to RCPT TO command)");
 }
@@ -96,7 +96,7 @@ TEST_F(SmtpClientTest, EncryptWithoutStartTlsDefers) {
   EXPECT_EQ(Say(c, "250 mx\r\n"), "QUIT\r\n");
   Say(c, "221 Bye\r\n");
   EXPECT_EQ(c.results()[0].code, 450);
-  EXPECT_EQ(c.results()[0].text, "TLS is required, but was not offered by host mx.example.net[192.0.2.25]");
+  EXPECT_EQ(c.results()[0].reason, "TLS is required, but was not offered by host mx.example.net[192.0.2.25]");
 }
 
 TEST_F(SmtpClientTest, LostConnectionDefersEveryoneNotAnswered) {
@@ -108,7 +108,7 @@ TEST_F(SmtpClientTest, LostConnectionDefersEveryoneNotAnswered) {
   EXPECT_EQ(c.next(), SmtpClient::Next::kDone);
   EXPECT_EQ(c.results()[0].code, 550);  // already answered
   EXPECT_EQ(c.results()[1].code, 450);
-  EXPECT_EQ(c.results()[1].text,
+  EXPECT_EQ(c.results()[1].reason,
             "lost connection with mx.example.net[192.0.2.25] while sending end of data -- message may be sent "
             "more than once: Connection reset by peer");
 }
@@ -158,14 +158,14 @@ TEST_F(SmtpClientTest, RefusedMailFailsEveryRecipient) {
             "QUIT\r\n");
   EXPECT_EQ(c.results()[0].code, 553);
   EXPECT_EQ(c.results()[1].code, 553);
-  EXPECT_NE(c.results()[1].text.find("(in reply to MAIL FROM command)"), std::string::npos);
+  EXPECT_NE(c.results()[1].reason.find("(in reply to MAIL FROM command)"), std::string::npos);
 }
 
 TEST_F(SmtpClientTest, GreetingRefusalIsTemporary) {
   SmtpClient c = Make();
   EXPECT_EQ(Say(c, "554 5.7.1 go away\r\n"), "QUIT\r\n");
   EXPECT_EQ(c.results()[0].code, 450);
-  EXPECT_EQ(c.results()[0].text, "host mx.example.net[192.0.2.25] refused to talk to me: 554 5.7.1 go away");
+  EXPECT_EQ(c.results()[0].reason, "host mx.example.net[192.0.2.25] refused to talk to me: 554 5.7.1 go away");
 }
 
 TEST_F(SmtpClientTest, MalformedReplyEndsTheConversation) {

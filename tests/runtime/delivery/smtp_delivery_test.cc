@@ -98,7 +98,7 @@ class SmtpSink {
 };
 
 asio::awaitable<void> DeliverInto(const tcp::endpoint& server, const ClientOptions& options,
-                                  const OutboundMessage& message, std::vector<RecipientResult>* out) {
+                                  const OutboundMessage& message, std::vector<mail::DeliveryStatus>* out) {
   *out = co_await DeliverOverSmtp(server, options, message, nullptr, DeliveryTimeouts{});
 }
 
@@ -112,7 +112,7 @@ class SmtpDeliveryTest : public ::testing::Test {
     message_.content = content_;
   }
 
-  std::vector<RecipientResult> Deliver(uint16_t port, bool lmtp = false) {
+  std::vector<mail::DeliveryStatus> Deliver(uint16_t port, bool lmtp = false) {
     ClientOptions options;
     options.helo_name = "mail.example.org";
     options.server = "sink[127.0.0.1]";
@@ -120,7 +120,7 @@ class SmtpDeliveryTest : public ::testing::Test {
     options.lmtp = lmtp;
     options.tls = TlsPolicy::kNone;
     asio::io_context io;
-    std::vector<RecipientResult> results;
+    std::vector<mail::DeliveryStatus> results;
     tcp::endpoint server(asio::ip::make_address("127.0.0.1"), port);
     asio::co_spawn(io, DeliverInto(server, options, message_, &results), asio::detached);
     io.run();
@@ -136,8 +136,8 @@ TEST_F(SmtpDeliveryTest, AcceptedByTheSink) {
   ASSERT_TRUE(sink.running());
   auto results = Deliver(sink.port());
   ASSERT_EQ(results.size(), 2u);
-  EXPECT_EQ(results[0].code, 250) << results[0].text;
-  EXPECT_EQ(results[1].code, 250) << results[1].text;
+  EXPECT_EQ(results[0].code, 250) << results[0].reason;
+  EXPECT_EQ(results[1].code, 250) << results[1].reason;
   std::string dumped = sink.Dumped();
   EXPECT_NE(dumped.find("Subject: delivery test"), std::string::npos) << dumped;
   EXPECT_NE(dumped.find("\n.a line with a dot"), std::string::npos) << dumped;  // the stuffed dot was removed
@@ -147,14 +147,14 @@ TEST_F(SmtpDeliveryTest, SoftAndHardRefusals) {
   {
     SmtpSink sink({"-r", "RCPT"});
     auto results = Deliver(sink.port());
-    EXPECT_EQ(results[0].code, 450) << results[0].text;
-    EXPECT_NE(results[0].text.find("(in reply to RCPT TO command)"), std::string::npos) << results[0].text;
+    EXPECT_EQ(results[0].code, 450) << results[0].reason;
+    EXPECT_NE(results[0].reason.find("(in reply to RCPT TO command)"), std::string::npos) << results[0].reason;
   }
   {
     SmtpSink sink({"-f", "MAIL"});
     auto results = Deliver(sink.port());
-    EXPECT_EQ(results[1].code, 500) << results[1].text;
-    EXPECT_NE(results[1].text.find("(in reply to MAIL FROM command)"), std::string::npos) << results[1].text;
+    EXPECT_EQ(results[1].code, 500) << results[1].reason;
+    EXPECT_NE(results[1].reason.find("(in reply to MAIL FROM command)"), std::string::npos) << results[1].reason;
   }
 }
 
@@ -162,13 +162,13 @@ TEST_F(SmtpDeliveryTest, DisconnectsAndA421) {
   {
     SmtpSink sink({"-Q", "DATA"});
     auto results = Deliver(sink.port());
-    EXPECT_EQ(results[0].code, 421) << results[0].text;
+    EXPECT_EQ(results[0].code, 421) << results[0].reason;
   }
   {
     SmtpSink sink({"-q", "RCPT"});
     auto results = Deliver(sink.port());
-    EXPECT_EQ(results[0].code, 450) << results[0].text;
-    EXPECT_NE(results[0].text.find("lost connection with sink"), std::string::npos) << results[0].text;
+    EXPECT_EQ(results[0].code, 450) << results[0].reason;
+    EXPECT_NE(results[0].reason.find("lost connection with sink"), std::string::npos) << results[0].reason;
   }
 }
 
@@ -176,14 +176,14 @@ TEST_F(SmtpDeliveryTest, ServerDown) {
   uint16_t port = FreePort();
   auto results = Deliver(port);
   EXPECT_EQ(results[0].code, 450);
-  EXPECT_NE(results[0].text.find("connect to sink[127.0.0.1]:"), std::string::npos) << results[0].text;
+  EXPECT_NE(results[0].reason.find("connect to sink[127.0.0.1]:"), std::string::npos) << results[0].reason;
 }
 
 TEST_F(SmtpDeliveryTest, Lmtp) {
   SmtpSink sink({"-L"});
   auto results = Deliver(sink.port(), /*lmtp=*/true);
-  EXPECT_EQ(results[0].code, 250) << results[0].text;
-  EXPECT_EQ(results[1].code, 250) << results[1].text;
+  EXPECT_EQ(results[0].code, 250) << results[0].reason;
+  EXPECT_EQ(results[1].code, 250) << results[1].reason;
 }
 
 }  // namespace

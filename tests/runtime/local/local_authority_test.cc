@@ -125,7 +125,7 @@ TEST_F(LocalAuthorityTest, TheHelperRunsNothingAForgedRequestAsks) {
   ASSERT_TRUE(helper.ok()) << helper.status().message();
   std::string forged_output = config_.root() + "/drop/forged";
   auto forged = (*helper)->Deliver(Request("root@example.com", "command touch " + forged_output));
-  EXPECT_EQ(forged.code, 450) << forged.text;
+  EXPECT_EQ(forged.code, 450) << forged.reason;
   EXPECT_FALSE(std::filesystem::exists(forged_output));
   auto wrong_image = Request("root@example.com", "command touch " + output_);
   wrong_image.image_id = std::string(64, 'a');
@@ -133,7 +133,7 @@ TEST_F(LocalAuthorityTest, TheHelperRunsNothingAForgedRequestAsks) {
   EXPECT_FALSE(std::filesystem::exists(output_));
 
   auto real = (*helper)->Deliver(Request("root@example.com", "command touch " + output_));
-  EXPECT_EQ(real.code, 250) << real.text;
+  EXPECT_EQ(real.code, 250) << real.reason;
   struct stat st {};
   ASSERT_EQ(stat(output_.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);  // default_privs, never root

@@ -45,7 +45,10 @@ TEST_F(QueueWriterTest, ConcurrentSubmissionsAreAllStored) {
         QueuedMessage m;
         m.id = "T" + std::to_string(t) + "M" + std::to_string(i);
         m.sender = "a@example.org";
-        m.recipients.push_back(QueuedRecipient{"b@example.com", "rfc822;b@example.com", "", "", {}, 0, ""});
+        QueuedRecipient r;
+        r.address = "b@example.com";
+        r.original = "rfc822;b@example.com";
+        m.recipients.push_back(r);
         m.content = "Subject: " + m.id + "\r\n\r\nbody\r\n";
         std::promise<StoreOutcome> p;
         (*writer)->Submit(m.id, i % 10 == 0, EncodeQueueFile(m),
@@ -67,7 +70,7 @@ TEST_F(QueueWriterTest, ConcurrentSubmissionsAreAllStored) {
       EXPECT_FALSE(name.starts_with(".tmp-")) << name;
       auto decoded = DecodeQueueFile(ReadFile(entry.path().string()));
       ASSERT_TRUE(decoded.ok()) << name;
-      EXPECT_EQ(decoded->id, name);
+      EXPECT_EQ(decoded->message.id, name);
       ++files;
     }
   }

@@ -1,12 +1,12 @@
-// dns_resolver_test.cc: MX and address lookups against a real DNS server,
-// Debian's dnsmasq, serving a test zone on a loopback port: preference
-// order, random order among equal preferences, a domain without MX, no
-// such domain (permanent), a server that does not answer (temporary); and
-// the asynchronous resolver of the SMTP stages on the same zone: record
+// async_resolver_test.cc: the asynchronous resolver against a real DNS
+// server, Debian's dnsmasq, serving a test zone on a loopback port: record
 // types, TXT texts, answers kept for their TTL after the server is gone,
-// many identical questions at once, the coroutine form.
+// many identical questions at once, the coroutine form; and delivery's
+// lookups on it (mail_exchangers.h): preference order, random order among
+// equal preferences, a domain without MX, no such domain (NotFound), a
+// server that does not answer (temporary).
 // Skipped when dnsmasq is not installed.
-#include "runtime/dns/dns_resolver.h"
+#include "runtime/dns/async_resolver.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -22,7 +22,7 @@
 #include <set>
 #include <thread>
 
-#include "runtime/dns/async_resolver.h"
+#include "runtime/dns/mail_exchangers.h"
 
 extern char** environ;
 
@@ -45,6 +45,21 @@ int FreeUdpPort() {
     close(udp);
     if (both) return ntohs(a.sin_port);
   }
+}
+
+// AsyncResolver::Query, waited for.
+DnsReply Ask(AsyncResolver& resolver, const std::string& name, RecordType type) {
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<DnsReply> reply;
+  resolver.Query(name, type, [&](DnsReply r) {
+    std::lock_guard lock(mutex);
+    reply = std::move(r);
+    answered.notify_one();
+  });
+  std::unique_lock lock(mutex);
+  answered.wait(lock, [&] { return reply.has_value(); });
+  return *reply;
 }
 
 class DnsResolverTest : public ::testing::Test {
@@ -90,10 +105,10 @@ class DnsResolverTest : public ::testing::Test {
     ResolverOptions options;
     options.servers = "127.0.0.1:" + std::to_string(port_);
     options.timeout = std::chrono::milliseconds(500);
-    auto resolver = DnsResolver::Create(options);
-    if (!resolver.ok()) return;
     for (int i = 0; i < 50; ++i) {  // until dnsmasq answers, or has given up
-      if ((*resolver)->LookupAddresses("nomx.test").ok()) {
+      auto resolver = AsyncResolver::Create(options);
+      if (!resolver.ok()) return;
+      if (Ask(**resolver, "nomx.test", RecordType::kA).status == DnsReply::Status::kFound) {
         resolver_ = std::move(resolver).value();
         return;
       }
@@ -115,11 +130,23 @@ class DnsResolverTest : public ::testing::Test {
 
   pid_t pid_ = 0;
   int port_ = 0;
-  std::unique_ptr<DnsResolver> resolver_;
+  std::unique_ptr<AsyncResolver> resolver_;
+  std::mt19937 random_{7};
+
+  Result<std::vector<MailExchanger>> Exchangers(AsyncResolver& resolver, const std::string& domain) {
+    boost::asio::io_context io;
+    Result<std::vector<MailExchanger>> out = Status::Temporary("not run");
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> { out = co_await LookupMailExchangers(resolver, domain, random_); },
+        boost::asio::detached);
+    io.run();
+    return out;
+  }
 };
 
 TEST_F(DnsResolverTest, ExchangersByPreferenceWithTheirAddresses) {
-  auto mx = resolver_->LookupMx("example.test");
+  auto mx = Exchangers(*resolver_, "example.test");
   ASSERT_TRUE(mx.ok()) << mx.status().message();
   ASSERT_EQ(mx->size(), 2u);
   EXPECT_EQ((*mx)[0].host, "mx1.example.test");
@@ -133,7 +160,7 @@ TEST_F(DnsResolverTest, ExchangersByPreferenceWithTheirAddresses) {
 TEST_F(DnsResolverTest, EqualPreferencesInRandomOrder) {
   std::set<std::string> firsts;
   for (int i = 0; i < 64 && firsts.size() < 2; ++i) {
-    auto mx = resolver_->LookupMx("equal.test");
+    auto mx = Exchangers(*resolver_, "equal.test");
     ASSERT_TRUE(mx.ok()) << mx.status().message();
     ASSERT_EQ(mx->size(), 2u);
     firsts.insert((*mx)[0].host);
@@ -142,7 +169,7 @@ TEST_F(DnsResolverTest, EqualPreferencesInRandomOrder) {
 }
 
 TEST_F(DnsResolverTest, NoMxMeansTheDomainItself) {
-  auto mx = resolver_->LookupMx("nomx.test");
+  auto mx = Exchangers(*resolver_, "nomx.test");
   ASSERT_TRUE(mx.ok()) << mx.status().message();
   ASSERT_EQ(mx->size(), 1u);
   EXPECT_EQ((*mx)[0].host, "nomx.test");
@@ -150,7 +177,7 @@ TEST_F(DnsResolverTest, NoMxMeansTheDomainItself) {
 }
 
 TEST_F(DnsResolverTest, NoSuchDomainIsPermanent) {
-  auto mx = resolver_->LookupMx("nosuch.test");
+  auto mx = Exchangers(*resolver_, "nosuch.test");
   ASSERT_FALSE(mx.ok());
   EXPECT_TRUE(mx.status().not_found()) << mx.status().message();
   EXPECT_NE(mx.status().message().find("Host or domain name not found"), std::string::npos);
@@ -161,26 +188,11 @@ TEST_F(DnsResolverTest, SilentServerIsTemporary) {
   options.servers = "127.0.0.1:" + std::to_string(FreeUdpPort());
   options.timeout = std::chrono::milliseconds(200);
   options.tries = 1;
-  auto resolver = DnsResolver::Create(options);
+  auto resolver = AsyncResolver::Create(options);
   ASSERT_TRUE(resolver.ok());
-  auto mx = (*resolver)->LookupMx("example.test");
+  auto mx = Exchangers(**resolver, "example.test");
   ASSERT_FALSE(mx.ok());
   EXPECT_TRUE(mx.status().temporary()) << mx.status().message();
-}
-
-// AsyncResolver::Query, waited for.
-DnsReply Ask(AsyncResolver& resolver, const std::string& name, RecordType type) {
-  std::mutex mutex;
-  std::condition_variable answered;
-  std::optional<DnsReply> reply;
-  resolver.Query(name, type, [&](DnsReply r) {
-    std::lock_guard lock(mutex);
-    reply = std::move(r);
-    answered.notify_one();
-  });
-  std::unique_lock lock(mutex);
-  answered.wait(lock, [&] { return reply.has_value(); });
-  return *reply;
 }
 
 class AsyncResolverTest : public DnsResolverTest {
