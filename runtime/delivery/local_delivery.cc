@@ -147,22 +147,24 @@ mail::DeliveryStatus AppendMbox(const LocalRequest& r, const std::string& path, 
   if (!S_ISREG(st.st_mode))
     return Fail(550, "5.2.0", "cannot update " + std::string(what) + " " + path + ": not a regular file");
   if (st.st_nlink != 1)
-    return Fail(550, "5.2.0", "cannot update " + std::string(what) + " " + path + ": file has " +
-                         std::to_string(st.st_nlink) + " hard links");
+    return Fail(550, "5.2.0",
+                "cannot update " + std::string(what) + " " + path + ": file has " + std::to_string(st.st_nlink) +
+                    " hard links");
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   int tries = 0;
   while (fcntl(fd, F_SETLK, &fl) != 0) {
     if ((errno != EAGAIN && errno != EACCES) || ++tries == kLockTries) {
-      return Fail(450,
-                  "4.2.0", "cannot update " + std::string(what) + " " + path + ": unable to lock it: " + Errno(errno));
+      return Fail(450, "4.2.0",
+                  "cannot update " + std::string(what) + " " + path + ": unable to lock it: " + Errno(errno));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::string copy = LocalCopy(r, /*mbox=*/true);
   if (r.mailbox_size_limit != 0 && static_cast<uint64_t>(st.st_size) + copy.size() > r.mailbox_size_limit) {
-    return Fail(552, "5.2.2", "cannot update " + std::string(what) + " " + path + ": mailbox full (mailbox_size_limit)");
+    return Fail(552, "5.2.2",
+                "cannot update " + std::string(what) + " " + path + ": mailbox full (mailbox_size_limit)");
   }
   off_t before = lseek(fd, 0, SEEK_END);
   if (!WriteAll(fd, copy) || fsync(fd) != 0) {

@@ -136,18 +136,18 @@ asio::awaitable<size_t> DeliverViaSmtp(const Nexthop& nexthop, const SmtpAgentOp
       // before anything was sent) moves on to the next address; anything
       // else is the messages' outcome.
       bool next_host = false;
-      size_t attempted = co_await DeliverOverSmtp(
-          asio::ip::tcp::endpoint(ip, nexthop.port), client, messages, tls, options.timeouts,
-          [&](size_t i, std::vector<mail::DeliveryStatus> results) {
-            if (i == 0 && !results.empty() &&
-                std::all_of(results.begin(), results.end(),
-                            [](const mail::DeliveryStatus& r) { return r.host_failure; })) {
-              next_host = true;
-              last = std::move(results);
-              return;
-            }
-            done(i, std::move(results));
-          });
+      size_t attempted =
+          co_await DeliverOverSmtp(asio::ip::tcp::endpoint(ip, nexthop.port), client, messages, tls, options.timeouts,
+                                   [&](size_t i, std::vector<mail::DeliveryStatus> results) {
+                                     if (i == 0 && !results.empty() &&
+                                         std::all_of(results.begin(), results.end(),
+                                                     [](const mail::DeliveryStatus& r) { return r.host_failure; })) {
+                                       next_host = true;
+                                       last = std::move(results);
+                                       return;
+                                     }
+                                     done(i, std::move(results));
+                                   });
       if (!next_host) co_return attempted;
     }
   }

@@ -308,7 +308,8 @@ void SmtpClient::HandleReply(const Reply& reply) {
     case Stage::kGreeting:
       if (ok) return SendHelo();
       // Postfix (smtp_skip_5xx_greeting): a refusal to talk is tried again later.
-      FailAll(reply.code >= 500 ? 450 : reply.code, "", "host " + options_.server + " refused to talk to me: " + reply.Text());
+      FailAll(reply.code >= 500 ? 450 : reply.code, "",
+              "host " + options_.server + " refused to talk to me: " + reply.Text());
       return Finish();
     case Stage::kHelo: {
       if (!ok) {
@@ -466,7 +467,8 @@ void SmtpClient::ConnectionLost(const std::string& why) {
       break;
   }
   if (!doing.empty()) {
-    FailAll(450, "4.4.2", "lost connection with " + options_.server + " while " + doing + (why.empty() ? "" : ": " + why));
+    FailAll(450, "4.4.2",
+            "lost connection with " + options_.server + " while " + doing + (why.empty() ? "" : ": " + why));
   }
   stage_ = Stage::kDone;
   next_ = Next::kDone;

@@ -39,7 +39,8 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
   co_await socket.async_connect(server, asio::redirect_error(asio::use_awaitable, ec));
   timer.cancel();
   if (ec) {
-    mail::DeliveryStatus refused = mail::DeliveryStatus::Local(450, "4.4.1", "connect to " + options.relay + ": " + failure(ec));
+    mail::DeliveryStatus refused =
+        mail::DeliveryStatus::Local(450, "4.4.1", "connect to " + options.relay + ": " + failure(ec));
     refused.host_failure = true;
     refused.relay = options.relay;
     std::vector<mail::DeliveryStatus> results(messages[0]->recipients.size(), refused);
@@ -120,8 +121,9 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
 
 template <typename Endpoint>
 asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Endpoint& server, const ClientOptions& options,
-                                                              const OutboundMessage& message, asio::ssl::context* tls,
-                                                              const DeliveryTimeouts& timeouts) {
+                                                                   const OutboundMessage& message,
+                                                                   asio::ssl::context* tls,
+                                                                   const DeliveryTimeouts& timeouts) {
   std::vector<mail::DeliveryStatus> results;
   const OutboundMessage* one[] = {&message};
   co_await DeliverOverSmtp(server, options, std::span<const OutboundMessage* const>(one), tls, timeouts,
@@ -137,10 +139,10 @@ template asio::awaitable<size_t> DeliverOverSmtp(const Tcp&, const ClientOptions
 template asio::awaitable<size_t> DeliverOverSmtp(const Local&, const ClientOptions&, Messages, asio::ssl::context*,
                                                  const DeliveryTimeouts&, const MessageDone&);
 template asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Tcp&, const ClientOptions&,
-                                                                       const OutboundMessage&, asio::ssl::context*,
-                                                                       const DeliveryTimeouts&);
+                                                                            const OutboundMessage&, asio::ssl::context*,
+                                                                            const DeliveryTimeouts&);
 template asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Local&, const ClientOptions&,
-                                                                       const OutboundMessage&, asio::ssl::context*,
-                                                                       const DeliveryTimeouts&);
+                                                                            const OutboundMessage&, asio::ssl::context*,
+                                                                            const DeliveryTimeouts&);
 
 }  // namespace postern::delivery

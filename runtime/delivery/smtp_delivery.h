@@ -42,9 +42,9 @@ boost::asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const Cli
 // One message on its own connection.
 template <typename Endpoint>
 boost::asio::awaitable<std::vector<mail::DeliveryStatus>> DeliverOverSmtp(const Endpoint& server,
-                                                                     const ClientOptions& options,
-                                                                     const OutboundMessage& message,
-                                                                     boost::asio::ssl::context* tls,
-                                                                     const DeliveryTimeouts& timeouts);
+                                                                          const ClientOptions& options,
+                                                                          const OutboundMessage& message,
+                                                                          boost::asio::ssl::context* tls,
+                                                                          const DeliveryTimeouts& timeouts);
 
 }  // namespace postern::delivery

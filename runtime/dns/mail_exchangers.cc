@@ -63,7 +63,7 @@ asio::awaitable<Result<std::vector<std::string>>> LookupHostAddresses(AsyncResol
 }
 
 asio::awaitable<Result<std::vector<MailExchanger>>> LookupMailExchangers(AsyncResolver& resolver, std::string domain,
-                                                                        std::mt19937& random) {
+                                                                         std::mt19937& random) {
   DnsReply mx = co_await AsyncQuery(resolver, domain, RecordType::kMx);
   std::vector<MailExchanger> exchangers;
   if (mx.status == DnsReply::Status::kTemporary) co_return Failure(mx, domain, "MX");

@@ -29,11 +29,10 @@ struct MailExchanger {
 // The exchangers to try, in order, each with its addresses (one without
 // addresses is left out). `random` orders equal preferences.
 boost::asio::awaitable<Result<std::vector<MailExchanger>>> LookupMailExchangers(AsyncResolver& resolver,
-                                                                               std::string domain,
-                                                                               std::mt19937& random);
+                                                                                std::string domain,
+                                                                                std::mt19937& random);
 
 // The A and AAAA records of `host`.
-boost::asio::awaitable<Result<std::vector<std::string>>> LookupHostAddresses(AsyncResolver& resolver,
-                                                                            std::string host);
+boost::asio::awaitable<Result<std::vector<std::string>>> LookupHostAddresses(AsyncResolver& resolver, std::string host);
 
 }  // namespace postern::dns

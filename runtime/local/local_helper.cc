@@ -78,8 +78,7 @@ bool ReceiveFrame(int fd, std::string* payload) {
   mail::DeliveryStatus result;
   if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 || geteuid() == 0 ||
       getgid() == 0 || getegid() == 0) {
-    result =
-        Failure(std::string("cannot switch to the recipient's privileges: ") + std::strerror(errno));
+    result = Failure(std::string("cannot switch to the recipient's privileges: ") + std::strerror(errno));
   } else {
     if (chdir(id.home.c_str()) != 0 && chdir("/") != 0) {
       // a command then runs wherever it is; nothing to report
@@ -108,7 +107,7 @@ Status Load(const std::string& images, const std::string& id, const std::shared_
 }
 
 mail::DeliveryStatus Deliver(const LocalHelperRequest& request, const std::string& images,
-                        const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
+                             const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
   if (Status s = Load(images, request.image_id, users, loaded); !s.ok()) {
     return Failure("local delivery: " + s.message());
   }
@@ -117,8 +116,7 @@ mail::DeliveryStatus Deliver(const LocalHelperRequest& request, const std::strin
     return Failure("local delivery refused: " + authorized.status().message());
   }
   int result_pipe[2];
-  if (pipe2(result_pipe, O_CLOEXEC) != 0)
-    return Failure("pipe: " + std::string(std::strerror(errno)));
+  if (pipe2(result_pipe, O_CLOEXEC) != 0) return Failure("pipe: " + std::string(std::strerror(errno)));
   pid_t pid = fork();
   if (pid < 0) {
     close(result_pipe[0]);

@@ -22,8 +22,7 @@ std::string WithoutPrefix(const std::string& original) {
 }
 
 int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -85,14 +84,14 @@ asio::awaitable<std::vector<DeliveryStatus>> AgentRunner::RunOne(const AgentJob&
   auto all = [n](DeliveryStatus s) { return std::vector<DeliveryStatus>(n, s); };
   auto transport = config.transports.find(job.transport);
   if (transport == config.transports.end()) {
-    co_return all(DeliveryStatus::Local(
-        450, "4.3.0", "mail transport unavailable: no master.cf service \"" + job.transport + "\""));
+    co_return all(DeliveryStatus::Local(450, "4.3.0",
+                                        "mail transport unavailable: no master.cf service \"" + job.transport + "\""));
   }
   const TransportConfig& t = transport->second;
   if (!mail::IsImplementedAgent(t.agent) || t.agent == "smtp" || t.agent == "lmtp") {
     // pipe, virtual: postern check says so (PC0136); smtp and lmtp run in RunSmtp.
-    co_return all(DeliveryStatus::Local(450, "4.3.0",
-                                        "mail transport unavailable: the " + t.agent + " agent is not supported"));
+    co_return all(
+        DeliveryStatus::Local(450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported"));
   }
   if (t.agent == "discard") {
     co_return all(DeliveryStatus::Local(250, "2.0.0", job.nexthop.empty() ? "discarded" : job.nexthop));
@@ -156,8 +155,7 @@ asio::awaitable<void> AgentRunner::RunSmtp(std::span<const AgentJob> jobs, const
   if (t.sasl) {
     options.sasl = *t.sasl;
     options.sasl->credentials = [&context, &first, &t](const std::string& host) {
-      return context.SaslCredentialsFor(first.message->sender, t.sender_dependent_authentication, host,
-                                        first.nexthop);
+      return context.SaslCredentialsFor(first.message->sender, t.sender_dependent_authentication, host, first.nexthop);
     };
   }
   dns::AsyncResolver* dns = services_.dns;

@@ -12,9 +12,9 @@
 namespace postern::qmgr {
 
 struct AttemptTimes {
-  double arrival = 0;    // when the message was accepted (seconds since the epoch)
-  double loaded = 0;     // when the queue manager loaded it
-  double finished = 0;   // now
+  double arrival = 0;   // when the message was accepted (seconds since the epoch)
+  double loaded = 0;    // when the queue manager loaded it
+  double finished = 0;  // now
 };
 
 std::string DeliveryLogLine(const std::string& queue_id, const queue::QueuedRecipient& recipient,

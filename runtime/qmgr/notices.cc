@@ -63,9 +63,9 @@ NoticePlan PlanNotices(queue::QueuedMessage& q, const std::vector<bool>& fresh, 
   return plan;
 }
 
-queue::QueuedMessage MakeNotice(const queue::QueuedMessage& q, delivery::DsnKind kind,
-                                const std::vector<size_t>& which, const DeliveryConfig& config,
-                                const std::string& id, int64_t now, const std::string& image_id) {
+queue::QueuedMessage MakeNotice(const queue::QueuedMessage& q, delivery::DsnKind kind, const std::vector<size_t>& which,
+                                const DeliveryConfig& config, const std::string& id, int64_t now,
+                                const std::string& image_id) {
   std::vector<delivery::DsnRecipient> recipients;
   for (size_t index : which) {
     const QueuedRecipient& r = q.recipients[index];

@@ -20,12 +20,12 @@
 namespace postern::qmgr {
 
 struct NoticePlan {
-  bool expired = false;            // open recipients were bounced for their age
-  std::vector<size_t> failed;      // into a failure notice
-  bool discard_failed = false;     // ...except that nobody is to get it (a bounce of a bounce)
-  std::vector<size_t> succeeded;   // into a success notice
-  std::vector<size_t> delayed;     // into a delay warning
-  std::vector<size_t> deferred;    // still to be delivered
+  bool expired = false;           // open recipients were bounced for their age
+  std::vector<size_t> failed;     // into a failure notice
+  bool discard_failed = false;    // ...except that nobody is to get it (a bounce of a bounce)
+  std::vector<size_t> succeeded;  // into a success notice
+  std::vector<size_t> delayed;    // into a delay warning
+  std::vector<size_t> deferred;   // still to be delivered
 };
 
 // Decides `message`'s notices at `now` (seconds since the epoch). `fresh`

@@ -233,15 +233,15 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
     if (s.temporary()) Log("qmgr", "warning: " + id + ": " + s.message());
     if (!s.ok() && !s.temporary() && !s.not_found()) {
       Status moved = queue::MoveMessage(root_, id, queue, "corrupt");
-      Log("qmgr", "warning: " + id + ": " + s.message() + ": " +
-                      (moved.ok() ? "moved to the corrupt queue" : moved.message()));
+      Log("qmgr",
+          "warning: " + id + ": " + s.message() + ": " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
     }
     return nullptr;
   }
   if (message->q.id != id) {
     Status moved = queue::MoveMessage(root_, id, queue, "corrupt");
-    Log("qmgr", "warning: " + id + ": corrupt queue file (its queue id is " + message->q.id + "): " +
-                    (moved.ok() ? "moved to the corrupt queue" : moved.message()));
+    Log("qmgr", "warning: " + id + ": corrupt queue file (its queue id is " + message->q.id +
+                    "): " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
     return nullptr;
   }
   message->file.emplace(std::move(file).value());
@@ -410,8 +410,7 @@ asio::awaitable<void> QueueManager::JobDone(std::shared_ptr<Message> message) {
 }
 
 // Applies one recipient's outcome to the message and logs it as the agent would.
-void QueueManager::Record(Message& message, const std::string& transport, size_t index,
-                          const DeliveryStatus& outcome) {
+void QueueManager::Record(Message& message, const std::string& transport, size_t index, const DeliveryStatus& outcome) {
   QueuedRecipient& r = message.q.recipients[index];
   r.attempts++;
   r.last = outcome;
@@ -428,9 +427,8 @@ void QueueManager::Record(Message& message, const std::string& transport, size_t
   if (index >= message.fresh.size()) message.fresh.resize(index + 1, false);
   message.fresh[index] = true;
   message.unrecorded.insert(index);
-  std::string line =
-      DeliveryLogLine(message.q.id, r, outcome,
-                      AttemptTimes{static_cast<double>(message.q.arrival_time), message.loaded_at, Now()});
+  std::string line = DeliveryLogLine(
+      message.q.id, r, outcome, AttemptTimes{static_cast<double>(message.q.arrival_time), message.loaded_at, Now()});
   // Postfix names the line after the delivery agent's program (smtp for a
   // relay service too), and after qmgr when no agent ran; a service with
   // -o syslog_name logs under that name.
@@ -445,9 +443,9 @@ void QueueManager::Record(Message& message, const std::string& transport, size_t
 
 asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind, const std::vector<size_t>& which) {
   const QueuedMessage& q = message.q;
-  QueuedMessage notice = MakeNotice(q, static_cast<delivery::DsnKind>(kind), which, message.context->config,
-                                    services_.new_queue_id(), static_cast<int64_t>(Now()),
-                                    message.context->image->id());
+  QueuedMessage notice =
+      MakeNotice(q, static_cast<delivery::DsnKind>(kind), which, message.context->config, services_.new_queue_id(),
+                 static_cast<int64_t>(Now()), message.context->image->id());
   CrossThreadSignal stored(io_.get_executor());
   queue::StoreOutcome outcome = queue::StoreOutcome::kFailed;
   std::string error;
@@ -528,7 +526,8 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
   message->unrecorded.clear();
   if (warned) records += queue::EncodeDelayWarnedRecord();
   double age = now - static_cast<double>(q.arrival_time);
-  auto next = static_cast<int64_t>(std::ceil(now + NextAttemptDelay(age, config.minimal_backoff, config.maximal_backoff)));
+  auto next =
+      static_cast<int64_t>(std::ceil(now + NextAttemptDelay(age, config.minimal_backoff, config.maximal_backoff)));
   Status moved = co_await RunOn(disk_, [&] {
     Status s = records.empty() ? Status::Ok() : file.Append(records);
     return s.ok() ? file.Defer(next) : s;

@@ -131,7 +131,7 @@ class QueueManager {
   std::thread io_thread_, disk_thread_;
   std::unique_ptr<boost::asio::steady_timer> scan_timer_;
   struct State;
-  std::unique_ptr<State> state_;  // touched only on io_'s thread
+  std::unique_ptr<State> state_;     // touched only on io_'s thread
   int64_t open_file_budget_ = 1000;  // messages active at once, by file descriptors
   std::atomic<bool> started_{false}, stopped_{false};
   mutable std::atomic<uint64_t> delivered_{0}, bounced_{0}, deferred_{0}, removed_{0}, active_{0}, running_{0};

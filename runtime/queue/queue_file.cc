@@ -11,8 +11,8 @@ namespace {
 
 constexpr std::string_view kMagic = "PSTRNQUE";
 constexpr uint32_t kVersion = kQueueFileVersion;  // 3: typed recipients, records; 2: flags byte; 1 and 2 still read
-constexpr size_t kTrailer = 64;   // hex sha256 of the first part
-constexpr size_t kRecordCheck = 16;  // hex, the first 8 bytes of the record's sha256
+constexpr size_t kTrailer = 64;                   // hex sha256 of the first part
+constexpr size_t kRecordCheck = 16;               // hex, the first 8 bytes of the record's sha256
 
 enum RecordType : uint8_t {
   kRecipientRecord = 'R',
@@ -64,11 +64,10 @@ void PutRecipient(ByteWriter& w, const QueuedRecipient& r) {
 
 bool GetRecipient(ByteReader& r, QueuedRecipient* rcpt) {
   uint8_t kind = 0, state = 0;
-  if (!r.GetString(&rcpt->address) || !r.GetString(&rcpt->original) || !r.GetString(&rcpt->notify) ||
-      !r.GetU8(&kind) || kind > kLastRouteKind || !r.GetString(&rcpt->route.transport) ||
-      !r.GetString(&rcpt->route.nexthop) || !r.GetString(&rcpt->route.detail) ||
-      !GetStatus(r, &rcpt->route.bounce) || !r.GetU8(&state) || state > kLastState ||
-      !r.GetU32(&rcpt->attempts) || !GetStatus(r, &rcpt->last)) {
+  if (!r.GetString(&rcpt->address) || !r.GetString(&rcpt->original) || !r.GetString(&rcpt->notify) || !r.GetU8(&kind) ||
+      kind > kLastRouteKind || !r.GetString(&rcpt->route.transport) || !r.GetString(&rcpt->route.nexthop) ||
+      !r.GetString(&rcpt->route.detail) || !GetStatus(r, &rcpt->route.bounce) || !r.GetU8(&state) ||
+      state > kLastState || !r.GetU32(&rcpt->attempts) || !GetStatus(r, &rcpt->last)) {
     return false;
   }
   rcpt->route.kind = static_cast<FrozenRoute::Kind>(kind);

@@ -75,7 +75,8 @@ TEST(DsnTest, FailureWithTheOriginalMessage) {
 
 TEST(DsnTest, DelayWarningWithHeadersOnly) {
   std::vector<DsnRecipient> rcpts = {
-      {"bob@example.net", "", mail::DeliveryStatus::Local(450, "", "connect to mx.example.net[192.0.2.25]:25: timeout")}};
+      {"bob@example.net", "",
+       mail::DeliveryStatus::Local(450, "", "connect to mx.example.net[192.0.2.25]:25: timeout")}};
   std::string summary = Summary(MakeDsn(Original("HDRS"), DsnKind::kDelay, rcpts, Options()));
   EXPECT_NE(summary.find("subject Delayed Mail (still being retried)\n"), std::string::npos) << summary;
   EXPECT_NE(summary.find("Action=delayed; Status=4.0.0"), std::string::npos) << summary;

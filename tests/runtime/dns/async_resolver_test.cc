@@ -137,8 +137,7 @@ class DnsResolverTest : public ::testing::Test {
     boost::asio::io_context io;
     Result<std::vector<MailExchanger>> out = Status::Temporary("not run");
     boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<void> { out = co_await LookupMailExchangers(resolver, domain, random_); },
+        io, [&]() -> boost::asio::awaitable<void> { out = co_await LookupMailExchangers(resolver, domain, random_); },
         boost::asio::detached);
     io.run();
     return out;

@@ -85,7 +85,7 @@ TEST_F(ActiveQueueFileTest, ADeleteDuringDeliveryIsNeverUndone) {
   auto file = ActiveQueueFile::Open(root_, "incoming", id_, &m);
   ASSERT_TRUE(file.ok());
   ASSERT_TRUE(DeleteMessage(root_, "incoming", id_).ok());  // postern queue delete
-  EXPECT_TRUE(file.value().Append(Delivered(m, 0)).ok());          // into the file nobody names any more
+  EXPECT_TRUE(file.value().Append(Delivered(m, 0)).ok());   // into the file nobody names any more
   EXPECT_TRUE(file.value().Defer(2000000000).not_found());
   EXPECT_TRUE(file.value().Remove().ok());
   EXPECT_TRUE(Where().empty());

@@ -137,8 +137,8 @@ std::string OldFile(const QueuedMessage& m, bool v1) {
   w.PutU32(v1 ? 1 : 2);
   w.PutString(m.id);
   w.PutU64(static_cast<uint64_t>(m.arrival_time));
-  for (const std::string* f : {&m.sender, &m.client_address, &m.client_name, &m.helo, &m.sasl_username, &m.ret,
-                               &m.envid}) {
+  for (const std::string* f :
+       {&m.sender, &m.client_address, &m.client_name, &m.helo, &m.sasl_username, &m.ret, &m.envid}) {
     w.PutString(*f);
   }
   w.PutU8(m.smtputf8 ? 1 : 0);
