@@ -2,7 +2,6 @@
 #include "runtime/dns/mail_exchangers.h"
 
 #include <algorithm>
-#include <memory>
 
 namespace postern::dns {
 namespace asio = boost::asio;
@@ -19,37 +18,11 @@ Status Failure(const DnsReply& reply, const std::string& name, const char* type)
                            ": Host not found, try again (" + reply.error + ")");
 }
 
-// Both questions at once; the answers come back on the caller's executor.
-asio::awaitable<std::pair<DnsReply, DnsReply>> AskBoth(AsyncResolver& resolver, const std::string& host) {
-  auto executor = co_await asio::this_coro::executor;
-  struct Pair {
-    explicit Pair(asio::any_io_executor e) : done(e, asio::steady_timer::time_point::max()) {}
-    DnsReply a, aaaa;
-    int answered = 0;
-    asio::steady_timer done;
-  };
-  auto state = std::make_shared<Pair>(executor);
-  auto answer = [state, executor](DnsReply* slot) {
-    return [state, executor, slot](DnsReply reply) {
-      asio::post(executor, [state, slot, reply = std::move(reply)]() mutable {
-        *slot = std::move(reply);
-        if (++state->answered == 2) state->done.cancel();
-      });
-    };
-  };
-  resolver.Query(host, RecordType::kA, answer(&state->a));
-  resolver.Query(host, RecordType::kAaaa, answer(&state->aaaa));
-  while (state->answered < 2) {
-    boost::system::error_code ec;
-    co_await state->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return std::pair<DnsReply, DnsReply>{std::move(state->a), std::move(state->aaaa)};
-}
-
 }  // namespace
 
 asio::awaitable<Result<std::vector<std::string>>> LookupHostAddresses(AsyncResolver& resolver, std::string host) {
-  auto [a, aaaa] = co_await AskBoth(resolver, host);
+  DnsReply a = co_await AsyncQuery(resolver, host, RecordType::kA);
+  DnsReply aaaa = co_await AsyncQuery(resolver, host, RecordType::kAaaa);
   std::vector<std::string> addresses;
   for (const DnsReply* reply : {&a, &aaaa}) {
     if (reply->status == DnsReply::Status::kFound) {
