@@ -21,37 +21,31 @@ Result<std::string> Read(const std::string& path, bool follow_links) {
     if (error == ELOOP) return Status::Temporary(path + ": is a symbolic link");
     return Status::Temporary(path + ": " + std::strerror(error));
   }
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int error = errno;
-    close(fd);
-    return Status::Temporary(path + ": " + std::strerror(error));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return Status::Temporary(path + ": not a regular file");
-  }
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t have = 0;
-  while (true) {
-    if (have == bytes.size()) bytes.resize(have + 1);  // one byte more: a file that grew is an error too
-    ssize_t n = read(fd, bytes.data() + have, bytes.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int error = errno;
-      close(fd);
-      return Status::Temporary(path + ": " + std::strerror(error));
-    }
-    if (n == 0) break;
-    have += static_cast<size_t>(n);
-  }
+  Result<std::string> bytes = ReadOpenRegularFile(fd, path);
   close(fd);
-  if (have != static_cast<size_t>(st.st_size)) return Status::Temporary(path + ": changed while it was being read");
-  bytes.resize(have);
   return bytes;
 }
 
 }  // namespace
+
+Result<std::string> ReadOpenRegularFile(int fd, const std::string& path) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Status::Temporary(path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return Status::Temporary(path + ": not a regular file");
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t have = 0;
+  while (true) {
+    if (have == bytes.size()) bytes.resize(have + 1);  // one byte more: a file that grew is an error too
+    ssize_t n = pread(fd, bytes.data() + have, bytes.size() - have, static_cast<off_t>(have));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Temporary(path + ": " + std::strerror(errno));
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  if (have != static_cast<size_t>(st.st_size)) return Status::Temporary(path + ": changed while it was being read");
+  bytes.resize(have);
+  return bytes;
+}
 
 Result<std::string> ReadRegularFile(const std::string& path) { return Read(path, false); }
 

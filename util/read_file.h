@@ -16,6 +16,10 @@ namespace postern {
 // read error is Temporary, with the path and the reason in the message.
 Result<std::string> ReadRegularFile(const std::string& path);
 
+// The contents of the regular file open as `fd` (not closed), read from
+// its start; `path` names it in errors. Errors as ReadRegularFile's.
+Result<std::string> ReadOpenRegularFile(int fd, const std::string& path);
+
 // The same, except that a symbolic link is followed: for files an
 // administrator names and may keep behind links (certificates under
 // /etc/letsencrypt/live are links into archive/).

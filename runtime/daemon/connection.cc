@@ -7,7 +7,6 @@
 
 #include "mail/ip_address.h"
 #include "runtime/daemon/peer_names.h"
-#include "runtime/image/image_parameters.h"
 #include "util/run_on.h"
 #include "util/strings.h"
 
@@ -297,25 +296,11 @@ asio::awaitable<void> Connection::AskNetwork() {
   session::NetworkReplies replies;
   for (const vm::DnsQuestion& q : session_->dns_questions()) replies.dns.emplace_back(q, vm::DnsRecords{});
   if (shared_->dns != nullptr && !replies.dns.empty()) {
-    // Every DNS question at once; the last answer wakes this coroutine
-    // (the timer never fires by itself). The resolver's own timeouts
-    // bound it.
-    auto answers = std::make_shared<decltype(replies.dns)>(std::move(replies.dns));
-    auto executor = co_await asio::this_coro::executor;
-    auto done = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
-    auto remaining = std::make_shared<size_t>(answers->size());
-    for (size_t i = 0; i < answers->size(); ++i) {
-      const vm::DnsQuestion& q = (*answers)[i].first;
-      shared_->dns->Query(q.name, RecordTypeOf(q.type), [answers, remaining, done, executor, i](dns::DnsReply reply) {
-        asio::post(executor, [answers, remaining, done, i, reply = std::move(reply)] {
-          (*answers)[i].second = RecordsOf(reply);
-          if (--*remaining == 0) done->cancel();
-        });
-      });
-    }
-    boost::system::error_code ignored;
-    co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    replies.dns = std::move(*answers);
+    // Every DNS question at once; the resolver's own timeouts bound it.
+    std::vector<std::pair<std::string, dns::RecordType>> questions;
+    for (const auto& [q, records] : replies.dns) questions.emplace_back(q.name, RecordTypeOf(q.type));
+    std::vector<dns::DnsReply> answers = co_await dns::AsyncQueryAll(*shared_->dns, std::move(questions));
+    for (size_t i = 0; i < answers.size(); ++i) replies.dns[i].second = RecordsOf(answers[i]);
   }
   for (const vm::PolicyQuestion& q : session_->policy_questions()) {
     replies.policy.emplace_back(q, co_await AskPolicyServer(q));
@@ -326,20 +311,12 @@ asio::awaitable<void> Connection::AskNetwork() {
 asio::awaitable<vm::PolicyReply> Connection::AskPolicyServer(const vm::PolicyQuestion& question) {
   auto& client = policy_clients_[question.service];
   if (!client) {
-    const image::Image& view = *serving_->session->image;
-    policy::PolicyClientOptions options;
+    policy::PolicyClientOptions options = serving_->policy_client;
     options.service = question.service;
     // unix:private/policy is under the queue directory, as in Postfix.
     if (StartsWith(options.service, "unix:") && options.service.size() > 5 && options.service[5] != '/') {
-      options.service = "unix:" + view.Text("queue_directory") + "/" + options.service.substr(5);
+      options.service = "unix:" + serving_->queue_directory + "/" + options.service.substr(5);
     }
-    options.timeout =
-        std::chrono::seconds(std::max<int64_t>(1, image::TimeParameter(view, "smtpd_policy_service_timeout")));
-    options.try_limit = static_cast<int>(image::IntParameter(view, "smtpd_policy_service_try_limit"));
-    options.retry_delay = std::chrono::seconds(image::TimeParameter(view, "smtpd_policy_service_retry_delay"));
-    options.max_idle = std::chrono::seconds(image::TimeParameter(view, "smtpd_policy_service_max_idle"));
-    options.max_ttl = std::chrono::seconds(image::TimeParameter(view, "smtpd_policy_service_max_ttl"));
-    options.request_limit = image::IntParameter(view, "smtpd_policy_service_request_limit");
     client = std::make_unique<policy::PolicyClient>(co_await asio::this_coro::executor, std::move(options));
   }
   Result<std::string> action = co_await client->Ask(question.request);

@@ -154,6 +154,15 @@ Result<std::shared_ptr<const Serving>> Server::PrepareService(const std::shared_
   serving->limits.rate_window_seconds = std::max<int64_t>(image::TimeParameter(*view, "anvil_rate_time_unit"), 1);
   serving->limit_exceptions = image::NetworkListParameter(*view, "smtpd_client_event_limit_exceptions");
   serving->peername_lookup = image::BoolParameter(*view, "smtpd_peername_lookup");
+  policy::PolicyClientOptions& policy = serving->policy_client;
+  policy.timeout =
+      std::chrono::seconds(std::max<int64_t>(1, image::TimeParameter(*view, "smtpd_policy_service_timeout")));
+  policy.try_limit = static_cast<int>(image::IntParameter(*view, "smtpd_policy_service_try_limit"));
+  policy.retry_delay = std::chrono::seconds(image::TimeParameter(*view, "smtpd_policy_service_retry_delay"));
+  policy.max_idle = std::chrono::seconds(image::TimeParameter(*view, "smtpd_policy_service_max_idle"));
+  policy.max_ttl = std::chrono::seconds(image::TimeParameter(*view, "smtpd_policy_service_max_ttl"));
+  policy.request_limit = image::IntParameter(*view, "smtpd_policy_service_request_limit");
+  serving->queue_directory = view->Text("queue_directory");
   uint32_t limit = mail::kDefaultProcessLimit;
   for (const mail::ServiceEntry& s : image->services()) {
     if (s.name == service && s.type == "inet") limit = s.process_limit;

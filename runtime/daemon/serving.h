@@ -20,6 +20,7 @@
 #include "runtime/daemon/maillog.h"
 #include "runtime/daemon/queue_id.h"
 #include "runtime/dns/async_resolver.h"
+#include "runtime/policy/policy_client.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
 #include "util/asio.h"
@@ -40,6 +41,11 @@ struct Serving {
   // Concurrent sessions of this service: master.cf's process limit, or
   // default_process_limit.
   size_t process_limit = 100;
+  // check_policy_service: the smtpd_policy_service_* settings of every
+  // client (the server is each restriction's), and where relative unix:
+  // servers are (queue_directory).
+  policy::PolicyClientOptions policy_client;
+  std::string queue_directory;
 };
 
 struct ServingImage {

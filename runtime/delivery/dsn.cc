@@ -13,7 +13,7 @@ std::string MakeDsn(const queue::QueuedMessage& original, DsnKind kind, const st
   std::string m;
   m += "From: MAILER-DAEMON@" + options.hostname + " (Mail Delivery System)\r\n";
   m += "Subject: " + std::string(subject) + "\r\n";
-  m += "To: " + original.sender + "\r\n";
+  m += "To: " + options.to + "\r\n";
   m += "Auto-Submitted: auto-replied\r\n";
   m += "MIME-Version: 1.0\r\n";
   m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n";

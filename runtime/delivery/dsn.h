@@ -5,7 +5,7 @@
 // (text/rfc822-headers) as DSN RET= asks. For failures, delay warnings and,
 // when NOTIFY=SUCCESS asked, success. Pure: a queued message and the
 // recipients' outcomes in, the notification's content out; the queue
-// manager queues it from the null sender to the original sender.
+// manager queues it from the null sender to DsnOptions::to.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@ struct DsnOptions {
   std::string queue_id;       // of the notification (boundary, Message-Id)
   int64_t now = 0;            // seconds since the epoch
   size_t size_limit = 50000;  // bounce_size_limit: a longer original is cut to its headers
+  std::string to;             // who gets it: the original sender, or 2bounce_notice_recipient
 };
 
 // The whole notification message (headers and body, CRLF lines).

@@ -27,24 +27,20 @@ extern char** environ;
 namespace postern::delivery {
 namespace {
 
-mail::DeliveryStatus Fail(int code, std::string_view status, std::string reason) {
-  mail::DeliveryStatus s = mail::DeliveryStatus::Local(code, status, std::move(reason));
-  s.relay = "local";
-  return s;
-}
+using mail::DeliveryStatus;
 
 constexpr int kLockTries = 20;               // 100 ms apart
 constexpr int64_t kStaleLockSeconds = 500;   // a dot-lock older than this is removed (Postfix's stale_lock_time)
 constexpr size_t kCommandOutputLimit = 200;  // of a failed command's output, in the bounce
 
-mail::DeliveryStatus Done(std::string text) { return Fail(250, "2.0.0", std::move(text)); }
+DeliveryStatus Done(std::string text) { return DeliveryStatus::Local(250, "2.0.0", std::move(text)); }
 
 std::string Errno(int error) { return std::strerror(error); }
 
 // A temporary failure for most errors; a full disk or quota stays temporary
 // as well (mail is kept, not bounced, as local(8) does).
-mail::DeliveryStatus FileError(const std::string& what, const std::string& path, int error) {
-  return Fail(450, "4.2.0", "cannot update " + what + " " + path + ": " + Errno(error));
+DeliveryStatus FileError(const std::string& what, const std::string& path, int error) {
+  return DeliveryStatus::Local(450, "4.2.0", "cannot update " + what + " " + path + ": " + Errno(error));
 }
 
 // Whether the header section already has "Delivered-To: <recipient>".
@@ -106,7 +102,7 @@ bool WriteAll(int fd, std::string_view bytes) {
 }
 
 // name.lock, created exclusively; a stale one is removed.
-mail::DeliveryStatus DotLock(const std::string& path, bool* locked) {
+DeliveryStatus DotLock(const std::string& path, bool* locked) {
   std::string lock = path + ".lock";
   for (int i = 0; i < kLockTries; ++i) {
     int fd = open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -123,12 +119,13 @@ mail::DeliveryStatus DotLock(const std::string& path, bool* locked) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return Fail(450, "4.2.0", "cannot update mailbox " + path + ": unable to lock it (" + lock + " exists)");
+  return DeliveryStatus::Local(450, "4.2.0",
+                               "cannot update mailbox " + path + ": unable to lock it (" + lock + " exists)");
 }
 
-mail::DeliveryStatus AppendMbox(const LocalRequest& r, const std::string& path, const char* what) {
+DeliveryStatus AppendMbox(const LocalRequest& r, const std::string& path, const char* what) {
   bool dot_locked = false;
-  mail::DeliveryStatus lock = DotLock(path, &dot_locked);
+  DeliveryStatus lock = DotLock(path, &dot_locked);
   if (lock.code != 250) return lock;
   struct Unlock {
     std::string lock;
@@ -145,26 +142,27 @@ mail::DeliveryStatus AppendMbox(const LocalRequest& r, const std::string& path, 
   if (fstat(fd, &st) != 0) return FileError(what, path, errno);
   // local(8)'s safety checks: a regular file with one name.
   if (!S_ISREG(st.st_mode))
-    return Fail(550, "5.2.0", "cannot update " + std::string(what) + " " + path + ": not a regular file");
+    return DeliveryStatus::Local(550, "5.2.0",
+                                 "cannot update " + std::string(what) + " " + path + ": not a regular file");
   if (st.st_nlink != 1)
-    return Fail(550, "5.2.0",
-                "cannot update " + std::string(what) + " " + path + ": file has " + std::to_string(st.st_nlink) +
-                    " hard links");
+    return DeliveryStatus::Local(550, "5.2.0",
+                                 "cannot update " + std::string(what) + " " + path + ": file has " +
+                                     std::to_string(st.st_nlink) + " hard links");
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   int tries = 0;
   while (fcntl(fd, F_SETLK, &fl) != 0) {
     if ((errno != EAGAIN && errno != EACCES) || ++tries == kLockTries) {
-      return Fail(450, "4.2.0",
-                  "cannot update " + std::string(what) + " " + path + ": unable to lock it: " + Errno(errno));
+      return DeliveryStatus::Local(
+          450, "4.2.0", "cannot update " + std::string(what) + " " + path + ": unable to lock it: " + Errno(errno));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::string copy = LocalCopy(r, /*mbox=*/true);
   if (r.mailbox_size_limit != 0 && static_cast<uint64_t>(st.st_size) + copy.size() > r.mailbox_size_limit) {
-    return Fail(552, "5.2.2",
-                "cannot update " + std::string(what) + " " + path + ": mailbox full (mailbox_size_limit)");
+    return DeliveryStatus::Local(
+        552, "5.2.2", "cannot update " + std::string(what) + " " + path + ": mailbox full (mailbox_size_limit)");
   }
   off_t before = lseek(fd, 0, SEEK_END);
   if (!WriteAll(fd, copy) || fsync(fd) != 0) {
@@ -176,7 +174,7 @@ mail::DeliveryStatus AppendMbox(const LocalRequest& r, const std::string& path, 
   return Done(std::string("delivered to ") + what + (std::string_view(what) == "file" ? ": " + path : ""));
 }
 
-mail::DeliveryStatus MakeDirectory(const std::string& path) {
+DeliveryStatus MakeDirectory(const std::string& path) {
   for (size_t at = 1; at <= path.size(); ++at) {
     if (at != path.size() && path[at] != '/') continue;
     std::string prefix = path.substr(0, at);
@@ -185,10 +183,10 @@ mail::DeliveryStatus MakeDirectory(const std::string& path) {
   return Done("");
 }
 
-mail::DeliveryStatus WriteMaildir(const LocalRequest& r, std::string dir) {
+DeliveryStatus WriteMaildir(const LocalRequest& r, std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   for (const char* sub : {"/tmp", "/new", "/cur"}) {
-    mail::DeliveryStatus made = MakeDirectory(dir + sub);
+    DeliveryStatus made = MakeDirectory(dir + sub);
     if (made.code != 250) return made;
   }
   static std::atomic<uint64_t> sequence{0};
@@ -222,13 +220,14 @@ mail::DeliveryStatus WriteMaildir(const LocalRequest& r, std::string dir) {
   return Done("delivered to maildir");
 }
 
-mail::DeliveryStatus RunCommand(const LocalRequest& r, const std::string& command) {
+DeliveryStatus RunCommand(const LocalRequest& r, const std::string& command) {
   int input[2], output[2];
-  if (pipe2(input, O_CLOEXEC) != 0) return Fail(450, "4.3.0", "cannot run command: pipe: " + Errno(errno));
+  if (pipe2(input, O_CLOEXEC) != 0)
+    return DeliveryStatus::Local(450, "4.3.0", "cannot run command: pipe: " + Errno(errno));
   if (pipe2(output, O_CLOEXEC) != 0) {
     close(input[0]);
     close(input[1]);
-    return Fail(450, "4.3.0", "cannot run command: pipe: " + Errno(errno));
+    return DeliveryStatus::Local(450, "4.3.0", "cannot run command: pipe: " + Errno(errno));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -269,7 +268,7 @@ mail::DeliveryStatus RunCommand(const LocalRequest& r, const std::string& comman
   if (spawned != 0) {
     close(input[1]);
     close(output[0]);
-    return Fail(450, "4.3.0", "cannot run command " + command + ": " + Errno(spawned));
+    return DeliveryStatus::Local(450, "4.3.0", "cannot run command " + command + ": " + Errno(spawned));
   }
   std::string copy = LocalCopy(r, /*mbox=*/false);
   std::string_view pending = copy;
@@ -334,33 +333,34 @@ mail::DeliveryStatus RunCommand(const LocalRequest& r, const std::string& comman
   for (char& c : said) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
-  if (timed_out) return Fail(450, "4.3.0", "command " + command + " ran out of time (command_time_limit)");
+  if (timed_out)
+    return DeliveryStatus::Local(450, "4.3.0", "command " + command + " ran out of time (command_time_limit)");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Done("delivered to command: " + command);
   std::string why = WIFEXITED(status) ? "Command died with status " + std::to_string(WEXITSTATUS(status))
                                       : "Command killed by signal " + std::to_string(WTERMSIG(status));
   why += ": \"" + command + "\"" + (said.empty() ? "" : ". Command output: " + said);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 75) return Fail(450, "4.3.0", why);  // EX_TEMPFAIL
-  return Fail(550, "5.3.0", why);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 75) return DeliveryStatus::Local(450, "4.3.0", why);  // EX_TEMPFAIL
+  return DeliveryStatus::Local(550, "5.3.0", why);
 }
 
 }  // namespace
 
-mail::DeliveryStatus DeliverLocally(const LocalRequest& r) {
+DeliveryStatus DeliverLocally(const LocalRequest& r) {
   if (AlreadyDelivered(r.content, r.recipient)) {
-    return Fail(550, "5.4.6", "mail forwarding loop for " + r.recipient);
+    return DeliveryStatus::Local(550, "5.4.6", "mail forwarding loop for " + r.recipient);
   }
   std::string_view detail = r.detail;
   size_t space = detail.find(' ');
   std::string_view kind = detail.substr(0, space);
   std::string target(space == std::string_view::npos ? "" : detail.substr(space + 1));
-  if (target.empty()) return Fail(450, "4.3.5", "no local delivery target for " + r.recipient);
+  if (target.empty()) return DeliveryStatus::Local(450, "4.3.5", "no local delivery target for " + r.recipient);
   if (kind == "mailbox") return AppendMbox(r, target, "mailbox");
   // Postfix's local(8) takes /dev/null as delivered: nothing to lock or append.
   if (kind == "file" && target == "/dev/null") return Done("delivered to file: /dev/null");
   if (kind == "file") return AppendMbox(r, target, "file");
   if (kind == "maildir") return WriteMaildir(r, target);
   if (kind == "command") return RunCommand(r, target);
-  return Fail(450, "4.3.5", "unknown local delivery \"" + std::string(detail) + "\"");
+  return DeliveryStatus::Local(450, "4.3.5", "unknown local delivery \"" + std::string(detail) + "\"");
 }
 
 }  // namespace postern::delivery

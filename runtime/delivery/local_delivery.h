@@ -44,7 +44,7 @@ struct LocalRequest {
 };
 
 // Delivered (250, "delivered to mailbox"), to be tried again (4xx) or
-// bounced (5xx, "mailbox full" with 5.2.2), relay "local".
+// bounced (5xx, "mailbox full" with 5.2.2).
 mail::DeliveryStatus DeliverLocally(const LocalRequest& request);
 
 }  // namespace postern::delivery

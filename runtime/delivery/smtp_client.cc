@@ -72,9 +72,13 @@ mail::DeliveryStatus SmtpClient::Said(const Reply& reply, const std::string& com
   s.remote_reply = reply.Text();
   s.status = mail::EnhancedStatusOfReply(reply.code, s.remote_reply);
   s.reason = "host " + options_.server + " said: " + s.remote_reply + " (in reply to " + command + " command)";
-  s.remote_mta = options_.server.substr(0, options_.server.find('['));
-  s.relay = options_.relay;
+  Attribute(&s);
   return s;
+}
+
+void SmtpClient::Attribute(mail::DeliveryStatus* s) const {
+  s->relay = options_.relay;
+  s->remote_mta = options_.server.substr(0, options_.server.find('['));
 }
 
 void SmtpClient::FailAll(int code, std::string_view status, const std::string& reason) {
@@ -90,11 +94,9 @@ bool SmtpClient::HostFailing(int code) const {
 }
 
 void SmtpClient::FailAll(mail::DeliveryStatus result) {
+  // Whatever went wrong, it was with this server.
   result.host_failure = HostFailing(result.code);
-  if (result.relay == "none") result.relay = options_.relay;
-  if (result.remote_mta.empty() && !options_.server.empty()) {
-    result.remote_mta = options_.server.substr(0, options_.server.find('['));
-  }
+  Attribute(&result);
   for (mail::DeliveryStatus& r : results_) {
     if (r.code == 0) r = result;
   }

@@ -130,6 +130,8 @@ class SmtpClient {
   // 4.4.1 for a failure of the host, else the code's default).
   void FailAll(int code, std::string_view status, const std::string& reason);
   void FailAll(mail::DeliveryStatus result);
+  // Names this server as the result's relay and remote MTA.
+  void Attribute(mail::DeliveryStatus* status) const;
   // Whether a failure now, with `code`, is the host's (before the envelope, not a 5xx).
   bool HostFailing(int code) const;
   void TransactionDone();

@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 
+#include "util/io_deadline.h"
+
 namespace postern::delivery {
 namespace asio = boost::asio;
 
@@ -20,24 +22,13 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
   SmtpClient client(options, *messages[0]);
   Socket socket(executor);
   std::optional<asio::ssl::stream<Socket&>> secure;
-  asio::steady_timer timer(executor);
-  bool timed_out = false;
-  auto arm = [&](std::chrono::seconds limit) {
-    timed_out = false;
-    timer.expires_after(limit);
-    timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      timed_out = true;
-      boost::system::error_code ignored;
-      socket.cancel(ignored);
-    });
-  };
-  auto failure = [&](const boost::system::error_code& ec) { return timed_out ? "timeout" : ec.message(); };
+  IoDeadline<Socket> deadline(executor, socket);
+  auto failure = [&](const boost::system::error_code& ec) { return deadline.expired() ? "timeout" : ec.message(); };
 
   boost::system::error_code ec;
-  arm(timeouts.connect);
+  deadline.Arm(timeouts.connect);
   co_await socket.async_connect(server, asio::redirect_error(asio::use_awaitable, ec));
-  timer.cancel();
+  deadline.Disarm();
   if (ec) {
     mail::DeliveryStatus refused =
         mail::DeliveryStatus::Local(450, "4.4.1", "connect to " + options.relay + ": " + failure(ec));
@@ -63,13 +54,13 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
     }
     std::string out = client.TakeOutput();
     if (!out.empty()) {
-      arm(timeouts.command);
+      deadline.Arm(timeouts.command);
       if (secure) {
         co_await asio::async_write(*secure, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
       } else {
         co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
       }
-      timer.cancel();
+      deadline.Disarm();
       if (ec) {
         client.ConnectionLost(failure(ec));
         break;
@@ -90,9 +81,9 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
         secure->set_verify_mode(asio::ssl::verify_peer);
         secure->set_verify_callback(asio::ssl::host_name_verification(options.tls_name));
       }
-      arm(timeouts.command);
+      deadline.Arm(timeouts.command);
       co_await secure->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-      timer.cancel();
+      deadline.Disarm();
       if (ec) {
         client.TlsFailed(failure(ec));
         break;
@@ -100,14 +91,14 @@ asio::awaitable<size_t> DeliverOverSmtp(const Endpoint& server, const ClientOpti
       client.TlsStarted();
       continue;
     }
-    arm(timeouts.command);
+    deadline.Arm(timeouts.command);
     size_t n = 0;
     if (secure) {
       n = co_await secure->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     } else {
       n = co_await socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     }
-    timer.cancel();
+    deadline.Disarm();
     if (ec) {
       client.ConnectionLost(ec == asio::error::eof ? "" : failure(ec));
       break;

@@ -379,4 +379,33 @@ asio::awaitable<DnsReply> AsyncQuery(AsyncResolver& resolver, std::string name, 
       asio::use_awaitable, std::move(name), type);
 }
 
+asio::awaitable<std::vector<DnsReply>> AsyncQueryAll(AsyncResolver& resolver,
+                                                     std::vector<std::pair<std::string, RecordType>> questions) {
+  auto executor = co_await asio::this_coro::executor;
+  // Shared by the queries' coroutines, all on this executor; the last
+  // reply wakes this one (the timer never fires by itself).
+  struct Gathered {
+    Gathered(asio::any_io_executor e, size_t n)
+        : replies(n), remaining(n), done(e, asio::steady_timer::time_point::max()) {}
+    std::vector<DnsReply> replies;
+    size_t remaining;
+    asio::steady_timer done;
+  };
+  auto gathered = std::make_shared<Gathered>(executor, questions.size());
+  for (size_t i = 0; i < questions.size(); ++i) {
+    asio::co_spawn(
+        executor,
+        [&resolver, gathered, i, question = std::move(questions[i])]() -> asio::awaitable<void> {
+          gathered->replies[i] = co_await AsyncQuery(resolver, question.first, question.second);
+          if (--gathered->remaining == 0) gathered->done.cancel();
+        },
+        asio::detached);
+  }
+  while (gathered->remaining > 0) {
+    boost::system::error_code ignored;
+    co_await gathered->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  co_return std::move(gathered->replies);
+}
+
 }  // namespace postern::dns

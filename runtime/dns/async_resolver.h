@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/asio.h"
@@ -58,5 +59,10 @@ class AsyncResolver {
 
 // Query() for a coroutine: the reply comes back on its executor.
 boost::asio::awaitable<DnsReply> AsyncQuery(AsyncResolver& resolver, std::string name, RecordType type);
+
+// Every question at once, for a coroutine: the replies in the questions'
+// order, when the last has come.
+boost::asio::awaitable<std::vector<DnsReply>> AsyncQueryAll(AsyncResolver& resolver,
+                                                            std::vector<std::pair<std::string, RecordType>> questions);
 
 }  // namespace postern::dns

@@ -21,8 +21,12 @@ Status Failure(const DnsReply& reply, const std::string& name, const char* type)
 }  // namespace
 
 asio::awaitable<Result<std::vector<std::string>>> LookupHostAddresses(AsyncResolver& resolver, std::string host) {
-  DnsReply a = co_await AsyncQuery(resolver, host, RecordType::kA);
-  DnsReply aaaa = co_await AsyncQuery(resolver, host, RecordType::kAaaa);
+  std::vector<std::pair<std::string, RecordType>> questions;
+  questions.emplace_back(host, RecordType::kA);
+  questions.emplace_back(host, RecordType::kAaaa);
+  std::vector<DnsReply> replies = co_await AsyncQueryAll(resolver, std::move(questions));
+  const DnsReply& a = replies[0];
+  const DnsReply& aaaa = replies[1];
   std::vector<std::string> addresses;
   for (const DnsReply* reply : {&a, &aaaa}) {
     if (reply->status == DnsReply::Status::kFound) {

@@ -3,7 +3,7 @@
 // parallel, answers cached for their TTL): the mail exchangers of a domain
 // (RFC 5321 5.1: MX records by preference, equal preferences in random
 // order, the domain's own addresses when it has no MX, RFC 7505's null MX
-// refused) and the addresses of a host (A and AAAA).
+// refused) and the addresses of a host (A and AAAA, asked together).
 //
 // Answers are Results as Postfix's smtp(8) treats them: no such domain or
 // host is NotFound (the mail bounces), a null MX is Permanent, a server

@@ -71,12 +71,10 @@ std::optional<mail::DeliveryStatus> DecodeDeliverAnswer(std::string_view frame) 
   uint32_t code = 0;
   std::string status, reason;
   if (!r.GetU32(&code) || code < 200 || code > 599 || !r.GetString(&status) || !r.GetString(&reason) ||
-      r.remaining() != 0 || (!status.empty() && !mail::IsEnhancedStatus(status))) {
+      r.remaining() != 0 || !mail::IsEnhancedStatus(status)) {
     return std::nullopt;
   }
-  mail::DeliveryStatus result = mail::DeliveryStatus::Local(static_cast<int>(code), status, std::move(reason));
-  result.relay = "local";
-  return result;
+  return mail::DeliveryStatus::Local(static_cast<int>(code), status, std::move(reason));
 }
 
 std::string EncodeTlsFilesAnswer(const Result<std::optional<tls::ServerTlsFiles>>& files) {

@@ -27,9 +27,7 @@ namespace {
 
 // The helper could not deliver: try again later.
 mail::DeliveryStatus Failure(std::string reason) {
-  mail::DeliveryStatus s = mail::DeliveryStatus::Local(450, "4.3.0", std::move(reason));
-  s.relay = "local";
-  return s;
+  return mail::DeliveryStatus::Local(450, "4.3.0", std::move(reason));
 }
 
 // To a socket (without SIGPIPE when the peer is gone) or a pipe.

@@ -20,18 +20,7 @@ Result<std::string> ParsePolicyReply(std::string_view reply) {
 }
 
 PolicyClient::PolicyClient(asio::any_io_executor executor, PolicyClientOptions options)
-    : executor_(executor), options_(std::move(options)), socket_(executor), timer_(executor) {}
-
-void PolicyClient::Arm() {
-  timed_out_ = false;
-  timer_.expires_after(options_.timeout);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    timed_out_ = true;
-    boost::system::error_code ignored;
-    socket_.cancel(ignored);
-  });
-}
+    : executor_(executor), options_(std::move(options)), socket_(executor), deadline_(executor, socket_) {}
 
 void PolicyClient::Close() {
   boost::system::error_code ignored;
@@ -63,27 +52,27 @@ asio::awaitable<Result<std::string>> PolicyClient::Try(const std::string& reques
   auto failed = [&](const std::string& what, const boost::system::error_code& ec) -> Result<std::string> {
     Close();
     return Status::Temporary(what + " " + options_.service + ": " +
-                             (timed_out_               ? "timed out"
+                             (deadline_.expired()      ? "timed out"
                               : ec == asio::error::eof ? "connection closed"
                                                        : ec.message()));
   };
   boost::system::error_code ec;
   if (!socket_.is_open()) {
-    Arm();
+    deadline_.Arm(options_.timeout);
     ec = co_await net::ConnectStream(socket_, options_.service);
-    timer_.cancel();
+    deadline_.Disarm();
     if (ec) co_return failed("connect to", ec);
     connected_at_ = Clock::now();
   }
-  Arm();
+  deadline_.Arm(options_.timeout);
   co_await asio::async_write(socket_, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
-    timer_.cancel();
+    deadline_.Disarm();
     co_return failed("write to", ec);
   }
   size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, kMaxReply), "\n\n",
                                              asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
+  deadline_.Disarm();
   if (ec) co_return failed("read from", ec);
   std::string reply = buffer_.substr(0, n);
   buffer_.erase(0, n);

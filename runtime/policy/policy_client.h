@@ -18,6 +18,7 @@
 #include <string>
 
 #include "util/asio.h"
+#include "util/io_deadline.h"
 #include "util/status.h"
 
 namespace postern::policy {
@@ -46,14 +47,12 @@ class PolicyClient {
 
  private:
   boost::asio::awaitable<Result<std::string>> Try(const std::string& request);
-  void Arm();
   void Close();
 
   boost::asio::any_io_executor executor_;
   PolicyClientOptions options_;
   boost::asio::generic::stream_protocol::socket socket_;
-  boost::asio::steady_timer timer_;  // cancels the socket when a wait runs out
-  bool timed_out_ = false;
+  IoDeadline<boost::asio::generic::stream_protocol::socket> deadline_;  // options_.timeout per wait
   std::string buffer_;
   std::chrono::steady_clock::time_point connected_at_, last_used_;
   int64_t requests_ = 0;  // on this connection

@@ -104,7 +104,10 @@ asio::awaitable<std::vector<DeliveryStatus>> AgentRunner::RunOne(const AgentJob&
     co_return all(DeliveryStatus::FromText(550, job.nexthop.empty() ? "delivery refused" : job.nexthop));
   }
   std::vector<DeliveryStatus> out;  // local
-  for (size_t i = 0; i < n; ++i) out.push_back(co_await DeliverLocally(job, i));
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(co_await DeliverLocally(job, i));
+    out.back().relay = "local";
+  }
   co_return out;
 }
 

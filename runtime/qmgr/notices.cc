@@ -87,9 +87,8 @@ queue::QueuedMessage MakeNotice(const queue::QueuedMessage& q, delivery::DsnKind
   options.queue_id = id;
   options.now = now;
   options.size_limit = config.bounce_size_limit;
-  queue::QueuedMessage addressed = q;
-  addressed.sender = to;  // the notice's To:
-  notice.content = delivery::MakeDsn(addressed, kind, recipients, options);
+  options.to = to;
+  notice.content = delivery::MakeDsn(q, kind, recipients, options);
   notice.body_type = std::any_of(notice.content.begin(), notice.content.end(),
                                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })
                          ? "8BITMIME"

@@ -28,6 +28,13 @@ using queue::QueuedMessage;
 using queue::QueuedRecipient;
 using RecipientState = QueuedRecipient::State;
 
+namespace {
+
+// Seconds since the epoch.
+double Now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+}  // namespace
+
 struct QueueManager::Message {
   QueuedMessage q;
   std::optional<queue::ActiveQueueFile> file;
@@ -65,11 +72,6 @@ QueueManager::QueueManager(std::string root, QueueManagerServices services)
       state_(std::make_unique<State>()) {}
 
 QueueManager::~QueueManager() { Stop(std::chrono::seconds(0)); }
-
-double QueueManager::Now() const {
-  if (services_.clock) return services_.clock();
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 void QueueManager::Log(const std::string& program, const std::string& text) const { LogAs("", program, text); }
 
@@ -230,18 +232,13 @@ std::shared_ptr<QueueManager::Message> QueueManager::Load(const std::string& id,
     // Gone (delivered, deleted, held) is nothing to do; an unreadable file
     // is tried again at the next queue scan; one that does not decode is
     // never delivered.
-    if (s.temporary()) Log("qmgr", "warning: " + id + ": " + s.message());
-    if (!s.ok() && !s.temporary() && !s.not_found()) {
+    if (s.temporary()) {
+      Log("qmgr", "warning: " + id + ": " + s.message());
+    } else if (!s.not_found()) {
       Status moved = queue::MoveMessage(root_, id, queue, "corrupt");
       Log("qmgr",
           "warning: " + id + ": " + s.message() + ": " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
     }
-    return nullptr;
-  }
-  if (message->q.id != id) {
-    Status moved = queue::MoveMessage(root_, id, queue, "corrupt");
-    Log("qmgr", "warning: " + id + ": corrupt queue file (its queue id is " + message->q.id +
-                    "): " + (moved.ok() ? "moved to the corrupt queue" : moved.message()));
     return nullptr;
   }
   message->file.emplace(std::move(file).value());
@@ -424,7 +421,6 @@ void QueueManager::Record(Message& message, const std::string& transport, size_t
     r.state = RecipientState::kDeferred;
     deferred_++;
   }
-  if (index >= message.fresh.size()) message.fresh.resize(index + 1, false);
   message.fresh[index] = true;
   message.unrecorded.insert(index);
   std::string line = DeliveryLogLine(

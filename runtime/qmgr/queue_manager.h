@@ -66,8 +66,6 @@ struct QueueManagerServices {
   // root); null: they run with the daemon's own.
   local::LocalHelper* local_helper = nullptr;
   size_t local_threads = 4;  // local deliveries at once
-  // Seconds since the epoch (tests set the time); empty: the system clock.
-  std::function<double()> clock;
 };
 
 class QueueManager {
@@ -105,7 +103,6 @@ class QueueManager {
   struct Message;
   struct Job;
 
-  double Now() const;
   void Pump();
   void ScanQueues(bool all_deferred);
   std::shared_ptr<Message> Load(const std::string& id, const std::string& queue);

@@ -11,6 +11,7 @@
 
 #include "runtime/queue/queue_directory.h"
 #include "util/durable_file.h"
+#include "util/read_file.h"
 
 namespace postern::queue {
 namespace {
@@ -33,31 +34,25 @@ Result<ActiveQueueFile> ActiveQueueFile::Open(const std::string& root, std::stri
     return Failed("open", path);
   }
   ActiveQueueFile file(fd, root, std::string(queue), id);
-  struct stat st;
-  if (fstat(fd, &st) != 0) return Failed("fstat", path);
-  if (!S_ISREG(st.st_mode)) return Status::Temporary(path + ": not a regular file");
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failed("read", path);
-    if (n == 0) return Status::Temporary(path + ": the file shrank while it was read");
-    done += static_cast<size_t>(n);
-  }
-  Result<DecodedQueueFile> decoded = DecodeQueueFile(bytes);
+  Result<std::string> bytes = ReadOpenRegularFile(fd, path);
+  if (!bytes.ok()) return bytes.status();
+  Result<DecodedQueueFile> decoded = DecodeQueueFile(*bytes);
   if (!decoded.ok()) return decoded.status();
+  if (decoded->message.id != id) {
+    return Status::Permanent("corrupt queue file: its queue id is " + decoded->message.id);
+  }
   if (decoded->version < kQueueFileVersion) {
     // Written by an older posternd: records can only follow the current
     // format, so the file is written again in it, once (unless an admin
     // deleted it meanwhile).
+    struct stat st;
     if (fstat(fd, &st) != 0) return Failed("fstat", path);
     if (st.st_nlink == 0) return Status::NotFound(path);
     std::string directory = root + "/" + std::string(queue);
     if (Status s = WriteFileDurably(directory, id, EncodeQueueFile(decoded->message), 0600); !s.ok()) return s;
     return Open(root, queue, id, message);
   }
-  if (decoded->intact_size < bytes.size() && ftruncate(fd, static_cast<off_t>(decoded->intact_size)) != 0) {
+  if (decoded->intact_size < bytes->size() && ftruncate(fd, static_cast<off_t>(decoded->intact_size)) != 0) {
     return Failed("truncate", path);
   }
   *message = std::move(decoded->message);
@@ -94,13 +89,11 @@ Status ActiveQueueFile::Append(std::string_view records) {
     ssize_t n = pwrite(fd_, records.data() + done, records.size() - done, end + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int error = errno;
-      // Half a record is cut off, so the next append starts clean.
-      if (ftruncate(fd_, end) != 0) {
-        // The reader stops at the torn record; the next load cuts it off.
-      }
-      errno = error;
-      return Failed("append to", path);
+      Status failed = Failed("append to", path);
+      // Half a record is cut off, so that the next append starts clean
+      // (failing that, readers stop at it and the next load cuts it off).
+      static_cast<void>(ftruncate(fd_, end) == 0);
+      return failed;
     }
     done += static_cast<size_t>(n);
   }

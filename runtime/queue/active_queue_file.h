@@ -24,8 +24,9 @@ class ActiveQueueFile {
  public:
   // Opens ROOT/QUEUE/ID (never through a symbolic link), decodes it into
   // `message`, and cuts off a record a crash left half-written. NotFound
-  // when it is gone; Permanent when it does not decode (the caller moves it
-  // to the corrupt queue); Temporary for an I/O error.
+  // when it is gone; Permanent when it does not decode or names another
+  // queue id (the caller moves it to the corrupt queue); Temporary for an
+  // I/O error.
   static Result<ActiveQueueFile> Open(const std::string& root, std::string_view queue, const std::string& id,
                                       QueuedMessage* message);
   ActiveQueueFile(ActiveQueueFile&& other) noexcept;

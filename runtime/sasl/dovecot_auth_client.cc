@@ -17,18 +17,7 @@ constexpr size_t kMaxLine = 65536;  // a challenge is short; anything longer is 
 }  // namespace
 
 DovecotAuthClient::DovecotAuthClient(asio::any_io_executor executor, std::string path, std::chrono::seconds timeout)
-    : executor_(executor), path_(std::move(path)), timeout_(timeout), socket_(executor), timer_(executor) {}
-
-void DovecotAuthClient::Arm() {
-  timed_out_ = false;
-  timer_.expires_after(timeout_);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    timed_out_ = true;
-    boost::system::error_code ignored;
-    socket_.cancel(ignored);
-  });
-}
+    : executor_(executor), path_(std::move(path)), timeout_(timeout), socket_(executor), deadline_(executor, socket_) {}
 
 void DovecotAuthClient::Close() {
   boost::system::error_code ignored;
@@ -40,15 +29,15 @@ void DovecotAuthClient::Close() {
 asio::awaitable<Status> DovecotAuthClient::Connect() {
   if (socket_.is_open() && handshake_.done()) co_return Status::Ok();
   Close();
-  Arm();
+  deadline_.Arm(timeout_);
   boost::system::error_code ec = co_await net::ConnectStream(socket_, path_);
-  timer_.cancel();
+  deadline_.Disarm();
   if (ec == asio::error::invalid_argument) {
     co_return Status::Permanent("smtpd_sasl_path " + path_ + ": inet:host:port expected");
   }
   if (ec) {
     Close();
-    co_return Status::Temporary("connect to " + path_ + ": " + (timed_out_ ? "timed out" : ec.message()));
+    co_return Status::Temporary("connect to " + path_ + ": " + (deadline_.expired() ? "timed out" : ec.message()));
   }
   if (Status s = co_await Write(EncodeDovecotHello(getpid())); !s.ok()) co_return s;
   while (!handshake_.done()) {
@@ -72,26 +61,26 @@ std::vector<DovecotMechanism> DovecotAuthClient::mechanisms() const {
 
 asio::awaitable<Status> DovecotAuthClient::Write(const std::string& bytes) {
   boost::system::error_code ec;
-  Arm();
+  deadline_.Arm(timeout_);
   co_await asio::async_write(socket_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
+  deadline_.Disarm();
   if (ec) {
     Close();
-    co_return Status::Temporary("write to " + path_ + ": " + (timed_out_ ? "timed out" : ec.message()));
+    co_return Status::Temporary("write to " + path_ + ": " + (deadline_.expired() ? "timed out" : ec.message()));
   }
   co_return Status::Ok();
 }
 
 asio::awaitable<Result<std::string>> DovecotAuthClient::ReadLine() {
   boost::system::error_code ec;
-  Arm();
+  deadline_.Arm(timeout_);
   size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, kMaxLine), '\n',
                                              asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
+  deadline_.Disarm();
   if (ec) {
     Close();
     co_return Status::Temporary("read from " + path_ + ": " +
-                                (timed_out_               ? "timed out"
+                                (deadline_.expired()      ? "timed out"
                                  : ec == asio::error::eof ? "connection closed"
                                                           : ec.message()));
   }

@@ -16,6 +16,7 @@
 
 #include "runtime/sasl/dovecot_auth_protocol.h"
 #include "util/asio.h"
+#include "util/io_deadline.h"
 #include "util/status.h"
 
 namespace postern::sasl {
@@ -41,15 +42,13 @@ class DovecotAuthClient {
  private:
   boost::asio::awaitable<Result<std::string>> ReadLine();
   boost::asio::awaitable<Status> Write(const std::string& bytes);
-  void Arm();
   void Close();
 
   boost::asio::any_io_executor executor_;
   std::string path_;
   std::chrono::seconds timeout_;
   boost::asio::generic::stream_protocol::socket socket_;
-  boost::asio::steady_timer timer_;  // closes the socket when a wait runs out
-  bool timed_out_ = false;
+  IoDeadline<boost::asio::generic::stream_protocol::socket> deadline_;  // timeout_ per wait
   std::string buffer_;
   DovecotHandshake handshake_;
   uint32_t last_id_ = 0;

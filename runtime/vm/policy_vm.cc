@@ -631,29 +631,17 @@ class PolicyVm::Execution {
     return Interpret(reply.action, context, context, depth);
   }
 
-  // Whether one of a list's answers passes the zone's =FILTER.
-  static bool FilterMatches(const std::string& filter, const DnsListing& listed) {
-    if (filter.empty()) return true;
-    return std::any_of(listed.values.begin(), listed.values.end(),
-                       [&](const std::string& value) { return mail::DnsListFilterMatches(filter, value); });
-  }
-
   // permit_dnswl_client / permit_rhswl_client: OK when listed, except for
   // a recipient outside the authorized destinations (Postfix never lets a
   // whitelist open a relay); a failed lookup defers if the stage would
   // reject.
   ListResult Dnswl(mail::RblTarget target, const std::string& spec, const std::string& reply, Context context) {
-    std::string zone = spec.substr(0, spec.find('='));
-    std::string filter = spec.find('=') == std::string::npos ? "" : spec.substr(spec.find('=') + 1);
-    std::string name = RblName(target);
-    if (name.empty()) return ListResult::Dunno();
-    std::optional<DnsListing> listed = Dns().ListedIn(zone, name);
+    std::optional<DnsListing> listed = AskDnsList(target, spec);
     if (!listed) return ListResult::Dunno();
     if (listed->failed) {
       if (defer_if_reject_.empty()) defer_if_reject_ = Expand(reply, context);
       return ListResult::Dunno();
     }
-    if (!FilterMatches(filter, *listed)) return ListResult::Dunno();
     if (!facts_.recipient.empty() && !vm_.resolver_->IsAuthDestination(facts_.recipient)) return ListResult::Dunno();
     return ListResult::Ok();
   }
@@ -685,15 +673,25 @@ class PolicyVm::Execution {
     return ValidHostname(name) ? name : "";
   }
 
-  ListResult Rbl(mail::RblTarget target, const std::string& spec, const std::string& reply, Context context) const {
-    std::string zone = spec.substr(0, spec.find('='));
-    std::string filter = spec.find('=') == std::string::npos ? "" : spec.substr(spec.find('=') + 1);
+  // What DNS list `spec` ("zone" or "zone=d.d.d.d") says of `target`:
+  // nothing when the target is not asked about, is not listed, or its
+  // answers do not pass the filter; a failed lookup as such.
+  std::optional<DnsListing> AskDnsList(mail::RblTarget target, const std::string& spec) const {
+    size_t equals = spec.find('=');
     std::string name = RblName(target);
-    if (name.empty()) return ListResult::Dunno();
-    std::optional<DnsListing> listed = Dns().ListedIn(zone, name);
+    if (name.empty()) return std::nullopt;
+    std::optional<DnsListing> listed = Dns().ListedIn(std::string_view(spec).substr(0, equals), name);
+    std::string_view filter = equals == std::string::npos ? "" : std::string_view(spec).substr(equals + 1);
+    if (!listed || listed->failed || filter.empty()) return listed;
+    bool passes = std::any_of(listed->values.begin(), listed->values.end(),
+                              [&](const std::string& value) { return mail::DnsListFilterMatches(filter, value); });
+    return passes ? listed : std::nullopt;
+  }
+
+  ListResult Rbl(mail::RblTarget target, const std::string& spec, const std::string& reply, Context context) const {
+    std::optional<DnsListing> listed = AskDnsList(target, spec);
     if (!listed || listed->failed) return ListResult::Dunno();  // a failed lookup: not listed, as in Postfix
-    if (!FilterMatches(filter, *listed)) return ListResult::Dunno();
-    return ListResult::Reply(Expand(reply, context, zone, listed->reason));
+    return ListResult::Reply(Expand(reply, context, spec.substr(0, spec.find('=')), listed->reason));
   }
 
   // One lookup in access table `index`; nullopt when the key is not there.

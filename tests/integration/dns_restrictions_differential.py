@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dnsmasq  # noqa: E402
 from postfix_instance import SKIP  # noqa: E402
 from posternd import arguments  # noqa: E402
-from smtpd_services_differential import POSTFIX_UNIX_SERVICES, SideBySide, finish, office_config, talk  # noqa: E402
+from smtpd_services_differential import (POSTFIX_UNIX_SERVICES, SideBySide, compare_replies, finish,  # noqa: E402
+                                         office_config)  # noqa: E402
 
 DNS_ADDRESS = "127.0.0.153"
 
@@ -137,19 +138,9 @@ def main():
                         check.stdout + check.stderr))
         with SideBySide(args, config, root, ("smtp", "dnswl", "dnswlfail", "filters"), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
                         resolv_conf=resolv_conf) as servers:
-            compared = different = 0
             dialogues = {name: ("smtp", mode, lines) for name, (mode, lines) in DIALOGUES.items()}
             dialogues.update(DNSWL_DIALOGUES)
-            for name, (service, mode, lines) in dialogues.items():
-                a = talk(servers.theirs[service], mode, lines)
-                b = talk(servers.ours[service], mode, lines)
-                for (command, postfix), (_, postern) in zip(a, b):
-                    if command == "(greeting)":
-                        continue
-                    compared += 1
-                    if postfix != postern:
-                        different += 1
-                        print(f"DIFFERENT [{name}] {command}\n  postfix: {postfix}\n  postern: {postern}")
+            compared, different = compare_replies(servers.theirs, servers.ours, dialogues)
             results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
                             f"{different} different"))
     return finish(results, root)

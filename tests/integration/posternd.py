@@ -102,7 +102,8 @@ def read_queue_file(path):
 
     def recipient():
         r = {k: string().decode() for k in ("address", "original", "notify")}
-        kind, transport, nexthop, _detail = u8(), string().decode(), string().decode(), string().decode()
+        kind, transport, nexthop = u8(), string().decode(), string().decode()
+        string()  # the local detail
         status()  # a frozen bounce
         r["route"] = transport + ":" + nexthop if kind in (1, 2) else ""
         r["state"], r["attempts"] = u8(), u32()

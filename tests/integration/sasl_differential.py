@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dovecot  # noqa: E402
 from postfix_instance import SKIP  # noqa: E402
 from posternd import arguments  # noqa: E402
-from smtpd_services_differential import (POSTFIX_UNIX_SERVICES, SideBySide, ehlo_keywords, finish,  # noqa: E402
-                                         office_config, talk)  # noqa: E402
+from smtpd_services_differential import (POSTFIX_UNIX_SERVICES, SideBySide, compare_replies,  # noqa: E402
+                                         ehlo_keywords, finish, office_config)  # noqa: E402
 
 USERS = {"fred@example.com": "s3cret-Pa55", "jean": "motdepasse"}
 
@@ -115,17 +115,7 @@ DIALOGUES = {
 
 
 def compare(theirs, ours):
-    compared = different = 0
-    for name, (service, mode, lines) in DIALOGUES.items():
-        a = talk(theirs[service], mode, lines)
-        b = talk(ours[service], mode, lines)
-        for (command, postfix), (_, postern) in zip(a, b):
-            if command == "(greeting)":
-                continue
-            compared += 1
-            if postfix != postern:
-                different += 1
-                print(f"DIFFERENT [{name}] {command[:60]}\n  postfix: {postfix}\n  postern: {postern}")
+    compared, different = compare_replies(theirs, ours, DIALOGUES)
     # Before STARTTLS and in wrapper mode (after STARTTLS, the dialogues' AUTH
     # replies show it).
     for service, mode in (("smtp", "plain"), ("submission", "plain"), ("smtps", "wrapped"), ("exempt", "plain")):

@@ -40,7 +40,9 @@ queue::QueuedMessage Original(const std::string& ret) {
   return m;
 }
 
-DsnOptions Options() { return DsnOptions{"mx.example.com", "000660D600000001", 1790003600, 50000}; }
+DsnOptions Options() {
+  return DsnOptions{"mx.example.com", "000660D600000001", 1790003600, 50000, "alice@example.org"};
+}
 
 TEST(DsnTest, FailureWithTheOriginalMessage) {
   mail::DeliveryStatus rejected = mail::DeliveryStatus::Local(

@@ -270,5 +270,28 @@ TEST_F(AsyncResolverTest, TheCoroutineFormAnswersOnItsExecutor) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+TEST_F(AsyncResolverTest, ManyQuestionsAtOnceAnswerInTheirOrder) {
+  auto resolver = Make(port_);
+  boost::asio::io_context io;
+  std::vector<DnsReply> replies;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        std::vector<std::pair<std::string, RecordType>> questions = {{"mx2.example.test", RecordType::kAaaa},
+                                                                     {"nosuch.test", RecordType::kA},
+                                                                     {"example.test", RecordType::kMx},
+                                                                     {"mx1.example.test", RecordType::kA}};
+        replies = co_await AsyncQueryAll(*resolver, std::move(questions));
+      },
+      boost::asio::detached);
+  io.run();
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[0].values, std::vector<std::string>{"2001:db8::2"});
+  EXPECT_EQ(replies[1].status, DnsReply::Status::kNotFound);
+  EXPECT_EQ(replies[2].values, (std::vector<std::string>{"mx1.example.test", "mx2.example.test"}));
+  EXPECT_EQ(replies[2].preferences, (std::vector<int>{10, 20}));
+  EXPECT_EQ(replies[3].values, std::vector<std::string>{"192.0.2.1"});
+}
+
 }  // namespace
 }  // namespace postern::dns

@@ -1,8 +1,11 @@
 // helper_protocol_test.cc: the frames between posternd and its root
-// helper: round trips, and anything malformed refused.
+// helper: round trips, and anything malformed (or that posternd could not
+// have sent) refused.
 #include "runtime/local/helper_protocol.h"
 
 #include <gtest/gtest.h>
+
+#include "util/bytes.h"
 
 namespace postern::local {
 namespace {
@@ -54,6 +57,31 @@ TEST(HelperProtocolTest, TlsFilesAnswersRoundTrip) {
   ASSERT_FALSE(error.ok());
   EXPECT_EQ(error.status().message(), "private key /k.pem: denied");
   EXPECT_TRUE(DecodeTlsFilesAnswer("\x07").status().temporary());
+}
+
+TEST(HelperProtocolTest, ADeliveryAnswerRoundTrips) {
+  mail::DeliveryStatus full = mail::DeliveryStatus::Local(552, "5.2.2", "cannot update mailbox: mailbox full");
+  std::optional<mail::DeliveryStatus> decoded = DecodeDeliverAnswer(EncodeDeliverAnswer(full));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->code, 552);
+  EXPECT_EQ(decoded->status, "5.2.2");
+  EXPECT_EQ(decoded->reason, full.reason);
+}
+
+TEST(HelperProtocolTest, AnAnswerTheDaemonCouldNotHaveSentIsRefused) {
+  auto answer = [](uint32_t code, const std::string& status) {
+    ByteWriter w;
+    w.PutU32(code);
+    w.PutString(status);
+    w.PutString("reason");
+    return w.Release();
+  };
+  EXPECT_TRUE(DecodeDeliverAnswer(answer(250, "2.0.0")).has_value());
+  EXPECT_FALSE(DecodeDeliverAnswer(answer(250, "")).has_value());  // found by the fuzzer: no status
+  EXPECT_FALSE(DecodeDeliverAnswer(answer(250, "delivered")).has_value());
+  EXPECT_FALSE(DecodeDeliverAnswer(answer(199, "2.0.0")).has_value());
+  EXPECT_FALSE(DecodeDeliverAnswer(answer(600, "5.0.0")).has_value());
+  EXPECT_FALSE(DecodeDeliverAnswer(answer(250, "2.0.0") + "x").has_value());
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ TEST_F(ActiveQueueFileTest, ARecordCutShortIsCutOffBeforeTheNextAppend) {
   EXPECT_EQ(read.recipients[1].state, QueuedRecipient::State::kDelivered);  // read past where the tear was
 }
 
-TEST_F(ActiveQueueFileTest, ADamagedFileIsPermanentAndAMissingOneNotFound) {
+TEST_F(ActiveQueueFileTest, ADamagedOrMisnamedFileIsPermanentAndAMissingOneNotFound) {
   std::ofstream(root_ + "/incoming/BAD", std::ios::binary) << "PSTRNQUE not a queue file";
   QueuedMessage m;
   auto bad = ActiveQueueFile::Open(root_, "incoming", "BAD", &m);
@@ -151,6 +151,10 @@ TEST_F(ActiveQueueFileTest, ADamagedFileIsPermanentAndAMissingOneNotFound) {
   EXPECT_FALSE(bad.status().temporary());
   EXPECT_FALSE(bad.status().not_found());
   EXPECT_TRUE(ActiveQueueFile::Open(root_, "incoming", "GONE", &m).status().not_found());
+  std::filesystem::copy_file(root_ + "/incoming/" + id_, root_ + "/incoming/OTHER");
+  auto renamed = ActiveQueueFile::Open(root_, "incoming", "OTHER", &m);  // a file under another's name
+  ASSERT_FALSE(renamed.ok());
+  EXPECT_EQ(renamed.status().message(), "corrupt queue file: its queue id is " + id_);
   std::filesystem::create_symlink(root_ + "/incoming/" + id_, root_ + "/incoming/LINK");
   EXPECT_FALSE(ActiveQueueFile::Open(root_, "incoming", "LINK", &m).ok());  // never through a link
 }
