@@ -147,15 +147,29 @@ asio::awaitable<size_t> Connection::Read() {
 
 asio::awaitable<queue::StoreOutcome> Connection::Store() {
   session::MessageToCommit& m = session_->message_to_commit();
+  // The body is in memory or already in its file; the writer puts the
+  // envelope around it.
+  if (Status finished = m.body->Finish(); !finished.ok()) {
+    log_.Write("warning: " + m.message.id + ": queue file write error: " + finished.message());
+    co_return m.body->no_space() ? queue::StoreOutcome::kNoSpace : queue::StoreOutcome::kFailed;
+  }
+  queue::FirstPartFrame frame = queue::EncodeFirstPart(m.message, m.message.content, m.body->size(), m.body->digest());
   CrossThreadSignal stored(socket_.get_executor());
   queue::StoreOutcome outcome = queue::StoreOutcome::kFailed;
-  shared_->writer->Submit(m.message.id, m.hold, queue::EncodeQueueFile(m.message),
-                          [&outcome, &stored](queue::StoreOutcome o, const std::string&) {
+  std::string error;
+  shared_->writer->Submit(m.message.id, m.hold,
+                          queue::StagedFile{std::move(frame.front), std::move(m.body), std::move(frame.back)},
+                          [&outcome, &error, &stored](queue::StoreOutcome o, const std::string& why) {
                             outcome = o;
+                            error = why;
                             stored.Notify();
                           });
   co_await stored.Wait();
-  if (outcome == queue::StoreOutcome::kStored) shared_->stored.fetch_add(1, std::memory_order_relaxed);
+  if (outcome == queue::StoreOutcome::kStored) {
+    shared_->stored.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    log_.Write("warning: " + m.message.id + ": queue file write error: " + error);
+  }
   co_return outcome;
 }
 
@@ -332,6 +346,7 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   env.new_queue_id = [this] { return shared_->ids.Next(); };
   env.now = Now;
   env.log = [this](const std::string& line) { log_.Write(line); };
+  env.new_body = [this](const std::string& id) { return shared_->writer->NewBody(id); };
   if (!exempt_) {
     env.allow = [this](session::RateEvent e, int64_t* rate) {
       return shared_->limiter.CountEvent(LimiterKey(),

@@ -10,7 +10,7 @@ namespace postern::queue {
 namespace {
 
 constexpr std::string_view kMagic = "PSTRNQUE";
-constexpr uint32_t kVersion = kQueueFileVersion;  // 3: typed recipients, records; 2: flags byte; 1 and 2 still read
+constexpr uint32_t kVersion = kQueueFileVersion;  // 4: body first; 3: typed recipients, records; 2: flags byte
 constexpr size_t kTrailer = 64;                   // hex sha256 of the first part
 constexpr size_t kRecordCheck = 16;               // hex, the first 8 bytes of the record's sha256
 
@@ -179,6 +179,16 @@ bool Apply(RecordType type, std::string_view payload, QueuedMessage& m) {
   return false;
 }
 
+// Version 4's check: the hex sha256 of the front, the envelope and the
+// body's own sha256 (computed while the body was received).
+std::string Trailer(std::string_view front, std::string_view envelope, const Sha256::Digest& body_digest) {
+  Sha256 hash;
+  hash.Update(front);
+  hash.Update(envelope);
+  hash.Update(std::string_view(reinterpret_cast<const char*>(body_digest.data()), body_digest.size()));
+  return Sha256::Hex(hash.Final());
+}
+
 }  // namespace
 
 FrozenRoute FrozenRoute::Policy(std::string_view value) {
@@ -195,7 +205,8 @@ std::string FrozenRoute::Describe() const {
   return transport + ":" + nexthop;
 }
 
-std::string EncodeQueueFile(const QueuedMessage& m) {
+FirstPartFrame EncodeFirstPart(const QueuedMessage& m, std::string_view head, uint64_t body_size,
+                               const Sha256::Digest& body_digest) {
   ByteWriter w;
   w.PutString(m.id);
   w.PutU64(static_cast<uint64_t>(m.arrival_time));
@@ -212,15 +223,22 @@ std::string EncodeQueueFile(const QueuedMessage& m) {
   w.PutU8(m.delay_warned ? 1 : 0);
   w.PutU32(static_cast<uint32_t>(m.recipients.size()));
   for (const QueuedRecipient& r : m.recipients) PutRecipient(w, r);
-  w.PutString(m.content);
-  ByteWriter head;
-  head.PutRaw(kMagic);
-  head.PutU32(kVersion);
-  head.PutU64(kMagic.size() + 4 + 8 + w.bytes().size());
-  std::string bytes = head.Release();
-  bytes += w.bytes();
-  AppendSha256Trailer(&bytes);
-  return bytes;
+  w.PutString(head);
+  ByteWriter front;
+  front.PutRaw(kMagic);
+  front.PutU32(kVersion);
+  front.PutU64(kQueueFileBodyOffset + body_size + w.bytes().size());
+  front.PutU64(body_size);
+  FirstPartFrame frame{front.Release(), w.Release()};
+  frame.back += Trailer(frame.front, frame.back, body_digest);
+  return frame;
+}
+
+std::string EncodeQueueFile(const QueuedMessage& m) {
+  Sha256 body_hash;
+  body_hash.Update(m.content);
+  FirstPartFrame frame = EncodeFirstPart(m, "", m.content.size(), body_hash.Final());
+  return frame.front + m.content + frame.back;
 }
 
 Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes) {
@@ -233,7 +251,9 @@ Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes) {
   if (version < 1 || version > kVersion) {
     return Status::Permanent("queue file format version " + std::to_string(version) + " is not supported");
   }
-  // The first part: the whole file before version 3.
+  // The envelope, and where the first part ends (before version 3: the
+  // whole file).
+  std::string_view envelope, body;
   size_t first_part = bytes.size() - kTrailer;
   if (version >= 3) {
     uint64_t size = 0;
@@ -242,9 +262,26 @@ Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes) {
     }
     first_part = size;
   }
-  std::optional<std::string_view> body = CheckSha256Trailer(bytes.substr(0, first_part + kTrailer));
-  if (!body) return Corrupt("checksum mismatch");
-  ByteReader r(body->substr(kMagic.size() + (version >= 3 ? 12 : 4)));
+  if (version >= 4) {
+    uint64_t body_size = 0;
+    if (!head.GetU64(&body_size) || first_part < kQueueFileBodyOffset ||
+        body_size > first_part - kQueueFileBodyOffset) {
+      return Corrupt("truncated");
+    }
+    body = bytes.substr(kQueueFileBodyOffset, body_size);
+    envelope = bytes.substr(kQueueFileBodyOffset + body_size, first_part - kQueueFileBodyOffset - body_size);
+    Sha256 body_hash;
+    body_hash.Update(body);
+    if (Trailer(bytes.substr(0, kQueueFileBodyOffset), envelope, body_hash.Final()) !=
+        bytes.substr(first_part, kTrailer)) {
+      return Corrupt("checksum mismatch");
+    }
+  } else {
+    std::optional<std::string_view> checked = CheckSha256Trailer(bytes.substr(0, first_part + kTrailer));
+    if (!checked) return Corrupt("checksum mismatch");
+    envelope = checked->substr(kMagic.size() + (version >= 3 ? 12 : 4));
+  }
+  ByteReader r(envelope);
   DecodedQueueFile decoded;
   decoded.version = version;
   QueuedMessage& m = decoded.message;
@@ -270,7 +307,9 @@ Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes) {
       if (!GetRecipient(r, &rcpt)) return Corrupt("truncated recipient");
     }
   }
+  // The content (version 4: the head, then the body before the envelope).
   if (!r.GetString(&m.content) || r.remaining() != 0) return Corrupt("truncated content");
+  m.content.append(body);
   decoded.intact_size = first_part + kTrailer;
   if (version < 3) return decoded;
 

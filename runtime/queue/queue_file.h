@@ -3,7 +3,8 @@
 // readers (queue manager, delivery agents, `postern queue`).
 //
 // One file per message. Its first part is written once, before the 250:
-// magic "PSTRNQUE", a format version, the envelope with its recipients, the
+// magic "PSTRNQUE", a format version, the body (streamed into place while
+// it was received), the envelope with its recipients and the head of the
 // content, and a sha256 of all of it. A first part that is truncated or
 // altered fails Decode: the file goes to the corrupt queue, it is never
 // delivered half.
@@ -14,8 +15,7 @@
 // the delay warning having been sent. Each record carries its own
 // checksum; a record cut short by a crash ends the list (what it would have
 // said is done again: a duplicate delivery, never a loss) and is cut off
-// before the next append (`intact_size`). Versions 1 and 2 (whole-file
-// rewrites, no records) are still read.
+// before the next append (`intact_size`). Versions 1 to 3 are still read.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "mail/delivery_status.h"
+#include "util/sha256.h"
 #include "util/status.h"
 
 namespace postern::queue {
@@ -87,6 +88,22 @@ struct QueuedMessage {
 // The first part of a queue file (the current version), records none.
 std::string EncodeQueueFile(const QueuedMessage& message);
 
+// Where the body starts in a file of the current version: after the
+// magic, the version and two sizes.
+inline constexpr uint64_t kQueueFileBodyOffset = 28;
+
+// The first part around a body that is written elsewhere (body_spool.h):
+// `front` goes at offset 0 (kQueueFileBodyOffset bytes), then the body,
+// then `back`: the envelope and the check. The content is `head` followed
+// by the body (`message.content` is not used): the session keeps our
+// Received: header and the header section, which the policy may edit at
+// the end of data, and streams the rest.
+struct FirstPartFrame {
+  std::string front, back;
+};
+FirstPartFrame EncodeFirstPart(const QueuedMessage& message, std::string_view head, uint64_t body_size,
+                               const Sha256::Digest& body_digest);
+
 // A decoded file: the message with every intact record applied, and the
 // size of the file up to the end of the last intact record.
 struct DecodedQueueFile {
@@ -97,7 +114,7 @@ struct DecodedQueueFile {
 
 // The format version EncodeQueueFile writes; only files of this version
 // take records.
-inline constexpr uint32_t kQueueFileVersion = 3;
+inline constexpr uint32_t kQueueFileVersion = 4;
 // A permanent error for anything but an intact first part of a known
 // version, or a record that does not fit the message.
 Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes);

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "runtime/queue/queue_file.h"
+
 namespace postern::queue {
 namespace {
 
@@ -21,6 +23,17 @@ struct Item {
   const char* step = "";
   bool renamed = false;
 };
+
+bool WriteAt(int fd, std::string_view bytes, uint64_t offset) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 void Fail(Item* item, const char* step) {
   if (item->error == 0) {
@@ -46,11 +59,15 @@ Result<std::unique_ptr<QueueWriter>> QueueWriter::Open(const std::string& root) 
 
 QueueWriter::~QueueWriter() { Stop(); }
 
-void QueueWriter::Submit(std::string id, bool hold, std::string bytes, Done done) {
+std::unique_ptr<BodySpool> QueueWriter::NewBody(const std::string& id) const {
+  return std::make_unique<BodySpool>(root_ + "/incoming", id, kBodyMemoryLimit, kQueueFileBodyOffset);
+}
+
+void QueueWriter::Submit(std::string id, bool hold, StagedFile file, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      pending_.push_back(Request{std::move(id), hold, std::move(bytes), std::move(done)});
+      pending_.push_back(Request{std::move(id), hold, std::move(file), std::move(done)});
       wake_.notify_one();
       return;
     }
@@ -100,28 +117,32 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   std::vector<Item> items(batch.size());
   int sync_fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int open_error = sync_fd < 0 ? errno : 0;
-  // 1. Write every file under its temporary name.
+  // 1. Write every file under its temporary name (a streamed body is in
+  //    its file already: only the envelope around it is written).
   for (size_t i = 0; i < batch.size(); ++i) {
     Item& it = items[i];
+    const StagedFile& file = batch[i].file;
     it.directory = root_ + (batch[i].hold ? "/hold" : "/incoming");
-    it.temporary = it.directory + "/.tmp-" + batch[i].id;
     it.final_path = it.directory + "/" + batch[i].id;
     errno = 0;
+    if (file.body && file.body->spilled()) {
+      it.temporary = file.body->path();
+      uint64_t back_offset = file.front.size() + file.body->size();
+      if (!WriteAt(file.body->fd(), file.back, back_offset) || !WriteAt(file.body->fd(), file.front, 0)) {
+        Fail(&it, "write");
+      }
+      continue;
+    }
+    it.temporary = it.directory + "/.tmp-" + batch[i].id;
     it.fd = open(it.temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (it.fd < 0) {
       Fail(&it, "open");
       continue;
     }
-    const std::string& bytes = batch[i].bytes;
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = write(it.fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        Fail(&it, "write");
-        break;
-      }
-      done += static_cast<size_t>(n);
+    std::string_view body = file.body ? file.body->memory() : std::string_view();
+    if (!WriteAt(it.fd, file.front, 0) || !WriteAt(it.fd, body, file.front.size()) ||
+        !WriteAt(it.fd, file.back, file.front.size() + body.size())) {
+      Fail(&it, "write");
     }
   }
   // 2. Give them their names (never over an existing message: a repeated id
@@ -146,9 +167,15 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   int sync_error = sync_fd < 0 ? open_error : 0;
   if (any_renamed && sync_error == 0 && syncfs(sync_fd) != 0) sync_error = errno;
   if (sync_fd >= 0) close(sync_fd);
-  for (Item& it : items) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Item& it = items[i];
     if (it.fd >= 0 && close(it.fd) != 0) Fail(&it, "close");
     it.fd = -1;
+    // A streamed body was written before `sync_fd` was opened: a writeback
+    // error then is reported to the file's own descriptor (its data is on
+    // disk after the syncfs, so this costs nothing more).
+    const std::unique_ptr<BodySpool>& body = batch[i].file.body;
+    if (it.renamed && it.error == 0 && body && body->spilled() && fdatasync(body->fd()) != 0) Fail(&it, "fdatasync");
     if (it.renamed && it.error == 0 && sync_error != 0) {
       it.error = sync_error;
       it.step = "syncfs";
@@ -156,8 +183,10 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   }
   // A file that failed on the way is removed under whichever name it has,
   // so that what the client will send again is not delivered as well.
-  for (Item& it : items) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Item& it = items[i];
     if (it.error != 0) unlink((it.renamed ? it.final_path : it.temporary).c_str());
+    if (batch[i].file.body) batch[i].file.body->Release();  // named, or removed
   }
   uint64_t failures = 0;
   std::vector<std::string> stored;

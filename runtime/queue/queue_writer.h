@@ -1,6 +1,7 @@
 // queue_writer.h: the writing half of the queue, with group commit.
 //
-// Sessions hand over encoded queue files; one writer thread takes
+// Sessions hand over encoded queue files, or the envelope around a body
+// already streamed into the file (body_spool.h); one writer thread takes
 // everything that is waiting as a batch and makes it durable together:
 // every file is written as `.tmp-<id>` and renamed to `<id>`, then one
 // syncfs(2) of the queue's filesystem makes the data and the names of the
@@ -34,11 +35,20 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/queue/body_spool.h"
 #include "util/status.h"
 
 namespace postern::queue {
 
 enum class StoreOutcome { kStored, kNoSpace, kFailed };
+
+// A queue file to put in place: `front` at offset 0, then the body (none:
+// `front` is the whole file), then `back`.
+struct StagedFile {
+  std::string front;
+  std::unique_ptr<BodySpool> body;  // finished (BodySpool::Finish() was OK)
+  std::string back;
+};
 
 class QueueWriter {
  public:
@@ -50,7 +60,15 @@ class QueueWriter {
   QueueWriter(const QueueWriter&) = delete;
   QueueWriter& operator=(const QueueWriter&) = delete;
 
-  void Submit(std::string id, bool hold, std::string bytes, Done done);
+  void Submit(std::string id, bool hold, StagedFile file, Done done);
+  void Submit(std::string id, bool hold, std::string bytes, Done done) {
+    Submit(std::move(id), hold, StagedFile{std::move(bytes), nullptr, ""}, std::move(done));
+  }
+  // A spool for the body of message `id` while it is received: in memory
+  // up to kBodyMemoryLimit bytes, then in its file in ROOT/incoming.
+  std::unique_ptr<BodySpool> NewBody(const std::string& id) const;
+  static constexpr size_t kBodyMemoryLimit = 128 * 1024;
+
   // Called on the writer thread after each batch with the ids it stored
   // durably in incoming/ (the queue manager's cue). Set before the first
   // Submit.
@@ -73,7 +91,7 @@ class QueueWriter {
   struct Request {
     std::string id;
     bool hold = false;
-    std::string bytes;
+    StagedFile file;
     Done done;
   };
   explicit QueueWriter(std::string root);

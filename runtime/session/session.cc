@@ -204,7 +204,9 @@ void Session::Process() {
       }
       case Phase::kData: {
         std::string pending = lines_.TakePending();
-        size_t used = data_->Feed(pending, &content_);
+        decoded_.clear();
+        size_t used = data_->Feed(pending, &decoded_);
+        content_->Append(decoded_);
         lines_.Feed(std::string_view(pending).substr(used));
         ConsumeData();
         if (phase_ == Phase::kData) return;  // needs more bytes
@@ -615,7 +617,7 @@ void Session::DataDecided(const vm::Decision& d, bool crlf) {
   options.message_size_limit = config_.message_size_limit;
   options.data_line_ended_in_crlf = crlf;
   data_.emplace(options);
-  content_.clear();
+  StartContent();
   phase_ = Phase::kData;
   Reply("354 End data with <CR><LF>.<CR><LF>");
 }
@@ -659,7 +661,7 @@ void Session::Bdat(const Command& c) {
     bdat_error_ = mail_given_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
   } else if (!used_bdat_) {
     used_bdat_ = true;
-    content_.clear();
+    StartContent();
     bdat_bytes_ = 0;
     facts_.event = NextEvent();
     Decide(
@@ -687,7 +689,7 @@ void Session::ConsumeBdat() {
     if (config_.message_size_limit != 0 && bdat_bytes_ > config_.message_size_limit) {
       too_big_ = true;
     } else {
-      content_.append(pending, 0, take);
+      AppendBdat(std::string_view(pending).substr(0, take));
     }
   }
   bdat_remaining_ -= take;
@@ -705,57 +707,59 @@ void Session::ConsumeBdat() {
     return;
   }
   // The whole message: lines must end in <CR><LF>; bare <LF> as for DATA.
-  std::string normalized;
-  normalized.reserve(content_.size() + 2);
-  for (size_t i = 0; i < content_.size(); ++i) {
-    if (content_[i] == '\n' && (i == 0 || content_[i - 1] != '\r')) {
-      if (BareNewlineRefused()) {
-        Count("bdat", false);
-        Reply("521 5.5.2 " + config_.hostname + " Error: bare <LF> received");
-        Close();
-        return;
-      }
-      normalized += '\r';
-    }
-    normalized += content_[i];
+  if (bdat_bare_newline_) {
+    Count("bdat", false);
+    Reply("521 5.5.2 " + config_.hostname + " Error: bare <LF> received");
+    Close();
+    return;
   }
-  if (!normalized.empty() && !normalized.ends_with("\r\n")) normalized += "\r\n";
-  content_.swap(normalized);
+  if (content_->size() > 0 && (bdat_before_previous_ != '\r' || bdat_previous_ != '\n')) AppendBdat("\r\n");
   EndOfMessage();
 }
 
-std::vector<Session::HeaderField> Session::ParseHeaders(size_t* header_end, size_t* body_start) const {
+void Session::AppendBdat(std::string_view chunk) {
+  std::string normalized;
+  normalized.reserve(chunk.size() + 16);
+  for (char c : chunk) {
+    if (c == '\n' && bdat_previous_ != '\r') {
+      if (BareNewlineRefused()) bdat_bare_newline_ = true;
+      normalized += '\r';
+      bdat_before_previous_ = '\r';
+    } else {
+      bdat_before_previous_ = bdat_previous_;
+    }
+    normalized += c;
+    bdat_previous_ = c;
+  }
+  if (!bdat_bare_newline_) content_->Append(normalized);
+}
+
+void Session::StartContent() {
+  std::unique_ptr<queue::BodySpool> body =
+      environment_.new_body ? environment_.new_body(queue_id_)
+                            : std::make_unique<queue::BodySpool>("", queue_id_, 0, queue::kQueueFileBodyOffset);
+  content_.emplace(std::move(body), MessageContent::LimitsOf(config_));
+  bdat_previous_ = bdat_before_previous_ = 0;
+  bdat_bare_newline_ = false;
+}
+
+std::vector<Session::HeaderField> Session::ParseHeaders(std::string_view section) {
   std::vector<HeaderField> headers;
   size_t pos = 0;
-  while (pos < content_.size()) {
-    size_t end = content_.find("\r\n", pos);
-    if (end == std::string::npos) end = content_.size();
-    std::string_view line(content_.data() + pos, end - pos);
-    size_t next = std::min(end + 2, content_.size());
-    if (line.empty()) {  // the blank line before the body
-      *header_end = pos;
-      *body_start = next;
-      return headers;
-    }
-    if ((line[0] == ' ' || line[0] == '\t') && !headers.empty()) {
+  while (pos < section.size()) {
+    size_t end = section.find("\r\n", pos);
+    if (end == std::string_view::npos) end = section.size();
+    std::string_view line = section.substr(pos, end - pos);
+    size_t next = std::min(end + 2, section.size());
+    std::string_view raw = section.substr(pos, next - pos);
+    if ((line.starts_with(' ') || line.starts_with('\t')) && !headers.empty()) {
       headers.back().logical += "\n" + std::string(line);
-      headers.back().raw.append(content_, pos, next - pos);
-      pos = next;
-      continue;
+      headers.back().raw += raw;
+    } else {
+      headers.push_back(HeaderField{std::string(line.substr(0, line.find(':'))), std::string(line), std::string(raw)});
     }
-    size_t colon = line.find(':');
-    bool is_header = colon != std::string_view::npos && colon > 0;
-    for (size_t i = 0; is_header && i < colon; ++i) {
-      unsigned char ch = static_cast<unsigned char>(line[i]);
-      is_header = ch > 32 && ch < 127;
-    }
-    if (!is_header) break;  // the body starts without a blank line
-    headers.push_back(
-        HeaderField{std::string(line.substr(0, colon)), std::string(line), content_.substr(pos, next - pos)});
     pos = next;
   }
-  *header_end = pos;
-  *body_start = pos;
   return headers;
 }
 
@@ -798,8 +802,16 @@ void Session::EndOfMessage() {
     ResetTransaction();
     return;
   }
-  size_t header_end = 0, body_start = 0;
-  std::vector<HeaderField> headers = ParseHeaders(&header_end, &body_start);
+  content_->Finish();
+  if (content_->header_too_big()) {
+    // message_content.h: Postern's own limit.
+    Count(command, false);
+    Log(queue_id_ + ": reject: header size limit exceeded from " + ClientText());
+    Reply("552 5.3.4 Message header size exceeds fixed limit");
+    ResetTransaction();
+    return;
+  }
+  std::vector<HeaderField> headers = ParseHeaders(content_->header_section());
   facts_.headers.clear();
   facts_.header_lines.clear();
   for (const HeaderField& h : headers) {
@@ -807,17 +819,8 @@ void Session::EndOfMessage() {
     facts_.headers.emplace_back(h.name, std::string(Trim(std::string_view(h.logical).substr(colon + 1))));
     facts_.header_lines.push_back(h.logical);
   }
-  facts_.body_lines.clear();
-  if (config_.body_checks) {
-    size_t pos = body_start;
-    while (pos < content_.size()) {
-      size_t end = content_.find("\r\n", pos);
-      if (end == std::string::npos) end = content_.size();
-      facts_.body_lines.emplace_back(content_, pos, end - pos);
-      pos = end + 2;
-    }
-  }
-  facts_.size = static_cast<int64_t>(content_.size());
+  facts_.body_lines = content_->TakeBodyCheckLines();
+  facts_.size = static_cast<int64_t>(content_->size());
   facts_.recipient.clear();
   facts_.event = NextEvent();
   PrepareFacts("END-OF-MESSAGE");
@@ -883,7 +886,7 @@ void Session::EndOfMessage() {
   // Content: our Received:, the headers the policy prepends, the headers
   // as received minus the ones it removes or replaces, the body.
   std::string& out = m.content;
-  out.reserve(content_.size() + 512);
+  out.reserve(content_->header_section().size() + 512);
   out += ReceivedHeader();
   for (const std::string& p : actions_.prepend) out += p + "\r\n";
   std::string message_id;
@@ -898,11 +901,11 @@ void Session::EndOfMessage() {
     if (kept) out += h.raw;
     if (EqualsIgnoreCase(h.name, "Message-ID")) message_id = std::string(Trim(h.logical.substr(h.name.size() + 1)));
   }
-  out.append(content_, header_end);
+  commit.body = content_->TakeBody();
+  commit.size = out.size() + commit.body->size();
+  content_.reset();
   if (!message_id.empty()) Log(queue_id_ + ": message-id=" + message_id);
   commit_.emplace(std::move(commit));
-  content_.clear();
-  content_.shrink_to_fit();
   phase_ = Phase::kCommit;
 }
 
@@ -910,7 +913,7 @@ void Session::Committed(queue::StoreOutcome outcome) {
   const queue::QueuedMessage& m = commit_->message;
   switch (outcome) {
     case queue::StoreOutcome::kStored:
-      Log(m.id + ": from=<" + m.sender + ">, size=" + std::to_string(m.content.size()) +
+      Log(m.id + ": from=<" + m.sender + ">, size=" + std::to_string(commit_->size) +
           ", nrcpt=" + std::to_string(m.recipients.size()) + (commit_->hold ? " (queue hold)" : " (queue incoming)"));
       Reply("250 2.0.0 Ok: queued as " + m.id);
       errors_ = 0;
@@ -1075,7 +1078,7 @@ void Session::ResetTransaction() {
   queue_id_.clear();
   actions_ = vm::Decision{};
   data_.reset();
-  content_.clear();
+  content_.reset();
   bdat_bytes_ = 0;
   too_big_ = false;
   used_bdat_ = false;

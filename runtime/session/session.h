@@ -33,6 +33,7 @@
 #include "runtime/queue/queue_file.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/sasl/dovecot_auth_protocol.h"
+#include "runtime/session/message_content.h"
 #include "runtime/session/session_config.h"
 #include "runtime/smtp/command_parser.h"
 #include "runtime/smtp/data_decoder.h"
@@ -78,11 +79,19 @@ struct SessionEnvironment {
   // `rate` gets the client's count of such events in the window, this
   // one included, when it is refused.
   std::function<bool(RateEvent, int64_t* rate)> allow;
+  // Where the body of a message being received goes (body_spool.h):
+  // the daemon streams it into its queue file. Empty: into memory.
+  std::function<std::unique_ptr<queue::BodySpool>(const std::string& queue_id)> new_body;
 };
 
 struct MessageToCommit {
+  // The envelope; `content` is the head of the content (our Received:,
+  // the headers the policy added, the header section as edited); `body`
+  // holds the rest (the queue file's body, queue_file.h).
   queue::QueuedMessage message;
+  std::unique_ptr<queue::BodySpool> body;
   bool hold = false;  // into the hold queue (HOLD action), not the incoming queue
+  uint64_t size = 0;  // of the content, head and body
 };
 
 class Session {
@@ -215,9 +224,13 @@ class Session {
   bool BareNewlineRefused() const;
   std::string Protocol() const;
   std::string ReceivedHeader() const;
-  // The header block of content_: it ends at *header_end (the blank line,
-  // or the first line that is not a header); the body starts at *body_start.
-  std::vector<HeaderField> ParseHeaders(size_t* header_end, size_t* body_start) const;
+  // The headers of a header section (MessageContent::header_section()).
+  static std::vector<HeaderField> ParseHeaders(std::string_view section);
+  // The content of a new message (DATA or the first BDAT).
+  void StartContent();
+  // A BDAT chunk: bare <LF> line ends as for DATA (bdat_bare_newline_, or
+  // a <CR> added), then into content_.
+  void AppendBdat(std::string_view chunk);
 
   std::shared_ptr<const SessionContext> context_;
   const SessionConfig& config_;
@@ -267,8 +280,12 @@ class Session {
   std::string queue_id_;
   vm::Decision actions_;  // actions gathered from the stages (hold, redirect, bcc, ...)
   std::optional<smtp::DataDecoder> data_;
-  std::string content_;
+  std::optional<MessageContent> content_;
+  std::string decoded_;      // DATA: what the decoder made of the last bytes
   uint64_t bdat_bytes_ = 0;  // BDAT chunk bytes received in this transaction
+  char bdat_previous_ = 0;   // the last byte of the BDAT content so far
+  char bdat_before_previous_ = 0;
+  bool bdat_bare_newline_ = false;  // a bare <LF> where they are refused
   bool too_big_ = false;
   bool used_bdat_ = false;
   uint64_t bdat_remaining_ = 0;

@@ -44,6 +44,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
   c.body_checks = !Trim(image.Text("body_checks")).empty();
+  c.body_checks_size_limit = static_cast<uint64_t>(std::max<int64_t>(IntParameter(image, "body_checks_size_limit"), 0));
   c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");
   // Dovecot's protocol is the one posternd speaks (postern check refuses
   // smtpd_sasl_type = cyrus with AUTH enabled).

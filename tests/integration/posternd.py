@@ -61,14 +61,25 @@ def read_queue_file(path):
     if data[:8] != b"PSTRNQUE":
         raise ValueError("bad magic")
     version = struct.unpack_from("<I", data, 8)[0]
-    if version >= 3:
+    content_body = b""
+    if version >= 4:
+        # The body first (streamed while received), the envelope after it;
+        # the check covers the front, the envelope and the body's sha256.
+        first, body_size = struct.unpack_from("<QQ", data, 12)
+        content_body = data[28:28 + body_size]
+        body, trailer, records = data[28 + body_size:first], data[first:first + 64], data[first + 64:]
+        check = hashlib.sha256(data[:28] + body + hashlib.sha256(content_body).digest()).hexdigest().encode()
+        at = 0
+    elif version >= 3:
         first = struct.unpack_from("<Q", data, 12)[0]
         body, trailer, records = data[:first], data[first:first + 64], data[first + 64:]
+        check = hashlib.sha256(body).hexdigest().encode()
         at = 20
     else:
         body, trailer, records = data[:-64], data[-64:], b""
+        check = hashlib.sha256(body).hexdigest().encode()
         at = 12
-    if hashlib.sha256(body).hexdigest().encode() != trailer:
+    if check != trailer:
         raise ValueError("checksum mismatch")
     buf = body
 
@@ -126,7 +137,7 @@ def read_queue_file(path):
         r = {k: string().decode() for k in ("address", "original", "notify", "route")}
         r["state"], r["attempts"], r["last_reply"] = u8(), u32(), string().decode()
         m["recipients"].append(r)
-    m["content"] = string()
+    m["content"] = string() + content_body  # version 4: the head, then the body
     if at != len(body):
         raise ValueError("trailing bytes")
     # The records: type, payload, and the first 16 hex digits of their sha256.

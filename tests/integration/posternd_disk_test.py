@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A full disk: the queue lives on a 2 MiB tmpfs; clients keep sending
-64 KiB messages until the filesystem is full. Replies must turn into 452
+messages of 65 KiB (written by the queue writer) and 300 KiB (streamed
+into their files while received) until the filesystem is full. Replies must turn into 452
 4.3.1 (never 250 for a message that was not stored), every message that
 got a 250 must be in the queue intact, no temporary file may be left, and
 once space is freed the daemon accepts mail again. Needs root (mount);
@@ -32,17 +33,20 @@ def main():
     checks = []
     try:
         queue = os.path.join(mount_point, "queue")
-        with Posternd(args.postern, args.posternd, config, queue=queue) as d:
+        with Posternd(args.postern, args.posternd, config, "message_size_limit = 400000\n", queue=queue) as d:
             body = b"Subject: filler\r\n\r\n" + (b"x" * 76 + b"\r\n") * 840  # 65 KiB
-            acknowledged, refusals, other = [], [], []
+            large = b"Subject: large filler\r\n\r\n" + (b"y" * 76 + b"\r\n") * 3900  # 300 KiB
+            acknowledged, refusals, other, sent = [], [], [], {}
             s = smtplib.SMTP("127.0.0.1", d.port, timeout=30)
             s.ehlo("filler")
             for i in range(100):
                 s.mail("a@elsewhere.example")
                 s.rcpt("joe@test.example")
-                code, reply = s.data(body)
+                content = large if i % 3 == 2 else body
+                code, reply = s.data(content)
                 if code == 250:
                     acknowledged.append(reply.decode().split()[-1])
+                    sent[acknowledged[-1]] = content
                 elif code == 452:
                     refusals.append(reply.decode())
                     if len(refusals) >= 3:
@@ -52,13 +56,15 @@ def main():
             noop = s.noop()
             s.quit()
             files = {p.name for p in d.queued()}
-            intact = all(read_queue_file(os.path.join(queue, "incoming", q))["content"].endswith(body) for q in acknowledged)
+            intact = all(read_queue_file(os.path.join(queue, "incoming", q))["content"].endswith(sent[q])
+                         for q in acknowledged)
             leftovers = [n for n in os.listdir(os.path.join(queue, "incoming")) if n.startswith(".tmp-")]
             checks += [
                 ("the disk filled up: 452 4.3.1 Insufficient system storage",
                  refusals and all(r.startswith("4.3.1 Insufficient system storage") for r in refusals), refusals + other),
                 ("no other failure", not other, other),
-                ("some messages were accepted before", len(acknowledged) >= 10, len(acknowledged)),
+                ("some messages were accepted before, small and large",
+                 len(acknowledged) >= 6 and large in sent.values(), len(acknowledged)),
                 ("every acknowledged message is in the queue", set(acknowledged) == files,
                  (len(acknowledged), len(files))),
                 ("... intact (checksum and content)", intact),

@@ -12,6 +12,7 @@
 #include "mail/passwd_table.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
+#include "runtime/session/message_content.h"
 #include "runtime/vm/policy_vm.h"
 #include "tools/postern/commands.h"
 #include "tools/postern/image_compiler.h"
@@ -49,6 +50,17 @@ class TestDns : public vm::NetworkOracle {
  private:
   const TestCase& case_;
 };
+
+// The body lines body_checks see, as the daemon's session finds them in
+// the body (body_checks_size_limit, line_length_limit pieces).
+std::vector<std::string> BodyCheckLines(const image::Image& image, const std::vector<std::string>& body) {
+  session::MessageContent content(std::make_unique<queue::BodySpool>("", "", 0, 0),
+                                  session::MessageContent::LimitsOf(session::ReadSessionConfig(image)));
+  content.Append("\r\n");  // the headers are given apart: the body follows the blank line
+  for (const std::string& line : body) content.Append(line + "\r\n");
+  content.Finish();
+  return content.TakeBodyCheckLines();
+}
 
 struct StepResult {
   const TestStep* step;
@@ -100,7 +112,7 @@ class Runner {
     facts.pipelined_without_permission = c.pipelining_violation;
     facts.size = c.size;
     facts.headers = c.headers;
-    facts.body_lines = c.body_lines;
+    facts.body_lines = BodyCheckLines(*image, c.body_lines);
     std::vector<StepResult> results;
     for (const TestStep& step : c.steps) {
       StepResult r{&step, "", "", ""};

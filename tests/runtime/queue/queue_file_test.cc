@@ -1,6 +1,7 @@
 // queue_file_test.cc: queue files round-trip, refuse any damage to what
 // was written before the 250, apply the records appended later (and stop
-// at one a crash cut short), still read versions 1 and 2, and are written
+// at one a crash cut short), keep a body streamed before the envelope,
+// still read versions 1 to 3, and are written
 // durably into a real directory.
 #include "runtime/queue/queue_file.h"
 
@@ -164,6 +165,62 @@ std::string OldFile(const QueuedMessage& m, bool v1) {
   std::string bytes = w.Release();
   AppendSha256Trailer(&bytes);
   return bytes;
+}
+
+TEST(QueueFileTest, TheContentIsTheHeadFromTheEnvelopeAndTheBodyBeforeIt) {
+  QueuedMessage m = Sample();
+  std::string head = "Received: from x\r\nSubject: s\r\n";
+  std::string body = "\r\nthe body, streamed while it was received\r\n";
+  Sha256 hash;
+  hash.Update(body);
+  FirstPartFrame frame = EncodeFirstPart(m, head, body.size(), hash.Final());
+  ASSERT_EQ(frame.front.size(), kQueueFileBodyOffset);
+  std::string bytes = frame.front + body + frame.back;
+  auto decoded = DecodeQueueFile(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->message.content, head + body);
+  EXPECT_EQ(decoded->version, 4u);
+  EXPECT_EQ(decoded->intact_size, bytes.size());
+  // The body is covered by the check like the rest.
+  for (size_t i = kQueueFileBodyOffset; i < kQueueFileBodyOffset + body.size(); ++i) {
+    std::string damaged = bytes;
+    damaged[i] = static_cast<char>(damaged[i] ^ 1);
+    EXPECT_FALSE(DecodeQueueFile(damaged).ok()) << "flipped body byte " << i;
+  }
+}
+
+// Version 3: the envelope first, with the whole content in it, all of it
+// under the trailer.
+std::string VersionThreeFile(const QueuedMessage& m) {
+  std::string v4 = EncodeQueueFile(m);
+  ByteReader front(std::string_view(v4).substr(12));
+  uint64_t first = 0, body_size = 0;
+  front.GetU64(&first);
+  front.GetU64(&body_size);
+  std::string envelope = v4.substr(kQueueFileBodyOffset + body_size, first - kQueueFileBodyOffset - body_size);
+  envelope.resize(envelope.size() - 4);  // the empty head
+  ByteWriter content;
+  content.PutString(m.content);
+  envelope += content.bytes();
+  ByteWriter w;
+  w.PutRaw("PSTRNQUE");
+  w.PutU32(3);
+  w.PutU64(20 + envelope.size());
+  std::string bytes = w.Release() + envelope;
+  AppendSha256Trailer(&bytes);
+  return bytes;
+}
+
+TEST(QueueFileTest, VersionThreeFilesStillDecodeWithTheirRecords) {
+  QueuedMessage m = Sample();
+  QueuedRecipient jean = m.recipients[0];
+  jean.state = QueuedRecipient::State::kDelivered;
+  auto decoded = DecodeQueueFile(VersionThreeFile(m) + EncodeRecipientRecord(0, jean));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->version, 3u);
+  EXPECT_EQ(decoded->message.content, m.content);
+  EXPECT_EQ(decoded->message.recipients[0].state, QueuedRecipient::State::kDelivered);
+  EXPECT_EQ(decoded->message.recipients[1].last.remote_reply, "451 4.3.0 try again");
 }
 
 TEST(QueueFileTest, VersionOneAndTwoFilesStillDecode) {

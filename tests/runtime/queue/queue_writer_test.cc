@@ -33,6 +33,37 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+TEST_F(QueueWriterTest, ABodyStreamedIntoItsFileGetsItsEnvelopeAndName) {
+  auto writer = QueueWriter::Open(root_ + "/q");
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  for (bool hold : {false, true}) {
+    QueuedMessage m;
+    m.id = hold ? "STREAMED2" : "STREAMED1";
+    m.sender = "a@example.org";
+    m.recipients.resize(1);
+    m.recipients[0].address = "b@example.com";
+    std::unique_ptr<BodySpool> body = (*writer)->NewBody(m.id);
+    std::string text;
+    while (text.size() < 3 * QueueWriter::kBodyMemoryLimit) text += "a line of the body, long enough\r\n";
+    for (size_t i = 0; i < text.size(); i += 1000) body->Append(std::string_view(text).substr(i, 1000));
+    ASSERT_TRUE(body->Finish().ok());
+    ASSERT_TRUE(body->spilled());
+    std::string head = "Subject: big\r\n";
+    FirstPartFrame frame = EncodeFirstPart(m, head, body->size(), body->digest());
+    std::promise<StoreOutcome> p;
+    (*writer)->Submit(m.id, hold, StagedFile{frame.front, std::move(body), frame.back},
+                      [&p](StoreOutcome o, const std::string&) { p.set_value(o); });
+    ASSERT_EQ(p.get_future().get(), StoreOutcome::kStored);
+    auto decoded = DecodeQueueFile(ReadFile(root_ + "/q/" + (hold ? "hold/" : "incoming/") + m.id));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(decoded->message.content, head + text);
+    EXPECT_EQ(decoded->message.recipients[0].address, "b@example.com");
+  }
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root_ + "/q")) {
+    EXPECT_NE(entry.path().filename().string()[0], '.') << entry.path();  // no temporary left
+  }
+}
+
 TEST_F(QueueWriterTest, ConcurrentSubmissionsAreAllStored) {
   auto writer = QueueWriter::Open(root_ + "/q");
   ASSERT_TRUE(writer.ok()) << writer.status().message();

@@ -56,7 +56,10 @@ class SessionTest : public ::testing::Test {
       ADD_FAILURE() << "nothing to commit";
       return "";
     }
-    committed_.push_back(session_->message_to_commit().message);
+    const MessageToCommit& m = session_->message_to_commit();
+    committed_.push_back(m.message);
+    committed_.back().content += m.body->memory();  // the whole content: head and body
+    EXPECT_EQ(m.size, committed_.back().content.size());
     session_->Committed(outcome);
     return session_->TakeOutput();
   }
