@@ -52,7 +52,8 @@ size_t ConnectionRegistry::size() const {
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<const Serving> serving, DaemonShared* shared, MailLog log)
     : socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      watchdog_(socket_.get_executor()),
+      delay_(socket_.get_executor()),
       serving_(std::move(serving)),
       shared_(shared),
       log_(std::move(log)) {}
@@ -90,14 +91,26 @@ void Connection::Abort() {
   });
 }
 
-void Connection::ArmTimer(int64_t seconds) {
-  timer_.expires_after(std::chrono::seconds(seconds));
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the operation finished in time
-    self->timed_out_ = true;
-    boost::system::error_code ignored;
-    self->socket_.cancel(ignored);
-  });
+void Connection::BeginIo(int64_t seconds) {
+  deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  io_active_ = true;
+  if (!watching_ || watchdog_.expiry() > deadline_) Watch();
+}
+
+void Connection::Watch() {
+  watching_ = true;
+  watchdog_.expires_at(deadline_);
+  watchdog_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->Watched(ec); });
+}
+
+void Connection::Watched(const boost::system::error_code& ec) {
+  if (ec) return;  // moved (a new wait is pending), or the connection is over
+  watching_ = false;
+  if (!io_active_) return;  // the next operation arms it again
+  if (std::chrono::steady_clock::now() < deadline_) return Watch();
+  timed_out_ = true;
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);
 }
 
 asio::awaitable<void> Connection::LookUpNames(session::Peer* peer) {
@@ -116,23 +129,23 @@ asio::awaitable<bool> Connection::Flush() {
   if (out.empty()) co_return true;
   boost::system::error_code ec;
   if (delay > 0) {
-    timer_.expires_after(std::chrono::milliseconds(delay));
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    delay_.expires_after(std::chrono::milliseconds(delay));
+    co_await delay_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  ArmTimer(session_->timeout_seconds());
+  BeginIo(session_->timeout_seconds());
   if (tls_) {
     co_await asio::async_write(*tls_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
   } else {
     co_await asio::async_write(socket_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
   }
-  timer_.cancel();
+  EndIo();
   co_return !ec;
 }
 
 asio::awaitable<size_t> Connection::Read() {
   boost::system::error_code ec;
   size_t n = 0;
-  ArmTimer(session_->timeout_seconds());
+  BeginIo(session_->timeout_seconds());
   reading_ = true;
   if (tls_) {
     n = co_await tls_->async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
@@ -140,7 +153,7 @@ asio::awaitable<size_t> Connection::Read() {
     n = co_await socket_.async_read_some(asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
   }
   reading_ = false;
-  timer_.cancel();
+  EndIo();
   read_error_ = ec;
   co_return ec ? 0 : n;
 }
@@ -177,9 +190,9 @@ asio::awaitable<Result<session::TlsInfo>> Connection::Handshake() {
   tls_.emplace(socket_, *serving_->tls);
   boost::system::error_code ec;
   timed_out_ = false;
-  ArmTimer(serving_->session->config.timeout_seconds);
+  BeginIo(serving_->session->config.timeout_seconds);
   co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
+  EndIo();
   if (ec) {
     tls_.reset();
     co_return Status::Temporary(timed_out_ ? "timeout" : ec.message());
@@ -256,6 +269,7 @@ asio::awaitable<void> Connection::Run() {
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  watchdog_.cancel();  // its handler holds this connection
   shared_->registry.Remove(registration_);
 }
 
@@ -273,9 +287,9 @@ asio::awaitable<bool> Connection::Admit() {
   std::string reply =
       "421 4.7.0 " + serving_->session->config.hostname + " Error: too many connections from " + address_ + "\r\n";
   boost::system::error_code ec;
-  ArmTimer(10);
+  BeginIo(10);
   co_await asio::async_write(socket_, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
-  timer_.cancel();
+  EndIo();
   co_return false;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,11 +60,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<void> AskNetwork();
   boost::asio::awaitable<vm::PolicyReply> AskPolicyServer(const vm::PolicyQuestion& question);
   std::string LimiterKey() const;
-  void ArmTimer(int64_t seconds);
+  // smtpd_timeout and the like: the read, write or handshake that begins
+  // must end within `seconds`. One watchdog timer per connection, armed
+  // once and moved on only when it fires, instead of a timer system call
+  // for every read and write.
+  void BeginIo(int64_t seconds);
+  void EndIo() { io_active_ = false; }
+  void Watch();
+  void Watched(const boost::system::error_code& ec);
 
   boost::asio::ip::tcp::socket socket_;
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
-  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer watchdog_;
+  boost::asio::steady_timer delay_;  // tarpit (smtpd_error_sleep_time)
+  std::chrono::steady_clock::time_point deadline_;
+  bool io_active_ = false;
+  bool watching_ = false;
   std::shared_ptr<const Serving> serving_;
   DaemonShared* shared_;
   MailLog log_;

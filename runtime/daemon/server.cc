@@ -568,6 +568,7 @@ int Server::Run() {
     delivery_ = std::move(delivery).value();
   }
   if (local_helper_) local_helper_->KeepOnly(local::LocalHelper::Task::kTlsFiles);
+  log_sink_->StartBatching();  // after the last fork
   auto writer = queue::QueueWriter::Open(options_.queue_directory);
   if (!writer.ok()) return fail("queue: " + writer.status().message());
   writer_ = std::move(writer).value();

@@ -119,8 +119,9 @@ Status ActiveQueueFile::Defer(int64_t next_attempt) {
 }
 
 Status ActiveQueueFile::Remove() {
-  Status removed = DeleteMessage(root_, queue_, id_);
-  return removed.not_found() ? Status::Ok() : removed;
+  std::string path = root_ + "/" + queue_ + "/" + id_;
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return Failed("remove", path);
+  return Status::Ok();
 }
 
 }  // namespace postern::queue

@@ -40,6 +40,9 @@ class ActiveQueueFile {
   // it meanwhile: it is then left where it is.
   Status Defer(int64_t next_attempt);
   // Removes the file: the message is finished. Gone already is no error.
+  // The directory is not synced (as Postfix does not): a crash right after
+  // may bring the file back, and what it still says is open is delivered
+  // again; a duplicate, never a loss, and no journal commit per message.
   Status Remove();
 
   const std::string& queue() const { return queue_; }

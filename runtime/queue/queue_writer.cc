@@ -53,11 +53,16 @@ Result<std::unique_ptr<QueueWriter>> QueueWriter::Open(const std::string& root) 
     }
   }
   std::unique_ptr<QueueWriter> writer(new QueueWriter(root));
+  writer->sync_fd_ = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (writer->sync_fd_ < 0) return Status::Temporary("open " + root + ": " + std::strerror(errno));
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
   return writer;
 }
 
-QueueWriter::~QueueWriter() { Stop(); }
+QueueWriter::~QueueWriter() {
+  Stop();
+  if (sync_fd_ >= 0) close(sync_fd_);
+}
 
 std::unique_ptr<BodySpool> QueueWriter::NewBody(const std::string& id) const {
   return std::make_unique<BodySpool>(root_ + "/incoming", id, kBodyMemoryLimit, kQueueFileBodyOffset);
@@ -115,8 +120,6 @@ void QueueWriter::Run() {
 
 void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   std::vector<Item> items(batch.size());
-  int sync_fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int open_error = sync_fd < 0 ? errno : 0;
   // 1. Write every file under its temporary name (a streamed body is in
   //    its file already: only the envelope around it is written).
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -161,19 +164,19 @@ void QueueWriter::WriteBatch(std::vector<Request>& batch) {
   // One syncfs for the batch: every file's data and name at once (one
   // journal commit, or one writeback pass without a journal, and one device
   // flush), instead of a file and a directory fsync per message. Its error
-  // covers every writeback since `sync_fd` was opened, before the first
-  // write of the batch. The queue should live on a filesystem of its own,
+  // covers every writeback since the previous syncfs through `sync_fd_`
+  // (opened once, with the writer), so all of this batch's. The queue should live on a filesystem of its own,
   // so that this writes nothing else.
-  int sync_error = sync_fd < 0 ? open_error : 0;
-  if (any_renamed && sync_error == 0 && syncfs(sync_fd) != 0) sync_error = errno;
-  if (sync_fd >= 0) close(sync_fd);
+  int sync_error = 0;
+  if (any_renamed && syncfs(sync_fd_) != 0) sync_error = errno;
   for (size_t i = 0; i < batch.size(); ++i) {
     Item& it = items[i];
     if (it.fd >= 0 && close(it.fd) != 0) Fail(&it, "close");
     it.fd = -1;
-    // A streamed body was written before `sync_fd` was opened: a writeback
-    // error then is reported to the file's own descriptor (its data is on
-    // disk after the syncfs, so this costs nothing more).
+    // A streamed body was written before the batch: a writeback error then
+    // may have been reported to an earlier syncfs, but is reported to the
+    // file's own descriptor too (its data is on disk after the syncfs, so
+    // this costs nothing more).
     const std::unique_ptr<BodySpool>& body = batch[i].file.body;
     if (it.renamed && it.error == 0 && body && body->spilled() && fdatasync(body->fd()) != 0) Fail(&it, "fdatasync");
     if (it.renamed && it.error == 0 && sync_error != 0) {

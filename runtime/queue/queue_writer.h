@@ -99,6 +99,7 @@ class QueueWriter {
   void WriteBatch(std::vector<Request>& batch);
 
   std::string root_;
+  int sync_fd_ = -1;  // ROOT, for syncfs
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Request> pending_;
