@@ -22,8 +22,9 @@ void Session::PrepareFacts(const char* command) {
 // A unique name for the transaction (Postfix's "instance" attribute).
 std::string Session::NextInstance() {
   static std::atomic<uint64_t> transactions{0};
+  static const pid_t pid = getpid();  // sessions run in one process, which does not fork after
   char text[64];
-  snprintf(text, sizeof text, "%x.%llx.%llx", static_cast<unsigned>(getpid()),
+  snprintf(text, sizeof text, "%x.%llx.%llx", static_cast<unsigned>(pid),
            static_cast<unsigned long long>(environment_.now ? environment_.now() : 0),
            static_cast<unsigned long long>(++transactions));
   return text;
