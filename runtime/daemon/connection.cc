@@ -31,12 +31,28 @@ uint64_t ConnectionRegistry::Add(std::weak_ptr<Connection> connection, const std
 }
 
 void ConnectionRegistry::Remove(uint64_t id) {
-  std::lock_guard lock(mutex_);
-  auto it = connections_.find(id);
-  if (it == connections_.end()) return;
-  auto count = per_service_.find(it->second.service);
-  if (--count->second == 0) per_service_.erase(count);
-  connections_.erase(it);
+  std::function<void()> drained;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    auto count = per_service_.find(it->second.service);
+    if (--count->second == 0) per_service_.erase(count);
+    connections_.erase(it);
+    if (connections_.empty()) drained.swap(on_empty_);
+  }
+  if (drained) drained();
+}
+
+void ConnectionRegistry::OnEmpty(std::function<void()> drained) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!connections_.empty()) {
+      on_empty_ = std::move(drained);
+      return;
+    }
+  }
+  drained();
 }
 
 size_t ConnectionRegistry::Count(std::string_view service) const {

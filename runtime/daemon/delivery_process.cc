@@ -58,7 +58,6 @@ Result<Context> LoadContext(const DeliveryProcessOptions& o, const std::string& 
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
-  o.log_sink->StartBatching();
   auto first = LoadContext(o, o.image_id);
   if (!first.ok()) {
     log.Write("fatal: delivery process: " + first.status().message());
@@ -124,7 +123,6 @@ Result<Context> LoadContext(const DeliveryProcessOptions& o, const std::string& 
   }
   qmgr.Stop(std::chrono::seconds(grace));
   (*writer)->Stop();
-  o.log_sink->Flush();
   _exit(0);
 }
 

@@ -2,15 +2,17 @@
 #include "runtime/daemon/maillog.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 
 #include "util/strings.h"
 
@@ -23,6 +25,20 @@ int Severity(std::string_view text) {
   if (text.starts_with("error:")) return 3;                                // LOG_ERR
   if (text.starts_with("warning:")) return 4;                              // LOG_WARNING
   return 6;                                                                // LOG_INFO
+}
+
+// This process's id, asked once (and again in a child after fork): one
+// system call less per line.
+std::atomic<pid_t> cached_pid{0};
+
+pid_t ProcessId() {
+  pid_t pid = cached_pid.load(std::memory_order_relaxed);
+  if (pid != 0) return pid;
+  static std::once_flag registered;
+  std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, [] { cached_pid.store(0); }); });
+  pid = getpid();
+  cached_pid.store(pid, std::memory_order_relaxed);
+  return pid;
 }
 
 std::string Timestamp() {
@@ -62,13 +78,6 @@ int SyslogFacility(std::string_view name) {
 LogSink::LogSink() = default;
 
 LogSink::~LogSink() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    wake_.notify_one();
-  }
-  if (flusher_.joinable()) flusher_.join();
-  Flush();
   if (owns_fd_) close(fd_);
   if (syslog_fd_ >= 0) close(syslog_fd_);
 }
@@ -120,10 +129,10 @@ std::string LogSink::Describe() const {
   return path_.empty() ? "standard error" : path_;
 }
 
-void LogSink::WriteFd(int fd, const std::string& bytes) {
+void LogSink::WriteFd(int fd, const std::string& line) {
   size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = write(fd, bytes.data() + done, bytes.size() - done);
+  while (done < line.size()) {
+    ssize_t w = write(fd, line.data() + done, line.size() - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;  // nowhere to log to; never block the mail path on it
     done += static_cast<size_t>(w);
@@ -131,78 +140,15 @@ void LogSink::WriteFd(int fd, const std::string& bytes) {
 }
 
 void LogSink::Write(std::string_view hostname, std::string_view tag, std::string_view text) {
-  int severity = Severity(text);
+  std::string body = std::string(tag) + "[" + std::to_string(ProcessId()) + "]: " + OneLine(text);
   std::lock_guard<std::mutex> lock(mu_);
-  std::string body = std::string(tag) + "[" + std::to_string(batching_ ? pid_ : getpid()) + "]: " + OneLine(text);
   if (syslog_fd_ >= 0) {
     // RFC 3164 as syslog(3) sends it locally: the daemon adds the host name.
-    pending_.push_back("<" + std::to_string(facility_ * 8 + severity) + ">" + Timestamp() + " " + body);
-  } else {
-    pending_.push_back(Timestamp() + " " + std::string(hostname) + " " + body + "\n");
+    std::string message = "<" + std::to_string(facility_ * 8 + Severity(text)) + ">" + Timestamp() + " " + body;
+    if (send(syslog_fd_, message.data(), message.size(), MSG_NOSIGNAL) >= 0) return;
+    // The log daemon went away: keep the line on standard error.
   }
-  constexpr int kWarning = 4;
-  constexpr size_t kLargestBatch = 512;
-  if (!batching_ || stopping_ || severity <= kWarning || pending_.size() >= kLargestBatch) {
-    WritePending();
-  } else if (pending_.size() == 1) {
-    wake_.notify_one();
-  }
-}
-
-void LogSink::WritePending() {
-  if (pending_.empty()) return;
-  size_t sent = 0;
-  if (syslog_fd_ >= 0) {
-    // One datagram per line, as many per system call as it takes.
-    while (sent < pending_.size()) {
-      constexpr size_t kPerCall = 64;
-      struct mmsghdr messages[kPerCall] = {};
-      struct iovec parts[kPerCall];
-      unsigned n = 0;
-      for (; n < kPerCall && sent + n < pending_.size(); ++n) {
-        parts[n].iov_base = pending_[sent + n].data();
-        parts[n].iov_len = pending_[sent + n].size();
-        messages[n].msg_hdr.msg_iov = &parts[n];
-        messages[n].msg_hdr.msg_iovlen = 1;
-      }
-      int done = sendmmsg(syslog_fd_, messages, n, MSG_NOSIGNAL);
-      if (done <= 0) break;  // the log daemon went away: the rest goes to standard error
-      sent += static_cast<size_t>(done);
-    }
-  }
-  std::string bytes;
-  for (size_t i = sent; i < pending_.size(); ++i) {
-    bytes += pending_[i];
-    if (syslog_fd_ >= 0) bytes += "\n";
-  }
-  pending_.clear();
-  if (!bytes.empty()) WriteFd(fd_, bytes);
-}
-
-void LogSink::StartBatching() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (batching_) return;
-  pid_ = getpid();
-  batching_ = true;
-  flusher_ = std::thread([this] { RunFlusher(); });
-}
-
-void LogSink::RunFlusher() {
-  // A batch is what comes within this long of its first line.
-  constexpr auto kBatchDelay = std::chrono::milliseconds(5);
-  std::unique_lock<std::mutex> lock(mu_);
-  while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-    if (stopping_) break;
-    wake_.wait_for(lock, kBatchDelay, [this] { return stopping_; });
-    WritePending();
-  }
-  WritePending();
-}
-
-void LogSink::Flush() {
-  std::lock_guard<std::mutex> lock(mu_);
-  WritePending();
+  WriteFd(fd_, Timestamp() + " " + std::string(hostname) + " " + body + "\n");
 }
 
 MailLog::MailLog(std::string program)

@@ -10,25 +10,14 @@
 //   ("warning:", "fatal:"); without /dev/log, standard error.
 //
 // Programs are named as Postfix names them: $syslog_name/smtpd,
-// $syslog_name/qmgr, $syslog_name/smtp, ... Thread-safe.
-//
-// Once a process calls StartBatching(), a thread of its own writes the
-// lines in batches: one write(2) (or one sendmmsg(2) of one datagram per
-// line) for every line that came within a few milliseconds, instead of a
-// system call (and a getpid) per line; under load a batch holds the lines
-// of many messages. Warnings and worse are written at once, after the
-// lines before them. A crash loses at most the last few milliseconds.
+// $syslog_name/qmgr, $syslog_name/smtp, ... Thread-safe: each line is one
+// write(2) or send(2).
 #pragma once
 
-#include <sys/types.h>
-
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 #include "util/status.h"
 
@@ -52,27 +41,13 @@ class LogSink {
   void Write(std::string_view hostname, std::string_view tag, std::string_view text);
   // What Open chose, for the daemon's start line ("syslog (mail)", a path).
   std::string Describe() const;
-  // Batches from now on, with a thread of this process. A process that
-  // forks does so before (fork does not copy the thread), and the child
-  // calls it for itself.
-  void StartBatching();
-  // Writes what waits (before _exit, which runs no destructor).
-  void Flush();
 
  private:
-  void WritePending();  // REQUIRES: mu_ held
-  void WriteFd(int fd, const std::string& bytes);
-  void RunFlusher();
+  void WriteFd(int fd, const std::string& line);
 
-  mutable std::mutex mu_;             // guards the descriptors against Reopen, and the batch
-  std::vector<std::string> pending_;  // lines (syslog: datagrams) not yet written
-  bool batching_ = false;
-  bool stopping_ = false;
-  pid_t pid_ = 0;  // this process's, while batching
-  std::condition_variable wake_;
-  std::thread flusher_;
-  std::string path_;  // a file, or empty
-  int fd_ = 2;        // the file, or standard error
+  mutable std::mutex mu_;  // guards the descriptors against Reopen
+  std::string path_;       // a file, or empty
+  int fd_ = 2;             // the file, or standard error
   bool owns_fd_ = false;
   int syslog_fd_ = -1;  // a datagram socket connected to /dev/log
   int facility_ = 2;    // LOG_MAIL >> 3

@@ -444,16 +444,18 @@ asio::awaitable<void> Server::ShutDown(std::string why) {
   if (inotify_) inotify_->close(ec);
   if (delivery_exit_) delivery_exit_->close(ec);
   shared_.registry.ForEach([](Connection& c) { c.RequestShutdown(); });
-  asio::steady_timer wait(main_);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_grace_seconds);
-  bool aborted = false;
-  while (shared_.registry.size() > 0) {
-    if (!aborted && std::chrono::steady_clock::now() >= deadline) {
-      log_.Write("warning: closing " + std::to_string(shared_.registry.size()) + " sessions after the grace period");
-      shared_.registry.ForEach([](Connection& c) { c.Abort(); });
-      aborted = true;
-    }
-    wait.expires_after(std::chrono::milliseconds(50));
+  // Sessions finish their transaction within the grace period; then the
+  // rest are closed. The registry wakes this wait when the last one goes.
+  asio::steady_timer wait(main_,
+                          std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_grace_seconds));
+  auto wake = [this, &wait] { asio::post(main_, [&wait] { wait.cancel(); }); };
+  shared_.registry.OnEmpty(wake);
+  co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (shared_.registry.size() > 0) {
+    log_.Write("warning: closing " + std::to_string(shared_.registry.size()) + " sessions after the grace period");
+    wait.expires_at(asio::steady_timer::time_point::max());
+    shared_.registry.OnEmpty(wake);
+    shared_.registry.ForEach([](Connection& c) { c.Abort(); });
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   if (delivery_) delivery_->Stop(std::chrono::seconds(std::min<int64_t>(options_.shutdown_grace_seconds, 10)));
@@ -568,13 +570,13 @@ int Server::Run() {
     delivery_ = std::move(delivery).value();
   }
   if (local_helper_) local_helper_->KeepOnly(local::LocalHelper::Task::kTlsFiles);
-  log_sink_->StartBatching();  // after the last fork
   auto writer = queue::QueueWriter::Open(options_.queue_directory);
   if (!writer.ok()) return fail("queue: " + writer.status().message());
   writer_ = std::move(writer).value();
   if (delivery_) writer_->OnStored([this](std::vector<std::string> ids) { delivery_->Arrived(ids); });
   shared_.writer = writer_.get();
-  shared_.lookups = &lookups_;
+  lookups_.emplace(4);
+  shared_.lookups = &*lookups_;
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
   unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -623,7 +625,7 @@ int Server::Run() {
   main_.run();
   for (auto& w : workers_) w->stop();
   reloader_.stop();
-  lookups_.join();
+  lookups_->join();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   log_.Write("stopped; " + std::to_string(shared_.stored.load()) + " messages stored");

@@ -112,8 +112,8 @@ class Server {
   // a worker's io_context until main_ is destroyed.
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
   boost::asio::io_context reloader_;
-  boost::asio::thread_pool lookups_{4};
-  std::unique_ptr<dns::AsyncResolver> dns_;  // for the policy's DNS restrictions; null: none could be made
+  std::optional<boost::asio::thread_pool> lookups_;  // made after the last fork
+  std::unique_ptr<dns::AsyncResolver> dns_;          // for the policy's DNS restrictions; null: none could be made
   boost::asio::io_context main_;
   std::vector<std::thread> threads_;
   size_t next_worker_ = 0;

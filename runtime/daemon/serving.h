@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,9 +74,13 @@ class ConnectionRegistry {
       if (auto c = entry.connection.lock()) f(*c);
     }
   }
+  // The server's drain: `drained` runs once, on the thread that removes
+  // the last connection (at once when there is none). It must be short.
+  void OnEmpty(std::function<void()> drained);
 
  private:
   mutable std::mutex mutex_;
+  std::function<void()> on_empty_;
   struct Entry {
     std::weak_ptr<Connection> connection;
     std::string service;

@@ -211,8 +211,9 @@ struct AsyncResolver::State {
   };
 
   ares_channel channel = nullptr;
-  int wakeup = -1;  // eventfd
-  std::thread thread;
+  int wakeup = -1;     // eventfd
+  std::thread thread;  // started by the first question (after a daemon's forks)
+  std::once_flag started;
   // Shared with the callers: the questions waiting to be sent, and stop.
   std::mutex mutex;
   std::deque<Request> requests;
@@ -324,9 +325,7 @@ struct AsyncResolver::State {
   }
 };
 
-AsyncResolver::AsyncResolver(std::unique_ptr<State> state) : state_(std::move(state)) {
-  state_->thread = std::thread([s = state_.get()] { s->Run(); });
-}
+AsyncResolver::AsyncResolver(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 AsyncResolver::~AsyncResolver() {
   {
@@ -334,7 +333,7 @@ AsyncResolver::~AsyncResolver() {
     state_->stopping = true;
   }
   state_->Wake();
-  state_->thread.join();
+  if (state_->thread.joinable()) state_->thread.join();
   // What was never sent, and what is in flight (ares_destroy in ~State).
   for (State::Request& r : state_->requests) r.done(DnsReply{DnsReply::Status::kTemporary, {}, {}, "shutting down"});
   state_->requests.clear();
@@ -364,6 +363,7 @@ void AsyncResolver::Query(std::string name, RecordType type, Callback done) {
     if (state_->stopping) return done(DnsReply{DnsReply::Status::kTemporary, {}, {}, "shutting down"});
     state_->requests.push_back(State::Request{State::Key{type, ToLower(name)}, std::move(done)});
   }
+  std::call_once(state_->started, [s = state_.get()] { s->thread = std::thread([s] { s->Run(); }); });
   state_->Wake();
 }
 

@@ -48,7 +48,8 @@ class AsyncResolver {
   AsyncResolver& operator=(const AsyncResolver&) = delete;
 
   using Callback = std::function<void(DnsReply)>;
-  // Thread-safe. `done` runs on the resolver's thread.
+  // Thread-safe. `done` runs on the resolver's thread, which the first
+  // question starts (a daemon creates its resolver before it forks).
   void Query(std::string name, RecordType type, Callback done);
 
  private:
