@@ -14,16 +14,6 @@
 namespace postern::queue {
 namespace {
 
-struct Item {
-  std::string directory;
-  std::string temporary;
-  std::string final_path;
-  int fd = -1;
-  int error = 0;  // errno of the first failure
-  const char* step = "";
-  bool renamed = false;
-};
-
 bool WriteAt(int fd, std::string_view bytes, uint64_t offset) {
   size_t done = 0;
   while (done < bytes.size()) {
@@ -35,11 +25,8 @@ bool WriteAt(int fd, std::string_view bytes, uint64_t offset) {
   return true;
 }
 
-void Fail(Item* item, const char* step) {
-  if (item->error == 0) {
-    item->error = errno != 0 ? errno : EIO;
-    item->step = step;
-  }
+StoreOutcome OutcomeOf(int error) {
+  return error == ENOSPC || error == EDQUOT ? StoreOutcome::kNoSpace : StoreOutcome::kFailed;
 }
 
 }  // namespace
@@ -68,16 +55,74 @@ std::unique_ptr<BodySpool> QueueWriter::NewBody(const std::string& id) const {
   return std::make_unique<BodySpool>(root_ + "/incoming", id, kBodyMemoryLimit, kQueueFileBodyOffset);
 }
 
+int QueueWriter::Write(const std::string& id, bool hold, const StagedFile& file, std::string* path,
+                       const char** step) const {
+  const std::string directory = root_ + (hold ? "/hold" : "/incoming");
+  *path = directory + "/.tmp-" + id;
+  errno = 0;
+  if (file.body && file.body->spilled()) {
+    // The body is in its file already: only the envelope around it.
+    *path = file.body->path();
+    *step = "write";
+    if (!WriteAt(file.body->fd(), file.back, file.front.size() + file.body->size()) ||
+        !WriteAt(file.body->fd(), file.front, 0)) {
+      return errno != 0 ? errno : EIO;
+    }
+  } else {
+    *step = "open";
+    int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return errno;
+    std::string_view body = file.body ? file.body->memory() : std::string_view();
+    *step = "write";
+    bool written = WriteAt(fd, file.front, 0) && WriteAt(fd, body, file.front.size()) &&
+                   WriteAt(fd, file.back, file.front.size() + body.size());
+    int error = written ? 0 : (errno != 0 ? errno : EIO);
+    if (close(fd) != 0 && error == 0) {
+      *step = "close";
+      error = errno;
+    }
+    if (error != 0) {
+      unlink(path->c_str());
+      return error;
+    }
+  }
+  // Never over an existing message: a repeated id must fail, not replace.
+  std::string final_path = directory + "/" + id;
+  *step = "rename";
+  if (renameat2(AT_FDCWD, path->c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
+    int error = errno;
+    unlink(path->c_str());
+    return error;
+  }
+  *path = final_path;
+  return 0;
+}
+
 void QueueWriter::Submit(std::string id, bool hold, StagedFile file, Done done) {
   {
     std::lock_guard lock(mutex_);
-    if (!stopping_) {
-      pending_.push_back(Request{std::move(id), hold, std::move(file), std::move(done)});
-      wake_.notify_one();
+    if (stopping_) {
+      done(StoreOutcome::kFailed, "queue writer stopped");
       return;
     }
+    settling_.insert(id);  // before it has its name
   }
-  done(StoreOutcome::kFailed, "queue writer stopped");
+  std::string path;
+  const char* step = "";
+  int error = Write(id, hold, file, &path, &step);
+  if (error != 0) {
+    if (file.body) file.body->Release();  // removed: nothing left for the spool to remove
+    {
+      std::lock_guard lock(mutex_);
+      settling_.erase(id);
+      stats_.failures++;
+    }
+    done(OutcomeOf(error), std::string(step) + " " + path + ": " + std::strerror(error));
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  pending_.push_back(Named{std::move(id), hold, std::move(path), std::move(file.body), std::move(done)});
+  if (pending_.size() == 1) wake_.notify_one();
 }
 
 void QueueWriter::Stop() {
@@ -100,115 +145,61 @@ bool QueueWriter::Settling(const std::string& id) const {
 }
 
 void QueueWriter::Run() {
-  std::vector<Request> batch;
+  std::vector<Named> group;
   while (true) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // stopping, and everything is written
-      batch.swap(pending_);
-      for (const Request& r : batch) settling_.insert(r.id);
+      if (pending_.empty()) return;  // stopping, and everything is synced
+      group.swap(pending_);
     }
-    WriteBatch(batch);
-    {
-      std::lock_guard lock(mutex_);
-      settling_.clear();
-    }
-    batch.clear();
+    Sync(group);
+    group.clear();
   }
 }
 
-void QueueWriter::WriteBatch(std::vector<Request>& batch) {
-  std::vector<Item> items(batch.size());
-  // 1. Write every file under its temporary name (a streamed body is in
-  //    its file already: only the envelope around it is written).
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Item& it = items[i];
-    const StagedFile& file = batch[i].file;
-    it.directory = root_ + (batch[i].hold ? "/hold" : "/incoming");
-    it.final_path = it.directory + "/" + batch[i].id;
-    errno = 0;
-    if (file.body && file.body->spilled()) {
-      it.temporary = file.body->path();
-      uint64_t back_offset = file.front.size() + file.body->size();
-      if (!WriteAt(file.body->fd(), file.back, back_offset) || !WriteAt(file.body->fd(), file.front, 0)) {
-        Fail(&it, "write");
-      }
-      continue;
-    }
-    it.temporary = it.directory + "/.tmp-" + batch[i].id;
-    it.fd = open(it.temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (it.fd < 0) {
-      Fail(&it, "open");
-      continue;
-    }
-    std::string_view body = file.body ? file.body->memory() : std::string_view();
-    if (!WriteAt(it.fd, file.front, 0) || !WriteAt(it.fd, body, file.front.size()) ||
-        !WriteAt(it.fd, file.back, file.front.size() + body.size())) {
-      Fail(&it, "write");
-    }
+void QueueWriter::Sync(std::vector<Named>& group) {
+  // One syncfs for the group: every file's data and name at once. Its
+  // error covers every writeback since the previous syncfs through
+  // `sync_fd_`: this group's, and perhaps that of files named meanwhile,
+  // which then fail as well.
+  int error = syncfs(sync_fd_) != 0 ? errno : 0;
+  const char* step = "syncfs";
+  std::vector<Named> also;
+  if (error != 0) {
+    std::lock_guard lock(mutex_);
+    also.swap(pending_);
   }
-  // 2. Give them their names (never over an existing message: a repeated id
-  //    must fail, not replace), then make contents and names durable.
-  //    Nothing is acknowledged before all of it.
-  for (Item& it : items) {
-    if (it.error != 0) continue;
-    if (renameat2(AT_FDCWD, it.temporary.c_str(), AT_FDCWD, it.final_path.c_str(), RENAME_NOREPLACE) == 0) {
-      it.renamed = true;
-    } else {
-      Fail(&it, "rename");
-    }
-  }
-  bool any_renamed = false;
-  for (const Item& it : items) any_renamed = any_renamed || it.renamed;
-  // One syncfs for the batch: every file's data and name at once (one
-  // journal commit, or one writeback pass without a journal, and one device
-  // flush), instead of a file and a directory fsync per message. Its error
-  // covers every writeback since the previous syncfs through `sync_fd_`
-  // (opened once, with the writer), so all of this batch's. The queue should live on a filesystem of its own,
-  // so that this writes nothing else.
-  int sync_error = 0;
-  if (any_renamed && syncfs(sync_fd_) != 0) sync_error = errno;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Item& it = items[i];
-    if (it.fd >= 0 && close(it.fd) != 0) Fail(&it, "close");
-    it.fd = -1;
-    // A streamed body was written before the batch: a writeback error then
-    // may have been reported to an earlier syncfs, but is reported to the
-    // file's own descriptor too (its data is on disk after the syncfs, so
-    // this costs nothing more).
-    const std::unique_ptr<BodySpool>& body = batch[i].file.body;
-    if (it.renamed && it.error == 0 && body && body->spilled() && fdatasync(body->fd()) != 0) Fail(&it, "fdatasync");
-    if (it.renamed && it.error == 0 && sync_error != 0) {
-      it.error = sync_error;
-      it.step = "syncfs";
-    }
-  }
-  // A file that failed on the way is removed under whichever name it has,
-  // so that what the client will send again is not delivered as well.
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const Item& it = items[i];
-    if (it.error != 0) unlink((it.renamed ? it.final_path : it.temporary).c_str());
-    if (batch[i].file.body) batch[i].file.body->Release();  // named, or removed
-  }
-  uint64_t failures = 0;
+  for (Named& n : also) group.push_back(std::move(n));
   std::vector<std::string> stored;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const Item& it = items[i];
-    if (it.error == 0) {
-      batch[i].done(StoreOutcome::kStored, "");
-      if (!batch[i].hold) stored.push_back(batch[i].id);
+  uint64_t failures = 0;
+  for (Named& n : group) {
+    int failed = error;
+    // A streamed body was written before this sync began: a writeback
+    // error then may have been reported to an earlier syncfs, but is
+    // reported to the file's own descriptor too (its data is on disk now,
+    // so this costs nothing more).
+    if (failed == 0 && n.body && n.body->fd() >= 0 && fdatasync(n.body->fd()) != 0) failed = errno;
+    if (n.body) n.body->Release();  // its file has its name: the spool no longer owns it
+    if (failed == 0) {
+      n.done(StoreOutcome::kStored, "");
+      if (!n.hold) stored.push_back(n.id);
       continue;
     }
+    // Removed, so that what the client will send again is not delivered as well.
+    unlink(n.path.c_str());
     ++failures;
-    StoreOutcome outcome = it.error == ENOSPC || it.error == EDQUOT ? StoreOutcome::kNoSpace : StoreOutcome::kFailed;
-    batch[i].done(outcome, std::string(it.step) + " " + it.temporary + ": " + std::strerror(it.error));
+    n.done(OutcomeOf(failed),
+           std::string(error != 0 ? step : "fdatasync") + " " + n.path + ": " + std::strerror(failed));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const Named& n : group) settling_.erase(n.id);
+    stats_.batches++;
+    stats_.files += group.size();
+    stats_.failures += failures;
   }
   if (on_stored_ && !stored.empty()) on_stored_(std::move(stored));
-  std::lock_guard lock(mutex_);
-  stats_.batches++;
-  stats_.files += batch.size();
-  stats_.failures += failures;
 }
 
 }  // namespace postern::queue
