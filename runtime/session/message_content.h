@@ -15,7 +15,8 @@
 // longer than `header_section` bytes is not kept: header_too_big(), and
 // the session refuses the message (Postfix has no such limit; a header
 // section that large is no legitimate mail, and skipping its checks would
-// let a sender hide headers from them). Pure, thread-compatible.
+// let a sender hide headers from them). No I/O of its own (the spool's
+// only); thread-compatible.
 #pragma once
 
 #include <cstdint>

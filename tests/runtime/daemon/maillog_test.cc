@@ -11,24 +11,21 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/runtime/temp_directory.h"
+
 namespace postern::daemon {
 namespace {
 
 class MailLogTest : public ::testing::Test {
  protected:
-  MailLogTest() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "postern-log-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    path_ = dir_ + "/maillog";
-  }
-  ~MailLogTest() override { std::filesystem::remove_all(dir_); }
   std::string Text() const {
     std::ifstream in(path_);
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
   }
-  std::string dir_, path_;
+  testing::TempDirectory dir_{"postern-log"};
+  std::string path_ = dir_.path() + "/maillog";
 };
 
 TEST_F(MailLogTest, ALineInPostfixFormat) {

@@ -9,22 +9,20 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/runtime/temp_directory.h"
+
 namespace postern::queue {
 namespace {
 
 class BodySpoolTest : public ::testing::Test {
  protected:
-  BodySpoolTest() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "postern-spool-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-  }
-  ~BodySpoolTest() override { std::filesystem::remove_all(dir_); }
   size_t Files() const {
     size_t n = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++n;
     return n;
   }
-  std::string dir_;
+  testing::TempDirectory temp_{"postern-spool"};
+  const std::string& dir_ = temp_.path();
 };
 
 std::string DigestOf(std::string_view data) {

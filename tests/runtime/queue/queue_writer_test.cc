@@ -12,18 +12,15 @@
 #include <sstream>
 
 #include "runtime/queue/queue_file.h"
+#include "tests/runtime/temp_directory.h"
 
 namespace postern::queue {
 namespace {
 
 class QueueWriterTest : public ::testing::Test {
  protected:
-  QueueWriterTest() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "postern-queue-XXXXXX").string();
-    root_ = mkdtemp(pattern.data());
-  }
-  ~QueueWriterTest() override { std::filesystem::remove_all(root_); }
-  std::string root_;
+  testing::TempDirectory temp_{"postern-queue"};
+  const std::string& root_ = temp_.path();
 };
 
 std::string ReadFile(const std::string& path) {
