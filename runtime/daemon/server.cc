@@ -549,6 +549,8 @@ int Server::Run() {
   auto lock = queue::QueueLock::Acquire(options_.queue_directory);
   if (!lock.ok()) return fail(lock.status().message());
   queue_lock_ = std::move(lock).value();
+  // Before the delivery process and this one's sessions write the queue.
+  queue::RemoveTemporaryFiles(options_.queue_directory);
   // Delivery in a process of its own, forked before this one starts its
   // worker, writer and reloader threads (delivery_process.h). It keeps the
   // helper's delivery channels; this process, which parses SMTP, keeps

@@ -2,7 +2,6 @@
 #include "runtime/qmgr/queue_manager.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <deque>
@@ -84,14 +83,6 @@ QueueManager::Stats QueueManager::stats() const {
 }
 
 Status QueueManager::Start() {
-  // Temporary files a crash left (the writer's own in incoming/ were never
-  // acknowledged either).
-  for (const char* q : {"/incoming", "/deferred"}) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(root_ + q, ec)) {
-      if (StartsWith(entry.path().filename().string(), ".tmp-")) unlink(entry.path().c_str());
-    }
-  }
   // Each active message holds its file open: at most half the descriptors
   // the process may have (the rest are connections and the like).
   struct rlimit limit;

@@ -79,6 +79,15 @@ Status PrepareQueueDirectories(const std::string& root, std::optional<QueueOwner
   return status;
 }
 
+void RemoveTemporaryFiles(const std::string& root) {
+  for (std::string_view queue : kQueueNames) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(root + "/" + std::string(queue), ec)) {
+      if (entry.path().filename().string().starts_with(".tmp-")) unlink(entry.path().c_str());
+    }
+  }
+}
+
 Result<std::vector<QueueEntry>> ListQueue(const std::string& root) {
   std::vector<QueueEntry> entries;
   for (std::string_view queue : kQueueNames) {

@@ -43,6 +43,12 @@ struct QueueOwner {
 };
 Status PrepareQueueDirectories(const std::string& root, std::optional<QueueOwner> owner);
 
+// Removes the temporary files (`.tmp-*`) a crash left in the queues: files
+// being written when the process stopped, never acknowledged. Only the
+// holder of the queue lock may call this, before anything writes the queue:
+// a writer's file in progress looks the same.
+void RemoveTemporaryFiles(const std::string& root);
+
 struct QueueEntry {
   std::string queue;  // one of kQueueNames
   std::string id;

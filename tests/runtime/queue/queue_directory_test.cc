@@ -62,5 +62,17 @@ TEST_F(QueueDirectoryTest, FilesInAQueueAreLeftAsTheyAre) {
   EXPECT_FALSE(ListQueue(q).ok());
 }
 
+TEST_F(QueueDirectoryTest, TemporaryFilesAreRemovedAndMessagesKept) {
+  std::string q = root_ + "/queue";
+  ASSERT_TRUE(PrepareQueueDirectories(q, std::nullopt).ok());
+  std::ofstream(q + "/incoming/.tmp-A1") << "half written";
+  std::ofstream(q + "/deferred/.tmp-B2") << "half rewritten";
+  std::ofstream(q + "/incoming/C3") << "a message";
+  RemoveTemporaryFiles(q);
+  EXPECT_FALSE(std::filesystem::exists(q + "/incoming/.tmp-A1"));
+  EXPECT_FALSE(std::filesystem::exists(q + "/deferred/.tmp-B2"));
+  EXPECT_TRUE(std::filesystem::exists(q + "/incoming/C3"));
+}
+
 }  // namespace
 }  // namespace postern::queue
