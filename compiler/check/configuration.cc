@@ -11,6 +11,7 @@
 #include "compiler/tables/list_items.h"
 #include "mail/ip_address.h"
 #include "mail/master_service_support.h"
+#include "mail/milter_list.h"
 #include "util/strings.h"
 #include "util/suggest.h"
 
@@ -163,7 +164,46 @@ class Checker {
     if (name.find("_sasl_") != std::string::npos && name.ends_with("security_options")) {
       CheckSaslSecurityOptions(name, expanded, value_location);
     }
+    if (name == "smtpd_milters" || name == "non_smtpd_milters") CheckMilters(name, expanded, value_location);
+    if (name == "milter_protocol") CheckMilterProtocol(name, expanded, value_location);
     if (tables::ListMayReferenceTables(spec->type)) CollectTables(name, spec->type, expanded, value_location);
+  }
+
+  // smtpd_milters: endpoints and per-milter settings (MILTER_README). An
+  // endpoint Postfix cannot use or a setting it does not know makes its
+  // milter client fail at run time; here it is an error at its line.
+  void CheckMilters(const std::string& name, const std::string& expanded, const SourceLocation& where) {
+    Result<std::vector<mail::MilterEntry>> milters = mail::ParseMilterList(expanded);
+    if (!milters.ok()) {
+      diagnostics_->Error("PC0110", where, "bad " + name + ": " + milters.status().message(),
+                          "write inet:host:port or unix:/path, or { endpoint, name=value, ... }");
+      return;
+    }
+    for (const mail::MilterEntry& m : *milters) {
+      auto time = [&](const std::optional<std::string>& value, const char* setting) {
+        if (value && !ParseTime(*value, 's')) {
+          diagnostics_->Error("PC0110", where,
+                              "bad " + std::string(setting) + " \"" + *value + "\" for milter " + m.endpoint,
+                              "a time such as 10s or 2m");
+        }
+      };
+      time(m.connect_timeout, "connect_timeout");
+      time(m.command_timeout, "command_timeout");
+      time(m.content_timeout, "content_timeout");
+      if (m.default_action && !mail::IsMilterDefaultAction(*m.default_action)) {
+        diagnostics_->Error("PC0110", where,
+                            "bad default_action \"" + *m.default_action + "\" for milter " + m.endpoint,
+                            "accept, reject, tempfail or quarantine");
+      }
+      if (m.protocol) CheckMilterProtocol("protocol of milter " + m.endpoint, *m.protocol, where);
+    }
+  }
+
+  void CheckMilterProtocol(const std::string& what, const std::string& value, const SourceLocation& where) {
+    if (Result<mail::MilterProtocol> p = mail::ParseMilterProtocol(value); !p.ok()) {
+      diagnostics_->Error("PC0110", where, "bad " + what + ": " + p.status().message(),
+                          "6 (the default), 4, 3 or 2, optionally with no_header_reply");
+    }
   }
 
   // STARTTLS needs a certificate. Without one Postfix's smtpd (and

@@ -7,6 +7,7 @@
 
 #include "mail/ip_address.h"
 #include "runtime/daemon/peer_names.h"
+#include "runtime/milter/queued_message_editor.h"
 #include "util/run_on.h"
 #include "util/strings.h"
 
@@ -281,6 +282,7 @@ asio::awaitable<void> Connection::Run() {
     if (co_await Admit()) {
       if (serving_->peername_lookup) co_await LookUpNames(&peer);
       co_await Converse(peer);
+      if (milters_) co_await milters_->Quit(session_ ? session_->milter_aborts_at_close() : 0);
     }
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
@@ -371,6 +373,25 @@ asio::awaitable<vm::PolicyReply> Connection::AskPolicyServer(const vm::PolicyQue
   co_return vm::PolicyReply{vm::PolicyReply::Status::kAction, *action};
 }
 
+asio::awaitable<void> Connection::AskMilters() {
+  auto warn = [this](const std::string& line) { log_.Write("warning: " + line); };
+  if (!milters_) {
+    milters_ = std::make_unique<milter::MilterChain>(co_await asio::this_coro::executor,
+                                                     serving_->session->config.milters, warn);
+  }
+  const milter::MilterEvent& event = session_->milter_event();
+  if (event.kind != milter::MilterEvent::Kind::kMessage) {
+    session_->MilterAnswered(co_await milters_->Handle(event, nullptr));
+    co_return;
+  }
+  session::MessageToCommit& m = session_->message_to_commit();
+  milter::QueuedMessageEditor editor(
+      m.message, m.body, [this, id = m.message.id] { return shared_->writer->NewBody(id); }, warn);
+  milter::Outcome outcome = co_await milters_->Handle(event, &editor);
+  editor.Finish();
+  session_->MilterAnswered(outcome);
+}
+
 asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
   session::SessionEnvironment env;
   env.new_queue_id = [this] { return shared_->ids.Next(); };
@@ -416,6 +437,9 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
         break;
       case session::Session::Next::kAskNetwork:
         co_await AskNetwork();
+        break;
+      case session::Session::Next::kMilter:
+        co_await AskMilters();
         break;
       case session::Session::Next::kStartTls: {
         Result<session::TlsInfo> tls = co_await Handshake();

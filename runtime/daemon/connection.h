@@ -18,6 +18,7 @@
 #include <string>
 
 #include "runtime/daemon/serving.h"
+#include "runtime/milter/milter_chain.h"
 #include "runtime/policy/policy_client.h"
 #include "runtime/sasl/dovecot_auth_client.h"
 #include "runtime/session/session.h"
@@ -59,6 +60,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // and the policy servers.
   boost::asio::awaitable<void> AskNetwork();
   boost::asio::awaitable<vm::PolicyReply> AskPolicyServer(const vm::PolicyQuestion& question);
+  // smtpd_milters: the event the session asks its milters about; at the
+  // end of a message they edit the message to be stored.
+  boost::asio::awaitable<void> AskMilters();
   std::string LimiterKey() const;
   // smtpd_timeout and the like: the read, write or handshake that begins
   // must end within `seconds`. One watchdog timer per connection, armed
@@ -83,7 +87,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<sasl::DovecotAuthClient> sasl_;  // smtpd_sasl_auth_enable
   // check_policy_service: a client per server, kept for the session.
   std::map<std::string, std::unique_ptr<policy::PolicyClient>> policy_clients_;
-  uint32_t sasl_id_ = 0;  // the exchange in progress
+  std::unique_ptr<milter::MilterChain> milters_;  // made at the first milter event
+  uint32_t sasl_id_ = 0;                          // the exchange in progress
   std::string address_;
   bool admitted_ = false;
   uint64_t registration_ = 0;  // in DaemonShared::registry, from Start() on

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -42,7 +43,7 @@ void BodySpool::Fail(const char* step) {
 void BodySpool::Spill() {
   path_ = directory_ + "/.tmp-" + id_;
   errno = 0;
-  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd_ < 0) Fail("create");
 }
 
@@ -60,6 +61,24 @@ void BodySpool::Flush() {
     written_ += static_cast<uint64_t>(n);
   }
   memory_.clear();  // the capacity stays: it is the buffer of the next write
+}
+
+Result<std::string> BodySpool::Read(uint64_t position, size_t n) const {
+  if (error_ != 0) return Status::Temporary(failed_step_ + " " + path_ + ": " + std::strerror(error_));
+  std::string out;
+  if (position >= size_) return out;
+  n = static_cast<size_t>(std::min<uint64_t>(n, size_ - position));
+  out.resize(n);
+  size_t done = 0;
+  while (done < n && position + done < written_) {  // the part in the file
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n - done, written_ - (position + done)));
+    ssize_t got = pread(fd_, out.data() + done, want, static_cast<off_t>(offset_ + position + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return Status::Temporary("read " + path_ + ": " + std::strerror(got < 0 ? errno : EIO));
+    done += static_cast<size_t>(got);
+  }
+  if (done < n) memory_.copy(out.data() + done, n - done, position + done - written_);
+  return out;
 }
 
 Status BodySpool::Finish() {

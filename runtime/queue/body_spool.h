@@ -42,6 +42,11 @@ class BodySpool {
   Status Finish();
   bool no_space() const;
 
+  // Up to `n` bytes of the body from `position`, read back from the file
+  // or memory (milters read the message before it is stored). An error
+  // after a write failure, whose bytes are gone.
+  Result<std::string> Read(uint64_t position, size_t n) const;
+
   uint64_t size() const { return size_; }
   // Whether the body is in its file (else all of it is in memory()).
   bool spilled() const { return fd_ >= 0; }

@@ -59,6 +59,17 @@ uint64_t NextEvent() {
   return events.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+// Whether a command word is a message header label ("From:"), as Postfix's
+// is_header() has it: printable characters up to a colon.
+bool LooksLikeHeader(std::string_view word) {
+  size_t colon = word.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  for (char c : word.substr(0, colon)) {
+    if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment)
@@ -105,7 +116,10 @@ void Session::Start(const std::optional<TlsInfo>& wrapped) {
           output_ += d.reply + "\r\n";
           return;
         }
-        Reply("220 " + config_.banner);
+        milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kConnect);
+        event.client = milter::ClientInfo{peer_.name, peer_.address, static_cast<uint16_t>(peer_.port),
+                                          peer_.address.find(':') != std::string::npos};
+        AskMilters(std::move(event), [this](const milter::Outcome& outcome) { ConnectMiltered(outcome); });
       });
 }
 
@@ -141,6 +155,8 @@ Session::Next Session::next() const {
       return Next::kAuthenticate;
     case Phase::kNetwork:
       return Next::kAskNetwork;
+    case Phase::kMilter:
+      return Next::kMilter;
     case Phase::kClosed:
       return Next::kClose;
     default:
@@ -358,12 +374,22 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
     case Verb::kHelp:  // Postfix's smtpd has neither HELP nor EXPN
     case Verb::kExpn:
     case Verb::kUnknown:
-      if (config_.forbidden_commands.Match(ToLower(c.name))) {
-        // A web browser or proxy talking to the SMTP port (smtpd_forbidden_commands).
+      if (LooksLikeHeader(c.name) || config_.forbidden_commands.Match(ToLower(c.name))) {
+        // A web browser or proxy talking to the SMTP port (smtpd_forbidden_commands),
+        // or message headers sent as commands (Postfix's is_header test).
         Log("warning: non-SMTP command from " + ClientText() + ": " + line.text.substr(0, 100));
         Reply("221 2.7.0 Error: I can break rules, too. Goodbye.");
         Close();
         return;
+      }
+      if (!config_.milters.empty()) {
+        milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kUnknown);
+        event.args = {c.name};
+        AskMilters(std::move(event), [this](const milter::Outcome& outcome) {
+          std::optional<std::string> reply = MilterReply("UNKNOWN", outcome, "", "");
+          Reply(reply ? *reply : "500 5.5.2 Error: command not recognized");
+        });
+        break;
       }
       Reply("500 5.5.2 Error: command not recognized");
       break;
@@ -381,6 +407,10 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
     pending_decision_->counted = counted;  // once the policy has decided (NetworkAnswered)
     return;
   }
+  if (phase_ == Phase::kMilter && pending_milter_) {
+    if (!counted_later) pending_milter_->counted = counted;  // once the milters answered (MilterAnswered)
+    return;
+  }
   if (!counted_later) CountCommand(counted, output_before);
 }
 
@@ -390,16 +420,32 @@ void Session::Helo(const Command& c, bool extended) {
     return;
   }
   ResetTransaction();
+  if (helo_given_ && milters_connected_) milter_abort_pending_ = true;  // Postfix's helo_reset
   // As Postfix keeps it: the policy, the logs and the Received: header see
   // no control characters (a CR there would start a header of its own).
   facts_.helo = Printable(c.argument);
   facts_.event = NextEvent();
   Decide(
       extended ? "EHLO" : "HELO", [this] { return context_->policy->Run(vm::VmStage::kHelo, facts_); },
-      [this, extended](const vm::Decision& d) { HeloDecided(d, extended); });
+      [this, extended, name = c.argument](const vm::Decision& d) {
+        if (d.kind != vm::Decision::Kind::kAccept) return HeloDecided(d, extended, false);
+        milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kHelo);
+        event.args = {name};
+        AskMilters(std::move(event), [this, d, extended](const milter::Outcome& outcome) {
+          // A milter that refuses the connection or HELO does not refuse
+          // HELO: its reply comes at MAIL (Sendmail's way, and Postfix's).
+          std::optional<std::string> reply = MilterReply("HELO", outcome, "", "");
+          if (reply && reply->starts_with("421")) {
+            Reply(*reply);
+            Close();
+            return;
+          }
+          HeloDecided(d, extended, reply && reply->front() == '5');
+        });
+      });
 }
 
-void Session::HeloDecided(const vm::Decision& d, bool extended) {
+void Session::HeloDecided(const vm::Decision& d, bool extended, bool milter_rejected) {
   if (d.kind != vm::Decision::Kind::kAccept) {
     LogReject("HELO", d.reply, "");
     Reply(d.reply);
@@ -409,6 +455,11 @@ void Session::HeloDecided(const vm::Decision& d, bool extended) {
   esmtp_ = extended;
   if (!extended) {
     Reply("250 " + config_.hostname);
+    return;
+  }
+  if (milter_rejected) {
+    // Postfix announces nothing but ENHANCEDSTATUSCODES then.
+    ReplyLines(250, {config_.hostname, "ENHANCEDSTATUSCODES"});
     return;
   }
   std::vector<std::string> lines = {config_.hostname, "PIPELINING"};
@@ -486,10 +537,23 @@ void Session::Mail(const Command& c) {
   facts_.recipient_count = 0;
   facts_.event = NextEvent();
   instance_ = NextInstance();
+  std::vector<std::string> milter_args = {"<" + c.path + ">"};
+  for (const auto& [name, value] : c.parameters) milter_args.push_back(value.empty() ? name : name + "=" + value);
   Decide(
       "MAIL", [this] { return context_->policy->Run(vm::VmStage::kMail, facts_); },
-      [this, ret, envid, body_type, smtputf8](const vm::Decision& d) {
-        MailDecided(d, ret, envid, body_type, smtputf8);
+      [this, ret, envid, body_type, smtputf8, milter_args](const vm::Decision& d) {
+        if (d.kind != vm::Decision::Kind::kAccept) return MailDecided(d, ret, envid, body_type, smtputf8);
+        milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kMail);
+        event.args = milter_args;
+        AskMilters(std::move(event), [this, d, ret, envid, body_type, smtputf8](const milter::Outcome& outcome) {
+          if (std::optional<std::string> reply = MilterReply("MAIL", outcome, facts_.sender, "")) {
+            facts_.has_sender = false;
+            Reply(*reply);
+            if (reply->starts_with("421")) Close();
+            return;
+          }
+          MailDecided(d, ret, envid, body_type, smtputf8);
+        });
       });
 }
 
@@ -558,9 +622,23 @@ void Session::Rcpt(const Command& c) {
   facts_.recipient = std::move(recipient);
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
+  std::vector<std::string> milter_args = {"<" + c.path + ">"};
+  for (const auto& [name, value] : c.parameters) milter_args.push_back(value.empty() ? name : name + "=" + value);
   Decide(
       "RCPT", [this] { return context_->policy->CheckRecipient(facts_); },
-      [this, notify, original](const vm::Decision& d) { RcptDecided(d, notify, original); });
+      [this, notify, original, milter_args](const vm::Decision& d) {
+        if (d.kind != vm::Decision::Kind::kAccept) return RcptDecided(d, notify, original);
+        milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kRcpt);
+        event.args = milter_args;
+        AskMilters(std::move(event), [this, d, notify, original](const milter::Outcome& outcome) {
+          if (std::optional<std::string> reply = MilterReply("RCPT", outcome, "", facts_.recipient)) {
+            Reply(*reply);
+            if (reply->starts_with("421")) Close();
+            return;
+          }
+          RcptDecided(d, notify, original);
+        });
+      });
 }
 
 void Session::RcptDecided(const vm::Decision& d, const std::string& notify, const std::string& original) {
@@ -602,7 +680,18 @@ void Session::Data(const Command& c, bool crlf) {
   facts_.event = NextEvent();
   Decide(
       "DATA", [this] { return context_->policy->Run(vm::VmStage::kData, facts_); },
-      [this, crlf](const vm::Decision& d) { DataDecided(d, crlf); });
+      [this, crlf](const vm::Decision& d) {
+        if (d.kind != vm::Decision::Kind::kAccept) return DataDecided(d, crlf);
+        AskMilters(milter::MilterEvent::Of(milter::MilterEvent::Kind::kData),
+                   [this, d, crlf](const milter::Outcome& outcome) {
+                     if (std::optional<std::string> reply = MilterReply("DATA", outcome, "", "")) {
+                       Reply(*reply);
+                       if (reply->starts_with("421")) Close();
+                       return;
+                     }
+                     DataDecided(d, crlf);
+                   });
+      });
 }
 
 void Session::DataDecided(const vm::Decision& d, bool crlf) {
@@ -671,10 +760,17 @@ void Session::Bdat(const Command& c) {
             LogReject("BDAT", d.reply, "");
             bdat_error_ = d.reply;
             ResetTransaction();
-          } else {
-            Absorb(d);
+            phase_ = Phase::kBdat;
+            return;
           }
-          phase_ = Phase::kBdat;
+          Absorb(d);
+          AskMilters(milter::MilterEvent::Of(milter::MilterEvent::Kind::kData), [this](const milter::Outcome& outcome) {
+            if (std::optional<std::string> reply = MilterReply("DATA", outcome, "", "")) {
+              bdat_error_ = *reply;
+              ResetTransaction();
+            }
+            phase_ = Phase::kBdat;
+          });
         });
     return;
   }
@@ -837,9 +933,9 @@ void Session::EndOfMessage() {
   }
   Absorb(d);
   for (const std::string& warning : d.warnings) Log(queue_id_ + ": warning: header or body: " + warning);
-  Count(command, true);
-  if (actions_.discard) {
-    Log(queue_id_ + ": discard: END-OF-MESSAGE from " + ClientText());
+  if (actions_.discard || milter_discard_) {
+    Count(command, true);
+    if (actions_.discard) Log(queue_id_ + ": discard: END-OF-MESSAGE from " + ClientText());
     Reply("250 2.0.0 Ok: queued as " + queue_id_);
     ResetTransaction();
     errors_ = 0;
@@ -906,7 +1002,9 @@ void Session::EndOfMessage() {
   content_.reset();
   if (!message_id.empty()) Log(queue_id_ + ": message-id=" + message_id);
   commit_.emplace(std::move(commit));
-  phase_ = Phase::kCommit;
+  // The milters see the message as it would be stored, and may edit it.
+  AskMilters(milter::MilterEvent::Of(milter::MilterEvent::Kind::kMessage),
+             [this, command](const milter::Outcome& outcome) { MessageMiltered(outcome, command); });
 }
 
 void Session::Committed(queue::StoreOutcome outcome) {
@@ -1068,6 +1166,8 @@ void Session::Xclient(const Command& c) {
 }
 
 void Session::ResetTransaction() {
+  if (mail_given_ && milters_connected_) milter_abort_pending_ = true;  // Postfix's mail_reset
+  milter_discard_ = false;
   mail_given_ = false;
   sender_.clear();
   ret_.clear();

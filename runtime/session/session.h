@@ -18,6 +18,8 @@
 //                       kStartTls: handshake, then TlsStarted() or close;
 //                       kAuthenticate: send sasl_step() to the
 //                         authentication server, then SaslAnswered();
+//                       kMilter: ask the milters about milter_event(),
+//                         then MilterAnswered();
 //                       kClose: close. } }
 // Thread-compatible: one thread (strand) at a time.
 #pragma once
@@ -30,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/milter/milter_types.h"
 #include "runtime/queue/queue_file.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/sasl/dovecot_auth_protocol.h"
@@ -96,7 +99,7 @@ struct MessageToCommit {
 
 class Session {
  public:
-  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kAskNetwork, kClose };
+  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kAskNetwork, kMilter, kClose };
 
   Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
 
@@ -124,6 +127,16 @@ class Session {
   const std::vector<vm::DnsQuestion>& dns_questions() const { return network_.pending(); }
   const std::vector<vm::PolicyQuestion>& policy_questions() const { return network_.pending_policy(); }
   void NetworkAnswered(const NetworkReplies& replies);
+  // smtpd_milters (SessionConfig::milters): the event the milters are to
+  // be asked about (REQUIRES: next() == kMilter), and their answer. At the
+  // end of a message the milters edit message_to_commit() in place.
+  const milter::MilterEvent& milter_event() const { return milter_event_; }
+  void MilterAnswered(const milter::Outcome& outcome);
+  // After the session closed: how many SMFIC_ABORTs the milters get before
+  // SMFIC_QUIT (Postfix's mail_reset and helo_reset at the end).
+  int milter_aborts_at_close() const {
+    return milters_connected_ ? (milter_abort_pending_ ? 1 : 0) + (helo_given_ ? 1 : 0) : 0;
+  }
   // smtpd_tls_wrappermode: the handshake before the greeting failed; the
   // session ends without a word to the client.
   void WrappedTlsFailed(const std::string& reason);
@@ -146,7 +159,7 @@ class Session {
   // smtpd_soft_error_limit each cost smtpd_error_sleep_time).
   int64_t reply_delay_ms() const { return reply_delay_ms_; }
   Next next() const;
-  // REQUIRES: next() == kCommit.
+  // REQUIRES: next() == kCommit, or kMilter at the end of a message.
   MessageToCommit& message_to_commit() { return *commit_; }
 
   bool in_transaction() const { return mail_given_; }
@@ -156,8 +169,9 @@ class Session {
  private:
   // kSaslServer: waiting for the authentication server; kSaslClient: for
   // the client's answer to a 334 challenge.
-  // kNetwork: waiting for the DNS records of a policy stage.
-  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kNetwork, kClosed };
+  // kNetwork: waiting for the DNS records of a policy stage; kMilter: for
+  // the milters' answer.
+  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kNetwork, kMilter, kClosed };
   struct Recipient {
     std::string address;
     std::string original;
@@ -216,11 +230,25 @@ class Session {
   void PrepareFacts(const char* command);
   std::string NextInstance();
   // The commands after their policy stage decided.
-  void HeloDecided(const vm::Decision& d, bool extended);
+  // `milter_rejected`: a milter refused the connection (5xx).
+  void HeloDecided(const vm::Decision& d, bool extended, bool milter_rejected);
   void MailDecided(const vm::Decision& d, const std::string& ret, const std::string& envid,
                    const std::string& body_type, bool smtputf8);
   void RcptDecided(const vm::Decision& d, const std::string& notify, const std::string& original);
   void DataDecided(const vm::Decision& d, bool crlf);
+  // Milters (session_milter.cc): asks them about `event` and hands their
+  // answer to `then` (at once when there are none, or the transaction is
+  // discarded).
+  void AskMilters(milter::MilterEvent event, std::function<void(const milter::Outcome&)> then);
+  // The macro values known now (MILTER_README's table).
+  milter::MacroValues MilterMacros() const;
+  // Postfix's check_milter_reply: logs a milter's hold, discard or reject
+  // at `stage` and gives the reply to send, if any (hold and discard go on).
+  std::optional<std::string> MilterReply(const char* stage, const milter::Outcome& outcome, const std::string& sender,
+                                         const std::string& recipient);
+  void ConnectMiltered(const milter::Outcome& outcome);
+  // The end of a message after the milters: stored, held, discarded or refused.
+  void MessageMiltered(const milter::Outcome& outcome, const char* command);
   bool BareNewlineRefused() const;
   std::string Protocol() const;
   std::string ReceivedHeader() const;
@@ -249,7 +277,16 @@ class Session {
     std::string counted;  // the command to count once decided ("" for the connect stage)
   };
   std::optional<PendingDecision> pending_decision_;
-  std::string sasl_method_;  // the mechanism that authenticated the client
+  milter::MilterEvent milter_event_;
+  struct PendingMilter {
+    std::function<void(const milter::Outcome&)> then;
+    std::string counted;  // the command to count once answered
+  };
+  std::optional<PendingMilter> pending_milter_;
+  bool milters_connected_ = false;     // the connect event was sent
+  bool milter_abort_pending_ = false;  // a transaction ended since the last event (SMFIC_ABORT)
+  bool milter_discard_ = false;        // a milter discarded the transaction: no more milter events
+  std::string sasl_method_;            // the mechanism that authenticated the client
   smtp::LineReader lines_;
   std::string output_;
   int64_t reply_delay_ms_ = 0;

@@ -1,6 +1,7 @@
 // session_config.cc: see session_config.h.
 #include "runtime/session/session_config.h"
 
+#include "mail/milter_list.h"
 #include "mail/parameter_list.h"
 #include "runtime/image/image_parameters.h"
 #include "runtime/tls/server_tls_files.h"
@@ -8,6 +9,72 @@
 #include "util/strings.h"
 
 namespace postern::session {
+
+namespace {
+
+milter::DefaultAction DefaultActionOf(std::string_view value) {
+  if (EqualsIgnoreCase(value, "accept")) return milter::DefaultAction::kAccept;
+  if (EqualsIgnoreCase(value, "reject")) return milter::DefaultAction::kReject;
+  if (EqualsIgnoreCase(value, "quarantine")) return milter::DefaultAction::kQuarantine;
+  return milter::DefaultAction::kTempfail;
+}
+
+std::vector<std::string> MacroNames(const image::Image& image, std::string_view name) {
+  return SplitAny(image.Text(name), " ,\t\r\n");
+}
+
+// smtpd_milters with the milter_* parameters; the compiler checked them
+// (a value that does not parse here leaves the main.cf setting).
+std::vector<milter::MilterSettings> ReadMilters(const image::Image& image) {
+  std::vector<milter::MilterSettings> milters;
+  Result<std::vector<mail::MilterEntry>> entries = mail::ParseMilterList(image.Text("smtpd_milters"));
+  if (!entries.ok()) return milters;
+  milter::MilterSettings base;
+  base.connect_timeout = std::chrono::seconds(image::TimeParameter(image, "milter_connect_timeout"));
+  base.command_timeout = std::chrono::seconds(image::TimeParameter(image, "milter_command_timeout"));
+  base.content_timeout = std::chrono::seconds(image::TimeParameter(image, "milter_content_timeout"));
+  base.default_action = DefaultActionOf(image.Text("milter_default_action"));
+  if (auto p = mail::ParseMilterProtocol(image.Text("milter_protocol")); p.ok()) {
+    base.version = p->version;
+    base.no_header_reply = p->no_header_reply;
+  }
+  using milter::MacroStage;
+  auto stage = [&base](MacroStage s) -> std::vector<std::string>& { return base.macros[static_cast<size_t>(s)]; };
+  stage(MacroStage::kConnect) = MacroNames(image, "milter_connect_macros");
+  stage(MacroStage::kHelo) = MacroNames(image, "milter_helo_macros");
+  stage(MacroStage::kMail) = MacroNames(image, "milter_mail_macros");
+  stage(MacroStage::kRcpt) = MacroNames(image, "milter_rcpt_macros");
+  stage(MacroStage::kData) = MacroNames(image, "milter_data_macros");
+  stage(MacroStage::kEndOfHeaders) = MacroNames(image, "milter_end_of_header_macros");
+  stage(MacroStage::kEndOfMessage) = MacroNames(image, "milter_end_of_data_macros");
+  base.unknown_command_macros = MacroNames(image, "milter_unknown_command_macros");
+  auto seconds = [](const std::optional<std::string>& value, std::chrono::seconds fallback) {
+    std::optional<long long> s = value ? ParseTime(*value, 's') : std::nullopt;
+    return s ? std::chrono::seconds(*s) : fallback;
+  };
+  for (const mail::MilterEntry& entry : *entries) {
+    milter::MilterSettings m = base;
+    m.endpoint = entry.endpoint;
+    if (StartsWith(m.endpoint, "local:")) m.endpoint = "unix:" + m.endpoint.substr(6);
+    if (StartsWith(m.endpoint, "unix:") && m.endpoint.size() > 5 && m.endpoint[5] != '/') {
+      m.endpoint = "unix:" + image.Text("queue_directory") + "/" + m.endpoint.substr(5);
+    }
+    m.connect_timeout = seconds(entry.connect_timeout, base.connect_timeout);
+    m.command_timeout = seconds(entry.command_timeout, base.command_timeout);
+    m.content_timeout = seconds(entry.content_timeout, base.content_timeout);
+    if (entry.default_action) m.default_action = DefaultActionOf(*entry.default_action);
+    if (entry.protocol) {
+      if (auto p = mail::ParseMilterProtocol(*entry.protocol); p.ok()) {
+        m.version = p->version;
+        m.no_header_reply = p->no_header_reply;
+      }
+    }
+    milters.push_back(std::move(m));
+  }
+  return milters;
+}
+
+}  // namespace
 
 SessionConfig ReadSessionConfig(const image::Image& image) {
   using image::BoolParameter;
@@ -68,6 +135,13 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   };
   c.sasl_security_options = options("smtpd_sasl_security_options");
   c.sasl_tls_security_options = options("smtpd_sasl_tls_security_options");
+  c.milters = ReadMilters(image);
+  c.milter_daemon_name = image.Text("milter_macro_daemon_name");
+  c.milter_v = image.Text("milter_macro_v");
+  for (const std::string& pair : SplitAny(image.Text("milter_macro_defaults"), " ,\t\r\n")) {
+    size_t eq = pair.find('=');
+    if (eq != std::string::npos) c.milter_macro_defaults.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
+  }
   return c;
 }
 

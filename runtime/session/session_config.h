@@ -14,6 +14,7 @@
 #include "mail/domain_list.h"
 #include "mail/network_list.h"
 #include "runtime/image/image.h"
+#include "runtime/milter/milter_types.h"
 #include "runtime/resolve/resolver.h"
 #include "runtime/smtp/data_decoder.h"
 #include "runtime/vm/policy_vm.h"
@@ -72,6 +73,13 @@ struct SessionConfig {
   // forward_secrecy): which mechanisms are offered without and with TLS.
   std::vector<std::string> sasl_security_options;
   std::vector<std::string> sasl_tls_security_options;
+  // smtpd_milters, each with its milter_* settings and per-milter
+  // overrides (MILTER_README); unix:path relative to queue_directory.
+  std::vector<milter::MilterSettings> milters;
+  std::string milter_daemon_name;  // milter_macro_daemon_name ({daemon_name})
+  std::string milter_v;            // milter_macro_v (v)
+  // milter_macro_defaults: values of macros that have none of their own.
+  std::vector<std::pair<std::string, std::string>> milter_macro_defaults;
 };
 
 SessionConfig ReadSessionConfig(const image::Image& image);

@@ -62,6 +62,10 @@ void Session::NetworkAnswered(const NetworkReplies& replies) {
     pending_decision_->counted = pending.counted;
     return;
   }
+  if (phase_ == Phase::kMilter) {  // the milters next
+    pending_milter_->counted = pending.counted;
+    return;
+  }
   // The command is counted as HandleLine would have (DATA and BDAT that
   // go on count later).
   if (!pending.counted.empty() && phase_ == Phase::kCommand) {

@@ -1,8 +1,10 @@
 """The real peers tests talk to: Postfix's smtp-sink (an SMTP or LMTP
 server that records every message it accepts, or refuses as told),
 Debian's dnsmasq (a DNS server for a test zone on a loopback port) and
-Dovecot (an authentication server only, for SMTP AUTH)."""
+Dovecot (an authentication server only, for SMTP AUTH), policy servers
+(postgrey, policyd-spf) and Milter applications (a scripted pymilter)."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -344,3 +346,48 @@ class SpfPolicyServer:
 
     def __exit__(self, *exc):
         self.server.close()
+
+
+class ScriptedMilter:
+    """tests/integration/milters/scripted_milter.py (Debian's python3-milter)
+    on a loopback port, recording the events it is sent in `log` (a JSON
+    line each) and acting as each message tells it; `connect` is what it
+    answers to the connect event. `available()` says whether pymilter is
+    installed for /usr/bin/python3."""
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "milters", "scripted_milter.py")
+
+    @staticmethod
+    def available():
+        return subprocess.run(["/usr/bin/python3", "-c", "import Milter"], capture_output=True).returncode == 0
+
+    def __init__(self, log, connect="continue"):
+        self.log, self.connect = log, connect
+        self.process = None
+        self.port = None
+
+    def __enter__(self):
+        for _ in range(5):
+            self.port = free_port()
+            self.process = subprocess.Popen(
+                ["/usr/bin/python3", self.SCRIPT, str(self.port), self.log, "--connect", self.connect],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if _wait_listening(self.process,
+                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
+                               "the scripted milter"):
+                return self
+        raise RuntimeError("the scripted milter did not start")
+
+    def events(self):
+        """The events recorded so far, as dicts."""
+        if not os.path.exists(self.log):
+            return []
+        return [json.loads(line) for line in open(self.log) if line.strip()]
+
+    def forget(self):
+        open(self.log, "w").close()
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)

@@ -241,16 +241,17 @@ def office_config(source, root, master_cf, settings):
 class SideBySide:
     """posternd and a private Postfix on the same configuration, each smtpd
     service of `services` on a loopback port of its own (posternd with
-    `posternd_args`, Postfix with `resolv_conf` as PrivatePostfix takes it). Inside the `with`:
+    `posternd_args`, Postfix with `resolv_conf` and the main.cf settings
+    `postfix_extra` as PrivatePostfix takes them). Inside the `with`:
     `theirs` and `ours`, the ports by service; after it: `postfix_log` and
     `posternd_log`, the two servers' logs."""
 
-    def __init__(self, args, config, root, services, posternd_args=(), resolv_conf=None):
+    def __init__(self, args, config, root, services, posternd_args=(), resolv_conf=None, postfix_extra=None):
         self.args, self.config, self.root, self.services = args, config, root, services
         self.posternd_args = list(posternd_args)
         self.theirs = {s: free_port() for s in services if s != "smtp"}
-        self.instance = PrivatePostfix(config, os.path.join(root, "postfix"), inet_ports=self.theirs,
-                                       resolv_conf=resolv_conf)
+        self.instance = PrivatePostfix(config, os.path.join(root, "postfix"), extra=postfix_extra,
+                                       inet_ports=self.theirs, resolv_conf=resolv_conf)
         self.theirs["smtp"] = self.instance.port
         self.ours = {s: free_port() for s in services}
         self.ours_root = os.path.join(root, "posternd")

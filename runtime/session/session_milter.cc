@@ -1,0 +1,143 @@
+// session_milter.cc: the SMTP session's side of smtpd_milters
+// (MILTER_README): which event the milters are asked about at each stage,
+// the macros they are sent, and what their answers do, as Postfix's smtpd
+// (check_milter_reply) and cleanup(8) do it.
+#include "runtime/session/session.h"
+#include "util/strings.h"
+
+namespace postern::session {
+
+void Session::AskMilters(milter::MilterEvent event, std::function<void(const milter::Outcome&)> then) {
+  if (config_.milters.empty() || milter_discard_ ||
+      (!milters_connected_ && event.kind != milter::MilterEvent::Kind::kConnect)) {
+    then(std::nullopt);
+    return;
+  }
+  milters_connected_ = true;
+  event.abort_first = milter_abort_pending_;
+  milter_abort_pending_ = false;
+  event.macros = MilterMacros();
+  milter_event_ = std::move(event);
+  pending_milter_ = PendingMilter{std::move(then), ""};
+  phase_ = Phase::kMilter;
+}
+
+void Session::MilterAnswered(const milter::Outcome& outcome) {
+  if (phase_ != Phase::kMilter || !pending_milter_) return;
+  PendingMilter pending = std::move(*pending_milter_);
+  pending_milter_.reset();
+  phase_ = Phase::kCommand;
+  size_t output_before = output_.size();
+  pending.then(outcome);
+  if (phase_ == Phase::kMilter) {  // the next event right away
+    pending_milter_->counted = pending.counted;
+    return;
+  }
+  if (!pending.counted.empty() && phase_ == Phase::kCommand) CountCommand(pending.counted, output_before);
+  Process();
+}
+
+milter::MacroValues Session::MilterMacros() const {
+  milter::MacroValues m;
+  m["j"] = config_.hostname;
+  m["_"] = peer_.reverse_name + " [" + peer_.address + "]" +
+           (EqualsIgnoreCase(peer_.name, peer_.reverse_name) ? "" : " (may be forged)");
+  m["daemon_name"] = config_.milter_daemon_name;
+  m["daemon_addr"] = peer_.server_address;
+  m["daemon_port"] = std::to_string(peer_.server_port);
+  m["v"] = config_.milter_v;
+  m["client_addr"] = peer_.address;
+  m["client_port"] = std::to_string(peer_.port);
+  m["client_name"] = peer_.name;
+  m["client_ptr"] = peer_.reverse_name;
+  if (!queue_id_.empty()) m["i"] = queue_id_;
+  if (tls_) {
+    m["tls_version"] = tls_->protocol;
+    m["cipher"] = tls_->cipher;
+    m["cipher_bits"] = std::to_string(tls_->bits);
+  }
+  if (!sasl_method_.empty()) {
+    m["auth_type"] = sasl_method_;
+    m["auth_authen"] = facts_.sasl_username;
+  }
+  if (facts_.has_sender) m["mail_addr"] = facts_.sender;
+  if (!facts_.recipient.empty()) m["rcpt_addr"] = facts_.recipient;
+  for (const auto& [name, value] : config_.milter_macro_defaults) {
+    std::string_view key = name;
+    if (key.size() > 2 && key.front() == '{' && key.back() == '}') key = key.substr(1, key.size() - 2);
+    m.emplace(std::string(key), value);  // only where there is no value
+  }
+  return m;
+}
+
+std::optional<std::string> Session::MilterReply(const char* stage, const milter::Outcome& outcome,
+                                                const std::string& sender, const std::string& recipient) {
+  if (!outcome) return std::nullopt;
+  std::string action = "milter-reject", text;
+  std::optional<std::string> reply;
+  switch (outcome->kind) {
+    case milter::Response::Kind::kHold:
+      actions_.hold = true;
+      action = "milter-hold";
+      text = "milter triggers HOLD action";
+      break;
+    case milter::Response::Kind::kDiscard:
+      milter_discard_ = true;
+      action = "milter-discard";
+      text = "milter triggers DISCARD action";
+      break;
+    case milter::Response::Kind::kShutdown:
+      reply = text = "421 4.7.0 Server closing connection";
+      break;
+    case milter::Response::Kind::kReply:
+      reply = text = outcome->reply;
+      break;
+  }
+  std::string line = QueueIdOrNoqueue() + ": " + action + ": " + stage + " from " + ClientText() + ": " + text + ";";
+  if (!sender.empty() || facts_.has_sender) line += " from=<" + (sender.empty() ? facts_.sender : sender) + ">";
+  if (!recipient.empty()) line += " to=<" + recipient + ">";
+  line += " proto=" + Protocol();
+  if (!facts_.helo.empty()) line += " helo=<" + facts_.helo + ">";
+  Log(line);
+  return reply;
+}
+
+void Session::ConnectMiltered(const milter::Outcome& outcome) {
+  std::optional<std::string> reply = MilterReply("CONNECT", outcome, "", "");
+  if (reply && reply->starts_with("421")) {
+    Reply("421 " + config_.hostname + " Service unavailable - try again later");
+    Close();
+  } else if (reply && reply->front() == '5') {
+    // The reply stays with the milter: MAIL gets it.
+    Reply("554 " + config_.hostname + " ESMTP not accepting connections");
+  } else {
+    Reply("220 " + config_.banner);
+  }
+}
+
+void Session::MessageMiltered(const milter::Outcome& outcome, const char* command) {
+  std::string recipient = commit_->message.recipients.size() == 1 ? commit_->message.recipients.front().address : "";
+  std::optional<std::string> reply = MilterReply("END-OF-MESSAGE", outcome, commit_->message.sender, recipient);
+  if (reply) {
+    Count(command, false);
+    Reply(*reply);
+    commit_.reset();
+    ResetTransaction();
+    if (reply->starts_with("421")) Close();
+    return;
+  }
+  Count(command, true);
+  if (milter_discard_ || commit_->message.recipients.empty()) {
+    Reply("250 2.0.0 Ok: queued as " + queue_id_);
+    commit_.reset();
+    ResetTransaction();
+    errors_ = 0;
+    junk_commands_ = 0;
+    return;
+  }
+  commit_->hold = commit_->hold || actions_.hold;
+  commit_->size = commit_->message.content.size() + commit_->body->size();
+  phase_ = Phase::kCommit;
+}
+
+}  // namespace postern::session

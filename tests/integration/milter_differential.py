@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""smtpd_milters, posternd and a private Postfix 3.7 side by side, talking
+to the same Milter applications (MILTER_README): a scripted milter written
+with Debian's python3-milter that refuses, tempfails, discards,
+quarantines and edits as each message asks (headers added, inserted,
+changed and deleted, recipients added and deleted, the sender changed,
+the body replaced), milters that refuse the connection, and an address
+nobody listens on under each milter_default_action.
+
+Compared with Postfix: every SMTP reply, word for word; the events each
+milter was sent (commands, arguments, headers, body and the stable macros)
+in the same order; and every stored message (queue, sender, recipients,
+headers after our Received: and body) after the milters' edits.
+
+Needs root, Debian's postfix and python3-milter (exit 77 otherwise).
+"""
+import email.parser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dns_restrictions_differential import MASTER_CF as STANDARD_MASTER_CF  # noqa: E402
+from peers import ScriptedMilter  # noqa: E402
+from postfix_instance import SKIP, free_port  # noqa: E402
+from posternd import arguments, read_queue_file  # noqa: E402
+from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
+
+SERVICES = ("smtp", "connreject", "conntempfail", "connreply", "deadtempfail", "deadaccept", "deadreject",
+            "deadquarantine", "deadgroup")
+
+
+def master_cf(ports, dead):
+    def service(name, *overrides):
+        return f"{name:<9} inet  n       -       n       -       -       smtpd\n" + "".join(
+            f"  -o {{ {o} }}\n" for o in overrides)
+    extra = (service("connreject", f"smtpd_milters = inet:127.0.0.1:{ports['reject']}")
+             + service("conntempfail", f"smtpd_milters = inet:127.0.0.1:{ports['tempfail']}")
+             + service("connreply", f"smtpd_milters = inet:127.0.0.1:{ports['reply']}")
+             + service("deadtempfail", f"smtpd_milters = inet:127.0.0.1:{dead}")
+             + service("deadaccept", f"smtpd_milters = inet:127.0.0.1:{dead}", "milter_default_action = accept")
+             + service("deadreject", f"smtpd_milters = inet:127.0.0.1:{dead}", "milter_default_action = reject")
+             + service("deadquarantine", f"smtpd_milters = inet:127.0.0.1:{dead}",
+                       "milter_default_action = quarantine")
+             + service("deadgroup", f"smtpd_milters = {{ inet:127.0.0.1:{dead}, default_action=accept }}, "
+                                    f"inet:127.0.0.1:{ports['scripted']}"))
+    return STANDARD_MASTER_CF.replace(
+        "smtp      inet  n       -       n       -       -       smtpd\n",
+        "smtp      inet  n       -       n       -       -       smtpd\n" + extra, 1)
+
+
+def message(actions, subject="a test"):
+    """DATA's content and its end, as one 'line' for talk()."""
+    return "\r\n".join([
+        # With a Date: Postfix's cleanup would add one for a local client,
+        # which posternd does not (local_header_rewrite_clients).
+        "From: Sender <sender@outside.example>", "To: fred@example.com", f"Subject: {subject}",
+        "Date: Mon, 7 Dec 2026 00:00:00 +0000",
+        "Message-ID: <" + re.sub(r"\W", "-", actions or "none") + "@outside.example>",
+        "X-Delete-Me: please", f"X-Milter-Test: {actions}", "X-Folded: one", "\tand two", "",
+        "Hello.", "", "A second paragraph.", "."])
+
+
+def transaction(sender, recipients, actions=None):
+    lines = [f"MAIL FROM:<{sender}>"] + [f"RCPT TO:<{r}>" for r in recipients]
+    if actions is not None:
+        lines += ["DATA", message(actions)]
+    return lines + ["RSET"]
+
+
+EOM_ACTIONS = ["", "reject", "tempfail", "reply", "discard", "quarantine", "accept",
+               "addheader,insheader,chgheader,delheader", "addrcpt,delrcpt", "addrcpt-args", "chgfrom",
+               "replbody", "addheader,replbody,quarantine"]
+
+
+def dialogues():
+    """Each scenario in a connection of its own: a refused MAIL or DATA
+    leaves what follows it unsendable."""
+    ehlo = ["EHLO client.example"]
+    d = {}
+    for local in ("mail-reject", "mail-tempfail", "mail-reply"):
+        d[local] = ("smtp", ehlo + transaction(f"{local}@outside.example", ["fred@example.com"]) + ["QUIT"])
+    for local in ("mail-discard", "mail-accept", "data-reject"):
+        d[local] = ("smtp", ehlo + transaction(f"{local}@outside.example", ["fred@example.com"], "reject") + ["QUIT"])
+    d["recipients"] = ("smtp", ehlo + transaction("sender@outside.example", [
+        "rcpt-reject@example.com", "rcpt-tempfail@example.com", "rcpt-reply@example.com", "fred@example.com"], "")
+        + ["XYZZY", "QUIT"])
+    for actions in EOM_ACTIONS:
+        d["end of message: " + (actions or "continue")] = (
+            "smtp", ehlo + transaction("sender@outside.example", ["fred@example.com", "jean@example.com"], actions)
+            + ["QUIT"])
+    d["two messages in one session"] = ("smtp", ehlo + transaction("sender@outside.example", ["fred@example.com"],
+                                                                 "addheader")
+                                        + transaction("sender@outside.example", ["jean@example.com"], "") + ["QUIT"])
+    short = ehlo + transaction("sender@outside.example", ["fred@example.com"]) + ["QUIT"]
+    d["HELO after a connect reject"] = ("connreject", ["HELO client.example"] + short[1:])
+    for service in SERVICES[1:]:
+        d[f"service {service}"] = (service, short)
+    return d
+
+
+def normalized(reply):
+    return re.sub(r"queued as \S+", "queued as ID", reply)
+
+
+# Macros whose values differ between two servers (ports, queue ids, names
+# of the daemons) are compared by presence only.
+VARYING = {"i", "{client_port}", "{daemon_addr}", "_", "v", "j", "{daemon_name}"}
+
+
+def comparable_events(events):
+    """The events per connection, in order, as comparable tuples."""
+    by_connection = {}
+    for e in events:
+        macros = {k: (bool(v) if k in VARYING else v) for k, v in e["macros"].items()}
+        args = [re.sub(r"\b[0-9A-F]{10,16}\b", "ID", a) for a in e["args"]]
+        by_connection.setdefault(e["conn"], []).append((e["event"], args, sorted(macros.items())))
+    # A connection that only connected is a test's probe of the port.
+    return [by_connection[k] for k in sorted(by_connection)
+            if [e[0] for e in by_connection[k]] != ["connect", "close"]]
+
+
+def settled_events(milter):
+    """The events, once every milter connection has closed (the servers
+    send the last ones after the client has gone)."""
+    deadline = time.time() + 10
+    while True:
+        events = milter.events()
+        opened = {e["conn"] for e in events if e["event"] == "connect"}
+        closed = {e["conn"] for e in events if e["event"] == "close"}
+        if opened <= closed or time.time() > deadline:
+            return events
+        time.sleep(0.1)
+
+
+def postfix_messages(instance):
+    """Postfix's stored messages: (queue, sender, recipients, headers, body)."""
+    out = subprocess.run(["postqueue", "-j"], env=instance.env, capture_output=True, text=True).stdout
+    messages = []
+    for line in out.splitlines():
+        q = json.loads(line)
+        text = subprocess.run(["postcat", "-bh", "-q", q["queue_id"]], env=instance.env, capture_output=True,
+                              text=True).stdout
+        messages.append(("hold" if q["queue_name"] == "hold" else "incoming", q["sender"],
+                         sorted(r["address"] for r in q["recipients"]), text))
+    return messages
+
+
+def posternd_messages(queue):
+    messages = []
+    for name in ("incoming", "hold"):
+        d = os.path.join(queue, name)
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            m = read_queue_file(os.path.join(d, f))
+            content = m["content"].decode(errors="replace") if isinstance(m["content"], bytes) else m["content"]
+            messages.append((name, m["sender"], sorted(r["address"] for r in m["recipients"]), content))
+    return messages
+
+
+def comparable_message(m):
+    queue, sender, recipients, text = m
+    text = text.replace("\r\n", "\n")
+    head, _, body = text.partition("\n\n")
+    headers = email.parser.HeaderParser().parsestr(head + "\n\n").items()
+    # Our own Received: header differs (software, queue id, date): the others do not.
+    headers = [(k, re.sub(r"\s+", " ", v)) for k, v in headers if k.lower() != "received" or "outside" in v]
+    ids = [v for k, v in headers if k == "Message-ID"]
+    return (ids[0] if ids else "", queue, sender, recipients, headers, body)
+
+
+def main():
+    args = arguments()
+    if os.geteuid() != 0 or shutil.which("postfix") is None or not ScriptedMilter.available():
+        print("skipped: needs root, Debian's postfix and python3-milter")
+        return SKIP
+    root = tempfile.mkdtemp(prefix="postern-milter-")
+    os.chmod(root, 0o755)
+    results = []
+    with ScriptedMilter(os.path.join(root, "scripted.log")) as scripted, \
+            ScriptedMilter(os.path.join(root, "reject.log"), "reject") as rejecting, \
+            ScriptedMilter(os.path.join(root, "tempfail.log"), "tempfail") as tempfailing, \
+            ScriptedMilter(os.path.join(root, "reply.log"), "reply") as replying:
+        ports = {"scripted": scripted.port, "reject": rejecting.port, "tempfail": tempfailing.port,
+                 "reply": replying.port}
+        config = office_config(args.source, root, master_cf(ports, free_port()), {
+            "mynetworks": "10.0.0.0/8",
+            "smtpd_milters": f"inet:127.0.0.1:{scripted.port}",
+        })
+        hold_everything = {"defer_transports": "smtp, relay, local, virtual, lmtp, mailboxrec, error"}
+        with SideBySide(args, config, root, SERVICES, postfix_extra=hold_everything) as servers:
+            replies, events = {}, {}
+            for label, ports_of in (("postfix", servers.theirs), ("postern", servers.ours)):
+                scripted.forget()
+                replies[label] = {name: talk(ports_of[service], "plain", lines)
+                                  for name, (service, lines) in dialogues().items()}
+                events[label] = settled_events(scripted)
+            stored = {"postfix": postfix_messages(servers.instance),
+                      "postern": posternd_messages(os.path.join(servers.ours_root, "queue"))}
+        compared = different = 0
+        for name in dialogues():
+            for (command, a), (_, b) in zip(replies["postfix"][name], replies["postern"][name]):
+                compared += 1
+                if normalized(a) != normalized(b):
+                    different += 1
+                    print(f"DIFFERENT [{name}] {command[:50]!r}\n  postfix: {a}\n  postern: {b}")
+        results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
+                        f"{different} different"))
+        a, b = comparable_events(events["postfix"]), comparable_events(events["postern"])
+        problems = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            for j, (ex, ey) in enumerate(zip(x, y)):
+                if ex != ey:
+                    problems.append(f"connection {i} event {j}:\n  postfix: {ex}\n  postern: {ey}")
+                    break
+            if len(x) != len(y):
+                problems.append(f"connection {i}: {len(x)} events from Postfix, {len(y)} from posternd: "
+                                f"{[e[0] for e in x]} / {[e[0] for e in y]}")
+        if len(a) != len(b):
+            problems.append(f"{len(a)} milter connections from Postfix, {len(b)} from posternd")
+        results.append((f"the milter was sent the same {sum(map(len, b))} events in {len(b)} connections, "
+                        "with the same arguments and macros", not problems and b, "\n".join(problems[:6])))
+        theirs = sorted(comparable_message(m) for m in stored["postfix"])
+        ours = sorted(comparable_message(m) for m in stored["postern"])
+        mismatched = [f"postfix: {x}\npostern: {y}" for x, y in zip(theirs, ours) if x != y]
+        if len(theirs) != len(ours):
+            mismatched.append(f"{len(theirs)} messages stored by Postfix, {len(ours)} by posternd:\n"
+                              f"{[m[0] for m in theirs]}\n{[m[0] for m in ours]}")
+        results.append((f"{len(ours)} stored messages as Postfix stores them after the milters' edits",
+                        not mismatched and ours, "\n".join(mismatched[:4])))
+        log = servers.posternd_log
+        results.append(("posternd names the milter nobody listens on",
+                        "connect to Milter service inet:127.0.0.1:" in log, log[-2000:]))
+    return finish(results, root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
