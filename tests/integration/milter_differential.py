@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """smtpd_milters, posternd and a private Postfix 3.7 side by side, talking
-to the same Milter applications (MILTER_README): a scripted milter written
+to the same Milter applications (MILTER_README): Debian's OpenDKIM, which
+signs a message (verified afterwards with Debian's python3-dkim), a
+scripted milter written
 with Debian's python3-milter that refuses, tempfails, discards,
 quarantines and edits as each message asks (headers added, inserted,
 changed and deleted, recipients added and deleted, the sender changed,
@@ -12,7 +14,8 @@ milter was sent (commands, arguments, headers, body and the stable macros)
 in the same order; and every stored message (queue, sender, recipients,
 headers after our Received: and body) after the milters' edits.
 
-Needs root, Debian's postfix and python3-milter (exit 77 otherwise).
+Needs root, Debian's postfix, python3-milter, python3-dkim and opendkim
+(exit 77 otherwise).
 """
 import email.parser
 import json
@@ -26,13 +29,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dns_restrictions_differential import MASTER_CF as STANDARD_MASTER_CF  # noqa: E402
-from peers import ScriptedMilter  # noqa: E402
+from peers import OpenDkim, ScriptedMilter  # noqa: E402
 from postfix_instance import SKIP, free_port  # noqa: E402
 from posternd import arguments, read_queue_file  # noqa: E402
 from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
 
 SERVICES = ("smtp", "connreject", "conntempfail", "connreply", "deadtempfail", "deadaccept", "deadreject",
-            "deadquarantine", "deadgroup")
+            "deadquarantine", "deadgroup", "sign")
 
 
 def master_cf(ports, dead):
@@ -48,7 +51,8 @@ def master_cf(ports, dead):
              + service("deadquarantine", f"smtpd_milters = inet:127.0.0.1:{dead}",
                        "milter_default_action = quarantine")
              + service("deadgroup", f"smtpd_milters = {{ inet:127.0.0.1:{dead}, default_action=accept }}, "
-                                    f"inet:127.0.0.1:{ports['scripted']}"))
+                                    f"inet:127.0.0.1:{ports['scripted']}")
+             + service("sign", f"smtpd_milters = inet:127.0.0.1:{ports['opendkim']}"))
     return STANDARD_MASTER_CF.replace(
         "smtp      inet  n       -       n       -       -       smtpd\n",
         "smtp      inet  n       -       n       -       -       smtpd\n" + extra, 1)
@@ -97,9 +101,14 @@ def dialogues():
     d["two messages in one session"] = ("smtp", ehlo + transaction("sender@outside.example", ["fred@example.com"],
                                                                  "addheader")
                                         + transaction("sender@outside.example", ["jean@example.com"], "") + ["QUIT"])
+    signed = "\r\n".join(["From: Fred <fred@example.com>", "To: jean@example.com", "Subject: signed",
+                           "Date: Mon, 7 Dec 2026 00:00:00 +0000", "Message-ID: <signed@example.com>", "",
+                           "Signed by OpenDKIM on the way out.", "."])
+    d["OpenDKIM signs"] = ("sign", ehlo + ["MAIL FROM:<fred@example.com>", "RCPT TO:<jean@example.com>", "DATA",
+                                          signed, "QUIT"])
     short = ehlo + transaction("sender@outside.example", ["fred@example.com"]) + ["QUIT"]
     d["HELO after a connect reject"] = ("connreject", ["HELO client.example"] + short[1:])
-    for service in SERVICES[1:]:
+    for service in SERVICES[1:-1]:
         d[f"service {service}"] = (service, short)
     return d
 
@@ -169,14 +178,40 @@ def comparable_message(m):
     headers = email.parser.HeaderParser().parsestr(head + "\n\n").items()
     # Our own Received: header differs (software, queue id, date): the others do not.
     headers = [(k, re.sub(r"\s+", " ", v)) for k, v in headers if k.lower() != "received" or "outside" in v]
+    # A signature's time and value differ from one signing to the next.
+    headers = [(k, re.sub(r"\bt=\d+;|\bb=[^;]*$", "", v) if k == "DKIM-Signature" else v) for k, v in headers]
     ids = [v for k, v in headers if k == "Message-ID"]
     return (ids[0] if ids else "", queue, sender, recipients, headers, body)
 
 
+VERIFY = """
+import dkim, sys
+message = sys.stdin.buffer.read()
+record = sys.argv[1].encode()
+print("pass" if dkim.verify(message, dnsfunc=lambda name, timeout=5: record) else "fail")
+"""
+
+
+def dkim_verdict(stored, record):
+    """Whether the message with Message-ID <signed@example.com> carries a
+    DKIM-Signature that Python's dkim module (Debian's, in /usr/bin/python3)
+    verifies against `record`."""
+    for _, _, _, text in stored:
+        if "<signed@example.com>" not in text:
+            continue
+        if "DKIM-Signature:" not in text:
+            return "no DKIM-Signature"
+        data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        r = subprocess.run(["/usr/bin/python3", "-c", VERIFY, record], input=data, capture_output=True)
+        return (r.stdout.decode() + r.stderr.decode()).strip()
+    return "not stored"
+
+
 def main():
     args = arguments()
-    if os.geteuid() != 0 or shutil.which("postfix") is None or not ScriptedMilter.available():
-        print("skipped: needs root, Debian's postfix and python3-milter")
+    if os.geteuid() != 0 or shutil.which("postfix") is None or not ScriptedMilter.available() or \
+            not OpenDkim.available():
+        print("skipped: needs root, Debian's postfix, python3-milter, python3-dkim and opendkim")
         return SKIP
     root = tempfile.mkdtemp(prefix="postern-milter-")
     os.chmod(root, 0o755)
@@ -184,9 +219,10 @@ def main():
     with ScriptedMilter(os.path.join(root, "scripted.log")) as scripted, \
             ScriptedMilter(os.path.join(root, "reject.log"), "reject") as rejecting, \
             ScriptedMilter(os.path.join(root, "tempfail.log"), "tempfail") as tempfailing, \
-            ScriptedMilter(os.path.join(root, "reply.log"), "reply") as replying:
+            ScriptedMilter(os.path.join(root, "reply.log"), "reply") as replying, \
+            OpenDkim(os.path.join(root, "opendkim")) as opendkim:
         ports = {"scripted": scripted.port, "reject": rejecting.port, "tempfail": tempfailing.port,
-                 "reply": replying.port}
+                 "reply": replying.port, "opendkim": opendkim.port}
         config = office_config(args.source, root, master_cf(ports, free_port()), {
             "mynetworks": "10.0.0.0/8",
             "smtpd_milters": f"inet:127.0.0.1:{scripted.port}",
@@ -232,6 +268,9 @@ def main():
                               f"{[m[0] for m in theirs]}\n{[m[0] for m in ours]}")
         results.append((f"{len(ours)} stored messages as Postfix stores them after the milters' edits",
                         not mismatched and ours, "\n".join(mismatched[:4])))
+        verdicts = {label: dkim_verdict(stored[label], opendkim.public_record()) for label in stored}
+        results.append(("OpenDKIM signs the outbound message through posternd, and the signature verifies "
+                        "(as through Postfix)", verdicts == {"postfix": "pass", "postern": "pass"}, verdicts))
         log = servers.posternd_log
         results.append(("posternd names the milter nobody listens on",
                         "connect to Milter service inet:127.0.0.1:" in log, log[-2000:]))

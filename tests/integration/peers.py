@@ -7,6 +7,7 @@ Dovecot (an authentication server only, for SMTP AUTH), policy servers
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -386,6 +387,58 @@ class ScriptedMilter:
 
     def forget(self):
         open(self.log, "w").close()
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+class OpenDkim:
+    """Debian's OpenDKIM signing for `domain` (selector `selector`, a key
+    opendkim-genkey makes under `root`) on a loopback port, for mail from
+    127.0.0.1. `public_record()` is the TXT record to verify with.
+    `available()` says whether opendkim and opendkim-genkey are installed."""
+
+    @staticmethod
+    def available():
+        return shutil.which("opendkim") is not None and shutil.which("opendkim-genkey") is not None
+
+    def __init__(self, root, domain="example.com", selector="test"):
+        self.root, self.domain, self.selector = root, domain, selector
+        self.process = None
+        self.port = None
+
+    def __enter__(self):
+        os.makedirs(self.root, exist_ok=True)
+        subprocess.run(["opendkim-genkey", "-b", "2048", "-d", self.domain, "-s", self.selector, "-D", self.root],
+                       check=True, capture_output=True)
+        key = os.path.join(self.root, self.selector + ".private")
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "opendkim", "opendkim")
+            shutil.chown(key, "opendkim", "opendkim")
+        for _ in range(5):
+            self.port = free_port()
+            config = os.path.join(self.root, "opendkim.conf")
+            with open(config, "w") as f:
+                f.write(f"Syslog no\nMode s\nDomain {self.domain}\nSelector {self.selector}\nKeyFile {key}\n"
+                        f"Socket inet:{self.port}@127.0.0.1\nCanonicalization relaxed/simple\n"
+                        f"InternalHosts 127.0.0.1\nBackground no\nPidFile {self.root}/opendkim.pid\n"
+                        # The test directory is under /tmp, which others may write.
+                        "RequireSafeKeys false\n"
+                        + ("UserID opendkim:opendkim\n" if os.geteuid() == 0 else ""))
+            self.process = subprocess.Popen(["opendkim", "-f", "-x", config], stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if _wait_listening(self.process,
+                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
+                               "opendkim"):
+                return self
+        raise RuntimeError("opendkim did not start")
+
+    def public_record(self):
+        """The p= record's text, its quoted pieces joined."""
+        text = open(os.path.join(self.root, self.selector + ".txt")).read()
+        return "".join(re.findall(r'"([^"]*)"', text))
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:
