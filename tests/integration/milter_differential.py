@@ -29,13 +29,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dns_restrictions_differential import MASTER_CF as STANDARD_MASTER_CF  # noqa: E402
-from peers import OpenDkim, ScriptedMilter  # noqa: E402
+from peers import OpenDkim, ScriptedMilter, SilentServer  # noqa: E402
 from postfix_instance import SKIP, free_port  # noqa: E402
 from posternd import arguments, read_queue_file  # noqa: E402
 from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
 
 SERVICES = ("smtp", "connreject", "conntempfail", "connreply", "deadtempfail", "deadaccept", "deadreject",
-            "deadquarantine", "deadgroup", "sign")
+            "deadquarantine", "deadgroup", "silent", "slow", "sign")
 
 
 def master_cf(ports, dead):
@@ -52,6 +52,8 @@ def master_cf(ports, dead):
                        "milter_default_action = quarantine")
              + service("deadgroup", f"smtpd_milters = {{ inet:127.0.0.1:{dead}, default_action=accept }}, "
                                     f"inet:127.0.0.1:{ports['scripted']}")
+             + service("silent", f"smtpd_milters = inet:127.0.0.1:{ports['silent']}", "milter_command_timeout = 1s")
+             + service("slow", "milter_content_timeout = 1s", "milter_default_action = accept")
              + service("sign", f"smtpd_milters = inet:127.0.0.1:{ports['opendkim']}"))
     return STANDARD_MASTER_CF.replace(
         "smtp      inet  n       -       n       -       -       smtpd\n",
@@ -108,8 +110,11 @@ def dialogues():
                                           signed, "QUIT"])
     short = ehlo + transaction("sender@outside.example", ["fred@example.com"]) + ["QUIT"]
     d["HELO after a connect reject"] = ("connreject", ["HELO client.example"] + short[1:])
-    for service in SERVICES[1:-1]:
+    for service in SERVICES[1:-2]:
         d[f"service {service}"] = (service, short)
+    d["a milter that takes too long at the end of the message"] = (
+        "slow", ehlo + transaction("sender@outside.example", ["fred@example.com"], "sleep,reject")
+        + transaction("sender@outside.example", ["jean@example.com"], "") + ["QUIT"])
     return d
 
 
@@ -220,9 +225,9 @@ def main():
             ScriptedMilter(os.path.join(root, "reject.log"), "reject") as rejecting, \
             ScriptedMilter(os.path.join(root, "tempfail.log"), "tempfail") as tempfailing, \
             ScriptedMilter(os.path.join(root, "reply.log"), "reply") as replying, \
-            OpenDkim(os.path.join(root, "opendkim")) as opendkim:
+            OpenDkim(os.path.join(root, "opendkim")) as opendkim, SilentServer() as silent:
         ports = {"scripted": scripted.port, "reject": rejecting.port, "tempfail": tempfailing.port,
-                 "reply": replying.port, "opendkim": opendkim.port}
+                 "reply": replying.port, "opendkim": opendkim.port, "silent": silent.port}
         config = office_config(args.source, root, master_cf(ports, free_port()), {
             "mynetworks": "10.0.0.0/8",
             "smtpd_milters": f"inet:127.0.0.1:{scripted.port}",
@@ -272,8 +277,12 @@ def main():
         results.append(("OpenDKIM signs the outbound message through posternd, and the signature verifies "
                         "(as through Postfix)", verdicts == {"postfix": "pass", "postern": "pass"}, verdicts))
         log = servers.posternd_log
-        results.append(("posternd names the milter nobody listens on",
-                        "connect to Milter service inet:127.0.0.1:" in log, log[-2000:]))
+        results.append(("posternd names the milter nobody listens on, and the ones that time out",
+                        "connect to Milter service inet:127.0.0.1:" in log and
+                        f"milter inet:127.0.0.1:{silent.port}: can't read SMFIC_OPTNEG reply packet header: "
+                        "Connection timed out" in log and
+                        "can't read SMFIC_BODYEOB reply packet header: Connection timed out" in log,
+                        log[-2000:]))
     return finish(results, root)
 
 

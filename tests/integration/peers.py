@@ -444,3 +444,19 @@ class OpenDkim:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+class SilentServer:
+    """A server on a loopback port that accepts connections and reads what
+    it is sent, and never answers: a hung Milter or policy server."""
+
+    def __enter__(self):
+        def swallow(connection):
+            while connection.recv(4096):
+                pass
+        self.server = _ThreadedServer(swallow)
+        self.port = self.server.port
+        return self
+
+    def __exit__(self, *exc):
+        self.server.close()

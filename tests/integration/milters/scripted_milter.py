@@ -11,13 +11,15 @@ it to:
   DATA           sender local part data-reject
   end of message the header X-Milter-Test: a list of reject, tempfail, reply,
                  discard, quarantine, accept, addheader, insheader, chgheader,
-                 delheader, addrcpt, addrcpt-args, delrcpt, chgfrom, replbody
+                 delheader, addrcpt, addrcpt-args, delrcpt, chgfrom, replbody, sleep
+                 (3 seconds before the answer)
 
 usage: scripted_milter.py PORT LOG [--connect ACTION]
 """
 import json
 import sys
 import threading
+import time
 
 import Milter
 
@@ -101,6 +103,8 @@ class ScriptedMilter(Milter.Base):
     def eom(self):
         self.record("eom")
         a = self.actions
+        if "sleep" in a:
+            time.sleep(3)
         if "addheader" in a:
             self.addheader("X-Milter-Added", "yes, at the end")
             self.addheader("X-Milter-Folded", "first line\n\tsecond line")
