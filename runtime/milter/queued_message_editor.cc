@@ -29,7 +29,7 @@ QueuedMessageEditor::QueuedMessageEditor(queue::QueuedMessage& message, std::uni
     if ((line.starts_with(' ') || line.starts_with('\t')) && !fields_.empty()) {
       fields_.back().raw += line;
     } else {
-      fields_.push_back(Field{std::string(line.substr(0, line.find(':'))), std::string(line)});
+      fields_.push_back(Field{std::string(line.substr(0, line.find(':'))), std::string(line), fields_.empty()});
     }
     pos = end;
   }
@@ -56,8 +56,8 @@ std::string QueuedMessageEditor::Raw(const std::string& name, const std::string&
 
 std::vector<std::pair<std::string, std::string>> QueuedMessageEditor::Headers() const {
   std::vector<std::pair<std::string, std::string>> headers;
-  for (size_t i = 1; i < fields_.size(); ++i) {
-    const Field& f = fields_[i];
+  for (const Field& f : fields_) {
+    if (f.ours) continue;
     std::string value = f.raw.substr(std::min(f.raw.size(), f.name.size() + 1));
     if (value.ends_with("\r\n")) value.resize(value.size() - 2);
     std::string joined;
@@ -85,26 +85,26 @@ Result<std::string> QueuedMessageEditor::ReadBody(uint64_t offset, size_t n) con
 }
 
 void QueuedMessageEditor::AddHeader(const std::string& name, const std::string& space, const std::string& value) {
-  fields_.push_back(Field{name, Raw(name, space, value)});
+  fields_.push_back(Field{name, Raw(name, space, value), false});
   changed_ = true;
 }
 
 void QueuedMessageEditor::InsertHeader(size_t position, const std::string& name, const std::string& space,
                                        const std::string& value) {
   position = std::min(position, fields_.size());
-  fields_.insert(fields_.begin() + static_cast<std::ptrdiff_t>(position), Field{name, Raw(name, space, value)});
+  fields_.insert(fields_.begin() + static_cast<std::ptrdiff_t>(position), Field{name, Raw(name, space, value), false});
   changed_ = true;
 }
 
 void QueuedMessageEditor::ChangeHeader(size_t index, const std::string& name, const std::string& space,
                                        const std::string& value) {
   size_t seen = 0;
-  for (size_t i = 1; i < fields_.size(); ++i) {
-    if (!EqualsIgnoreCase(fields_[i].name, name) || ++seen != index) continue;
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    if (fields_[i].ours || !EqualsIgnoreCase(fields_[i].name, name) || ++seen != index) continue;
     if (value.empty()) {
       fields_.erase(fields_.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
-      fields_[i] = Field{name, Raw(name, space, value)};
+      fields_[i] = Field{name, Raw(name, space, value), false};
     }
     changed_ = true;
     return;

@@ -49,7 +49,8 @@ class QueuedMessageEditor : public MessageEditor {
  private:
   struct Field {
     std::string name;
-    std::string raw;  // the lines, each ending in CRLF
+    std::string raw;    // the lines, each ending in CRLF
+    bool ours = false;  // the MTA's Received: header, which milters are not shown
   };
   static std::string Raw(const std::string& name, const std::string& space, const std::string& value);
   uint64_t body_start() const;  // past the blank line that opens the spool
@@ -58,7 +59,7 @@ class QueuedMessageEditor : public MessageEditor {
   std::unique_ptr<queue::BodySpool>& body_;
   NewBody new_body_;
   std::function<void(const std::string&)> warn_;
-  std::vector<Field> fields_;  // fields_[0]: the MTA's Received: header
+  std::vector<Field> fields_;
   bool changed_ = false;
 };
 
