@@ -213,8 +213,8 @@ class ImplementationChecker {
   }
 
   // receive_override_options, in main.cf or per smtpd service: posternd
-  // turns off the unknown recipient checks and header/body checks, and
-  // runs no milters anyway; it cannot leave addresses unmapped.
+  // turns off the unknown recipient checks, header/body checks and milters;
+  // it cannot leave addresses unmapped.
   void CheckReceiveOverrides() {
     auto check = [&](const config::ParameterSet& parameters, const SourceLocation& where, const std::string& service) {
       config::MacroExpander expander = parameters.Expander();

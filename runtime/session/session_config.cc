@@ -27,6 +27,12 @@ std::vector<std::string> MacroNames(const image::Image& image, std::string_view 
 // (a value that does not parse here leaves the main.cf setting).
 std::vector<milter::MilterSettings> ReadMilters(const image::Image& image) {
   std::vector<milter::MilterSettings> milters;
+  // receive_override_options = no_milters: a service behind a content
+  // filter (the mail was filtered before).
+  for (const std::string& o : mail::SplitParameterList(image.Text("receive_override_options")).value_or(
+           std::vector<std::string>{})) {
+    if (o == "no_milters") return milters;
+  }
   Result<std::vector<mail::MilterEntry>> entries = mail::ParseMilterList(image.Text("smtpd_milters"));
   if (!entries.ok()) return milters;
   milter::MilterSettings base;

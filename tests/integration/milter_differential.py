@@ -35,7 +35,7 @@ from posternd import arguments, read_queue_file  # noqa: E402
 from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
 
 SERVICES = ("smtp", "connreject", "conntempfail", "connreply", "deadtempfail", "deadaccept", "deadreject",
-            "deadquarantine", "deadgroup", "silent", "slow", "sign")
+            "deadquarantine", "deadgroup", "silent", "nomilters", "slow", "sign")
 
 
 def master_cf(ports, dead):
@@ -53,6 +53,7 @@ def master_cf(ports, dead):
              + service("deadgroup", f"smtpd_milters = {{ inet:127.0.0.1:{dead}, default_action=accept }}, "
                                     f"inet:127.0.0.1:{ports['scripted']}")
              + service("silent", f"smtpd_milters = inet:127.0.0.1:{ports['silent']}", "milter_command_timeout = 1s")
+             + service("nomilters", "receive_override_options = no_milters")
              + service("slow", "milter_content_timeout = 1s", "milter_default_action = accept")
              + service("sign", f"smtpd_milters = inet:127.0.0.1:{ports['opendkim']}"))
     return STANDARD_MASTER_CF.replace(
@@ -112,6 +113,8 @@ def dialogues():
     d["HELO after a connect reject"] = ("connreject", ["HELO client.example"] + short[1:])
     for service in SERVICES[1:-2]:
         d[f"service {service}"] = (service, short)
+    d["receive_override_options = no_milters"] = (
+        "nomilters", ehlo + transaction("mail-reject@outside.example", ["fred@example.com"], "reject") + ["QUIT"])
     d["a milter that takes too long at the end of the message"] = (
         "slow", ehlo + transaction("sender@outside.example", ["fred@example.com"], "sleep,reject")
         + transaction("sender@outside.example", ["jean@example.com"], "") + ["QUIT"])
