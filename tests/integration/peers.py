@@ -397,15 +397,16 @@ class ScriptedMilter:
 class OpenDkim:
     """Debian's OpenDKIM signing for `domain` (selector `selector`, a key
     opendkim-genkey makes under `root`) on a loopback port, for mail from
-    127.0.0.1. `public_record()` is the TXT record to verify with.
-    `available()` says whether opendkim and opendkim-genkey are installed."""
+    127.0.0.1 (`mode` "v": verifying instead). `public_record()` is the TXT
+    record to verify with. `available()` says whether opendkim and
+    opendkim-genkey are installed."""
 
     @staticmethod
     def available():
         return shutil.which("opendkim") is not None and shutil.which("opendkim-genkey") is not None
 
-    def __init__(self, root, domain="example.com", selector="test"):
-        self.root, self.domain, self.selector = root, domain, selector
+    def __init__(self, root, domain="example.com", selector="test", mode="s"):
+        self.root, self.domain, self.selector, self.mode = root, domain, selector, mode
         self.process = None
         self.port = None
 
@@ -421,7 +422,7 @@ class OpenDkim:
             self.port = free_port()
             config = os.path.join(self.root, "opendkim.conf")
             with open(config, "w") as f:
-                f.write(f"Syslog no\nMode s\nDomain {self.domain}\nSelector {self.selector}\nKeyFile {key}\n"
+                f.write(f"Syslog no\nMode {self.mode}\nDomain {self.domain}\nSelector {self.selector}\nKeyFile {key}\n"
                         f"Socket inet:{self.port}@127.0.0.1\nCanonicalization relaxed/simple\n"
                         f"InternalHosts 127.0.0.1\nBackground no\nPidFile {self.root}/opendkim.pid\n"
                         # The test directory is under /tmp, which others may write.
