@@ -50,6 +50,7 @@ class ImplementationChecker {
     CheckHeaderRewriting();
     CheckSaslType();
     CheckReceiveOverrides();
+    CheckContentFilters();
   }
 
  private:
@@ -209,6 +210,50 @@ class ImplementationChecker {
                  (std::string(m.classes) == "recipient_canonical_classes" ? "envelope_recipient"
                   : std::string(m.classes) == "sender_canonical_classes"  ? "envelope_sender"
                                                                           : "envelope_sender, envelope_recipient"));
+    }
+  }
+
+  // content_filter, in main.cf or per smtpd service: [transport][:nexthop],
+  // the transport a master.cf service posternd delivers with (smtp, lmtp),
+  // or mail accepted there would stay deferred.
+  void CheckContentFilters() {
+    if (!model_.has_master_cf) return;
+    auto check = [&](const std::string& value, const SourceLocation& where, const std::string& service) {
+      std::string filter(Trim(value));
+      if (filter.empty()) return;
+      // transport:nexthop, or a transport alone (the nexthop is then the
+      // recipient's domain, default_filter_nexthop being empty).
+      std::string transport = filter.substr(0, filter.find(':'));
+      if (transport.empty()) {
+        diagnostics_->Error("PC0110", where, "bad content_filter \"" + filter + "\"" + service,
+                            "write transport:nexthop, as in smtp:[127.0.0.1]:10024");
+        return;
+      }
+      const config::MasterService* target = nullptr;
+      for (const config::MasterService& s : model_.master_cf.services) {
+        if (s.name == transport && s.type == "unix") target = &s;
+      }
+      if (target == nullptr) {
+        diagnostics_->Error("PC0132", where,
+                            "content_filter transport \"" + transport + "\"" + service +
+                                " is not a master.cf service; mail accepted there would be deferred",
+                            "define it in master.cf (" + transport + " unix - - n - - smtp), or use smtp or lmtp");
+      } else if (!mail::IsImplementedAgent(target->command)) {
+        diagnostics_->Error("PC0136", where,
+                            "content_filter transport \"" + transport + "\"" + service + " runs " + target->command +
+                                ", which posternd does not implement; mail accepted there would stay deferred",
+                            "posternd hands mail to a content filter over SMTP or LMTP (docs/delivery.md)");
+      }
+    };
+    const config::ParameterDefinition* def = model_.parameters->Definition("content_filter");
+    if (def) check(Expand("content_filter", def->value), def->value_location, "");
+    for (const SmtpdService& s : model_.smtpd_services) {
+      for (const config::ServiceOverride& o : s.service->overrides) {
+        if (o.name == "content_filter") {
+          config::MacroExpander expander = s.parameters->Expander();
+          check(s.parameters->Expanded("content_filter", &expander), o.location, " for service " + s.service->name);
+        }
+      }
     }
   }
 

@@ -29,8 +29,8 @@ std::vector<milter::MilterSettings> ReadMilters(const image::Image& image) {
   std::vector<milter::MilterSettings> milters;
   // receive_override_options = no_milters: a service behind a content
   // filter (the mail was filtered before).
-  for (const std::string& o : mail::SplitParameterList(image.Text("receive_override_options")).value_or(
-           std::vector<std::string>{})) {
+  for (const std::string& o :
+       mail::SplitParameterList(image.Text("receive_override_options")).value_or(std::vector<std::string>{})) {
     if (o == "no_milters") return milters;
   }
   Result<std::vector<mail::MilterEntry>> entries = mail::ParseMilterList(image.Text("smtpd_milters"));
@@ -141,6 +141,7 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   };
   c.sasl_security_options = options("smtpd_sasl_security_options");
   c.sasl_tls_security_options = options("smtpd_sasl_tls_security_options");
+  c.content_filter = std::string(Trim(image.Text("content_filter")));
   c.milters = ReadMilters(image);
   c.milter_daemon_name = image.Text("milter_macro_daemon_name");
   c.milter_v = image.Text("milter_macro_v");

@@ -73,6 +73,9 @@ struct SessionConfig {
   // forward_secrecy): which mechanisms are offered without and with TLS.
   std::vector<std::string> sasl_security_options;
   std::vector<std::string> sasl_tls_security_options;
+  // content_filter (or a FILTER action): every recipient of a message
+  // accepted here is routed to this transport:nexthop first (FILTER_README).
+  std::string content_filter;
   // smtpd_milters, each with its milter_* settings and per-milter
   // overrides (MILTER_README); unix:path relative to queue_directory.
   std::vector<milter::MilterSettings> milters;

@@ -135,6 +135,12 @@ void Session::MessageMiltered(const milter::Outcome& outcome, const char* comman
     junk_commands_ = 0;
     return;
   }
+  // content_filter, or a FILTER action (the last one wins): every
+  // recipient, those a milter added too, goes to the filter first.
+  const std::string& filter = !actions_.filter.empty() ? actions_.filter : config_.content_filter;
+  if (!filter.empty()) {
+    for (queue::QueuedRecipient& r : commit_->message.recipients) r.route = queue::FrozenRoute::Policy(filter);
+  }
   commit_->hold = commit_->hold || actions_.hold;
   commit_->size = commit_->message.content.size() + commit_->body->size();
   phase_ = Phase::kCommit;

@@ -461,3 +461,72 @@ class SilentServer:
 
     def __exit__(self, *exc):
         self.server.close()
+
+
+class ContentFilter:
+    """An after-queue content filter as FILTER_README describes one: an SMTP
+    server on a loopback port that records each message's envelope, puts
+    `header` on top of it and hands it back, same envelope, to the
+    reinjection service on 127.0.0.1:`reinject_port`; it answers what the
+    reinjection answered. `received`: (sender, recipients) per message."""
+
+    def __init__(self, reinject_port, header="X-Content-Filter: scanned by the test filter"):
+        self.reinject_port, self.header = reinject_port, header
+        self.received = []
+        self.lock = threading.Lock()
+
+    def _serve(self, connection):
+        import smtplib
+        f = connection.makefile("rb")
+
+        def say(text):
+            connection.sendall(text.encode() + b"\r\n")
+
+        say("220 filter.test ESMTP")
+        sender, recipients = "", []
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            command = line.decode(errors="replace").strip()
+            verb = command.split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                say("250 filter.test")
+            elif verb == "MAIL":
+                sender, recipients = command.split(":", 1)[1].strip().split(" ")[0].strip("<>"), []
+                say("250 2.1.0 Ok")
+            elif verb == "RCPT":
+                recipients.append(command.split(":", 1)[1].strip().split(" ")[0].strip("<>"))
+                say("250 2.1.5 Ok")
+            elif verb == "DATA":
+                say("354 go ahead")
+                lines = []
+                while True:
+                    data = f.readline()
+                    if not data or data == b".\r\n":
+                        break
+                    lines.append(data[1:] if data.startswith(b"..") else data)
+                with self.lock:
+                    self.received.append((sender, list(recipients)))
+                try:
+                    with smtplib.SMTP("127.0.0.1", self.reinject_port, timeout=30) as s:
+                        s.sendmail(sender, recipients, self.header.encode() + b"\r\n" + b"".join(lines))
+                    say("250 2.0.0 Ok: re-injected")
+                except (smtplib.SMTPException, OSError) as e:
+                    say("451 4.3.0 re-injection failed: " + str(e).replace("\r", " ").replace("\n", " ")[:200])
+            elif verb == "RSET":
+                sender, recipients = "", []
+                say("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                say("221 2.0.0 Bye")
+                return
+            else:
+                say("502 5.5.2 Error: command not recognized")
+
+    def __enter__(self):
+        self.server = _ThreadedServer(self._serve)
+        self.port = self.server.port
+        return self
+
+    def __exit__(self, *exc):
+        self.server.close()

@@ -90,8 +90,7 @@ def features_used(main, services):
     for name, value in settings:
         if name == "smtp_tls_wrappermode" and is_yes(value):
             used[name] = [name]
-        if name in ("non_smtpd_milters", "smtpd_milter_maps", "milter_header_checks", "content_filter",
-                    "smtp_tls_policy_maps",
+        if name in ("non_smtpd_milters", "smtpd_milter_maps", "milter_header_checks", "smtp_tls_policy_maps",
                     "smtpd_proxy_filter", "always_bcc", "sender_bcc_maps", "recipient_bcc_maps") and value.strip():
             used[name] = [name]
         if name.endswith("_restrictions") or name in main.get("smtpd_restriction_classes", ""):

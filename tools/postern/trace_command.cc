@@ -10,6 +10,7 @@
 #include "runtime/resolve/resolver.h"
 #include "tools/postern/commands.h"
 #include "tools/postern/image_compiler.h"
+#include "util/strings.h"
 
 namespace postern::cli {
 namespace {
@@ -95,6 +96,10 @@ int RunTrace(const TraceOptions& options) {
   }
   resolve::ResolveOptions resolve_options;
   resolve_options.smtpd_checks = !options.no_smtpd_checks;
+  // content_filter: what the service accepts goes to the filter first,
+  // whatever the recipient (posternd freezes that route when it stores
+  // the message); the routes below are those of what the filter re-injects.
+  std::string filter(Trim((*view)->Text("content_filter")));
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& address : options.addresses) {
     resolve::Resolution r = resolver.Resolve(address, resolve_options);
@@ -108,8 +113,13 @@ int RunTrace(const TraceOptions& options) {
     }
     if (options.json) {
       all.push_back(ResolutionJson(r));
+      if (!filter.empty()) all.back()["content_filter"] = filter;
     } else {
       PrintText(r);
+      if (!filter.empty()) {
+        std::cout << "  (service " << service << " hands every message to its content_filter " << filter
+                  << " first; the route above is taken when the filter re-injects it)\n";
+      }
     }
   }
   if (options.json) std::cout << all.dump(2) << "\n";
