@@ -70,6 +70,14 @@ bool LooksLikeHeader(std::string_view word) {
   return true;
 }
 
+// A MAIL or RCPT command's arguments as milters get them: the address in
+// <>, then the ESMTP parameters as sent.
+std::vector<std::string> MilterArguments(const Command& c) {
+  std::vector<std::string> args = {"<" + c.path + ">"};
+  for (const auto& [name, value] : c.parameters) args.push_back(value.empty() ? name : name + "=" + value);
+  return args;
+}
+
 }  // namespace
 
 Session::Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment)
@@ -537,8 +545,7 @@ void Session::Mail(const Command& c) {
   facts_.recipient_count = 0;
   facts_.event = NextEvent();
   instance_ = NextInstance();
-  std::vector<std::string> milter_args = {"<" + c.path + ">"};
-  for (const auto& [name, value] : c.parameters) milter_args.push_back(value.empty() ? name : name + "=" + value);
+  std::vector<std::string> milter_args = MilterArguments(c);
   Decide(
       "MAIL", [this] { return context_->policy->Run(vm::VmStage::kMail, facts_); },
       [this, ret, envid, body_type, smtputf8, milter_args](const vm::Decision& d) {
@@ -546,10 +553,8 @@ void Session::Mail(const Command& c) {
         milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kMail);
         event.args = milter_args;
         AskMilters(std::move(event), [this, d, ret, envid, body_type, smtputf8](const milter::Outcome& outcome) {
-          if (std::optional<std::string> reply = MilterReply("MAIL", outcome, facts_.sender, "")) {
+          if (MiltersRefused("MAIL", outcome, facts_.sender, "")) {
             facts_.has_sender = false;
-            Reply(*reply);
-            if (reply->starts_with("421")) Close();
             return;
           }
           MailDecided(d, ret, envid, body_type, smtputf8);
@@ -622,8 +627,7 @@ void Session::Rcpt(const Command& c) {
   facts_.recipient = std::move(recipient);
   facts_.recipient_count = static_cast<int>(recipients_.size());
   facts_.event = NextEvent();
-  std::vector<std::string> milter_args = {"<" + c.path + ">"};
-  for (const auto& [name, value] : c.parameters) milter_args.push_back(value.empty() ? name : name + "=" + value);
+  std::vector<std::string> milter_args = MilterArguments(c);
   Decide(
       "RCPT", [this] { return context_->policy->CheckRecipient(facts_); },
       [this, notify, original, milter_args](const vm::Decision& d) {
@@ -631,12 +635,7 @@ void Session::Rcpt(const Command& c) {
         milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kRcpt);
         event.args = milter_args;
         AskMilters(std::move(event), [this, d, notify, original](const milter::Outcome& outcome) {
-          if (std::optional<std::string> reply = MilterReply("RCPT", outcome, "", facts_.recipient)) {
-            Reply(*reply);
-            if (reply->starts_with("421")) Close();
-            return;
-          }
-          RcptDecided(d, notify, original);
+          if (!MiltersRefused("RCPT", outcome, "", facts_.recipient)) RcptDecided(d, notify, original);
         });
       });
 }
@@ -684,12 +683,7 @@ void Session::Data(const Command& c, bool crlf) {
         if (d.kind != vm::Decision::Kind::kAccept) return DataDecided(d, crlf);
         AskMilters(milter::MilterEvent::Of(milter::MilterEvent::Kind::kData),
                    [this, d, crlf](const milter::Outcome& outcome) {
-                     if (std::optional<std::string> reply = MilterReply("DATA", outcome, "", "")) {
-                       Reply(*reply);
-                       if (reply->starts_with("421")) Close();
-                       return;
-                     }
-                     DataDecided(d, crlf);
+                     if (!MiltersRefused("DATA", outcome, "", "")) DataDecided(d, crlf);
                    });
       });
 }

@@ -246,6 +246,10 @@ class Session {
   // at `stage` and gives the reply to send, if any (hold and discard go on).
   std::optional<std::string> MilterReply(const char* stage, const milter::Outcome& outcome, const std::string& sender,
                                          const std::string& recipient);
+  // Gives that reply to the command (closing after a 421): false when the
+  // milters let the command go on.
+  bool MiltersRefused(const char* stage, const milter::Outcome& outcome, const std::string& sender,
+                      const std::string& recipient);
   void ConnectMiltered(const milter::Outcome& outcome);
   // The end of a message after the milters: stored, held, discarded or refused.
   void MessageMiltered(const milter::Outcome& outcome, const char* command);

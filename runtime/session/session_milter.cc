@@ -1,7 +1,8 @@
 // session_milter.cc: the SMTP session's side of smtpd_milters
 // (MILTER_README): which event the milters are asked about at each stage,
 // the macros they are sent, and what their answers do, as Postfix's smtpd
-// (check_milter_reply) and cleanup(8) do it.
+// (check_milter_reply) and cleanup(8) do it; and the last step of a message
+// after them, before it is stored (a content_filter's routes).
 #include "runtime/session/session.h"
 #include "util/strings.h"
 
@@ -100,6 +101,15 @@ std::optional<std::string> Session::MilterReply(const char* stage, const milter:
   if (!facts_.helo.empty()) line += " helo=<" + facts_.helo + ">";
   Log(line);
   return reply;
+}
+
+bool Session::MiltersRefused(const char* stage, const milter::Outcome& outcome, const std::string& sender,
+                             const std::string& recipient) {
+  std::optional<std::string> reply = MilterReply(stage, outcome, sender, recipient);
+  if (!reply) return false;
+  Reply(*reply);
+  if (reply->starts_with("421")) Close();
+  return true;
 }
 
 void Session::ConnectMiltered(const milter::Outcome& outcome) {
