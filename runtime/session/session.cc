@@ -930,7 +930,7 @@ void Session::EndOfMessage() {
   if (actions_.discard || milter_discard_) {
     Count(command, true);
     if (actions_.discard) Log(queue_id_ + ": discard: END-OF-MESSAGE from " + ClientText());
-    Reply("250 2.0.0 Ok: queued as " + queue_id_);
+    Reply(QueuedReply(queue_id_));
     ResetTransaction();
     errors_ = 0;
     junk_commands_ = 0;
@@ -1001,13 +1001,19 @@ void Session::EndOfMessage() {
              [this, command](const milter::Outcome& outcome) { MessageMiltered(outcome, command); });
 }
 
+std::string Session::QueuedReply(const std::string& id) const {
+  // After BDAT LAST Postfix says how many bytes the chunks held.
+  if (used_bdat_) return "250 2.0.0 Ok: " + std::to_string(bdat_bytes_) + " bytes queued as " + id;
+  return "250 2.0.0 Ok: queued as " + id;
+}
+
 void Session::Committed(queue::StoreOutcome outcome) {
   const queue::QueuedMessage& m = commit_->message;
   switch (outcome) {
     case queue::StoreOutcome::kStored:
       Log(m.id + ": from=<" + m.sender + ">, size=" + std::to_string(commit_->size) +
           ", nrcpt=" + std::to_string(m.recipients.size()) + (commit_->hold ? " (queue hold)" : " (queue incoming)"));
-      Reply("250 2.0.0 Ok: queued as " + m.id);
+      Reply(QueuedReply(m.id));
       errors_ = 0;
       junk_commands_ = 0;
       break;

@@ -138,7 +138,7 @@ void Session::MessageMiltered(const milter::Outcome& outcome, const char* comman
   }
   Count(command, true);
   if (milter_discard_ || commit_->message.recipients.empty()) {
-    Reply("250 2.0.0 Ok: queued as " + queue_id_);
+    Reply(QueuedReply(queue_id_));
     commit_.reset();
     ResetTransaction();
     errors_ = 0;

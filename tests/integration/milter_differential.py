@@ -101,6 +101,9 @@ def dialogues():
         d["end of message: " + (actions or "continue")] = (
             "smtp", ehlo + transaction("sender@outside.example", ["fred@example.com", "jean@example.com"], actions)
             + ["QUIT"])
+    content = message("addheader,chgheader")[:-len("\r\n.")] + "\r\n"
+    d["BDAT"] = ("smtp", ehlo + ["MAIL FROM:<sender@outside.example>", "RCPT TO:<fred@example.com>",
+                                 f"BDAT {len(content.encode())} LAST\r\n" + content[:-2], "QUIT"])
     d["two messages in one session"] = ("smtp", ehlo + transaction("sender@outside.example", ["fred@example.com"],
                                                                  "addheader")
                                         + transaction("sender@outside.example", ["jean@example.com"], "") + ["QUIT"])

@@ -323,7 +323,7 @@ TEST_F(SessionTest, ChunkingWithBdat) {
   EXPECT_EQ(Send("BDAT 12\r\nSubject: x\r\n"), "250 2.0.0 Ok: 12 bytes\r\n");
   // A chunk is raw bytes: a "." line and bare LF inside are content.
   EXPECT_EQ(Send("BDAT 8 LAST\r\n\r\n.\r\nb\nc"), "");
-  EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n");
+  EXPECT_EQ(Commit(), "250 2.0.0 Ok: 20 bytes queued as QID1\r\n");  // the bytes of all chunks, as Postfix says
   EXPECT_TRUE(committed_.at(0).content.ends_with("Subject: x\r\n\r\n.\r\nb\r\nc\r\n")) << committed_.at(0).content;
   EXPECT_EQ(Send("BDAT 3 LAST\r\nabc"), "503 5.5.1 Error: need RCPT command\r\n");
   EXPECT_EQ(Send("BDAT x\r\n"), "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
