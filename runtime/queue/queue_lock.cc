@@ -2,28 +2,49 @@
 #include "runtime/queue/queue_lock.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace postern::queue {
 
-Result<std::unique_ptr<QueueLock>> QueueLock::Acquire(const std::string& queue_directory) {
+namespace {
+
+// The pid the lock file names, 0 when there is none.
+pid_t Holder(int fd) {
+  char text[32] = {};
+  ssize_t n = pread(fd, text, sizeof text - 1, 0);
+  return n > 0 ? static_cast<pid_t>(std::atol(text)) : 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<QueueLock>> QueueLock::Acquire(const std::string& queue_directory,
+                                                      std::chrono::milliseconds wait_for_dead_holder) {
   std::string path = queue_directory + "/posternd.pid";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return Status::Permanent(path + ": " + std::strerror(errno));
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  auto deadline = std::chrono::steady_clock::now() + wait_for_dead_holder;
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int error = errno;
-    char pid[32] = {};
-    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid_t holder = Holder(fd);
+    // A posternd that died leaves its delivery process to follow it
+    // (PR_SET_PDEATHSIG), which holds the lock until it has exited: a
+    // restart right after a crash waits for that, not for a live daemon.
+    bool holder_dead = holder > 0 && kill(holder, 0) != 0 && errno == ESRCH;
+    if (error == EWOULDBLOCK && holder_dead && std::chrono::steady_clock::now() < deadline) {
+      usleep(20000);
+      continue;
+    }
     close(fd);
-    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     if (error == EWOULDBLOCK) {
       return Status::Permanent("queue " + queue_directory + " is in use by another posternd" +
-                               (holder.empty() ? "" : " (pid " + holder + ")"));
+                               (holder > 0 ? " (pid " + std::to_string(holder) + ")" : ""));
     }
     return Status::Permanent(path + ": lock: " + std::strerror(error));
   }
