@@ -278,23 +278,28 @@ asio::awaitable<Outcome> MilterClient::Event(char command, uint32_t skip_step, b
 }
 
 asio::awaitable<Outcome> MilterClient::Answer(char command, MessageEditor* message) {
-  std::optional<std::string> new_body;  // SMFIR_REPLBODY packets so far
+  bool replacing_body = false;  // SMFIR_REPLBODY packets are coming
   bool body_replaced = false;
   bool edit_failed = false;
+  // A milter lost half way through a new body leaves no message to store,
+  // whatever its default action says: the client is told to try again.
+  auto broken = [&](Outcome outcome) -> Outcome {
+    if (!replacing_body) return outcome;
+    return SmtpReply("451 4.3.0 Error: milter lost while replacing the message body");
+  };
   auto finish_body = [&] {
-    if (!new_body) return;
-    if (!message->ReplaceBody(*new_body).ok()) edit_failed = true;
-    new_body.reset();
+    if (!message->EndBody().ok()) edit_failed = true;
+    replacing_body = false;
     body_replaced = true;
   };
   auto unexpected_data = [&](char code, size_t n) {
-    return Failed(std::string("reply ") + code + " was followed by " + std::to_string(n) + " data bytes");
+    return broken(Failed(std::string("reply ") + code + " was followed by " + std::to_string(n) + " data bytes"));
   };
   Outcome result;
   while (true) {
     Result<ReplyPacket> reply = co_await Receive(command);
-    if (!reply.ok()) co_return Failed(reply.status().message());
-    if (new_body && reply->code != kReplyReplaceBody) finish_body();
+    if (!reply.ok()) co_return broken(Failed(reply.status().message()));
+    if (replacing_body && reply->code != kReplyReplaceBody) finish_body();
     const std::string& data = reply->data;
     switch (reply->code) {
       case kReplyProgress:
@@ -338,7 +343,7 @@ asio::awaitable<Outcome> MilterClient::Answer(char command, MessageEditor* messa
         break;
       case kReplyReplyCode: {
         std::string text = UpToNul(data);
-        if (!WellFormedReply(text)) co_return Misconfigured("malformed reply: " + text);
+        if (!WellFormedReply(text)) co_return broken(Misconfigured("malformed reply: " + text));
         Response r = SmtpReply(Unformat(text));
         result = ConnectionLevel(command) ? Persist(r) : Outcome(r);
         break;
@@ -353,16 +358,16 @@ asio::awaitable<Outcome> MilterClient::Answer(char command, MessageEditor* messa
         break;
       default: {
         if (command != command::kEndOfBody || message == nullptr) {
-          co_return Failed(std::string("unexpected filter response ") + reply->code + " after event " +
-                           CommandName(command));
+          co_return broken(Failed(std::string("unexpected filter response ") + reply->code + " after event " +
+                                  CommandName(command)));
         }
         std::string space = (steps_ & kHeaderLeadingSpace) != 0 ? "" : " ";
         if (reply->code == kReplyReplaceBody) {
           if (body_replaced) {
-            co_return Misconfigured("body replacement requests can't currently be mixed with other requests");
+            co_return broken(Misconfigured("body replacement requests can't currently be mixed with other requests"));
           }
-          if (!new_body) new_body.emplace();
-          new_body->append(data);
+          replacing_body = true;
+          message->AppendBody(data);
           continue;
         }
         bool indexed = reply->code == kReplyChangeHeader || reply->code == kReplyInsertHeader;
@@ -370,18 +375,18 @@ asio::awaitable<Outcome> MilterClient::Answer(char command, MessageEditor* messa
         std::vector<std::string> strings;
         if (indexed) {
           auto parsed = ParseIndexedStrings(data);
-          if (!parsed.ok()) co_return Failed(parsed.status().message());
+          if (!parsed.ok()) co_return broken(Failed(parsed.status().message()));
           index = parsed->first;
           strings = parsed->second;
         } else {
           auto parsed = ParseStrings(data);
-          if (!parsed.ok()) co_return Failed(parsed.status().message());
+          if (!parsed.ok()) co_return broken(Failed(parsed.status().message()));
           strings = std::move(parsed).value();
         }
         auto arg = [&](size_t i) { return i < strings.size() ? strings[i] : std::string(); };
         switch (reply->code) {
           case kReplyChangeHeader:
-            if (arg(0).empty()) co_return Misconfigured("null change header name");
+            if (arg(0).empty()) co_return broken(Misconfigured("null change header name"));
             message->ChangeHeader(index == 0 ? 1 : index, arg(0), space, arg(1));
             break;
           case kReplyAddHeader:
@@ -403,8 +408,8 @@ asio::awaitable<Outcome> MilterClient::Answer(char command, MessageEditor* messa
             message->DeleteRecipient(arg(0));
             break;
           default:
-            co_return Failed(std::string("unexpected filter response ") + reply->code + " after event " +
-                             CommandName(command));
+            co_return broken(Failed(std::string("unexpected filter response ") + reply->code + " after event " +
+                                    CommandName(command)));
         }
         continue;
       }

@@ -106,9 +106,12 @@ class MessageEditor {
   virtual void ChangeSender(const std::string& address, const std::string& esmtp_args) = 0;
   virtual void AddRecipient(const std::string& address, const std::string& esmtp_args) = 0;
   virtual void DeleteRecipient(const std::string& address) = 0;
-  // The new body, in full, with CRLF line ends; an error when it cannot be
+  // A new body, as the milter sends it in pieces (lines end in LF or
+  // CRLF): it replaces the old one from the first piece on, and is stored
+  // as it comes, with CRLF line ends. EndBody() says whether it could be
   // stored (a full disk).
-  virtual Status ReplaceBody(std::string_view body) = 0;
+  virtual void AppendBody(std::string_view piece) = 0;
+  virtual Status EndBody() = 0;
 };
 
 }  // namespace postern::milter

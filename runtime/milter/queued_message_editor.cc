@@ -134,21 +134,29 @@ void QueuedMessageEditor::DeleteRecipient(const std::string& address) {
   });
 }
 
-Status QueuedMessageEditor::ReplaceBody(std::string_view body) {
-  std::string normalized = "\r\n";  // the blank line after the header section
-  normalized.reserve(body.size() + body.size() / 32 + 4);
-  std::string_view rest = body;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    normalized.append(line);
-    normalized += "\r\n";
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+void QueuedMessageEditor::AppendBody(std::string_view piece) {
+  if (!replacing_) {
+    body_.reset();  // its file, under the name the new one takes
+    body_ = new_body_();
+    body_->Append("\r\n");  // the blank line after the header section
+    replacing_ = true;
+    last_of_new_body_ = '\n';
   }
-  body_.reset();  // its file, under the name the new one takes
-  body_ = new_body_();
-  body_->Append(normalized);
+  // Every LF without its CR gets one (Postfix's cleanup stores lines).
+  std::string out;
+  out.reserve(piece.size() + piece.size() / 32 + 2);
+  for (char c : piece) {
+    if (c == '\n' && last_of_new_body_ != '\r') out += '\r';
+    out += c;
+    last_of_new_body_ = c;
+  }
+  body_->Append(out);
+}
+
+Status QueuedMessageEditor::EndBody() {
+  if (!replacing_) return Status::Ok();
+  if (last_of_new_body_ != '\n') body_->Append("\r\n");  // a last line without its end
+  replacing_ = false;
   if (Result<std::string> check = body_->Read(0, 0); !check.ok()) return check.status();
   return Status::Ok();
 }

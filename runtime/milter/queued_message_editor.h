@@ -44,7 +44,8 @@ class QueuedMessageEditor : public MessageEditor {
   void ChangeSender(const std::string& address, const std::string& esmtp_args) override;
   void AddRecipient(const std::string& address, const std::string& esmtp_args) override;
   void DeleteRecipient(const std::string& address) override;
-  Status ReplaceBody(std::string_view body) override;
+  void AppendBody(std::string_view piece) override;
+  Status EndBody() override;
 
  private:
   struct Field {
@@ -61,6 +62,8 @@ class QueuedMessageEditor : public MessageEditor {
   std::function<void(const std::string&)> warn_;
   std::vector<Field> fields_;
   bool changed_ = false;
+  bool replacing_ = false;     // a new body is being written
+  char last_of_new_body_ = 0;  // its last byte so far (a CR before a LF in the next piece)
 };
 
 }  // namespace postern::milter

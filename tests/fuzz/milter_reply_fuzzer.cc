@@ -68,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)editor.Headers();
     (void)editor.ReadBody(0, 16);
   }
+  (void)editor.EndBody();
   editor.Finish();
   if (message.content.find(ours) == std::string::npos) std::abort();
   return 0;

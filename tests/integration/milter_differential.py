@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dns_restrictions_differential import MASTER_CF as STANDARD_MASTER_CF  # noqa: E402
 from peers import OpenDkim, ScriptedMilter, SilentServer  # noqa: E402
 from postfix_instance import SKIP, free_port  # noqa: E402
-from posternd import arguments, read_queue_file  # noqa: E402
+from posternd import Posternd, arguments, read_queue_file  # noqa: E402
 from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
 
 SERVICES = ("smtp", "connreject", "conntempfail", "connreply", "deadtempfail", "deadaccept", "deadreject",
@@ -218,6 +218,23 @@ def dkim_verdict(stored, record):
     return "not stored"
 
 
+def dying_milter(args, root):
+    """posternd alone (Postfix would store what the milter had sent of the
+    new body, under milter_default_action = accept): a milter that dies
+    half way through replacing the body leaves no message to store, and
+    the client is told to try again."""
+    with ScriptedMilter(os.path.join(root, "dying.log")) as dying, \
+            Posternd(args.postern, args.posternd, os.path.join(args.source, "examples", "office"),
+                     extra=f"smtpd_milters = inet:127.0.0.1:{dying.port}\nmilter_default_action = accept\n") as d:
+        replies = talk(d.port, "plain", ["EHLO client.example"] +
+                       transaction("sender@outside.example", ["fred@example.com"], "die-in-replbody") + ["QUIT"])
+        end = [r for command, r in replies if command.startswith("From:")]
+        stored = d.queued()
+    return ("a milter that dies half way through a new body: 451, nothing stored (posternd is stricter than "
+            "Postfix here)", end == ["451 4.3.0 Error: milter lost while replacing the message body"] and not stored,
+            f"{end} {stored}")
+
+
 def main():
     args = arguments()
     if os.geteuid() != 0 or shutil.which("postfix") is None or not ScriptedMilter.available() or \
@@ -289,6 +306,7 @@ def main():
                         "Connection timed out" in log and
                         "can't read SMFIC_BODYEOB reply packet header: Connection timed out" in log,
                         log[-2000:]))
+    results.append(dying_milter(args, root))
     return finish(results, root)
 
 

@@ -12,11 +12,13 @@ it to:
   end of message the header X-Milter-Test: a list of reject, tempfail, reply,
                  discard, quarantine, accept, addheader, insheader, chgheader,
                  delheader, addrcpt, addrcpt-args, delrcpt, chgfrom, replbody, sleep
-                 (3 seconds before the answer)
+                 (3 seconds before the answer), die-in-replbody (the process exits
+                 after the first piece of a new body)
 
 usage: scripted_milter.py PORT LOG [--connect ACTION]
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -125,6 +127,9 @@ class ScriptedMilter(Milter.Base):
             self.chgfrom("<changed-sender@example.com>")
         if "replbody" in a:
             self.replacebody(b"The milter replaced this body.\r\nSecond line.\r\n")
+        if "die-in-replbody" in a:
+            self.replacebody(b"The first part of a new body")
+            os._exit(1)
         if "quarantine" in a:
             self.quarantine("the header asked for it")
         if "reply" in a:

@@ -83,11 +83,23 @@ TEST_F(QueuedMessageEditorTest, EnvelopeEdits) {
 
 TEST_F(QueuedMessageEditorTest, ABodyReplacedHasCrLfLinesAfterTheBlankLine) {
   QueuedMessageEditor editor = Editor();
-  ASSERT_TRUE(editor.ReplaceBody("first\nsecond\r\nno newline").ok());
-  EXPECT_EQ(*body_->Read(0, 100), "\r\nfirst\r\nsecond\r\nno newline\r\n");
-  EXPECT_EQ(editor.body_size(), 27u);
+  // In pieces as a milter sends them: a CR at the end of one, its LF in the next.
+  editor.AppendBody("first\nsecond\r");
+  editor.AppendBody("\nthird\r\r\n");
+  editor.AppendBody("no newline");
+  ASSERT_TRUE(editor.EndBody().ok());
+  EXPECT_EQ(*body_->Read(0, 100), "\r\nfirst\r\nsecond\r\nthird\r\r\nno newline\r\n");
+  EXPECT_EQ(editor.body_size(), 35u);
   editor.Finish();  // no header edits: the head as it was
   EXPECT_TRUE(message_.content.starts_with("Received: from client"));
+}
+
+TEST_F(QueuedMessageEditorTest, AnEmptyReplacementLeavesAnEmptyBody) {
+  QueuedMessageEditor editor = Editor();
+  editor.AppendBody("");
+  ASSERT_TRUE(editor.EndBody().ok());
+  EXPECT_EQ(*body_->Read(0, 100), "\r\n");
+  EXPECT_EQ(editor.body_size(), 0u);
 }
 
 }  // namespace
