@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         editor.DeleteRecipient(arg(0));
         break;
       case kReplyReplaceBody:
-        (void)editor.ReplaceBody(p.data);
+        editor.AppendBody(p.data);
         break;
       default:
         break;

@@ -43,7 +43,8 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
                                       "smtpd_client_restrictions = reject_rbl_client zen.example\n"
                                       "smtpd_sender_restrictions = reject_unknown_sender_domain, "
                                       "reject_rhsbl_sender rhsbl.example\n"
-                                      "header_checks = regexp:/etc/postfix/header_checks\n";
+                                      "header_checks = regexp:/etc/postfix/header_checks\n"
+                                      "smtpd_milters = inet:127.0.0.1:1\n";
   std::ofstream(root + "/header_checks") << "/^Subject: hold/ HOLD\n/^Subject: drop/ DISCARD\n/^X-Bad:/ REJECT bad\n";
   std::ofstream(root + "/master.cf") << "smtp inet n - n - - smtpd\n";
   DiagnosticSink diagnostics;
@@ -75,7 +76,8 @@ void CheckReplies(const std::string& out, int* queued) {
       if (line[static_cast<size_t>(i)] < '0' || line[static_cast<size_t>(i)] > '9') std::abort();
     }
     if (line[3] != ' ' && line[3] != '-') std::abort();
-    if (line.substr(0, 23) == "250 2.0.0 Ok: queued as") ++*queued;
+    // "250 2.0.0 Ok: queued as ID", or "... Ok: N bytes queued as ID" after BDAT.
+    if (line.starts_with("250 2.0.0 Ok: ") && line.find(" queued as ") != std::string_view::npos) ++*queued;
     pos = end + 2;
   }
 }
@@ -144,6 +146,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           replies.policy.emplace_back(q, vm::PolicyReply{vm::PolicyReply::Status::kAction, "DUNNO"});
         }
         s.NetworkAnswered(replies);
+        break;
+      }
+      case session::Session::Next::kMilter: {
+        // The milters' answer, chosen by the input: go on, a reply, hold,
+        // discard, shutdown.
+        unsigned choice = (outcomes >> (step++ % 5)) & 7;
+        milter::Outcome o;
+        if (choice == 1) o = milter::Response{milter::Response::Kind::kReply, "550 5.7.1 Command rejected"};
+        if (choice == 2) o = milter::Response{milter::Response::Kind::kReply, "451 4.7.1 later"};
+        if (choice == 3) o = milter::Response{milter::Response::Kind::kHold, ""};
+        if (choice == 4) o = milter::Response{milter::Response::Kind::kDiscard, ""};
+        if (choice == 5) o = milter::Response{milter::Response::Kind::kShutdown, ""};
+        s.MilterAnswered(o);
         break;
       }
       case session::Session::Next::kStartTls:

@@ -253,8 +253,10 @@ TEST_F(AsyncResolverTest, ASilentServerIsATemporaryFailure) {
 }
 
 TEST_F(AsyncResolverTest, TheCoroutineFormAnswersOnItsExecutor) {
-  auto resolver = Make(port_);
+  // The context outlives the resolver: its thread may still be inside the
+  // post() that woke io.run() when the test ends.
   boost::asio::io_context io;
+  auto resolver = Make(port_);
   std::optional<DnsReply> reply;
   std::thread::id ran_on;
   boost::asio::co_spawn(
