@@ -96,6 +96,12 @@ class ImplementationChecker {
             ? "posternd would run as if it were not set, which weakens security or loses mail; "
               "Postern refuses what it would not honour (docs/compatibility.md)"
             : "posternd behaves as with the default, " + Quoted(ExpandedDefault(spec)) + " (docs/compatibility.md)";
+    if (spec.name == "non_smtpd_milters") {
+      // Nothing to filter: no sendmail(1), pickup or QMQP in posternd.
+      hint =
+          "posternd takes mail only over SMTP, which smtpd_milters filter; there is no sendmail(1), pickup "
+          "or QMQP mail for these milters (docs/posternd.md)";
+    }
     Report(spec.impact, "PC0160", where, message, hint);
   }
 
