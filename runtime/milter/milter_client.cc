@@ -113,7 +113,14 @@ void MilterClient::Close() {
   reader_ = PacketReader();
 }
 
-Outcome MilterClient::Failed(const std::string& warning) {
+Outcome MilterClient::Failed(const std::string& warning) { return Error(warning, false); }
+
+Outcome MilterClient::Misconfigured(const std::string& warning) { return Error(warning, true); }
+
+// Postfix's milter8_comm_error and milter8_conf_error: the milter is done
+// for this session and answers with its default action from now on (a
+// malformed answer is a configuration problem, not an outage).
+Outcome MilterClient::Error(const std::string& warning, bool configuration) {
   if (!warning.empty()) warn_("milter " + settings_.endpoint + ": " + warning);
   Close();
   state_ = State::kError;
@@ -121,29 +128,16 @@ Outcome MilterClient::Failed(const std::string& warning) {
     case DefaultAction::kAccept:
       default_reply_.reset();
       break;
-    case DefaultAction::kReject:
-      default_reply_ = SmtpReply("550 5.5.0 Service unavailable");
-      break;
-    case DefaultAction::kTempfail:
-      default_reply_ = SmtpReply("451 4.7.1 Service unavailable - try again later");
-      break;
     case DefaultAction::kQuarantine:
       default_reply_ = Response{Response::Kind::kHold, ""};
       break;
-  }
-  return default_reply_;
-}
-
-Outcome MilterClient::Misconfigured(const std::string& warning) {
-  warn_("milter " + settings_.endpoint + ": " + warning);
-  Close();
-  state_ = State::kError;
-  if (settings_.default_action == DefaultAction::kAccept) {
-    default_reply_.reset();
-  } else if (settings_.default_action == DefaultAction::kQuarantine) {
-    default_reply_ = Response{Response::Kind::kHold, ""};
-  } else {
-    default_reply_ = SmtpReply("451 4.3.5 Server configuration problem - try again later");
+    case DefaultAction::kReject:
+    case DefaultAction::kTempfail:
+      default_reply_ = SmtpReply(configuration ? "451 4.3.5 Server configuration problem - try again later"
+                                 : settings_.default_action == DefaultAction::kReject
+                                     ? "550 5.5.0 Service unavailable"
+                                     : "451 4.7.1 Service unavailable - try again later");
+      break;
   }
   return default_reply_;
 }

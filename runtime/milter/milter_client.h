@@ -79,6 +79,7 @@ class MilterClient {
   Outcome Persist(Outcome outcome);
   Outcome Failed(const std::string& warning);         // a communication error ("": logged already)
   Outcome Misconfigured(const std::string& warning);  // a malformed answer
+  Outcome Error(const std::string& warning, bool configuration);
   void Close();
 
   boost::asio::any_io_executor executor_;

@@ -33,6 +33,18 @@ def _wait_listening(process, connect, what):
     raise RuntimeError(what + " did not start")
 
 
+def _start_on_a_free_port(what, start):
+    """A server started by `start(port)` (which returns its process) on a
+    free loopback port, again on another one when some other process took
+    the port first. Returns (process, port)."""
+    for _ in range(5):
+        port = free_port()
+        process = start(port)
+        if _wait_listening(process, lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(), what):
+            return process, port
+    raise RuntimeError(what + " did not start")
+
+
 class SmtpSink:
     """smtp-sink on 127.0.0.1 (or a unix socket with `unix=True`), with
     `flags` ("-r", "RCPT" for 4xx to RCPT; "-L" for LMTP), dumping every
@@ -300,17 +312,11 @@ class Postgrey:
     def __enter__(self):
         os.makedirs(self.root, exist_ok=True)
         shutil.chown(self.root, "nobody", "nogroup")
-        for _ in range(5):
-            self.port = free_port()
-            self.process = subprocess.Popen(
-                [self.BINARY, "--inet=127.0.0.1:%d" % self.port, "--dbdir=" + self.root, "--delay=%d" % self.delay,
-                 "--user=nobody", "--group=nogroup"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if _wait_listening(self.process,
-                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
-                               "postgrey"):
-                return self
-        raise RuntimeError("postgrey did not start")
+        self.process, self.port = _start_on_a_free_port("postgrey", lambda port: subprocess.Popen(
+            [self.BINARY, "--inet=127.0.0.1:%d" % port, "--dbdir=" + self.root, "--delay=%d" % self.delay,
+             "--user=nobody", "--group=nogroup"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return self
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:
@@ -368,16 +374,10 @@ class ScriptedMilter:
         self.port = None
 
     def __enter__(self):
-        for _ in range(5):
-            self.port = free_port()
-            self.process = subprocess.Popen(
-                ["/usr/bin/python3", self.SCRIPT, str(self.port), self.log, "--connect", self.connect],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if _wait_listening(self.process,
-                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
-                               "the scripted milter"):
-                return self
-        raise RuntimeError("the scripted milter did not start")
+        self.process, self.port = _start_on_a_free_port("the scripted milter", lambda port: subprocess.Popen(
+            ["/usr/bin/python3", self.SCRIPT, str(port), self.log, "--connect", self.connect],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return self
 
     def events(self):
         """The events recorded so far, as dicts."""
@@ -418,23 +418,21 @@ class OpenDkim:
         if os.geteuid() == 0:
             shutil.chown(self.root, "opendkim", "opendkim")
             shutil.chown(key, "opendkim", "opendkim")
-        for _ in range(5):
-            self.port = free_port()
-            config = os.path.join(self.root, "opendkim.conf")
+        config = os.path.join(self.root, "opendkim.conf")
+
+        def start(port):
             with open(config, "w") as f:
                 f.write(f"Syslog no\nMode {self.mode}\nDomain {self.domain}\nSelector {self.selector}\nKeyFile {key}\n"
-                        f"Socket inet:{self.port}@127.0.0.1\nCanonicalization relaxed/simple\n"
+                        f"Socket inet:{port}@127.0.0.1\nCanonicalization relaxed/simple\n"
                         f"InternalHosts 127.0.0.1\nBackground no\nPidFile {self.root}/opendkim.pid\n"
                         # The test directory is under /tmp, which others may write.
                         "RequireSafeKeys false\n"
                         + ("UserID opendkim:opendkim\n" if os.geteuid() == 0 else ""))
-            self.process = subprocess.Popen(["opendkim", "-f", "-x", config], stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if _wait_listening(self.process,
-                               lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
-                               "opendkim"):
-                return self
-        raise RuntimeError("opendkim did not start")
+            return subprocess.Popen(["opendkim", "-f", "-x", config], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        self.process, self.port = _start_on_a_free_port("opendkim", start)
+        return self
 
     def public_record(self):
         """The p= record's text, its quoted pieces joined."""
