@@ -4,6 +4,20 @@
 #include "util/strings.h"
 
 namespace postern::mail {
+namespace {
+
+bool IsDotAtom(std::string_view local) {
+  if (local.empty() || local.front() == '.' || local.back() == '.') return false;
+  for (size_t i = 0; i < local.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(local[i]);
+    if (c == '.' && i + 1 < local.size() && local[i + 1] == '.') return false;
+    if (c == ' ' || c < 32 || c == 127) return false;
+    if (std::string_view("()<>@,;:\\\"[]").find(static_cast<char>(c)) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 AddressParts SplitAddress(std::string_view address) {
   AddressParts parts;
@@ -76,6 +90,20 @@ std::string InternalForm(std::string_view path) {
     }
   }
   out += path.substr(i);
+  return out;
+}
+
+std::string QuoteLocalPart(std::string_view address) {
+  size_t at = address.rfind('@');
+  std::string_view local = address.substr(0, at);
+  if (IsDotAtom(local)) return std::string(address);
+  std::string out = "\"";
+  for (char c : local) {
+    if (c == '"' || c == '\\' || c == '\r') out += '\\';
+    out += c;
+  }
+  out += '"';
+  if (at != std::string_view::npos) out += address.substr(at);
   return out;
 }
 

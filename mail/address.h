@@ -43,6 +43,11 @@ std::string AppendExtension(std::string_view address, std::string_view extension
 // unquoted ("a b"@x -> a b@x, backslash escapes resolved).
 std::string InternalForm(std::string_view path);
 
+// Postfix's quote_822_local: the address with its local part quoted when it
+// is not an RFC 822 dot-atom ("a b@x" -> "\"a b\"@x"), as Postfix shows
+// addresses in logs and gives them to commands; 8-bit text is left alone.
+std::string QuoteLocalPart(std::string_view address);
+
 // Splits a table result such as "a@x, b@y <c@z>" into addresses: elements
 // are separated by commas (outside quotes), angle brackets are removed.
 // Elements written with white space between plain words are split there

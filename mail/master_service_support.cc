@@ -7,9 +7,9 @@
 namespace postern::mail {
 namespace {
 
-constexpr std::string_view kAgents[] = {"discard", "error", "lmtp", "local", "retry", "smtp"};
+constexpr std::string_view kAgents[] = {"discard", "error", "lmtp", "local", "pipe", "retry", "smtp"};
 
-constexpr std::string_view kMissingAgents[] = {"pipe", "virtual"};
+constexpr std::string_view kMissingAgents[] = {"virtual"};
 
 // Postfix's own daemons that posternd replaces as a whole (it queues,
 // schedules, bounces and resolves in one process) or that serve programs

@@ -12,7 +12,7 @@ enum class ServiceSupport {
   kDeliveryAgent,  // a transport posternd's queue manager delivers with
   kInert,          // a Postfix daemon whose job posternd does itself, or that
                    // nothing in Postern uses (pickup, cleanup, qmgr, spawn, ...)
-  kMissingAgent,   // a delivery agent posternd does not have (pipe, virtual):
+  kMissingAgent,   // a delivery agent posternd does not have (virtual):
                    // mail routed to it would stay deferred
   kMissing,        // a service whose job posternd does not do (postscreen, qmqpd)
 };
@@ -21,7 +21,7 @@ enum class ServiceSupport {
 ServiceSupport ClassifyService(std::string_view type, std::string_view command);
 
 // Whether the queue manager delivers with `command` (smtp, lmtp, local,
-// discard, error, retry).
+// pipe, discard, error, retry).
 bool IsImplementedAgent(std::string_view command);
 
 }  // namespace postern::mail

@@ -129,6 +129,11 @@ class Checker {
     ReportExpansionProblems(expander, value_location);
 
     const ParameterSpec* spec = config::FindParameter(name);
+    // <transport>_time_limit and the like, for a master.cf transport.
+    std::optional<ParameterSpec> per_transport;
+    if (spec == nullptr && IsUserDefinedName(name) && (per_transport = config::TransportParameterSpec(name))) {
+      spec = &*per_transport;
+    }
     if (spec == nullptr && restriction_classes_.count(name)) {
       // A restriction class is a restriction list of the user's naming.
       CollectTables(name, ParameterType::kRestrictionList, expanded, value_location);

@@ -1,9 +1,12 @@
 // implementation_check.cc: see implementation_check.h.
 #include "compiler/check/implementation_check.h"
 
+#include <filesystem>
+
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
 #include "mail/master_service_support.h"
+#include "mail/pipe_service.h"
 #include "util/strings.h"
 
 namespace postern::check {
@@ -120,15 +123,20 @@ class ImplementationChecker {
     size_t suffix = config::PerTransportSuffixLength(def.name);
     if (suffix == 0) return;
     std::string_view transport = std::string_view(def.name).substr(0, def.name.size() - suffix);
-    bool is_service = false;
-    for (const config::MasterService& s : model_.master_cf.services) is_service = is_service || s.name == transport;
-    if (!is_service || config::IsImplementedTransportSuffix(std::string_view(def.name).substr(transport.size()))) {
-      return;
+    const config::MasterService* service = nullptr;
+    for (const config::MasterService& s : model_.master_cf.services) {
+      if (s.name == transport) service = &s;
     }
+    if (service == nullptr) return;
+    // pipe(8) reads <transport>_time_limit; posternd runs no other command
+    // that would (spawn, for one, is not run at all).
+    std::string_view which = std::string_view(def.name).substr(transport.size());
+    if (config::IsImplementedTransportSuffix(which) && (which != "_time_limit" || service->command == "pipe")) return;
     Report(Impact::kMinor, "PC0160", def.name_location,
            "per-transport parameter \"" + def.name + "\" is not implemented by posternd",
-           "posternd applies only <transport>_destination_concurrency_limit and "
-           "<transport>_destination_recipient_limit per transport (docs/compatibility.md)");
+           "posternd applies only <transport>_destination_concurrency_limit, "
+           "<transport>_destination_recipient_limit and, for pipe services, <transport>_time_limit per "
+           "transport (docs/compatibility.md)");
   }
 
   void CheckService(const config::MasterService& service) {
@@ -139,6 +147,7 @@ class ImplementationChecker {
         for (const config::ServiceOverride& o : service.overrides) CheckOverride(service, support, o);
         // An smtpd service's process limit is its session limit in posternd.
         if (support == mail::ServiceSupport::kDeliveryAgent) CheckProcessLimit(service);
+        if (service.command == "pipe") CheckPipeService(service);
         return;
       case mail::ServiceSupport::kInert:
       case mail::ServiceSupport::kMissingAgent:  // reported where mail is routed to it (PC0136)
@@ -159,6 +168,52 @@ class ImplementationChecker {
              "service \"" + service.name + "\" runs " + service.command + ", which posternd does not implement",
              "posternd ignores the service");
     }
+  }
+
+  // A pipe(8) service's attributes (PC0206), and its flags D and O, which
+  // need one recipient per delivery (PC0207): pipe(8) defers a delivery to
+  // several, for ever.
+  void CheckPipeService(const config::MasterService& service) {
+    size_t bad = 0;
+    Result<mail::PipeService> pipe = mail::ParsePipeService(service.arguments, &bad);
+    if (!pipe.ok()) {
+      SourceLocation where =
+          bad < service.argument_locations.size() ? service.argument_locations[bad] : service.location;
+      diagnostics_->Error("PC0206", where, "pipe service \"" + service.name + "\": " + pipe.status().message(),
+                          "pipe(8) takes flags=, user=, directory=, chroot=, eol=, null_sender=, size= and, last, "
+                          "argv=; it would defer every delivery to this service");
+      return;
+    }
+    for (size_t i = 0; i < pipe->argv.size(); ++i) {
+      if (std::filesystem::path(pipe->argv[i]).filename() != "sendmail") continue;
+      // After-queue filters such as spamc hand mail back through sendmail(1).
+      size_t at = service.arguments.size() - pipe->argv.size() + i;
+      diagnostics_->Warning(
+          "PC0208", at < service.argument_locations.size() ? service.argument_locations[at] : service.location,
+          "pipe service \"" + service.name +
+              "\" runs sendmail, which Postern does not provide: the mail it "
+              "submits goes to whichever MTA installed " +
+              pipe->argv[i],
+          "re-inject over SMTP into a posternd service that has -o content_filter= (FILTER_README's advanced "
+          "content filter); Postern's sendmail(1) is not written yet");
+      break;
+    }
+    if (!pipe->flags.delivered_to && !pipe->flags.original_to) return;
+    std::string name = service.name + "_destination_recipient_limit";
+    std::string limit;
+    for (const config::ServiceOverride& o : service.overrides) {
+      if (o.name == name) limit = Expand(o.name, config::ServiceOverrideValue(service, o));
+    }
+    const config::ParameterDefinition* def = model_.parameters->Definition(name);
+    if (limit.empty() && def != nullptr) limit = Expand(name, def->value);
+    if (limit.empty()) limit = ExpandedEffective("default_destination_recipient_limit");
+    if (Trim(limit) == "1") return;
+    std::string flag = pipe->flags.delivered_to ? "D" : "O";
+    diagnostics_->Warning("PC0207", service.location,
+                          "pipe service \"" + service.name + "\" has flag " + flag +
+                              ", which needs one recipient per delivery, but " + name + " is " +
+                              std::string(Trim(limit)) + ": a delivery to more recipients would stay deferred",
+                          "set " + name + " = 1 in main.cf (pipe(8): SINGLE-RECIPIENT DELIVERY)");
   }
 
   void CheckOverride(const config::MasterService& service, mail::ServiceSupport support,
@@ -220,7 +275,7 @@ class ImplementationChecker {
   }
 
   // content_filter, in main.cf or per smtpd service: [transport][:nexthop],
-  // the transport a master.cf service posternd delivers with (smtp, lmtp),
+  // the transport a master.cf service posternd delivers with (smtp, lmtp, pipe),
   // or mail accepted there would stay deferred.
   void CheckContentFilters() {
     if (!model_.has_master_cf) return;
@@ -248,7 +303,8 @@ class ImplementationChecker {
         diagnostics_->Error("PC0136", where,
                             "content_filter transport \"" + transport + "\"" + service + " runs " + target->command +
                                 ", which posternd does not implement; mail accepted there would stay deferred",
-                            "posternd hands mail to a content filter over SMTP or LMTP (docs/delivery.md)");
+                            "posternd hands mail to a content filter over SMTP or LMTP, or through a pipe(8) command "
+                            "(docs/delivery.md)");
       }
     };
     const config::ParameterDefinition* def = model_.parameters->Definition("content_filter");

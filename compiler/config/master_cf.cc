@@ -116,6 +116,7 @@ MasterCf ParseMasterCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* d
       if (in_options && (t.text.empty() || t.text[0] != '-' || t.text == "--")) in_options = false;
       if (!in_options) {
         service.arguments.push_back(t.text);
+        service.argument_locations.push_back(at(t));
         continue;
       }
       if (t.text == "-o") {
@@ -129,6 +130,7 @@ MasterCf ParseMasterCf(std::shared_ptr<const SourceFile> file, DiagnosticSink* d
         setting = std::string_view(t.text).substr(2);
       } else {
         service.arguments.push_back(t.text);
+        service.argument_locations.push_back(at(t));
         continue;
       }
       NameValue nv;

@@ -26,7 +26,8 @@ struct MasterService {
   std::string wakeup;
   std::string max_process;
   std::string command;
-  std::vector<std::string> arguments;  // after the command, -o pairs removed
+  std::vector<std::string> arguments;              // after the command, -o pairs removed
+  std::vector<SourceLocation> argument_locations;  // one per argument
   std::vector<ServiceOverride> overrides;
   SourceLocation location;
 };

@@ -125,8 +125,24 @@ size_t PerTransportSuffixLength(std::string_view name) {
 }
 
 bool IsImplementedTransportSuffix(std::string_view suffix) {
-  // runtime/qmgr/delivery_config.cc reads these two per transport.
-  return suffix == "_destination_concurrency_limit" || suffix == "_destination_recipient_limit";
+  // runtime/qmgr/delivery_config.cc reads the limits per transport, and
+  // runtime/local/local_authority.cc a pipe service's time limit.
+  return suffix == "_destination_concurrency_limit" || suffix == "_destination_recipient_limit" ||
+         suffix == "_time_limit";
+}
+
+std::optional<ParameterSpec> TransportParameterSpec(std::string_view name) {
+  size_t suffix = PerTransportSuffixLength(name);
+  if (suffix == 0 || !IsImplementedTransportSuffix(name.substr(name.size() - suffix))) return std::nullopt;
+  bool time = name.ends_with("_time_limit");
+  return ParameterSpec{name,
+                       time ? ParameterType::kTime : ParameterType::kInteger,
+                       "",
+                       time ? "s" : "",
+                       Support::kRuntime,
+                       Impact::kMinor,
+                       kPerTransport,
+                       ""};
 }
 
 std::string_view FamilyReportedBy(std::string_view name) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,6 +104,11 @@ size_t PerTransportSuffixLength(std::string_view name);
 // Whether posternd's queue manager applies the per-transport parameter
 // with this suffix (as returned by PerTransportSuffixLength).
 bool IsImplementedTransportSuffix(std::string_view suffix);
+// The spec of a per-transport parameter posternd applies:
+// <transport>_destination_concurrency_limit and _recipient_limit
+// (integers), <transport>_time_limit (a time, seconds by default); nullopt
+// for any other name. The spec's name views `name`.
+std::optional<ParameterSpec> TransportParameterSpec(std::string_view name);
 
 // For a Postfix parameter that has no ParameterSpec: the setting whose
 // diagnostic covers it when its name belongs to a feature's family

@@ -232,20 +232,10 @@ class Builder {
     }
   }
 
-  // <transport>_destination_concurrency_limit and _recipient_limit, which
-  // posternd applies: integers that the registry cannot list by name.
-  static std::optional<config::ParameterSpec> TransportLimitSpec(std::string_view name) {
-    size_t suffix = config::PerTransportSuffixLength(name);
-    if (suffix == 0 || !config::IsImplementedTransportSuffix(name.substr(name.size() - suffix))) return std::nullopt;
-    return config::ParameterSpec{
-        name, ParameterType::kInteger, "", "", config::Support::kRuntime, config::Impact::kMinor, config::kPerTransport,
-        ""};
-  }
-
   // Every described parameter in its type, as the check validated it; for
   // an smtpd service, each value its overrides change as "<service>/<name>",
   // and for other services each -o override of one the same way; and the
-  // per-transport limits posternd applies (<transport>_destination_*_limit).
+  // per-transport parameters posternd applies (config::TransportParameterSpec).
   mail::SettingsMap Settings() const {
     mail::SettingsMap out;
     for (const config::ParameterSpec& spec : config::SupportedParameters()) {
@@ -254,7 +244,7 @@ class Builder {
       if (auto typed = Typed(spec, it->second)) out.emplace(std::string(spec.name), std::move(*typed));
     }
     for (const std::string& name : model_.parameters->ExplicitNames()) {
-      if (auto spec = TransportLimitSpec(name)) {
+      if (auto spec = config::TransportParameterSpec(name)) {
         if (auto typed = Typed(*spec, Expanded(name))) out.emplace(name, std::move(*typed));
       }
     }
@@ -268,7 +258,7 @@ class Builder {
     for (const config::MasterService& s : model_.master_cf.services) {
       if (&check::ServiceParameters(model_, s) != model_.parameters.get()) continue;  // an smtpd service: above
       for (const config::ServiceOverride& o : s.overrides) {
-        std::optional<config::ParameterSpec> limit = TransportLimitSpec(o.name);
+        std::optional<config::ParameterSpec> limit = config::TransportParameterSpec(o.name);
         const config::ParameterSpec* spec = limit ? &*limit : config::FindParameter(o.name);
         if (spec == nullptr) continue;
         if (auto typed = Typed(*spec, Expanded(s, o))) out[s.name + "/" + o.name] = std::move(*typed);

@@ -532,7 +532,7 @@ int Server::Run() {
   if (root) {
     // Local deliveries need the recipients' privileges, and a reload may
     // need a TLS key only root can read.
-    auto helper = local::LocalHelper::Start(options_.images, users_);
+    auto helper = local::LocalHelper::Start(options_.images, users_, local::Identity{run_as->uid, run_as->gid, "/"});
     if (!helper.ok()) return fail("local delivery helper: " + helper.status().message());
     local_helper_ = std::move(helper).value();
     // The helper trusts only images root owns and nobody else can write:

@@ -2,13 +2,8 @@
 #include "runtime/delivery/local_delivery.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,21 +12,18 @@
 #include <cstring>
 #include <ctime>
 #include <thread>
-#include <vector>
 
 #include "mail/address.h"
+#include "runtime/delivery/command_runner.h"
 #include "util/strings.h"
-
-extern char** environ;
 
 namespace postern::delivery {
 namespace {
 
 using mail::DeliveryStatus;
 
-constexpr int kLockTries = 20;               // 100 ms apart
-constexpr int64_t kStaleLockSeconds = 500;   // a dot-lock older than this is removed (Postfix's stale_lock_time)
-constexpr size_t kCommandOutputLimit = 200;  // of a failed command's output, in the bounce
+constexpr int kLockTries = 20;              // 100 ms apart
+constexpr int64_t kStaleLockSeconds = 500;  // a dot-lock older than this is removed (Postfix's stale_lock_time)
 
 DeliveryStatus Done(std::string text) { return DeliveryStatus::Local(250, "2.0.0", std::move(text)); }
 
@@ -43,7 +35,8 @@ DeliveryStatus FileError(const std::string& what, const std::string& path, int e
   return DeliveryStatus::Local(450, "4.2.0", "cannot update " + what + " " + path + ": " + Errno(error));
 }
 
-// Whether the header section already has "Delivered-To: <recipient>".
+}  // namespace
+
 bool AlreadyDelivered(std::string_view content, std::string_view recipient) {
   size_t at = 0;
   while (at < content.size()) {
@@ -60,6 +53,8 @@ bool AlreadyDelivered(std::string_view content, std::string_view recipient) {
   }
   return false;
 }
+
+namespace {
 
 // The copy that is written: delivery headers, the message in LF lines;
 // for mbox the From_ line, ">From " quoting and a closing blank line.
@@ -220,127 +215,25 @@ DeliveryStatus WriteMaildir(const LocalRequest& r, std::string dir) {
   return Done("delivered to maildir");
 }
 
-DeliveryStatus RunCommand(const LocalRequest& r, const std::string& command) {
-  int input[2], output[2];
-  if (pipe2(input, O_CLOEXEC) != 0)
-    return DeliveryStatus::Local(450, "4.3.0", "cannot run command: pipe: " + Errno(errno));
-  if (pipe2(output, O_CLOEXEC) != 0) {
-    close(input[0]);
-    close(input[1]);
-    return DeliveryStatus::Local(450, "4.3.0", "cannot run command: pipe: " + Errno(errno));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, input[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, output[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, output[1], 2);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attributes, 0);
-
+DeliveryStatus DeliverToCommand(const LocalRequest& r, const std::string& command) {
   mail::AddressParts parts = mail::SplitAddress(r.recipient);
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin",
-                                  "SHELL=/bin/sh",
-                                  "SENDER=" + r.sender,
-                                  "RECIPIENT=" + r.recipient,
-                                  "ORIGINAL_RECIPIENT=" + r.original_recipient,
-                                  "USER=" + r.user,
-                                  "LOGNAME=" + r.user,
-                                  "LOCAL=" + parts.local,
-                                  "DOMAIN=" + parts.domain,
-                                  "QUEUE_ID=" + r.queue_id};
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string shell = "/bin/sh", dash_c = "-c", text = command;
-  char* argv[] = {shell.data(), dash_c.data(), text.data(), nullptr};
-  pid_t pid = 0;
-  int spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  close(input[0]);
-  close(output[1]);
-  if (spawned != 0) {
-    close(input[1]);
-    close(output[0]);
-    return DeliveryStatus::Local(450, "4.3.0", "cannot run command " + command + ": " + Errno(spawned));
-  }
+  CommandSpec spec;
+  spec.argv = {"/bin/sh", "-c", command};
+  spec.environment = {"PATH=/usr/bin:/bin",
+                      "SHELL=/bin/sh",
+                      "SENDER=" + r.sender,
+                      "RECIPIENT=" + r.recipient,
+                      "ORIGINAL_RECIPIENT=" + r.original_recipient,
+                      "USER=" + r.user,
+                      "LOGNAME=" + r.user,
+                      "LOCAL=" + parts.local,
+                      "DOMAIN=" + parts.domain,
+                      "QUEUE_ID=" + r.queue_id};
   std::string copy = LocalCopy(r, /*mbox=*/false);
-  std::string_view pending = copy;
-  std::string said;
-  fcntl(input[1], F_SETFL, O_NONBLOCK);
-  // A command that exits without reading all of its input must not kill
-  // the daemon with SIGPIPE: it is blocked in this thread while writing,
-  // and one raised is taken back before the mask is restored.
-  sigset_t pipe_signal, saved_mask;
-  sigemptyset(&pipe_signal);
-  sigaddset(&pipe_signal, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_signal, &saved_mask);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(r.command_time_limit);
-  bool timed_out = false;
-  int in_fd = input[1], out_fd = output[0];
-  while (in_fd >= 0 || out_fd >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    struct pollfd fds[2];
-    int n = 0;
-    if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
-    if (out_fd >= 0) fds[n++] = {out_fd, POLLIN, 0};
-    if (poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<int64_t>(left.count(), 1000))) < 0 &&
-        errno != EINTR) {
-      break;
-    }
-    for (int i = 0; i < n; ++i) {
-      if (fds[i].revents == 0) continue;
-      if (fds[i].fd == in_fd) {
-        ssize_t w = write(in_fd, pending.data(), std::min<size_t>(pending.size(), 65536));
-        if (w > 0) pending.remove_prefix(static_cast<size_t>(w));
-        if ((w < 0 && errno != EAGAIN && errno != EINTR) || pending.empty()) {
-          close(in_fd);  // done, or the command stopped reading (EPIPE): its exit status decides
-          in_fd = -1;
-        }
-      } else {
-        char buffer[4096];
-        ssize_t got = read(out_fd, buffer, sizeof buffer);
-        if (got > 0) {
-          if (said.size() < kCommandOutputLimit) said.append(buffer, static_cast<size_t>(got));
-        } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-          close(out_fd);
-          out_fd = -1;
-        }
-      }
-    }
-  }
-  if (in_fd >= 0) close(in_fd);
-  if (out_fd >= 0) close(out_fd);
-  struct timespec no_wait {};
-  while (sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
-  }
-  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
-  if (timed_out) kill(-pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  said = std::string(Trim(said.substr(0, kCommandOutputLimit)));
-  for (char& c : said) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  if (timed_out)
-    return DeliveryStatus::Local(450, "4.3.0", "command " + command + " ran out of time (command_time_limit)");
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Done("delivered to command: " + command);
-  std::string why = WIFEXITED(status) ? "Command died with status " + std::to_string(WEXITSTATUS(status))
-                                      : "Command killed by signal " + std::to_string(WTERMSIG(status));
-  why += ": \"" + command + "\"" + (said.empty() ? "" : ". Command output: " + said);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 75) return DeliveryStatus::Local(450, "4.3.0", why);  // EX_TEMPFAIL
-  return DeliveryStatus::Local(550, "5.3.0", why);
+  spec.input = copy;
+  spec.time_limit = r.command_time_limit;
+  std::optional<DeliveryStatus> failed = CommandFailure(RunCommand(spec), command);
+  return failed ? *failed : Done("delivered to command: " + command);
 }
 
 }  // namespace
@@ -359,7 +252,7 @@ DeliveryStatus DeliverLocally(const LocalRequest& r) {
   if (kind == "file" && target == "/dev/null") return Done("delivered to file: /dev/null");
   if (kind == "file") return AppendMbox(r, target, "file");
   if (kind == "maildir") return WriteMaildir(r, target);
-  if (kind == "command") return RunCommand(r, target);
+  if (kind == "command") return DeliverToCommand(r, target);
   return DeliveryStatus::Local(450, "4.3.5", "unknown local delivery \"" + std::string(detail) + "\"");
 }
 

@@ -11,8 +11,9 @@
 // failed append is cut back to the old size. Maildir: tmp/ then new/
 // with a unique name, fsynced before it is linked into new/. Commands run
 // with /bin/sh -c, the message on stdin, SENDER/RECIPIENT/... in the
-// environment, and a time limit; exit 75 (EX_TEMPFAIL) defers, another
-// non-zero status bounces. A message already Delivered-To the recipient is
+// environment, and a time limit; their result is read as Postfix reads it
+// (command_runner.h: an enhanced status code in the output, <sysexits.h>
+// exit statuses, 75 EX_TEMPFAIL defers). A message already Delivered-To the recipient is
 // a forwarding loop (bounced, 5.4.6).
 //
 // Blocking: the queue manager runs it on a thread pool, with the daemon's
@@ -46,5 +47,9 @@ struct LocalRequest {
 // Delivered (250, "delivered to mailbox"), to be tried again (4xx) or
 // bounced (5xx, "mailbox full" with 5.2.2).
 mail::DeliveryStatus DeliverLocally(const LocalRequest& request);
+
+// Whether the header section of `content` already has "Delivered-To:
+// <recipient>" (any case): local(8) and pipe(8) flag D's loop detection.
+bool AlreadyDelivered(std::string_view content, std::string_view recipient);
 
 }  // namespace postern::delivery

@@ -27,6 +27,23 @@ std::string EncodeDeliverRequest(const LocalHelperRequest& q) {
   return w.Release();
 }
 
+std::string EncodePipeRequest(const PipeHelperRequest& q) {
+  ByteWriter w;
+  w.PutU8(static_cast<uint8_t>(HelperRequestKind::kPipe));
+  for (const std::string* field : {&q.image_id, &q.transport, &q.queue_id, &q.sender, &q.nexthop, &q.client_address,
+                                   &q.client_hostname, &q.client_helo, &q.sasl_username}) {
+    w.PutString(*field);
+  }
+  w.PutU32(static_cast<uint32_t>(q.recipients.size()));
+  for (const mail::PipeRecipient& r : q.recipients) {
+    w.PutString(r.address);
+    w.PutString(r.original);
+  }
+  w.PutString(q.content);
+  w.PutU64(static_cast<uint64_t>(q.now));
+  return w.Release();
+}
+
 std::string EncodeTlsFilesRequest(const std::string& image_id, const std::string& service) {
   ByteWriter w;
   w.PutU8(static_cast<uint8_t>(HelperRequestKind::kTlsFiles));
@@ -43,6 +60,25 @@ std::optional<DecodedHelperRequest> DecodeHelperRequest(std::string_view frame) 
   if (kind == static_cast<uint8_t>(HelperRequestKind::kTlsFiles)) {
     out.kind = HelperRequestKind::kTlsFiles;
     if (!r.GetString(&out.image_id) || !r.GetString(&out.service) || r.remaining() != 0) return std::nullopt;
+    return out;
+  }
+  if (kind == static_cast<uint8_t>(HelperRequestKind::kPipe)) {
+    out.kind = HelperRequestKind::kPipe;
+    PipeHelperRequest& q = out.pipe;
+    uint32_t count = 0;
+    uint64_t now = 0;
+    for (std::string* field : {&q.image_id, &q.transport, &q.queue_id, &q.sender, &q.nexthop, &q.client_address,
+                               &q.client_hostname, &q.client_helo, &q.sasl_username}) {
+      if (!r.GetString(field)) return std::nullopt;
+    }
+    // Each recipient takes at least eight bytes: a count beyond the frame is a lie.
+    if (!r.GetU32(&count) || count > r.remaining() / 8) return std::nullopt;
+    q.recipients.resize(count);
+    for (mail::PipeRecipient& rcpt : q.recipients) {
+      if (!r.GetString(&rcpt.address) || !r.GetString(&rcpt.original)) return std::nullopt;
+    }
+    if (!GetView(&r, &q.content) || !r.GetU64(&now) || r.remaining() != 0) return std::nullopt;
+    q.now = static_cast<int64_t>(now);
     return out;
   }
   if (kind != static_cast<uint8_t>(HelperRequestKind::kDeliver)) return std::nullopt;

@@ -5,10 +5,15 @@
 //
 //   request  = kind:u8, then for kDeliver: image_id transport queue_id
 //              sender recipient original_recipient delivery content
-//              (u32-length strings), now:u64; for kTlsFiles: image_id
-//              service (the smtpd service whose files are wanted)
-//   answer   = for kDeliver: code:u32 text; for kTlsFiles: u8 0 + error,
-//              u8 1 (no TLS), or u8 2 + the four ServerTlsFiles strings
+//              (u32-length strings), now:u64; for kPipe: image_id
+//              transport queue_id sender nexthop client_address
+//              client_hostname client_helo sasl_username, count:u32 and
+//              that many address and original pairs, content, now:u64;
+//              for kTlsFiles: image_id service (the smtpd service whose
+//              files are wanted)
+//   answer   = for kDeliver and kPipe: code:u32 status reason; for
+//              kTlsFiles: u8 0 + error, u8 1 (no TLS), or u8 2 + the four
+//              ServerTlsFiles strings
 #pragma once
 
 #include <cstdint>
@@ -25,17 +30,21 @@ namespace postern::local {
 
 enum class HelperRequestKind : uint8_t {
   kDeliver = 'D',
+  kPipe = 'P',
   kTlsFiles = 'T',
 };
 
 std::string EncodeDeliverRequest(const LocalHelperRequest& request);
+std::string EncodePipeRequest(const PipeHelperRequest& request);
 std::string EncodeTlsFilesRequest(const std::string& image_id, const std::string& service);
 
 // The kind of a request frame, and its fields; nullopt when malformed.
-// A LocalHelperRequest's content points into `frame`.
+// The content of a LocalHelperRequest or PipeHelperRequest points into
+// `frame`.
 struct DecodedHelperRequest {
   HelperRequestKind kind;
   LocalHelperRequest deliver;  // kDeliver
+  PipeHelperRequest pipe;      // kPipe
   std::string image_id;        // kTlsFiles
   std::string service;         // kTlsFiles
 };

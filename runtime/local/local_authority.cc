@@ -1,6 +1,7 @@
 // local_authority.cc: see local_authority.h.
 #include "runtime/local/local_authority.h"
 
+#include <grp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "mail/address.h"
 #include "mail/image_format.h"
+#include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
 #include "runtime/image/image_parameters.h"
 #include "util/strings.h"
@@ -87,7 +89,106 @@ Result<Identity> ChooseIdentity(const std::string& user, const std::string& deta
   return *id;
 }
 
+// <service>_time_limit: the service's -o override ("<service>/<name>" in
+// the settings), else main.cf's, else command_time_limit.
+int64_t TimeLimit(const image::Image& image, const std::string& service) {
+  std::string name = service + "_time_limit";
+  for (const std::string& which : {service + "/" + name, name}) {
+    if (image.settings().Has(which)) return image.settings().Seconds(which);
+  }
+  return image::TimeParameter(image, "command_time_limit");
+}
+
+// export_environment: the names (or name=value items) a command gets from
+// this process's environment; PATH is always /usr/bin:/bin.
+std::vector<std::string> ExportedEnvironment(const image::Image& image) {
+  std::vector<std::string> out;
+  for (const std::string& item :
+       mail::SplitParameterList(image.Text("export_environment")).value_or(std::vector<std::string>{})) {
+    if (item.find('=') != std::string::npos) {
+      if (!StartsWith(item, "PATH=")) out.push_back(item);
+    } else if (const char* value = getenv(item.c_str()); value != nullptr && item != "PATH") {
+      out.push_back(item + "=" + value);
+    }
+  }
+  out.push_back("PATH=/usr/bin:/bin");
+  return out;
+}
+
+std::optional<gid_t> GroupId(const std::string& name) {
+  struct group entry {};
+  struct group* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return std::nullopt;
+  }
+  return found->gr_gid;
+}
+
 }  // namespace
+
+Result<delivery::PipeRequest> PipeDeliveryOf(const PipeHelperRequest& request, const image::Image& image) {
+  const mail::ServiceEntry* service = nullptr;
+  for (const mail::ServiceEntry& s : image.services()) {
+    if (s.name == request.transport && (s.type == "unix" || s.type == "fifo")) service = &s;
+  }
+  if (service == nullptr || service->command != "pipe") {
+    return Status::Permanent("\"" + request.transport + "\" is not a pipe(8) service");
+  }
+  Result<mail::PipeService> settings = mail::ParsePipeService(service->arguments);
+  if (!settings.ok()) return Status::Permanent("service " + request.transport + ": " + settings.status().message());
+  delivery::PipeRequest out;
+  out.service = request.transport;
+  out.settings = std::move(settings).value();
+  mail::PipeMacroValues& v = out.values;
+  v.sender = request.sender;
+  v.nexthop = request.nexthop;
+  v.queue_id = request.queue_id;
+  v.size = request.content.size();
+  v.client_address = request.client_address;
+  v.client_hostname = request.client_hostname;
+  v.client_helo = request.client_helo;
+  v.sasl_username = request.sasl_username;
+  v.recipients = request.recipients;
+  v.recipient_delimiter = image.Text("recipient_delimiter");
+  out.content = request.content;
+  out.now = request.now;
+  out.time_limit = std::max<int64_t>(TimeLimit(image, request.transport), 1);
+  out.environment = ExportedEnvironment(image);
+  out.working_directory = out.settings.directory.empty() ? "/" : out.settings.directory;
+  return out;
+}
+
+Result<AuthorizedPipe> AuthorizePipe(const PipeHelperRequest& request, const image::Image& image,
+                                     const mail::LookupTable& users, const Identity& mail_owner) {
+  Result<delivery::PipeRequest> delivery = PipeDeliveryOf(request, image);
+  if (!delivery.ok()) return delivery.status();
+  AuthorizedPipe out;
+  out.request = std::move(delivery).value();
+  const mail::PipeService& s = out.request.settings;
+  // An account of this machine, even when --users stands in for the
+  // recipients (as default_privs).
+  std::optional<std::string> entry = users.Lookup(s.user);
+  if (!entry) entry = mail::PasswdTable().Lookup(s.user);
+  std::optional<Identity> id = entry ? ParseEntry(*entry) : std::nullopt;
+  if (!id) return Status::Permanent("user=" + s.user + " of service " + request.transport + " is not a known user");
+  if (!s.group.empty()) {
+    std::optional<gid_t> gid = GroupId(s.group);
+    if (!gid) return Status::Permanent("user=" + s.user + ":" + s.group + ": unknown group " + s.group);
+    id->gid = *gid;
+  }
+  if (id->uid == 0 || id->gid == 0) {
+    return Status::Permanent("user=" + s.user + " of service " + request.transport + " has root privileges");
+  }
+  if (id->uid == mail_owner.uid || id->gid == mail_owner.gid) {
+    return Status::Permanent("user=" + s.user + " of service " + request.transport +
+                             " has the mail system owner's privileges");
+  }
+  id->home = "/";
+  out.identity = *id;
+  out.chroot = s.chroot;
+  return out;
+}
 
 Result<std::shared_ptr<const image::Image>> LoadTrustedImage(const std::string& images, const std::string& id) {
   if (!mail::IsImageId(id)) return Status::Temporary("malformed image id");

@@ -11,6 +11,14 @@
 // and nobody else can write it. A request whose delivery the image does
 // not give that recipient is refused. The message itself (sender,
 // content) is data any SMTP client could send too.
+//
+// A pipe(8) delivery names a pipe service of the image, and the helper
+// takes the command, its flags, user=, directory=, chroot=, size= and the
+// time limit from that service's master.cf entry in the image, never from
+// the request. Sender, recipients, nexthop and client attributes are data,
+// as pipe(8) takes them from the queue manager: the command runs without a
+// shell, and they only fill its macros. user= is never root, group 0 or
+// the mail owner (posternd's own user).
 #pragma once
 
 #include <sys/types.h>
@@ -19,9 +27,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mail/lookup_table.h"
+#include "mail/pipe_service.h"
 #include "runtime/delivery/local_delivery.h"
+#include "runtime/delivery/pipe_delivery.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
 #include "util/status.h"
@@ -54,6 +65,27 @@ struct AuthorizedDelivery {
   Identity identity;
 };
 
+// What posternd sends the helper for a pipe(8) delivery: one message to
+// some of its recipients, through one command.
+struct PipeHelperRequest {
+  std::string image_id;   // the image the message was routed with
+  std::string transport;  // the master.cf service, a pipe(8) one
+  std::string queue_id;
+  std::string sender;  // "" is the null sender
+  std::string nexthop;
+  std::string client_address, client_hostname, client_helo, sasl_username;
+  std::vector<mail::PipeRecipient> recipients;
+  std::string_view content;
+  int64_t now = 0;
+};
+
+// A pipe delivery the helper agreed to make, and as whom.
+struct AuthorizedPipe {
+  delivery::PipeRequest request;  // content points into the PipeHelperRequest's
+  Identity identity;
+  std::string chroot;  // chroot=, entered before the identity is taken
+};
+
 // The image `id` from `images` (an images directory, or one image's
 // directory), refused unless root owns every directory on its path and
 // every file in it and none is writable by group or others.
@@ -63,5 +95,20 @@ Result<std::shared_ptr<const image::Image>> LoadTrustedImage(const std::string& 
 // database (passwd(5) lines by name). Never returns uid 0 or gid 0.
 Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const resolve::Resolver& resolver,
                                      const mail::LookupTable& users);
+
+// The pipe(8) delivery of `request` as the image's service
+// `request.transport` defines it: its attributes, <service>_time_limit
+// (else command_time_limit), the environment export_environment lets
+// through from this process's. An error when the transport is not a pipe
+// service of the image or its attributes do not parse (postern check
+// refuses those, PC0206). Used by the helper and, when posternd does not
+// run as root, by the queue manager itself.
+Result<delivery::PipeRequest> PipeDeliveryOf(const PipeHelperRequest& request, const image::Image& image);
+
+// Decides a pipe request (see the top of the file): the delivery, and
+// user=name[:group] from `users` (passwd(5) lines by name), else the system's
+// user and group databases; never uid 0, gid 0 or `mail_owner`'s.
+Result<AuthorizedPipe> AuthorizePipe(const PipeHelperRequest& request, const image::Image& image,
+                                     const mail::LookupTable& users, const Identity& mail_owner);
 
 }  // namespace postern::local

@@ -88,6 +88,57 @@ bool ReceiveFrame(int fd, std::string* payload) {
   _exit(0);
 }
 
+// In a worker process: enter the service's chroot=, become its user= and
+// run the command; the result goes to `out`.
+[[noreturn]] void PipeAs(const AuthorizedPipe& pipe, int out) {
+  mail::DeliveryStatus result;
+  const Identity& id = pipe.identity;
+  if (!pipe.chroot.empty() && (chroot(pipe.chroot.c_str()) != 0 || chdir("/") != 0)) {
+    result = Failure("cannot change root directory to " + pipe.chroot + ": " + std::strerror(errno));
+  } else if (setgroups(0, nullptr) != 0 || setgid(id.gid) != 0 || setuid(id.uid) != 0 || getuid() == 0 ||
+             geteuid() == 0 || getgid() == 0 || getegid() == 0) {
+    result = Failure(std::string("cannot switch to the service's privileges: ") + std::strerror(errno));
+  } else {
+    result = delivery::DeliverToPipe(pipe.request);
+  }
+  std::string bytes = EncodeDeliverAnswer(result);
+  WriteAll(out, bytes, /*socket=*/false);
+  _exit(0);
+}
+
+// Forks a worker that runs `work` (which writes an encoded answer to the
+// descriptor it is given, then exits) and returns its answer.
+template <typename Work>
+mail::DeliveryStatus InWorker(const Work& work) {
+  int result_pipe[2];
+  if (pipe2(result_pipe, O_CLOEXEC) != 0) return Failure("pipe: " + std::string(std::strerror(errno)));
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(result_pipe[0]);
+    close(result_pipe[1]);
+    return Failure("fork: " + std::string(std::strerror(errno)));
+  }
+  if (pid == 0) {
+    close(result_pipe[0]);
+    work(result_pipe[1]);
+    _exit(0);  // work does not return
+  }
+  close(result_pipe[1]);
+  std::string bytes;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = read(result_pipe[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) bytes.append(buffer, static_cast<size_t>(n));
+  }
+  close(result_pipe[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::optional<mail::DeliveryStatus> result = DecodeDeliverAnswer(bytes);
+  if (!result) return Failure("the local delivery process ended without a result");
+  return *result;
+}
+
 // The image and resolver of the last request, loaded by this process.
 struct Loaded {
   std::shared_ptr<const image::Image> image;
@@ -113,32 +164,23 @@ mail::DeliveryStatus Deliver(const LocalHelperRequest& request, const std::strin
   if (!authorized.ok()) {
     return Failure("local delivery refused: " + authorized.status().message());
   }
-  int result_pipe[2];
-  if (pipe2(result_pipe, O_CLOEXEC) != 0) return Failure("pipe: " + std::string(std::strerror(errno)));
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(result_pipe[0]);
-    close(result_pipe[1]);
-    return Failure("fork: " + std::string(std::strerror(errno)));
+  return InWorker([&](int out) { DeliverAs(authorized->identity, authorized->request, out); });
+}
+
+// A pipe(8) service's user= and command are the image's; a service that
+// cannot run defers, as pipe(8)'s fatal errors do.
+mail::DeliveryStatus Pipe(const PipeHelperRequest& request, const std::string& images,
+                          const std::shared_ptr<const mail::LookupTable>& users, const Identity& mail_owner,
+                          Loaded* loaded) {
+  if (Status s = Load(images, request.image_id, users, loaded); !s.ok()) {
+    return Failure("pipe delivery: " + s.message());
   }
-  if (pid == 0) {
-    close(result_pipe[0]);
-    DeliverAs(authorized->identity, authorized->request, result_pipe[1]);
+  auto authorized = AuthorizePipe(request, *loaded->image, *users, mail_owner);
+  if (!authorized.ok()) {
+    return mail::DeliveryStatus::Local(450, "4.3.5",
+                                       "mail system configuration error: " + authorized.status().message());
   }
-  close(result_pipe[1]);
-  std::string bytes;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = read(result_pipe[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) bytes.append(buffer, static_cast<size_t>(n));
-  }
-  close(result_pipe[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  std::optional<mail::DeliveryStatus> result = DecodeDeliverAnswer(bytes);
-  if (!result) return Failure("the local delivery process ended without a result");
-  return *result;
+  return InWorker([&](int out) { PipeAs(*authorized, out); });
 }
 
 Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id, const std::string& service,
@@ -149,16 +191,26 @@ Result<std::optional<tls::ServerTlsFiles>> TlsFiles(const std::string& image_id,
   return tls::ReadServerTlsFiles(*loaded->image->ForService(service), ReadRegularFileFollowingLinks);
 }
 
-// A channel serves one kind of request: the delivery process's deliveries,
-// or the SMTP process's TLS file reads.
-std::string Serve(std::string_view frame, HelperRequestKind serves, const std::string& images,
-                  const std::shared_ptr<const mail::LookupTable>& users, Loaded* loaded) {
+// What the helper serves, the same for every channel.
+struct HelperContext {
+  std::string images;
+  std::shared_ptr<const mail::LookupTable> users;
+  Identity mail_owner;
+};
+
+// A channel serves one kind of work: the delivery process's local and pipe
+// deliveries, or the SMTP process's TLS file reads.
+enum class Channel { kDeliveries, kTlsFiles };
+
+std::string Serve(std::string_view frame, Channel channel, const HelperContext& c, Loaded* loaded) {
   std::optional<DecodedHelperRequest> request = DecodeHelperRequest(frame);
-  if (!request || request->kind != serves) return EncodeDeliverAnswer(Failure("malformed request"));
-  if (request->kind == HelperRequestKind::kTlsFiles) {
-    return EncodeTlsFilesAnswer(TlsFiles(request->image_id, request->service, images, users, loaded));
+  bool tls = request && request->kind == HelperRequestKind::kTlsFiles;
+  if (!request || tls != (channel == Channel::kTlsFiles)) return EncodeDeliverAnswer(Failure("malformed request"));
+  if (tls) return EncodeTlsFilesAnswer(TlsFiles(request->image_id, request->service, c.images, c.users, loaded));
+  if (request->kind == HelperRequestKind::kPipe) {
+    return EncodeDeliverAnswer(Pipe(request->pipe, c.images, c.users, c.mail_owner, loaded));
   }
-  return EncodeDeliverAnswer(Deliver(request->deliver, images, users, loaded));
+  return EncodeDeliverAnswer(Deliver(request->deliver, c.images, c.users, loaded));
 }
 
 // Everything posternd had open (listening sockets, the control socket, queue
@@ -176,8 +228,7 @@ void CloseInherited(std::vector<int> keep) {
 
 // One helper process serves one channel, single-threaded, so that the
 // workers it forks start from a process no other thread holds a lock in.
-[[noreturn]] void HelperMain(int channel, HelperRequestKind serves, const std::string& images,
-                             const std::shared_ptr<const mail::LookupTable>& users, pid_t parent) {
+[[noreturn]] void HelperMain(int channel, Channel serves, const HelperContext& context, pid_t parent) {
   CloseInherited({channel});
   prctl(PR_SET_PDEATHSIG, SIGTERM);   // and when posternd is killed outright
   if (getppid() != parent) _exit(0);  // it already was
@@ -187,7 +238,7 @@ void CloseInherited(std::vector<int> keep) {
   std::string frame;
   Loaded loaded;
   while (ReceiveFrame(channel, &frame)) {
-    if (!SendFrame(channel, Serve(frame, serves, images, users, &loaded))) break;
+    if (!SendFrame(channel, Serve(frame, serves, context, &loaded))) break;
   }
   _exit(0);
 }
@@ -196,8 +247,9 @@ void CloseInherited(std::vector<int> keep) {
 
 Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(const std::string& images,
                                                         std::shared_ptr<const mail::LookupTable> users,
-                                                        int delivery_channels) {
+                                                        const Identity& mail_owner, int delivery_channels) {
   if (!users) users = std::make_shared<mail::PasswdTable>();
+  HelperContext context{images, std::move(users), mail_owner};
   std::vector<int> ours, theirs;  // the first pair is the TLS channel
   for (int i = 0; i < delivery_channels + 1; ++i) {
     int pair[2];
@@ -221,7 +273,7 @@ Result<std::unique_ptr<LocalHelper>> LocalHelper::Start(const std::string& image
       return Status::Temporary(std::string("fork: ") + std::strerror(error));
     }
     if (pid == 0) {
-      HelperMain(theirs[i], i == 0 ? HelperRequestKind::kTlsFiles : HelperRequestKind::kDeliver, images, users, parent);
+      HelperMain(theirs[i], i == 0 ? Channel::kTlsFiles : Channel::kDeliveries, context, parent);
     }
     pids.push_back(pid);
   }
@@ -278,6 +330,13 @@ mail::DeliveryStatus LocalHelper::Deliver(const LocalHelperRequest& request) {
   std::optional<mail::DeliveryStatus> result;
   if (Exchange(EncodeDeliverRequest(request), &frame)) result = DecodeDeliverAnswer(frame);
   return result ? *result : Failure("the local delivery helper is gone");
+}
+
+mail::DeliveryStatus LocalHelper::Pipe(const PipeHelperRequest& request) {
+  std::string frame;
+  std::optional<mail::DeliveryStatus> result;
+  if (Exchange(EncodePipeRequest(request), &frame)) result = DecodeDeliverAnswer(frame);
+  return result ? *result : Failure("the delivery helper is gone");
 }
 
 Result<std::optional<tls::ServerTlsFiles>> LocalHelper::ReadTlsFiles(const std::string& image_id,

@@ -3,10 +3,12 @@
 //
 // Started as root before posternd drops its privileges, the helper is a
 // set of processes (one per channel, single-threaded) that keep root and do
-// nothing but local deliveries. For each request it decides itself what to
-// do (local_authority.h: the image it loads, never the daemon's word, says
-// which user, command, file or mailbox), then forks a worker that becomes
-// that user (or default_privs), never root, and runs DeliverLocally there.
+// nothing but local and pipe(8) deliveries. For each request it decides
+// itself what to do (local_authority.h: the image it loads, never the
+// daemon's word, says which user, command, file or mailbox), then forks a
+// worker that becomes that user (or default_privs; for a pipe service its
+// user=, after its chroot=), never root, and runs DeliverLocally or
+// DeliverToPipe there.
 // posternd talks to it over socket pairs (one per concurrent delivery);
 // when posternd exits, the sockets close and the helper ends.
 //
@@ -39,15 +41,19 @@ class LocalHelper {
   // deliveries and one for TLS file reads; a channel serves its one kind of
   // request. Images come from `images` (posternd -i). `users` stands in for
   // the system's user database when not null (passwd(5) lines by name).
+  // `mail_owner` is the user posternd runs as, which no pipe service may
+  // use.
   static Result<std::unique_ptr<LocalHelper>> Start(const std::string& images,
                                                     std::shared_ptr<const mail::LookupTable> users,
-                                                    int delivery_channels = 4);
+                                                    const Identity& mail_owner, int delivery_channels = 4);
   ~LocalHelper();  // closes the channels; the helper exits
   LocalHelper(const LocalHelper&) = delete;
   LocalHelper& operator=(const LocalHelper&) = delete;
 
   // Blocking; thread-safe (waits for a free channel).
   mail::DeliveryStatus Deliver(const LocalHelperRequest& request);
+  // One status for all of the request's recipients. Blocking; thread-safe.
+  mail::DeliveryStatus Pipe(const PipeHelperRequest& request);
   // The TLS files of smtpd service `service` of image `image_id` (nullopt:
   // it offers no TLS). Blocking; thread-safe.
   Result<std::optional<tls::ServerTlsFiles>> ReadTlsFiles(const std::string& image_id, const std::string& service);

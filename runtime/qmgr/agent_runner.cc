@@ -6,6 +6,7 @@
 #include "mail/address.h"
 #include "mail/master_service_support.h"
 #include "runtime/delivery/local_delivery.h"
+#include "runtime/delivery/pipe_delivery.h"
 #include "runtime/delivery/smtp_agent.h"
 #include "runtime/dns/mail_exchangers.h"
 #include "util/run_on.h"
@@ -77,6 +78,40 @@ asio::awaitable<DeliveryStatus> AgentRunner::DeliverLocally(const AgentJob& job,
   co_return co_await RunOn(*services_.local_pool, [&] { return delivery::DeliverLocally(request); });
 }
 
+asio::awaitable<DeliveryStatus> AgentRunner::DeliverToPipe(const AgentJob& job) {
+  const queue::QueuedMessage& q = *job.message;
+  local::PipeHelperRequest request;
+  request.image_id = job.context->image->id();
+  request.transport = job.transport;
+  request.queue_id = q.id;
+  request.sender = q.sender;
+  request.nexthop = job.nexthop;
+  request.client_address = q.client_address;
+  request.client_hostname = q.client_name;
+  request.client_helo = q.helo;
+  request.sasl_username = q.sasl_username;
+  for (size_t index : job.recipients) {
+    const queue::QueuedRecipient& r = q.recipients[index];
+    request.recipients.push_back({r.address, WithoutPrefix(r.original)});
+  }
+  request.content = q.content;
+  request.now = Now();
+  if (local::LocalHelper* helper = services_.local_helper) {
+    // The helper takes the command and its user from the image itself.
+    co_return co_await RunOn(*services_.local_pool, [&] { return helper->Pipe(request); });
+  }
+  // Not root: the command runs with posternd's own privileges.
+  Result<delivery::PipeRequest> pipe = local::PipeDeliveryOf(request, *job.context->image);
+  if (!pipe.ok()) {
+    co_return DeliveryStatus::Local(450, "4.3.5", "mail system configuration error: " + pipe.status().message());
+  }
+  if (!pipe->settings.chroot.empty()) {
+    co_return DeliveryStatus::Local(450, "4.3.5",
+                                    "mail system configuration error: chroot= needs posternd started as root");
+  }
+  co_return co_await RunOn(*services_.local_pool, [&] { return delivery::DeliverToPipe(*pipe); });
+}
+
 // Every agent but smtp and lmtp: one delivery.
 asio::awaitable<std::vector<DeliveryStatus>> AgentRunner::RunOne(const AgentJob& job) {
   const DeliveryConfig& config = job.context->config;
@@ -89,7 +124,7 @@ asio::awaitable<std::vector<DeliveryStatus>> AgentRunner::RunOne(const AgentJob&
   }
   const TransportConfig& t = transport->second;
   if (!mail::IsImplementedAgent(t.agent) || t.agent == "smtp" || t.agent == "lmtp") {
-    // pipe, virtual: postern check says so (PC0136); smtp and lmtp run in RunSmtp.
+    // virtual: postern check says so (PC0136); smtp and lmtp run in RunSmtp.
     co_return all(
         DeliveryStatus::Local(450, "4.3.0", "mail transport unavailable: the " + t.agent + " agent is not supported"));
   }
@@ -102,6 +137,11 @@ asio::awaitable<std::vector<DeliveryStatus>> AgentRunner::RunOne(const AgentJob&
   }
   if (t.agent == "error") {
     co_return all(DeliveryStatus::FromText(550, job.nexthop.empty() ? "delivery refused" : job.nexthop));
+  }
+  if (t.agent == "pipe") {
+    DeliveryStatus outcome = co_await DeliverToPipe(job);
+    outcome.relay = job.transport;  // as pipe(8) logs it: relay=<service>
+    co_return all(std::move(outcome));
   }
   std::vector<DeliveryStatus> out;  // local
   for (size_t i = 0; i < n; ++i) {

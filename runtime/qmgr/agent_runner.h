@@ -1,9 +1,9 @@
 // agent_runner.h: runs the delivery agent of a transport for a batch of
 // deliveries to one destination, and reports each delivery's outcome per
 // recipient as a mail::DeliveryStatus: smtp and lmtp (several deliveries
-// over one connection, DNS through the asynchronous resolver), local (on a
-// bounded pool of its own, through the privileged helper when posternd
-// runs as root), discard, error and retry. A transport Postern does not
+// over one connection, DNS through the asynchronous resolver), local and
+// pipe (on a bounded pool of their own, through the privileged helper when
+// posternd runs as root), discard, error and retry. A transport Postern does not
 // implement defers with "mail transport unavailable" (postern check says
 // so first, PC0136).
 #pragma once
@@ -34,10 +34,10 @@ struct AgentJob {
 
 struct AgentServices {
   dns::AsyncResolver* dns = nullptr;  // null: only numeric nexthops are reached
-  // Local deliveries with the recipient's privileges (posternd started as
-  // root); null: with the daemon's own.
+  // Local and pipe deliveries with the recipient's or the service's
+  // privileges (posternd started as root); null: with the daemon's own.
   local::LocalHelper* local_helper = nullptr;
-  boost::asio::thread_pool* local_pool = nullptr;  // where local deliveries block
+  boost::asio::thread_pool* local_pool = nullptr;  // where local and pipe deliveries block
 };
 
 // `done(j, outcomes)` for each job attempted, as it finishes, with one
@@ -60,6 +60,8 @@ class AgentRunner {
   boost::asio::awaitable<void> RunSmtp(std::span<const AgentJob> jobs, const JobDone& done);
   boost::asio::awaitable<std::vector<mail::DeliveryStatus>> RunOne(const AgentJob& job);
   boost::asio::awaitable<mail::DeliveryStatus> DeliverLocally(const AgentJob& job, size_t i);
+  // One command for all of the job's recipients.
+  boost::asio::awaitable<mail::DeliveryStatus> DeliverToPipe(const AgentJob& job);
 
   AgentServices services_;
   std::mt19937 random_{std::random_device{}()};

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "mail/address.h"
 #include "util/strings.h"
 
 namespace postern::qmgr {
@@ -23,8 +24,11 @@ std::string DeliveryLogLine(const std::string& queue_id, const queue::QueuedReci
                             const mail::DeliveryStatus& outcome, const AttemptTimes& times) {
   const char* status = outcome.delivered() ? "sent" : outcome.bounced() ? "bounced" : "deferred";
   std::string original = StartsWith(ToLower(r.original), "rfc822;") ? r.original.substr(7) : r.original;
-  std::string line = queue_id + ": to=<" + r.address + ">";
-  if (!original.empty() && !EqualsIgnoreCase(original, r.address)) line += ", orig_to=<" + original + ">";
+  // Addresses as Postfix logs them: local parts that need it quoted.
+  std::string line = queue_id + ": to=<" + mail::QuoteLocalPart(r.address) + ">";
+  if (!original.empty() && !EqualsIgnoreCase(original, r.address)) {
+    line += ", orig_to=<" + mail::QuoteLocalPart(original) + ">";
+  }
   line += ", relay=" + (outcome.relay.empty() ? std::string("none") : outcome.relay);
   line += ", delay=" + FormatDelay(times.finished - times.arrival);
   line += ", delays=" + FormatDelay(times.loaded - times.arrival) + "/" + FormatDelay(times.finished - times.loaded) +

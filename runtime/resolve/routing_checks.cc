@@ -171,7 +171,7 @@ class Checker {
       Add({"PC0136", true, parameter, table, key,
            "transport \"" + transport + "\" runs " + std::string(command) +
                ", which posternd does not implement; mail routed to it would stay deferred",
-           "posternd delivers with smtp, lmtp, local, discard and error services (docs/delivery.md)"});
+           "posternd delivers with smtp, lmtp, local, pipe, discard and error services (docs/delivery.md)"});
       return;
     }
     if (nexthop.empty() || transport == "error" || transport == "retry") return;

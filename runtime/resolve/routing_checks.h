@@ -9,7 +9,7 @@
 // forwarding loop, PC0132 transport with no master.cf service, PC0133 bad
 // nexthop, PC0134 domain in more than one address class, PC0135 mail to
 // postmaster is rejected, PC0136 transport whose delivery agent posternd
-// does not have (pipe, virtual).
+// does not have (virtual).
 #pragma once
 
 #include <string>

@@ -139,11 +139,14 @@ TEST_F(LocalDeliveryTest, CommandsGetTheMessageAndTheirStatusDecides) {
   EXPECT_NE(failed.reason.find("Command died with status 1"), std::string::npos) << failed.reason;
   EXPECT_NE(failed.reason.find("go away"), std::string::npos) << failed.reason;
 
+  // As local(8): a command out of time bounces.
   LocalRequest slow = Request("command sleep 30");
   slow.command_time_limit = 1;
   mail::DeliveryStatus timed_out = DeliverLocally(slow);
-  EXPECT_EQ(timed_out.code, 450);
-  EXPECT_NE(timed_out.reason.find("command_time_limit"), std::string::npos) << timed_out.reason;
+  EXPECT_EQ(timed_out.code, 550);
+  EXPECT_EQ(timed_out.reason, "Command time limit exceeded: \"sleep 30\"");
+  mail::DeliveryStatus no_user = DeliverLocally(Request("command exit 67"));
+  EXPECT_EQ(no_user.status + " " + no_user.reason, "5.1.1 user unknown");
 
   // A command that does not read its input is judged by its exit status.
   mail::DeliveryStatus no_read = DeliverLocally(Request("command true"));

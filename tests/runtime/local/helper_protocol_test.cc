@@ -34,6 +34,46 @@ TEST(HelperProtocolTest, ADeliverRequestRoundTrips) {
   EXPECT_FALSE(DecodeHelperRequest(frame));
 }
 
+TEST(HelperProtocolTest, APipeRequestRoundTrips) {
+  PipeHelperRequest q;
+  q.image_id = std::string(64, 'b');
+  q.transport = "dovecot";
+  q.queue_id = "Q2";
+  q.sender = "alice@example.org";
+  q.nexthop = "example.com";
+  q.client_address = "192.0.2.1";
+  q.client_hostname = "c.example.net";
+  q.client_helo = "helo";
+  q.sasl_username = "alice";
+  q.recipients = {{"joe@example.com", "info@example.com"}, {"ann@example.com", ""}};
+  q.content = "Subject: x\r\n\r\nbody\r\n";
+  q.now = 1790000001;
+  std::string frame = EncodePipeRequest(q);
+  auto decoded = DecodeHelperRequest(frame);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->kind, HelperRequestKind::kPipe);
+  const PipeHelperRequest& d = decoded->pipe;
+  EXPECT_EQ(d.transport, "dovecot");
+  EXPECT_EQ(d.nexthop, "example.com");
+  EXPECT_EQ(d.sasl_username, "alice");
+  ASSERT_EQ(d.recipients.size(), 2u);
+  EXPECT_EQ(d.recipients[0].original, "info@example.com");
+  EXPECT_EQ(d.recipients[1].address, "ann@example.com");
+  EXPECT_EQ(d.content, q.content);
+  EXPECT_EQ(d.now, 1790000001);
+  for (size_t n = 0; n < frame.size(); ++n) EXPECT_FALSE(DecodeHelperRequest(frame.substr(0, n))) << n;
+  EXPECT_FALSE(DecodeHelperRequest(frame + "x"));
+  // A recipient count the frame cannot hold is refused before anything is allocated.
+  PipeHelperRequest none = q;
+  none.recipients.clear();
+  ByteWriter huge;
+  huge.PutU32(0xffffffffu);
+  std::string forged = EncodePipeRequest(none);
+  size_t at = forged.size() - 8 - 4 - none.content.size() - 4;  // the count: before the content and now
+  forged.replace(at, 4, huge.bytes());
+  EXPECT_FALSE(DecodeHelperRequest(forged));
+}
+
 TEST(HelperProtocolTest, TlsFilesRequestsNameTheService) {
   auto request = DecodeHelperRequest(EncodeTlsFilesRequest(std::string(64, 'a'), "submission"));
   ASSERT_TRUE(request);

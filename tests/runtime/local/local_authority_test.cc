@@ -1,6 +1,7 @@
 // local_authority_test.cc: the root local delivery helper does only what
-// the image gives a recipient, whatever the daemon asks; and, as root, a
-// forged request over the helper's channel runs nothing.
+// the image gives a recipient, whatever the daemon asks, and runs a pipe
+// service only as its master.cf entry says; and, as root, a forged request
+// over the helper's channel runs nothing.
 #include "runtime/local/local_authority.h"
 
 #include <gtest/gtest.h>
@@ -33,8 +34,19 @@ class LocalAuthorityTest : public ::testing::Test {
                       config_.config_directory() +
                       "/aliases\n"
                       "recipient_delimiter = +\nmail_spool_directory = " +
-                      config_.root() + "/spool\ndefault_privs = nobody\n");
+                      config_.root() +
+                      "/spool\ndefault_privs = nobody\n"
+                      "filter_time_limit = 7m\nexport_environment = TZ LANG=C.UTF-8\n");
     config_.Write("aliases", "postmaster: root\nroot: \"|touch " + output_ + "\"\nteam: fred, /tmp/team.mbox\n");
+    config_.Write("master.cf",
+                  "smtp inet n - n - - smtpd\n"
+                  "smtp unix - - n - - smtp\n"
+                  "local unix - n n - - local\n"
+                  "filter unix - n n - - pipe flags=R user=nobody argv=/usr/bin/touch " +
+                      config_.root() +
+                      "/drop/pipe-${queue_id}\n"
+                      "wheelpipe unix - n n - - pipe user=wheel argv=/bin/true\n"
+                      "ghost unix - n n - - pipe user=ghost argv=/bin/true\n");
     image_ = config_.Compile();
     users_ = mail::ParsePasswdText(
         "fred:x:1000:1000::/home/fred:/bin/sh\n"
@@ -57,6 +69,18 @@ class LocalAuthorityTest : public ::testing::Test {
   }
 
   Result<AuthorizedDelivery> Decide(const LocalHelperRequest& r) { return Authorize(r, *resolver_, *users_); }
+
+  PipeHelperRequest Pipe(const std::string& transport) {
+    PipeHelperRequest r;
+    r.image_id = image_->id();
+    r.transport = transport;
+    r.queue_id = "ABC";
+    r.sender = "alice@example.org";
+    r.nexthop = "example.com";
+    r.recipients = {{"fred@example.com", "fred@example.com"}};
+    r.content = "Subject: x\r\n\r\nbody\r\n";
+    return r;
+  }
 
   TestConfig config_;
   std::string output_;
@@ -118,10 +142,37 @@ TEST_F(LocalAuthorityTest, AnImageOthersCanWriteIsNotTrusted) {
   EXPECT_FALSE(LoadTrustedImage(config_.images_directory(), image_->id()).ok());
 }
 
+TEST_F(LocalAuthorityTest, APipeServiceRunsAsItsUserWithTheImagesCommand) {
+  setenv("TZ", "Europe/Paris", 1);
+  Identity owner{2000, 2000, "/"};
+  auto d = AuthorizePipe(Pipe("filter"), *image_, *users_, owner);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->identity.uid, 65534u);
+  EXPECT_EQ(d->identity.gid, 65534u);
+  EXPECT_EQ(d->request.settings.argv,
+            (std::vector<std::string>{"/usr/bin/touch", config_.root() + "/drop/pipe-${queue_id}"}));
+  EXPECT_TRUE(d->request.settings.flags.return_path);
+  EXPECT_EQ(d->request.time_limit, 420);  // filter_time_limit
+  EXPECT_EQ(d->request.environment,
+            (std::vector<std::string>{"TZ=Europe/Paris", "LANG=C.UTF-8", "PATH=/usr/bin:/bin"}));
+  EXPECT_EQ(d->request.values.recipient_delimiter, "+");
+  EXPECT_EQ(d->request.working_directory, "/");
+
+  // Only a pipe service of the image, and never with root's group, an
+  // unknown user or the mail owner's privileges.
+  for (const char* transport : {"local", "smtp", "nosuch", "wheelpipe", "ghost"}) {
+    EXPECT_FALSE(AuthorizePipe(Pipe(transport), *image_, *users_, owner).ok()) << transport;
+  }
+  EXPECT_FALSE(AuthorizePipe(Pipe("filter"), *image_, *users_, Identity{65534, 3000, "/"}).ok());
+  EXPECT_FALSE(AuthorizePipe(Pipe("filter"), *image_, *users_, Identity{3000, 65534, "/"}).ok());
+  auto unknown = AuthorizePipe(Pipe("ghost"), *image_, *users_, owner);
+  EXPECT_EQ(unknown.status().message(), "user=ghost of service ghost is not a known user");
+}
+
 TEST_F(LocalAuthorityTest, TheHelperRunsNothingAForgedRequestAsks) {
   if (geteuid() != 0 || getpwnam("nobody") == nullptr) GTEST_SKIP() << "the helper runs as root";
   chmod(config_.root().c_str(), 0755);  // default_privs must reach drop/
-  auto helper = LocalHelper::Start(config_.images_directory(), users_, 1);
+  auto helper = LocalHelper::Start(config_.images_directory(), users_, Identity{65533, 65533, "/"}, 1);
   ASSERT_TRUE(helper.ok()) << helper.status().message();
   std::string forged_output = config_.root() + "/drop/forged";
   auto forged = (*helper)->Deliver(Request("root@example.com", "command touch " + forged_output));
@@ -137,6 +188,17 @@ TEST_F(LocalAuthorityTest, TheHelperRunsNothingAForgedRequestAsks) {
   struct stat st {};
   ASSERT_EQ(stat(output_.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);  // default_privs, never root
+
+  // A pipe service runs its own command as its user=; a request for a
+  // service that is not a pipe one runs nothing.
+  auto piped = (*helper)->Pipe(Pipe("filter"));
+  EXPECT_EQ(piped.code, 250) << piped.reason;
+  ASSERT_EQ(stat((config_.root() + "/drop/pipe-ABC").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  PipeHelperRequest not_pipe = Pipe("local");
+  not_pipe.queue_id = "DEF";
+  EXPECT_EQ((*helper)->Pipe(not_pipe).code, 450);
+  EXPECT_EQ((*helper)->Pipe(Pipe("wheelpipe")).status, "4.3.5");
 
   // The SMTP process keeps only the TLS channel: it cannot ask for deliveries.
   auto tls = (*helper)->ReadTlsFiles(image_->id(), "smtp");
