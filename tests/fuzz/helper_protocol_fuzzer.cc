@@ -12,9 +12,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern::local;
   std::string_view frame(reinterpret_cast<const char*>(data), size);
   if (auto request = DecodeHelperRequest(frame)) {
-    std::string again = request->kind == HelperRequestKind::kDeliver
-                            ? EncodeDeliverRequest(request->deliver)
-                            : EncodeTlsFilesRequest(request->image_id, request->service);
+    std::string again;
+    switch (request->kind) {
+      case HelperRequestKind::kDeliver:
+        again = EncodeDeliverRequest(request->deliver);
+        break;
+      case HelperRequestKind::kPipe:
+        again = EncodePipeRequest(request->pipe);
+        break;
+      case HelperRequestKind::kTlsFiles:
+        again = EncodeTlsFilesRequest(request->image_id, request->service);
+        break;
+    }
     if (again != frame) std::abort();
   }
   if (auto answer = DecodeDeliverAnswer(frame)) {
