@@ -7,6 +7,7 @@
 
 #include "mail/ip_address.h"
 #include "runtime/daemon/peer_names.h"
+#include "runtime/milter/milter_header_checks.h"
 #include "runtime/milter/queued_message_editor.h"
 #include "util/run_on.h"
 #include "util/strings.h"
@@ -387,8 +388,26 @@ asio::awaitable<void> Connection::AskMilters() {
   session::MessageToCommit& m = session_->message_to_commit();
   milter::QueuedMessageEditor editor(
       m.message, m.body, [this, id = m.message.id] { return shared_->writer->NewBody(id); }, warn);
-  milter::Outcome outcome = co_await milters_->Handle(event, &editor);
+  const session::SessionConfig& config = serving_->session->config;
+  if (config.milter_header_checks.empty()) {
+    milter::Outcome outcome = co_await milters_->Handle(event, &editor);
+    editor.Finish();
+    session_->MilterAnswered(outcome);
+    co_return;
+  }
+  // milter_header_checks sees each header the milters add or change first.
+  const resolve::TableList& tables = config.milter_header_checks;
+  auto lookup = [&tables](std::string_view line) -> Result<std::optional<std::string>> {
+    for (const resolve::TableList::Entry& t : tables.tables) {
+      if (t.table == nullptr) return Status::Temporary(t.reference + " is not in the image");
+      if (std::optional<std::string> value = t.table->Lookup(line)) return value;
+    }
+    return std::optional<std::string>();
+  };
+  milter::HeaderCheckingEditor checked(editor, lookup, config.milter_header_check_actions);
+  milter::Outcome outcome = co_await milters_->Handle(event, &checked);
   editor.Finish();
+  session_->MilterHeadersChecked(checked.verdict());
   session_->MilterAnswered(outcome);
 }
 

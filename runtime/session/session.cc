@@ -1168,6 +1168,7 @@ void Session::Xclient(const Command& c) {
 void Session::ResetTransaction() {
   if (mail_given_ && milters_connected_) milter_abort_pending_ = true;  // Postfix's mail_reset
   milter_discard_ = false;
+  milter_header_verdict_ = {};
   mail_given_ = false;
   sender_.clear();
   ret_.clear();

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/milter/milter_header_checks.h"
 #include "runtime/milter/milter_types.h"
 #include "runtime/queue/queue_file.h"
 #include "runtime/queue/queue_writer.h"
@@ -132,6 +133,9 @@ class Session {
   // end of a message the milters edit message_to_commit() in place.
   const milter::MilterEvent& milter_event() const { return milter_event_; }
   void MilterAnswered(const milter::Outcome& outcome);
+  // Before MilterAnswered at the end of a message: what milter_header_checks
+  // made of the headers the milters added or changed.
+  void MilterHeadersChecked(milter::HeaderCheckVerdict verdict) { milter_header_verdict_ = std::move(verdict); }
   // After the session closed: how many SMFIC_ABORTs the milters get before
   // SMFIC_QUIT (Postfix's mail_reset and helo_reset at the end).
   int milter_aborts_at_close() const {
@@ -289,10 +293,11 @@ class Session {
     std::string counted;  // the command to count once answered
   };
   std::optional<PendingMilter> pending_milter_;
-  bool milters_connected_ = false;     // the connect event was sent
-  bool milter_abort_pending_ = false;  // a transaction ended since the last event (SMFIC_ABORT)
-  bool milter_discard_ = false;        // a milter discarded the transaction: no more milter events
-  std::string sasl_method_;            // the mechanism that authenticated the client
+  bool milters_connected_ = false;                    // the connect event was sent
+  bool milter_abort_pending_ = false;                 // a transaction ended since the last event (SMFIC_ABORT)
+  bool milter_discard_ = false;                       // a milter discarded the transaction: no more milter events
+  milter::HeaderCheckVerdict milter_header_verdict_;  // of the message at hand
+  std::string sasl_method_;                           // the mechanism that authenticated the client
   smtp::LineReader lines_;
   std::string output_;
   int64_t reply_delay_ms_ = 0;

@@ -149,6 +149,10 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
     size_t eq = pair.find('=');
     if (eq != std::string::npos) c.milter_macro_defaults.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
   }
+  c.milter_header_checks = resolve::TablesOf(image, "milter_header_checks");
+  for (const std::string& o : options("receive_override_options")) {
+    if (o == "no_header_body_checks") c.milter_header_check_actions = false;
+  }
   return c;
 }
 

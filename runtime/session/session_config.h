@@ -83,6 +83,12 @@ struct SessionConfig {
   std::string milter_v;            // milter_macro_v (v)
   // milter_macro_defaults: values of macros that have none of their own.
   std::vector<std::pair<std::string, std::string>> milter_macro_defaults;
+  // milter_header_checks: the tables that inspect each header a milter
+  // adds or changes (cleanup(8)'s, so main.cf's for every service); under
+  // receive_override_options = no_header_body_checks they only drop,
+  // replace and log.
+  resolve::TableList milter_header_checks;
+  bool milter_header_check_actions = true;
 };
 
 SessionConfig ReadSessionConfig(const image::Image& image);

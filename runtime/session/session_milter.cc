@@ -1,8 +1,10 @@
 // session_milter.cc: the SMTP session's side of smtpd_milters
 // (MILTER_README): which event the milters are asked about at each stage,
 // the macros they are sent, and what their answers do, as Postfix's smtpd
-// (check_milter_reply) and cleanup(8) do it; and the last step of a message
-// after them, before it is stored (a content_filter's routes).
+// (check_milter_reply) and cleanup(8) do it (milter_header_checks among
+// them); and the last step of a message after them, before it is stored (a
+// content_filter's routes).
+#include "mail/address.h"
 #include "runtime/session/session.h"
 #include "util/strings.h"
 
@@ -126,8 +128,20 @@ void Session::ConnectMiltered(const milter::Outcome& outcome) {
 }
 
 void Session::MessageMiltered(const milter::Outcome& outcome, const char* command) {
+  milter::HeaderCheckVerdict checked = std::move(milter_header_verdict_);
+  milter_header_verdict_ = {};
   std::string recipient = commit_->message.recipients.size() == 1 ? commit_->message.recipients.front().address : "";
+  // milter_header_checks' actions, logged as cleanup(8) logs them.
+  for (const milter::HeaderCheckVerdict::Logged& l : checked.logged) {
+    std::string line = QueueIdOrNoqueue() + ": milter-header-" + l.action + ": header " + l.header.substr(0, 60) +
+                       " from " + ClientText() + "; from=<" + commit_->message.sender + ">";
+    if (!recipient.empty()) line += " to=<" + recipient + ">";
+    line += " proto=" + Protocol();
+    if (!facts_.helo.empty()) line += " helo=<" + facts_.helo + ">";
+    Log(line + (l.text.empty() ? "" : ": " + l.text));
+  }
   std::optional<std::string> reply = MilterReply("END-OF-MESSAGE", outcome, commit_->message.sender, recipient);
+  if (!reply) reply = checked.reject;
   if (reply) {
     Count(command, false);
     Reply(*reply);
@@ -137,7 +151,7 @@ void Session::MessageMiltered(const milter::Outcome& outcome, const char* comman
     return;
   }
   Count(command, true);
-  if (milter_discard_ || commit_->message.recipients.empty()) {
+  if (milter_discard_ || checked.discard || commit_->message.recipients.empty()) {
     Reply(QueuedReply(queue_id_));
     commit_.reset();
     ResetTransaction();
@@ -145,13 +159,24 @@ void Session::MessageMiltered(const milter::Outcome& outcome, const char* comman
     junk_commands_ = 0;
     return;
   }
-  // content_filter, or a FILTER action (the last one wins): every
-  // recipient, those a milter added too, goes to the filter first.
-  const std::string& filter = !actions_.filter.empty() ? actions_.filter : config_.content_filter;
+  if (!checked.redirect.empty()) {
+    // REDIRECT replaces every recipient (header_checks(5)).
+    std::vector<queue::QueuedRecipient>& recipients = commit_->message.recipients;
+    queue::QueuedRecipient r;
+    r.address = mail::InternalForm(checked.redirect);
+    r.original = recipients.front().original;
+    recipients.assign(1, r);
+  }
+  // content_filter, or a FILTER action (the last one wins, and
+  // milter_header_checks come last): every recipient, those a milter
+  // added too, goes to the filter first.
+  const std::string& filter = !checked.filter.empty()    ? checked.filter
+                              : !actions_.filter.empty() ? actions_.filter
+                                                         : config_.content_filter;
   if (!filter.empty()) {
     for (queue::QueuedRecipient& r : commit_->message.recipients) r.route = queue::FrozenRoute::Policy(filter);
   }
-  commit_->hold = commit_->hold || actions_.hold;
+  commit_->hold = commit_->hold || actions_.hold || checked.hold;
   commit_->size = commit_->message.content.size() + commit_->body->size();
   phase_ = Phase::kCommit;
 }

@@ -6,8 +6,9 @@ scripted milter written
 with Debian's python3-milter that refuses, tempfails, discards,
 quarantines and edits as each message asks (headers added, inserted,
 changed and deleted, recipients added and deleted, the sender changed,
-the body replaced), milters that refuse the connection, and an address
-nobody listens on under each milter_default_action.
+the body replaced), milter_header_checks on the headers it adds and
+changes, milters that refuse the connection, and an address nobody
+listens on under each milter_default_action.
 
 Compared with Postfix: every SMTP reply, word for word; the events each
 milter was sent (commands, arguments, headers, body and the stable macros)
@@ -82,7 +83,23 @@ def transaction(sender, recipients, actions=None):
 
 EOM_ACTIONS = ["", "reject", "tempfail", "reply", "discard", "quarantine", "accept",
                "addheader,insheader,chgheader,delheader", "addrcpt,delrcpt", "addrcpt-args", "chgfrom",
-               "replbody", "addheader,replbody,quarantine"]
+               "replbody", "addheader,replbody,quarantine",
+               # milter_header_checks (MILTER_HEADER_CHECKS) on what the milter adds or changes
+               "check-reject", "check-tempreject", "check-hold", "check-discard", "check-warn",
+               "check-ignore,inscheck-replace,addheader", "chgcheck-ignore", "chgcheck-replace",
+               "check-reject,addrcpt,chgfrom"]
+
+MILTER_HEADER_CHECKS = """\
+/^X-Check: reject$/ REJECT checked and refused
+/^X-Check: tempreject$/ REJECT 4.7.2 checked, try later
+/^X-Check: hold$/ HOLD held by a check
+/^X-Check: discard$/ DISCARD
+/^X-Check: warn$/ WARN noted
+/^X-Check: ignore$/ IGNORE
+/^X-Check: replace$/ REPLACE X-Checked: replaced
+/^Subject: check ignore$/ IGNORE
+/^Subject: check replace$/ REPLACE X-Old-Subject: replaced
+"""
 
 
 def dialogues():
@@ -254,7 +271,10 @@ def main():
         config = office_config(args.source, root, master_cf(ports, free_port()), {
             "mynetworks": "10.0.0.0/8",
             "smtpd_milters": f"inet:127.0.0.1:{scripted.port}",
+            "milter_header_checks": "regexp:/etc/postfix/milter_header_checks",
         })
+        with open(os.path.join(config, "milter_header_checks"), "w") as f:
+            f.write(MILTER_HEADER_CHECKS)
         hold_everything = {"defer_transports": "smtp, relay, local, virtual, lmtp, mailboxrec, error"}
         with SideBySide(args, config, root, SERVICES, postfix_extra=hold_everything) as servers:
             replies, events = {}, {}

@@ -11,7 +11,9 @@ it to:
   DATA           sender local part data-reject
   end of message the header X-Milter-Test: a list of reject, tempfail, reply,
                  discard, quarantine, accept, addheader, insheader, chgheader,
-                 delheader, addrcpt, addrcpt-args, delrcpt, chgfrom, replbody, sleep
+                 delheader, addrcpt, addrcpt-args, delrcpt, chgfrom, replbody, sleep,
+                 check-X and inscheck-X (add or insert "X-Check: X"), chgcheck-X
+                 (Subject becomes "check X")
                  (3 seconds before the answer), die-in-replbody (the process exits
                  after the first piece of a new body)
 
@@ -115,6 +117,13 @@ class ScriptedMilter(Milter.Base):
         if "chgheader" in a:
             self.chgheader("Subject", 1, "changed by the milter")
             self.chgheader("X-Not-There", 1, "added by a change")
+        for act in a:  # headers for milter_header_checks to judge
+            if act.startswith("check-"):
+                self.addheader("X-Check", act[len("check-"):])
+            if act.startswith("inscheck-"):
+                self.addheader("X-Check", act[len("inscheck-"):], idx=0)
+            if act.startswith("chgcheck-"):
+                self.chgheader("Subject", 1, "check " + act[len("chgcheck-"):])
         if "delheader" in a:
             self.chgheader("X-Delete-Me", 1, "")
         if "addrcpt" in a:
