@@ -377,8 +377,7 @@ asio::awaitable<vm::PolicyReply> Connection::AskPolicyServer(const vm::PolicyQue
 asio::awaitable<void> Connection::AskMilters() {
   auto warn = [this](const std::string& line) { log_.Write("warning: " + line); };
   if (!milters_) {
-    milters_ = std::make_unique<milter::MilterChain>(co_await asio::this_coro::executor,
-                                                     serving_->session->config.milters, warn);
+    milters_ = std::make_unique<milter::MilterChain>(co_await asio::this_coro::executor, session_->milters(), warn);
   }
   const milter::MilterEvent& event = session_->milter_event();
   if (event.kind != milter::MilterEvent::Kind::kMessage) {

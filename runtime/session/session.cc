@@ -110,6 +110,7 @@ std::string Session::ClientText() const { return peer_.name + "[" + peer_.addres
 
 void Session::Start(const std::optional<TlsInfo>& wrapped) {
   Log("connect from " + ClientText());
+  milters_ = MiltersForClient();
   if (wrapped) NoteTls(*wrapped);
   facts_.pipelined_without_permission = false;
   facts_.event = NextEvent();
@@ -390,7 +391,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
         Close();
         return;
       }
-      if (!config_.milters.empty()) {
+      if (!milters_.empty()) {
         milter::MilterEvent event = milter::MilterEvent::Of(milter::MilterEvent::Kind::kUnknown);
         event.args = {c.name};
         AskMilters(std::move(event), [this](const milter::Outcome& outcome) {

@@ -132,6 +132,9 @@ class Session {
   // be asked about (REQUIRES: next() == kMilter), and their answer. At the
   // end of a message the milters edit message_to_commit() in place.
   const milter::MilterEvent& milter_event() const { return milter_event_; }
+  // The milters of this session: smtpd_milters, or what smtpd_milter_maps
+  // gives the client's address (set when the session starts).
+  const std::vector<milter::MilterSettings>& milters() const { return milters_; }
   void MilterAnswered(const milter::Outcome& outcome);
   // Before MilterAnswered at the end of a message: what milter_header_checks
   // made of the headers the milters added or changed.
@@ -287,6 +290,9 @@ class Session {
     std::string counted;  // the command to count once decided ("" for the connect stage)
   };
   std::optional<PendingDecision> pending_decision_;
+  // smtpd_milter_maps' answer for the client's address, else smtpd_milters.
+  std::vector<milter::MilterSettings> MiltersForClient();
+  std::vector<milter::MilterSettings> milters_;
   milter::MilterEvent milter_event_;
   struct PendingMilter {
     std::function<void(const milter::Outcome&)> then;

@@ -23,18 +23,8 @@ std::vector<std::string> MacroNames(const image::Image& image, std::string_view 
   return SplitAny(image.Text(name), " ,\t\r\n");
 }
 
-// smtpd_milters with the milter_* parameters; the compiler checked them
-// (a value that does not parse here leaves the main.cf setting).
-std::vector<milter::MilterSettings> ReadMilters(const image::Image& image) {
-  std::vector<milter::MilterSettings> milters;
-  // receive_override_options = no_milters: a service behind a content
-  // filter (the mail was filtered before).
-  for (const std::string& o :
-       mail::SplitParameterList(image.Text("receive_override_options")).value_or(std::vector<std::string>{})) {
-    if (o == "no_milters") return milters;
-  }
-  Result<std::vector<mail::MilterEntry>> entries = mail::ParseMilterList(image.Text("smtpd_milters"));
-  if (!entries.ok()) return milters;
+// The milter_* parameters every milter starts from.
+milter::MilterSettings MilterDefaults(const image::Image& image) {
   milter::MilterSettings base;
   base.connect_timeout = std::chrono::seconds(image::TimeParameter(image, "milter_connect_timeout"));
   base.command_timeout = std::chrono::seconds(image::TimeParameter(image, "milter_command_timeout"));
@@ -54,20 +44,30 @@ std::vector<milter::MilterSettings> ReadMilters(const image::Image& image) {
   stage(MacroStage::kEndOfHeaders) = MacroNames(image, "milter_end_of_header_macros");
   stage(MacroStage::kEndOfMessage) = MacroNames(image, "milter_end_of_data_macros");
   base.unknown_command_macros = MacroNames(image, "milter_unknown_command_macros");
+  return base;
+}
+
+}  // namespace
+
+Result<std::vector<milter::MilterSettings>> MiltersOf(std::string_view list, const milter::MilterSettings& defaults,
+                                                      std::string_view queue_directory) {
+  Result<std::vector<mail::MilterEntry>> entries = mail::ParseMilterList(list);
+  if (!entries.ok()) return entries.status();
   auto seconds = [](const std::optional<std::string>& value, std::chrono::seconds fallback) {
     std::optional<long long> s = value ? ParseTime(*value, 's') : std::nullopt;
     return s ? std::chrono::seconds(*s) : fallback;
   };
+  std::vector<milter::MilterSettings> milters;
   for (const mail::MilterEntry& entry : *entries) {
-    milter::MilterSettings m = base;
+    milter::MilterSettings m = defaults;
     m.endpoint = entry.endpoint;
     if (StartsWith(m.endpoint, "local:")) m.endpoint = "unix:" + m.endpoint.substr(6);
     if (StartsWith(m.endpoint, "unix:") && m.endpoint.size() > 5 && m.endpoint[5] != '/') {
-      m.endpoint = "unix:" + image.Text("queue_directory") + "/" + m.endpoint.substr(5);
+      m.endpoint = "unix:" + std::string(queue_directory) + "/" + m.endpoint.substr(5);
     }
-    m.connect_timeout = seconds(entry.connect_timeout, base.connect_timeout);
-    m.command_timeout = seconds(entry.command_timeout, base.command_timeout);
-    m.content_timeout = seconds(entry.content_timeout, base.content_timeout);
+    m.connect_timeout = seconds(entry.connect_timeout, defaults.connect_timeout);
+    m.command_timeout = seconds(entry.command_timeout, defaults.command_timeout);
+    m.content_timeout = seconds(entry.content_timeout, defaults.content_timeout);
     if (entry.default_action) m.default_action = DefaultActionOf(*entry.default_action);
     if (entry.protocol) {
       if (auto p = mail::ParseMilterProtocol(*entry.protocol); p.ok()) {
@@ -78,6 +78,18 @@ std::vector<milter::MilterSettings> ReadMilters(const image::Image& image) {
     milters.push_back(std::move(m));
   }
   return milters;
+}
+
+namespace {
+
+// receive_override_options = no_milters: a service behind a content
+// filter (the mail was filtered before) has none.
+bool NoMilters(const image::Image& image) {
+  for (const std::string& o :
+       mail::SplitParameterList(image.Text("receive_override_options")).value_or(std::vector<std::string>{})) {
+    if (o == "no_milters") return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -142,7 +154,14 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.sasl_security_options = options("smtpd_sasl_security_options");
   c.sasl_tls_security_options = options("smtpd_sasl_tls_security_options");
   c.content_filter = std::string(Trim(image.Text("content_filter")));
-  c.milters = ReadMilters(image);
+  c.milter_defaults = MilterDefaults(image);
+  c.queue_directory = image.Text("queue_directory");
+  if (!NoMilters(image)) {
+    // The compiler checked the list: one that does not parse here gives none.
+    auto milters = MiltersOf(image.Text("smtpd_milters"), c.milter_defaults, c.queue_directory);
+    if (milters.ok()) c.milters = std::move(milters).value();
+    c.milter_maps = resolve::TablesOf(image, "smtpd_milter_maps");
+  }
   c.milter_daemon_name = image.Text("milter_macro_daemon_name");
   c.milter_v = image.Text("milter_macro_v");
   for (const std::string& pair : SplitAny(image.Text("milter_macro_defaults"), " ,\t\r\n")) {

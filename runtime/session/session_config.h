@@ -79,6 +79,11 @@ struct SessionConfig {
   // smtpd_milters, each with its milter_* settings and per-milter
   // overrides (MILTER_README); unix:path relative to queue_directory.
   std::vector<milter::MilterSettings> milters;
+  // smtpd_milter_maps: milters by client address, in place of `milters`
+  // ("DISABLE": none); a milter named there starts from milter_defaults.
+  resolve::TableList milter_maps;
+  milter::MilterSettings milter_defaults;
+  std::string queue_directory;
   std::string milter_daemon_name;  // milter_macro_daemon_name ({daemon_name})
   std::string milter_v;            // milter_macro_v (v)
   // milter_macro_defaults: values of macros that have none of their own.
@@ -92,6 +97,13 @@ struct SessionConfig {
 };
 
 SessionConfig ReadSessionConfig(const image::Image& image);
+
+// The milters of a smtpd_milters-style list, each from `defaults` with its
+// own { endpoint, name=value } settings; `unix:` paths that are not
+// absolute are under `queue_directory`. An error when the list does not
+// parse.
+Result<std::vector<milter::MilterSettings>> MiltersOf(std::string_view list, const milter::MilterSettings& defaults,
+                                                      std::string_view queue_directory);
 
 struct SessionContext {
   std::shared_ptr<const image::Image> image;

@@ -1,17 +1,38 @@
 // session_milter.cc: the SMTP session's side of smtpd_milters
-// (MILTER_README): which event the milters are asked about at each stage,
+// (MILTER_README): which milters a client gets (smtpd_milter_maps), which
+// event the milters are asked about at each stage,
 // the macros they are sent, and what their answers do, as Postfix's smtpd
 // (check_milter_reply) and cleanup(8) do it (milter_header_checks among
 // them); and the last step of a message after them, before it is stored (a
 // content_filter's routes).
 #include "mail/address.h"
+#include "runtime/resolve/address_lookup.h"
 #include "runtime/session/session.h"
 #include "util/strings.h"
 
 namespace postern::session {
 
+std::vector<milter::MilterSettings> Session::MiltersForClient() {
+  if (config_.milter_maps.empty()) return config_.milters;
+  resolve::LookupOutcome found = resolve::FindKey(config_.milter_maps, peer_.address, false);
+  if (!found.error.empty()) {
+    Log("warning: smtpd_milter_maps lookup for " + peer_.address + ": " + found.error + "; using smtpd_milters");
+    return config_.milters;
+  }
+  if (!found.hit) return config_.milters;
+  std::string_view value = Trim(found.hit->value);
+  if (EqualsIgnoreCase(value, "DISABLE")) return {};
+  auto milters = MiltersOf(value, config_.milter_defaults, config_.queue_directory);
+  if (!milters.ok()) {
+    Log("warning: smtpd_milter_maps: bad milter list \"" + std::string(value) + "\" for " + peer_.address + ": " +
+        milters.status().message() + "; using smtpd_milters");
+    return config_.milters;
+  }
+  return std::move(milters).value();
+}
+
 void Session::AskMilters(milter::MilterEvent event, std::function<void(const milter::Outcome&)> then) {
-  if (config_.milters.empty() || milter_discard_ ||
+  if (milters_.empty() || milter_discard_ ||
       (!milters_connected_ && event.kind != milter::MilterEvent::Kind::kConnect)) {
     then(std::nullopt);
     return;

@@ -8,7 +8,8 @@ quarantines and edits as each message asks (headers added, inserted,
 changed and deleted, recipients added and deleted, the sender changed,
 the body replaced), milter_header_checks on the headers it adds and
 changes, milters that refuse the connection, and an address nobody
-listens on under each milter_default_action.
+listens on under each milter_default_action; smtpd_milter_maps giving a
+client no milters or one of its own.
 
 Compared with Postfix: every SMTP reply, word for word; the events each
 milter was sent (commands, arguments, headers, body and the stable macros)
@@ -36,7 +37,7 @@ from posternd import Posternd, arguments, read_queue_file  # noqa: E402
 from smtpd_services_differential import SideBySide, finish, office_config, talk  # noqa: E402
 
 SERVICES = ("smtp", "connreject", "conntempfail", "connreply", "deadtempfail", "deadaccept", "deadreject",
-            "deadquarantine", "deadgroup", "silent", "nomilters", "slow", "sign")
+            "deadquarantine", "deadgroup", "silent", "nomilters", "mapoff", "mapon", "slow", "sign")
 
 
 def master_cf(ports, dead):
@@ -55,6 +56,9 @@ def master_cf(ports, dead):
                                     f"inet:127.0.0.1:{ports['scripted']}")
              + service("silent", f"smtpd_milters = inet:127.0.0.1:{ports['silent']}", "milter_command_timeout = 1s")
              + service("nomilters", "receive_override_options = no_milters")
+             # smtpd_milter_maps by client address: none for this client, or another milter
+             + service("mapoff", "smtpd_milter_maps = cidr:/etc/postfix/milter_map_off")
+             + service("mapon", "smtpd_milters =", "smtpd_milter_maps = cidr:/etc/postfix/milter_map_on")
              + service("slow", "milter_content_timeout = 1s", "milter_default_action = accept")
              + service("sign", f"smtpd_milters = inet:127.0.0.1:{ports['opendkim']}"))
     return STANDARD_MASTER_CF.replace(
@@ -135,6 +139,8 @@ def dialogues():
         d[f"service {service}"] = (service, short)
     d["receive_override_options = no_milters"] = (
         "nomilters", ehlo + transaction("mail-reject@outside.example", ["fred@example.com"], "reject") + ["QUIT"])
+    d["smtpd_milter_maps: DISABLE for this client"] = (
+        "mapoff", ehlo + transaction("mail-reject@outside.example", ["fred@example.com"], "reject") + ["QUIT"])
     d["a milter that takes too long at the end of the message"] = (
         "slow", ehlo + transaction("sender@outside.example", ["fred@example.com"], "sleep,reject")
         + transaction("sender@outside.example", ["jean@example.com"], "") + ["QUIT"])
@@ -275,6 +281,10 @@ def main():
         })
         with open(os.path.join(config, "milter_header_checks"), "w") as f:
             f.write(MILTER_HEADER_CHECKS)
+        with open(os.path.join(config, "milter_map_off"), "w") as f:
+            f.write("192.0.2.0/24 inet:127.0.0.1:9\n127.0.0.0/8 disable\n")
+        with open(os.path.join(config, "milter_map_on"), "w") as f:
+            f.write(f"127.0.0.1/32 {{ inet:127.0.0.1:{rejecting.port}, default_action=accept }}\n")
         hold_everything = {"defer_transports": "smtp, relay, local, virtual, lmtp, mailboxrec, error"}
         with SideBySide(args, config, root, SERVICES, postfix_extra=hold_everything) as servers:
             replies, events = {}, {}
