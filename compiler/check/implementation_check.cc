@@ -170,9 +170,9 @@ class ImplementationChecker {
     }
   }
 
-  // A pipe(8) service's attributes (PC0206), and its flags D and O, which
-  // need one recipient per delivery (PC0207): pipe(8) defers a delivery to
-  // several, for ever.
+  // A pipe(8) service's attributes (PC0206), and a command that runs
+  // sendmail (PC0208). (Flags D and O without a recipient limit of 1 are a
+  // routing check, PC0207: only where mail is routed to the service.)
   void CheckPipeService(const config::MasterService& service) {
     size_t bad = 0;
     Result<mail::PipeService> pipe = mail::ParsePipeService(service.arguments, &bad);
@@ -198,22 +198,6 @@ class ImplementationChecker {
           "content filter); Postern's sendmail(1) is not written yet");
       break;
     }
-    if (!pipe->flags.delivered_to && !pipe->flags.original_to) return;
-    std::string name = service.name + "_destination_recipient_limit";
-    std::string limit;
-    for (const config::ServiceOverride& o : service.overrides) {
-      if (o.name == name) limit = Expand(o.name, config::ServiceOverrideValue(service, o));
-    }
-    const config::ParameterDefinition* def = model_.parameters->Definition(name);
-    if (limit.empty() && def != nullptr) limit = Expand(name, def->value);
-    if (limit.empty()) limit = ExpandedEffective("default_destination_recipient_limit");
-    if (Trim(limit) == "1") return;
-    std::string flag = pipe->flags.delivered_to ? "D" : "O";
-    diagnostics_->Warning("PC0207", service.location,
-                          "pipe service \"" + service.name + "\" has flag " + flag +
-                              ", which needs one recipient per delivery, but " + name + " is " +
-                              std::string(Trim(limit)) + ": a delivery to more recipients would stay deferred",
-                          "set " + name + " = 1 in main.cf (pipe(8): SINGLE-RECIPIENT DELIVERY)");
   }
 
   void CheckOverride(const config::MasterService& service, mail::ServiceSupport support,

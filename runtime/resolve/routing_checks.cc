@@ -5,6 +5,7 @@
 
 #include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
+#include "mail/pipe_service.h"
 #include "runtime/image/cdb_table.h"
 #include "util/strings.h"
 
@@ -95,6 +96,8 @@ class Checker {
  private:
   void Add(RoutingProblem p) { problems_.push_back(std::move(p)); }
 
+  std::set<std::string> pipes_checked_;  // the pipe services PC0207 looked at
+
   static void ForEachKey(const TableList& list,
                          const std::function<void(const std::string&, std::string_view, std::string_view)>& visit) {
     for (const TableList::Entry& entry : list.tables) {
@@ -174,6 +177,7 @@ class Checker {
            "posternd delivers with smtp, lmtp, local, pipe, discard and error services (docs/delivery.md)"});
       return;
     }
+    if (command == "pipe") CheckPipeRecipientLimit(parameter, table, key, transport);
     if (nexthop.empty() || transport == "error" || transport == "retry") return;
     std::string why;
     if (!ValidNexthop(command, nexthop, &why)) {
@@ -181,6 +185,33 @@ class Checker {
            "bad nexthop \"" + nexthop + "\" for transport " + transport + ": " + why,
            "write host, host:port, [host] or [host]:port (lmtp: also unix:/path, inet:host:port)"});
     }
+  }
+
+  // pipe(8) defers, for ever, a delivery to several recipients through a
+  // service with flag D or O: its <transport>_destination_recipient_limit
+  // must be 1 (its -o override, main.cf's, else the default's).
+  void CheckPipeRecipientLimit(const std::string& parameter, const std::string& table, const std::string& key,
+                               const std::string& transport) {
+    if (!pipes_checked_.insert(transport).second) return;
+    const image::Image& image = r_.image();
+    const mail::ServiceEntry* service = nullptr;
+    for (const mail::ServiceEntry& e : image.services()) {
+      if (e.name == transport && (e.type == "unix" || e.type == "fifo")) service = &e;
+    }
+    if (service == nullptr) return;
+    Result<mail::PipeService> pipe = mail::ParsePipeService(service->arguments);
+    if (!pipe.ok() || (!pipe->flags.delivered_to && !pipe->flags.original_to)) return;  // PC0206 for the former
+    std::string name = transport + "_destination_recipient_limit";
+    int64_t limit = image.settings().Has(transport + "/" + name) ? image.settings().Integer(transport + "/" + name)
+                    : image.settings().Has(name)                 ? image.settings().Integer(name)
+                                                 : image.settings().Integer("default_destination_recipient_limit");
+    if (limit == 1) return;
+    std::string flag = pipe->flags.delivered_to ? "D" : "O";
+    Add({"PC0207", false, parameter, table, key,
+         "transport \"" + transport + "\" is a pipe service with flag " + flag +
+             ", which needs one recipient per delivery, but " + name + " is " + std::to_string(limit) +
+             ": mail for several of its recipients would stay deferred",
+         "set " + name + " = 1 in main.cf (pipe(8): SINGLE-RECIPIENT DELIVERY)"});
   }
 
   void CheckTransports() {

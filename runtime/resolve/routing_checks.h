@@ -9,7 +9,8 @@
 // forwarding loop, PC0132 transport with no master.cf service, PC0133 bad
 // nexthop, PC0134 domain in more than one address class, PC0135 mail to
 // postmaster is rejected, PC0136 transport whose delivery agent posternd
-// does not have (virtual).
+// does not have (virtual), PC0207 a pipe service with flag D or O that mail
+// is routed to, whose recipient limit is not 1.
 #pragma once
 
 #include <string>

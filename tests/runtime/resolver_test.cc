@@ -246,5 +246,31 @@ TEST(RoutingChecksTest, RelayhostWithoutClosingBracketIsAnError) {
   EXPECT_TRUE(found);
 }
 
+TEST(RoutingChecksTest, PipeFlagsDAndONeedOneRecipientWhereMailIsRoutedToThem) {
+  TestConfig config;
+  config.Write("main.cf",
+               "myhostname = mail.example.com\nalias_maps =\nrelay_domains = drop.example, box.example, "
+               "lists.example\ntransport_maps = inline:{ drop.example=maildrop, box.example=dovecot, "
+               "lists.example=mailman }\ndovecot_destination_recipient_limit = 1\n");
+  config.Write("master.cf",
+               "smtp inet n - n - - smtpd\nsmtp unix - - n - - smtp\nrelay unix - - n - - smtp\n"
+               "local unix - n n - - local\n"
+               "dovecot unix - n n - - pipe flags=DRhu user=vmail argv=/usr/lib/dovecot/deliver -d ${recipient}\n"
+               "maildrop unix - n n - - pipe flags=DRhu user=vmail argv=/usr/bin/maildrop -d ${recipient}\n"
+               "mailman unix - n n - - pipe -o mailman_destination_recipient_limit=1 flags=O user=list "
+               "argv=/bin/cat\n"
+               "unused unix - n n - - pipe flags=D user=nobody argv=/bin/cat\n");
+  Resolver resolver(config.Compile(), mail::ParsePasswdText(""));
+  std::vector<std::string> found;
+  for (const RoutingProblem& p : CheckRouting(resolver)) {
+    if (p.code == "PC0207") found.push_back(p.key + ": " + p.message);
+  }
+  // Not dovecot (limit 1), not mailman (its -o), not the service no mail goes to.
+  EXPECT_EQ(found, (std::vector<std::string>{
+                       "drop.example: transport \"maildrop\" is a pipe service with flag D, which needs one recipient "
+                       "per delivery, but maildrop_destination_recipient_limit is 50: mail for several of its "
+                       "recipients would stay deferred"}));
+}
+
 }  // namespace
 }  // namespace postern::resolve
