@@ -19,6 +19,7 @@ struct IpAddress {
   std::string ToString() const;
   size_t size() const { return ipv6 ? 16 : 4; }
   int bits() const { return ipv6 ? 128 : 32; }
+  bool operator==(const IpAddress&) const = default;
 };
 
 struct CidrBlock {

@@ -158,7 +158,7 @@ std::string FormatTime(int64_t seconds_since_epoch, const char* format, bool utc
 }
 
 std::string FormatRfc5322Date(int64_t seconds_since_epoch) {
-  return FormatTime(seconds_since_epoch, "%a, %d %b %Y %H:%M:%S +0000 (UTC)");
+  return FormatTime(seconds_since_epoch, "%a, %e %b %Y %H:%M:%S +0000 (UTC)");
 }
 
 std::string Printable(std::string_view text, char replacement) {

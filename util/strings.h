@@ -51,7 +51,8 @@ bool ParseDecimal(std::string_view s, long long* value);
 std::optional<long long> ParseTime(std::string_view value, char default_unit);
 
 // A date as RFC 5322 headers write it, in UTC:
-// "Mon, 21 Sep 2026 14:13:20 +0000 (UTC)".
+// "Mon, 21 Sep 2026 14:13:20 +0000 (UTC)", the day padded with a space as
+// Postfix writes it ("Mon,  7 Dec 2026 ...").
 std::string FormatRfc5322Date(int64_t seconds_since_epoch);
 
 // `seconds_since_epoch` through strftime(3) `format`, in UTC or local time.

@@ -54,6 +54,7 @@ class ImplementationChecker {
     CheckSaslType();
     CheckReceiveOverrides();
     CheckContentFilters();
+    CheckMissingHeaderClients();
   }
 
  private:
@@ -306,6 +307,27 @@ class ImplementationChecker {
   // receive_override_options, in main.cf or per smtpd service: posternd
   // turns off the unknown recipient checks, header/body checks and milters;
   // it cannot leave addresses unmapped.
+  // local_header_rewrite_clients: posternd adds cleanup's missing headers
+  // for the clients of these items, and no others.
+  void CheckMissingHeaderClients() {
+    const config::ParameterDefinition* def = model_.parameters->Definition("local_header_rewrite_clients");
+    if (def == nullptr) return;
+    std::vector<std::string> items = config::SplitParameterList(ExpandedEffective("local_header_rewrite_clients"))
+                                         .value_or(std::vector<std::string>{});
+    for (const std::string& item : items) {
+      std::string word = ToLower(item);
+      if (word == "permit_inet_interfaces" || word == "permit_mynetworks" || word == "permit_sasl_authenticated" ||
+          word == "static:all") {
+        continue;
+      }
+      Report(Impact::kMinor, "PC0160", def->value_location,
+             "\"" + item + "\" in local_header_rewrite_clients is not implemented by posternd",
+             "posternd adds the missing Message-Id:, Date: and From: headers for permit_inet_interfaces, "
+             "permit_mynetworks, permit_sasl_authenticated and static:all clients only (client certificates and "
+             "address maps are not implemented)");
+    }
+  }
+
   void CheckReceiveOverrides() {
     auto check = [&](const config::ParameterSet& parameters, const SourceLocation& where, const std::string& service) {
       config::MacroExpander expander = parameters.Expander();

@@ -587,8 +587,8 @@ bool Resolver::IsLocalDomain(std::string_view domain) const {
     if (StartsWith(literal, "ipv6:") || StartsWith(literal, "IPv6:")) literal.remove_prefix(5);
     auto address = mail::IpAddress::Parse(literal);
     if (!address) return false;
-    return std::any_of(config_.interface_addresses.begin(), config_.interface_addresses.end(),
-                       [&](const mail::IpAddress& a) { return a.ipv6 == address->ipv6 && a.bytes == address->bytes; });
+    return std::find(config_.interface_addresses.begin(), config_.interface_addresses.end(), *address) !=
+           config_.interface_addresses.end();
   }
   return config_.mydestination.Match(domain);
 }

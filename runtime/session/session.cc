@@ -6,6 +6,7 @@
 #include "mail/address.h"
 #include "mail/ip_address.h"
 #include "mail/mail_domain.h"
+#include "runtime/session/missing_headers.h"
 #include "runtime/smtp/xtext.h"
 #include "util/strings.h"
 
@@ -992,6 +993,26 @@ void Session::EndOfMessage() {
     if (kept) out += h.raw;
     if (EqualsIgnoreCase(h.name, "Message-ID")) message_id = std::string(Trim(h.logical.substr(h.name.size() + 1)));
   }
+  if (AddsMissingHeaders()) {
+    MissingHeaderFacts facts;
+    for (size_t i = 0; i < headers.size(); ++i) {
+      bool kept = std::none_of(actions_.header_edits.begin(), actions_.header_edits.end(),
+                               [i](const vm::HeaderEdit& e) { return e.header == i; });
+      if (kept) facts.names.push_back(headers[i].name);
+    }
+    for (const vm::HeaderEdit& e : actions_.header_edits) {
+      if (e.kind == vm::HeaderEdit::Kind::kReplace)
+        facts.names.push_back(e.replacement.substr(0, e.replacement.find(':')));
+    }
+    facts.queue_id = queue_id_;
+    facts.hostname = config_.hostname;
+    facts.sender = m.sender;
+    facts.arrival = m.arrival_time;
+    facts.undisclosed_recipients = config_.undisclosed_recipients_header;
+    AddedHeaders added = MissingHeaders(facts);
+    out += added.lines;
+    if (!added.message_id.empty()) message_id = added.message_id;
+  }
   commit.body = content_->TakeBody();
   commit.size = out.size() + commit.body->size();
   content_.reset();
@@ -1000,6 +1021,18 @@ void Session::EndOfMessage() {
   // The milters see the message as it would be stored, and may edit it.
   AskMilters(milter::MilterEvent::Of(milter::MilterEvent::Kind::kMessage),
              [this, command](const milter::Outcome& outcome) { MessageMiltered(outcome, command); });
+}
+
+// local_header_rewrite_clients (or always_add_missing_headers): whether
+// cleanup(8) would add the headers the message lacks.
+bool Session::AddsMissingHeaders() const {
+  const SessionConfig::MissingHeaderClients& c = config_.missing_header_clients;
+  if (c.all || (c.sasl_authenticated && !facts_.sasl_username.empty())) return true;
+  std::optional<mail::IpAddress> client = mail::IpAddress::Parse(peer_.address);
+  if (!client) return false;
+  if (c.mynetworks && config_.mynetworks.Match(*client)) return true;
+  return c.inet_interfaces && std::find(config_.interface_addresses.begin(), config_.interface_addresses.end(),
+                                        *client) != config_.interface_addresses.end();
 }
 
 std::string Session::QueuedReply(const std::string& id) const {

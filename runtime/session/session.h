@@ -226,6 +226,7 @@ class Session {
   std::string ServiceName() const;  // the master.cf service, for the log
   // The reply to the end of a message that was accepted.
   std::string QueuedReply(const std::string& id) const;
+  bool AddsMissingHeaders() const;
   std::string QueueIdOrNoqueue() const { return queue_id_.empty() ? "NOQUEUE" : queue_id_; }
   void LogReject(const std::string& stage, const std::string& reply, const std::string& recipient);
   void Absorb(const vm::Decision& d);

@@ -168,6 +168,16 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
     size_t eq = pair.find('=');
     if (eq != std::string::npos) c.milter_macro_defaults.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
   }
+  SessionConfig::MissingHeaderClients& local = c.missing_header_clients;
+  local.all = BoolParameter(image, "always_add_missing_headers");
+  for (const std::string& item : options("local_header_rewrite_clients")) {
+    local.all = local.all || item == "static:all";
+    local.inet_interfaces = local.inet_interfaces || item == "permit_inet_interfaces";
+    local.mynetworks = local.mynetworks || item == "permit_mynetworks";
+    local.sasl_authenticated = local.sasl_authenticated || item == "permit_sasl_authenticated";
+  }
+  c.mynetworks = image::NetworkListParameter(image, "mynetworks");
+  c.undisclosed_recipients_header = std::string(Trim(image.Text("undisclosed_recipients_header")));
   c.milter_header_checks = resolve::TablesOf(image, "milter_header_checks");
   for (const std::string& o : options("receive_override_options")) {
     if (o == "no_header_body_checks") c.milter_header_check_actions = false;
@@ -195,6 +205,7 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
   context->resolver = std::make_shared<const resolve::Resolver>(image, std::move(users));
   context->policy = std::make_shared<const vm::PolicyVm>(image, context->resolver, std::move(dns), std::move(rates));
   context->config = ReadSessionConfig(*image);
+  context->config.interface_addresses = context->resolver->config().interface_addresses;
   context->tls_available = tls_available;
   return std::shared_ptr<const SessionContext>(std::move(context));
 }

@@ -88,6 +88,20 @@ struct SessionConfig {
   std::string milter_v;            // milter_macro_v (v)
   // milter_macro_defaults: values of macros that have none of their own.
   std::vector<std::pair<std::string, std::string>> milter_macro_defaults;
+  // Which clients' mail gets the headers cleanup(8) adds when they are
+  // missing (missing_headers.h): local_header_rewrite_clients
+  // (permit_inet_interfaces, permit_mynetworks, permit_sasl_authenticated,
+  // static:all; client certificates and address maps are not implemented),
+  // or every client with always_add_missing_headers.
+  struct MissingHeaderClients {
+    bool all = false;
+    bool inet_interfaces = false;
+    bool mynetworks = false;
+    bool sasl_authenticated = false;
+  } missing_header_clients;
+  mail::NetworkList mynetworks;
+  std::vector<mail::IpAddress> interface_addresses;  // inet_interfaces (and proxy_interfaces)
+  std::string undisclosed_recipients_header;
   // milter_header_checks: the tables that inspect each header a milter
   // adds or changes (cleanup(8)'s, so main.cf's for every service); under
   // receive_override_options = no_header_body_checks they only drop,

@@ -69,8 +69,8 @@ def master_cf(ports, dead):
 def message(actions, subject="a test"):
     """DATA's content and its end, as one 'line' for talk()."""
     return "\r\n".join([
-        # With a Date: Postfix's cleanup would add one for a local client,
-        # which posternd does not (local_header_rewrite_clients).
+        # With a Date: and a Message-ID: cleanup adds none (a case without
+        # is below).
         "From: Sender <sender@outside.example>", "To: fred@example.com", f"Subject: {subject}",
         "Date: Mon, 7 Dec 2026 00:00:00 +0000",
         "Message-ID: <" + re.sub(r"\W", "-", actions or "none") + "@outside.example>",
@@ -122,6 +122,12 @@ def dialogues():
         d["end of message: " + (actions or "continue")] = (
             "smtp", ehlo + transaction("sender@outside.example", ["fred@example.com", "jean@example.com"], actions)
             + ["QUIT"])
+    # No Date:, Message-ID: or From:: cleanup adds them for this local
+    # client, and the milter sees them, before what it adds.
+    bare = "\r\n".join(["To: fred@example.com", "Subject: no date", "X-Milter-Test: addheader,insheader", "",
+                         "Hello.", "."])
+    d["cleanup's missing headers"] = ("smtp", ehlo + ["MAIL FROM:<sender@outside.example>",
+                                                      "RCPT TO:<fred@example.com>", "DATA", bare, "QUIT"])
     content = message("addheader,chgheader")[:-len("\r\n.")] + "\r\n"
     d["BDAT"] = ("smtp", ehlo + ["MAIL FROM:<sender@outside.example>", "RCPT TO:<fred@example.com>",
                                  f"BDAT {len(content.encode())} LAST\r\n" + content[:-2], "QUIT"])
@@ -162,6 +168,8 @@ def comparable_events(events):
     for e in events:
         macros = {k: (bool(v) if k in VARYING else v) for k, v in e["macros"].items()}
         args = [re.sub(r"\b[0-9A-F]{10,16}\b", "ID", a) for a in e["args"]]
+        if e["event"] == "header" and args[:1] == ["Date"] and args[1].endswith("(UTC)"):
+            args[1] = "DATE"  # cleanup's, with the time of arrival
         by_connection.setdefault(e["conn"], []).append((e["event"], args, sorted(macros.items())))
     # A connection that only connected is a test's probe of the port.
     return [by_connection[k] for k in sorted(by_connection)
@@ -214,7 +222,10 @@ def comparable_message(m):
     headers = [(k, re.sub(r"\s+", " ", v)) for k, v in headers if k.lower() != "received" or "outside" in v]
     # A signature's time and value differ from one signing to the next.
     headers = [(k, re.sub(r"\bt=\d+;|\bb=[^;]*$", "", v) if k == "DKIM-Signature" else v) for k, v in headers]
-    ids = [v for k, v in headers if k == "Message-ID"]
+    # cleanup's own Message-Id: and Date: name its queue id and the time.
+    headers = [(k, "<CLEANUP>" if k == "Message-Id" and re.match(r"<\d{14}\.\w+@", v) else
+                "DATE" if k == "Date" and v.endswith("(UTC)") else v) for k, v in headers]
+    ids = [v for k, v in headers if k.lower() == "message-id"]
     return (ids[0] if ids else "", queue, sender, recipients, headers, body)
 
 

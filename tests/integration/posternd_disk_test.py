@@ -34,8 +34,11 @@ def main():
     try:
         queue = os.path.join(mount_point, "queue")
         with Posternd(args.postern, args.posternd, config, "message_size_limit = 400000\n", queue=queue) as d:
-            body = b"Subject: filler\r\n\r\n" + (b"x" * 76 + b"\r\n") * 840  # 65 KiB
-            large = b"Subject: large filler\r\n\r\n" + (b"y" * 76 + b"\r\n") * 3900  # 300 KiB
+            # Complete headers, so that what is stored ends with what was sent
+            # (cleanup adds a missing From:, Date: or Message-Id: for this client).
+            complete = b"From: <a@test>\r\nDate: Mon, 7 Dec 2026 00:00:00 +0000\r\nMessage-ID: <filler@test>\r\n"
+            body = complete + b"Subject: filler\r\n\r\n" + (b"x" * 76 + b"\r\n") * 840  # 65 KiB
+            large = complete + b"Subject: large filler\r\n\r\n" + (b"y" * 76 + b"\r\n") * 3900  # 300 KiB
             acknowledged, refusals, other, sent = [], [], [], {}
             s = smtplib.SMTP("127.0.0.1", d.port, timeout=30)
             s.ehlo("filler")

@@ -33,7 +33,10 @@ def resident_kib(pid):
 
 def body_of(size):
     line = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\r\n"
-    return b"Subject: large\r\nMessage-ID: <large@test>\r\n\r\n" + line * (size // len(line))
+    # Complete headers: cleanup would add a missing From: or Date: for this
+    # local client, and the test compares what is stored with what was sent.
+    return (b"Subject: large\r\nMessage-ID: <large@test>\r\nFrom: <a@test>\r\n"
+            b"Date: Mon, 7 Dec 2026 00:00:00 +0000\r\n\r\n" + line * (size // len(line)))
 
 
 def temporary_files(d):
