@@ -1,11 +1,20 @@
 // smtp_client.cc: see smtp_client.h. Texts follow Postfix's smtp(8).
 #include "runtime/delivery/smtp_client.h"
 
+#include "mail/address.h"
 #include "mail/enhanced_status.h"
 #include "runtime/smtp/xtext.h"
 #include "util/strings.h"
 
 namespace postern::delivery {
+namespace {
+
+// An address as an SMTP path: a local part that is not a dot-string is
+// quoted, as Postfix's smtp(8) does (quote_821_local); "" stays the null
+// sender.
+std::string Path(const std::string& address) { return address.empty() ? "" : mail::QuoteLocalPart(address); }
+
+}  // namespace
 
 bool MechanismAllowed(const std::vector<std::string>& filter, std::string_view mechanism) {
   if (filter.empty()) return true;
@@ -156,7 +165,7 @@ void SmtpClient::SendHelo() {
 }
 
 std::string SmtpClient::MailCommand() const {
-  std::string c = "MAIL FROM:<" + message_->sender + ">";
+  std::string c = "MAIL FROM:<" + Path(message_->sender) + ">";
   if (size_) c += " SIZE=" + std::to_string(message_->content.size());
   if (message_->eight_bit && eight_bit_mime_) c += " BODY=8BITMIME";
   if (message_->smtputf8) c += " SMTPUTF8";
@@ -166,7 +175,7 @@ std::string SmtpClient::MailCommand() const {
 }
 
 std::string SmtpClient::RcptCommand(const OutboundRecipient& r) const {
-  std::string c = "RCPT TO:<" + r.address + ">";
+  std::string c = "RCPT TO:<" + Path(r.address) + ">";
   if (dsn_ && !r.notify.empty()) c += " NOTIFY=" + r.notify;
   if (dsn_ && !r.orcpt.empty()) {
     size_t semicolon = r.orcpt.find(';');

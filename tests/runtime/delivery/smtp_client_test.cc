@@ -63,6 +63,17 @@ TEST_F(SmtpClientTest, PipelinedDeliveryWithOneRecipientRefused) {
             "(in reply to RCPT TO command)");
 }
 
+TEST_F(SmtpClientTest, LocalPartsThatAreNotDotStringsAreQuoted) {
+  message_.sender = "joe doe@example.org";
+  message_.recipients = {{"a..b@example.net", "", ""}, {"\"x\"@example.net", "", ""}};
+  SmtpClient c = Make(TlsPolicy::kNone);
+  Say(c, "220 old.example.net\r\n");
+  Say(c, "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Say(c, "250 old.example.net\r\n"), "MAIL FROM:<\"joe doe\"@example.org>\r\n");
+  EXPECT_EQ(Say(c, "250 Ok\r\n"), "RCPT TO:<\"a..b\"@example.net>\r\n");
+  EXPECT_EQ(Say(c, "250 Ok\r\n"), "RCPT TO:<\"\\\"x\\\"\"@example.net>\r\n");
+}
+
 TEST_F(SmtpClientTest, StepByStepWithoutPipeliningAndHeloFallback) {
   SmtpClient c = Make(TlsPolicy::kNone);
   Say(c, "220 old.example.net\r\n");
