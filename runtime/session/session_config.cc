@@ -80,20 +80,6 @@ Result<std::vector<milter::MilterSettings>> MiltersOf(std::string_view list, con
   return milters;
 }
 
-namespace {
-
-// receive_override_options = no_milters: a service behind a content
-// filter (the mail was filtered before) has none.
-bool NoMilters(const image::Image& image) {
-  for (const std::string& o :
-       mail::SplitParameterList(image.Text("receive_override_options")).value_or(std::vector<std::string>{})) {
-    if (o == "no_milters") return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 SessionConfig ReadSessionConfig(const image::Image& image) {
   using image::BoolParameter;
   using image::IntParameter;
@@ -154,9 +140,17 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.sasl_security_options = options("smtpd_sasl_security_options");
   c.sasl_tls_security_options = options("smtpd_sasl_tls_security_options");
   c.content_filter = std::string(Trim(image.Text("content_filter")));
+  // receive_override_options: no_milters for a service behind a content
+  // filter (the mail was filtered before); no_header_body_checks leaves
+  // milter_header_checks only its header edits.
+  bool no_milters = false;
+  for (const std::string& o : options("receive_override_options")) {
+    no_milters = no_milters || o == "no_milters";
+    if (o == "no_header_body_checks") c.milter_header_check_actions = false;
+  }
   c.milter_defaults = MilterDefaults(image);
   c.queue_directory = image.Text("queue_directory");
-  if (!NoMilters(image)) {
+  if (!no_milters) {
     // The compiler checked the list: one that does not parse here gives none.
     auto milters = MiltersOf(image.Text("smtpd_milters"), c.milter_defaults, c.queue_directory);
     if (milters.ok()) c.milters = std::move(milters).value();
@@ -179,9 +173,6 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   c.mynetworks = image::NetworkListParameter(image, "mynetworks");
   c.undisclosed_recipients_header = std::string(Trim(image.Text("undisclosed_recipients_header")));
   c.milter_header_checks = resolve::TablesOf(image, "milter_header_checks");
-  for (const std::string& o : options("receive_override_options")) {
-    if (o == "no_header_body_checks") c.milter_header_check_actions = false;
-  }
   return c;
 }
 
