@@ -387,14 +387,9 @@ asio::awaitable<void> Connection::AskMilters() {
   session::MessageToCommit& m = session_->message_to_commit();
   milter::QueuedMessageEditor editor(
       m.message, m.body, [this, id = m.message.id] { return shared_->writer->NewBody(id); }, warn);
+  // milter_header_checks, when set, sees each header the milters add or
+  // change first.
   const session::SessionConfig& config = serving_->session->config;
-  if (config.milter_header_checks.empty()) {
-    milter::Outcome outcome = co_await milters_->Handle(event, &editor);
-    editor.Finish();
-    session_->MilterAnswered(outcome);
-    co_return;
-  }
-  // milter_header_checks sees each header the milters add or change first.
   const resolve::TableList& tables = config.milter_header_checks;
   auto lookup = [&tables](std::string_view line) -> Result<std::optional<std::string>> {
     for (const resolve::TableList::Entry& t : tables.tables) {
@@ -403,10 +398,12 @@ asio::awaitable<void> Connection::AskMilters() {
     }
     return std::optional<std::string>();
   };
-  milter::HeaderCheckingEditor checked(editor, lookup, config.milter_header_check_actions);
-  milter::Outcome outcome = co_await milters_->Handle(event, &checked);
+  std::optional<milter::HeaderCheckingEditor> checked;
+  if (!tables.empty()) checked.emplace(editor, lookup, config.milter_header_check_actions);
+  milter::MessageEditor* target = checked ? static_cast<milter::MessageEditor*>(&*checked) : &editor;
+  milter::Outcome outcome = co_await milters_->Handle(event, target);
   editor.Finish();
-  session_->MilterHeadersChecked(checked.verdict());
+  if (checked) session_->MilterHeadersChecked(checked->verdict());
   session_->MilterAnswered(outcome);
 }
 

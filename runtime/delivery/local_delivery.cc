@@ -219,16 +219,11 @@ DeliveryStatus DeliverToCommand(const LocalRequest& r, const std::string& comman
   mail::AddressParts parts = mail::SplitAddress(r.recipient);
   CommandSpec spec;
   spec.argv = {"/bin/sh", "-c", command};
-  spec.environment = {"PATH=/usr/bin:/bin",
-                      "SHELL=/bin/sh",
-                      "SENDER=" + r.sender,
-                      "RECIPIENT=" + r.recipient,
-                      "ORIGINAL_RECIPIENT=" + r.original_recipient,
-                      "USER=" + r.user,
-                      "LOGNAME=" + r.user,
-                      "LOCAL=" + parts.local,
-                      "DOMAIN=" + parts.domain,
-                      "QUEUE_ID=" + r.queue_id};
+  spec.environment = r.environment;
+  spec.environment.insert(spec.environment.end(),
+                          {"PATH=/usr/bin:/bin", "SHELL=/bin/sh", "SENDER=" + r.sender, "RECIPIENT=" + r.recipient,
+                           "ORIGINAL_RECIPIENT=" + r.original_recipient, "USER=" + r.user, "LOGNAME=" + r.user,
+                           "LOCAL=" + parts.local, "DOMAIN=" + parts.domain, "QUEUE_ID=" + r.queue_id});
   std::string copy = LocalCopy(r, /*mbox=*/false);
   spec.input = copy;
   spec.time_limit = r.command_time_limit;

@@ -10,8 +10,8 @@
 // lines starting with "From " quoted as ">From ", a blank line last; a
 // failed append is cut back to the old size. Maildir: tmp/ then new/
 // with a unique name, fsynced before it is linked into new/. Commands run
-// with /bin/sh -c, the message on stdin, SENDER/RECIPIENT/... in the
-// environment, and a time limit; their result is read as Postfix reads it
+// with /bin/sh -c, the message on stdin, export_environment's variables
+// and SENDER/RECIPIENT/... in the environment, and a time limit; their result is read as Postfix reads it
 // (command_runner.h: an enhanced status code in the output, <sysexits.h>
 // exit statuses, 75 EX_TEMPFAIL defers). A message already Delivered-To the recipient is
 // a forwarding loop (bounced, 5.4.6).
@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mail/delivery_status.h"
 
@@ -41,6 +42,8 @@ struct LocalRequest {
   std::string hostname;      // myhostname (Maildir names)
   int64_t now = 0;           // seconds since the epoch
   int64_t command_time_limit = 1000;
+  // export_environment's variables, for a command (its own come after).
+  std::vector<std::string> environment;
   uint64_t mailbox_size_limit = 51200000;  // 0: none
 };
 

@@ -66,4 +66,17 @@ mail::DomainList MatchListParameter(const Image& image, std::string_view name, s
   return mail::DomainList(std::move(elements), parent_style);
 }
 
+std::string ServiceSettingName(const Image& image, std::string_view service, const std::string& name) {
+  std::string own = std::string(service) + "/" + name;
+  return image.settings().Has(own) ? own : name;
+}
+
+const mail::ServiceEntry* TransportService(const Image& image, std::string_view name) {
+  const mail::ServiceEntry* found = nullptr;
+  for (const mail::ServiceEntry& s : image.services()) {
+    if (s.name == name && (s.type == "unix" || s.type == "fifo")) found = &s;
+  }
+  return found;
+}
+
 }  // namespace postern::image

@@ -28,6 +28,11 @@ int64_t TimeParameter(const Image& image, std::string_view name);
 // CIDR blocks, !negation, and tables of the image. The list keeps pointers
 // into the image: it must not outlive it.
 mail::NetworkList NetworkListParameter(const Image& image, std::string_view name);
+// A per-service setting's name in settings.bin: the service's -o override
+// ("<service>/<name>") when it has one, else main.cf's `name`.
+std::string ServiceSettingName(const Image& image, std::string_view service, const std::string& name);
+// The master.cf transport (a unix or fifo service) named `name`, or null.
+const mail::ServiceEntry* TransportService(const Image& image, std::string_view name);
 // A match list (mydestination, smtpd_forbidden_commands, ...): names,
 // !negation, and tables of the image, matched as a domain list (with
 // parent-domain matching when `parent_style`). Elements naming a table the

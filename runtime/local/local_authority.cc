@@ -89,18 +89,8 @@ Result<Identity> ChooseIdentity(const std::string& user, const std::string& deta
   return *id;
 }
 
-// <service>_time_limit: the service's -o override ("<service>/<name>" in
-// the settings), else main.cf's, else command_time_limit.
-int64_t TimeLimit(const image::Image& image, const std::string& service) {
-  std::string name = service + "_time_limit";
-  for (const std::string& which : {service + "/" + name, name}) {
-    if (image.settings().Has(which)) return image.settings().Seconds(which);
-  }
-  return image::TimeParameter(image, "command_time_limit");
-}
+}  // namespace
 
-// export_environment: the names (or name=value items) a command gets from
-// this process's environment; PATH is always /usr/bin:/bin.
 std::vector<std::string> ExportedEnvironment(const image::Image& image) {
   std::vector<std::string> out;
   for (const std::string& item :
@@ -111,9 +101,10 @@ std::vector<std::string> ExportedEnvironment(const image::Image& image) {
       out.push_back(item + "=" + value);
     }
   }
-  out.push_back("PATH=/usr/bin:/bin");
   return out;
 }
+
+namespace {
 
 std::optional<gid_t> GroupId(const std::string& name) {
   struct group entry {};
@@ -128,10 +119,7 @@ std::optional<gid_t> GroupId(const std::string& name) {
 }  // namespace
 
 Result<delivery::PipeRequest> PipeDeliveryOf(const PipeHelperRequest& request, const image::Image& image) {
-  const mail::ServiceEntry* service = nullptr;
-  for (const mail::ServiceEntry& s : image.services()) {
-    if (s.name == request.transport && (s.type == "unix" || s.type == "fifo")) service = &s;
-  }
+  const mail::ServiceEntry* service = image::TransportService(image, request.transport);
   if (service == nullptr || service->command != "pipe") {
     return Status::Permanent("\"" + request.transport + "\" is not a pipe(8) service");
   }
@@ -153,8 +141,13 @@ Result<delivery::PipeRequest> PipeDeliveryOf(const PipeHelperRequest& request, c
   v.recipient_delimiter = image.Text("recipient_delimiter");
   out.content = request.content;
   out.now = request.now;
-  out.time_limit = std::max<int64_t>(TimeLimit(image, request.transport), 1);
+  // <service>_time_limit (its -o override, or main.cf's), else command_time_limit.
+  std::string limit = image::ServiceSettingName(image, request.transport, request.transport + "_time_limit");
+  out.time_limit = std::max<int64_t>(
+      image.settings().Has(limit) ? image.settings().Seconds(limit) : image::TimeParameter(image, "command_time_limit"),
+      1);
   out.environment = ExportedEnvironment(image);
+  out.environment.push_back("PATH=/usr/bin:/bin");
   out.working_directory = out.settings.directory.empty() ? "/" : out.settings.directory;
   return out;
 }
@@ -234,6 +227,7 @@ Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const re
   q.now = request.now;
   q.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit"), 1);
   q.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit"), 0));
+  q.environment = ExportedEnvironment(image);
   auto identity = ChooseIdentity(q.user, q.detail, image, users);
   if (!identity.ok()) return identity.status();
   out.identity = *identity;

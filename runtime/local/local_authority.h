@@ -96,6 +96,12 @@ Result<std::shared_ptr<const image::Image>> LoadTrustedImage(const std::string& 
 Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const resolve::Resolver& resolver,
                                      const mail::LookupTable& users);
 
+// export_environment: the variables (names, or name=value items) a
+// delivery command gets from this process's environment, as local(8) and
+// pipe(8) pass them on; PATH is not among them (commands get
+// /usr/bin:/bin).
+std::vector<std::string> ExportedEnvironment(const image::Image& image);
+
 // The pipe(8) delivery of `request` as the image's service
 // `request.transport` defines it: its attributes, <service>_time_limit
 // (else command_time_limit), the environment export_environment lets

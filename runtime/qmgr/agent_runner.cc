@@ -75,6 +75,7 @@ asio::awaitable<DeliveryStatus> AgentRunner::DeliverLocally(const AgentJob& job,
   request.now = Now();
   request.command_time_limit = config.command_time_limit;
   request.mailbox_size_limit = config.mailbox_size_limit;
+  request.environment = local::ExportedEnvironment(*job.context->image);
   co_return co_await RunOn(*services_.local_pool, [&] { return delivery::DeliverLocally(request); });
 }
 

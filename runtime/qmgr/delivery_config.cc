@@ -10,11 +10,9 @@
 namespace postern::qmgr {
 namespace {
 
-// A per-service setting, typed by the compiler: the service's -o override
-// ("<service>/<name>" in settings.bin), else main.cf's.
+// A per-service setting, typed by the compiler (image::ServiceSettingName).
 std::string SettingName(const image::Image& image, const mail::ServiceEntry& service, const std::string& name) {
-  std::string own = service.name + "/" + name;
-  return image.settings().Has(own) ? own : name;
+  return image::ServiceSettingName(image, service.name, name);
 }
 
 std::string Setting(const image::Image& image, const mail::ServiceEntry& service, const std::string& name) {

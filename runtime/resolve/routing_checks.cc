@@ -7,6 +7,7 @@
 #include "mail/parameter_list.h"
 #include "mail/pipe_service.h"
 #include "runtime/image/cdb_table.h"
+#include "runtime/image/image_parameters.h"
 #include "util/strings.h"
 
 namespace postern::resolve {
@@ -194,17 +195,14 @@ class Checker {
                                const std::string& transport) {
     if (!pipes_checked_.insert(transport).second) return;
     const image::Image& image = r_.image();
-    const mail::ServiceEntry* service = nullptr;
-    for (const mail::ServiceEntry& e : image.services()) {
-      if (e.name == transport && (e.type == "unix" || e.type == "fifo")) service = &e;
-    }
+    const mail::ServiceEntry* service = image::TransportService(image, transport);
     if (service == nullptr) return;
     Result<mail::PipeService> pipe = mail::ParsePipeService(service->arguments);
     if (!pipe.ok() || (!pipe->flags.delivered_to && !pipe->flags.original_to)) return;  // PC0206 for the former
     std::string name = transport + "_destination_recipient_limit";
-    int64_t limit = image.settings().Has(transport + "/" + name) ? image.settings().Integer(transport + "/" + name)
-                    : image.settings().Has(name)                 ? image.settings().Integer(name)
-                                                 : image.settings().Integer("default_destination_recipient_limit");
+    std::string setting = image::ServiceSettingName(image, transport, name);
+    int64_t limit = image.settings().Has(setting) ? image.settings().Integer(setting)
+                                                  : image::IntParameter(image, "default_destination_recipient_limit");
     if (limit == 1) return;
     std::string flag = pipe->flags.delivered_to ? "D" : "O";
     Add({"PC0207", false, parameter, table, key,

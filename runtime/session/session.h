@@ -258,6 +258,8 @@ class Session {
                                          const std::string& recipient);
   // Gives that reply to the command (closing after a 421): false when the
   // milters let the command go on.
+  // The "from=<...> to=<...> proto=... helo=<...>" part of a milter log line.
+  std::string MilterLogEnvelope(const std::string& sender, const std::string& recipient) const;
   bool MiltersRefused(const char* stage, const milter::Outcome& outcome, const std::string& sender,
                       const std::string& recipient);
   void ConnectMiltered(const milter::Outcome& outcome);

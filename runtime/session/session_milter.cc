@@ -117,13 +117,18 @@ std::optional<std::string> Session::MilterReply(const char* stage, const milter:
       reply = text = outcome->reply;
       break;
   }
-  std::string line = QueueIdOrNoqueue() + ": " + action + ": " + stage + " from " + ClientText() + ": " + text + ";";
-  if (!sender.empty() || facts_.has_sender) line += " from=<" + (sender.empty() ? facts_.sender : sender) + ">";
-  if (!recipient.empty()) line += " to=<" + recipient + ">";
-  line += " proto=" + Protocol();
-  if (!facts_.helo.empty()) line += " helo=<" + facts_.helo + ">";
-  Log(line);
+  Log(QueueIdOrNoqueue() + ": " + action + ": " + stage + " from " + ClientText() + ": " + text + ";" +
+      MilterLogEnvelope(sender, recipient));
   return reply;
+}
+
+std::string Session::MilterLogEnvelope(const std::string& sender, const std::string& recipient) const {
+  std::string out;
+  if (!sender.empty() || facts_.has_sender) out += " from=<" + (sender.empty() ? facts_.sender : sender) + ">";
+  if (!recipient.empty()) out += " to=<" + recipient + ">";
+  out += " proto=" + Protocol();
+  if (!facts_.helo.empty()) out += " helo=<" + facts_.helo + ">";
+  return out;
 }
 
 bool Session::MiltersRefused(const char* stage, const milter::Outcome& outcome, const std::string& sender,
@@ -154,12 +159,9 @@ void Session::MessageMiltered(const milter::Outcome& outcome, const char* comman
   std::string recipient = commit_->message.recipients.size() == 1 ? commit_->message.recipients.front().address : "";
   // milter_header_checks' actions, logged as cleanup(8) logs them.
   for (const milter::HeaderCheckVerdict::Logged& l : checked.logged) {
-    std::string line = QueueIdOrNoqueue() + ": milter-header-" + l.action + ": header " + l.header.substr(0, 60) +
-                       " from " + ClientText() + "; from=<" + commit_->message.sender + ">";
-    if (!recipient.empty()) line += " to=<" + recipient + ">";
-    line += " proto=" + Protocol();
-    if (!facts_.helo.empty()) line += " helo=<" + facts_.helo + ">";
-    Log(line + (l.text.empty() ? "" : ": " + l.text));
+    Log(QueueIdOrNoqueue() + ": milter-header-" + l.action + ": header " + l.header.substr(0, 60) + " from " +
+        ClientText() + ";" + MilterLogEnvelope(commit_->message.sender, recipient) +
+        (l.text.empty() ? "" : ": " + l.text));
   }
   std::optional<std::string> reply = MilterReply("END-OF-MESSAGE", outcome, commit_->message.sender, recipient);
   if (!reply) reply = checked.reject;

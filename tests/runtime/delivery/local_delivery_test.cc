@@ -125,12 +125,14 @@ TEST_F(LocalDeliveryTest, MaildirWritesOneFileIntoNew) {
 
 TEST_F(LocalDeliveryTest, CommandsGetTheMessageAndTheirStatusDecides) {
   fs::path out = dir_ / "out";
-  mail::DeliveryStatus ok =
-      DeliverLocally(Request("command cat > " + out.string() + "; echo \"$SENDER $RECIPIENT\" >> " + out.string()));
+  LocalRequest with_environment =
+      Request("command cat > " + out.string() + "; echo \"$SENDER $RECIPIENT $TZ\" >> " + out.string());
+  with_environment.environment = {"TZ=Europe/Paris"};  // export_environment's
+  mail::DeliveryStatus ok = DeliverLocally(with_environment);
   ASSERT_EQ(ok.code, 250) << ok.reason;
   std::string text = ReadFile(out);
   EXPECT_NE(text.find("Subject: hi\n"), std::string::npos);
-  EXPECT_NE(text.find("alice@example.org joe@example.com\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("alice@example.org joe@example.com Europe/Paris\n"), std::string::npos) << text;
 
   mail::DeliveryStatus tempfail = DeliverLocally(Request("command exit 75"));
   EXPECT_EQ(tempfail.code, 450) << tempfail.reason;

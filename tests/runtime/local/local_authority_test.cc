@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -97,6 +98,9 @@ TEST_F(LocalAuthorityTest, AMailboxRunsAsItsUserWithLimitsFromTheImage) {
   EXPECT_EQ(d->request.user, "fred");
   EXPECT_EQ(d->request.hostname, "mail.example.com");
   EXPECT_EQ(d->request.mailbox_size_limit, 51200000u);
+  // export_environment, for a command (local(8) passes it on too).
+  EXPECT_NE(std::find(d->request.environment.begin(), d->request.environment.end(), "LANG=C.UTF-8"),
+            d->request.environment.end());
 }
 
 TEST_F(LocalAuthorityTest, AnAliasCommandOfRootRunsAsDefaultPrivs) {
