@@ -12,6 +12,11 @@ pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 # Cyrus SASL: the SMTP client's AUTH (the library Postfix's smtp(8) uses).
 pkg_check_modules(SASL2 REQUIRED IMPORTED_TARGET libsasl2)
+# SQL tables (sqlite_table(5), pgsql_table(5), mysql_table(5)), read by the
+# compiler: Debian's client libraries.
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
 
 find_path(CDB_INCLUDE_DIR cdb.h REQUIRED)
 find_library(CDB_LIBRARY cdb REQUIRED)

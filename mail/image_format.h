@@ -70,6 +70,8 @@ enum class SectionKind : uint32_t {
   kPolicy = 9,          // policy.bc: the policy program (mail/policy_program.h)
   kSettings = 10,       // settings.bin: typed parameter values (mail/settings_format.h)
   kServicePolicy = 11,  // services/N.bc: an smtpd service's policy program
+  kDatabaseTable = 12,  // an SQL table read when compiling: a CDB of database key -> values
+                        // (mail/database_table.h), its lookup rules under the empty key
 };
 
 // Whether `kind` is one of the kinds above.

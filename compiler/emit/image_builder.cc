@@ -16,6 +16,7 @@
 #include "compiler/policy/policy_lowering.h"
 #include "compiler/tables/list_items.h"
 #include "mail/address.h"
+#include "mail/database_table.h"
 #include "mail/image_format.h"
 #include "mail/passwd_table.h"
 #include "mail/settings_format.h"
@@ -419,6 +420,14 @@ class Builder {
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       AddFile(mail::SectionKind::kPatternTable, base + ".pat", use.text, pattern->rules().size(),
               mail::EncodePatternRules(pattern->rules()), restricted);
+    } else if (auto* database = dynamic_cast<const mail::DatabaseTable*>(table)) {
+      // No database key is empty (Postfix never queries an empty key), so
+      // the empty key holds the rules.
+      auto* rows = dynamic_cast<const mail::ExactTable*>(&database->rows());
+      std::map<std::string, std::string, std::less<>> entries = rows->entries();
+      entries.emplace("", mail::EncodeDatabaseRules(database->rules()));
+      AddFile(mail::SectionKind::kDatabaseTable, base + ".db.cdb", use.text, rows->size(), WriteCdb(entries),
+              restricted);
     } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
       AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value(), restricted);
     } else if (dynamic_cast<const mail::PasswdTable*>(table) != nullptr) {

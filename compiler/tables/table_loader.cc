@@ -2,6 +2,8 @@
 #include "compiler/tables/table_loader.h"
 
 #include "compiler/config/parameter_value.h"
+#include "compiler/tables/database_config.h"
+#include "compiler/tables/database_materialiser.h"
 #include "mail/passwd_table.h"
 #include "util/strings.h"
 #include "util/suggest.h"
@@ -77,6 +79,27 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
 
   if (reference.format == TableFormat::kPasswd) {
     loaded.table = std::make_shared<mail::PasswdTable>();
+    return loaded;
+  }
+
+  if (reference.format == TableFormat::kDatabase) {
+    auto kind = DatabaseKindOf(type);
+    if (reference.inline_text || reference.name.empty() ||
+        (reference.name.front() != '/' && reference.name.front() != '.')) {
+      // pgsql:name reads name_hosts, name_query, ... from main.cf.
+      diagnostics->Error("PT0336", location,
+                         type + ":" + reference.name + ": settings in main.cf are not supported; Postern reads a " +
+                             type + " table's settings from a file",
+                         "move the settings to a file and write " + type + ":/path/to/file.cf");
+      return loaded;
+    }
+    loaded.source_path = ResolveTablePath(reference.name, options);
+    auto config = ReadDatabaseConfig(*kind, loaded.source_path, location, diagnostics);
+    if (!config) return loaded;
+    auto materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
+    if (!materialised) return loaded;
+    loaded.entry_count = materialised->rows->size();
+    loaded.table = materialised->table;
     return loaded;
   }
 

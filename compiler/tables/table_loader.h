@@ -1,9 +1,13 @@
 // table_loader.h: opens a `type:name` reference as a queryable table from
 // its source text (never from a .db/.cdb file: the source is the truth).
 //
+// sqlite:, pgsql: and mysql: tables are read from their database now
+// (database_materialiser.h).
+//
 // Codes: PT0320 table type Postern cannot compile, PT0321 unknown table type,
 // PT0322 table source cannot be read, PT0323 bad inline table syntax, PT0324
-// nis:mail.aliases (Postfix's default) finds nothing.
+// nis:mail.aliases (Postfix's default) finds nothing, PT0336 an SQL table
+// whose settings are in main.cf.
 #pragma once
 
 #include <memory>

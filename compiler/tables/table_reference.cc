@@ -13,15 +13,16 @@ constexpr std::string_view kIndexedTypes[] = {"btree", "cdb", "dbm", "hash", "lm
 // Table types Postfix has that Postern cannot compile into an image (they
 // query live services, or have no static content).
 constexpr std::string_view kOtherPostfixTypes[] = {
-    "environ", "fail",    "internal", "ldap",    "memcache",  "mongodb", "mysql", "nis",      "nisplus",
-    "pgsql",   "pipemap", "proxy",    "randmap", "socketmap", "sqlite",  "tcp",   "unionmap", "unix",
+    "environ", "fail",  "internal", "ldap",      "memcache", "mongodb",  "nis",  "nisplus",
+    "pipemap", "proxy", "randmap",  "socketmap", "tcp",      "unionmap", "unix",
 };
 
 }  // namespace
 
 const std::vector<std::string_view>& SupportedTableTypes() {
-  static const std::vector<std::string_view> types = {"btree", "cdb",  "cidr",   "dbm",  "hash",   "inline",
-                                                      "lmdb",  "pcre", "regexp", "sdbm", "static", "texthash"};
+  static const std::vector<std::string_view> types = {"btree",  "cdb",  "cidr",   "dbm",    "hash",
+                                                      "inline", "lmdb", "mysql",  "pcre",   "pgsql",
+                                                      "regexp", "sdbm", "sqlite", "static", "texthash"};
   return types;
 }
 
@@ -47,6 +48,8 @@ std::optional<TableReference> ParseTableReference(std::string_view text, bool al
     // texthash is read by Postfix's own text reader, postmap(1) input even
     // under alias_maps ("postmaster: root" has the key "postmaster:").
     ref.format = aliases && ref.type != "texthash" ? TableFormat::kAliases : TableFormat::kText;
+  } else if (ref.type == "sqlite" || ref.type == "pgsql" || ref.type == "mysql") {
+    ref.format = TableFormat::kDatabase;
   } else if (ref.type == "inline") {
     ref.format = TableFormat::kInline;
   } else if (ref.type == "static") {

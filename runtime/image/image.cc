@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "mail/database_table.h"
 #include "mail/master_service_support.h"
 #include "mail/passwd_table.h"
 #include "util/sha256.h"
@@ -116,6 +117,16 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
         return Status::Ok();
       }
       return add_table(std::shared_ptr<const mail::LookupTable>(std::move(table)));
+    }
+    case SectionKind::kDatabaseTable: {
+      if (!CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
+      mail::CaseFold fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
+      auto rows = std::make_shared<CdbTable>(file, bytes, fold);
+      std::optional<std::string_view> encoded = rows->Find("");
+      if (!encoded) return Status::Permanent(section.path + ": no lookup rules");
+      auto rules = mail::DecodeDatabaseRules(*encoded);
+      if (!rules.ok()) return Status::Permanent(section.path + ": " + rules.status().message());
+      return add_table(std::make_shared<mail::DatabaseTable>(std::move(rules).value(), std::move(rows), fold));
     }
     case SectionKind::kPatternTable: {
       auto rules = mail::DecodePatternRules(bytes);

@@ -6,6 +6,7 @@
 #include <cdb.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -81,6 +82,37 @@ TEST(ImageTest, LoadsTablesAndParameters) {
   ASSERT_NE(aliases, nullptr);
   EXPECT_EQ(aliases->Lookup("root"), "admin, fred");
   EXPECT_NE(image->manifest().find("hash:/etc/postfix/virtual"), std::string_view::npos);
+}
+
+TEST(ImageTest, DatabaseTablesAreReadWhenCompilingAndAnsweredFromTheImage) {
+  TestConfig config;
+  std::string database = config.root() + "/users.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(database.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE mailbox(local_part TEXT, domain TEXT, maildir TEXT, active INT);"
+                         "INSERT INTO mailbox VALUES('joe','example.com','example.com/joe/',1),"
+                         "('ann','example.com','example.com/ann/',0),('joe','other.example','other/joe/',1);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  config.Write("main.cf",
+               "virtual_mailbox_domains = example.com other.example\n"
+               "virtual_mailbox_maps = proxy:sqlite:/etc/postfix/mailboxes.cf\n");
+  config.Write("mailboxes.cf", "dbpath = " + database +
+                                   "\nquery = SELECT maildir FROM mailbox WHERE local_part='%u' AND domain='%d' "
+                                   "AND active = 1\nresult_format = /var/mail/%s\n");
+  auto image = config.Compile();
+  ASSERT_TRUE(image);
+  // The database is not needed any more.
+  std::filesystem::remove(database);
+  const mail::LookupTable* mailboxes = image->Table("proxy:sqlite:/etc/postfix/mailboxes.cf");
+  ASSERT_NE(mailboxes, nullptr);
+  EXPECT_EQ(mailboxes->Lookup("Joe@Example.com"), "/var/mail/example.com/joe/");
+  EXPECT_EQ(mailboxes->Lookup("joe@other.example"), "/var/mail/other/joe/");
+  EXPECT_EQ(mailboxes->Lookup("ann@example.com"), std::nullopt);
+  EXPECT_EQ(mailboxes->Lookup("joe"), std::nullopt);
+  EXPECT_NE(image->manifest().find("sqlite:/etc/postfix/mailboxes.cf"), std::string_view::npos);
 }
 
 TEST(ImageTest, SmtpdServicesHaveTheirOwnSettingsAndPolicy) {

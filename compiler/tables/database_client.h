@@ -1,0 +1,57 @@
+// database_client.h: runs one query against the database an SQL table
+// definition names, with the client library Debian ships for it (libsqlite3,
+// libpq, libmariadb), streaming the rows.
+//
+// Hosts are tried in the order written (Postfix picks at random; a compile
+// is reproducible), each with a 10-second connection timeout. Errors name
+// the host and what the server said; never the password.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/tables/database_config.h"
+#include "util/status.h"
+
+namespace postern::tables {
+
+using DatabaseRow = std::vector<std::optional<std::string>>;  // nullopt: SQL NULL
+
+// Calls `row` for every row `sql` returns. An error is permanent: the
+// compile stops (nothing half-read is published).
+Status ForEachDatabaseRow(const DatabaseConfig& config, const std::string& sql,
+                          const std::function<void(const DatabaseRow&)>& row);
+
+// One `hosts` element: unix:/path, inet:host:port, host:port or host.
+struct DatabaseHost {
+  bool unix_socket = false;
+  std::string name;  // the host, or the socket path
+  std::optional<int> port;
+};
+std::optional<DatabaseHost> ParseDatabaseHost(std::string_view text);
+
+// The connection to the first of `hosts` that `connect(host, &error)`
+// reaches; null when none does, with every host's error in `errors`.
+template <typename Connection>
+Connection ConnectToFirstHost(const std::vector<std::string>& hosts,
+                              const std::function<Connection(const std::string&, std::string*)>& connect,
+                              std::string* errors) {
+  for (const std::string& host : hosts) {
+    std::string error;
+    Connection connection = connect(host, &error);
+    if (connection) return connection;
+    *errors += (errors->empty() ? "" : "; ") + error;
+  }
+  return nullptr;
+}
+
+Status ForEachSqliteRow(const DatabaseConfig& config, const std::string& sql,
+                        const std::function<void(const DatabaseRow&)>& row);
+Status ForEachPgsqlRow(const DatabaseConfig& config, const std::string& sql,
+                       const std::function<void(const DatabaseRow&)>& row);
+Status ForEachMysqlRow(const DatabaseConfig& config, const std::string& sql,
+                       const std::function<void(const DatabaseRow&)>& row);
+
+}  // namespace postern::tables

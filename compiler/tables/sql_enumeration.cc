@@ -1,0 +1,240 @@
+// sql_enumeration.cc: see sql_enumeration.h.
+#include "compiler/tables/sql_enumeration.h"
+
+#include <regex>
+#include <set>
+#include <vector>
+
+#include "util/strings.h"
+
+namespace postern::tables {
+namespace {
+
+using KeyPart = mail::DatabaseLookupRules::KeyPart;
+
+// A word outside quotes and parentheses, with where it starts and ends.
+struct Word {
+  std::string upper;
+  size_t begin = 0;
+  size_t end = 0;
+};
+
+bool IsWordChar(char c) { return IsAlnum(c) || c == '_' || c == '$'; }
+
+// The top-level words of `sql` (not in quotes, not in parentheses), or an
+// error for unbalanced quotes or parentheses.
+Result<std::vector<Word>> TopLevelWords(std::string_view sql) {
+  std::vector<Word> words;
+  int depth = 0;
+  for (size_t i = 0; i < sql.size();) {
+    char c = sql[i];
+    if (c == '\'' || c == '"' || c == '`') {
+      size_t j = i + 1;
+      for (; j < sql.size(); ++j) {
+        if (sql[j] == c) {
+          if (j + 1 < sql.size() && sql[j + 1] == c) {  // '' inside '...'
+            ++j;
+            continue;
+          }
+          break;
+        }
+        if (sql[j] == '\\' && c != '`') ++j;  // MySQL's backslash escapes
+      }
+      if (j >= sql.size()) return Status::Permanent("unbalanced quotes");
+      i = j + 1;
+    } else if (c == '(') {
+      ++depth;
+      ++i;
+    } else if (c == ')') {
+      if (--depth < 0) return Status::Permanent("unbalanced parentheses");
+      ++i;
+    } else if (IsWordChar(c)) {
+      size_t j = i;
+      while (j < sql.size() && IsWordChar(sql[j])) ++j;
+      bool after_placeholder = i > 0 && sql[i - 1] == '%';
+      if (depth == 0 && !after_placeholder) {
+        std::string upper;
+        for (char w : sql.substr(i, j - i)) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(w)));
+        words.push_back({upper, i, j});
+      }
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  if (depth != 0) return Status::Permanent("unbalanced parentheses");
+  return words;
+}
+
+// The placeholders ('%' and a letter or digit, not "%%") in `text`.
+std::vector<std::pair<size_t, char>> Placeholders(std::string_view text) {
+  std::vector<std::pair<size_t, char>> found;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '%') continue;
+    if (text[i + 1] == '%') {
+      ++i;
+      continue;
+    }
+    found.emplace_back(i, text[i + 1]);
+    ++i;
+  }
+  return found;
+}
+
+std::string UnescapePercent(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '%' && i + 1 < text.size() && text[i + 1] == '%') ++i;
+  }
+  return out;
+}
+
+// `column = '%x'` or `'%x' = column`: the column and the placeholder letter.
+std::optional<std::pair<std::string, char>> KeyCondition(std::string_view conjunct, bool double_quoted_strings) {
+  static const std::string kName = R"re((?:`[^`]+`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))re";
+  static const std::string kColumn = "(" + kName + "(?:\\." + kName + ")*)";
+  static const std::string kValue = R"re(('%([sud])'|"%([sud])"))re";
+  static const std::regex column_first("^\\s*" + kColumn + "\\s*=\\s*" + kValue + "\\s*$");
+  static const std::regex value_first("^\\s*" + kValue + "\\s*=\\s*" + kColumn + "\\s*$");
+  std::string text(conjunct);
+  std::smatch match;
+  if (std::regex_match(text, match, column_first)) {
+    if (!match[3].matched && !double_quoted_strings) return std::nullopt;
+    char letter = match[3].matched ? match[3].str()[0] : match[4].str()[0];
+    return std::make_pair(match[1].str(), letter);
+  }
+  if (std::regex_match(text, match, value_first)) {
+    if (!match[2].matched && !double_quoted_strings) return std::nullopt;
+    char letter = match[2].matched ? match[2].str()[0] : match[3].str()[0];
+    return std::make_pair(match[4].str(), letter);
+  }
+  return std::nullopt;
+}
+
+Result<KeyPart> KeyPartOfLetters(const std::set<char>& letters) {
+  if (letters == std::set<char>{'s'}) return KeyPart::kWhole;
+  if (letters == std::set<char>{'u', 'd'}) return KeyPart::kWhole;
+  if (letters == std::set<char>{'u'}) return KeyPart::kLocalPart;
+  if (letters == std::set<char>{'d'}) return KeyPart::kDomain;
+  return Status::Permanent("the query uses the key as %s, or as %u and %d, or as one of %u and %d alone");
+}
+
+}  // namespace
+
+Result<KeyPart> KeyPartOfQuery(std::string_view query) {
+  std::set<char> letters;
+  for (auto [offset, letter] : Placeholders(query)) {
+    (void)offset;
+    letters.insert(letter == 'S' || letter == 'U' || letter == 'D' ? static_cast<char>(std::tolower(letter)) : letter);
+  }
+  return KeyPartOfLetters(letters);
+}
+
+Result<Enumeration> DeriveEnumeration(std::string_view query, bool double_quoted_strings) {
+  auto words_or = TopLevelWords(query);
+  if (!words_or.ok()) return words_or.status();
+  const std::vector<Word>& words = words_or.value();
+  if (words.empty() || words.front().upper != "SELECT")
+    return Status::Permanent("the query does not start with SELECT");
+
+  size_t where = words.size();
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i].upper == "WHERE") {
+      where = i;
+      break;
+    }
+  }
+  if (where == words.size()) return Status::Permanent("the query has no WHERE clause that names the key");
+  // The WHERE clause ends at the first clause keyword after it.
+  size_t clause_end = query.size();
+  size_t tail_word = words.size();
+  for (size_t i = where + 1; i < words.size(); ++i) {
+    const std::string& w = words[i].upper;
+    if (w == "GROUP" || w == "ORDER" || w == "HAVING" || w == "LIMIT" || w == "UNION" || w == "OFFSET") {
+      clause_end = words[i].begin;
+      tail_word = i;
+      break;
+    }
+  }
+  size_t clause_begin = words[where].end;
+  for (auto [offset, letter] : Placeholders(query)) {
+    (void)letter;
+    if (offset < clause_begin || offset >= clause_end) {
+      return Status::Permanent("the query uses the key outside its WHERE clause");
+    }
+  }
+
+  // Split the WHERE clause into top-level conjuncts.
+  std::vector<std::pair<size_t, size_t>> conjuncts;  // [begin, end) in query
+  size_t start = clause_begin;
+  for (size_t i = where + 1; i < tail_word; ++i) {
+    if (words[i].upper == "OR") {
+      return Status::Permanent("the WHERE clause has a top-level " + words[i].upper);
+    }
+    if (words[i].upper == "AND") {
+      conjuncts.emplace_back(start, words[i].begin);
+      start = words[i].end;
+    }
+  }
+  conjuncts.emplace_back(start, clause_end);
+
+  std::string where_text;
+  std::vector<std::pair<char, std::string>> key_columns;
+  std::set<char> letters;
+  size_t copied = clause_begin;
+  for (auto [begin, end] : conjuncts) {
+    std::string_view text = query.substr(begin, end - begin);
+    if (Placeholders(text).empty()) continue;
+    auto condition = KeyCondition(text, double_quoted_strings);
+    if (!condition) {
+      return Status::Permanent("\"" + std::string(Trim(text)) + "\" is not of the form column = '%s'" +
+                               (double_quoted_strings ? "" : " (\"...\" names a column here)"));
+    }
+    if (!letters.insert(condition->second).second) {
+      return Status::Permanent("the query compares %" + std::string(1, condition->second) + " more than once");
+    }
+    key_columns.emplace_back(condition->second, condition->first);
+    where_text += query.substr(copied, begin - copied);
+    where_text += " 1=1 ";
+    copied = end;
+  }
+  where_text += query.substr(copied, clause_end - copied);
+  auto key_part = KeyPartOfLetters(letters);
+  if (!key_part.ok()) return key_part.status();
+
+  Enumeration enumeration;
+  enumeration.key_part = key_part.value();
+  // The local part before the domain.
+  std::sort(key_columns.begin(), key_columns.end(),
+            [](const auto& a, const auto& b) { return (a.first == 'd') < (b.first == 'd'); });
+  enumeration.key_columns = static_cast<int>(key_columns.size());
+
+  // The tail: keep ORDER BY and the rest, turn a final LIMIT n into rows per key.
+  std::string tail(query.substr(clause_end));
+  for (size_t i = tail_word; i < words.size(); ++i) {
+    if (words[i].upper != "LIMIT") continue;
+    std::string_view limit = Trim(query.substr(words[i].end));
+    int rows = 0;
+    bool digits = !limit.empty() && limit.size() < 9 &&
+                  std::all_of(limit.begin(), limit.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || i + 2 != words.size()) {
+      return Status::Permanent("the query ends in a LIMIT other than LIMIT n");
+    }
+    for (char c : limit) rows = rows * 10 + (c - '0');
+    enumeration.rows_per_key = rows;
+    tail = std::string(query.substr(clause_end, words[i].begin - clause_end));
+  }
+
+  // SELECT [DISTINCT|ALL] key columns, the original select list ...
+  size_t select_end = words[0].end;
+  if (words.size() > 1 && (words[1].upper == "DISTINCT" || words[1].upper == "ALL")) select_end = words[1].end;
+  std::string columns;
+  for (const auto& [letter, column] : key_columns) columns += " " + column + ",";
+  std::string sql = std::string(query.substr(0, select_end)) + columns +
+                    std::string(query.substr(select_end, clause_begin - select_end)) + where_text + tail;
+  enumeration.sql = UnescapePercent(Trim(sql));
+  return enumeration;
+}
+
+}  // namespace postern::tables
