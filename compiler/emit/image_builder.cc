@@ -14,6 +14,7 @@
 #include "compiler/lower/restriction_lowering.h"
 #include "compiler/policy/policy_files.h"
 #include "compiler/policy/policy_lowering.h"
+#include "compiler/tables/database_rows.h"
 #include "compiler/tables/list_items.h"
 #include "mail/address.h"
 #include "mail/database_table.h"
@@ -423,10 +424,11 @@ class Builder {
     } else if (auto* database = dynamic_cast<const mail::DatabaseTable*>(table)) {
       // No database key is empty (Postfix never queries an empty key), so
       // the empty key holds the rules.
-      auto* rows = dynamic_cast<const mail::ExactTable*>(&database->rows());
-      std::map<std::string, std::string, std::less<>> entries = rows->entries();
-      entries.emplace("", mail::EncodeDatabaseRules(database->rules()));
-      AddFile(mail::SectionKind::kDatabaseTable, base + ".db.cdb", use.text, rows->size(), WriteCdb(entries),
+      auto* rows = dynamic_cast<const tables::DatabaseRows*>(&database->rows());
+      CdbBuilder cdb;
+      cdb.Add("", mail::EncodeDatabaseRules(database->rules()));
+      rows->ForEach([&](std::string_view key, const std::string& values) { cdb.Add(key, values); });
+      AddFile(mail::SectionKind::kDatabaseTable, base + ".db.cdb", use.text, rows->key_count(), cdb.Finish(),
               restricted);
     } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
       AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value(), restricted);

@@ -2,9 +2,9 @@
 #include "compiler/tables/database_materialiser.h"
 
 #include <map>
-#include <vector>
 
 #include "compiler/tables/database_client.h"
+#include "compiler/tables/database_rows.h"
 #include "compiler/tables/sql_enumeration.h"
 #include "util/strings.h"
 
@@ -42,7 +42,8 @@ std::optional<MaterialisedTable> MaterialiseDatabaseTable(const DatabaseConfig& 
   // mysql every column.
   const bool all_columns = config.kind != DatabaseKind::kSqlite;
   const bool keeps_unfolded = config.kind == DatabaseKind::kMysql;
-  std::map<std::string, std::vector<std::string>> values;
+  auto rows = std::make_shared<DatabaseRows>();
+  const char separator = mail::DatabaseTable::kValueSeparator;
   std::map<std::string, int> rows_per_key;
   size_t rows_read = 0;
   size_t unfolded_keys = 0;
@@ -70,11 +71,9 @@ std::optional<MaterialisedTable> MaterialiseDatabaseTable(const DatabaseConfig& 
     }
     if (enumeration.rows_per_key && ++rows_per_key[folded] > *enumeration.rows_per_key) return;
     size_t last = all_columns ? row.size() : static_cast<size_t>(enumeration.key_columns) + 1;
-    std::vector<std::string>& list = values[folded];
+    if (folded.find(separator) != std::string::npos) return;
     for (size_t i = static_cast<size_t>(enumeration.key_columns); i < last; ++i) {
-      if (row[i] && !row[i]->empty() && row[i]->find(mail::DatabaseTable::kValueSeparator) == std::string::npos) {
-        list.push_back(*row[i]);
-      }
+      if (row[i] && !row[i]->empty() && row[i]->find(separator) == std::string::npos) rows->Add(folded, *row[i]);
     }
   });
   if (!status.ok()) {
@@ -97,26 +96,31 @@ std::optional<MaterialisedTable> MaterialiseDatabaseTable(const DatabaseConfig& 
                          "the column's collation");
   }
 
-  auto rows = std::make_shared<mail::ExactTable>(fold);
-  bool ok = true;
-  for (auto& [key, list] : values) {
-    if (list.empty()) continue;
-    if (config.rules.expansion_limit > 0) {
+  rows->Seal();
+  if (config.rules.expansion_limit > 0) {
+    size_t over_limit = 0;
+    std::string first_key;
+    int first_results = 0;
+    rows->ForEach([&](std::string_view key, const std::string& list) {
       int results = 0;
-      for (const std::string& value : list) results += mail::ValueGivesResult(config.rules, value) ? 1 : 0;
-      if (results > config.rules.expansion_limit) {
-        diagnostics->Error("PT0335", config.expansion_limit_location,
-                           "key \"" + key + "\" has " + std::to_string(results) +
-                               " results, more than expansion_limit (" + std::to_string(config.rules.expansion_limit) +
-                               "): Postfix's lookups of it fail",
-                           "raise expansion_limit, or fix the data");
-        ok = false;
-        continue;
+      for (const std::string& value : SplitFields(list, separator)) {
+        results += mail::ValueGivesResult(config.rules, value) ? 1 : 0;
       }
+      if (results > config.rules.expansion_limit && over_limit++ == 0) {
+        first_key = key;
+        first_results = results;
+      }
+    });
+    if (over_limit > 0) {
+      std::string others = over_limit > 1 ? " (and " + std::to_string(over_limit - 1) + " other keys)" : "";
+      diagnostics->Error("PT0335", config.expansion_limit_location,
+                         "key \"" + first_key + "\" has " + std::to_string(first_results) +
+                             " results, more than expansion_limit (" + std::to_string(config.rules.expansion_limit) +
+                             ")" + others + ": Postfix's lookups of it fail",
+                         "raise expansion_limit, or fix the data");
+      return std::nullopt;
     }
-    rows->Insert(key, Join(list, std::string(1, mail::DatabaseTable::kValueSeparator)));
   }
-  if (!ok) return std::nullopt;
 
   mail::DatabaseLookupRules rules = config.rules;
   rules.key_part = enumeration.key_part;

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "compiler/tables/database_config.h"
+#include "compiler/tables/database_rows.h"
 #include "mail/case_fold.h"
 #include "mail/database_table.h"
 #include "mail/lookup_table.h"
@@ -24,8 +25,8 @@ namespace postern::tables {
 
 struct MaterialisedTable {
   std::shared_ptr<const mail::DatabaseTable> table;
-  std::shared_ptr<const mail::ExactTable> rows;  // database key -> values, as the image stores them
-  size_t rows_read = 0;                          // rows the enumeration returned
+  std::shared_ptr<const DatabaseRows> rows;  // database key -> values, as the image stores them
+  size_t rows_read = 0;                      // rows the enumeration returned
 };
 
 // `where` is the table reference, for errors that have no place in the file.

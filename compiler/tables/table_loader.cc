@@ -98,7 +98,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     if (!config) return loaded;
     auto materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
     if (!materialised) return loaded;
-    loaded.entry_count = materialised->rows->size();
+    loaded.entry_count = materialised->rows->key_count();
     loaded.table = materialised->table;
     return loaded;
   }
