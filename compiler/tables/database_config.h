@@ -6,9 +6,7 @@
 // The password is a secret: diagnostics quote a copy of the file with it
 // masked, and it goes nowhere but into the connection.
 //
-// Codes: PT0330 unknown setting (a warning, with did-you-mean: Postfix
-// ignores it), PT0331 missing or invalid setting, PT0336 a setting Postern
-// does not implement.
+// Codes: those of definition_file.h.
 #pragma once
 
 #include <memory>
@@ -16,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/tables/table_reference.h"
+#include "compiler/tables/definition_file.h"
 #include "mail/database_table.h"
 #include "util/diagnostic.h"
 #include "util/source_file.h"
@@ -24,11 +22,6 @@
 namespace postern::tables {
 
 enum class DatabaseKind { kSqlite, kPgsql, kMysql };
-
-struct DatabaseSetting {
-  std::string value;
-  SourceLocation location;  // of the value, in the masked file
-};
 
 struct DatabaseConfig {
   DatabaseKind kind = DatabaseKind::kSqlite;
@@ -49,11 +42,10 @@ struct DatabaseConfig {
 
   // The query template (`query`, or the one Postfix builds from `table`,
   // `select_field`, `where_field` and `additional_conditions`).
-  DatabaseSetting query;
+  DefinitionSetting query;
   // Lists every key with its values (first column the key); optional.
-  std::optional<DatabaseSetting> enumeration_query;
+  std::optional<DefinitionSetting> enumeration_query;
   mail::DatabaseLookupRules rules;  // result_format, domain, expansion_limit and the template needs
-  SourceLocation result_format_location;
   SourceLocation expansion_limit_location;
 };
 
