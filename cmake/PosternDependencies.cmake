@@ -17,6 +17,8 @@ pkg_check_modules(SASL2 REQUIRED IMPORTED_TARGET libsasl2)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
+# LDAP tables (ldap_table(5)): OpenLDAP's client library.
+pkg_check_modules(LDAP REQUIRED IMPORTED_TARGET ldap lber)
 
 find_path(CDB_INCLUDE_DIR cdb.h REQUIRED)
 find_library(CDB_LIBRARY cdb REQUIRED)

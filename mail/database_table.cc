@@ -177,6 +177,35 @@ std::string ExpandResult(const DatabaseLookupRules& rules, std::string_view valu
   return out;
 }
 
+std::optional<std::string> ExpandQuery(std::string_view format, std::string_view key,
+                                       const std::function<std::string(std::string_view)>& quote) {
+  DatabaseLookupRules needs;
+  if (!AddTemplateNeeds(format, true, &needs).ok() || key.empty() || !KeyHasNeededParts(needs, key)) {
+    return std::nullopt;
+  }
+  KeyParts parts = SplitAtLastAt(key);
+  std::string out;
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') {
+      out += format[i];
+      continue;
+    }
+    char c = format[++i];
+    if (c == '%') {
+      out += '%';
+    } else if (c == 's' || c == 'S') {
+      out += quote(key);
+    } else if (c == 'u' || c == 'U') {
+      out += quote(parts.local);
+    } else if (c == 'd' || c == 'D') {
+      out += quote(*parts.domain);
+    } else {
+      out += quote(DomainLabel(*parts.domain, c - '0'));
+    }
+  }
+  return out;
+}
+
 std::string EncodeDatabaseRules(const DatabaseLookupRules& rules) {
   std::string out = "postern-database-rules 1\n";
   out += std::string("key_part=") + KeyPartName(rules.key_part) + "\n";

@@ -12,6 +12,7 @@
 // as a CDB.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,14 @@ bool ValueGivesResult(const DatabaseLookupRules& rules, std::string_view value);
 // result_format expanded for one value found for `key`.
 // REQUIRES: ValueGivesResult(rules, value), and DatabaseKeyFor(rules, key).
 std::string ExpandResult(const DatabaseLookupRules& rules, std::string_view value, std::string_view key);
+
+// A query template (an SQL query, an LDAP filter or search base) expanded
+// for `key` as Postfix expands it: %s %S the key, %u %U its local part (the
+// key when it has no '@'), %d %D its domain, %1-%9 the domain's labels from
+// the right, %% a '%'; each expansion passed through `quote`. nullopt when
+// Postfix would not query: the key lacks a part the template names.
+std::optional<std::string> ExpandQuery(std::string_view format, std::string_view key,
+                                       const std::function<std::string(std::string_view)>& quote);
 
 // The rules as image bytes, and back.
 std::string EncodeDatabaseRules(const DatabaseLookupRules& rules);

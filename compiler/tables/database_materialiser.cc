@@ -96,38 +96,46 @@ std::optional<MaterialisedTable> MaterialiseDatabaseTable(const DatabaseConfig& 
                          "the column's collation");
   }
 
+  mail::DatabaseLookupRules rules = config.rules;
+  rules.key_part = enumeration.key_part;
+  auto result =
+      FinishMaterialisedTable(std::move(rows), std::move(rules), fold, config.expansion_limit_location, diagnostics);
+  if (result) result->rows_read = rows_read;
+  return result;
+}
+
+std::optional<MaterialisedTable> FinishMaterialisedTable(std::shared_ptr<DatabaseRows> rows,
+                                                         mail::DatabaseLookupRules rules, mail::CaseFold fold,
+                                                         const SourceLocation& expansion_limit_location,
+                                                         DiagnosticSink* diagnostics) {
   rows->Seal();
-  if (config.rules.expansion_limit > 0) {
+  if (rules.expansion_limit > 0) {
     size_t over_limit = 0;
     std::string first_key;
     int first_results = 0;
     rows->ForEach([&](std::string_view key, const std::string& list) {
       int results = 0;
-      for (const std::string& value : SplitFields(list, separator)) {
-        results += mail::ValueGivesResult(config.rules, value) ? 1 : 0;
+      for (const std::string& value : SplitFields(list, mail::DatabaseTable::kValueSeparator)) {
+        results += mail::ValueGivesResult(rules, value) ? 1 : 0;
       }
-      if (results > config.rules.expansion_limit && over_limit++ == 0) {
+      if (results > rules.expansion_limit && over_limit++ == 0) {
         first_key = key;
         first_results = results;
       }
     });
     if (over_limit > 0) {
       std::string others = over_limit > 1 ? " (and " + std::to_string(over_limit - 1) + " other keys)" : "";
-      diagnostics->Error("PT0335", config.expansion_limit_location,
+      diagnostics->Error("PT0335", expansion_limit_location,
                          "key \"" + first_key + "\" has " + std::to_string(first_results) +
-                             " results, more than expansion_limit (" + std::to_string(config.rules.expansion_limit) +
-                             ")" + others + ": Postfix's lookups of it fail",
+                             " results, more than expansion_limit (" + std::to_string(rules.expansion_limit) + ")" +
+                             others + ": Postfix's lookups of it fail",
                          "raise expansion_limit, or fix the data");
       return std::nullopt;
     }
   }
-
-  mail::DatabaseLookupRules rules = config.rules;
-  rules.key_part = enumeration.key_part;
   MaterialisedTable result;
   result.rows = rows;
-  result.table = std::make_shared<mail::DatabaseTable>(std::move(rules), rows, fold);
-  result.rows_read = rows_read;
+  result.table = std::make_shared<mail::DatabaseTable>(std::move(rules), std::move(rows), fold);
   return result;
 }
 

@@ -33,4 +33,11 @@ struct MaterialisedTable {
 std::optional<MaterialisedTable> MaterialiseDatabaseTable(const DatabaseConfig& config, mail::CaseFold fold,
                                                           const SourceLocation& where, DiagnosticSink* diagnostics);
 
+// What every materialiser (SQL, LDAP) ends with: `rows` grouped, keys over
+// rules.expansion_limit refused (PT0335), the table made.
+std::optional<MaterialisedTable> FinishMaterialisedTable(std::shared_ptr<DatabaseRows> rows,
+                                                         mail::DatabaseLookupRules rules, mail::CaseFold fold,
+                                                         const SourceLocation& expansion_limit_location,
+                                                         DiagnosticSink* diagnostics);
+
 }  // namespace postern::tables

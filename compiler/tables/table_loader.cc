@@ -4,6 +4,8 @@
 #include "compiler/config/parameter_value.h"
 #include "compiler/tables/database_config.h"
 #include "compiler/tables/database_materialiser.h"
+#include "compiler/tables/ldap_config.h"
+#include "compiler/tables/ldap_materialiser.h"
 #include "mail/passwd_table.h"
 #include "util/strings.h"
 #include "util/suggest.h"
@@ -82,8 +84,7 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     return loaded;
   }
 
-  if (reference.format == TableFormat::kDatabase) {
-    auto kind = DatabaseKindOf(type);
+  if (reference.format == TableFormat::kDatabase || reference.format == TableFormat::kDirectory) {
     if (reference.inline_text || reference.name.empty() ||
         (reference.name.front() != '/' && reference.name.front() != '.')) {
       // pgsql:name reads name_hosts, name_query, ... from main.cf.
@@ -94,9 +95,14 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
       return loaded;
     }
     loaded.source_path = ResolveTablePath(reference.name, options);
-    auto config = ReadDatabaseConfig(*kind, loaded.source_path, location, diagnostics);
-    if (!config) return loaded;
-    auto materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
+    std::optional<MaterialisedTable> materialised;
+    if (reference.format == TableFormat::kDirectory) {
+      auto config = ReadLdapConfig(loaded.source_path, location, diagnostics);
+      if (config) materialised = MaterialiseLdapTable(*config, options.fold, location, diagnostics);
+    } else {
+      auto config = ReadDatabaseConfig(*DatabaseKindOf(type), loaded.source_path, location, diagnostics);
+      if (config) materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
+    }
     if (!materialised) return loaded;
     loaded.entry_count = materialised->rows->key_count();
     loaded.table = materialised->table;

@@ -13,16 +13,16 @@ constexpr std::string_view kIndexedTypes[] = {"btree", "cdb", "dbm", "hash", "lm
 // Table types Postfix has that Postern cannot compile into an image (they
 // query live services, or have no static content).
 constexpr std::string_view kOtherPostfixTypes[] = {
-    "environ", "fail",  "internal", "ldap",      "memcache", "mongodb",  "nis",  "nisplus",
-    "pipemap", "proxy", "randmap",  "socketmap", "tcp",      "unionmap", "unix",
+    "environ", "fail",  "internal", "memcache",  "mongodb", "nis",      "nisplus",
+    "pipemap", "proxy", "randmap",  "socketmap", "tcp",     "unionmap", "unix",
 };
 
 }  // namespace
 
 const std::vector<std::string_view>& SupportedTableTypes() {
-  static const std::vector<std::string_view> types = {"btree",  "cdb",  "cidr",   "dbm",    "hash",
-                                                      "inline", "lmdb", "mysql",  "pcre",   "pgsql",
-                                                      "regexp", "sdbm", "sqlite", "static", "texthash"};
+  static const std::vector<std::string_view> types = {"btree", "cdb",    "cidr",   "dbm",     "hash",  "inline",
+                                                      "ldap",  "lmdb",   "mysql",  "pcre",    "pgsql", "regexp",
+                                                      "sdbm",  "sqlite", "static", "texthash"};
   return types;
 }
 
@@ -50,6 +50,8 @@ std::optional<TableReference> ParseTableReference(std::string_view text, bool al
     ref.format = aliases && ref.type != "texthash" ? TableFormat::kAliases : TableFormat::kText;
   } else if (ref.type == "sqlite" || ref.type == "pgsql" || ref.type == "mysql") {
     ref.format = TableFormat::kDatabase;
+  } else if (ref.type == "ldap") {
+    ref.format = TableFormat::kDirectory;
   } else if (ref.type == "inline") {
     ref.format = TableFormat::kInline;
   } else if (ref.type == "static") {

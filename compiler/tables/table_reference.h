@@ -10,15 +10,16 @@
 namespace postern::tables {
 
 enum class TableFormat {
-  kText,      // postmap(1) source: hash btree lmdb cdb dbm sdbm texthash
-  kAliases,   // aliases(5) source, for the same types under alias_maps
-  kInline,    // inline:{ key=value, ... }
-  kStatic,    // static:value
-  kCidr,      // cidr_table(5)
-  kRegexp,    // regexp_table(5)
-  kPcre,      // pcre_table(5)
-  kPasswd,    // unix:passwd.byname, the system's users, read live
-  kDatabase,  // sqlite/pgsql/mysql: a definition file; the data is read when compiling
+  kText,       // postmap(1) source: hash btree lmdb cdb dbm sdbm texthash
+  kAliases,    // aliases(5) source, for the same types under alias_maps
+  kInline,     // inline:{ key=value, ... }
+  kStatic,     // static:value
+  kCidr,       // cidr_table(5)
+  kRegexp,     // regexp_table(5)
+  kPcre,       // pcre_table(5)
+  kPasswd,     // unix:passwd.byname, the system's users, read live
+  kDatabase,   // sqlite/pgsql/mysql: a definition file; the data is read when compiling
+  kDirectory,  // ldap: likewise, from an LDAP directory
   kUnsupported,
 };
 

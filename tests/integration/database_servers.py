@@ -1,7 +1,8 @@
 """Database servers of a test's own, from Debian's packages: a PostgreSQL
 cluster (initdb, postgres) and a MariaDB server (mariadb-install-db,
 mariadbd), each in a temporary directory, on a loopback port and a socket
-there, with a user `postfix` that logs in with a password. As root, they run
+there, with a user `postfix` that logs in with a password; and an OpenLDAP
+directory (slapd, mdb) loaded from LDIF. As root, PostgreSQL and MariaDB run
 as Debian's postgres and mysql users (neither server runs as root).
 
     with PrivatePostgres() as pg:
@@ -167,3 +168,44 @@ class PrivateMariadb(_Server):
 
     def execute(self, sql):
         self.client(sql, "mail")
+
+
+class PrivateSlapd(_Server):
+    """slapd serving `suffix` from an mdb database loaded with `ldif` (and
+    the core, cosine, inetorgperson, nis and misc schemas), on a loopback
+    port; the root DN binds with `password`, everyone may read."""
+    user = "root"
+    what = "slapd"
+    suffix = "dc=example,dc=com"
+    root_dn = "cn=admin,dc=example,dc=com"
+
+    def __init__(self, ldif):
+        super().__init__()
+        self.ldif = ldif
+
+    def __enter__(self):
+        if not os.path.exists("/usr/sbin/slapd") or not os.path.exists("/usr/lib/ldap/back_mdb.so"):
+            raise Unavailable("OpenLDAP's server is not installed (Debian's slapd)")
+        self.dir = tempfile.mkdtemp(prefix="postern-slapd-")
+        os.chmod(self.dir, 0o755)
+        data = os.path.join(self.dir, "data")
+        os.makedirs(data)
+        config = os.path.join(self.dir, "slapd.conf")
+        schemas = "".join(f"include /etc/ldap/schema/{name}.schema\n"
+                          for name in ("core", "cosine", "inetorgperson", "nis", "misc"))
+        quoted = self.password.replace("\\", "\\\\").replace('"', '\\"')
+        open(config, "w").write(
+            schemas + f"modulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {self.dir}/slapd.pid\n"
+            f"database mdb\nsuffix \"{self.suffix}\"\nrootdn \"{self.root_dn}\"\nrootpw \"{quoted}\"\n"
+            f"directory {data}\nmaxsize 10485760\naccess to * by * read\n")
+        ldif = os.path.join(self.dir, "data.ldif")
+        open(ldif, "w").write(self.ldif)
+        try:
+            r = subprocess.run(["slapadd", "-f", config, "-l", ldif], capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                raise Unavailable(f"slapadd failed: {r.stderr.strip()[-400:]}")
+            self._start(lambda port: ["/usr/sbin/slapd", "-d", "0", "-f", config, "-h", f"ldap://127.0.0.1:{port}/"])
+            return self
+        except Exception:
+            self.__exit__(None, None, None)
+            raise

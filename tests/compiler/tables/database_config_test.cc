@@ -1,6 +1,6 @@
-// database_config_test.cc: reading sqlite/pgsql/mysql table definitions:
-// settings, the legacy query form, diagnostics, and the password kept out of
-// every diagnostic.
+// database_config_test.cc: reading sqlite/pgsql/mysql and ldap table
+// definitions: settings, the legacy query form, diagnostics, and the
+// password kept out of every diagnostic.
 #include "compiler/tables/database_config.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "compiler/tables/ldap_config.h"
 #include "tests/runtime/temp_directory.h"
 
 namespace postern::tables {
@@ -96,6 +97,36 @@ TEST_F(DatabaseConfigTest, ThePasswordNeverAppearsInADiagnostic) {
   ASSERT_TRUE(good);
   EXPECT_EQ(good->password, "first  second-part");
   EXPECT_EQ(good->file->text().find("first"), std::string::npos);
+}
+
+TEST_F(DatabaseConfigTest, ReadsAnLdapDefinitionWithoutShowingBindPw) {
+  std::string path = directory_.path() + "/ldap.cf";
+  std::ofstream(path) << "server_host = ldap1.example ldaps://ldap2.example:636\nserver_port = 1389\n"
+                         "search_base = dc=example, dc=com\nquery_filter = (mail=%s)\n"
+                         "result_attribute = maildrop, mailbox\nspecial_result_attribute = member\n"
+                         "scope = one\nbind_dn = cn=postfix\nbind_pw = Sesame99\nexpansion_limit = 3\n"
+                         "sixe_limit = 2\nscope = sideways\n";
+  auto config = ReadLdapConfig(path, SourceLocation{}, &sink_);
+  EXPECT_FALSE(config);  // scope = sideways (the last scope wins)
+  std::string text = Rendered();
+  EXPECT_NE(text.find("did you mean \"size_limit\"?"), std::string::npos) << text;
+  EXPECT_NE(text.find("scope must be sub, one or base"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Sesame99"), std::string::npos) << text;
+
+  std::ofstream(path) << "server_host = ldap1.example ldaps://ldap2.example:636\nserver_port = 1389\n"
+                         "search_base = dc=example, dc=com\nquery_filter = (mail=%s)\n"
+                         "result_attribute = maildrop, mailbox\nspecial_result_attribute = member\n"
+                         "scope = one\nbind_dn = cn=postfix\nbind_pw = Sesame99\nexpansion_limit = 3\n";
+  DiagnosticSink quiet;
+  auto good = ReadLdapConfig(path, SourceLocation{}, &quiet);
+  ASSERT_TRUE(good) << RenderDiagnostics(quiet.diagnostics());
+  EXPECT_EQ(good->urls, (std::vector<std::string>{"ldap://ldap1.example:1389", "ldaps://ldap2.example:636"}));
+  EXPECT_EQ(good->result_attributes, (std::vector<std::string>{"maildrop", "mailbox"}));
+  EXPECT_EQ(good->special_attributes, (std::vector<std::string>{"member"}));
+  EXPECT_EQ(good->scope, 1);
+  EXPECT_EQ(good->bind_pw, "Sesame99");
+  EXPECT_EQ(good->size_limit, 3);  // $expansion_limit
+  EXPECT_EQ(good->file->text().find("Sesame99"), std::string::npos);
 }
 
 }  // namespace
