@@ -257,6 +257,10 @@ Result<DatabaseLookupRules> DecodeDatabaseRules(std::string_view bytes) {
         return Status::Permanent("database table rules: bad key_domain_labels");
       }
     } else if (name == "result_format") {
+      DatabaseLookupRules scratch;
+      if (!AddTemplateNeeds(value, false, &scratch).ok()) {
+        return Status::Permanent("database table rules: bad result_format");
+      }
       rules.result_format = std::string(value);
     } else if (name == "domain") {
       rules.domain_filter.emplace_back(value);

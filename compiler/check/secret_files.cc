@@ -26,6 +26,16 @@ class SecretFileChecker {
   void Run() {
     Check(*model_.parameters, nullptr);
     for (const SmtpdService& s : model_.smtpd_services) Check(*s.parameters, s.service);
+    // SQL and LDAP table definitions with a password or bind_pw.
+    for (const tables::LoadedTable& table : model_.tables) {
+      if (!table.holds_secret || !WorldReadable(table.source_path) || !reported_.insert(table.source_path).second) {
+        continue;
+      }
+      diagnostics_->FileWarning(
+          "PC0151", table.source_path,
+          "the definition of " + table.reference.ToString() + " holds a password that every local user can read",
+          "chmod o-r " + table.source_path + " (0600, or 0640 with the group Postern runs as)");
+    }
   }
 
  private:
@@ -50,15 +60,18 @@ class SecretFileChecker {
   void CheckFile(const std::string& path, const config::ParameterSet& parameters, std::string_view name,
                  const config::MasterService* service, const std::string& what) {
     std::string local = tables::ResolveTablePath(path, options_);
-    struct stat st {};
-    if (stat(local.c_str(), &st) != 0 || (st.st_mode & S_IROTH) == 0) return;
-    if (!reported_.insert(local).second) return;
+    if (!WorldReadable(local) || !reported_.insert(local).second) return;
     SourceLocation where = Where(parameters, name, service);
     diagnostics_->Warning("PC0151", where,
                           std::string(name) + " names " + path + ", " + what + " that every local user can read",
                           "chmod o-r " + path +
                               " (0600, or 0640 with the group posternd runs as); the image keeps "
                               "its copy as private as the file");
+  }
+
+  static bool WorldReadable(const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0;
   }
 
   SourceLocation Where(const config::ParameterSet& parameters, std::string_view name,

@@ -1,6 +1,7 @@
 // secret_files.h: secrets kept in files, SASL password tables
-// (smtp_sasl_password_maps) and TLS private keys, must not be readable by
-// every local user, as SASL_README and TLS_README advise (chmod 600, or 640
+// (smtp_sasl_password_maps), TLS private keys and the definitions of SQL
+// and LDAP tables that hold a password, must not be readable by every
+// local user, as SASL_README and TLS_README advise (chmod 600, or 640
 // for a group the server runs as). Postern warns where Postfix is silent:
 // PC0151 names each such file with the setting that uses it.
 //

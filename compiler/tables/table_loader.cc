@@ -98,10 +98,14 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     std::optional<MaterialisedTable> materialised;
     if (reference.format == TableFormat::kDirectory) {
       auto config = ReadLdapConfig(loaded.source_path, location, diagnostics);
-      if (config) materialised = MaterialiseLdapTable(*config, options.fold, location, diagnostics);
+      if (!config) return loaded;
+      loaded.holds_secret = config->bind && !config->bind_pw.empty();
+      materialised = MaterialiseLdapTable(*config, options.fold, location, diagnostics);
     } else {
       auto config = ReadDatabaseConfig(*DatabaseKindOf(type), loaded.source_path, location, diagnostics);
-      if (config) materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
+      if (!config) return loaded;
+      loaded.holds_secret = !config->password.empty();
+      materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
     }
     if (!materialised) return loaded;
     loaded.entry_count = materialised->rows->key_count();

@@ -38,6 +38,7 @@ struct LoadedTable {
   std::shared_ptr<const mail::LookupTable> table;  // null when it could not be opened
   std::string source_path;                         // the file read, if any
   size_t entry_count = 0;                          // entries or rules
+  bool holds_secret = false;                       // a definition file with a password (SQL, LDAP)
 };
 
 // `location` is where the reference was written, for diagnostics.

@@ -1,11 +1,12 @@
 // Fuzzes the readers of image bytes: the IMAGE header, compact pattern
-// tables, the service table, CDB lookups, the policy program and the typed
-// settings. An image is verified by hash
+// tables, the service table, CDB lookups, the policy program, the typed
+// settings and a database table's lookup rules. An image is verified by hash
 // before these run, but a reader must still never misbehave on any bytes.
 // The first byte picks the reader.
 #include <cstdint>
 #include <string>
 
+#include "mail/database_table.h"
 #include "mail/image_format.h"
 #include "mail/policy_program.h"
 #include "mail/settings_format.h"
@@ -15,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern;
   if (size < 1) return 0;
   std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0:
       (void)mail::DecodeImageHeader(bytes);
       break;
@@ -51,6 +52,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)typed.Boolean("smtputf8_enable");
         (void)typed.Seconds("smtpd_timeout");
         (void)typed.Text("myhostname");
+      }
+      break;
+    case 6:
+      // A database table's rules, applied to rows and keys of every shape.
+      if (auto rules = mail::DecodeDatabaseRules(bytes); rules.ok()) {
+        auto rows = std::make_shared<mail::ExactTable>();
+        rows->Insert("joe@example.com", std::string("a@b\0\0@x\0plain", 15));
+        rows->Insert("joe", "v");
+        rows->Insert("example.com", "d@");
+        mail::DatabaseTable table(std::move(rules).value(), rows, mail::CaseFold::kUtf8);
+        for (const char* key : {"joe@example.com", "JOE", "@example.com", "example.com", "joe@", "a@b@c.d.e", ""}) {
+          (void)table.Lookup(key);
+        }
       }
       break;
   }

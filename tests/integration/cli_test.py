@@ -94,7 +94,7 @@ def main():
     expect("query pcre substitutes $1", r.stdout == "REJECT mailer BadMailer refused\n", r.stdout)
     r = run("query", "-c", office, "--aliases", "ROOT", "hash:/etc/postfix/aliases")
     expect("query --aliases folds case", r.stdout == "admin, fred\n", r.stdout)
-    r = run("query", "key", "ldap:/etc/postfix/ldap.cf")
+    r = run("query", "key", "memcache:/etc/postfix/memcache.cf")
     expect("query unsupported type exits 2", r.returncode == 2 and "PT0320" in r.stderr, r.stderr)
 
     # Routing checks run the resolver on the compiled image; the exact text.

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """A virtual-hosting configuration whose domains, mailboxes, aliases and
-transports are SQL tables, routed by a private Postfix and by `postern
-trace`: the same recipients, transports and nexthops, the same rejections.
+transports are SQL or LDAP tables, routed by a private Postfix and by
+`postern trace`: the same recipients, transports and nexthops, the same
+rejections.
 
 For each server (an SQLite file, a private PostgreSQL cluster, a private
-MariaDB server: tests/integration/database_servers.py) the configuration is
-the same but for the table type and the connection settings. Postfix
+MariaDB server, a private slapd: tests/integration/database_servers.py) the
+configuration is the same but for the table type and definitions. Postfix
 (tests/integration/postfix_instance.py) looks the tables up live as mail
 arrives over SMTP; Postern reads them when it compiles, and traces.
 
-Needs root, Debian's postfix and its postfix-sqlite/-pgsql/-mysql clients;
+Needs root, Debian's postfix and its postfix-sqlite/-pgsql/-mysql/-ldap clients;
 exits 77 when it cannot run at all, and skips a server that cannot start.
 """
 import argparse
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from database_servers import PrivateMariadb, PrivatePostgres, Unavailable
+from database_servers import PrivateMariadb, PrivatePostgres, PrivateSlapd, Unavailable
 from postfix_instance import SKIP, PrivatePostfix
 from postfix_trace_differential import postern_outcomes, postfix_outcomes
 
@@ -46,6 +47,53 @@ TABLES = {
     "transport.cf": "query = SELECT transport FROM transport WHERE domain = '%s'\n",
 }
 
+LDAP_BASE = "dc=example,dc=com"
+
+
+def ldif():
+    """The same hosting data as a directory: domains and transports (by
+    associatedDomain), mailboxes (mail), aliases (groups whose members are
+    mailboxes, or a mailRoutingAddress)."""
+    entries = [(LDAP_BASE, [("objectClass", "dcObject"), ("objectClass", "organization"), ("dc", "example"),
+                            ("o", "Example")]),
+               (f"ou=mail,{LDAP_BASE}", [("objectClass", "organizationalUnit"), ("ou", "mail")])]
+    for name, domain, description in [("d1", "example.com", "mailbox"), ("d2", "hosted.example", "mailbox"),
+                                      ("d3", "alias.example", "alias"),
+                                      ("t1", "partner.example", "smtp:[mx.partner.example]:2525"),
+                                      ("t2", "hosted.example", "lmtp:inet:[127.0.0.1]:24")]:
+        entries.append((f"cn={name},ou=mail,{LDAP_BASE}",
+                        [("objectClass", "organizationalRole"), ("objectClass", "domainRelatedObject"),
+                         ("cn", name), ("associatedDomain", domain), ("description", description)]))
+    for uid, mail, state in [("joe", "joe@example.com", "active"), ("ann", "ann@example.com", "active"),
+                             ("old", "old@example.com", "disabled"), ("box", "box@hosted.example", "active")]:
+        entries.append((f"uid={uid},ou=mail,{LDAP_BASE}",
+                        [("objectClass", "inetOrgPerson"), ("uid", uid), ("cn", uid), ("sn", uid), ("mail", mail),
+                         ("description", state)]))
+    for name, address, members in [("info", "info@example.com", ["joe", "ann"]),
+                                   ("team", "team@alias.example", ["joe", "box"])]:
+        entries.append((f"cn={name},ou=mail,{LDAP_BASE}",
+                        [("objectClass", "groupOfNames"), ("objectClass", "inetLocalMailRecipient"), ("cn", name),
+                         ("mailLocalAddress", address)] +
+                        [("member", f"uid={m},ou=mail,{LDAP_BASE}") for m in members]))
+    for name, address, target in [("sales", "sales@example.com", "orders@partner.example"),
+                                  ("catchall", "@hosted.example", "box@hosted.example")]:
+        entries.append((f"cn={name},ou=mail,{LDAP_BASE}",
+                        [("objectClass", "organizationalRole"), ("objectClass", "inetLocalMailRecipient"),
+                         ("cn", name), ("mailLocalAddress", address), ("mailRoutingAddress", target)]))
+    return "\n".join(f"dn: {dn}\n" + "".join(f"{a}: {v}\n" for a, v in attributes) for dn, attributes in entries)
+
+
+LDAP_TABLES = {
+    "domains.cf": "query_filter = (&(associatedDomain=%s)(description=mailbox))\nresult_attribute = associatedDomain\n",
+    "alias_domains.cf": "query_filter = (&(associatedDomain=%s)(description=alias))\n"
+                        "result_attribute = associatedDomain\n",
+    "mailboxes.cf": "query_filter = (&(mail=%s)(!(description=disabled)))\nresult_attribute = uid\n"
+                    "result_format = %D/%s/\n",
+    "aliases.cf": "query_filter = (mailLocalAddress=%s)\nresult_attribute = mailRoutingAddress\n"
+                  "special_result_attribute = member\nleaf_result_attribute = mail\n",
+    "transport.cf": "query_filter = (&(associatedDomain=%s)(cn=t*))\nresult_attribute = description\n",
+}
+
 ADDRESSES = [
     "joe@example.com", "Joe@EXAMPLE.com", "ann@example.com", "old@example.com", "nobody@example.com",
     "info@example.com", "sales@example.com", "gone@example.com", "box@hosted.example", "anyone@hosted.example",
@@ -53,13 +101,13 @@ ADDRESSES = [
 ]
 
 
-def write_configuration(example, kind, connection, master_cf):
+def write_configuration(example, kind, definitions, master_cf):
     os.makedirs(os.path.join(example, "trace"))
     open(os.path.join(example, "trace", "users"), "w").write("root:x:0:0:root:/root:/bin/sh\n")
     shutil.copy(master_cf, os.path.join(example, "master.cf"))
-    for name, query in TABLES.items():
+    for name, definition in definitions.items():
         path = os.path.join(example, name)
-        open(path, "w").write(connection + query)
+        open(path, "w").write(definition)
         os.chmod(path, 0o644)  # Postfix's processes read it as the postfix user
     open(os.path.join(example, "main.cf"), "w").write(
         "compatibility_level = 3.6\nmyhostname = mail.example.net\nmydomain = example.net\n"
@@ -80,11 +128,13 @@ def normalised(outcomes):
     return outcomes
 
 
-def run(postern, source, kind, connection):
+def run(postern, source, kind, definitions):
+    """Routes ADDRESSES through a private Postfix and postern trace with the
+    table definitions `definitions` (file name -> text) of type `kind`."""
     root = tempfile.mkdtemp(prefix=f"postern-dbroute-{kind}-")
     os.chmod(root, 0o755)
     example = os.path.join(root, "example")
-    write_configuration(example, kind, connection, os.path.join(source, "examples", "office", "master.cf"))
+    write_configuration(example, kind, definitions, os.path.join(source, "examples", "office", "master.cf"))
     # One recipient per delivery, so the recorder sees each (an alias
     # expands to two mailboxes of one domain).
     one_each = {f"{t}_destination_recipient_limit": "1" for t in ("virtual", "lmtp", "smtp")}
@@ -129,7 +179,7 @@ def main():
         database = os.path.join(data, "mail.db")
         subprocess.run(["sqlite3", database], input=SCHEMA, text=True, check=True)
         os.chmod(database, 0o644)
-        different += run(postern, args.source, "sqlite", f"dbpath = {database}\n")
+        different += run(postern, args.source, "sqlite", {n: f"dbpath = {database}\n" + q for n, q in TABLES.items()})
     finally:
         shutil.rmtree(data, ignore_errors=True)
     for server_class, kind in ((PrivatePostgres, "pgsql"), (PrivateMariadb, "mysql")):
@@ -141,9 +191,19 @@ def main():
                 server.execute(SCHEMA)
                 connection = (f"hosts = inet:127.0.0.1:{server.port}\nuser = postfix\n"
                               f"password = {server.password}\ndbname = mail\n")
-                different += run(postern, args.source, kind, connection)
+                different += run(postern, args.source, kind, {n: connection + q for n, q in TABLES.items()})
         except Unavailable as e:
             print(f"{kind}: skipped: {e}")
+    if "ldap" not in maps:
+        print("ldap: skipped: Postfix's ldap client is not installed (postfix-ldap)")
+    else:
+        try:
+            with PrivateSlapd(ldif()) as server:
+                connection = (f"server_host = ldap://127.0.0.1:{server.port}\nsearch_base = {LDAP_BASE}\n"
+                              f"bind_dn = {server.root_dn}\nbind_pw = {server.password}\n")
+                different += run(postern, args.source, "ldap", {n: connection + q for n, q in LDAP_TABLES.items()})
+        except Unavailable as e:
+            print(f"ldap: skipped: {e}")
     print(f"database routing: {different} addresses different")
     return 1 if different else 0
 

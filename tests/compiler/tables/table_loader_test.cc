@@ -24,7 +24,7 @@ TEST(TableReferenceTest, ParsesTypesAndUnwrapsProxy) {
   EXPECT_EQ(ParseTableReference("hash:/etc/aliases", true)->format, TableFormat::kAliases);
   // texthash is postmap(1) input even under alias_maps, as Postfix reads it.
   EXPECT_EQ(ParseTableReference("texthash:/etc/aliases", true)->format, TableFormat::kText);
-  EXPECT_EQ(ParseTableReference("ldap:/etc/postfix/ldap.cf")->format, TableFormat::kUnsupported);
+  EXPECT_EQ(ParseTableReference("memcache:/etc/postfix/memcache.cf")->format, TableFormat::kUnsupported);
   EXPECT_FALSE(ParseTableReference("/etc/postfix/virtual"));
 }
 
@@ -54,7 +54,7 @@ TEST(TableLoaderTest, ReportsBadReferences) {
   EXPECT_FALSE(Load("inline:{ foo=xx }x", &sink).table);
   EXPECT_FALSE(Load("inline:{ foo=xx x", &sink).table);
   EXPECT_FALSE(Load("hash:/etc/postfix/no-such-table", &sink).table);
-  EXPECT_FALSE(Load("ldap:/etc/postfix/ldap.cf", &sink).table);
+  EXPECT_FALSE(Load("memcache:/etc/postfix/memcache.cf", &sink).table);
   EXPECT_FALSE(Load("hsah:/etc/postfix/virtual", &sink).table);
   std::vector<std::string> codes;
   for (const auto& d : sink.diagnostics()) codes.push_back(d.code);
