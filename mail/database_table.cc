@@ -125,6 +125,18 @@ std::optional<std::string> DatabaseKeyFor(const DatabaseLookupRules& rules, std:
   return std::string(key);
 }
 
+std::string QueryKeyFor(std::string_view database_key, DatabaseLookupRules::KeyPart part) {
+  switch (part) {
+    case DatabaseLookupRules::KeyPart::kLocalPart:
+      return std::string(database_key) + "@";
+    case DatabaseLookupRules::KeyPart::kDomain:
+      return "@" + std::string(database_key);
+    case DatabaseLookupRules::KeyPart::kWhole:
+      break;
+  }
+  return std::string(database_key);
+}
+
 bool ValueGivesResult(const DatabaseLookupRules& rules, std::string_view value) {
   if (value.empty()) return false;  // Postfix: "empty lookup result -- ignored"
   if (!rules.value_needs_domain && !rules.value_needs_local_part) return true;

@@ -62,6 +62,11 @@ Status AddTemplateNeeds(std::string_view format, bool query_template, DatabaseLo
 // REQUIRES: `key` is already folded.
 std::optional<std::string> DatabaseKeyFor(const DatabaseLookupRules& rules, std::string_view key);
 
+// The reverse: a key that DatabaseKeyFor turns into `database_key` under
+// `part` (an address with just that local part or domain), to run a query
+// template with.
+std::string QueryKeyFor(std::string_view database_key, DatabaseLookupRules::KeyPart part);
+
 // Whether `value` gives a result under rules.result_format (not empty, and
 // with the parts result_format names).
 bool ValueGivesResult(const DatabaseLookupRules& rules, std::string_view value);

@@ -41,17 +41,16 @@ std::optional<DatabaseHost> ParseDatabaseHost(std::string_view text) {
   return host;
 }
 
-Status ForEachDatabaseRow(const DatabaseConfig& config, const std::string& sql,
-                          const std::function<void(const DatabaseRow&)>& row) {
+Result<std::unique_ptr<DatabaseConnection>> DatabaseConnection::Open(const DatabaseConfig& config) {
   switch (config.kind) {
     case DatabaseKind::kPgsql:
-      return ForEachPgsqlRow(config, sql, row);
+      return OpenPgsql(config);
     case DatabaseKind::kMysql:
-      return ForEachMysqlRow(config, sql, row);
+      return OpenMysql(config);
     case DatabaseKind::kSqlite:
       break;
   }
-  return ForEachSqliteRow(config, sql, row);
+  return OpenSqlite(config);
 }
 
 }  // namespace postern::tables

@@ -1,6 +1,7 @@
-// database_client.h: runs one query against the database an SQL table
-// definition names, with the client library Debian ships for it (libsqlite3,
-// libpq, libmariadb), streaming the rows.
+// database_client.h: a connection to the database an SQL table definition
+// names, with the client library Debian ships for it (libsqlite3, libpq,
+// libmariadb): queries with their rows streamed, and a key quoted as
+// Postfix's client quotes it for that database.
 //
 // Hosts are tried in the order written (Postfix picks at random; a compile
 // is reproducible), each with a 10-second connection timeout. Errors name
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,10 +21,21 @@ namespace postern::tables {
 
 using DatabaseRow = std::vector<std::optional<std::string>>;  // nullopt: SQL NULL
 
-// Calls `row` for every row `sql` returns. An error is permanent: the
-// compile stops (nothing half-read is published).
-Status ForEachDatabaseRow(const DatabaseConfig& config, const std::string& sql,
-                          const std::function<void(const DatabaseRow&)>& row);
+using RowVisitor = std::function<void(const DatabaseRow&)>;
+
+class DatabaseConnection {
+ public:
+  // Connects to the first host that answers (sqlite: opens dbpath read-only).
+  static Result<std::unique_ptr<DatabaseConnection>> Open(const DatabaseConfig& config);
+  virtual ~DatabaseConnection() = default;
+
+  // Calls `row` for every row `sql` returns. An error is permanent: the
+  // compile stops (nothing half-read is published).
+  virtual Status ForEachRow(const std::string& sql, const RowVisitor& row) = 0;
+  // `value` made safe between single quotes, as Postfix's client quotes a
+  // key for this database.
+  virtual std::string Quote(std::string_view value) = 0;
+};
 
 // One `hosts` element: unix:/path, inet:host:port, host:port or host.
 struct DatabaseHost {
@@ -47,11 +60,8 @@ Connection ConnectToFirstHost(const std::vector<std::string>& hosts,
   return nullptr;
 }
 
-Status ForEachSqliteRow(const DatabaseConfig& config, const std::string& sql,
-                        const std::function<void(const DatabaseRow&)>& row);
-Status ForEachPgsqlRow(const DatabaseConfig& config, const std::string& sql,
-                       const std::function<void(const DatabaseRow&)>& row);
-Status ForEachMysqlRow(const DatabaseConfig& config, const std::string& sql,
-                       const std::function<void(const DatabaseRow&)>& row);
+Result<std::unique_ptr<DatabaseConnection>> OpenSqlite(const DatabaseConfig& config);
+Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const DatabaseConfig& config);
+Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const DatabaseConfig& config);
 
 }  // namespace postern::tables

@@ -2,6 +2,10 @@
 // compiled, so the image answers its lookups as Postfix's client would
 // answer them from the live database, and posternd needs no connection.
 //
+// With one query that lists every key with its values when the table's
+// query allows (sql_enumeration.h); otherwise the keys are listed, and each
+// is looked up with the table's own query, quoted as Postfix quotes it.
+//
 // Codes: PT0332 the database cannot be read (connection, query), PT0333 no
 // enumeration query can be derived, PT0334 keys that differ from their
 // lower-case form (a warning: Postfix looks up lower-case keys; whether the

@@ -30,21 +30,6 @@ void AddKeys(const std::vector<std::string>& whole, const std::vector<std::strin
   }
 }
 
-// The key Postfix's lookup is made with, for a key in the form the filter
-// compares (see DatabaseKeyFor): a local part or a domain alone becomes an
-// address that has just that part.
-std::string SearchKey(const std::string& key, KeyPart part) {
-  switch (part) {
-    case KeyPart::kLocalPart:
-      return key + "@";
-    case KeyPart::kDomain:
-      return "@" + key;
-    case KeyPart::kWhole:
-      break;
-  }
-  return key;
-}
-
 }  // namespace
 
 std::optional<MaterialisedTable> MaterialiseLdapTable(const LdapConfig& config, mail::CaseFold fold,
@@ -107,7 +92,7 @@ std::optional<MaterialisedTable> MaterialiseLdapTable(const LdapConfig& config, 
   auto rows = std::make_shared<DatabaseRows>();
   for (const std::string& key : keys) {
     if (key.find(mail::DatabaseTable::kValueSeparator) != std::string::npos) continue;
-    std::string search_key = SearchKey(key, part);
+    std::string search_key = mail::QueryKeyFor(key, part);
     auto filter = mail::ExpandQuery(config.query_filter.value, search_key, EscapeFilterValue);
     if (!filter) continue;
     auto values = directory.Lookup(config.search_base.value, *filter);

@@ -1,5 +1,6 @@
-// mysql_client.cc: ForEachMysqlRow, with libmariadb (MySQL and MariaDB
-// servers), rows streamed with mysql_use_result. `hosts` forms as
+// mysql_client.cc: OpenMysql, with libmariadb (MySQL and MariaDB servers),
+// rows streamed with mysql_use_result, keys quoted with
+// mysql_real_escape_string (as Postfix quotes them). `hosts` forms as
 // mysql_table(5): unix:/socket, inet:host:port, host[:port]; the option
 // file and group and the TLS settings as Postfix passes them.
 #include <mysql.h>
@@ -53,37 +54,55 @@ Connection Connect(const DatabaseConfig& config, const std::string& host_text, s
   return connection;
 }
 
+class MysqlConnection : public DatabaseConnection {
+ public:
+  explicit MysqlConnection(Connection connection) : connection_(std::move(connection)) {}
+
+  Status ForEachRow(const std::string& sql, const RowVisitor& row) override {
+    MYSQL* db = connection_.get();
+    if (mysql_real_query(db, sql.data(), sql.size()) != 0) {
+      return Status::Permanent("MySQL: " + std::string(mysql_error(db)) + " in \"" + sql + "\"");
+    }
+    MYSQL_RES* result = mysql_use_result(db);
+    if (!result) {
+      if (mysql_field_count(db) == 0) return Status::Ok();  // no result set
+      return Status::Permanent("MySQL: " + std::string(mysql_error(db)));
+    }
+    unsigned int columns = mysql_num_fields(result);
+    DatabaseRow values;
+    while (MYSQL_ROW fields = mysql_fetch_row(result)) {
+      unsigned long* lengths = mysql_fetch_lengths(result);
+      values.assign(columns, std::nullopt);
+      for (unsigned int i = 0; i < columns; ++i) {
+        if (fields[i]) values[i] = std::string(fields[i], lengths[i]);
+      }
+      row(values);
+    }
+    Status status;
+    if (mysql_errno(db) != 0) status = Status::Permanent("MySQL: " + std::string(mysql_error(db)));
+    mysql_free_result(result);
+    return status;
+  }
+
+  std::string Quote(std::string_view value) override {
+    std::string out(value.size() * 2 + 1, '\0');
+    unsigned long length = mysql_real_escape_string(connection_.get(), out.data(), value.data(), value.size());
+    out.resize(length);
+    return out;
+  }
+
+ private:
+  Connection connection_;
+};
+
 }  // namespace
 
-Status ForEachMysqlRow(const DatabaseConfig& config, const std::string& sql,
-                       const std::function<void(const DatabaseRow&)>& row) {
+Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const DatabaseConfig& config) {
   std::string errors;
   Connection connection = ConnectToFirstHost<Connection>(
       config.hosts, [&](const std::string& host, std::string* error) { return Connect(config, host, error); }, &errors);
   if (!connection) return Status::Permanent("cannot connect to MySQL: " + errors);
-  if (mysql_real_query(connection.get(), sql.data(), sql.size()) != 0) {
-    return Status::Permanent("MySQL: " + std::string(mysql_error(connection.get())) + " in \"" + sql + "\"");
-  }
-  MYSQL_RES* result = mysql_use_result(connection.get());
-  if (!result) {
-    if (mysql_field_count(connection.get()) == 0) return Status::Ok();  // no result set
-    return Status::Permanent("MySQL: " + std::string(mysql_error(connection.get())));
-  }
-  unsigned int columns = mysql_num_fields(result);
-  DatabaseRow values;
-  while (MYSQL_ROW fields = mysql_fetch_row(result)) {
-    unsigned long* lengths = mysql_fetch_lengths(result);
-    values.assign(columns, std::nullopt);
-    for (unsigned int i = 0; i < columns; ++i) {
-      if (fields[i]) values[i] = std::string(fields[i], lengths[i]);
-    }
-    row(values);
-  }
-  Status status;
-  if (mysql_errno(connection.get()) != 0)
-    status = Status::Permanent("MySQL: " + std::string(mysql_error(connection.get())));
-  mysql_free_result(result);
-  return status;
+  return std::unique_ptr<DatabaseConnection>(new MysqlConnection(std::move(connection)));
 }
 
 }  // namespace postern::tables

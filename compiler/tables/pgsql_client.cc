@@ -1,5 +1,5 @@
-// pgsql_client.cc: ForEachPgsqlRow, with libpq, rows streamed in
-// single-row mode. `hosts` forms as pgsql_table(5): unix:/directory,
+// pgsql_client.cc: OpenPgsql, with libpq, rows streamed in single-row
+// mode, keys quoted with PQescapeStringConn (as Postfix quotes them). `hosts` forms as pgsql_table(5): unix:/directory,
 // inet:host:port, host[:port], and postgresql:// URIs.
 #include <libpq-fe.h>
 
@@ -76,36 +76,55 @@ Connection Connect(const DatabaseConfig& config, const std::string& host_text, s
   return connection;
 }
 
+class PgsqlConnection : public DatabaseConnection {
+ public:
+  explicit PgsqlConnection(Connection connection) : connection_(std::move(connection)) {}
+
+  Status ForEachRow(const std::string& sql, const RowVisitor& row) override {
+    if (!PQsendQuery(connection_.get(), sql.c_str()) || !PQsetSingleRowMode(connection_.get())) {
+      return Status::Permanent("PostgreSQL: " + LastError(connection_.get()));
+    }
+    Status status;
+    DatabaseRow values;
+    while (PGresult* result = PQgetResult(connection_.get())) {
+      ExecStatusType kind = PQresultStatus(result);
+      if (kind == PGRES_SINGLE_TUPLE) {
+        int columns = PQnfields(result);
+        values.assign(static_cast<size_t>(columns), std::nullopt);
+        for (int i = 0; i < columns; ++i) {
+          if (PQgetisnull(result, 0, i)) continue;
+          values[static_cast<size_t>(i)] =
+              std::string(PQgetvalue(result, 0, i), static_cast<size_t>(PQgetlength(result, 0, i)));
+        }
+        row(values);
+      } else if (kind != PGRES_TUPLES_OK && status.ok()) {
+        status = Status::Permanent("PostgreSQL: " + OneLine(PQresultErrorMessage(result)) + " in \"" + sql + "\"");
+      }
+      PQclear(result);
+    }
+    return status;
+  }
+
+  std::string Quote(std::string_view value) override {
+    std::string out(value.size() * 2 + 1, '\0');
+    int error = 0;
+    size_t length = PQescapeStringConn(connection_.get(), out.data(), value.data(), value.size(), &error);
+    out.resize(length);
+    return out;
+  }
+
+ private:
+  Connection connection_;
+};
+
 }  // namespace
 
-Status ForEachPgsqlRow(const DatabaseConfig& config, const std::string& sql,
-                       const std::function<void(const DatabaseRow&)>& row) {
+Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const DatabaseConfig& config) {
   std::string errors;
   Connection connection = ConnectToFirstHost<Connection>(
       config.hosts, [&](const std::string& host, std::string* error) { return Connect(config, host, error); }, &errors);
   if (!connection) return Status::Permanent("cannot connect to PostgreSQL: " + errors);
-  if (!PQsendQuery(connection.get(), sql.c_str()) || !PQsetSingleRowMode(connection.get())) {
-    return Status::Permanent("PostgreSQL: " + LastError(connection.get()));
-  }
-  Status status;
-  DatabaseRow values;
-  while (PGresult* result = PQgetResult(connection.get())) {
-    ExecStatusType kind = PQresultStatus(result);
-    if (kind == PGRES_SINGLE_TUPLE) {
-      int columns = PQnfields(result);
-      values.assign(static_cast<size_t>(columns), std::nullopt);
-      for (int i = 0; i < columns; ++i) {
-        if (PQgetisnull(result, 0, i)) continue;
-        values[static_cast<size_t>(i)] =
-            std::string(PQgetvalue(result, 0, i), static_cast<size_t>(PQgetlength(result, 0, i)));
-      }
-      row(values);
-    } else if (kind != PGRES_TUPLES_OK && status.ok()) {
-      status = Status::Permanent("PostgreSQL: " + OneLine(PQresultErrorMessage(result)) + " in \"" + sql + "\"");
-    }
-    PQclear(result);
-  }
-  return status;
+  return std::unique_ptr<DatabaseConnection>(new PgsqlConnection(std::move(connection)));
 }
 
 }  // namespace postern::tables

@@ -131,6 +131,90 @@ Result<KeyPart> KeyPartOfQuery(std::string_view query) {
   return KeyPartOfLetters(letters);
 }
 
+Result<KeyListing> DeriveKeyListing(std::string_view query, bool double_quoted_strings) {
+  auto words_or = TopLevelWords(query);
+  if (!words_or.ok()) return words_or.status();
+  const std::vector<Word>& words = words_or.value();
+  if (words.empty() || words.front().upper != "SELECT")
+    return Status::Permanent("the query does not start with SELECT");
+  size_t from = 0;
+  size_t tail = query.size();
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::string& w = words[i].upper;
+    if (w == "FROM" && from == 0) from = words[i].begin;
+    if (from != 0 && (w == "ORDER" || w == "LIMIT") && tail == query.size()) tail = words[i].begin;
+    if (w == "GROUP" || w == "HAVING" || w == "UNION" || w == "INTERSECT" || w == "EXCEPT") {
+      return Status::Permanent("the query has " + w);
+    }
+  }
+  if (from == 0) return Status::Permanent("the query has no FROM");
+  // A negated comparison with the key cannot be listed; NOT is allowed in
+  // IS NOT NULL only.
+  std::string upper;
+  for (char c : query) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::regex negation(R"re(\bNOT\b)re");
+  static const std::regex is_not_null(R"re(\bIS\s+NOT\s+NULL\b)re");
+  if (std::regex_search(std::regex_replace(upper, is_not_null, "IS_NULL"), negation)) {
+    return Status::Permanent("the query has NOT");
+  }
+
+  static const std::string kName = R"re((?:`[^`]+`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))re";
+  static const std::string kColumn = "(" + kName + "(?:\\." + kName + ")*)";
+  static const std::string kValue = R"re(('(%[sSuUdD]|%[uU]@%[dD])'|"(%[sSuUdD]|%[uU]@%[dD])"))re";
+  static const std::regex comparison(kColumn + "\\s*=\\s*" + kValue + "|" + kValue + "\\s*=\\s*" + kColumn);
+  std::string rest(query.substr(from, tail - from));
+  std::string replaced;
+  KeyListing listing;
+  std::vector<std::string> columns;
+  std::set<char> letters;
+  size_t covered = 0;  // `rest` up to here is in `replaced`
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), comparison); it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    bool column_first = m[1].matched;
+    bool double_quoted = column_first ? !m[3].matched : !m[6].matched;
+    if (double_quoted && !double_quoted_strings) continue;  // "..." names a column here
+    std::string value =
+        column_first ? (m[3].matched ? m[3].str() : m[4].str()) : (m[6].matched ? m[6].str() : m[7].str());
+    char letter = value.find('@') != std::string::npos ? 's' : static_cast<char>(std::tolower(value[1]));
+    columns.push_back(column_first ? m[1].str() : m[8].str());
+    listing.column_parts += letter;
+    letters.insert(letter);
+    size_t begin = static_cast<size_t>(m.position(0));
+    replaced += rest.substr(covered, begin - covered) + "1=1";
+    covered = begin + static_cast<size_t>(m.length(0));
+    spans.emplace_back(begin, covered);
+  }
+  replaced += rest.substr(covered);
+  for (auto [offset, letter] : Placeholders(query)) {
+    (void)letter;
+    bool in_comparison = false;
+    for (auto [begin, end] : spans) in_comparison = in_comparison || (offset >= from + begin && offset < from + end);
+    if (!in_comparison) {
+      return Status::Permanent("the query uses the key other than in `column = '%s'`" +
+                               std::string(double_quoted_strings ? "" : " (\"...\" names a column here)"));
+    }
+  }
+  if (columns.empty()) return Status::Permanent("the query does not compare a column with the key");
+  // With several forms of the key (ON domain = '%d' ... WHERE source = '%s',
+  // or '%u' and '%d'), a comparison that stands alone under OR would match
+  // keys no column lists.
+  static const std::regex disjunction(R"re(\bOR\b)re");
+  if (letters.size() > 1 && std::regex_search(upper, disjunction)) {
+    return Status::Permanent("the query compares several forms of the key, with OR");
+  }
+  if (letters.count('s') && letters.size() > 1) {
+    // Every key the query finds is a value of a whole-key column.
+    listing.key_part = KeyPart::kWhole;
+  } else {
+    auto key_part = KeyPartOfLetters(letters);
+    if (!key_part.ok()) return key_part.status();
+    listing.key_part = key_part.value();
+  }
+  listing.sql = UnescapePercent("SELECT DISTINCT " + Join(columns, ", ") + " " + std::string(Trim(replaced)));
+  return listing;
+}
+
 Result<Enumeration> DeriveEnumeration(std::string_view query, bool double_quoted_strings) {
   auto words_or = TopLevelWords(query);
   if (!words_or.ok()) return words_or.status();

@@ -33,6 +33,20 @@ struct Enumeration {
 // a column (PostgreSQL, standard SQL).
 Result<Enumeration> DeriveEnumeration(std::string_view query, bool double_quoted_strings = true);
 
+// When the query's own listing cannot be derived (the key in a JOIN
+// condition, under OR), the keys are listed apart and each is then looked
+// up with the query itself, as Postfix would look it up. The listing
+// selects the distinct values of every column the query compares with the
+// key (`column = '%s'`, `'%u'`, `'%d'`, anywhere but under NOT), with those
+// comparisons made `1=1` and a final ORDER BY or LIMIT left out; it may
+// list more keys than the query finds, never fewer.
+struct KeyListing {
+  std::string sql;
+  std::string column_parts;  // per selected column: 's' the key, 'u' its local part, 'd' its domain
+  mail::DatabaseLookupRules::KeyPart key_part = mail::DatabaseLookupRules::KeyPart::kWhole;
+};
+Result<KeyListing> DeriveKeyListing(std::string_view query, bool double_quoted_strings = true);
+
 // The key part an explicit enumeration query's first column holds, from the
 // query template's placeholders. Errors for templates it cannot describe.
 Result<mail::DatabaseLookupRules::KeyPart> KeyPartOfQuery(std::string_view query);

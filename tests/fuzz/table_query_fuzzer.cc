@@ -1,7 +1,7 @@
 // Fuzzes what Postern reads from SQL and LDAP table definitions before it
 // asks a server anything: the query template's needs and expansion for
-// keys of every shape, the derivation of an SQL enumeration query (both
-// quoting dialects) and of an LDAP enumeration filter. The first byte picks
+// keys of every shape, the derivation of an SQL enumeration query or key
+// listing (both quoting dialects) and of an LDAP enumeration filter. The first byte picks
 // the reader; the rest is the template.
 #include <cstdint>
 #include <string>
@@ -28,6 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)tables::DeriveEnumeration(text, true);
       (void)tables::DeriveEnumeration(text, false);
       (void)tables::KeyPartOfQuery(text);
+      (void)tables::DeriveKeyListing(text, true);
+      (void)tables::DeriveKeyListing(text, false);
       break;
     case 2:
       (void)tables::DeriveLdapEnumeration(text);

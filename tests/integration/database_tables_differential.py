@@ -62,6 +62,10 @@ DEFINITIONS = {
                    "result_format = %u at %d\n",
     "columns": "query = SELECT local_part, domain FROM mailbox WHERE local_part='%u' AND domain='%d'\n",
     "existence": "query = SELECT 1 FROM mailbox WHERE domain='%s'\n",
+    # Keys listed apart, then looked up one by one with the query.
+    "joined": "query = SELECT destination FROM aliases INNER JOIN mailbox ON mailbox.domain = '%d' "
+              "WHERE source = '%s' AND aliases.active = 1\n",
+    "either": "query = SELECT source FROM aliases WHERE source = '%s' OR destination = '%s'\n",
     "explicit": "query = SELECT destination FROM aliases WHERE lower(source) = lower('%s') AND active = 1\n"
                 "postern_enumeration_query = SELECT lower(source), destination FROM aliases WHERE active = 1\n",
 }

@@ -194,7 +194,9 @@ class PrivatePostfix:
             # replaced in a mount namespace of its own (it stays there).
             start = ["unshare", "--mount", "sh", "-c",
                      'mount --bind "$0" /etc/resolv.conf && exec postfix start', self.resolv_conf]
-        subprocess.run(start, env=self.env, check=True, capture_output=True)
+        started = subprocess.run(start, env=self.env, capture_output=True, text=True)
+        if started.returncode != 0:
+            raise RuntimeError(f"postfix start failed ({started.returncode}): {started.stderr.strip()[-600:]}")
         try:
             wait_for_port(self.port)
         except Exception:

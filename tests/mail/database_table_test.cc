@@ -61,6 +61,23 @@ TEST(DatabaseTemplateTest, QueryNeedsDecideWhichKeysAreAsked) {
   EXPECT_EQ(DatabaseKeyFor(labels, "joe@.com"), std::nullopt);
 }
 
+TEST(DatabaseTemplateTest, QueryKeyForGivesBackTheDatabaseKey) {
+  using KeyPart = DatabaseLookupRules::KeyPart;
+  DatabaseLookupRules local = RulesFor("WHERE u='%u'");
+  local.key_part = KeyPart::kLocalPart;
+  EXPECT_EQ(DatabaseKeyFor(local, QueryKeyFor("joe", KeyPart::kLocalPart)), "joe");
+  DatabaseLookupRules domain = RulesFor("WHERE d='%d'");
+  domain.key_part = KeyPart::kDomain;
+  EXPECT_EQ(DatabaseKeyFor(domain, QueryKeyFor("example.com", KeyPart::kDomain)), "example.com");
+  EXPECT_EQ(QueryKeyFor("joe@example.com", KeyPart::kWhole), "joe@example.com");
+  auto quote = [](std::string_view v) { return "<" + std::string(v) + ">"; };
+  EXPECT_EQ(ExpandQuery("u='%u' d='%d' s='%s' 1=%1 %%", "joe@mail.example.com", quote),
+            "u='<joe>' d='<mail.example.com>' s='<joe@mail.example.com>' 1=<com> %");
+  EXPECT_EQ(ExpandQuery("d='%d'", "joe", quote), std::nullopt);
+  EXPECT_EQ(ExpandQuery("u='%u'", "@example.com", quote), std::nullopt);
+  EXPECT_EQ(ExpandQuery("t='%3'", "joe@example.com", quote), std::nullopt);
+}
+
 TEST(DatabaseTemplateTest, DomainFilterAsksOnlyListedAddresses) {
   DatabaseLookupRules rules = RulesFor("WHERE k='%s'");
   rules.domain_filter = {"!blocked.example.com", "example.com"};

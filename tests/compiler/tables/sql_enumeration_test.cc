@@ -80,6 +80,35 @@ TEST(SqlEnumerationTest, RefusesWhatItCannotDerive) {
   Refusal("SELECT x FROM t WHERE k='%s");
 }
 
+TEST(SqlEnumerationTest, KeyListingForQueriesThatCannotListThemselves) {
+  auto joined = DeriveKeyListing(
+      "SELECT destination FROM aliases INNER JOIN domains ON domain = '%d' WHERE source = '%s' AND active = true");
+  ASSERT_TRUE(joined.ok()) << joined.status().message();
+  EXPECT_EQ(joined.value().sql,
+            "SELECT DISTINCT domain, source FROM aliases INNER JOIN domains ON 1=1 WHERE 1=1 AND active = true");
+  EXPECT_EQ(joined.value().column_parts, "ds");
+  EXPECT_EQ(joined.value().key_part, KeyPart::kWhole);
+
+  auto either = DeriveKeyListing("SELECT x FROM t WHERE a = '%s' OR b = \"%s\" ORDER BY x LIMIT 1");
+  ASSERT_TRUE(either.ok()) << either.status().message();
+  EXPECT_EQ(either.value().sql, "SELECT DISTINCT a, b FROM t WHERE 1=1 OR 1=1");
+  EXPECT_EQ(either.value().column_parts, "ss");
+
+  auto split = DeriveKeyListing("SELECT x FROM t JOIN d ON d.id = t.d WHERE t.u = '%u' AND d.name = '%d'");
+  ASSERT_TRUE(split.ok()) << split.status().message();
+  EXPECT_EQ(split.value().column_parts, "ud");
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t WHERE (u = '%u' AND d = '%d') OR u2 = '%u'").ok());
+  EXPECT_TRUE(DeriveKeyListing("SELECT x FROM t WHERE k = '%s' AND y IS NOT NULL").ok());
+
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t WHERE NOT (k = '%s')").ok());
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t WHERE lower(k) = lower('%s')").ok());
+  EXPECT_FALSE(DeriveKeyListing("SELECT concat('%u', x) FROM t WHERE k = '%s'").ok());
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t WHERE k = '%s' GROUP BY x").ok());
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t WHERE k = \"%s\"", /*double_quoted_strings=*/false).ok());
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t WHERE k = '%s' OR j = '%u'").ok());
+  EXPECT_FALSE(DeriveKeyListing("SELECT x FROM t JOIN d ON d.name = '%d' WHERE k = '%s' OR k2 = '%s'").ok());
+}
+
 TEST(SqlEnumerationTest, KeyPartOfAnExplicitEnumeration) {
   EXPECT_EQ(KeyPartOfQuery("SELECT x FROM t WHERE k = lower('%s')").value(), KeyPart::kWhole);
   EXPECT_EQ(KeyPartOfQuery("SELECT x FROM t WHERE u='%u' AND d='%d'").value(), KeyPart::kWhole);
