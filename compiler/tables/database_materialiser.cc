@@ -70,10 +70,8 @@ class Materialiser {
     if (!read) return std::nullopt;
     mail::DatabaseLookupRules rules = config_.rules;
     rules.key_part = enumeration ? enumeration->key_part : listing->key_part;
-    auto result = FinishMaterialisedTable(std::move(rows_), std::move(rules), fold_, config_.expansion_limit_location,
-                                          diagnostics_);
-    if (result) result->rows_read = rows_read_;
-    return result;
+    return FinishMaterialisedTable(std::move(rows_), std::move(rules), fold_, config_.expansion_limit_location,
+                                   diagnostics_);
   }
 
  private:
@@ -97,7 +95,6 @@ class Materialiser {
     std::string first_unfolded;
     std::string shape_error;
     Status status = connection_->ForEachRow(enumeration.sql, [&](const DatabaseRow& row) {
-      ++rows_read_;
       if (static_cast<int>(row.size()) <= enumeration.key_columns) {
         if (shape_error.empty()) {
           shape_error = "the enumeration returns " + std::to_string(row.size()) + " column(s); it needs " +
@@ -163,10 +160,8 @@ class Materialiser {
       auto sql = mail::ExpandQuery(config_.query.value, mail::QueryKeyFor(key, listing.key_part),
                                    [&](std::string_view value) { return connection_->Quote(value); });
       if (!sql) continue;
-      status = connection_->ForEachRow(*sql, [&](const DatabaseRow& row) {
-        ++rows_read_;
-        AddValues(config_, key, row, 0, rows_.get());
-      });
+      status =
+          connection_->ForEachRow(*sql, [&](const DatabaseRow& row) { AddValues(config_, key, row, 0, rows_.get()); });
       if (!status.ok()) return Unreadable(status);
     }
     return true;
@@ -179,7 +174,6 @@ class Materialiser {
   std::string name_;
   std::unique_ptr<DatabaseConnection> connection_;
   std::shared_ptr<DatabaseRows> rows_;
-  size_t rows_read_ = 0;
 };
 
 }  // namespace

@@ -30,7 +30,6 @@ namespace postern::tables {
 struct MaterialisedTable {
   std::shared_ptr<const mail::DatabaseTable> table;
   std::shared_ptr<const DatabaseRows> rows;  // database key -> values, as the image stores them
-  size_t rows_read = 0;                      // rows the enumeration returned
 };
 
 // `where` is the table reference, for errors that have no place in the file.
