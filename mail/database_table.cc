@@ -125,6 +125,13 @@ std::optional<std::string> DatabaseKeyFor(const DatabaseLookupRules& rules, std:
   return std::string(key);
 }
 
+std::optional<DatabaseLookupRules::KeyPart> KeyPartOfForms(const std::set<char>& forms) {
+  if (forms == std::set<char>{'s'} || forms == std::set<char>{'u', 'd'}) return DatabaseLookupRules::KeyPart::kWhole;
+  if (forms == std::set<char>{'u'}) return DatabaseLookupRules::KeyPart::kLocalPart;
+  if (forms == std::set<char>{'d'}) return DatabaseLookupRules::KeyPart::kDomain;
+  return std::nullopt;
+}
+
 std::string QueryKeyFor(std::string_view database_key, DatabaseLookupRules::KeyPart part) {
   switch (part) {
     case DatabaseLookupRules::KeyPart::kLocalPart:

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,12 @@ Status AddTemplateNeeds(std::string_view format, bool query_template, DatabaseLo
 // (filtered by `domain`, or lacking a part the templates need).
 // REQUIRES: `key` is already folded.
 std::optional<std::string> DatabaseKeyFor(const DatabaseLookupRules& rules, std::string_view key);
+
+// The key part a query compares, from the forms of the key it compares
+// columns with ('s' the whole key, 'u' its local part, 'd' its domain): the
+// whole key for {s} or {u, d}, the local part for {u}, the domain for {d};
+// nullopt for other mixes.
+std::optional<DatabaseLookupRules::KeyPart> KeyPartOfForms(const std::set<char>& forms);
 
 // The reverse: a key that DatabaseKeyFor turns into `database_key` under
 // `part` (an address with just that local part or domain), to run a query

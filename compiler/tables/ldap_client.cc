@@ -64,6 +64,7 @@ Result<std::unique_ptr<LdapDirectory>> LdapDirectory::Connect(const LdapConfig& 
     set(LDAP_OPT_X_TLS_CERTFILE, config.tls_cert);
     set(LDAP_OPT_X_TLS_KEYFILE, config.tls_key);
     set(LDAP_OPT_X_TLS_CIPHER_SUITE, config.tls_cipher_suite);
+    set(LDAP_OPT_X_TLS_RANDOM_FILE, config.tls_random_file);
     int require = config.tls_require_cert ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
     ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
     int server = 0;

@@ -118,6 +118,7 @@ std::optional<LdapConfig> ReadLdapConfig(const std::string& path, const SourceLo
   config.tls_cert = file.Value("tls_cert");
   config.tls_key = file.Value("tls_key");
   config.tls_cipher_suite = file.Value("tls_cipher_suite");
+  config.tls_random_file = file.Value("tls_random_file");
   config.tls_require_cert = file.Boolean("tls_require_cert", false);
   config.size_limit = file.Number("size_limit", config.rules.expansion_limit);
   config.recursion_limit = file.Number("recursion_limit", 1000);

@@ -32,7 +32,7 @@ struct LdapConfig {
   int dereference = 0;
   bool chase_referrals = false;
   bool start_tls = false;
-  std::string tls_ca_cert_file, tls_ca_cert_dir, tls_cert, tls_key, tls_cipher_suite;
+  std::string tls_ca_cert_file, tls_ca_cert_dir, tls_cert, tls_key, tls_cipher_suite, tls_random_file;
   bool tls_require_cert = false;
   int size_limit = 0;  // 0: none
   int recursion_limit = 1000;

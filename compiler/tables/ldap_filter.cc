@@ -8,8 +8,6 @@
 namespace postern::tables {
 namespace {
 
-using KeyPart = mail::DatabaseLookupRules::KeyPart;
-
 class Deriver {
  public:
   explicit Deriver(std::string_view text) : text_(text) {}
@@ -27,19 +25,12 @@ class Deriver {
     if (error_.empty() && pos_ != end_) error_ = "text after the filter: \"" + std::string(text_.substr(pos_)) + "\"";
     if (!error_.empty()) return Status::Permanent(error_);
     result_.filter = out_.front() == '(' ? out_ : "(" + out_ + ")";
-    std::set<char> letters;
-    for (const LdapKeyAttribute& key : result_.key_attributes) letters.insert(key.part);
-    if (letters == std::set<char>{'s'} || letters == std::set<char>{'u', 'd'}) {
-      result_.key_part = KeyPart::kWhole;
-    } else if (letters == std::set<char>{'u'}) {
-      result_.key_part = KeyPart::kLocalPart;
-    } else if (letters == std::set<char>{'d'}) {
-      result_.key_part = KeyPart::kDomain;
-    } else if (letters.empty()) {
-      return Status::Permanent("the filter does not compare an attribute with the key (%s, %u or %d)");
-    } else {
-      return Status::Permanent("the filter compares the key as %s and as %u or %d");
-    }
+    std::set<char> forms;
+    for (const LdapKeyAttribute& key : result_.key_attributes) forms.insert(key.part);
+    if (forms.empty()) return Status::Permanent("the filter does not compare an attribute with the key (%s, %u or %d)");
+    auto key_part = mail::KeyPartOfForms(forms);
+    if (!key_part) return Status::Permanent("the filter compares the key as %s and as %u or %d");
+    result_.key_part = *key_part;
     return result_;
   }
 

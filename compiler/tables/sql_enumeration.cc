@@ -90,33 +90,46 @@ std::string UnescapePercent(std::string_view text) {
   return out;
 }
 
-// `column = '%x'` or `'%x' = column`: the column and the placeholder letter.
-std::optional<std::pair<std::string, char>> KeyCondition(std::string_view conjunct, bool double_quoted_strings) {
+// One comparison of a column with the key: `column = '%x'` or
+// `'%x' = column`, x one of s u d (or S U D), or '%u@%d' for the whole key.
+struct KeyComparison {
+  std::string column;
+  char form = 's';  // 's' the key, 'u' its local part, 'd' its domain
+  bool double_quoted = false;
+};
+
+const std::regex& ComparisonPattern() {
   static const std::string kName = R"re((?:`[^`]+`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))re";
   static const std::string kColumn = "(" + kName + "(?:\\." + kName + ")*)";
-  static const std::string kValue = R"re(('%([sud])'|"%([sud])"))re";
-  static const std::regex column_first("^\\s*" + kColumn + "\\s*=\\s*" + kValue + "\\s*$");
-  static const std::regex value_first("^\\s*" + kValue + "\\s*=\\s*" + kColumn + "\\s*$");
-  std::string text(conjunct);
-  std::smatch match;
-  if (std::regex_match(text, match, column_first)) {
-    if (!match[3].matched && !double_quoted_strings) return std::nullopt;
-    char letter = match[3].matched ? match[3].str()[0] : match[4].str()[0];
-    return std::make_pair(match[1].str(), letter);
-  }
-  if (std::regex_match(text, match, value_first)) {
-    if (!match[2].matched && !double_quoted_strings) return std::nullopt;
-    char letter = match[2].matched ? match[2].str()[0] : match[3].str()[0];
-    return std::make_pair(match[4].str(), letter);
-  }
-  return std::nullopt;
+  static const std::string kValue = R"re(('(%[sSuUdD]|%[uU]@%[dD])'|"(%[sSuUdD]|%[uU]@%[dD])"))re";
+  static const std::regex comparison(kColumn + "\\s*=\\s*" + kValue + "|" + kValue + "\\s*=\\s*" + kColumn);
+  return comparison;
 }
 
-Result<KeyPart> KeyPartOfLetters(const std::set<char>& letters) {
-  if (letters == std::set<char>{'s'}) return KeyPart::kWhole;
-  if (letters == std::set<char>{'u', 'd'}) return KeyPart::kWhole;
-  if (letters == std::set<char>{'u'}) return KeyPart::kLocalPart;
-  if (letters == std::set<char>{'d'}) return KeyPart::kDomain;
+// Groups: 1 column, 3 '...' or 4 "..." value; or 6 '...' or 7 "..." value, 8 column.
+KeyComparison ComparisonOf(const std::smatch& m) {
+  KeyComparison comparison;
+  bool column_first = m[1].matched;
+  comparison.double_quoted = column_first ? !m[3].matched : !m[6].matched;
+  std::string value =
+      column_first ? (m[3].matched ? m[3].str() : m[4].str()) : (m[6].matched ? m[6].str() : m[7].str());
+  comparison.form = value.find('@') != std::string::npos ? 's' : static_cast<char>(std::tolower(value[1]));
+  comparison.column = column_first ? m[1].str() : m[8].str();
+  return comparison;
+}
+
+// A whole conjunct that is one comparison with the key.
+std::optional<KeyComparison> KeyCondition(std::string_view conjunct, bool double_quoted_strings) {
+  std::string text(Trim(conjunct));
+  std::smatch match;
+  if (!std::regex_match(text, match, ComparisonPattern())) return std::nullopt;
+  KeyComparison comparison = ComparisonOf(match);
+  if (comparison.double_quoted && !double_quoted_strings) return std::nullopt;
+  return comparison;
+}
+
+Result<KeyPart> KeyPartOfForms(const std::set<char>& forms) {
+  if (auto part = mail::KeyPartOfForms(forms)) return *part;
   return Status::Permanent("the query uses the key as %s, or as %u and %d, or as one of %u and %d alone");
 }
 
@@ -128,7 +141,7 @@ Result<KeyPart> KeyPartOfQuery(std::string_view query) {
     (void)offset;
     letters.insert(letter == 'S' || letter == 'U' || letter == 'D' ? static_cast<char>(std::tolower(letter)) : letter);
   }
-  return KeyPartOfLetters(letters);
+  return KeyPartOfForms(letters);
 }
 
 Result<KeyListing> DeriveKeyListing(std::string_view query, bool double_quoted_strings) {
@@ -158,10 +171,6 @@ Result<KeyListing> DeriveKeyListing(std::string_view query, bool double_quoted_s
     return Status::Permanent("the query has NOT");
   }
 
-  static const std::string kName = R"re((?:`[^`]+`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))re";
-  static const std::string kColumn = "(" + kName + "(?:\\." + kName + ")*)";
-  static const std::string kValue = R"re(('(%[sSuUdD]|%[uU]@%[dD])'|"(%[sSuUdD]|%[uU]@%[dD])"))re";
-  static const std::regex comparison(kColumn + "\\s*=\\s*" + kValue + "|" + kValue + "\\s*=\\s*" + kColumn);
   std::string rest(query.substr(from, tail - from));
   std::string replaced;
   KeyListing listing;
@@ -169,17 +178,14 @@ Result<KeyListing> DeriveKeyListing(std::string_view query, bool double_quoted_s
   std::set<char> letters;
   size_t covered = 0;  // `rest` up to here is in `replaced`
   std::vector<std::pair<size_t, size_t>> spans;
-  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), comparison); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), ComparisonPattern()); it != std::sregex_iterator();
+       ++it) {
     const std::smatch& m = *it;
-    bool column_first = m[1].matched;
-    bool double_quoted = column_first ? !m[3].matched : !m[6].matched;
-    if (double_quoted && !double_quoted_strings) continue;  // "..." names a column here
-    std::string value =
-        column_first ? (m[3].matched ? m[3].str() : m[4].str()) : (m[6].matched ? m[6].str() : m[7].str());
-    char letter = value.find('@') != std::string::npos ? 's' : static_cast<char>(std::tolower(value[1]));
-    columns.push_back(column_first ? m[1].str() : m[8].str());
-    listing.column_parts += letter;
-    letters.insert(letter);
+    KeyComparison key = ComparisonOf(m);
+    if (key.double_quoted && !double_quoted_strings) continue;  // "..." names a column here
+    columns.push_back(key.column);
+    listing.column_parts += key.form;
+    letters.insert(key.form);
     size_t begin = static_cast<size_t>(m.position(0));
     replaced += rest.substr(covered, begin - covered) + "1=1";
     covered = begin + static_cast<size_t>(m.length(0));
@@ -207,7 +213,7 @@ Result<KeyListing> DeriveKeyListing(std::string_view query, bool double_quoted_s
     // Every key the query finds is a value of a whole-key column.
     listing.key_part = KeyPart::kWhole;
   } else {
-    auto key_part = KeyPartOfLetters(letters);
+    auto key_part = KeyPartOfForms(letters);
     if (!key_part.ok()) return key_part.status();
     listing.key_part = key_part.value();
   }
@@ -275,16 +281,16 @@ Result<Enumeration> DeriveEnumeration(std::string_view query, bool double_quoted
       return Status::Permanent("\"" + std::string(Trim(text)) + "\" is not of the form column = '%s'" +
                                (double_quoted_strings ? "" : " (\"...\" names a column here)"));
     }
-    if (!letters.insert(condition->second).second) {
-      return Status::Permanent("the query compares %" + std::string(1, condition->second) + " more than once");
+    if (!letters.insert(condition->form).second) {
+      return Status::Permanent("the query compares %" + std::string(1, condition->form) + " more than once");
     }
-    key_columns.emplace_back(condition->second, condition->first);
+    key_columns.emplace_back(condition->form, condition->column);
     where_text += query.substr(copied, begin - copied);
     where_text += " 1=1 ";
     copied = end;
   }
   where_text += query.substr(copied, clause_end - copied);
-  auto key_part = KeyPartOfLetters(letters);
+  auto key_part = KeyPartOfForms(letters);
   if (!key_part.ok()) return key_part.status();
 
   Enumeration enumeration;

@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 from database_servers import PrivateMariadb, PrivatePostgres, PrivateSlapd, Unavailable
-from postfix_instance import SKIP, PrivatePostfix
+from postfix_instance import SKIP, PrivatePostfix, map_types
 from postfix_trace_differential import postern_outcomes, postfix_outcomes
 
 SCHEMA = """
@@ -165,9 +165,7 @@ def main():
         print("skipped: needs root and Debian's postfix package")
         return SKIP
     postern = os.path.abspath(args.postern)
-    with tempfile.TemporaryDirectory() as probe:
-        open(os.path.join(probe, "main.cf"), "w").write("")
-        maps = subprocess.run(["postconf", "-c", probe, "-m"], capture_output=True, text=True).stdout.split()
+    maps = map_types()
     if "sqlite" not in maps:
         print("skipped: needs Debian's postfix-sqlite")
         return SKIP

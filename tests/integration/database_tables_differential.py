@@ -27,6 +27,7 @@ import sys
 import tempfile
 
 from database_servers import PrivateMariadb, PrivatePostgres, Unavailable
+from postfix_instance import map_types
 
 SKIP = 77
 
@@ -78,12 +79,6 @@ KEYS = [
     "sue@sub.example.com", "joe", "joe@", "nobody@example.com", "other.example", "sub.example.com",
     "x@com", "unknown",
 ]
-
-
-def postfix_has(map_type, config):
-    """Whether Postfix has the `map_type` client (postconf -m needs a main.cf)."""
-    r = subprocess.run(["postconf", "-c", config, "-m"], capture_output=True, text=True)
-    return map_type in r.stdout.split()
 
 
 def lookups(argv, keys, env=None):
@@ -178,13 +173,12 @@ def main():
     parser.add_argument("--postern", required=True)
     args = parser.parse_args()
     postern = os.path.abspath(args.postern)
+    maps = map_types() if shutil.which("postmap") else set()
+    if "sqlite" not in maps:
+        print("skipped: needs Debian's postfix and postfix-sqlite (postmap's sqlite client)")
+        return SKIP
     work = tempfile.mkdtemp(prefix="postern-dbtables-")
     os.chmod(work, 0o755)
-    open(os.path.join(work, "main.cf"), "w").write("")
-    if shutil.which("postmap") is None or not postfix_has("sqlite", work):
-        print("skipped: needs Debian's postfix and postfix-sqlite (postmap's sqlite client)")
-        shutil.rmtree(work, ignore_errors=True)
-        return SKIP
     failures = 0
     try:
         database = os.path.join(work, "mail.db")
@@ -195,7 +189,7 @@ def main():
         failures += check_failures(postern, sqlite, work, None)
 
         for server_class, kind in ((PrivatePostgres, "pgsql"), (PrivateMariadb, "mysql")):
-            if not postfix_has(kind, work):
+            if kind not in maps:
                 print(f"{kind}: skipped: Postfix's {kind} client is not installed (postfix-{kind})")
                 continue
             try:

@@ -24,7 +24,8 @@ import sys
 import tempfile
 
 from database_servers import PrivateSlapd, Unavailable
-from database_tables_differential import expect_refused, lookups, postfix_has
+from database_tables_differential import expect_refused, lookups
+from postfix_instance import map_types
 
 SKIP = 77
 
@@ -174,14 +175,13 @@ def main():
     parser.add_argument("--postern", required=True)
     args = parser.parse_args()
     postern = os.path.abspath(args.postern)
+    if shutil.which("postmap") is None or "ldap" not in map_types():
+        print("skipped: needs Debian's postfix and postfix-ldap (postmap's ldap client)")
+        return SKIP
     work = tempfile.mkdtemp(prefix="postern-ldaptables-")
     os.chmod(work, 0o755)
-    open(os.path.join(work, "main.cf"), "w").write("")
     failures = 0
     try:
-        if shutil.which("postmap") is None or not postfix_has("ldap", work):
-            print("skipped: needs Debian's postfix and postfix-ldap (postmap's ldap client)")
-            return SKIP
         try:
             with PrivateSlapd(LDIF) as server:
                 failures += compare(postern, server, work)

@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE
@@ -21,6 +22,15 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def map_types():
+    """The lookup table types Debian's Postfix has here (postconf -m, which
+    needs a main.cf), e.g. {"hash", "sqlite", "ldap", ...}."""
+    with tempfile.TemporaryDirectory() as probe:
+        open(os.path.join(probe, "main.cf"), "w").write("")
+        r = subprocess.run(["postconf", "-c", probe, "-m"], capture_output=True, text=True)
+        return set(r.stdout.split())
 
 
 def set_parameters(main_cf, overrides):
