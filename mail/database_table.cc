@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "mail/lookup_failure.h"
 #include "util/strings.h"
 
 namespace postern::mail {
@@ -302,9 +303,13 @@ std::optional<std::string> DatabaseTable::Lookup(std::string_view key) const {
   int expansions = 0;
   for (const std::string& value : SplitFields(*values, kValueSeparator)) {
     if (!ValueGivesResult(rules_, value)) continue;
-    // The compiler refuses a table with more values for a key than
-    // expansion_limit allows, so this holds for every image.
-    if (rules_.expansion_limit > 0 && ++expansions > rules_.expansion_limit) return std::nullopt;
+    // A temporary error, as Postfix's SQL and LDAP clients make it. The
+    // compiler refuses a materialised table with such a key, so only a
+    // live table gets here.
+    if (rules_.expansion_limit > 0 && ++expansions > rules_.expansion_limit) {
+      LookupFailureScope::Record("expansion limit exceeded for key \"" + folded + "\"");
+      return std::nullopt;
+    }
     if (!result.empty()) result += ',';
     result += ExpandResult(rules_, value, folded);
   }

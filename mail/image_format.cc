@@ -48,7 +48,7 @@ Result<std::shared_ptr<const Regexp>> GetRegexp(ByteReader* r, bool* present) {
 
 }  // namespace
 
-bool IsKnownSectionKind(uint32_t kind) { return kind >= 1 && kind <= 12; }
+bool IsKnownSectionKind(uint32_t kind) { return kind >= 1 && kind <= 14; }
 
 std::string EncodeImageHeader(const ImageHeader& header) {
   ByteWriter w;

@@ -72,6 +72,9 @@ enum class SectionKind : uint32_t {
   kServicePolicy = 11,  // services/N.bc: an smtpd service's policy program
   kDatabaseTable = 12,  // an SQL table read when compiling: a CDB of database key -> values
                         // (mail/database_table.h), its lookup rules under the empty key
+  kFailTable = 13,      // fail:name: every lookup fails with a temporary error (no file)
+  kLiveTable = 14,      // an SQL or LDAP table asked at run time: where the server is and how to ask
+                        // it, never the secret (mail/servers/live_table.h)
 };
 
 // Whether `kind` is one of the kinds above.
@@ -79,7 +82,7 @@ bool IsKnownSectionKind(uint32_t kind);
 
 struct ImageSection {
   SectionKind kind = SectionKind::kManifest;
-  std::string path;       // inside the image directory; empty for kPasswdTable
+  std::string path;       // inside the image directory; empty for kPasswdTable and kFailTable
   std::string reference;  // tables: "type:name" as written in main.cf
   uint64_t size = 0;
   uint64_t entries = 0;

@@ -1,6 +1,7 @@
 // lookup_table.cc: see lookup_table.h.
 #include "mail/lookup_table.h"
 
+#include "mail/lookup_failure.h"
 #include "util/strings.h"
 
 namespace postern::mail {
@@ -13,6 +14,12 @@ std::optional<std::string> ExactTable::Lookup(std::string_view key) const {
   auto it = MayFold(key, fold_) ? entries_.find(FoldCase(key, fold_)) : entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<std::string> FailTable::Lookup(std::string_view key) const {
+  LookupFailureScope::Record(reference_ + " lookup error for \"" + std::string(key) + "\"" +
+                             (why_.empty() ? "" : ": " + why_));
+  return std::nullopt;
 }
 
 PatternTable::PatternTable(std::vector<PatternRule> rules) : rules_(std::move(rules)) {

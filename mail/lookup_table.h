@@ -3,7 +3,7 @@
 //
 // ExactTable: key -> value with case folding (hash, btree, cdb, lmdb, dbm,
 // texthash, inline: the postmap(1) semantics). StaticTable: one value for
-// every key. PatternTable: first-match rules with IF/ENDIF over CIDR blocks or
+// every key. FailTable: no answer, ever. PatternTable: first-match rules with IF/ENDIF over CIDR blocks or
 // regular expressions (cidr_table(5), regexp_table(5), pcre_table(5)).
 // Tables are immutable once built; Lookup() is thread-safe.
 #pragma once
@@ -54,6 +54,21 @@ class StaticTable : public LookupTable {
 
  private:
   std::string value_;
+};
+
+// fail:name (Postfix's fail table): every lookup fails, a temporary error
+// (mail/lookup_failure.h). For testing what a configuration does when a
+// table's server is down.
+class FailTable : public LookupTable {
+ public:
+  // `why`, when given, follows the failure's reason.
+  explicit FailTable(std::string reference, std::string why = "")
+      : reference_(std::move(reference)), why_(std::move(why)) {}
+  std::optional<std::string> Lookup(std::string_view key) const override;
+
+ private:
+  std::string reference_;
+  std::string why_;
 };
 
 struct PatternRule {

@@ -414,7 +414,10 @@ class Builder {
     if (!loaded.source_path.empty()) AddSource(loaded.source_path);
     bool restricted = !loaded.source_path.empty() && IsRestricted(loaded.source_path);
     const mail::LookupTable* table = loaded.table.get();
-    if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
+    if (loaded.live) {
+      AddFile(mail::SectionKind::kLiveTable, base + ".live", use.text, 0, servers::EncodeLiveTable(*loaded.live),
+              restricted);
+    } else if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
       if (use.aliases) CollectIncludes(exact->entries());
       AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), WriteCdb(exact->entries()),
               restricted);
@@ -434,6 +437,8 @@ class Builder {
       AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value(), restricted);
     } else if (dynamic_cast<const mail::PasswdTable*>(table) != nullptr) {
       sections_.push_back(Section(mail::SectionKind::kPasswdTable, "", use.text, 0, ""));
+    } else if (dynamic_cast<const mail::FailTable*>(table) != nullptr) {
+      sections_.push_back(Section(mail::SectionKind::kFailTable, "", use.text, 0, ""));
     }
   }
 

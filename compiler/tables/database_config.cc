@@ -54,30 +54,11 @@ std::optional<DefinitionSetting> QueryOf(DatabaseKind kind, DefinitionFile* file
 
 }  // namespace
 
-const char* DatabaseKindName(DatabaseKind kind) {
-  switch (kind) {
-    case DatabaseKind::kPgsql:
-      return "pgsql";
-    case DatabaseKind::kMysql:
-      return "mysql";
-    case DatabaseKind::kSqlite:
-      break;
-  }
-  return "sqlite";
-}
-
-std::optional<DatabaseKind> DatabaseKindOf(std::string_view type) {
-  if (type == "sqlite") return DatabaseKind::kSqlite;
-  if (type == "pgsql") return DatabaseKind::kPgsql;
-  if (type == "mysql") return DatabaseKind::kMysql;
-  return std::nullopt;
-}
-
 std::optional<DatabaseConfig> ReadDatabaseConfig(DatabaseKind kind, const std::string& path,
                                                  const SourceLocation& reference_location,
                                                  DiagnosticSink* diagnostics) {
-  auto read = DefinitionFile::Read(DatabaseKindName(kind), path, KnownSettings(kind), {"password"}, reference_location,
-                                   diagnostics);
+  auto read = DefinitionFile::Read(servers::DatabaseKindName(kind), path, KnownSettings(kind), {"password"},
+                                   reference_location, diagnostics);
   if (!read) return std::nullopt;
   DefinitionFile& file = *read;
   DatabaseConfig config;
@@ -92,11 +73,7 @@ std::optional<DatabaseConfig> ReadDatabaseConfig(DatabaseKind kind, const std::s
       ReadLookupRules(&file, query ? std::vector<DefinitionSetting>{*query} : std::vector<DefinitionSetting>{},
                       {"result_format"}, &config.rules);
   config.expansion_limit_location = locations.expansion_limit;
-  if (file.Boolean("postern_live", false)) {
-    file.Unimplemented(*file.Find("postern_live"),
-                       "live database tables are not implemented: Postern reads this table when it compiles",
-                       "remove postern_live; recompile the image when the data changes");
-  }
+  if (file.Boolean("postern_live", false)) config.live = *file.Find("postern_live");
 
   if (kind == DatabaseKind::kSqlite) {
     config.dbpath = file.Value("dbpath");

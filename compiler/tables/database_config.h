@@ -16,29 +16,17 @@
 
 #include "compiler/tables/definition_file.h"
 #include "mail/database_table.h"
+#include "mail/servers/server_settings.h"
 #include "util/diagnostic.h"
 #include "util/source_file.h"
 
 namespace postern::tables {
 
-enum class DatabaseKind { kSqlite, kPgsql, kMysql };
+using servers::DatabaseKind;
 
-struct DatabaseConfig {
-  DatabaseKind kind = DatabaseKind::kSqlite;
+// Where the data is (servers::SqlServer), and how it is queried.
+struct DatabaseConfig : servers::SqlServer {
   std::shared_ptr<const SourceFile> file;  // masked: safe to quote
-
-  // Where the data is. pgsql/mysql: hosts (unix:/path, inet:host:port,
-  // host[:port]; localhost when none), dbname, user, password.
-  std::vector<std::string> hosts;
-  std::string dbname;
-  std::string user;
-  std::string password;  // secret
-  std::string dbpath;    // sqlite
-  // mysql client options.
-  std::string option_file;
-  std::string option_group = "client";
-  std::string tls_cert_file, tls_key_file, tls_ca_file, tls_ca_path, tls_ciphers;
-  bool tls_verify_cert = false;
 
   // The query template (`query`, or the one Postfix builds from `table`,
   // `select_field`, `where_field` and `additional_conditions`).
@@ -47,11 +35,9 @@ struct DatabaseConfig {
   std::optional<DefinitionSetting> enumeration_query;
   mail::DatabaseLookupRules rules;  // result_format, domain, expansion_limit and the template needs
   SourceLocation expansion_limit_location;
+  // postern_live: posternd queries the server at run time (nothing is read now).
+  std::optional<DefinitionSetting> live;
 };
-
-const char* DatabaseKindName(DatabaseKind kind);
-// Whether `type` is one of the kinds above, and which.
-std::optional<DatabaseKind> DatabaseKindOf(std::string_view type);
 
 // Reads and checks `path` (the name of `reference`). nullopt when it cannot
 // be used (the reasons are in `diagnostics`).

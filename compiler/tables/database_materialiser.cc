@@ -5,24 +5,23 @@
 #include <map>
 #include <set>
 
-#include "compiler/tables/database_client.h"
 #include "compiler/tables/database_rows.h"
 #include "compiler/tables/sql_enumeration.h"
+#include "mail/servers/database_client.h"
 #include "util/strings.h"
 
 namespace postern::tables {
-
 namespace {
 
-// Postfix's sqlite client reads the first column of each row; pgsql and
-// mysql every column. Adds the values of `row` from column `first` on.
+using servers::DatabaseKindName;
+using servers::DatabaseRow;
+
+// Adds the values of `row` from column `first` on (servers::ForEachRowValue).
 void AddValues(const DatabaseConfig& config, const std::string& key, const DatabaseRow& row, size_t first,
                DatabaseRows* rows) {
-  const char separator = mail::DatabaseTable::kValueSeparator;
-  size_t last = config.kind == DatabaseKind::kSqlite ? std::min(row.size(), first + 1) : row.size();
-  for (size_t i = first; i < last; ++i) {
-    if (row[i] && !row[i]->empty() && row[i]->find(separator) == std::string::npos) rows->Add(key, *row[i]);
-  }
+  servers::ForEachRowValue(config.kind, row, first, [&](const std::string& value) {
+    if (value.find(mail::DatabaseTable::kValueSeparator) == std::string::npos) rows->Add(key, value);
+  });
 }
 
 class Materialiser {
@@ -59,7 +58,7 @@ class Materialiser {
                           "the key first), which Postfix ignores");
       return std::nullopt;
     }
-    auto connection = DatabaseConnection::Open(config_);
+    auto connection = servers::DatabaseConnection::Open(config_);
     if (!connection.ok()) {
       Unreadable(connection.status());
       return std::nullopt;
@@ -172,7 +171,7 @@ class Materialiser {
   SourceLocation where_;
   DiagnosticSink* diagnostics_;
   std::string name_;
-  std::unique_ptr<DatabaseConnection> connection_;
+  std::unique_ptr<servers::DatabaseConnection> connection_;
   std::shared_ptr<DatabaseRows> rows_;
 };
 

@@ -44,7 +44,8 @@ const std::vector<std::string_view>& KnownSettings() {
                                                       "tls_key",
                                                       "tls_require_cert",
                                                       "tls_random_file",
-                                                      "tls_cipher_suite"};
+                                                      "tls_cipher_suite",
+                                                      "postern_live"};
   return known;
 }
 
@@ -124,6 +125,7 @@ std::optional<LdapConfig> ReadLdapConfig(const std::string& path, const SourceLo
   config.recursion_limit = file.Number("recursion_limit", 1000);
   if (config.recursion_limit == 0) file.Invalid(*file.Find("recursion_limit"), "recursion_limit must be 1 or more");
   file.Number("debuglevel", 0);
+  if (file.Boolean("postern_live", false)) config.live = *file.Find("postern_live");
 
   config.terminal_attributes = Attributes(file, "terminal_result_attribute", "");
   config.leaf_attributes = Attributes(file, "leaf_result_attribute", "");

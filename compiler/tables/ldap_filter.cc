@@ -137,20 +137,4 @@ class Deriver {
 
 Result<LdapEnumeration> DeriveLdapEnumeration(std::string_view query_filter) { return Deriver(query_filter).Run(); }
 
-std::string EscapeFilterValue(std::string_view value) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : value) {
-    if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
-      auto byte = static_cast<unsigned char>(c);
-      out += '\\';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace postern::tables

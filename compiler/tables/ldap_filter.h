@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mail/database_table.h"
+#include "mail/servers/ldap_client.h"
 #include "util/status.h"
 
 namespace postern::tables {
@@ -29,8 +30,6 @@ struct LdapEnumeration {
 
 Result<LdapEnumeration> DeriveLdapEnumeration(std::string_view query_filter);
 
-// A value made safe inside a filter (RFC 4515: * ( ) \ and NUL as \XX), as
-// Postfix quotes the key.
-std::string EscapeFilterValue(std::string_view value);
+using servers::EscapeFilterValue;
 
 }  // namespace postern::tables

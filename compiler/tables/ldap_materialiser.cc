@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "compiler/tables/ldap_client.h"
 #include "compiler/tables/ldap_filter.h"
+#include "mail/servers/ldap_client.h"
 
 namespace postern::tables {
 namespace {
@@ -48,13 +48,13 @@ std::optional<MaterialisedTable> MaterialiseLdapTable(const LdapConfig& config, 
                        "search from a fixed base and compare the key in query_filter");
     return std::nullopt;
   }
-  auto connected = LdapDirectory::Connect(config);
+  auto connected = servers::LdapDirectory::Connect(config);
   if (!connected.ok()) {
     diagnostics->Error("PT0332", where, name + ": " + connected.status().message(),
                        "Postern reads LDAP tables when it compiles: the directory must be reachable from here");
     return std::nullopt;
   }
-  LdapDirectory& directory = *connected.value();
+  servers::LdapDirectory& directory = *connected.value();
   const KeyPart part = enumeration.value().key_part;
 
   // Every key the directory holds.
@@ -63,7 +63,7 @@ std::optional<MaterialisedTable> MaterialiseLdapTable(const LdapConfig& config, 
   for (const LdapKeyAttribute& key : enumeration.value().key_attributes) attributes.push_back(key.attribute);
   std::vector<std::string> whole, locals, domains;
   Status status = directory.ForEachValue(
-      enumeration.value().filter, attributes,
+      config.search_base.value, enumeration.value().filter, attributes,
       [&](std::string_view attribute, const std::vector<std::string>& values) {
         for (const LdapKeyAttribute& key : enumeration.value().key_attributes) {
           if (key.attribute != attribute) continue;

@@ -37,6 +37,18 @@ std::optional<std::string_view> BraceBody(const TableReference& ref, const Sourc
   return std::nullopt;
 }
 
+// A table posternd asks at run time: the image gets `live` without its
+// secret; the compiler's own lookups ask the server with it.
+LoadedTable LiveTable(LoadedTable loaded, servers::LiveTableSpec live, const std::string& secret, mail::CaseFold fold) {
+  servers::LiveTableSpec with_secret = live;
+  bool sql = live.kind == servers::LiveTableSpec::Kind::kSql;
+  (sql ? live.sql.password : live.ldap.bind_pw).clear();
+  (sql ? with_secret.sql.password : with_secret.ldap.bind_pw) = secret;
+  loaded.table = servers::MakeLiveTable(loaded.reference.ToString(), std::move(with_secret), fold);
+  loaded.live = std::move(live);
+  return loaded;
+}
+
 }  // namespace
 
 std::string ResolveTablePath(const std::string& path, const TableLoadOptions& options) {
@@ -79,6 +91,11 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     return loaded;
   }
 
+  if (reference.format == TableFormat::kFail) {
+    loaded.table = std::make_shared<mail::FailTable>(reference.ToString());
+    return loaded;
+  }
+
   if (reference.format == TableFormat::kPasswd) {
     loaded.table = std::make_shared<mail::PasswdTable>();
     return loaded;
@@ -95,16 +112,33 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
       return loaded;
     }
     loaded.source_path = ResolveTablePath(reference.name, options);
+    // posternd reads a live table's secret from the file where it is installed.
+    servers::LiveTableSpec live;
+    live.definition_path = reference.name.front() == '/' ? reference.name : loaded.source_path;
     std::optional<MaterialisedTable> materialised;
     if (reference.format == TableFormat::kDirectory) {
       auto config = ReadLdapConfig(loaded.source_path, location, diagnostics);
       if (!config) return loaded;
       loaded.holds_secret = config->bind && !config->bind_pw.empty();
+      if (config->live) {
+        live.kind = servers::LiveTableSpec::Kind::kLdap;
+        live.ldap = *config;
+        live.query = config->query_filter.value;
+        live.search_base = config->search_base.value;
+        live.rules = config->rules;
+        return LiveTable(std::move(loaded), std::move(live), config->bind_pw, options.fold);
+      }
       materialised = MaterialiseLdapTable(*config, options.fold, location, diagnostics);
     } else {
-      auto config = ReadDatabaseConfig(*DatabaseKindOf(type), loaded.source_path, location, diagnostics);
+      auto config = ReadDatabaseConfig(*servers::DatabaseKindOf(type), loaded.source_path, location, diagnostics);
       if (!config) return loaded;
       loaded.holds_secret = !config->password.empty();
+      if (config->live) {
+        live.sql = *config;
+        live.query = config->query.value;
+        live.rules = config->rules;
+        return LiveTable(std::move(loaded), std::move(live), config->password, options.fold);
+      }
       materialised = MaterialiseDatabaseTable(*config, options.fold, location, diagnostics);
     }
     if (!materialised) return loaded;

@@ -1,8 +1,9 @@
 // table_loader.h: opens a `type:name` reference as a queryable table from
 // its source text (never from a .db/.cdb file: the source is the truth).
 //
-// sqlite:, pgsql: and mysql: tables are read from their database now
-// (database_materialiser.h).
+// sqlite:, pgsql:, mysql: and ldap: tables are read from their server now
+// (database_materialiser.h, ldap_materialiser.h), or, with postern_live,
+// asked at run time (mail/servers/live_table.h).
 //
 // Codes: PT0320 table type Postern cannot compile, PT0321 unknown table type,
 // PT0322 table source cannot be read, PT0323 bad inline table syntax, PT0324
@@ -18,6 +19,7 @@
 #include "compiler/tables/table_source.h"
 #include "mail/case_fold.h"
 #include "mail/lookup_table.h"
+#include "mail/servers/live_table.h"
 #include "util/diagnostic.h"
 
 namespace postern::tables {
@@ -39,6 +41,9 @@ struct LoadedTable {
   std::string source_path;                         // the file read, if any
   size_t entry_count = 0;                          // entries or rules
   bool holds_secret = false;                       // a definition file with a password (SQL, LDAP)
+  // postern_live: what the image carries for posternd to ask the server
+  // (`table` then asks it too, for the compiler's own checks).
+  std::optional<servers::LiveTableSpec> live;
 };
 
 // `location` is where the reference was written, for diagnostics.

@@ -13,16 +13,16 @@ constexpr std::string_view kIndexedTypes[] = {"btree", "cdb", "dbm", "hash", "lm
 // Table types Postfix has that Postern cannot compile into an image (they
 // query live services, or have no static content).
 constexpr std::string_view kOtherPostfixTypes[] = {
-    "environ", "fail",  "internal", "memcache",  "mongodb", "nis",      "nisplus",
-    "pipemap", "proxy", "randmap",  "socketmap", "tcp",     "unionmap", "unix",
+    "environ", "internal", "memcache",  "mongodb", "nis",      "nisplus", "pipemap",
+    "proxy",   "randmap",  "socketmap", "tcp",     "unionmap", "unix",
 };
 
 }  // namespace
 
 const std::vector<std::string_view>& SupportedTableTypes() {
-  static const std::vector<std::string_view> types = {"btree", "cdb",    "cidr",   "dbm",     "hash",  "inline",
-                                                      "ldap",  "lmdb",   "mysql",  "pcre",    "pgsql", "regexp",
-                                                      "sdbm",  "sqlite", "static", "texthash"};
+  static const std::vector<std::string_view> types = {"btree",  "cdb",  "cidr",   "dbm",    "fail",    "hash",
+                                                      "inline", "ldap", "lmdb",   "mysql",  "pcre",    "pgsql",
+                                                      "regexp", "sdbm", "sqlite", "static", "texthash"};
   return types;
 }
 
@@ -62,6 +62,8 @@ std::optional<TableReference> ParseTableReference(std::string_view text, bool al
     ref.format = TableFormat::kRegexp;
   } else if (ref.type == "pcre") {
     ref.format = TableFormat::kPcre;
+  } else if (ref.type == "fail") {
+    ref.format = TableFormat::kFail;
   } else if (ref.type == "unix" && ref.name == "passwd.byname") {
     ref.format = TableFormat::kPasswd;
   }

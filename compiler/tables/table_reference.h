@@ -20,6 +20,7 @@ enum class TableFormat {
   kPasswd,     // unix:passwd.byname, the system's users, read live
   kDatabase,   // sqlite/pgsql/mysql: a definition file; the data is read when compiling
   kDirectory,  // ldap: likewise, from an LDAP directory
+  kFail,       // fail:name, every lookup a temporary error (Postfix 3.0, for tests)
   kUnsupported,
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "mail/ip_address.h"
+#include "mail/lookup_failure.h"
 #include "runtime/daemon/peer_names.h"
 #include "runtime/milter/milter_header_checks.h"
 #include "runtime/milter/queued_message_editor.h"
@@ -394,7 +395,10 @@ asio::awaitable<void> Connection::AskMilters() {
   auto lookup = [&tables](std::string_view line) -> Result<std::optional<std::string>> {
     for (const resolve::TableList::Entry& t : tables.tables) {
       if (t.table == nullptr) return Status::Temporary(t.reference + " is not in the image");
-      if (std::optional<std::string> value = t.table->Lookup(line)) return value;
+      mail::LookupFailureScope lookups;
+      std::optional<std::string> value = t.table->Lookup(line);
+      if (lookups.failed()) return Status::Temporary(lookups.reason());
+      if (value) return value;
     }
     return std::optional<std::string>();
   };

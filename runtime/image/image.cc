@@ -11,12 +11,13 @@
 #include "mail/database_table.h"
 #include "mail/master_service_support.h"
 #include "mail/passwd_table.h"
+#include "mail/servers/live_table.h"
 #include "util/sha256.h"
 
 namespace postern::image {
 namespace fs = std::filesystem;
 
-Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
+Result<std::shared_ptr<const Image>> Image::Load(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   fs::path directory(path);
   if (!fs::exists(directory / mail::kImageHeaderFile, ec) && fs::exists(directory / "current", ec)) {
@@ -50,7 +51,7 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
                              ")");
   }
   for (const mail::ImageSection& section : image->header_.sections) {
-    Status s = image->LoadSection(section, image->path_);
+    Status s = image->LoadSection(section, image->path_, options);
     if (!s.ok()) return Status::Permanent(resolved.string() + ": " + s.message());
   }
   if (!image->parameters_) return Status::Permanent(resolved.string() + ": image has no parameters section");
@@ -68,7 +69,29 @@ Result<std::shared_ptr<const Image>> Image::Load(const std::string& path) {
   return std::shared_ptr<const Image>(std::move(image));
 }
 
-Status Image::LoadSection(const mail::ImageSection& section, const std::string& directory) {
+std::shared_ptr<const mail::LookupTable> Image::LiveTable(const mail::ImageSection& section, std::string_view bytes,
+                                                          const LoadOptions& options, Status* status) const {
+  auto spec = servers::DecodeLiveTable(bytes);
+  if (!spec.ok()) {
+    *status = Status::Permanent(section.path + ": " + spec.status().message());
+    return nullptr;
+  }
+  if (options.offline) return std::make_shared<mail::FailTable>(section.reference, "a live table, not asked offline");
+  std::string& path = spec.value().definition_path;
+  if (!options.installed_directory.empty() && path.starts_with(options.installed_directory + "/")) {
+    std::string local = options.config_directory + path.substr(options.installed_directory.size());
+    if (access(local.c_str(), F_OK) == 0) path = local;
+  }
+  Status secret = servers::ReadLiveTableSecret(&spec.value());
+  if (!secret.ok()) {
+    *status = Status::Permanent("table " + section.reference + ": " + secret.message());
+    return nullptr;
+  }
+  mail::CaseFold fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
+  return servers::MakeLiveTable(section.reference, std::move(spec).value(), fold);
+}
+
+Status Image::LoadSection(const mail::ImageSection& section, const std::string& directory, const LoadOptions& options) {
   using mail::SectionKind;
   std::shared_ptr<const ImageFile> file;
   std::string_view bytes;
@@ -137,6 +160,13 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       return add_table(std::make_shared<mail::StaticTable>(std::string(bytes)));
     case SectionKind::kPasswdTable:
       return add_table(std::make_shared<mail::PasswdTable>());
+    case SectionKind::kFailTable:
+      return add_table(std::make_shared<mail::FailTable>(section.reference));
+    case SectionKind::kLiveTable: {
+      Status status;
+      auto table = LiveTable(section, bytes, options, &status);
+      return table ? add_table(std::move(table)) : status;
+    }
     case SectionKind::kSettings: {
       auto settings = mail::DecodeSettings(bytes);
       if (!settings.ok()) return Status::Permanent(section.path + ": " + settings.status().message());

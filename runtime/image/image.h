@@ -26,11 +26,22 @@
 
 namespace postern::image {
 
+struct LoadOptions {
+  // Live tables (mail/servers/live_table.h) are not asked: every lookup in
+  // one fails, saying so (`--offline`).
+  bool offline = false;
+  // The definition files of live tables (for their secrets) under
+  // `installed_directory` are read under `config_directory` instead: an
+  // image a tool compiled from a checkout.
+  std::string installed_directory;
+  std::string config_directory;
+};
+
 class Image {
  public:
   // `path` is an image directory, or an images directory whose `current`
   // symlink names one.
-  static Result<std::shared_ptr<const Image>> Load(const std::string& path);
+  static Result<std::shared_ptr<const Image>> Load(const std::string& path, const LoadOptions& options = {});
 
   const std::string& id() const { return id_; }
   const std::string& path() const { return path_; }
@@ -73,7 +84,9 @@ class Image {
  private:
   Image() = default;
   Image(const Image&) = default;
-  Status LoadSection(const mail::ImageSection& section, const std::string& directory);
+  Status LoadSection(const mail::ImageSection& section, const std::string& directory, const LoadOptions& options);
+  std::shared_ptr<const mail::LookupTable> LiveTable(const mail::ImageSection& section, std::string_view bytes,
+                                                     const LoadOptions& options, Status* status) const;
 
   std::string id_;
   std::string path_;

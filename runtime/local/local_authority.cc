@@ -11,6 +11,7 @@
 
 #include "mail/address.h"
 #include "mail/image_format.h"
+#include "mail/lookup_failure.h"
 #include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
 #include "runtime/image/image_parameters.h"
@@ -203,6 +204,7 @@ Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const re
     return Status::Permanent("\"" + request.transport + "\" is not a local delivery service");
   }
   bool found = false;
+  mail::LookupFailureScope lookups;
   for (const resolve::Delivery& d : resolver.LocalDeliveries(request.recipient, request.transport)) {
     if (d.status == resolve::Delivery::Status::kDeliver && d.address == request.recipient &&
         d.transport == request.transport && d.detail == request.delivery) {
@@ -210,6 +212,8 @@ Result<AuthorizedDelivery> Authorize(const LocalHelperRequest& request, const re
       break;
     }
   }
+  // local(8) defers when its alias tables do not answer.
+  if (lookups.failed()) return Status::Temporary("alias database unavailable");
   if (!found) return Status::Permanent("the configuration gives this recipient no such local delivery");
 
   AuthorizedDelivery out;

@@ -2,6 +2,7 @@
 #include "runtime/resolve/address_lookup.h"
 
 #include "mail/address.h"
+#include "mail/lookup_failure.h"
 #include "util/strings.h"
 
 namespace postern::resolve {
@@ -16,7 +17,13 @@ LookupOutcome FindKey(const TableList& maps, std::string_view key, bool partial)
     }
     if (partial && !entry.table->AcceptsPartialKeys()) continue;
     if ((entry.shapes & shape) == 0) continue;
-    if (auto value = entry.table->Lookup(key)) {
+    mail::LookupFailureScope lookups;
+    std::optional<std::string> value = entry.table->Lookup(key);
+    if (lookups.failed()) {
+      out.error = lookups.reason();
+      return out;
+    }
+    if (value) {
       out.hit = AddressHit{std::move(*value), std::string(key), entry.reference, ""};
       return out;
     }

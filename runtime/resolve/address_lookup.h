@@ -21,7 +21,7 @@ namespace postern::resolve {
 
 struct LookupOutcome {
   std::optional<AddressHit> hit;
-  std::string error;  // non-empty: a table could not be consulted (defer)
+  std::string error;  // non-empty: a table could not be consulted, or failed to answer (defer)
 };
 
 // Looks `key` up in each table in order; the first hit wins. `partial`

@@ -29,11 +29,22 @@ struct Delivery {
 
 const char* DeliveryStatusName(Delivery::Status status);
 
+// `address` deferred with `code` and `text` (the enhanced status code and text).
+inline Delivery Deferred(std::string address, int code, std::string text) {
+  Delivery d;
+  d.status = Delivery::Status::kDefer;
+  d.address = std::move(address);
+  d.code = code;
+  d.text = std::move(text);
+  return d;
+}
+
 struct Resolution {
   std::string input;
   std::string sender;  // after sender rewriting (when a sender was given)
   std::vector<TraceStep> steps;
   std::vector<Delivery> results;
+  std::string lookup_failure;  // a table that did not answer: which, and why (the results are one deferral)
 };
 
 }  // namespace postern::resolve

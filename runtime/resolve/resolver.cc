@@ -7,6 +7,7 @@
 
 #include "mail/address.h"
 #include "mail/enhanced_status.h"
+#include "mail/lookup_failure.h"
 #include "runtime/resolve/address_lookup.h"
 #include "util/strings.h"
 
@@ -298,7 +299,11 @@ class Resolver::Run {
     }
     // Like trivial-rewrite, the wildcard entry is looked up once, not per
     // address (RoutingConfig::transport_wildcard).
-    if (c_.transport_wildcard) apply(*c_.transport_wildcard);
+    if (c_.transport_wildcard_per_address) {
+      try_key("*", false);
+    } else if (c_.transport_wildcard) {
+      apply(*c_.transport_wildcard);
+    }
   }
 
   // smtpd's check_rcpt_maps (smtpd_reject_unlisted_recipient): unknown
@@ -603,6 +608,19 @@ std::vector<Delivery> Resolver::LocalDeliveries(std::string_view address, std::s
 }
 
 Resolution Resolver::Resolve(std::string_view recipient, const ResolveOptions& options) const {
+  mail::LookupFailureScope lookups;
+  Resolution out = ResolveAddress(recipient, options);
+  if (lookups.failed()) {
+    // Nothing about the address is certain (trivial-rewrite's
+    // RESOLVE_FLAG_FAIL): all of it is tried again later.
+    out.lookup_failure = lookups.reason();
+    if (options.record_steps) out.steps.push_back({"lookup", "", "", lookups.reason()});
+    out.results = {Deferred(out.input, 451, "4.3.0 address resolver failure")};
+  }
+  return out;
+}
+
+Resolution Resolver::ResolveAddress(std::string_view recipient, const ResolveOptions& options) const {
   Resolution out;
   out.input = std::string(recipient);
   Run run(*this, options, &out);
@@ -634,9 +652,14 @@ std::optional<Delivery> Resolver::CheckListed(std::string_view address, bool sen
   out.input = std::string(address);
   ResolveOptions options;
   options.record_steps = false;
+  mail::LookupFailureScope lookups;
   Run run(*this, options, &out);
   std::string canonical = run.Canonicalize(address);
-  if (canonical.empty() || run.RecipientCheck(canonical, sender) || out.results.empty()) return std::nullopt;
+  bool listed = canonical.empty() || run.RecipientCheck(canonical, sender) || out.results.empty();
+  if (lookups.failed()) {  // smtpd's reject_dict_retry
+    return Deferred(out.input, 451, "4.3.0 <" + out.input + ">: Temporary lookup failure");
+  }
+  if (listed) return std::nullopt;
   return out.results.front();
 }
 

@@ -37,6 +37,8 @@ class Resolver {
   explicit Resolver(std::shared_ptr<const image::Image> image,
                     std::shared_ptr<const mail::LookupTable> users = nullptr);
 
+  // A table that fails to answer (mail/lookup_failure.h) makes the whole
+  // resolution one deferral, "451 4.3.0 address resolver failure".
   Resolution Resolve(std::string_view recipient, const ResolveOptions& options = {}) const;
   // Sender rewriting (sender_canonical_maps, canonical_maps).
   std::string RewriteSender(std::string_view sender, Resolution* trace) const;
@@ -49,7 +51,8 @@ class Resolver {
 
   // smtpd's reject_unlisted_recipient / reject_unlisted_sender: the reject
   // for an address unknown in its address class, or nullopt when it is known
-  // (or its class has no list of users).
+  // (or its class has no list of users); "451 4.3.0 <address>: Temporary
+  // lookup failure" when a table fails to answer.
   std::optional<Delivery> CheckListed(std::string_view address, bool sender) const;
 
   // permit_auth_destination: the recipient's domain is local, virtual or a
@@ -71,6 +74,7 @@ class Resolver {
 
  private:
   class Run;
+  Resolution ResolveAddress(std::string_view recipient, const ResolveOptions& options) const;
   std::string UndoLocalRouting(std::string address) const;
   // `address` as trivial-rewrite leaves it (qualified, local routing undone).
   std::string CanonicalAddress(std::string_view address) const;

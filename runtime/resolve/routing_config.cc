@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mail/lookup_failure.h"
 #include "mail/parameter_list.h"
 #include "mail/passwd_table.h"
 #include "runtime/image/image_parameters.h"
@@ -141,12 +142,17 @@ RoutingConfig RoutingConfig::FromImage(const image::Image& image, std::shared_pt
   c.virtual_mailbox_domains = r.Domains("virtual_mailbox_domains", false);
   c.relay_domains = r.Domains("relay_domains", HasWord(parent, "relay_domains"));
   c.transport_parent_style = HasWord(parent, "transport_maps");
-  for (const TableList::Entry& entry : c.transport_maps.tables) {
-    if (entry.table == nullptr) break;
-    if (auto value = entry.table->Lookup("*")) {
-      c.transport_wildcard = AddressHit{std::move(*value), "*", entry.reference, ""};
-      break;
+  {
+    mail::LookupFailureScope lookups;
+    for (const TableList::Entry& entry : c.transport_maps.tables) {
+      if (entry.table == nullptr) break;
+      if (auto value = entry.table->Lookup("*")) {
+        c.transport_wildcard = AddressHit{std::move(*value), "*", entry.reference, ""};
+        break;
+      }
     }
+    // A table that does not answer now is asked again for each address.
+    c.transport_wildcard_per_address = lookups.failed();
   }
 
   for (const char* name : {"inet_interfaces", "proxy_interfaces"}) {

@@ -68,6 +68,7 @@ struct RoutingConfig {
   bool transport_parent_style = false;
   // The transport_maps entry for "*", looked up once.
   std::optional<AddressHit> transport_wildcard;
+  bool transport_wildcard_per_address = false;  // a table failed to answer for "*" when this was built
 
   std::string local_transport, virtual_transport, relay_transport, default_transport, relayhost;
   std::string mailbox_transport, mailbox_command, home_mailbox, mail_spool_directory, luser_relay;

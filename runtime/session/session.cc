@@ -5,6 +5,7 @@
 
 #include "mail/address.h"
 #include "mail/ip_address.h"
+#include "mail/lookup_failure.h"
 #include "mail/mail_domain.h"
 #include "runtime/session/missing_headers.h"
 #include "runtime/smtp/xtext.h"
@@ -917,6 +918,7 @@ void Session::EndOfMessage() {
   facts_.event = NextEvent();
   PrepareFacts("END-OF-MESSAGE");
   vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
+  if (!d.lookup_failure.empty()) Log("warning: " + d.lookup_failure);
   network_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
   facts_.body_lines.clear();
   if (d.kind != vm::Decision::Kind::kAccept) {
@@ -939,15 +941,25 @@ void Session::EndOfMessage() {
     return;
   }
 
+  // The envelope sender as cleanup(8) rewrites it on arrival (canonical
+  // form, sender_canonical_maps, canonical_maps), with the resolver that
+  // `postern trace --sender` runs; the restrictions saw it as sent.
+  mail::LookupFailureScope lookups;
+  std::string rewritten_sender = context_->resolver->RewriteSender(sender_, nullptr);
+  if (lookups.failed()) {  // cleanup(8) does not accept the message, for now
+    Count(command, false);
+    Log("warning: " + queue_id_ + ": " + lookups.reason() + " -- message not accepted, try again later");
+    Reply("451 4.3.0 Error: queue file write error");
+    ResetTransaction();
+    return;
+  }
+
   MessageToCommit commit;
   queue::QueuedMessage& m = commit.message;
   commit.hold = actions_.hold;
   m.id = queue_id_;
   m.arrival_time = environment_.now ? environment_.now() : 0;
-  // The envelope sender as cleanup(8) rewrites it on arrival (canonical
-  // form, sender_canonical_maps, canonical_maps), with the resolver that
-  // `postern trace --sender` runs; the restrictions saw it as sent.
-  m.sender = context_->resolver->RewriteSender(sender_, nullptr);
+  m.sender = std::move(rewritten_sender);
   m.client_address = peer_.address;
   m.client_name = peer_.name;
   m.helo = facts_.helo;
@@ -1084,7 +1096,7 @@ void Session::Vrfy(const Command& c) {
   if (path.size() >= 2 && path.front() == '<' && path.back() == '>') path = path.substr(1, path.size() - 2);
   std::string address = mail::InternalForm(path);
   if (std::optional<resolve::Delivery> unlisted = context_->resolver->CheckListed(address, false)) {
-    return Reply(std::to_string(unlisted->code) + " " + unlisted->text);
+    return Reply(std::to_string(unlisted->code) + " " + unlisted->text);  // a table failure says 451 itself
   }
   Reply("252 2.0.0 " + path);
 }

@@ -39,6 +39,7 @@ void Session::Decide(const char* command, std::function<vm::Decision()> run,
 
 void Session::RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then) {
   vm::Decision d = run();
+  if (!d.lookup_failure.empty()) Log("warning: " + d.lookup_failure);
   if (network_.has_pending()) {
     // The decision is not final: the records first, then the stage again.
     pending_decision_ = PendingDecision{std::move(run), std::move(then), ""};

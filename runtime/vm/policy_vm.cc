@@ -9,6 +9,7 @@
 #include "mail/address.h"
 #include "mail/dns_list_filter.h"
 #include "mail/enhanced_status.h"
+#include "mail/lookup_failure.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
 #include "runtime/image/image_parameters.h"
@@ -91,12 +92,14 @@ std::string DomainOf(std::string_view address) {
 
 class PolicyVm::Execution {
  public:
-  Execution(const PolicyVm& vm, const SmtpFacts& facts, bool trace, Decision* decision)
+  Execution(const PolicyVm& vm, const SmtpFacts& facts, bool trace, const mail::LookupFailureScope& lookups,
+            Decision* decision)
       : vm_(vm),
         p_(*vm.program_),
         facts_(facts),
         client_address_(mail::IpAddress::Parse(facts.client_address)),
         trace_(trace),
+        lookups_(lookups),
         decision_(decision) {}
 
   void RunStage(uint32_t entry) {
@@ -112,6 +115,20 @@ class PolicyVm::Execution {
   }
 
  private:
+  // A table did not answer (fail:, a live table's server is down): the
+  // command is deferred, naming what the restriction was about. Access
+  // tables say so as Postfix's check_access does, other lookups as its
+  // reject_dict_retry (both measured against Postfix).
+  ListResult LookupFailed(const std::string& list_name, Context context, bool access_table = false) {
+    decision_->lookup_failure = lookups_.reason();
+    if (trace_) decision_->trace.push_back(list_name + ": " + lookups_.reason());
+    if (access_table) {
+      return ListResult::Reply("451 4.3.5 <" + Name(context) + ">: " + ClassName(context) +
+                               " rejected: Server configuration error");
+    }
+    return ListResult::Reply("451 4.3.0 <" + Name(context) + ">: Temporary lookup failure");
+  }
+
   void Trap(const std::string& why) {
     decision_->trace.push_back("trap: " + why);
     Finish("451 4.3.5 Server configuration error");
@@ -215,12 +232,15 @@ class PolicyVm::Execution {
       if (inst.op == Op::kReturn) return ListResult::Dunno();
       if (inst.op == Op::kTest) {
         bool jump_when = (inst.flags & 1) != 0;
-        if (Evaluate(inst.a) == jump_when) pc = inst.b - 1;  // forward, checked by the verifier
+        bool jump = Evaluate(inst.a) == jump_when;
+        if (lookups_.failed()) return LookupFailed(list_name, context);
+        if (jump) pc = inst.b - 1;  // forward, checked by the verifier
         continue;
       }
       bool warn = warn_next;
       warn_next = false;
       ListResult r = Step(inst, context, depth);
+      if (lookups_.failed() && r.kind != ListResult::Kind::kReply) return LookupFailed(list_name, context);
       if (inst.op == Op::kWarnIfReject) {
         warn_next = true;
         continue;
@@ -802,6 +822,7 @@ class PolicyVm::Execution {
         if (vm_.sasl_enabled_ && !facts_.sasl_username.empty()) value = Lookup(table, facts_.sasl_username, false);
         break;
     }
+    if (lookups_.failed()) return LookupFailed(mail::OpName(Op::kAccess), reply_context, /*access_table=*/true);
     if (!value) return ListResult::Dunno();
     ListResult r = Interpret(*value, reply_context, context, depth);
     // An OK for a source-routed recipient is too suspicious to honour.
@@ -898,6 +919,7 @@ class PolicyVm::Execution {
   const SmtpFacts& facts_;
   std::optional<mail::IpAddress> client_address_;  // parsed once
   bool trace_;
+  const mail::LookupFailureScope& lookups_;  // a table failed: the command is deferred
   Decision* decision_;
   std::string defer_if_permit_;
   std::string defer_if_reject_;
@@ -963,6 +985,7 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
 Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {
   Decision decision = Run(VmStage::kRcpt, facts, trace);
   if (decision.kind != Decision::Kind::kAccept || no_unknown_recipient_checks_) return decision;
+  mail::LookupFailureScope lookups;  // CheckListed answers a failure itself; this is for the reason
   std::optional<resolve::Delivery> unlisted;
   if (reject_unlisted_sender_ && facts.has_sender && !facts.sender.empty()) {
     unlisted = resolver_->CheckListed(facts.sender, /*sender=*/true);
@@ -974,12 +997,14 @@ Decision PolicyVm::CheckRecipient(const SmtpFacts& facts, bool trace) const {
     decision.kind = unlisted->code >= 500 ? Decision::Kind::kReject : Decision::Kind::kDefer;
     if (trace) decision.trace.push_back("smtpd_reject_unlisted_recipient: " + decision.reply);
   }
+  if (lookups.failed()) decision.lookup_failure = lookups.reason();
   return decision;
 }
 
 Decision PolicyVm::Run(VmStage stage, const SmtpFacts& facts, bool trace) const {
   Decision decision;
-  Execution(*this, facts, trace, &decision).RunStage(program_->entry[static_cast<size_t>(stage)]);
+  mail::LookupFailureScope lookups;
+  Execution(*this, facts, trace, lookups, &decision).RunStage(program_->entry[static_cast<size_t>(stage)]);
   return decision;
 }
 

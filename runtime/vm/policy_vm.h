@@ -45,6 +45,7 @@ struct Decision {
   std::vector<HeaderEdit> header_edits;  // header_checks IGNORE and REPLACE
   std::vector<std::string> warnings;     // warn_if_reject, WARN, INFO
   std::vector<std::string> trace;        // which list and instruction decided (when asked)
+  std::string lookup_failure;            // a table that did not answer (451 4.3.0): which, and why
 };
 
 class PolicyVm {

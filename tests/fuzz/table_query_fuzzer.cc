@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       mail::DatabaseLookupRules rules;
       if (!mail::AddTemplateNeeds(text, true, &rules).ok()) break;
       for (const char* key : {"joe@example.com", "joe", "@example.com", "joe@", "a@b.c.d.e.f.g.h.i.j", ""}) {
-        (void)mail::ExpandQuery(text, key, [](std::string_view v) { return tables::EscapeFilterValue(v); });
+        (void)mail::ExpandQuery(text, key, [](std::string_view v) { return servers::EscapeFilterValue(v); });
         (void)mail::DatabaseKeyFor(rules, key);
       }
       break;

@@ -8,7 +8,9 @@ For each server (an SQLite file, a private PostgreSQL cluster, a private
 MariaDB server, a private slapd: tests/integration/database_servers.py) the
 configuration is the same but for the table type and definitions. Postfix
 (tests/integration/postfix_instance.py) looks the tables up live as mail
-arrives over SMTP; Postern reads them when it compiles, and traces.
+arrives over SMTP; Postern reads them when it compiles, and traces; then
+again with `postern_live = yes` in every definition (which Postfix ignores),
+Postern asking the server as it traces.
 
 Needs root, Debian's postfix and its postfix-sqlite/-pgsql/-mysql/-ldap clients;
 exits 77 when it cannot run at all, and skips a server that cannot start.
@@ -130,7 +132,14 @@ def normalised(outcomes):
 
 def run(postern, source, kind, definitions):
     """Routes ADDRESSES through a private Postfix and postern trace with the
-    table definitions `definitions` (file name -> text) of type `kind`."""
+    table definitions `definitions` (file name -> text) of type `kind`, the
+    tables materialised and live."""
+    different = run_form(postern, source, kind, definitions, "materialised")
+    live = {name: text + "postern_live = yes\n" for name, text in definitions.items()}
+    return different + run_form(postern, source, kind, live, "live")
+
+
+def run_form(postern, source, kind, definitions, form):
     root = tempfile.mkdtemp(prefix=f"postern-dbroute-{kind}-")
     os.chmod(root, 0o755)
     example = os.path.join(root, "example")
@@ -147,8 +156,8 @@ def run(postern, source, kind, definitions):
     for address in ADDRESSES:
         if ours[address] != theirs[address]:
             different += 1
-            print(f"DIFFERENT {kind} {address}\n  postfix: {theirs[address]}\n  postern: {ours[address]}")
-    print(f"{kind}: {len(ADDRESSES)} addresses, {different} different")
+            print(f"DIFFERENT {kind} {form} {address}\n  postfix: {theirs[address]}\n  postern: {ours[address]}")
+    print(f"{kind} {form}: {len(ADDRESSES)} addresses, {different} different")
     if different == 0:
         shutil.rmtree(root, ignore_errors=True)
     else:

@@ -99,9 +99,12 @@ class Backend:
         self.execute = execute
 
 
-def compare(postern, backend, work):
-    """Every definition, every key: postmap and postern query agree."""
-    config = os.path.join(work, backend.kind)
+def compare(postern, backend, work, live=False):
+    """Every definition, every key: postmap and postern query agree, the
+    table materialised or (`live`, postern_live = yes, which Postfix
+    ignores) asked key by key."""
+    form = "live" if live else "materialised"
+    config = os.path.join(work, f"{backend.kind}-{form}")
     os.makedirs(config)
     open(os.path.join(config, "main.cf"), "w").write("compatibility_level = 3.6\n")
     env = dict(os.environ, MAIL_CONFIG=config)
@@ -112,7 +115,7 @@ def compare(postern, backend, work):
             if backend.kind == "pgsql":
                 settings = settings.replace('"%d"', "'%d'")  # "..." names a column in PostgreSQL: see below
             cf = os.path.join(config, name + ".cf")
-            open(cf, "w").write(backend.connection + settings)
+            open(cf, "w").write(backend.connection + settings + ("postern_live = yes\n" if live else ""))
             os.chmod(cf, 0o640)
             table = f"{backend.kind}:{cf}"
             runs[name] = (pool.submit(lookups, ["postmap", "-c", config, "-q", "-", table], KEYS, env),
@@ -122,10 +125,47 @@ def compare(postern, backend, work):
         theirs, ours = postfix_run.result(), postern_run.result()
         if theirs[:2] != ours[:2]:
             different += 1
-            print(f"DIFFERENT {backend.kind} {name}:\n  postfix (exit {theirs[0]}): {theirs[1]}\n"
+            print(f"DIFFERENT {backend.kind} {form} {name}:\n  postfix (exit {theirs[0]}): {theirs[1]}\n"
                   f"  postern (exit {ours[0]}): {ours[1]}\n  postern said: {ours[2].strip()[:800]}")
-    print(f"{backend.kind}: {len(DEFINITIONS)} tables x {len(KEYS)} keys, {different} tables different")
+    print(f"{backend.kind} {form}: {len(DEFINITIONS)} tables x {len(KEYS)} keys, {different} tables different")
     return different
+
+
+def check_live_failures(postern, backend, work, password):
+    """A live table whose server refuses the password or cannot be reached:
+    each lookup is an error (exit 2) that names the server, never the
+    password, where postmap says "query error"; and --offline asks nobody."""
+    failures = 0
+    config = os.path.join(work, backend.kind + "-live-bad")
+    os.makedirs(config)
+    open(os.path.join(config, "main.cf"), "w").write("compatibility_level = 3.6\n")
+    env = dict(os.environ, MAIL_CONFIG=config)
+    aliases = DEFINITIONS["aliases"] + "postern_live = yes\n"
+    cases = [("offline", backend.connection, ["not asked offline"], ["--offline"])]
+    if backend.kind != "sqlite":
+        wrong = backend.connection.replace(password, "wrong-" + password)
+        cases.append(("wrong password", wrong, ["password authentication failed", "Access denied"], []))
+        closed = "".join(line for line in backend.connection.splitlines(True) if not line.startswith("hosts"))
+        cases.append(("closed port", f"hosts = inet:127.0.0.1:1\n{closed}", ["127.0.0.1:1"], []))
+    for what, connection, words, flags in cases:
+        cf = os.path.join(config, what.replace(" ", "_") + ".cf")
+        open(cf, "w").write(connection + aliases)
+        table = f"{backend.kind}:{cf}"
+        ours = subprocess.run([postern, "query", "-c", config, *flags, "info@example.com", table],
+                              capture_output=True, text=True, timeout=120)
+        said = ours.stdout + ours.stderr
+        if ours.returncode != 2 or not any(w in said for w in words) or (password and password in said):
+            print(f"FAIL {backend.kind} live {what}: exit {ours.returncode}, expected 2 with one of {words}, "
+                  f"no secret:\n{said}")
+            failures += 1
+        if flags:
+            continue
+        theirs = subprocess.run(["postmap", "-c", config, "-q", "info@example.com", table], capture_output=True,
+                                text=True, env=env, timeout=120)
+        if theirs.returncode == 0 or "query error" not in theirs.stderr:
+            print(f"FAIL {backend.kind} live {what}: postmap did not fail as expected: {theirs.stderr.strip()}")
+            failures += 1
+    return failures
 
 
 def check_failures(postern, backend, work, password):
@@ -186,7 +226,9 @@ def main():
         os.chmod(database, 0o644)
         sqlite = Backend("sqlite", f"dbpath = {database}\n", None)
         failures += compare(postern, sqlite, work)
+        failures += compare(postern, sqlite, work, live=True)
         failures += check_failures(postern, sqlite, work, None)
+        failures += check_live_failures(postern, sqlite, work, None)
 
         for server_class, kind in ((PrivatePostgres, "pgsql"), (PrivateMariadb, "mysql")):
             if kind not in maps:
@@ -204,7 +246,9 @@ def main():
                     backend = Backend(kind, f"{host}user = postfix\npassword = {server.password}\ndbname = mail\n",
                                       server.execute)
                     failures += compare(postern, backend, work)
+                    failures += compare(postern, backend, work, live=True)
                     failures += check_failures(postern, backend, work, server.password)
+                    failures += check_live_failures(postern, backend, work, server.password)
             except Unavailable as e:
                 print(f"{kind}: skipped: {e}")
     finally:

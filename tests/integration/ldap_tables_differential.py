@@ -11,15 +11,19 @@ the query_filter forms (%s, %u with a domain filter, %u@%d, the bare
 through special_result_attribute with leaf and terminal attributes, a
 simple bind with bind_pw, and anonymous reads.
 
+Then the same live (`postern_live = yes`, which Postfix ignores), with a
+substring filter that only a live table can have.
+
 Then what goes wrong: a wrong bind_pw or a closed port is a compile error
-that names the server (never the password); a filter whose keys cannot be
-listed is refused.
+that names the server (never the password), and for a live table an error
+of each lookup; a filter whose keys cannot be listed is refused.
 
 Exits 77 (skipped) when postfix-ldap or slapd is missing.
 """
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -133,24 +137,30 @@ def connection(server, bind_pw=None, port=None):
     return text + f"bind_dn = {server.root_dn}\nbind_pw = {bind_pw or server.password}\n"
 
 
-def compare(postern, server, work):
-    config = os.path.join(work, "compare")
+# Keys that cannot be listed: only a live table can answer.
+LIVE_DEFINITIONS = {"substring": "query_filter = (mail=*%s*)\nresult_attribute = mail\n"}
+
+
+def compare(postern, server, work, live=False):
+    form = "live" if live else "materialised"
+    config = os.path.join(work, "compare-" + form)
     os.makedirs(config)
     open(os.path.join(config, "main.cf"), "w").write("compatibility_level = 3.6\n")
     env = dict(os.environ, MAIL_CONFIG=config)
     different = 0
-    for name, settings in DEFINITIONS.items():
+    definitions = dict(DEFINITIONS, **LIVE_DEFINITIONS) if live else DEFINITIONS
+    for name, settings in definitions.items():
         cf = os.path.join(config, name + ".cf")
-        open(cf, "w").write(connection(server) + settings)
+        open(cf, "w").write(connection(server) + settings + ("postern_live = yes\n" if live else ""))
         os.chmod(cf, 0o640)
         theirs = lookups(["postmap", "-c", config, "-q", "-", f"ldap:{cf}"], KEYS, env)
         ours = lookups([postern, "query", "-c", config, "-", f"ldap:{cf}"], KEYS)
         if theirs[:2] != ours[:2]:
             different += 1
-            print(f"DIFFERENT ldap {name}:\n  postfix (exit {theirs[0]}): {theirs[1]}\n  postfix said: "
+            print(f"DIFFERENT ldap {form} {name}:\n  postfix (exit {theirs[0]}): {theirs[1]}\n  postfix said: "
                   f"{theirs[2].strip()[:400]}\n  postern (exit {ours[0]}): {ours[1]}\n  postern said: "
                   f"{ours[2].strip()[:800]}")
-    print(f"ldap: {len(DEFINITIONS)} tables x {len(KEYS)} keys, {different} tables different")
+    print(f"ldap {form}: {len(definitions)} tables x {len(KEYS)} keys, {different} tables different")
     return different
 
 
@@ -167,6 +177,16 @@ def check_failures(postern, server, work):
     ]
     for what, definition, words in cases:
         failures += expect_refused(postern, config, "ldap", what, definition, words, server.password)
+    # Live, each lookup fails instead (exit 2), saying why.
+    for what, definition, words in cases[:2]:
+        cf = os.path.join(config, "live.cf")
+        open(cf, "w").write(definition + "postern_live = yes\n")
+        r = subprocess.run([postern, "query", "-c", config, "joe@example.com", f"ldap:{cf}"], capture_output=True,
+                           text=True, timeout=120)
+        said = r.stdout + r.stderr
+        if r.returncode != 2 or not any(w in said for w in words) or server.password in said:
+            print(f"FAIL ldap live {what}: exit {r.returncode}, expected 2 with one of {words}, no secret:\n{said}")
+            failures += 1
     return failures
 
 
@@ -185,6 +205,7 @@ def main():
         try:
             with PrivateSlapd(LDIF) as server:
                 failures += compare(postern, server, work)
+                failures += compare(postern, server, work, live=True)
                 failures += check_failures(postern, server, work)
         except Unavailable as e:
             print(f"skipped: {e}")

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mail/lookup_failure.h"
 #include "mail/settings_format.h"
 
 namespace postern::mail {
@@ -14,6 +15,42 @@ TEST(ExactTableTest, FoldsCaseAndKeepsTheFirstValue) {
   EXPECT_FALSE(table.Insert("key1", "v2"));
   EXPECT_EQ(table.Lookup("KEY1"), "v1");
   EXPECT_EQ(table.Lookup("key2"), std::nullopt);
+}
+
+TEST(LookupFailureTest, AFailedLookupIsNotFoundAndTaintsItsScope) {
+  FailTable table("fail:down");
+  LookupFailureScope scope;
+  EXPECT_FALSE(LookupFailureScope::CurrentFailed());
+  EXPECT_EQ(table.Lookup("a@example.com"), std::nullopt);
+  EXPECT_TRUE(scope.failed());
+  EXPECT_TRUE(LookupFailureScope::CurrentFailed());
+  EXPECT_EQ(scope.reason(), "fail:down lookup error for \"a@example.com\"");
+  table.Lookup("b@example.com");  // the first failure is the one reported
+  EXPECT_EQ(scope.reason(), "fail:down lookup error for \"a@example.com\"");
+}
+
+TEST(LookupFailureTest, AnInnerFailureIsAFailureOfTheScopesAroundIt) {
+  FailTable table("fail:down");
+  LookupFailureScope outer;
+  {
+    LookupFailureScope clean;
+    ExactTable().Lookup("x");
+    EXPECT_FALSE(clean.failed());
+  }
+  EXPECT_FALSE(outer.failed());
+  {
+    LookupFailureScope inner;
+    table.Lookup("y");
+    EXPECT_TRUE(inner.failed());
+  }
+  EXPECT_TRUE(outer.failed());
+  EXPECT_EQ(outer.reason(), "fail:down lookup error for \"y\"");
+}
+
+TEST(LookupFailureTest, OutsideEveryScopeTheFailureIsAWarningAndNotFound) {
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(FailTable("fail:down").Lookup("z"), std::nullopt);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("fail:down lookup error for \"z\""), std::string::npos);
 }
 
 TEST(RegexpTest, CaseInsensitiveByDefaultWithCaptures) {

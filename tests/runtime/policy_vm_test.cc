@@ -106,6 +106,17 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
   EXPECT_EQ(compared, 3000);
 }
 
+// A transaction from client.example[192.0.2.10] with `sender`.
+SmtpFacts ClientFacts(const std::string& sender) {
+  SmtpFacts facts;
+  facts.client_address = "192.0.2.10";
+  facts.client_name = "client.example";
+  facts.helo = "client.example";
+  facts.sender = sender;
+  facts.has_sender = true;
+  return facts;
+}
+
 // smtpd_sender_login_maps: which login owns which sender, as Postfix's
 // smtpd decides (differential.sasl compares the replies with Postfix's).
 TEST(SenderLoginTest, OwnersLoggedInOrNot) {
@@ -126,12 +137,7 @@ TEST(SenderLoginTest, OwnersLoggedInOrNot) {
     config.Write("logins", "fred@example.com fred\nshared@example.com jean, FRED\n@team.example jean\n");
     std::shared_ptr<const image::Image> image = config.Compile();
     PolicyVm vm(image, std::make_shared<const resolve::Resolver>(image));
-    SmtpFacts facts;
-    facts.client_address = "192.0.2.10";
-    facts.client_name = "client.example";
-    facts.helo = "client.example";
-    facts.sender = sender;
-    facts.has_sender = true;
+    SmtpFacts facts = ClientFacts(sender);
     facts.recipient = "someone@elsewhere.example";
     facts.sasl_username = login;
     Decision d = vm.Run(VmStage::kRcpt, facts);
@@ -153,6 +159,29 @@ TEST(SenderLoginTest, OwnersLoggedInOrNot) {
   EXPECT_EQ(decide("reject_authenticated_sender_login_mismatch", "yes", "", "fred@example.com"), "accept");
   EXPECT_EQ(decide("reject_unauthenticated_sender_login_mismatch", "yes", "jean", "fred@example.com"), "accept");
   EXPECT_EQ(decide(mismatch, "no", "", "fred@example.com"), "accept");  // without SASL, Postfix ignores it
+}
+
+// A table that fails to answer stops the restriction list with Postfix's
+// reply, naming what the failing restriction was about; what decides before
+// it still decides.
+TEST(LookupFailureTest, ARestrictionOnAFailingTableDefersTheCommand) {
+  testing::TestConfig config;
+  config.Write("main.cf",
+               "compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\n"
+               "mydestination = $mydomain\nlocal_recipient_maps =\n"
+               "smtpd_recipient_restrictions = check_sender_access inline:{trusted@outside.example=OK},\n"
+               "  check_client_access fail:clients, reject\n"
+               "smtpd_relay_restrictions = permit\n");
+  std::shared_ptr<const image::Image> image = config.Compile();
+  PolicyVm vm(image, std::make_shared<const resolve::Resolver>(image));
+  SmtpFacts facts = ClientFacts("trusted@outside.example");
+  facts.recipient = "someone@example.com";
+  EXPECT_EQ(vm.CheckRecipient(facts).kind, Decision::Kind::kAccept);
+  facts.sender = "other@outside.example";
+  Decision d = vm.CheckRecipient(facts, /*trace=*/true);
+  EXPECT_EQ(d.kind, Decision::Kind::kDefer);
+  EXPECT_EQ(d.reply, "451 4.3.5 <client.example[192.0.2.10]>: Client host rejected: Server configuration error");
+  EXPECT_EQ(d.lookup_failure, "fail:clients lookup error for \"client.example\"");
 }
 
 INSTANTIATE_TEST_SUITE_P(Configurations, GeneratedTransactions,

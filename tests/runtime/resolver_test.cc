@@ -214,6 +214,37 @@ TEST_F(ResolverTest, ForwardedMailThatComesBackIsALoop) {
   EXPECT_NE(results[0].find("5.4.6 mail forwarding loop"), std::string::npos) << results[0];
 }
 
+// A table that fails to answer (fail:, a database server that is down)
+// defers the whole address, never "not found" (mail/lookup_failure.h).
+TEST_F(ResolverTest, ATableThatFailsDefersTheAddress) {
+  Config("virtual_alias_maps = fail:virtual_db\nrelayhost = relay.example\n");
+  Table("aliases", "");
+  EXPECT_EQ(Results("x@elsewhere.org"), Strings{"x@elsewhere.org defer 451 4.3.0 address resolver failure"});
+  Resolution r = Resolve("x@elsewhere.org");
+  EXPECT_EQ(r.lookup_failure, "fail:virtual_db lookup error for \"x@elsewhere.org\"");
+  ASSERT_FALSE(r.steps.empty());
+  EXPECT_EQ(r.steps.back().stage, "lookup");
+}
+
+TEST_F(ResolverTest, ATransportWildcardThatFailsIsAskedForEachAddress) {
+  // The whole address is the first key: a hit before the failing table decides.
+  Config("transport_maps = inline:{x@example.org=smtp:[mx.example.org]}, fail:transport_db\n");
+  Table("aliases", "");
+  EXPECT_EQ(Results("x@example.org"), Strings{"x@example.org smtp:[mx.example.org]"});
+  EXPECT_EQ(Results("x@elsewhere.org"), Strings{"x@elsewhere.org defer 451 4.3.0 address resolver failure"});
+}
+
+TEST_F(ResolverTest, AnUnlistedCheckThatFailsSaysTemporaryLookupFailure) {
+  Config("relay_domains = relay.example\nrelay_recipient_maps = fail:relay_recipients\n");
+  Table("aliases", "");
+  Resolver resolver(config_.Compile());
+  std::optional<Delivery> d = resolver.CheckListed("someone@relay.example", false);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->status, Delivery::Status::kDefer);
+  EXPECT_EQ(std::to_string(d->code) + " " + d->text, "451 4.3.0 <someone@relay.example>: Temporary lookup failure");
+  EXPECT_EQ(resolver.CheckListed("someone@elsewhere.example", false), std::nullopt);  // not a relay domain
+}
+
 TEST_F(ResolverTest, TraceNamesEachStep) {
   Config("virtual_alias_maps = hash:/etc/postfix/virtual\n");
   Table("aliases", "");

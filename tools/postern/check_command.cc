@@ -48,7 +48,7 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
   if (!temporary.ok()) return;
   CompileOutcome outcome = BuildAndPublish(model, temporary.path(), 0, diagnostics);
   if (!outcome.published) return;
-  auto image = image::Image::Load(outcome.published->path);
+  auto image = image::Image::Load(outcome.published->path, ToolLoadOptions(model.config_directory));
   if (!image.ok()) {
     diagnostics->FileError("PE0405", model.config_directory,
                            "the compiled image does not load: " + image.status().message());

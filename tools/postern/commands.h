@@ -34,6 +34,7 @@ struct QueryOptions {
   bool aliases = false;  // aliases(5) source format, as postalias -q
   std::string key;       // "-" reads keys from standard input
   std::vector<std::string> tables;
+  bool offline = false;  // refuse to ask live tables' servers
 };
 int RunQuery(const QueryOptions& options);
 
@@ -60,6 +61,7 @@ struct TraceOptions {
   bool no_smtpd_checks = false;
   std::string service;  // whose smtpd recipient checks apply; empty: the default
   std::vector<std::string> addresses;
+  bool offline = false;  // live tables are not asked: lookups in them fail
 };
 int RunTrace(const TraceOptions& options);
 
@@ -76,6 +78,7 @@ struct TestOptions {
   std::string format = "text";     // text or junit
   bool print = false;              // print every reply as JSON instead
   std::string service;             // the smtpd service cases connect to, unless they say; empty: the default
+  bool offline = false;            // live tables are not asked: lookups in them fail
 };
 int RunTest(const TestOptions& options);
 

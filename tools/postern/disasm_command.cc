@@ -14,7 +14,7 @@ int RunDisasm(const DisasmOptions& options) {
   std::optional<std::string> image_path =
       ImageToUse("disasm", options.image, options.config_directory, &temporary, &exit_code);
   if (!image_path) return exit_code;
-  auto image = image::Image::Load(*image_path);
+  auto image = image::Image::Load(*image_path, ToolLoadOptions(options.image.empty() ? options.config_directory : ""));
   if (!image.ok()) {
     std::cerr << "postern disasm: " << image.status().message() << "\n";
     return 2;

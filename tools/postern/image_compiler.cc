@@ -20,6 +20,16 @@ check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* d
   return check::LoadConfiguration(load, diagnostics);
 }
 
+image::LoadOptions ToolLoadOptions(const std::string& config_directory, bool offline) {
+  image::LoadOptions options;
+  options.offline = offline;
+  if (!config_directory.empty()) {
+    options.installed_directory = "/etc/postfix";
+    options.config_directory = config_directory;
+  }
+  return options;
+}
+
 CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
                                DiagnosticSink* diagnostics, bool verify_relay) {
   CompileOutcome outcome;
@@ -37,7 +47,7 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
       outcome.error = trial.ok() ? trial_published.status().message() : "cannot create a temporary directory";
       return outcome;
     }
-    auto loaded = image::Image::Load(trial_published->path);
+    auto loaded = image::Image::Load(trial_published->path, ToolLoadOptions(model.config_directory));
     if (!loaded.ok()) {
       outcome.error = "the compiled image does not load: " + loaded.status().message();
       return outcome;

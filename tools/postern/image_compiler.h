@@ -37,6 +37,12 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
 // such an image; check and compile report it first.
 void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image, DiagnosticSink* diagnostics);
 
+// How a command loads an image compiled from `config_directory` (empty:
+// an image given as such): live tables' definition files, named as
+// installed (/etc/postfix/...), read from there; with `offline`, live
+// tables are not asked (every lookup in one fails, saying so).
+image::LoadOptions ToolLoadOptions(const std::string& config_directory, bool offline = false);
+
 // A temporary images directory, removed with everything in it on
 // destruction (loaded images stay usable: their files are mapped).
 class TemporaryImages {

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   auto* query_cmd = app.add_subcommand("query", "look a key up in tables, like postmap -q");
   query_cmd->add_option("-c,--config", query.config_directory, "configuration directory");
   query_cmd->add_flag("-a,--aliases", query.aliases, "read the tables in aliases(5) format, like postalias -q");
+  query_cmd->add_flag("--offline", query.offline,
+                      "do not ask the servers of live SQL and LDAP tables: a lookup in one is an error");
   query_cmd->add_option("key", query.key, "the key, or - to read keys from standard input")->required();
   query_cmd->add_option("tables", query.tables, "type:name tables, searched in order")->required();
 
@@ -89,6 +91,8 @@ int main(int argc, char** argv) {
                       "skip the RCPT TO check for unknown users (trace as if the mail was already queued)");
   trace_cmd->add_option("--service", trace.service,
                         "the master.cf smtpd service whose recipient checks apply (default: smtp, else the first)");
+  trace_cmd->add_flag("--offline", trace.offline,
+                      "do not ask the servers of live SQL and LDAP tables: a lookup in one fails (deferred)");
   trace_cmd->add_option("addresses", trace.addresses, "recipient addresses")->required();
 
   DisasmOptions disasm;
@@ -105,6 +109,8 @@ int main(int argc, char** argv) {
   test_cmd->add_flag("--print", test.print, "print every reply as JSON");
   test_cmd->add_option("--service", test.service,
                        "the master.cf smtpd service cases connect to, unless they say (default: smtp, else the first)");
+  test_cmd->add_flag("--offline", test.offline,
+                     "do not ask the servers of live SQL and LDAP tables: a lookup in one fails (451)");
   test_cmd->add_option("files", test.files, "test files (default: DIR/tests/*.test)");
 
   ControlOptions reload, status;

@@ -4,6 +4,7 @@
 
 #include "compiler/check/configuration.h"
 #include "compiler/tables/table_loader.h"
+#include "mail/lookup_failure.h"
 #include "tools/postern/commands.h"
 #include "util/strings.h"
 
@@ -37,21 +38,36 @@ int RunQuery(const QueryOptions& options) {
       return 2;
     }
     loaded.push_back(tables::LoadTable(*ref, load, SourceLocation{}, &diagnostics));
+    if (options.offline && loaded.back().live) {
+      loaded.back().table = std::make_shared<mail::FailTable>(text, "a live table, not asked offline");
+    }
   }
   for (const Diagnostic& d : diagnostics.diagnostics()) std::cerr << RenderDiagnostic(d);
   for (const auto& t : loaded) {
     if (!t.table) return 2;
   }
 
+  // A table that fails to answer (fail:, a server that is down) stops the
+  // query, as postmap's "query error"; the exit status is 2, not the 1 of
+  // a key that is not there.
+  bool failed = false;
   auto lookup = [&](std::string_view key) -> std::optional<std::string> {
     for (const auto& t : loaded) {
-      if (auto value = t.table->Lookup(key)) return value;
+      mail::LookupFailureScope lookups;
+      std::optional<std::string> value = t.table->Lookup(key);
+      if (lookups.failed()) {
+        std::cerr << "postern: error: " << lookups.reason() << "\n";
+        failed = true;
+        return std::nullopt;
+      }
+      if (value) return value;
     }
     return std::nullopt;
   };
 
   if (options.key != "-") {
     auto value = lookup(options.key);
+    if (failed) return 2;
     if (!value) return 1;
     std::cout << *value << "\n";
     return 0;
@@ -61,7 +77,9 @@ int RunQuery(const QueryOptions& options) {
   while (std::getline(std::cin, line)) {
     std::string_view key = Trim(line);
     if (key.empty()) continue;
-    if (auto value = lookup(key)) {
+    auto value = lookup(key);
+    if (failed) return 2;
+    if (value) {
       // postalias -q - prints "key:<TAB>value"; postmap -q - "key<TAB>value".
       std::cout << key << (options.aliases ? ":\t" : "\t") << *value << "\n";
       found_any = true;

@@ -242,7 +242,7 @@ int RunTest(const TestOptions& options) {
     std::cerr << "postern test: " << options.config_directory << " does not compile\n";
     return model.main_cf.file ? 1 : 2;
   }
-  auto image = image::Image::Load(outcome.published->path);
+  auto image = image::Image::Load(outcome.published->path, ToolLoadOptions(options.config_directory, options.offline));
   if (!image.ok()) {
     std::cerr << "postern test: " << image.status().message() << "\n";
     return 2;

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "mail/lookup_failure.h"
 #include "mail/passwd_table.h"
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
@@ -37,6 +38,7 @@ nlohmann::json ResolutionJson(const resolve::Resolution& r) {
   for (const Delivery& d : r.results) results.push_back(ResultJson(d));
   nlohmann::json j = {{"input", r.input}, {"steps", steps}, {"results", results}};
   if (!r.sender.empty()) j["sender"] = r.sender;
+  if (!r.lookup_failure.empty()) j["lookup_failure"] = r.lookup_failure;
   return j;
 }
 
@@ -68,7 +70,8 @@ int RunTrace(const TraceOptions& options) {
   std::optional<std::string> image_path =
       ImageToUse("trace", options.image, options.config_directory, &temporary, &exit_code);
   if (!image_path) return exit_code;
-  auto image = image::Image::Load(*image_path);
+  auto image = image::Image::Load(
+      *image_path, ToolLoadOptions(options.image.empty() ? options.config_directory : "", options.offline));
   if (!image.ok()) {
     std::cerr << "postern trace: " << image.status().message() << "\n";
     return 2;
@@ -105,7 +108,14 @@ int RunTrace(const TraceOptions& options) {
     resolve::Resolution r = resolver.Resolve(address, resolve_options);
     if (!options.sender.empty()) {
       resolve::Resolution sender_trace;
+      mail::LookupFailureScope lookups;
       r.sender = resolver.RewriteSender(options.sender, &sender_trace);
+      if (lookups.failed()) {
+        // cleanup(8) does not accept the message: the client is told to try again.
+        sender_trace.steps.push_back({"lookup", "", "", lookups.reason()});
+        r.lookup_failure = lookups.reason();
+        r.results = {resolve::Deferred(r.input, 451, "4.3.0 Error: queue file write error")};
+      }
       r.steps.insert(r.steps.begin(), sender_trace.steps.begin(), sender_trace.steps.end());
       for (auto it = r.steps.begin(); it != r.steps.begin() + static_cast<long>(sender_trace.steps.size()); ++it) {
         it->stage = "sender " + it->stage;

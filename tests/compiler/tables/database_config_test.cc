@@ -72,8 +72,17 @@ TEST_F(DatabaseConfigTest, ReportsMissingAndInvalidSettings) {
   EXPECT_FALSE(Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%x'\n"));
   EXPECT_FALSE(Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%s'\nexpansion_limit = -1\n"));
   EXPECT_FALSE(Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%s'\ndomain = /etc/domains\n"));
-  EXPECT_FALSE(Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%s'\npostern_live = yes\n"));
+  EXPECT_FALSE(Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%s'\npostern_live = maybe\n"));
   for (const Diagnostic& d : sink_.diagnostics()) EXPECT_EQ(d.severity, Severity::kError) << Rendered();
+}
+
+TEST_F(DatabaseConfigTest, PosternLiveMakesTheTableLive) {
+  auto live = Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%s'\npostern_live = yes\n");
+  ASSERT_TRUE(live) << Rendered();
+  EXPECT_TRUE(live->live.has_value());
+  auto compiled = Read(DatabaseKind::kPgsql, "dbname = x\nquery = SELECT v FROM t WHERE k='%s'\npostern_live = no\n");
+  ASSERT_TRUE(compiled) << Rendered();
+  EXPECT_FALSE(compiled->live.has_value());
 }
 
 TEST_F(DatabaseConfigTest, ThePasswordNeverAppearsInADiagnostic) {

@@ -14,23 +14,28 @@
 #include <string>
 #include <vector>
 
-#include "compiler/tables/database_config.h"
+#include "mail/servers/server_settings.h"
 #include "util/status.h"
 
-namespace postern::tables {
+namespace postern::servers {
 
 using DatabaseRow = std::vector<std::optional<std::string>>;  // nullopt: SQL NULL
 
 using RowVisitor = std::function<void(const DatabaseRow&)>;
 
+// Calls `value` for each value of `row` a lookup returns, from column
+// `first` on: Postfix's sqlite client reads the first column of a row,
+// pgsql and mysql every column; NULL and empty values are skipped.
+void ForEachRowValue(DatabaseKind kind, const DatabaseRow& row, size_t first,
+                     const std::function<void(const std::string&)>& value);
+
 class DatabaseConnection {
  public:
   // Connects to the first host that answers (sqlite: opens dbpath read-only).
-  static Result<std::unique_ptr<DatabaseConnection>> Open(const DatabaseConfig& config);
+  static Result<std::unique_ptr<DatabaseConnection>> Open(const SqlServer& config);
   virtual ~DatabaseConnection() = default;
 
-  // Calls `row` for every row `sql` returns. An error is permanent: the
-  // compile stops (nothing half-read is published).
+  // Calls `row` for every row `sql` returns, or says why it cannot.
   virtual Status ForEachRow(const std::string& sql, const RowVisitor& row) = 0;
   // `value` made safe between single quotes, as Postfix's client quotes a
   // key for this database.
@@ -60,8 +65,8 @@ Connection ConnectToFirstHost(const std::vector<std::string>& hosts,
   return nullptr;
 }
 
-Result<std::unique_ptr<DatabaseConnection>> OpenSqlite(const DatabaseConfig& config);
-Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const DatabaseConfig& config);
-Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const DatabaseConfig& config);
+Result<std::unique_ptr<DatabaseConnection>> OpenSqlite(const SqlServer& config);
+Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const SqlServer& config);
+Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const SqlServer& config);
 
-}  // namespace postern::tables
+}  // namespace postern::servers

@@ -13,24 +13,32 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/tables/ldap_config.h"
+#include "mail/servers/server_settings.h"
 #include "util/status.h"
 
 typedef struct ldap LDAP;
 typedef struct ldapmsg LDAPMessage;
 
-namespace postern::tables {
+namespace postern::servers {
+
+// A value made safe inside a filter (RFC 4515: * ( ) \ and NUL as \XX), as
+// Postfix quotes the key.
+std::string EscapeFilterValue(std::string_view value);
+// A value made safe inside a DN (RFC 2253: , + " \ < > ; and a leading #
+// or space, a trailing space escaped with \), as Postfix quotes the key in
+// search_base.
+std::string EscapeDnValue(std::string_view value);
 
 class LdapDirectory {
  public:
-  static Result<std::unique_ptr<LdapDirectory>> Connect(const LdapConfig& config);
+  static Result<std::unique_ptr<LdapDirectory>> Connect(const LdapServer& config);
   ~LdapDirectory();
   LdapDirectory(const LdapDirectory&) = delete;
   LdapDirectory& operator=(const LdapDirectory&) = delete;
 
-  // For each entry `filter` finds under the search base: visit(attribute,
+  // For each entry `filter` finds under `base`: visit(attribute,
   // values) for each of `attributes` it has, then entry_done().
-  Status ForEachValue(const std::string& filter, const std::vector<std::string>& attributes,
+  Status ForEachValue(const std::string& base, const std::string& filter, const std::vector<std::string>& attributes,
                       const std::function<void(std::string_view, const std::vector<std::string>&)>& visit,
                       const std::function<void()>& entry_done);
 
@@ -40,7 +48,7 @@ class LdapDirectory {
   Result<std::vector<std::string>> Lookup(const std::string& base, const std::string& filter);
 
  private:
-  LdapDirectory(const LdapConfig& config, LDAP* ld);
+  LdapDirectory(const LdapServer& config, LDAP* ld);
   // An LDAP result code; `*result` is the search's result (to free) when it is LDAP_SUCCESS.
   int Search(const std::string& base, int scope, const std::string& filter, const std::vector<std::string>& attributes,
              LDAPMessage** result);
@@ -50,7 +58,7 @@ class LdapDirectory {
   // Where `attribute` is in attributes_ (terminal, leaf, ordinary, special); its size when nowhere.
   size_t IndexOf(std::string_view attribute) const;
 
-  const LdapConfig& config_;
+  const LdapServer& config_;
   LDAP* ld_;
   std::vector<std::string> attributes_;
   size_t terminal_count_ = 0;
@@ -58,4 +66,4 @@ class LdapDirectory {
   size_t ordinary_end_ = 0;  // terminal + leaf + ordinary
 };
 
-}  // namespace postern::tables
+}  // namespace postern::servers

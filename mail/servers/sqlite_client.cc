@@ -3,9 +3,9 @@
 // sqlite3_mprintf's %q quotes them, as Postfix quotes them.
 #include <sqlite3.h>
 
-#include "compiler/tables/database_client.h"
+#include "mail/servers/database_client.h"
 
-namespace postern::tables {
+namespace postern::servers {
 namespace {
 
 class SqliteConnection : public DatabaseConnection {
@@ -53,7 +53,7 @@ class SqliteConnection : public DatabaseConnection {
 
 }  // namespace
 
-Result<std::unique_ptr<DatabaseConnection>> OpenSqlite(const DatabaseConfig& config) {
+Result<std::unique_ptr<DatabaseConnection>> OpenSqlite(const SqlServer& config) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(config.dbpath.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   if (rc != SQLITE_OK) {
@@ -65,4 +65,4 @@ Result<std::unique_ptr<DatabaseConnection>> OpenSqlite(const DatabaseConfig& con
   return std::unique_ptr<DatabaseConnection>(new SqliteConnection(config.dbpath, db));
 }
 
-}  // namespace postern::tables
+}  // namespace postern::servers

@@ -5,10 +5,10 @@
 
 #include <memory>
 
-#include "compiler/tables/database_client.h"
+#include "mail/servers/database_client.h"
 #include "util/strings.h"
 
-namespace postern::tables {
+namespace postern::servers {
 namespace {
 
 struct ConnectionCloser {
@@ -32,7 +32,7 @@ std::string OneLine(std::string_view message) {
 
 std::string LastError(PGconn* connection) { return OneLine(PQerrorMessage(connection)); }
 
-Connection Connect(const DatabaseConfig& config, const std::string& host_text, std::string* error) {
+Connection Connect(const SqlServer& config, const std::string& host_text, std::string* error) {
   std::vector<const char*> keys;
   std::vector<const char*> values;
   std::string host;
@@ -119,7 +119,7 @@ class PgsqlConnection : public DatabaseConnection {
 
 }  // namespace
 
-Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const DatabaseConfig& config) {
+Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const SqlServer& config) {
   std::string errors;
   Connection connection = ConnectToFirstHost<Connection>(
       config.hosts, [&](const std::string& host, std::string* error) { return Connect(config, host, error); }, &errors);
@@ -127,4 +127,4 @@ Result<std::unique_ptr<DatabaseConnection>> OpenPgsql(const DatabaseConfig& conf
   return std::unique_ptr<DatabaseConnection>(new PgsqlConnection(std::move(connection)));
 }
 
-}  // namespace postern::tables
+}  // namespace postern::servers

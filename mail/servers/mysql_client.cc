@@ -7,9 +7,9 @@
 
 #include <memory>
 
-#include "compiler/tables/database_client.h"
+#include "mail/servers/database_client.h"
 
-namespace postern::tables {
+namespace postern::servers {
 namespace {
 
 struct ConnectionCloser {
@@ -19,7 +19,7 @@ using Connection = std::unique_ptr<MYSQL, ConnectionCloser>;
 
 const char* OrNull(const std::string& text) { return text.empty() ? nullptr : text.c_str(); }
 
-Connection Connect(const DatabaseConfig& config, const std::string& host_text, std::string* error) {
+Connection Connect(const SqlServer& config, const std::string& host_text, std::string* error) {
   auto host = ParseDatabaseHost(host_text);
   if (!host) {
     *error = "bad host \"" + host_text + "\"";
@@ -97,7 +97,7 @@ class MysqlConnection : public DatabaseConnection {
 
 }  // namespace
 
-Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const DatabaseConfig& config) {
+Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const SqlServer& config) {
   std::string errors;
   Connection connection = ConnectToFirstHost<Connection>(
       config.hosts, [&](const std::string& host, std::string* error) { return Connect(config, host, error); }, &errors);
@@ -105,4 +105,4 @@ Result<std::unique_ptr<DatabaseConnection>> OpenMysql(const DatabaseConfig& conf
   return std::unique_ptr<DatabaseConnection>(new MysqlConnection(std::move(connection)));
 }
 
-}  // namespace postern::tables
+}  // namespace postern::servers

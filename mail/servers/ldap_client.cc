@@ -1,12 +1,12 @@
 // ldap_client.cc: see ldap_client.h.
-#include "compiler/tables/ldap_client.h"
+#include "mail/servers/ldap_client.h"
 
 #include <ldap.h>
 #include <sys/time.h>
 
 #include "util/strings.h"
 
-namespace postern::tables {
+namespace postern::servers {
 namespace {
 
 std::string Join(const std::vector<std::string>& parts) { return postern::Join(parts, " "); }
@@ -27,7 +27,7 @@ using Message = std::unique_ptr<LDAPMessage, MessageFreer>;
 
 }  // namespace
 
-LdapDirectory::LdapDirectory(const LdapConfig& config, LDAP* ld) : config_(config), ld_(ld) {
+LdapDirectory::LdapDirectory(const LdapServer& config, LDAP* ld) : config_(config), ld_(ld) {
   // Postfix's order: terminal, leaf, ordinary, then special attributes.
   for (const auto* list : {&config.terminal_attributes, &config.leaf_attributes, &config.result_attributes}) {
     attributes_.insert(attributes_.end(), list->begin(), list->end());
@@ -40,7 +40,7 @@ LdapDirectory::LdapDirectory(const LdapConfig& config, LDAP* ld) : config_(confi
 
 LdapDirectory::~LdapDirectory() { ldap_unbind_ext_s(ld_, nullptr, nullptr); }
 
-Result<std::unique_ptr<LdapDirectory>> LdapDirectory::Connect(const LdapConfig& config) {
+Result<std::unique_ptr<LdapDirectory>> LdapDirectory::Connect(const LdapServer& config) {
   std::string servers = Join(config.urls);
   LDAP* ld = nullptr;
   int rc = ldap_initialize(&ld, servers.c_str());
@@ -103,12 +103,13 @@ Status LdapDirectory::SearchError(int rc, const std::string& base, const std::st
   return Status::Permanent("search of \"" + base + "\" for " + filter + ": " + ldap_err2string(rc));
 }
 
-Status LdapDirectory::ForEachValue(const std::string& filter, const std::vector<std::string>& attributes,
+Status LdapDirectory::ForEachValue(const std::string& base, const std::string& filter,
+                                   const std::vector<std::string>& attributes,
                                    const std::function<void(std::string_view, const std::vector<std::string>&)>& visit,
                                    const std::function<void()>& entry_done) {
   LDAPMessage* found = nullptr;
-  int rc = Search(config_.search_base.value, config_.scope, filter, attributes, &found);
-  if (rc != LDAP_SUCCESS) return SearchError(rc, config_.search_base.value, filter);
+  int rc = Search(base, config_.scope, filter, attributes, &found);
+  if (rc != LDAP_SUCCESS) return SearchError(rc, base, filter);
   Message result(found);
   for (LDAPMessage* entry = ldap_first_entry(ld_, result.get()); entry; entry = ldap_next_entry(ld_, entry)) {
     for (const std::string& attribute : attributes) {
@@ -233,4 +234,32 @@ Status LdapDirectory::FollowReference(const std::string& reference, int depth, s
   return Collect(result.get(), depth + 1, values);
 }
 
-}  // namespace postern::tables
+std::string EscapeFilterValue(std::string_view value) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : value) {
+    if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
+      auto byte = static_cast<unsigned char>(c);
+      out += '\\';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string EscapeDnValue(std::string_view value) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    bool special = c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' ||
+                   (i == 0 && (c == '#' || c == ' ')) || (i + 1 == value.size() && c == ' ');
+    if (special) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace postern::servers

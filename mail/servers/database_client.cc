@@ -1,12 +1,13 @@
 // database_client.cc: see database_client.h. The per-library code is in
 // sqlite_client.cc, pgsql_client.cc and mysql_client.cc.
-#include "compiler/tables/database_client.h"
+#include "mail/servers/database_client.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "util/strings.h"
 
-namespace postern::tables {
+namespace postern::servers {
 
 std::optional<DatabaseHost> ParseDatabaseHost(std::string_view text) {
   DatabaseHost host;
@@ -41,7 +42,15 @@ std::optional<DatabaseHost> ParseDatabaseHost(std::string_view text) {
   return host;
 }
 
-Result<std::unique_ptr<DatabaseConnection>> DatabaseConnection::Open(const DatabaseConfig& config) {
+void ForEachRowValue(DatabaseKind kind, const DatabaseRow& row, size_t first,
+                     const std::function<void(const std::string&)>& value) {
+  size_t last = kind == DatabaseKind::kSqlite ? std::min(row.size(), first + 1) : row.size();
+  for (size_t i = first; i < last; ++i) {
+    if (row[i] && !row[i]->empty()) value(*row[i]);
+  }
+}
+
+Result<std::unique_ptr<DatabaseConnection>> DatabaseConnection::Open(const SqlServer& config) {
   switch (config.kind) {
     case DatabaseKind::kPgsql:
       return OpenPgsql(config);
@@ -53,4 +62,4 @@ Result<std::unique_ptr<DatabaseConnection>> DatabaseConnection::Open(const Datab
   return OpenSqlite(config);
 }
 
-}  // namespace postern::tables
+}  // namespace postern::servers
