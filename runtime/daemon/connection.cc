@@ -98,6 +98,10 @@ void Connection::RequestShutdown() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->shutdown_requested_ = true;
     if (!self->session_) return;
+    if (self->deciding_) {
+      self->shutdown_deferred_ = true;
+      return;
+    }
     self->session_->ShutDown();
     if (self->reading_) self->socket_.cancel();  // to write the 421 now
   });
@@ -457,6 +461,21 @@ asio::awaitable<void> Connection::Converse(const session::Peer& peer) {
       case session::Session::Next::kAskNetwork:
         co_await AskNetwork();
         break;
+      case session::Session::Next::kDecide: {
+        // Live tables may wait for their servers: not on this thread, which
+        // serves other connections too.
+        deciding_ = true;
+        const session::Session& deciding = *session_;
+        vm::Decision decision =
+            co_await RunOn(*shared_->table_lookups, [&deciding] { return deciding.DecideOffLoop(); });
+        deciding_ = false;
+        session_->Decided(decision);
+        if (shutdown_deferred_) {
+          shutdown_deferred_ = false;
+          session_->ShutDown();
+        }
+        break;
+      }
       case session::Session::Next::kMilter:
         co_await AskMilters();
         break;

@@ -96,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timed_out_ = false;
   bool shutdown_requested_ = false;
   bool reading_ = false;
+  // The session is deciding on a lookup thread (Session::Next::kDecide):
+  // nothing else may touch it, so a shutdown waits (shutdown_deferred_).
+  bool deciding_ = false;
+  bool shutdown_deferred_ = false;
   boost::system::error_code read_error_;
   std::array<char, 4096> buffer_;
 };

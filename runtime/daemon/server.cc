@@ -579,6 +579,8 @@ int Server::Run() {
   shared_.writer = writer_.get();
   lookups_.emplace(4);
   shared_.lookups = &*lookups_;
+  table_lookups_.emplace(16);
+  shared_.table_lookups = &*table_lookups_;
   if (Status s = OpenControlSocket(); !s.ok()) return fail(s.message());
   unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -628,6 +630,7 @@ int Server::Run() {
   for (auto& w : workers_) w->stop();
   reloader_.stop();
   lookups_->join();
+  table_lookups_->join();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   log_.Write("stopped; " + std::to_string(shared_.stored.load()) + " messages stored");

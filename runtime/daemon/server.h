@@ -113,7 +113,10 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
   boost::asio::io_context reloader_;
   std::optional<boost::asio::thread_pool> lookups_;  // made after the last fork
-  std::unique_ptr<dns::AsyncResolver> dns_;          // for the policy's DNS restrictions; null: none could be made
+  // Decisions that ask live tables' servers: as many waiting at once as
+  // Postfix would have smtpd processes asking.
+  std::optional<boost::asio::thread_pool> table_lookups_;
+  std::unique_ptr<dns::AsyncResolver> dns_;  // for the policy's DNS restrictions; null: none could be made
   boost::asio::io_context main_;
   std::vector<std::thread> threads_;
   size_t next_worker_ = 0;

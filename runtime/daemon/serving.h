@@ -92,8 +92,9 @@ class ConnectionRegistry {
 
 struct DaemonShared {
   queue::QueueWriter* writer = nullptr;
-  boost::asio::thread_pool* lookups = nullptr;  // blocking name lookups (peer_names.h)
-  dns::AsyncResolver* dns = nullptr;            // the DNS records policy stages ask for
+  boost::asio::thread_pool* lookups = nullptr;        // blocking name lookups (peer_names.h)
+  boost::asio::thread_pool* table_lookups = nullptr;  // policy decisions that ask live tables' servers
+  dns::AsyncResolver* dns = nullptr;                  // the DNS records policy stages ask for
   QueueIdGenerator ids;
   ClientLimiter limiter;
   ConnectionRegistry registry;

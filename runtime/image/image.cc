@@ -165,6 +165,7 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
     case SectionKind::kLiveTable: {
       Status status;
       auto table = LiveTable(section, bytes, options, &status);
+      has_live_tables_ = has_live_tables_ || (table && !options.offline);
       return table ? add_table(std::move(table)) : status;
     }
     case SectionKind::kSettings: {

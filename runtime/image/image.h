@@ -57,6 +57,9 @@ class Image {
 
   // The table a list element names ("hash:/etc/postfix/virtual"), or null.
   const mail::LookupTable* Table(std::string_view reference) const;
+  // Whether a table asks a server at each lookup (a live SQL or LDAP table),
+  // which may then wait for it.
+  bool has_live_tables() const { return has_live_tables_; }
   // :include: file path -> its addresses (", "-separated); may be null.
   const mail::LookupTable* includes() const { return includes_.get(); }
   const std::vector<mail::ServiceEntry>& services() const { return services_; }
@@ -95,6 +98,7 @@ class Image {
   std::string service_;
   std::shared_ptr<const CdbTable> parameters_;
   mail::Settings settings_;
+  bool has_live_tables_ = false;
   bool has_settings_ = false;
   std::shared_ptr<const CdbTable> includes_;
   std::vector<mail::ServiceEntry> services_;

@@ -166,6 +166,8 @@ Session::Next Session::next() const {
       return Next::kAuthenticate;
     case Phase::kNetwork:
       return Next::kAskNetwork;
+    case Phase::kDecide:
+      return Next::kDecide;
     case Phase::kMilter:
       return Next::kMilter;
     case Phase::kClosed:
@@ -414,8 +416,8 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   // end of data, BDAT at its last chunk).
   bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData) ||
                        (c.verb == Verb::kAuth && phase_ == Phase::kSaslServer);
-  if (phase_ == Phase::kNetwork && pending_decision_) {
-    pending_decision_->counted = counted;  // once the policy has decided (NetworkAnswered)
+  if ((phase_ == Phase::kNetwork || phase_ == Phase::kDecide) && pending_decision_) {
+    pending_decision_->counted = counted;  // once the policy has decided (NetworkAnswered, Decided)
     return;
   }
   if (phase_ == Phase::kMilter && pending_milter_) {

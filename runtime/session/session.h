@@ -100,7 +100,7 @@ struct MessageToCommit {
 
 class Session {
  public:
-  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kAskNetwork, kMilter, kClose };
+  enum class Next { kRead, kCommit, kStartTls, kAuthenticate, kAskNetwork, kDecide, kMilter, kClose };
 
   Session(std::shared_ptr<const SessionContext> context, Peer peer, SessionEnvironment environment);
 
@@ -128,6 +128,12 @@ class Session {
   const std::vector<vm::DnsQuestion>& dns_questions() const { return network_.pending(); }
   const std::vector<vm::PolicyQuestion>& policy_questions() const { return network_.pending_policy(); }
   void NetworkAnswered(const NetworkReplies& replies);
+  // A policy stage that may wait for a table's server
+  // (SessionContext::decides_off_loop; REQUIRES: next() == kDecide): the
+  // connection runs Decide() off its event loop, with nothing else touching
+  // the session meanwhile, then Decided() with the answer on its own thread.
+  vm::Decision DecideOffLoop() const;
+  void Decided(const vm::Decision& decision);
   // smtpd_milters (SessionConfig::milters): the event the milters are to
   // be asked about (REQUIRES: next() == kMilter), and their answer. At the
   // end of a message the milters edit message_to_commit() in place.
@@ -178,7 +184,19 @@ class Session {
   // the client's answer to a 334 challenge.
   // kNetwork: waiting for the DNS records of a policy stage; kMilter: for
   // the milters' answer.
-  enum class Phase { kCommand, kData, kBdat, kCommit, kTls, kSaslServer, kSaslClient, kNetwork, kMilter, kClosed };
+  enum class Phase {
+    kCommand,
+    kData,
+    kBdat,
+    kCommit,
+    kTls,
+    kSaslServer,
+    kSaslClient,
+    kNetwork,
+    kDecide,
+    kMilter,
+    kClosed
+  };
   struct Recipient {
     std::string address;
     std::string original;
@@ -236,6 +254,12 @@ class Session {
   // the session does not have, the session waits for them (kNetwork) and
   // runs it again first.
   void Decide(const char* command, std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
+  // What follows a decision: the network questions it raised, or `then`.
+  void Conclude(const vm::Decision& d, std::function<vm::Decision()> run,
+                std::function<void(const vm::Decision&)> then);
+  // After a decision made apart (network answers, off the loop): the command
+  // it belonged to counted, reading goes on.
+  void Resume(const std::string& counted, size_t output_before);
   void RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then);
   void PrepareFacts(const char* command);
   std::string NextInstance();

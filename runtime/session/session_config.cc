@@ -191,6 +191,7 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
   }
   auto context = std::make_shared<SessionContext>();
   context->asks_network = dns == nullptr;
+  context->decides_off_loop = image->has_live_tables();
   if (dns == nullptr) dns = std::make_shared<vm::OptimisticNetwork>();
   context->image = image;
   context->resolver = std::make_shared<const resolve::Resolver>(image, std::move(users));

@@ -129,6 +129,9 @@ struct SessionContext {
   // The sessions fetch the DNS records and policy server answers their policy asks for
   // (Session::Next::kAskNetwork); else the policy's own oracle answers.
   bool asks_network = false;
+  // The policy may wait for a database or directory server (live tables):
+  // the connection evaluates it off its event loop (Session::Next::kDecide).
+  bool decides_off_loop = false;
 };
 
 // Builds the context of `image` (main.cf's view, or an smtpd service's:

@@ -1,6 +1,6 @@
-// session_network.cc: the policy stages that wait for the network: DNS
-// records and policy servers (Session::Decide, NetworkAnswered;
-// vm/network_answers.h).
+// session_network.cc: the policy stages that wait: for DNS records and
+// policy servers (Session::Decide, NetworkAnswered; vm/network_answers.h),
+// or for live tables' servers, off the connection's thread (Decided).
 #include <unistd.h>
 
 #include <atomic>
@@ -38,7 +38,18 @@ void Session::Decide(const char* command, std::function<vm::Decision()> run,
 }
 
 void Session::RunDecision(std::function<vm::Decision()> run, std::function<void(const vm::Decision&)> then) {
+  if (context_->decides_off_loop) {
+    // A table may wait for its server: the connection decides elsewhere.
+    pending_decision_ = PendingDecision{std::move(run), std::move(then), ""};
+    phase_ = Phase::kDecide;
+    return;
+  }
   vm::Decision d = run();
+  Conclude(d, std::move(run), std::move(then));
+}
+
+void Session::Conclude(const vm::Decision& d, std::function<vm::Decision()> run,
+                       std::function<void(const vm::Decision&)> then) {
   if (!d.lookup_failure.empty()) Log("warning: " + d.lookup_failure);
   if (network_.has_pending()) {
     // The decision is not final: the records first, then the stage again.
@@ -47,6 +58,18 @@ void Session::RunDecision(std::function<vm::Decision()> run, std::function<void(
     return;
   }
   then(d);
+}
+
+vm::Decision Session::DecideOffLoop() const { return pending_decision_->run(); }
+
+void Session::Decided(const vm::Decision& decision) {
+  if (phase_ != Phase::kDecide || !pending_decision_) return;
+  PendingDecision pending = std::move(*pending_decision_);
+  pending_decision_.reset();
+  phase_ = Phase::kCommand;
+  size_t output_before = output_.size();
+  Conclude(decision, pending.run, pending.then);
+  Resume(pending.counted, output_before);
 }
 
 void Session::NetworkAnswered(const NetworkReplies& replies) {
@@ -59,19 +82,21 @@ void Session::NetworkAnswered(const NetworkReplies& replies) {
   phase_ = Phase::kCommand;
   size_t output_before = output_.size();
   RunDecision(pending.run, pending.then);
-  if (phase_ == Phase::kNetwork) {  // the answers raised more questions
-    pending_decision_->counted = pending.counted;
+  Resume(pending.counted, output_before);
+}
+
+void Session::Resume(const std::string& counted, size_t output_before) {
+  if (phase_ == Phase::kNetwork || phase_ == Phase::kDecide) {  // more questions, or the stage again
+    pending_decision_->counted = counted;
     return;
   }
   if (phase_ == Phase::kMilter) {  // the milters next
-    pending_milter_->counted = pending.counted;
+    pending_milter_->counted = counted;
     return;
   }
   // The command is counted as HandleLine would have (DATA and BDAT that
   // go on count later).
-  if (!pending.counted.empty() && phase_ == Phase::kCommand) {
-    CountCommand(pending.counted, output_before);
-  }
+  if (!counted.empty() && phase_ == Phase::kCommand) CountCommand(counted, output_before);
   Process();
 }
 
