@@ -141,6 +141,7 @@ void QueueManager::Stop(std::chrono::seconds grace) {
   // Work handed to other threads finishes before the coroutines waiting
   // for it are destroyed with io_.
   local_pool_.join();
+  route_pool_.join();
   disk_.stop();  // file writes already started complete: each is one call
   if (disk_thread_.joinable()) disk_thread_.join();
   io_.stop();
@@ -264,8 +265,17 @@ asio::awaitable<void> QueueManager::Process(std::shared_ptr<Message> message) {
   QueuedMessage& q = message->q;
 
   // 1. Where each open recipient goes; expansions recorded before anything
-  //    is delivered.
-  RoutePlan plan = PlanRoutes(q, *context.resolver);
+  //    is delivered. Live tables may wait for their servers: then not on
+  //    the queue manager's thread, with the recipients taken there and back.
+  RoutePlan plan;
+  if (context.resolver->image().has_live_tables()) {
+    queue::QueuedMessage planned;
+    planned.recipients = std::move(q.recipients);
+    plan = co_await RunOn(route_pool_, [&] { return PlanRoutes(planned, *context.resolver); });
+    q.recipients = std::move(planned.recipients);
+  } else {
+    plan = PlanRoutes(q, *context.resolver);
+  }
   message->fresh.assign(q.recipients.size(), false);
   if (!plan.records.empty()) {
     Status written = co_await AppendRecords(*message, std::move(plan.records));

@@ -124,6 +124,7 @@ class QueueManager {
   boost::asio::io_context io_{1};
   boost::asio::io_context disk_{1};  // queue file writes, one at a time, in order
   boost::asio::thread_pool local_pool_;
+  boost::asio::thread_pool route_pool_{4};  // routing that asks live tables' servers
   AgentRunner agents_;
   std::thread io_thread_, disk_thread_;
   std::unique_ptr<boost::asio::steady_timer> scan_timer_;

@@ -417,7 +417,7 @@ void Session::HandleLine(const smtp::LineReader::Line& line) {
   bool counted_later = c.verb == Verb::kBdat || (c.verb == Verb::kData && phase_ == Phase::kData) ||
                        (c.verb == Verb::kAuth && phase_ == Phase::kSaslServer);
   if ((phase_ == Phase::kNetwork || phase_ == Phase::kDecide) && pending_decision_) {
-    pending_decision_->counted = counted;  // once the policy has decided (NetworkAnswered, Decided)
+    if (!counted_later) pending_decision_->counted = counted;  // once the policy has decided (NetworkAnswered, Decided)
     return;
   }
   if (phase_ == Phase::kMilter && pending_milter_) {
@@ -906,10 +906,10 @@ void Session::EndOfMessage() {
     ResetTransaction();
     return;
   }
-  std::vector<HeaderField> headers = ParseHeaders(content_->header_section());
+  message_headers_ = ParseHeaders(content_->header_section());
   facts_.headers.clear();
   facts_.header_lines.clear();
-  for (const HeaderField& h : headers) {
+  for (const HeaderField& h : message_headers_) {
     size_t colon = h.logical.find(':');
     facts_.headers.emplace_back(h.name, std::string(Trim(std::string_view(h.logical).substr(colon + 1))));
     facts_.header_lines.push_back(h.logical);
@@ -919,9 +919,28 @@ void Session::EndOfMessage() {
   facts_.recipient.clear();
   facts_.event = NextEvent();
   PrepareFacts("END-OF-MESSAGE");
-  vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
-  if (!d.lookup_failure.empty()) Log("warning: " + d.lookup_failure);
-  network_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
+  // The end-of-data stage, then the envelope sender as cleanup(8) rewrites
+  // it on arrival (canonical form, sender_canonical_maps, canonical_maps),
+  // with the resolver that `postern trace --sender` runs; the restrictions
+  // saw it as sent. Both may ask live tables: off the loop when they can.
+  RunDecision(
+      [this] {
+        vm::Decision d = context_->policy->Run(vm::VmStage::kEndOfData, facts_);
+        network_.ClearPending();  // at the end of data only the records fetched before count (PP0505)
+        if (d.kind == vm::Decision::Kind::kAccept) {
+          mail::LookupFailureScope lookups;
+          rewritten_sender_ = context_->resolver->RewriteSender(sender_, nullptr);
+          sender_lookup_failure_ = lookups.failed() ? lookups.reason() : "";
+        }
+        return d;
+      },
+      [this](const vm::Decision& d) { EndOfMessageDecided(d); });
+}
+
+void Session::EndOfMessageDecided(const vm::Decision& d) {
+  const char* command = used_bdat_ ? "bdat" : "data";
+  std::vector<HeaderField> headers = std::move(message_headers_);
+  message_headers_.clear();
   facts_.body_lines.clear();
   if (d.kind != vm::Decision::Kind::kAccept) {
     Count(command, false);
@@ -943,14 +962,9 @@ void Session::EndOfMessage() {
     return;
   }
 
-  // The envelope sender as cleanup(8) rewrites it on arrival (canonical
-  // form, sender_canonical_maps, canonical_maps), with the resolver that
-  // `postern trace --sender` runs; the restrictions saw it as sent.
-  mail::LookupFailureScope lookups;
-  std::string rewritten_sender = context_->resolver->RewriteSender(sender_, nullptr);
-  if (lookups.failed()) {  // cleanup(8) does not accept the message, for now
+  if (!sender_lookup_failure_.empty()) {  // cleanup(8) does not accept the message, for now
     Count(command, false);
-    Log("warning: " + queue_id_ + ": " + lookups.reason() + " -- message not accepted, try again later");
+    Log("warning: " + queue_id_ + ": " + sender_lookup_failure_ + " -- message not accepted, try again later");
     Reply("451 4.3.0 Error: queue file write error");
     ResetTransaction();
     return;
@@ -961,7 +975,7 @@ void Session::EndOfMessage() {
   commit.hold = actions_.hold;
   m.id = queue_id_;
   m.arrival_time = environment_.now ? environment_.now() : 0;
-  m.sender = std::move(rewritten_sender);
+  m.sender = std::move(rewritten_sender_);
   m.client_address = peer_.address;
   m.client_name = peer_.name;
   m.helo = facts_.helo;
@@ -1097,10 +1111,21 @@ void Session::Vrfy(const Command& c) {
   std::string path = c.argument;
   if (path.size() >= 2 && path.front() == '<' && path.back() == '>') path = path.substr(1, path.size() - 2);
   std::string address = mail::InternalForm(path);
-  if (std::optional<resolve::Delivery> unlisted = context_->resolver->CheckListed(address, false)) {
-    return Reply(std::to_string(unlisted->code) + " " + unlisted->text);  // a table failure says 451 itself
-  }
-  Reply("252 2.0.0 " + path);
+  // The unlisted-recipient check (a table failure answers 451 itself), off
+  // the loop when it may ask live tables.
+  RunDecision(
+      [this, address] {
+        vm::Decision d;
+        if (std::optional<resolve::Delivery> unlisted = context_->resolver->CheckListed(address, false)) {
+          d.kind = unlisted->code >= 500 ? vm::Decision::Kind::kReject : vm::Decision::Kind::kDefer;
+          d.code = unlisted->code;
+          d.reply = std::to_string(unlisted->code) + " " + unlisted->text;
+        }
+        return d;
+      },
+      [this, path](const vm::Decision& d) {
+        Reply(d.kind == vm::Decision::Kind::kAccept ? "252 2.0.0 " + path : d.reply);
+      });
 }
 
 void Session::StartTls(const Command& c) {

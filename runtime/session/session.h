@@ -231,6 +231,7 @@ class Session {
   void ConsumeData();
   void ConsumeBdat();
   void EndOfMessage();
+  void EndOfMessageDecided(const vm::Decision& d);
   void ResetTransaction();
   void ResetSession();
   void Close();
@@ -316,6 +317,11 @@ class Session {
     std::function<void(const vm::Decision&)> then;
     std::string counted;  // the command to count once decided ("" for the connect stage)
   };
+  // Between the end of data and its decision: the headers as received,
+  // the envelope sender rewritten, or why a table did not answer for it.
+  std::vector<HeaderField> message_headers_;
+  std::string rewritten_sender_;
+  std::string sender_lookup_failure_;
   std::optional<PendingDecision> pending_decision_;
   // smtpd_milter_maps' answer for the client's address, else smtpd_milters.
   std::vector<milter::MilterSettings> MiltersForClient();

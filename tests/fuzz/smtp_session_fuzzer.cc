@@ -148,6 +148,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         s.NetworkAnswered(replies);
         break;
       }
+      case session::Session::Next::kDecide:  // a decision off the loop, here on the same thread
+        s.Decided(s.DecideOffLoop());
+        break;
       case session::Session::Next::kMilter: {
         // The milters' answer, chosen by the input: go on, a reply, hold,
         // discard, shutdown.

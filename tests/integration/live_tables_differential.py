@@ -3,11 +3,12 @@
 with the same tables, over SMTP.
 
 A relay gateway keeps its relay recipients in PostgreSQL and a recipient
-access table in SQLite, both asked at each RCPT. posternd and Postfix get
-the same RCPTs while the database answers, and again after PostgreSQL is
-stopped: their replies must be the same, a lookup that fails being a
-temporary error (451 4.3.0), never an unknown user. posternd's log must name
-the table and never the password.
+access table and its transport table in SQLite, all asked live. posternd
+and Postfix get the same RCPTs while the database answers, and again after
+PostgreSQL is stopped: their replies must be the same, a lookup that fails
+being a temporary error (451 4.3.0), never an unknown user. A message
+posternd accepts is routed by its queue manager through the live transport
+table. posternd's log must name the table and never the password.
 
 Needs root, Debian's postfix with postfix-pgsql and postfix-sqlite, and
 PostgreSQL's server; exits 77 when it cannot run.
@@ -19,6 +20,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import time
 
 from database_servers import PrivatePostgres, Unavailable
 from postfix_instance import SKIP, PrivatePostfix, map_types
@@ -35,6 +37,7 @@ relay_domains = relay.example
 relay_recipient_maps = pgsql:/etc/postfix/relay_recipients.cf
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access sqlite:/etc/postfix/access.cf
+transport_maps = sqlite:/etc/postfix/transport.cf
 """
 
 RECIPIENTS = ["known@relay.example", "KNOWN@relay.example", "unknown@relay.example", "blocked@relay.example",
@@ -66,6 +69,20 @@ def compare(what, postfix_port, posternd_port):
     return different
 
 
+def routed(daemon):
+    """A message to a relay recipient goes where the live transport table says."""
+    with smtplib.SMTP("127.0.0.1", daemon.port, timeout=60) as s:
+        s.sendmail("sender@outside.example", ["known@relay.example"], "Subject: live\r\n\r\nrouted\r\n")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if "status=sent (live-routed)" in daemon.log_text():
+            print("  queued mail routed through the live transport table: discard:live-routed")
+            return 0
+        time.sleep(0.2)
+    print("FAIL: the message was not routed through the live transport table:\n" + daemon.log_text()[-2000:])
+    return 1
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--postern", required=True)
@@ -89,7 +106,9 @@ def main():
             access = os.path.join(root, "access.db")
             subprocess.run(["sqlite3", access], text=True, check=True,
                            input="CREATE TABLE access (address TEXT, action TEXT);"
-                                 "INSERT INTO access VALUES ('blocked@relay.example', 'REJECT');")
+                                 "INSERT INTO access VALUES ('blocked@relay.example', 'REJECT');"
+                                 "CREATE TABLE transport (domain TEXT, transport TEXT);"
+                                 "INSERT INTO transport VALUES ('relay.example', 'discard:live-routed');")
             os.chmod(access, 0o644)
             example = os.path.join(root, "example")
             os.makedirs(os.path.join(example, "trace"))
@@ -101,6 +120,7 @@ def main():
                                        f"password = {server.password}\ndbname = mail\n"
                                        "query = SELECT address FROM relay_recipients WHERE address = '%s'\n",
                 "access.cf": f"dbpath = {access}\nquery = SELECT action FROM access WHERE address = '%s'\n",
+                "transport.cf": f"dbpath = {access}\nquery = SELECT transport FROM transport WHERE domain = '%s'\n",
             }
             for name, text in definitions.items():
                 path = os.path.join(example, name)
@@ -110,8 +130,9 @@ def main():
                 # posternd serves the configuration Postfix runs (its paths
                 # rewritten to the instance's directory).
                 with Posternd(args.postern, args.posternd, instance.etc, users=os.path.join(example, "trace", "users"),
-                              user="postfix") as daemon:
+                              user="postfix", deliver=True) as daemon:
                     failures += compare("database up", instance.port, daemon.port)
+                    failures += routed(daemon)
                     server.process.terminate()
                     server.process.wait(timeout=30)
                     failures += compare("database down", instance.port, daemon.port)

@@ -127,6 +127,52 @@ TEST_F(SessionTest, PipelinedCommandsAnswerInOrderAndWaitForTheCommit) {
   EXPECT_EQ(Commit(), "250 2.0.0 Ok: queued as QID1\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
 }
 
+// With live tables a session hands each decision to its connection
+// (Next::kDecide) instead of deciding at once; the replies, their order,
+// the log and the command counts stay those of a session that decides at
+// once, pipelined or not, for DATA and BDAT, VRFY and the greeting.
+TEST_F(SessionTest, DecisionsOffTheLoopAnswerAsDecisionsAtOnce) {
+  const std::string input =
+      "EHLO c\r\nVRFY joe@example.com\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\n"
+      "RCPT TO:<nobody@example.com>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\nMAIL FROM:<b@example.org>\r\n"
+      "RCPT TO:<joe@example.com>\r\nBDAT 12 LAST\r\nSubject: y\r\nNOOP\r\nQUIT\r\n";
+  auto run = [&](bool off_loop) {
+    Configure();
+    log_.clear();
+    ids_ = 0;
+    auto context = std::make_shared<SessionContext>(*context_);
+    context->decides_off_loop = off_loop;
+    context_ = context;
+    Connect("192.0.2.10", "client.example.net");
+    std::string out = greeting_;
+    // What the connection would do: decisions (here on this thread) and commits.
+    auto settle = [&] {
+      while (true) {
+        if (session_->next() == Session::Next::kDecide) {
+          session_->Decided(session_->DecideOffLoop());
+          out += session_->TakeOutput();
+        } else if (session_->next() == Session::Next::kCommit) {
+          out += Commit();
+        } else {
+          return;
+        }
+      }
+    };
+    settle();
+    for (size_t at = 0; at < input.size(); at += 7) {  // in pieces, some of them mid-command
+      out += Send(input.substr(at, 7));
+      settle();
+    }
+    return out + LogText();
+  };
+  std::string at_once = run(false);
+  EXPECT_NE(at_once.find("disconnect from client.example.net[192.0.2.10] ehlo=1 vrfy=1 mail=2 rcpt=2/3 data=1 bdat=1 "
+                         "noop=1 quit=1"),
+            std::string::npos)
+      << at_once;
+  EXPECT_EQ(run(true), at_once);
+}
+
 TEST_F(SessionTest, MailWithoutHeloUnlessHeloRequired) {
   // Postfix accepts MAIL before HELO unless smtpd_helo_required = yes.
   Configure();
