@@ -363,6 +363,7 @@ class Checker {
           std::string key =
               item.table->ToString() + (item.table->format == tables::TableFormat::kAliases ? "#aliases" : "");
           if (seen_tables_.insert(key).second) pending_.push_back({*item.table, where});
+          if (MatchedOutsideAQuestion(name)) undeferrable_.push_back({name, item.table->ToString(), where});
           break;
         }
         default:
@@ -377,6 +378,23 @@ class Checker {
     for (const auto& [ref, where] : pending_) {
       model_->tables.push_back(tables::LoadTable(ref, table_options(), where, diagnostics_));
     }
+    for (const Undeferrable& use : undeferrable_) {
+      for (const tables::LoadedTable& table : model_->tables) {
+        bool can_fail = table.live || table.reference.format == tables::TableFormat::kFail;
+        if (!can_fail || table.reference.ToString() != use.table) continue;
+        diagnostics_->Warning("PT0337", use.where,
+                              use.table + " can fail to answer, and posternd matches " + use.parameter +
+                                  " where it cannot defer: a failed lookup counts as no match",
+                              "use a table posternd reads from its image here (a materialised or indexed one)");
+      }
+    }
+  }
+
+  // Lists posternd matches outside a policy decision (the session's own
+  // exceptions), where a table that fails to answer cannot defer anything.
+  static bool MatchedOutsideAQuestion(std::string_view parameter) {
+    return parameter == "smtpd_sasl_exceptions_networks" || parameter == "smtpd_client_event_limit_exceptions" ||
+           parameter == "smtpd_authorized_xclient_hosts";
   }
 
   Model* model_;
@@ -388,6 +406,12 @@ class Checker {
   std::set<std::string> reported_undefined_;
   std::set<std::string> seen_tables_;
   std::vector<std::pair<tables::TableReference, SourceLocation>> pending_;
+  struct Undeferrable {
+    std::string parameter;
+    std::string table;
+    SourceLocation where;
+  };
+  std::vector<Undeferrable> undeferrable_;  // tables in MatchedOutsideAQuestion lists
 };
 
 }  // namespace

@@ -6,7 +6,8 @@
 // PC0104 unknown parameter, PC0105 Postfix parameter Postern does not
 // support, PC0106 undefined $name, PC0107 $name loop, PC0108 $name syntax,
 // PC0110 value of the wrong type, PC0111 bad network list element,
-// PC0112 bad table reference, PC0113 missing file in a list.
+// PC0112 bad table reference, PC0113 missing file in a list, PT0337 a table
+// that can fail to answer in a list posternd matches where it cannot defer.
 #pragma once
 
 #include <memory>
