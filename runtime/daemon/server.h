@@ -28,6 +28,7 @@
 #include "runtime/queue/queue_lock.h"
 #include "runtime/tls/server_tls_files.h"
 #include "util/asio.h"
+#include "util/shared_slot.h"
 
 namespace postern::daemon {
 
@@ -98,7 +99,7 @@ class Server {
   std::shared_ptr<LogSink> log_sink_ = std::make_shared<LogSink>();
   std::shared_ptr<const mail::LookupTable> users_;
   std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
-  std::atomic<std::shared_ptr<const ServingImage>> serving_;
+  SharedSlot<const ServingImage> serving_;
   std::vector<std::string> services_;             // the smtpd services listened for, sorted, once each
   std::unique_ptr<queue::QueueLock> queue_lock_;  // held while the daemon runs
   std::unique_ptr<queue::QueueWriter> writer_;

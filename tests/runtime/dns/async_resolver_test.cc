@@ -130,16 +130,19 @@ class DnsResolverTest : public ::testing::Test {
 
   pid_t pid_ = 0;
   int port_ = 0;
+  // Outlives every resolver of a test: a resolver's thread may still be
+  // inside the post() that woke io_.run() when a lookup returns.
+  boost::asio::io_context io_;
   std::unique_ptr<AsyncResolver> resolver_;
   std::mt19937 random_{7};
 
   Result<std::vector<MailExchanger>> Exchangers(AsyncResolver& resolver, const std::string& domain) {
-    boost::asio::io_context io;
     Result<std::vector<MailExchanger>> out = Status::Temporary("not run");
+    io_.restart();
     boost::asio::co_spawn(
-        io, [&]() -> boost::asio::awaitable<void> { out = co_await LookupMailExchangers(resolver, domain, random_); },
+        io_, [&]() -> boost::asio::awaitable<void> { out = co_await LookupMailExchangers(resolver, domain, random_); },
         boost::asio::detached);
-    io.run();
+    io_.run();
     return out;
   }
 };
@@ -273,8 +276,8 @@ TEST_F(AsyncResolverTest, TheCoroutineFormAnswersOnItsExecutor) {
 }
 
 TEST_F(AsyncResolverTest, ManyQuestionsAtOnceAnswerInTheirOrder) {
+  boost::asio::io_context io;  // outlives the resolver, as above
   auto resolver = Make(port_);
-  boost::asio::io_context io;
   std::vector<DnsReply> replies;
   boost::asio::co_spawn(
       io,
