@@ -21,6 +21,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kRetryInterval = std::chrono::seconds(60);
 constexpr std::string_view kFormat = "postern-live-table 1";
+constexpr const char* kPgsqlStatementTimeout = "SET statement_timeout = 10000";
 
 void PutInt(ByteWriter* w, int v) { w->PutU32(static_cast<uint32_t>(v)); }
 void PutBool(ByteWriter* w, bool v) { w->PutU8(v ? 1 : 0); }
@@ -147,7 +148,16 @@ class LiveRows : public mail::LookupTable {
 
 std::shared_ptr<const mail::LookupTable> SqlRows(std::string reference, const LiveTableSpec& spec) {
   auto server = std::make_shared<const SqlServer>(spec.sql);
-  auto open = [server]() { return DatabaseConnection::Open(*server); };
+  auto open = [server]() -> Result<std::unique_ptr<DatabaseConnection>> {
+    auto opened = DatabaseConnection::Open(*server);
+    if (opened.ok() && server->kind == DatabaseKind::kPgsql) {
+      // A lookup waits for no query longer than MySQL's read timeout (the
+      // server cancels it); libpq has no timeout of its own.
+      Status limited = opened.value()->ForEachRow(kPgsqlStatementTimeout, [](const DatabaseRow&) {});
+      if (!limited.ok()) return limited;
+    }
+    return opened;
+  };
   auto query = [server, sql = spec.query](DatabaseConnection& connection,
                                           std::string_view key) -> Result<std::optional<std::vector<std::string>>> {
     std::optional<std::string> expanded =

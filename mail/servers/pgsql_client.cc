@@ -97,7 +97,7 @@ class PgsqlConnection : public DatabaseConnection {
               std::string(PQgetvalue(result, 0, i), static_cast<size_t>(PQgetlength(result, 0, i)));
         }
         row(values);
-      } else if (kind != PGRES_TUPLES_OK && status.ok()) {
+      } else if (kind != PGRES_TUPLES_OK && kind != PGRES_COMMAND_OK && status.ok()) {
         status = Status::Permanent("PostgreSQL: " + OneLine(PQresultErrorMessage(result)) + " in \"" + sql + "\"");
       }
       PQclear(result);

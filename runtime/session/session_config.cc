@@ -1,6 +1,7 @@
 // session_config.cc: see session_config.h.
 #include "runtime/session/session_config.h"
 
+#include "mail/lookup_failure.h"
 #include "mail/milter_list.h"
 #include "mail/parameter_list.h"
 #include "runtime/image/image_parameters.h"
@@ -181,6 +182,10 @@ Result<std::shared_ptr<const SessionContext>> MakeSessionContext(std::shared_ptr
                                                                  std::shared_ptr<const vm::NetworkOracle> dns,
                                                                  std::shared_ptr<const vm::RateOracle> rates,
                                                                  std::shared_ptr<const mail::LookupTable> users) {
+  // A live table whose server cannot be reached now answers the proof with
+  // nothing (fewer relay destinations, never more); at run time its lookups
+  // defer.
+  mail::LookupFailureScope lookups;
   vm::RelayFinding relay = vm::AnalyzeRelay(image);
   if (relay.open) {
     std::string path;

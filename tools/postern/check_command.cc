@@ -54,6 +54,9 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
                            "the compiled image does not load: " + image.status().message());
     return;
   }
+  // Live tables answer from their servers; one that cannot be reached is
+  // reported once (PT0338) instead of at each lookup.
+  mail::LookupFailureScope lookups;
   resolve::Resolver resolver(*image);
   for (const resolve::RoutingProblem& p : resolve::CheckRouting(resolver)) {
     SourceLocation where;
@@ -73,6 +76,7 @@ void RunRoutingChecks(const check::Model& model, DiagnosticSink* diagnostics) {
     }
   }
   ReportOpenRelay(model, *image, diagnostics);
+  ReportUnansweredLookups(lookups, model, diagnostics);
 }
 
 // SARIF 2.1.0, so CI systems can annotate the lines of a pull request.

@@ -20,6 +20,14 @@ check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* d
   return check::LoadConfiguration(load, diagnostics);
 }
 
+void ReportUnansweredLookups(const mail::LookupFailureScope& lookups, const check::Model& model,
+                             DiagnosticSink* diagnostics) {
+  if (!lookups.failed()) return;
+  diagnostics->FileWarning("PT0338", model.config_directory + "/main.cf",
+                           "a table did not answer while checking: " + lookups.reason(),
+                           "the checks took its answers as none; check where its server can be reached");
+}
+
 image::LoadOptions ToolLoadOptions(const std::string& config_directory, bool offline) {
   image::LoadOptions options;
   options.offline = offline;
@@ -52,7 +60,9 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
       outcome.error = "the compiled image does not load: " + loaded.status().message();
       return outcome;
     }
+    mail::LookupFailureScope lookups;
     ReportOpenRelay(model, *loaded, diagnostics);
+    ReportUnansweredLookups(lookups, model, diagnostics);
     if (diagnostics->has_errors()) return outcome;
   }
   emit::PublishOptions publish{images_directory, keep_previous, std::nullopt};

@@ -9,6 +9,7 @@
 #include "compiler/check/configuration.h"
 #include "compiler/emit/image_builder.h"
 #include "compiler/emit/image_publisher.h"
+#include "mail/lookup_failure.h"
 #include "runtime/image/image.h"
 #include "util/diagnostic.h"
 
@@ -36,6 +37,12 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
 // through: in main.cf, or the service's -o override in master.cf. posternd refuses
 // such an image; check and compile report it first.
 void ReportOpenRelay(const check::Model& model, std::shared_ptr<const image::Image> image, DiagnosticSink* diagnostics);
+
+// PT0338, once, when a table did not answer the lookups of a check
+// (`lookups`: a scope around it): a live table whose server cannot be
+// reached from here; the check took its answers as none.
+void ReportUnansweredLookups(const mail::LookupFailureScope& lookups, const check::Model& model,
+                             DiagnosticSink* diagnostics);
 
 // How a command loads an image compiled from `config_directory` (empty:
 // an image given as such): live tables' definition files, named as
