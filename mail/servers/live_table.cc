@@ -111,7 +111,7 @@ class LiveRows : public mail::LookupTable {
     // Once a question has a failed lookup its answer is a temporary error
     // whatever else is found: do not wait for the server again.
     if (mail::LookupFailureScope::CurrentFailed()) return std::nullopt;
-    for (int attempt = 0;; ++attempt) {
+    while (true) {
       bool fresh = false;
       auto taken = pool_.Take(&fresh);
       if (!taken.ok()) return Failed(key, taken.status().message());
@@ -119,8 +119,9 @@ class LiveRows : public mail::LookupTable {
       auto values = query_(*connection, key);
       if (!values.ok()) {
         // A pooled connection may have been dropped by the server (a
-        // restart, an idle timeout): once more on a new one.
-        if (fresh || attempt > 0) return Failed(key, values.status().message());
+        // restart, an idle timeout): it is closed, and the next one asked,
+        // until a new connection answers or fails.
+        if (fresh) return Failed(key, values.status().message());
         continue;
       }
       pool_.Give(std::move(connection));

@@ -8,8 +8,9 @@
 // definition file when it loads the image, as Postfix reads it.
 //
 // Connections are pooled: a lookup takes an idle connection or opens one,
-// and gives it back. A pooled connection the server has dropped is replaced
-// once, then the lookup fails. A server that cannot be reached is not asked
+// and gives it back. A pooled connection that fails is closed and the
+// lookup asks the next, until a new connection answers or fails (after a
+// server restart, every pooled connection is stale). A server that cannot be reached is not asked
 // again for 60 seconds (Postfix's retry interval): lookups fail at once
 // instead of each waiting for a connection timeout.
 //
