@@ -31,6 +31,12 @@ void LookupFailureScope::Record(std::string reason) {
   innermost->reason_ = std::move(reason);
 }
 
+void LookupFailureScope::RecordLookupError(std::string_view table, std::string_view key, std::string_view why) {
+  std::string reason = std::string(table) + " lookup error for \"" + std::string(key) + "\"";
+  if (!why.empty()) reason += ": " + std::string(why);
+  Record(std::move(reason));
+}
+
 bool LookupFailureScope::CurrentFailed() { return innermost != nullptr && innermost->failed_; }
 
 }  // namespace postern::mail

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace postern::mail {
 
@@ -35,6 +36,9 @@ class LookupFailureScope {
   // lookup counts as "not found" (the lists posternd matches outside a
   // question, e.g. smtpd_sasl_exceptions_networks).
   static void Record(std::string reason);
+  // Record() in the words Postfix logs: `table lookup error for "key"`,
+  // then ": why" when given.
+  static void RecordLookupError(std::string_view table, std::string_view key, std::string_view why = "");
   // Whether the innermost scope has failed already (a table that would
   // wait for a server can then give up at once: the answer is a temporary
   // error whatever it finds).

@@ -17,8 +17,7 @@ std::optional<std::string> ExactTable::Lookup(std::string_view key) const {
 }
 
 std::optional<std::string> FailTable::Lookup(std::string_view key) const {
-  LookupFailureScope::Record(reference_ + " lookup error for \"" + std::string(key) + "\"" +
-                             (why_.empty() ? "" : ": " + why_));
+  LookupFailureScope::RecordLookupError(reference_, key, why_);
   return std::nullopt;
 }
 

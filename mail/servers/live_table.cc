@@ -138,7 +138,7 @@ class LiveRows : public mail::LookupTable {
 
  private:
   std::optional<std::string> Failed(std::string_view key, const std::string& why) const {
-    mail::LookupFailureScope::Record(reference_ + " lookup error for \"" + std::string(key) + "\": " + why);
+    mail::LookupFailureScope::RecordLookupError(reference_, key, why);
     return std::nullopt;
   }
 
@@ -288,6 +288,10 @@ std::shared_ptr<const mail::LookupTable> MakeLiveTable(std::string reference, Li
                                                       ? SqlRows(std::move(reference), spec)
                                                       : LdapRows(std::move(reference), spec);
   return std::make_shared<mail::DatabaseTable>(std::move(rules), std::move(rows), fold);
+}
+
+std::shared_ptr<const mail::LookupTable> OfflineTable(std::string reference) {
+  return std::make_shared<mail::FailTable>(std::move(reference), "a live table, not asked offline");
 }
 
 }  // namespace postern::servers

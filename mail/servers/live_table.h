@@ -54,4 +54,7 @@ Status ReadLiveTableSecret(LiveTableSpec* spec);
 // `spec`, keys folded as `fold`. Connects only when first asked.
 std::shared_ptr<const mail::LookupTable> MakeLiveTable(std::string reference, LiveTableSpec spec, mail::CaseFold fold);
 
+// What a live table is with --offline: every lookup fails, saying why.
+std::shared_ptr<const mail::LookupTable> OfflineTable(std::string reference);
+
 }  // namespace postern::servers

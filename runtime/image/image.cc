@@ -76,7 +76,7 @@ std::shared_ptr<const mail::LookupTable> Image::LiveTable(const mail::ImageSecti
     *status = Status::Permanent(section.path + ": " + spec.status().message());
     return nullptr;
   }
-  if (options.offline) return std::make_shared<mail::FailTable>(section.reference, "a live table, not asked offline");
+  if (options.offline) return servers::OfflineTable(section.reference);
   std::string& path = spec.value().definition_path;
   if (!options.installed_directory.empty() && path.starts_with(options.installed_directory + "/")) {
     std::string local = options.config_directory + path.substr(options.installed_directory.size());

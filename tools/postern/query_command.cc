@@ -39,7 +39,7 @@ int RunQuery(const QueryOptions& options) {
     }
     loaded.push_back(tables::LoadTable(*ref, load, SourceLocation{}, &diagnostics));
     if (options.offline && loaded.back().live) {
-      loaded.back().table = std::make_shared<mail::FailTable>(text, "a live table, not asked offline");
+      loaded.back().table = servers::OfflineTable(text);
     }
   }
   for (const Diagnostic& d : diagnostics.diagnostics()) std::cerr << RenderDiagnostic(d);
