@@ -57,4 +57,22 @@ std::string EnhancedStatusOfReply(int code, std::string_view reply_text) {
   return DefaultEnhancedStatus(code);
 }
 
+std::string FixStatusForReplyClass(std::string_view status, std::string_view reply_class) {
+  if (status.size() < 5 || !IsDigit(status[0]) || status.substr(1, 3) != ".1.") return std::string(status);
+  // By the detail digit: the sender's status, the recipient's.
+  struct Counterparts {
+    std::string_view detail, sender, recipient;
+  };
+  static constexpr Counterparts kMap[] = {
+      {"1", "4.1.7", "4.1.1"}, {"2", "4.1.8", "4.1.2"}, {"3", "4.1.7", "4.1.3"}, {"4", "4.1.7", "4.1.4"},
+      {"5", "4.1.0", "4.1.5"}, {"6", "4.1.7", "4.1.6"}, {"7", "4.1.7", "4.1.3"}, {"8", "4.1.8", "4.1.2"},
+  };
+  bool sender = reply_class == "Sender address";
+  if (!sender && reply_class != "Recipient address") return "4.0.0";
+  for (const Counterparts& c : kMap) {
+    if (status.substr(4) == c.detail) return std::string(sender ? c.sender : c.recipient);
+  }
+  return "4.1.0";
+}
+
 }  // namespace postern::mail

@@ -31,4 +31,12 @@ std::string DefaultEnhancedStatus(int code);
 // its class is the reply code's; the class default otherwise.
 std::string EnhancedStatusOfReply(int code, std::string_view reply_text);
 
+// smtpd's correction of an address status (X.1.Y) to what a reply
+// rejects (Postfix's smtpd_dsn_fix): a recipient's status becomes the
+// sender's counterpart in a "Sender address" reply (5.1.1 -> 4.1.7) and
+// the other way round in a "Recipient address" reply; any other class
+// (a client, a HELO name) gets 4.0.0. Other statuses are left alone. The
+// class digit of the result is 4: the reply code sets it afterwards.
+std::string FixStatusForReplyClass(std::string_view status, std::string_view reply_class);
+
 }  // namespace postern::mail

@@ -82,55 +82,6 @@ Result<std::vector<Piece>> SplitMacros(std::string_view argument) {
   return pieces;
 }
 
-// eol=: C escapes \a \b \f \n \r \t \v \\ and up to three octal digits.
-std::string Unescape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 == text.size()) {
-      out += text[i];
-      continue;
-    }
-    char c = text[++i];
-    switch (c) {
-      case 'a':
-        out += '\a';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'v':
-        out += '\v';
-        break;
-      default:
-        if (c >= '0' && c <= '7') {
-          int value = 0;
-          int digits = 0;
-          while (digits < 3 && i < text.size() && text[i] >= '0' && text[i] <= '7') {
-            value = value * 8 + (text[i++] - '0');
-            ++digits;
-          }
-          --i;
-          out += static_cast<char>(value);
-        } else {
-          out += c;  // \\ and any other escaped character
-        }
-    }
-  }
-  return out;
-}
-
 Status ParseFlags(std::string_view letters, PipeFlags* flags) {
   for (char c : letters) {
     switch (c) {
@@ -242,7 +193,7 @@ Result<PipeService> ParsePipeService(const std::vector<std::string>& arguments, 
     } else if (name == "chroot") {
       s.chroot = std::string(v);
     } else if (name == "eol") {
-      s.eol = Unescape(v);
+      s.eol = UnescapeC(v);
     } else if (name == "null_sender") {
       s.null_sender = std::string(v);
     } else if (name == "size") {

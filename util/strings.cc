@@ -193,4 +193,52 @@ std::string Printable(std::string_view text, char replacement) {
   return out;
 }
 
+std::string UnescapeC(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    char c = text[++i];
+    switch (c) {
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      default:
+        if (c >= '0' && c <= '7') {
+          int value = 0;
+          int digits = 0;
+          while (digits < 3 && i < text.size() && text[i] >= '0' && text[i] <= '7') {
+            value = value * 8 + (text[i++] - '0');
+            ++digits;
+          }
+          --i;
+          out += static_cast<char>(value);
+        } else {
+          out += c;  // \\ and any other escaped character
+        }
+    }
+  }
+  return out;
+}
+
 }  // namespace postern

@@ -29,6 +29,11 @@ bool StartsWith(std::string_view s, std::string_view prefix);
 // postconf prints values.
 std::string CollapseSpace(std::string_view s);
 
+// C escapes undone as Postfix's unescape(3) does: \a \b \f \n \r \t \v,
+// up to three octal digits, and a backslash before any other character
+// (\\ included) stands for that character.
+std::string UnescapeC(std::string_view text);
+
 // Splits on any of the characters in `separators`, dropping empty pieces.
 std::vector<std::string> SplitAny(std::string_view s, std::string_view separators);
 // Splits on `separator`, keeping empty pieces ("a::b" gives 3).

@@ -109,8 +109,8 @@ const std::vector<std::string_view>& PostfixParameterNames() {
 
 bool IsRawParameter(std::string_view name) {
   static constexpr std::string_view kRaw[] = {
-      "command_execution_directory", "default_rbl_reply", "forward_path", "luser_relay", "mailbox_command",
-      "smtpd_reject_footer",
+      "command_execution_directory", "default_rbl_reply",   "forward_path", "luser_relay", "mailbox_command",
+      "smtpd_expansion_filter",      "smtpd_reject_footer",
   };
   return std::find(std::begin(kRaw), std::end(kRaw), name) != std::end(kRaw);
 }

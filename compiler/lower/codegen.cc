@@ -194,23 +194,22 @@ class Generator {
                             "Client host rejected: cannot find your reverse hostname, [{client_address}]"));
           break;
         case RestrictionKind::kRejectRblClient:
-          EmitDnsList(r.argument, mail::RblTarget::kClientAddress, "Client host", "{client_address}");
+          EmitDnsList(r.argument, mail::RblTarget::kClientAddress, "Client host");
           break;
         case RestrictionKind::kRejectRhsblClient:
-          EmitDnsList(r.argument, mail::RblTarget::kClientName, "Client host", "{client_name}");
+          EmitDnsList(r.argument, mail::RblTarget::kClientName, "Client host");
           break;
         case RestrictionKind::kRejectRhsblReverseClient:
-          EmitDnsList(r.argument, mail::RblTarget::kReverseClientName, "Unverified Client host",
-                      "{reverse_client_name}");
+          EmitDnsList(r.argument, mail::RblTarget::kReverseClientName, "Unverified Client host");
           break;
         case RestrictionKind::kRejectRhsblHelo:
-          EmitDnsList(r.argument, mail::RblTarget::kHelo, "Helo command", "{helo}");
+          EmitDnsList(r.argument, mail::RblTarget::kHelo, "Helo command");
           break;
         case RestrictionKind::kRejectRhsblSender:
-          EmitDnsList(r.argument, mail::RblTarget::kSender, "Sender address", "{sender}");
+          EmitDnsList(r.argument, mail::RblTarget::kSender, "Sender address");
           break;
         case RestrictionKind::kRejectRhsblRecipient:
-          EmitDnsList(r.argument, mail::RblTarget::kRecipient, "Recipient address", "{recipient}");
+          EmitDnsList(r.argument, mail::RblTarget::kRecipient, "Recipient address");
           break;
         case RestrictionKind::kRejectMultiRecipientBounce:
           EmitReplyIf(Predicate::kMultiRecipientBounce, Reply("multi_recipient_bounce_reject_code", "550", "5.3",
@@ -288,15 +287,11 @@ class Generator {
   }
 
   // reject_rbl_client and reject_rhsbl_*: "zone[=d.d.d.d]" asked about
-  // `target`, with default_rbl_reply's text ($rbl_class [$rbl_what] ...).
-  void EmitDnsList(const std::string& argument, mail::RblTarget target, const std::string& rbl_class,
-                   const std::string& what) {
-    std::string zone = argument.substr(0, argument.find('='));
-    std::string reply =
-        Reply("maps_rbl_reject_code", "554", "7.1",
-              "Service unavailable; " + rbl_class + " [" + what + "] blocked using " + zone + "{rbl_reason}");
+  // `target`; the reply (default_rbl_reply, rbl_reply_maps) is composed
+  // at run time, with `rbl_class` as $rbl_class.
+  void EmitDnsList(const std::string& argument, mail::RblTarget target, const std::string& rbl_class) {
     program_.code.push_back(
-        Inst{Op::kRbl, Predicate::kNone, static_cast<uint16_t>(target), Constant(argument), Constant(reply)});
+        Inst{Op::kRbl, Predicate::kNone, static_cast<uint16_t>(target), Constant(argument), Constant(rbl_class)});
   }
 
   // permit_dnswl_client and permit_rhswl_client: "zone[=d.d.d.d]" asked

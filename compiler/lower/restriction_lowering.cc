@@ -7,6 +7,7 @@
 
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
+#include "compiler/lower/rbl_reply_check.h"
 #include "mail/access_result.h"
 #include "mail/dns_list_filter.h"
 #include "mail/lookup_table.h"
@@ -168,6 +169,7 @@ class Lowering {
       : model_(model), parameters_(parameters), diagnostics_(diagnostics) {}
 
   policy::PolicyIr Run() {
+    CheckRblReplyTemplates(model_, parameters_, diagnostics_);
     config::MacroExpander expander = parameters_.Expander();
     for (const std::string& name :
          config::SplitParameterList(parameters_.Expanded("smtpd_restriction_classes", &expander))

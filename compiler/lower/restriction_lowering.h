@@ -6,7 +6,8 @@
 // Codes: PP0501 unknown restriction, PP0502 restriction without its
 // argument, PP0503 Postfix restriction Postern does not support, PP0504
 // restriction class listed but not defined, PP0505 restriction posternd
-// does not evaluate (DNS), PP0506 bare table where no access check is implied.
+// does not evaluate (DNS), PP0506 bare table where no access check is implied;
+// PP0509 (DNS list reply templates) comes from rbl_reply_check.h.
 #pragma once
 
 #include "compiler/check/configuration.h"

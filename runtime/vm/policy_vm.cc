@@ -12,6 +12,7 @@
 #include "mail/lookup_failure.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
+#include "mail/reply_template.h"
 #include "runtime/image/image_parameters.h"
 #include "runtime/resolve/address_lookup.h"
 #include "runtime/vm/policy_request.h"
@@ -175,11 +176,8 @@ class PolicyVm::Execution {
 
   const NetworkOracle& Dns() const { return facts_.dns != nullptr ? *facts_.dns : *vm_.dns_; }
 
-  // {name} and the other names of a reply template; {rbl_reason} is "; "
-  // and a DNS list's reason when it gave one (Postfix's
-  // ${rbl_reason?; $rbl_reason}).
-  std::string Expand(std::string_view text, Context context, std::string_view zone = "",
-                     std::string_view reason = "") const {
+  // {name} and the other names of a reply template.
+  std::string Expand(std::string_view text, Context context) const {
     std::string out;
     out.reserve(text.size() + 64);
     size_t i = 0;
@@ -208,10 +206,6 @@ class PolicyVm::Execution {
         out += facts_.client_name;
       } else if (name == "reverse_client_name") {
         out += facts_.reverse_client_name;
-      } else if (name == "zone") {
-        out += zone;
-      } else if (name == "rbl_reason") {
-        if (!reason.empty()) out += "; " + std::string(reason);
       } else {
         out.append(text.substr(open, close - open + 1));
       }
@@ -299,7 +293,7 @@ class PolicyVm::Execution {
       case Op::kDnswl:
         return Dnswl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kRbl:
-        return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
+        return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b]);
       case Op::kAction:
         return Action(static_cast<mail::ActionKind>(inst.a), p_.constants[inst.b], context);
       case Op::kContentChecks:
@@ -708,10 +702,36 @@ class PolicyVm::Execution {
     return passes ? listed : std::nullopt;
   }
 
-  ListResult Rbl(mail::RblTarget target, const std::string& spec, const std::string& reply, Context context) const {
+  // What a DNS list was asked about, for its reply's $rbl_what: the
+  // address or name, or the whole sender or recipient address.
+  std::string RblWhat(mail::RblTarget target) const {
+    switch (target) {
+      case mail::RblTarget::kClientAddress:
+        return facts_.client_address;
+      case mail::RblTarget::kClientName:
+        return facts_.client_name;
+      case mail::RblTarget::kReverseClientName:
+        return facts_.reverse_client_name;
+      case mail::RblTarget::kHelo:
+        return facts_.helo;
+      case mail::RblTarget::kSender:
+        return facts_.sender;
+      case mail::RblTarget::kRecipient:
+        return facts_.recipient;
+    }
+    return "";
+  }
+
+  // reject_rbl_client, reject_rhsbl_*: `reply_class` is "Client host",
+  // "Sender address"...
+  ListResult Rbl(mail::RblTarget target, const std::string& spec, const std::string& reply_class) const {
     std::optional<DnsListing> listed = AskDnsList(target, spec);
     if (!listed || listed->failed) return ListResult::Dunno();  // a failed lookup: not listed, as in Postfix
-    return ListResult::Reply(Expand(reply, context, spec.substr(0, spec.find('=')), listed->reason));
+    std::string what = RblWhat(target);
+    RblReply r = ComposeRblReply(vm_.rbl_reply_, RblListing{spec, what, reply_class, listed->reason}, facts_);
+    if (!r.lookup_failure.empty()) decision_->lookup_failure = r.lookup_failure;
+    if (!r.problem.empty() && trace_) decision_->trace.push_back("warning: " + r.problem);
+    return ListResult::Reply(std::move(r.reply));
   }
 
   // One lookup in access table `index`; nullopt when the key is not there.
@@ -973,6 +993,11 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   unknown_helo_tempfail_defer_ = Trim(image_->Text("unknown_helo_hostname_tempfail_action")) == "defer";
   policy_default_action_ = image_->Text("smtpd_policy_service_default_action");
   policy_context_ = image_->Text("smtpd_policy_service_policy_context");
+  rbl_reply_.default_template = image_->Text("default_rbl_reply");
+  rbl_reply_.code = Trim(image_->Text("maps_rbl_reject_code"));
+  rbl_reply_.filter = UnescapeC(image_->Text("smtpd_expansion_filter"));
+  rbl_reply_.myhostname = image_->Text("myhostname");
+  rbl_reply_.maps = resolve::TablesOf(*image_, "rbl_reply_maps");
   // What a service after a content filter turns off (no_address_mappings
   // is refused by postern check; milters are not run at all).
   for (const std::string& option :

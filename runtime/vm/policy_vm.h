@@ -15,6 +15,7 @@
 #include "runtime/image/image.h"
 #include "runtime/resolve/resolver.h"
 #include "runtime/vm/network_oracle.h"
+#include "runtime/vm/rbl_reply.h"
 #include "runtime/vm/smtp_facts.h"
 
 namespace postern::vm {
@@ -85,6 +86,7 @@ class PolicyVm {
   bool unknown_helo_tempfail_defer_ = false;     // unknown_helo_hostname_tempfail_action = defer
   std::string policy_default_action_;            // smtpd_policy_service_default_action
   std::string policy_context_;                   // smtpd_policy_service_policy_context
+  RblReplySettings rbl_reply_;                   // default_rbl_reply, rbl_reply_maps
   // receive_override_options
   bool no_unknown_recipient_checks_ = false;  // no unlisted recipient (or sender) rejects
   bool no_header_body_checks_ = false;        // no header_checks, body_checks

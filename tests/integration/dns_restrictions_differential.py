@@ -52,6 +52,40 @@ dnswlfail inet  n       -       n       -       -       smtpd
   -o { smtpd_recipient_restrictions = permit_dnswl_client nowhere.invalid, reject }
 """
 
+# Services whose DNS list replies come from rbl_reply_maps (RBL_REPLY_MAP,
+# keyed by the restriction's argument) or from a default_rbl_reply of
+# their own: a custom code, status and text; a recipient status corrected
+# for a client (4.0.0) and for a sender (5.1.7); a text without a code
+# (450 4.7.1); an unknown name (default_rbl_reply instead); a table that
+# fails (451 4.3.5).
+RBL_REPLY_SERVICES = """\
+rblmap    inet  n       -       n       -       -       smtpd
+  -o rbl_reply_maps=texthash:RBL_REPLY_MAP
+  -o { smtpd_client_restrictions = reject_rbl_client dnsbl.test=127.0.0.2 }
+rblfix    inet  n       -       n       -       -       smtpd
+  -o rbl_reply_maps=texthash:RBL_REPLY_MAP
+  -o { smtpd_client_restrictions = reject_rbl_client rbl2.test }
+rblnocode inet  n       -       n       -       -       smtpd
+  -o rbl_reply_maps=texthash:RBL_REPLY_MAP
+  -o { smtpd_client_restrictions = reject_rbl_client rbl3.test }
+rblundef  inet  n       -       n       -       -       smtpd
+  -o rbl_reply_maps=texthash:RBL_REPLY_MAP
+  -o { smtpd_client_restrictions = reject_rbl_client rbl4.test }
+rblfail   inet  n       -       n       -       -       smtpd
+  -o rbl_reply_maps=fail:rbl
+  -o { smtpd_client_restrictions = reject_rbl_client dnsbl.test }
+rbldefault inet n       -       n       -       -       smtpd
+  -o { default_rbl_reply = $rbl_code 5.1.1 Rejected: $rbl_class <$rbl_what> at $rbl_domain${rbl_reason?: $rbl_reason}${rbl_reason:: no reason} by $server_name for $client helo $helo_name from $sender_name at $sender_domain to $recipient }
+  -o { smtpd_client_restrictions = reject_rhsbl_sender rhsbl.test }
+"""
+
+RBL_REPLY_ENTRIES = """\
+dnsbl.test=127.0.0.2  $rbl_code 5.7.9 Listed by $rbl_domain ($rbl_reason) for ${client_address}
+rbl2.test             450 4.1.1 $rbl_what: try again later
+rbl3.test             Go away $rbl_what
+rbl4.test             $rbl_code ${nosuch} listed
+"""
+
 SETTINGS = {
     "mynetworks": "10.0.0.0/8",
     "smtpd_client_restrictions": "reject_rhsbl_client rhsbl.test, reject_rhsbl_reverse_client rhsbl.test",
@@ -62,7 +96,7 @@ SETTINGS = {
 }
 
 ZONE_RECORDS = dict(
-    domain="test.example", zones=["dnsbl.test", "rhsbl.test", "dnswl.test"],
+    domain="test.example", zones=["dnsbl.test", "rhsbl.test", "dnswl.test", "rbl2.test", "rbl3.test", "rbl4.test"],
     mx=[("exists.test.example", "mx.test.example", 10)],
     hosts=[("mx.test.example", "192.0.2.25"), ("aonly.test.example", "192.0.2.26"),
            ("spammy.test.example", "192.0.2.27")],
@@ -70,7 +104,11 @@ ZONE_RECORDS = dict(
            "--txt-record=2.0.0.127.dnsbl.test,Listed for testing",
            "--address=/spammy.test.example.rhsbl.test/127.0.0.2",
            "--txt-record=spammy.test.example.rhsbl.test,Bad domain",
-           "--address=/2.0.0.127.dnswl.test/127.0.10.1"])
+           "--address=/2.0.0.127.dnswl.test/127.0.10.1",
+           "--address=/2.0.0.127.rbl2.test/127.0.0.2",
+           "--address=/2.0.0.127.rbl3.test/127.0.0.2",
+           "--address=/2.0.0.127.rbl4.test/127.0.0.2",
+           "--address=/plain.test.example.rhsbl.test/127.0.0.2"])
 
 
 def envelope(sender, *recipients):
@@ -112,6 +150,16 @@ DNSWL_DIALOGUES = {
     for service in ("dnswl", "dnswlfail", "filters") for source, mode in (("127.0.0.1", "plain"), ("127.0.0.2", "from:127.0.0.2"))
 }
 
+RBL_REPLY_DIALOGUES = {
+    f"{service} from {source}": (service, mode, ["EHLO exists.test.example"]
+                                 + envelope("a@exists.test.example", "fred@example.com"))
+    for service in ("rblmap", "rblfix", "rblnocode", "rblundef", "rblfail")
+    for source, mode in (("127.0.0.1", "plain"), ("127.0.0.2", "from:127.0.0.2"))
+}
+RBL_REPLY_DIALOGUES["rbldefault"] = ("rbldefault", "plain", ["EHLO exists.test.example"]
+                                     + envelope("a@spammy.test.example", "fred@example.com")
+                                     + envelope("a@plain.test.example", "fred@example.com"))
+
 
 def main():
     args = arguments()
@@ -130,16 +178,25 @@ def main():
         f.write(f"nameserver {DNS_ADDRESS}\noptions attempts:1 timeout:2\n")
     results = []
     with Dnsmasq(address=DNS_ADDRESS, port=53, **ZONE_RECORDS):
-        config = office_config(args.source, root, MASTER_CF.replace("cleanup", DNSWL_SERVICE + "cleanup", 1),
-                               SETTINGS)
+        reply_map = os.path.join(root, "config", "rbl_reply")
+        services = DNSWL_SERVICE + RBL_REPLY_SERVICES.replace("RBL_REPLY_MAP", reply_map)
+        config = office_config(args.source, root, MASTER_CF.replace("cleanup", services + "cleanup", 1), SETTINGS)
+        with open(reply_map, "w") as f:
+            f.write(RBL_REPLY_ENTRIES)
         check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
         results.append(("postern check passes the DNS restrictions without a warning",
                         check.returncode == 0 and "PP0505" not in check.stdout + check.stderr,
                         check.stdout + check.stderr))
-        with SideBySide(args, config, root, ("smtp", "dnswl", "dnswlfail", "filters"), posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
+        results.append(("postern check warns of the reply template with an unknown name (PP0509)",
+                        "PP0509" in check.stdout + check.stderr and "$nosuch" in check.stdout + check.stderr,
+                        check.stdout + check.stderr))
+        names = ("smtp", "dnswl", "dnswlfail", "filters") + tuple(d[0] for d in RBL_REPLY_DIALOGUES.values()
+                                                                   if d[1] == "plain")
+        with SideBySide(args, config, root, names, posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
                         resolv_conf=resolv_conf) as servers:
             dialogues = {name: ("smtp", mode, lines) for name, (mode, lines) in DIALOGUES.items()}
             dialogues.update(DNSWL_DIALOGUES)
+            dialogues.update(RBL_REPLY_DIALOGUES)
             compared, different = compare_replies(servers.theirs, servers.ours, dialogues)
             results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
                             f"{different} different"))

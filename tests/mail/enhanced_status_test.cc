@@ -36,6 +36,16 @@ TEST(EnhancedStatusTest, FromAServerReply) {
   EXPECT_EQ(EnhancedStatusOfReply(0, ""), "");
 }
 
+TEST(EnhancedStatusTest, FixedForTheReplyClass) {
+  EXPECT_EQ(FixStatusForReplyClass("5.1.1", "Sender address"), "4.1.7");
+  EXPECT_EQ(FixStatusForReplyClass("5.1.2", "Sender address"), "4.1.8");
+  EXPECT_EQ(FixStatusForReplyClass("5.1.7", "Recipient address"), "4.1.3");
+  EXPECT_EQ(FixStatusForReplyClass("4.1.1", "Recipient address"), "4.1.1");
+  EXPECT_EQ(FixStatusForReplyClass("4.1.1", "Client host"), "4.0.0");
+  EXPECT_EQ(FixStatusForReplyClass("5.1.10", "Sender address"), "4.1.0");
+  EXPECT_EQ(FixStatusForReplyClass("5.7.1", "Sender address"), "5.7.1");
+}
+
 TEST(DeliveryStatusTest, FromTextAndTheLogText) {
   DeliveryStatus s = DeliveryStatus::FromText(550, "5.1.1 unknown user: joe");
   EXPECT_EQ(s.status, "5.1.1");
