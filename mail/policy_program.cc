@@ -23,6 +23,7 @@ bool HasOperandA(Op op) {
     case Op::kTest:
     case Op::kPolicy:
     case Op::kDnswl:
+    case Op::kServerAccess:
       return true;
     default:
       return false;
@@ -83,6 +84,20 @@ const char* OpName(Op op) {
       return "policy";
     case Op::kDnswl:
       return "dnswl";
+    case Op::kServerAccess:
+      return "server_access";
+  }
+  return "?";
+}
+
+const char* ServerRecordName(ServerRecord record) {
+  switch (record) {
+    case ServerRecord::kA:
+      return "a";
+    case ServerRecord::kMx:
+      return "mx";
+    case ServerRecord::kNs:
+      return "ns";
   }
   return "?";
 }
@@ -293,6 +308,7 @@ Status Verify(const Program& p) {
           ok = is_list(i.a);
           break;
         case Op::kAccess:
+        case Op::kServerAccess:
           ok = i.a < p.access.size() && p.access[i.a].table < p.tables.size();
           break;
         case Op::kRbl:
@@ -322,6 +338,9 @@ Status Verify(const Program& p) {
     if (i.op == Op::kContentChecks &&
         (i.b == 0 || i.a >= p.tables.size() || i.b > p.tables.size() - i.a || i.flags > 1)) {
       return bad("content checks out of range at " + std::to_string(pc));
+    }
+    if (i.op == Op::kServerAccess && i.flags >= kServerRecordCount) {
+      return bad("bad server record type at " + std::to_string(pc));
     }
     if ((i.op == Op::kRbl || i.op == Op::kDnswl) && i.flags >= kRblTargetCount) {
       return bad("bad DNS list target at " + std::to_string(pc));
@@ -387,6 +406,12 @@ std::string Dump(const Program& p) {
         break;
       case Op::kRbl:
         text += constant(i.a) + " " + constant(i.b);
+        break;
+      case Op::kServerAccess:
+        if (i.a < p.access.size() && p.access[i.a].table < p.tables.size()) {
+          text += std::string(AccessKeyName(p.access[i.a].key)) + " " +
+                  ServerRecordName(static_cast<ServerRecord>(i.flags)) + " " + p.tables[p.access[i.a].table];
+        }
         break;
       case Op::kPolicy:
         text += constant(i.a);

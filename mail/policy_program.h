@@ -38,7 +38,8 @@ enum class Op : uint8_t {
   kPermitIf,       // if predicate `pred` holds: return OK
   kReplyIf,        // if predicate `pred` holds: return the reply of constant a
   kAccess,         // access(5) lookup with access spec a; its result decides, or DUNNO
-  kRbl,            // DNS: if flags' RblTarget is listed in zone constant a: return reply constant b
+  kRbl,            // DNS: if flags' RblTarget is listed in zone constant a: reject (runtime/vm/rbl_reply.h),
+                   // with constant b as $rbl_class
   kTest,           // condition test a (Program::tests): jump forward to pc b when it is false
                    // (when it is true, with flags bit 0)
   kAction,         // a deciding-nothing action: a = ActionKind, b = constant (its argument)
@@ -46,8 +47,10 @@ enum class Op : uint8_t {
   kPolicy,         // check_policy_service: ask the server of constant a; its action decides, or DUNNO
   kDnswl,          // DNS: if flags' RblTarget is listed in zone constant a: OK (when the recipient is
                    // an authorized destination); a failed lookup: defer_if_reject with reply constant b
+  kServerAccess,   // DNS: access(5) lookups with access spec a of the hosts (flags: ServerRecord) that
+                   // serve the spec's name, then of their addresses; the first found decides, or DUNNO
 };
-inline constexpr int kOpCount = 20;
+inline constexpr int kOpCount = 21;
 const char* OpName(Op op);
 
 // What kPermitIf / kReplyIf test.
@@ -89,6 +92,13 @@ const char* PredicateName(Predicate p);
 // (reject_rhsbl_*).
 enum class RblTarget : uint16_t { kClientAddress, kClientName, kReverseClientName, kHelo, kSender, kRecipient };
 inline constexpr uint16_t kRblTargetCount = 6;
+
+// Which hosts kServerAccess looks up (check_*_a_access, check_*_mx_access,
+// check_*_ns_access): the name itself, its mail exchangers, its name
+// servers.
+enum class ServerRecord : uint16_t { kA, kMx, kNs };
+inline constexpr uint16_t kServerRecordCount = 3;
+const char* ServerRecordName(ServerRecord record);
 
 // Which SMTP object a list's replies name ("<host[addr]>: Client host
 // rejected: ..."), stored in kRunList's flags.

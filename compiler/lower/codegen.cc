@@ -246,6 +246,23 @@ class Generator {
         case RestrictionKind::kCheckSaslAccess:
           Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kSasl));
           break;
+        case RestrictionKind::kCheckClientAAccess:
+        case RestrictionKind::kCheckClientMxAccess:
+        case RestrictionKind::kCheckClientNsAccess:
+        case RestrictionKind::kCheckReverseClientHostnameAAccess:
+        case RestrictionKind::kCheckReverseClientHostnameMxAccess:
+        case RestrictionKind::kCheckReverseClientHostnameNsAccess:
+        case RestrictionKind::kCheckHeloAAccess:
+        case RestrictionKind::kCheckHeloMxAccess:
+        case RestrictionKind::kCheckHeloNsAccess:
+        case RestrictionKind::kCheckSenderAAccess:
+        case RestrictionKind::kCheckSenderMxAccess:
+        case RestrictionKind::kCheckSenderNsAccess:
+        case RestrictionKind::kCheckRecipientAAccess:
+        case RestrictionKind::kCheckRecipientMxAccess:
+        case RestrictionKind::kCheckRecipientNsAccess:
+          EmitServerAccess(r);
+          break;
         // The replies name the login (the VM's): "553 5.7.1 <sender>: Sender
         // address rejected: not owned by user fred" or "...: not logged in".
         case RestrictionKind::kRejectSenderLoginMismatch:
@@ -292,6 +309,14 @@ class Generator {
   void EmitDnsList(const std::string& argument, mail::RblTarget target, const std::string& rbl_class) {
     program_.code.push_back(
         Inst{Op::kRbl, Predicate::kNone, static_cast<uint16_t>(target), Constant(argument), Constant(rbl_class)});
+  }
+
+  // check_*_{a,mx,ns}_access: the access spec of its subject and table,
+  // the hosts in the flags.
+  void EmitServerAccess(const policy::Restriction& r) {
+    policy::ServerAccess server = *policy::ServerAccessOf(r.kind);
+    program_.code.push_back(Inst{Op::kServerAccess, Predicate::kNone, static_cast<uint16_t>(server.record),
+                                 Access(r.argument, server.subject), 0});
   }
 
   // permit_dnswl_client and permit_rhswl_client: "zone[=d.d.d.d]" asked

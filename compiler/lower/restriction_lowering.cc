@@ -78,6 +78,21 @@ constexpr Known kKnown[] = {
     {"check_sender_access", RestrictionKind::kCheckSenderAccess, true},
     {"check_recipient_access", RestrictionKind::kCheckRecipientAccess, true},
     {"check_sasl_access", RestrictionKind::kCheckSaslAccess, true},
+    {"check_client_a_access", RestrictionKind::kCheckClientAAccess, true, true},
+    {"check_client_mx_access", RestrictionKind::kCheckClientMxAccess, true, true},
+    {"check_client_ns_access", RestrictionKind::kCheckClientNsAccess, true, true},
+    {"check_reverse_client_hostname_a_access", RestrictionKind::kCheckReverseClientHostnameAAccess, true, true},
+    {"check_reverse_client_hostname_mx_access", RestrictionKind::kCheckReverseClientHostnameMxAccess, true, true},
+    {"check_reverse_client_hostname_ns_access", RestrictionKind::kCheckReverseClientHostnameNsAccess, true, true},
+    {"check_helo_a_access", RestrictionKind::kCheckHeloAAccess, true, true},
+    {"check_helo_mx_access", RestrictionKind::kCheckHeloMxAccess, true, true},
+    {"check_helo_ns_access", RestrictionKind::kCheckHeloNsAccess, true, true},
+    {"check_sender_a_access", RestrictionKind::kCheckSenderAAccess, true, true},
+    {"check_sender_mx_access", RestrictionKind::kCheckSenderMxAccess, true, true},
+    {"check_sender_ns_access", RestrictionKind::kCheckSenderNsAccess, true, true},
+    {"check_recipient_a_access", RestrictionKind::kCheckRecipientAAccess, true, true},
+    {"check_recipient_mx_access", RestrictionKind::kCheckRecipientMxAccess, true, true},
+    {"check_recipient_ns_access", RestrictionKind::kCheckRecipientNsAccess, true, true},
     {"reject_sender_login_mismatch", RestrictionKind::kRejectSenderLoginMismatch, false},
     {"reject_authenticated_sender_login_mismatch", RestrictionKind::kRejectAuthenticatedSenderLoginMismatch, false},
     {"reject_known_sender_login_mismatch", RestrictionKind::kRejectKnownSenderLoginMismatch, false},
@@ -87,32 +102,10 @@ constexpr Known kKnown[] = {
 // Postfix restrictions Postern does not implement (yet): a configuration
 // that uses one is refused rather than run with different behaviour.
 constexpr std::string_view kUnsupported[] = {
-    "check_ccert_access",
-    "check_client_a_access",
-    "check_client_mx_access",
-    "check_client_ns_access",
-    "check_helo_a_access",
-    "check_helo_mx_access",
-    "check_helo_ns_access",
-    "check_recipient_a_access",
-    "check_recipient_mx_access",
-    "check_recipient_ns_access",
-    "check_relay_domains",
-    "check_reverse_client_hostname_mx_access",
-    "check_reverse_client_hostname_ns_access",
-    "check_sender_a_access",
-    "check_sender_mx_access",
-    "check_sender_ns_access",
-    "permit_mx_backup",
-    "permit_naked_ip_address",
-    "permit_tls_clientcerts",
-    "reject_maps_rbl",
-    "reject_unverified_recipient",
-    "reject_unverified_sender",
-    "sleep",
-    "smtpd_access_policy",
-    "check_etrn_access",
-    "reject_unknown_forward_client_hostname",
+    "check_ccert_access",          "check_relay_domains",      "permit_mx_backup",
+    "permit_naked_ip_address",     "permit_tls_clientcerts",   "reject_maps_rbl",
+    "reject_unverified_recipient", "reject_unverified_sender", "sleep",
+    "smtpd_access_policy",         "check_etrn_access",        "reject_unknown_forward_client_hostname",
 };
 
 bool IsDnsList(RestrictionKind kind) {
@@ -132,7 +125,8 @@ bool IsLoginMismatch(RestrictionKind kind) {
 bool IsAccessCheck(RestrictionKind kind) {
   return kind == RestrictionKind::kCheckClientAccess || kind == RestrictionKind::kCheckReverseClientHostnameAccess ||
          kind == RestrictionKind::kCheckHeloAccess || kind == RestrictionKind::kCheckSenderAccess ||
-         kind == RestrictionKind::kCheckRecipientAccess || kind == RestrictionKind::kCheckSaslAccess;
+         kind == RestrictionKind::kCheckRecipientAccess || kind == RestrictionKind::kCheckSaslAccess ||
+         policy::ServerAccessOf(kind).has_value();
 }
 
 // What a bare type:table means in each list (Postfix: the list's own

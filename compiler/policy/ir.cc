@@ -67,6 +67,21 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kCheckSenderAccess, "check_sender_access")
     NAME(kCheckRecipientAccess, "check_recipient_access")
     NAME(kCheckSaslAccess, "check_sasl_access")
+    NAME(kCheckClientAAccess, "check_client_a_access")
+    NAME(kCheckClientMxAccess, "check_client_mx_access")
+    NAME(kCheckClientNsAccess, "check_client_ns_access")
+    NAME(kCheckReverseClientHostnameAAccess, "check_reverse_client_hostname_a_access")
+    NAME(kCheckReverseClientHostnameMxAccess, "check_reverse_client_hostname_mx_access")
+    NAME(kCheckReverseClientHostnameNsAccess, "check_reverse_client_hostname_ns_access")
+    NAME(kCheckHeloAAccess, "check_helo_a_access")
+    NAME(kCheckHeloMxAccess, "check_helo_mx_access")
+    NAME(kCheckHeloNsAccess, "check_helo_ns_access")
+    NAME(kCheckSenderAAccess, "check_sender_a_access")
+    NAME(kCheckSenderMxAccess, "check_sender_mx_access")
+    NAME(kCheckSenderNsAccess, "check_sender_ns_access")
+    NAME(kCheckRecipientAAccess, "check_recipient_a_access")
+    NAME(kCheckRecipientMxAccess, "check_recipient_mx_access")
+    NAME(kCheckRecipientNsAccess, "check_recipient_ns_access")
     NAME(kRejectSenderLoginMismatch, "reject_sender_login_mismatch")
     NAME(kRejectAuthenticatedSenderLoginMismatch, "reject_authenticated_sender_login_mismatch")
     NAME(kRejectKnownSenderLoginMismatch, "reject_known_sender_login_mismatch")
@@ -78,6 +93,45 @@ const char* RestrictionName(RestrictionKind kind) {
 #undef NAME
   }
   return "?";
+}
+
+std::optional<ServerAccess> ServerAccessOf(RestrictionKind kind) {
+  using mail::AccessKey;
+  using mail::ServerRecord;
+  switch (kind) {
+    case RestrictionKind::kCheckClientAAccess:
+      return ServerAccess{AccessKey::kClient, ServerRecord::kA};
+    case RestrictionKind::kCheckClientMxAccess:
+      return ServerAccess{AccessKey::kClient, ServerRecord::kMx};
+    case RestrictionKind::kCheckClientNsAccess:
+      return ServerAccess{AccessKey::kClient, ServerRecord::kNs};
+    case RestrictionKind::kCheckReverseClientHostnameAAccess:
+      return ServerAccess{AccessKey::kReverseClient, ServerRecord::kA};
+    case RestrictionKind::kCheckReverseClientHostnameMxAccess:
+      return ServerAccess{AccessKey::kReverseClient, ServerRecord::kMx};
+    case RestrictionKind::kCheckReverseClientHostnameNsAccess:
+      return ServerAccess{AccessKey::kReverseClient, ServerRecord::kNs};
+    case RestrictionKind::kCheckHeloAAccess:
+      return ServerAccess{AccessKey::kHelo, ServerRecord::kA};
+    case RestrictionKind::kCheckHeloMxAccess:
+      return ServerAccess{AccessKey::kHelo, ServerRecord::kMx};
+    case RestrictionKind::kCheckHeloNsAccess:
+      return ServerAccess{AccessKey::kHelo, ServerRecord::kNs};
+    case RestrictionKind::kCheckSenderAAccess:
+      return ServerAccess{AccessKey::kSender, ServerRecord::kA};
+    case RestrictionKind::kCheckSenderMxAccess:
+      return ServerAccess{AccessKey::kSender, ServerRecord::kMx};
+    case RestrictionKind::kCheckSenderNsAccess:
+      return ServerAccess{AccessKey::kSender, ServerRecord::kNs};
+    case RestrictionKind::kCheckRecipientAAccess:
+      return ServerAccess{AccessKey::kRecipient, ServerRecord::kA};
+    case RestrictionKind::kCheckRecipientMxAccess:
+      return ServerAccess{AccessKey::kRecipient, ServerRecord::kMx};
+    case RestrictionKind::kCheckRecipientNsAccess:
+      return ServerAccess{AccessKey::kRecipient, ServerRecord::kNs};
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace postern::policy

@@ -67,6 +67,23 @@ enum class RestrictionKind {
   kCheckSenderAccess,
   kCheckRecipientAccess,
   kCheckSaslAccess,
+  // check_{client,reverse_client_hostname,helo,sender,recipient}_{a,mx,ns}_access
+  // (DNS; argument: table reference): the hosts that serve the name.
+  kCheckClientAAccess,
+  kCheckClientMxAccess,
+  kCheckClientNsAccess,
+  kCheckReverseClientHostnameAAccess,
+  kCheckReverseClientHostnameMxAccess,
+  kCheckReverseClientHostnameNsAccess,
+  kCheckHeloAAccess,
+  kCheckHeloMxAccess,
+  kCheckHeloNsAccess,
+  kCheckSenderAAccess,
+  kCheckSenderMxAccess,
+  kCheckSenderNsAccess,
+  kCheckRecipientAAccess,
+  kCheckRecipientMxAccess,
+  kCheckRecipientNsAccess,
   kRejectSenderLoginMismatch,                 // reject_sender_login_mismatch
   kRejectAuthenticatedSenderLoginMismatch,    // reject_authenticated_sender_login_mismatch
   kRejectKnownSenderLoginMismatch,            // reject_known_sender_login_mismatch
@@ -77,6 +94,13 @@ enum class RestrictionKind {
   kBodyChecks,                                // argument: the body_checks table list
 };
 const char* RestrictionName(RestrictionKind kind);
+
+// check_*_{a,mx,ns}_access: whose name it asks about and which hosts.
+struct ServerAccess {
+  mail::AccessKey subject;
+  mail::ServerRecord record;
+};
+std::optional<ServerAccess> ServerAccessOf(RestrictionKind kind);
 
 // Fields and operators of conditions are the bytecode's (mail/policy_program.h).
 using mail::Field;

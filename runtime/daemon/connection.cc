@@ -329,6 +329,8 @@ dns::RecordType RecordTypeOf(vm::DnsRecordType type) {
       return dns::RecordType::kMx;
     case vm::DnsRecordType::kTxt:
       return dns::RecordType::kTxt;
+    case vm::DnsRecordType::kNs:
+      return dns::RecordType::kNs;
   }
   return dns::RecordType::kA;
 }

@@ -35,6 +35,8 @@ int TypeCode(RecordType type) {
       return ns_t_mx;
     case RecordType::kTxt:
       return ns_t_txt;
+    case RecordType::kNs:
+      return ns_t_ns;
   }
   return ns_t_a;
 }
@@ -168,6 +170,14 @@ int ParseValues(RecordType type, const unsigned char* data, int length, DnsReply
         out->push_back(std::move(host));
         answer->preferences.push_back(preference);
       }
+      return ARES_SUCCESS;
+    }
+    case RecordType::kNs: {
+      struct hostent* host = nullptr;
+      int rc = ares_parse_ns_reply(data, length, &host);
+      if (rc != ARES_SUCCESS) return rc;
+      for (char** name = host->h_aliases; name != nullptr && *name != nullptr; ++name) out->push_back(*name);
+      ares_free_hostent(host);
       return ARES_SUCCESS;
     }
     case RecordType::kTxt: {

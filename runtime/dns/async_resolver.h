@@ -28,13 +28,13 @@ struct ResolverOptions {
   int tries = 2;
 };
 
-enum class RecordType { kA, kAaaa, kMx, kTxt };
+enum class RecordType { kA, kAaaa, kMx, kTxt, kNs };
 
 struct DnsReply {
   enum class Status { kFound, kNotFound, kTemporary };
   Status status = Status::kTemporary;
   // A, AAAA: addresses; MX: host names by preference ("." for a null MX);
-  // TXT: each record's strings joined.
+  // TXT: each record's strings joined; NS: host names.
   std::vector<std::string> values;
   std::vector<int> preferences;  // MX: each host's preference
   std::string error;             // kTemporary: why

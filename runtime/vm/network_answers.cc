@@ -40,6 +40,12 @@ const DnsRecords* NetworkAnswers::Records(DnsRecordType type, std::string_view n
   return nullptr;
 }
 
+std::optional<DnsRecords> NetworkAnswers::Lookup(DnsRecordType type, std::string_view name) const {
+  const DnsRecords* records = Records(type, name);
+  if (records == nullptr) return std::nullopt;
+  return *records;
+}
+
 void NetworkAnswers::Answer(const DnsQuestion& question, DnsRecords records) {
   answers_[DnsQuestion{question.type, ToLower(question.name)}] = std::move(records);
 }

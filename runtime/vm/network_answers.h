@@ -23,8 +23,6 @@
 
 namespace postern::vm {
 
-enum class DnsRecordType { kA, kAaaa, kMx, kTxt };
-
 struct DnsQuestion {
   DnsRecordType type = DnsRecordType::kA;
   std::string name;
@@ -36,12 +34,6 @@ struct PolicyQuestion {
   std::string service;  // "inet:host:port" or "unix:path"
   std::string request;  // the attribute lines and the empty line
   bool operator==(const PolicyQuestion& o) const { return service == o.service && request == o.request; }
-};
-
-struct DnsRecords {
-  enum class Status { kFound, kNotFound, kTemporary };
-  Status status = Status::kTemporary;
-  std::vector<std::string> values;  // A/AAAA addresses, MX hosts by preference ("." null MX), TXT texts
 };
 
 // The name a DNS list is asked about `address`: its octets (IPv4) or
@@ -58,6 +50,7 @@ class NetworkAnswers : public NetworkOracle {
   std::optional<DnsListing> ListedIn(std::string_view zone, std::string_view address) const override;
 
   PolicyReply AskPolicy(std::string_view service, std::string_view request) const override;
+  std::optional<DnsRecords> Lookup(DnsRecordType type, std::string_view name) const override;
 
   // What the last runs asked that has no answer yet, each once.
   const std::vector<DnsQuestion>& pending() const { return pending_; }

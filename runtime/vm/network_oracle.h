@@ -2,8 +2,9 @@
 // questions, and policy servers (check_policy_service). The daemon
 // answers with its resolver and its policy clients; `postern test` with
 // the facts a test case states; the default answers that every name
-// exists, no list lists anyone and every policy server says DUNNO, so a
-// dry run without a network never rejects because of it.
+// exists, no list lists anyone, no name has other records and every
+// policy server says DUNNO, so a dry run without a network never rejects
+// because of it.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,15 @@ namespace postern::vm {
 
 // kPending: not known yet (network_answers.h); the stage is run again once it is.
 enum class DnsAnswer { kYes, kNo, kTemporaryFailure, kPending };
+
+enum class DnsRecordType { kA, kAaaa, kMx, kTxt, kNs };
+
+struct DnsRecords {
+  enum class Status { kFound, kNotFound, kTemporary };
+  Status status = Status::kTemporary;
+  // A/AAAA addresses, MX hosts by preference ("." null MX), TXT texts, NS hosts.
+  std::vector<std::string> values;
+};
 
 // A DNS list's answer for a listed name: its A records ("127.0.0.2") and
 // the first TXT record, the list's reason ("" when it has none).
@@ -47,6 +57,9 @@ class NetworkOracle {
   // domain for reject_rhsbl_*), if it lists it or could not be asked
   // (DnsListing::failed).
   virtual std::optional<DnsListing> ListedIn(std::string_view zone, std::string_view address) const = 0;
+  // The records of one question (check_*_{a,mx,ns}_access); nullopt while
+  // it is pending (network_answers.h).
+  virtual std::optional<DnsRecords> Lookup(DnsRecordType type, std::string_view name) const = 0;
 };
 
 // Rates for the policy language's `rate(field) > N per minute`: how many
@@ -72,6 +85,9 @@ class OptimisticNetwork : public NetworkOracle {
   }
   DnsAnswer DomainExists(std::string_view) const override { return DnsAnswer::kYes; }
   std::optional<DnsListing> ListedIn(std::string_view, std::string_view) const override { return std::nullopt; }
+  std::optional<DnsRecords> Lookup(DnsRecordType, std::string_view) const override {
+    return DnsRecords{DnsRecords::Status::kNotFound, {}};
+  }
 };
 
 }  // namespace postern::vm

@@ -120,14 +120,25 @@ class PolicyVm::Execution {
   // command is deferred, naming what the restriction was about. Access
   // tables say so as Postfix's check_access does, other lookups as its
   // reject_dict_retry (both measured against Postfix).
-  ListResult LookupFailed(const std::string& list_name, Context context, bool access_table = false) {
+  // What an access table's replies name: "<name>: Class rejected: ...".
+  struct Subject {
+    std::string name;
+    std::string_view klass;
+  };
+  Subject SubjectOf(Context context) const { return Subject{Name(context), ClassName(context)}; }
+
+  ListResult LookupFailed(const std::string& list_name, Context context) {
     decision_->lookup_failure = lookups_.reason();
     if (trace_) decision_->trace.push_back(list_name + ": " + lookups_.reason());
-    if (access_table) {
-      return ListResult::Reply("451 4.3.5 <" + Name(context) + ">: " + ClassName(context) +
-                               " rejected: Server configuration error");
-    }
     return ListResult::Reply("451 4.3.0 <" + Name(context) + ">: Temporary lookup failure");
+  }
+
+  // An access table that could not answer (check_table_result's 451 4.3.5).
+  ListResult AccessLookupFailed(const Subject& subject) {
+    decision_->lookup_failure = lookups_.reason();
+    if (trace_) decision_->trace.push_back(std::string(mail::OpName(Op::kAccess)) + ": " + lookups_.reason());
+    return ListResult::Reply("451 4.3.5 <" + subject.name + ">: " + std::string(subject.klass) +
+                             " rejected: Server configuration error");
   }
 
   void Trap(const std::string& why) {
@@ -294,6 +305,8 @@ class PolicyVm::Execution {
         return Dnswl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b], context);
       case Op::kRbl:
         return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b]);
+      case Op::kServerAccess:
+        return ServerAccess(p_.access[inst.a], static_cast<mail::ServerRecord>(inst.flags), context, depth);
       case Op::kAction:
         return Action(static_cast<mail::ActionKind>(inst.a), p_.constants[inst.b], context);
       case Op::kContentChecks:
@@ -638,11 +651,11 @@ class PolicyVm::Execution {
       case PolicyReply::Status::kPending:
         return ListResult::Dunno();  // the stage runs again with the answer
       case PolicyReply::Status::kFailed:
-        return Interpret(vm_.policy_default_action_, context, context, depth);
+        return Interpret(vm_.policy_default_action_, SubjectOf(context), context, depth);
       case PolicyReply::Status::kAction:
         break;
     }
-    return Interpret(reply.action, context, context, depth);
+    return Interpret(reply.action, SubjectOf(context), context, depth);
   }
 
   // permit_dnswl_client / permit_rhswl_client: OK when listed, except for
@@ -842,9 +855,9 @@ class PolicyVm::Execution {
         if (vm_.sasl_enabled_ && !facts_.sasl_username.empty()) value = Lookup(table, facts_.sasl_username, false);
         break;
     }
-    if (lookups_.failed()) return LookupFailed(mail::OpName(Op::kAccess), reply_context, /*access_table=*/true);
+    if (lookups_.failed()) return AccessLookupFailed(SubjectOf(reply_context));
     if (!value) return ListResult::Dunno();
-    ListResult r = Interpret(*value, reply_context, context, depth);
+    ListResult r = Interpret(*value, SubjectOf(reply_context), context, depth);
     // An OK for a source-routed recipient is too suspicious to honour.
     if (r.kind == ListResult::Kind::kOk && spec.key == mail::AccessKey::kRecipient &&
         !vm_.resolver_->config().allow_untrusted_routing) {
@@ -855,27 +868,154 @@ class PolicyVm::Execution {
     return r;
   }
 
+  // check_*_{a,mx,ns}_access (Postfix's check_server_access): the name's
+  // domain (an address's part after the @), its MX hosts (none: the domain
+  // itself; a null MX: nothing), its NS hosts (none: the nearest parent's)
+  // or itself (A); each host's name (not for A) and then its addresses are
+  // looked up, and the first found decides. An address literal is looked
+  // up as its address (not for NS). An OK is refused with 451 4.3.5, as
+  // Postfix refuses to let these tables allow anything.
+  ListResult ServerAccess(const mail::AccessSpec& spec, mail::ServerRecord record, Context context, int depth) {
+    std::string name;
+    Subject subject;
+    switch (spec.key) {
+      case mail::AccessKey::kClient:
+        if (facts_.client_name == "unknown") return ListResult::Dunno();
+        name = facts_.client_name;
+        subject = SubjectOf(Context::kClient);
+        break;
+      case mail::AccessKey::kReverseClient:
+        if (facts_.reverse_client_name == "unknown") return ListResult::Dunno();
+        name = facts_.reverse_client_name;
+        subject = Subject{name, "Unverified Client host"};
+        break;
+      case mail::AccessKey::kHelo:
+        name = facts_.helo;
+        subject = SubjectOf(Context::kHelo);
+        break;
+      case mail::AccessKey::kSender:
+        if (facts_.has_sender) name = facts_.sender;
+        subject = SubjectOf(Context::kSender);
+        break;
+      case mail::AccessKey::kRecipient:
+        name = facts_.recipient;
+        subject = SubjectOf(Context::kRecipient);
+        break;
+      case mail::AccessKey::kSasl:
+        return ListResult::Dunno();
+    }
+    if (name.empty()) return ListResult::Dunno();
+    std::optional<std::string> value = ServerAccessValue(spec.table, record, name);
+    if (lookups_.failed()) return AccessLookupFailed(subject);
+    if (!value) return ListResult::Dunno();
+    ListResult r = Interpret(*value, subject, context, depth);
+    if (r.kind == ListResult::Kind::kOk && !decision_->discard) {
+      if (trace_) {
+        decision_->trace.push_back(std::string("check_") + mail::AccessKeyName(spec.key) + "_" +
+                                   mail::ServerRecordName(record) + "_access returns OK for " + name +
+                                   ": not allowed for security reasons (use DUNNO)");
+      }
+      return ListResult::Reply("451 4.3.5 Server configuration error");
+    }
+    return r;
+  }
+
+  // The access table value the hosts serving `name` find (see
+  // ServerAccess), or nullopt (also while a DNS answer is pending).
+  std::optional<std::string> ServerAccessValue(uint32_t table, mail::ServerRecord record, const std::string& name) {
+    std::string_view domain = name;
+    if (size_t at = domain.rfind('@'); at != std::string_view::npos) domain.remove_prefix(at + 1);
+    if (domain.starts_with('[')) {
+      if (record == mail::ServerRecord::kNs || !domain.ends_with(']')) return std::nullopt;
+      std::string_view literal = domain.substr(1, domain.size() - 2);
+      if (StartsWith(literal, "IPv6:") || StartsWith(literal, "ipv6:")) literal.remove_prefix(5);
+      if (!mail::IpAddress::Parse(literal)) return std::nullopt;
+      return AddressKeys(table, literal);
+    }
+    std::optional<std::vector<std::string>> hosts = ServingHosts(record, ToLower(domain));
+    if (!hosts) return std::nullopt;
+    bool pending = false;
+    for (const std::string& host : *hosts) {
+      if (mail::IpAddress::Parse(host)) {
+        if (std::optional<std::string> v = AddressKeys(table, host); v && !pending) return v;
+        continue;
+      }
+      if (record != mail::ServerRecord::kA && !pending) {
+        if (std::optional<std::string> v = DomainKeys(table, host)) return v;
+      }
+      // The host's addresses, both families asked at once.
+      std::vector<std::string> addresses;
+      for (vm::DnsRecordType type : {DnsRecordType::kA, DnsRecordType::kAaaa}) {
+        if (!(type == DnsRecordType::kA ? vm_.ipv4_ : vm_.ipv6_)) continue;
+        std::optional<DnsRecords> found = Dns().Lookup(type, host);
+        if (!found) {
+          pending = true;
+          continue;
+        }
+        if (found->status == DnsRecords::Status::kFound) {
+          addresses.insert(addresses.end(), found->values.begin(), found->values.end());
+        }
+      }
+      if (pending) continue;  // the other hosts' questions, asked in the same round
+      for (const std::string& address : addresses) {
+        if (std::optional<std::string> v = AddressKeys(table, address)) return v;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The hosts check_server_access looks at for `domain`; nullopt when
+  // there are none (no NS anywhere, a null MX, a failed or pending lookup).
+  std::optional<std::vector<std::string>> ServingHosts(mail::ServerRecord record, std::string domain) const {
+    if (record == mail::ServerRecord::kA) return std::vector<std::string>{domain};
+    DnsRecordType type = record == mail::ServerRecord::kMx ? DnsRecordType::kMx : DnsRecordType::kNs;
+    std::optional<DnsRecords> found = Dns().Lookup(type, domain);
+    if (!found) return std::nullopt;
+    if (found->status == DnsRecords::Status::kNotFound && type == DnsRecordType::kMx) {
+      return std::vector<std::string>{domain};  // the domain is its own mail exchanger
+    }
+    // No NS records: the parent domain's, and so on up.
+    for (size_t dot = domain.find('.'); found->status == DnsRecords::Status::kNotFound && type == DnsRecordType::kNs &&
+                                        dot != std::string::npos && dot + 1 < domain.size();
+         dot = domain.find('.')) {
+      domain = domain.substr(dot + 1);
+      found = Dns().Lookup(type, domain);
+      if (!found) return std::nullopt;
+    }
+    if (found->status != DnsRecords::Status::kFound) return std::nullopt;
+    if (type == DnsRecordType::kMx && found->values.size() == 1 && found->values.front() == ".") return std::nullopt;
+    std::vector<std::string> hosts;
+    for (const std::string& host : found->values) {
+      std::string_view h = host;
+      while (h.size() > 1 && h.back() == '.') h.remove_suffix(1);
+      hosts.push_back(ToLower(h));
+    }
+    return hosts;
+  }
+
   std::string Qualified(const std::string& address) const {
     if (address.empty() || address.find('@') != std::string::npos) return address;
     return address + "@" + vm_.resolver_->config().myorigin;
   }
 
   // check_table_result: an access(5) value as a decision.
-  ListResult Interpret(const std::string& value, Context reply_context, Context list_context, int depth) {
+  ListResult Interpret(const std::string& value, const Subject& subject, Context list_context, int depth) {
     using Verb = mail::AccessResult::Verb;
     mail::AccessResult result = mail::ParseAccessResult(value);
     const std::string& text = result.text;
     // "<name>: Class rejected: text", with an enhanced status code taken
-    // from the text when it starts with one.
+    // from the text when it starts with one, corrected for the class and
+    // given the reply code's class digit, as smtpd does.
     auto reply = [&](const std::string& code, char klass, std::string_view fallback) {
       std::string dsn = std::string(1, klass) + ".7.1";
       std::string_view rest = text;
-      if (mail::StatusAndText split = mail::SplitEnhancedStatus(text);
-          split.status.starts_with('4') || split.status.starts_with('5')) {
+      if (mail::StatusAndText split = mail::SplitEnhancedStatus(text); !split.status.empty()) {
         dsn = std::string(split.status);
         rest = Trim(split.text);
       }
-      return ListResult::Reply(code + " " + dsn + " <" + Name(reply_context) + ">: " + ClassName(reply_context) +
+      dsn = mail::FixStatusForReplyClass(dsn, subject.klass);
+      if (!code.empty()) dsn[0] = code[0];
+      return ListResult::Reply(code + " " + dsn + " <" + subject.name + ">: " + std::string(subject.klass) +
                                " rejected: " + std::string(rest.empty() ? fallback : rest));
     };
     switch (result.verb) {
@@ -892,7 +1032,7 @@ class PolicyVm::Execution {
         return ListResult::Dunno();
       case Verb::kInfo:
       case Verb::kWarn:
-        decision_->warnings.push_back("<" + Name(reply_context) + ">: " + ClassName(reply_context) + " " +
+        decision_->warnings.push_back("<" + subject.name + ">: " + std::string(subject.klass) + " " +
                                       (text.empty() ? ToLower(value) : text));
         return ListResult::Dunno();
       case Verb::kFilter:
@@ -993,6 +1133,10 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   unknown_helo_tempfail_defer_ = Trim(image_->Text("unknown_helo_hostname_tempfail_action")) == "defer";
   policy_default_action_ = image_->Text("smtpd_policy_service_default_action");
   policy_context_ = image_->Text("smtpd_policy_service_policy_context");
+  std::string protocols = ToLower(image_->Text("inet_protocols"));
+  bool all = protocols.find("all") != std::string::npos;
+  ipv4_ = all || protocols.find("ipv4") != std::string::npos;
+  ipv6_ = all || protocols.find("ipv6") != std::string::npos;
   rbl_reply_.default_template = image_->Text("default_rbl_reply");
   rbl_reply_.code = Trim(image_->Text("maps_rbl_reject_code"));
   rbl_reply_.filter = UnescapeC(image_->Text("smtpd_expansion_filter"));

@@ -87,6 +87,7 @@ class PolicyVm {
   std::string policy_default_action_;            // smtpd_policy_service_default_action
   std::string policy_context_;                   // smtpd_policy_service_policy_context
   RblReplySettings rbl_reply_;                   // default_rbl_reply, rbl_reply_maps
+  bool ipv4_ = true, ipv6_ = true;               // inet_protocols: the address families hosts are asked for
   // receive_override_options
   bool no_unknown_recipient_checks_ = false;  // no unlisted recipient (or sender) rejects
   bool no_header_body_checks_ = false;        // no header_checks, body_checks

@@ -227,6 +227,8 @@ class Analyzer {
       }
       case Op::kAccess:
         return Access(p_.access[inst.a], depth, where);
+      case Op::kServerAccess:  // an OK is refused at run time (451 4.3.5), a DISCARD is not
+        return Access(p_.access[inst.a], depth, where, /*ok_refused=*/true);
       case Op::kRbl:
         return {undecided, refused};
       case Op::kDnswl:  // Postfix ignores its OK for a recipient outside the authorized destinations
@@ -271,7 +273,11 @@ class Analyzer {
     return false;
   }
 
-  std::vector<Outcome> Access(const mail::AccessSpec& spec, int depth, const std::string& where) {
+  // `ok_refused`: an OK value refuses (check_*_{a,mx,ns}_access). An OK
+  // from a restriction list in a value is still taken as passing (it may
+  // come with a DISCARD, which Postfix lets through).
+  std::vector<Outcome> Access(const mail::AccessSpec& spec, int depth, const std::string& where,
+                              bool ok_refused = false) {
     const Outcome undecided{true, false, ""};
     std::vector<Outcome> out = {undecided};  // not found
     std::string table = p_.tables[spec.table];
@@ -282,9 +288,11 @@ class Analyzer {
       std::string how = where + " " + mail::AccessKeyName(spec.key) + " access " + table + " value \"" + value + "\"";
       switch (mail::ParseAccessResult(value).verb) {
         case Verb::kOk:
-        case Verb::kDiscard:
           // A recipient OK for a source-routed address is ignored, but an
           // attacker need not route: the OK stands.
+          out.push_back(Outcome{!ok_refused, false, how});
+          break;
+        case Verb::kDiscard:
           out.push_back(Outcome{true, false, how});
           break;
         case Verb::kReject:

@@ -79,6 +79,29 @@ rbldefault inet n       -       n       -       -       smtpd
   -o { smtpd_client_restrictions = reject_rhsbl_sender rhsbl.test }
 """
 
+# A service whose access tables judge the hosts that serve a name
+# (check_*_{a,mx,ns}_access): MX hosts by name and by address, a domain
+# without MX (its own address), the NS of a parent domain, an address
+# literal, DUNNO, and an OK (refused with 451 4.3.5).
+SERVER_ACCESS_SERVICE = """\
+srvaccess inet  n       -       n       -       -       smtpd
+  -o smtpd_client_restrictions=
+  -o { smtpd_helo_restrictions = check_helo_a_access texthash:SERVER_TABLE }
+  -o { smtpd_sender_restrictions = check_sender_mx_access texthash:SERVER_TABLE,
+       check_sender_ns_access texthash:SERVER_TABLE }
+  -o { smtpd_relay_restrictions = check_recipient_mx_access texthash:SERVER_TABLE, permit_mynetworks,
+       reject_unauth_destination }
+"""
+
+SERVER_TABLE = """\
+mx.bad.test      REJECT bad mail server
+192.0.2.66       REJECT 5.1.1 listed address
+192.0.2.77       REJECT its own address
+ns.bad.test      REJECT bad name server
+mx.ok.test       DUNNO
+mx.allow.test    OK
+"""
+
 RBL_REPLY_ENTRIES = """\
 dnsbl.test=127.0.0.2  $rbl_code 5.7.9 Listed by $rbl_domain ($rbl_reason) for ${client_address}
 rbl2.test             450 4.1.1 $rbl_what: try again later
@@ -96,10 +119,14 @@ SETTINGS = {
 }
 
 ZONE_RECORDS = dict(
-    domain="test.example", zones=["dnsbl.test", "rhsbl.test", "dnswl.test", "rbl2.test", "rbl3.test", "rbl4.test"],
-    mx=[("exists.test.example", "mx.test.example", 10)],
+    domain="test.example", zones=["dnsbl.test", "rhsbl.test", "dnswl.test", "rbl2.test", "rbl3.test", "rbl4.test",
+                                  "bad.test", "ok.test", "allow.test"],
+    mx=[("exists.test.example", "mx.test.example", 10), ("badmx.test.example", "mx.bad.test", 10),
+        ("addrmx.test.example", "mx.addrmx.test.example", 10), ("okmx.test.example", "mx.ok.test", 10),
+        ("allowmx.test.example", "mx.allow.test", 10)],
     hosts=[("mx.test.example", "192.0.2.25"), ("aonly.test.example", "192.0.2.26"),
-           ("spammy.test.example", "192.0.2.27")],
+           ("spammy.test.example", "192.0.2.27"), ("mx.addrmx.test.example", "192.0.2.66"),
+           ("selfmx.test.example", "192.0.2.77"), ("nsparent.test.example", "192.0.2.78")],
     extra=["--address=/2.0.0.127.dnsbl.test/127.0.0.2",
            "--txt-record=2.0.0.127.dnsbl.test,Listed for testing",
            "--address=/spammy.test.example.rhsbl.test/127.0.0.2",
@@ -108,7 +135,9 @@ ZONE_RECORDS = dict(
            "--address=/2.0.0.127.rbl2.test/127.0.0.2",
            "--address=/2.0.0.127.rbl3.test/127.0.0.2",
            "--address=/2.0.0.127.rbl4.test/127.0.0.2",
-           "--address=/plain.test.example.rhsbl.test/127.0.0.2"])
+           "--address=/plain.test.example.rhsbl.test/127.0.0.2",
+           # nsparent.test.example NS ns.bad.test (type 2, the name in wire format)
+           "--dns-rr=nsparent.test.example,2,026e7303626164047465737400"])
 
 
 def envelope(sender, *recipients):
@@ -160,6 +189,20 @@ RBL_REPLY_DIALOGUES["rbldefault"] = ("rbldefault", "plain", ["EHLO exists.test.e
                                      + envelope("a@spammy.test.example", "fred@example.com")
                                      + envelope("a@plain.test.example", "fred@example.com"))
 
+SERVER_ACCESS_DIALOGUES = {
+    "check_*_{a,mx,ns}_access": ("srvaccess", "plain", ["EHLO exists.test.example"]
+                                 + envelope("a@badmx.test.example", "fred@example.com")
+                                 + envelope("a@addrmx.test.example", "fred@example.com")
+                                 + envelope("a@selfmx.test.example", "fred@example.com")
+                                 + envelope("a@www.nsparent.test.example", "fred@example.com")
+                                 + envelope("a@okmx.test.example", "fred@example.com")
+                                 + envelope("a@allowmx.test.example", "fred@example.com")
+                                 + envelope("a@[192.0.2.66]", "fred@example.com")
+                                 + envelope("a@exists.test.example", "b@badmx.test.example", "fred@example.com")
+                                 + ["EHLO selfmx.test.example"]
+                                 + envelope("a@exists.test.example", "fred@example.com")),
+}
+
 
 def main():
     args = arguments()
@@ -179,10 +222,14 @@ def main():
     results = []
     with Dnsmasq(address=DNS_ADDRESS, port=53, **ZONE_RECORDS):
         reply_map = os.path.join(root, "config", "rbl_reply")
-        services = DNSWL_SERVICE + RBL_REPLY_SERVICES.replace("RBL_REPLY_MAP", reply_map)
+        server_table = os.path.join(root, "config", "server_access")
+        services = DNSWL_SERVICE + RBL_REPLY_SERVICES.replace("RBL_REPLY_MAP", reply_map) + \
+            SERVER_ACCESS_SERVICE.replace("SERVER_TABLE", server_table)
         config = office_config(args.source, root, MASTER_CF.replace("cleanup", services + "cleanup", 1), SETTINGS)
         with open(reply_map, "w") as f:
             f.write(RBL_REPLY_ENTRIES)
+        with open(server_table, "w") as f:
+            f.write(SERVER_TABLE)
         check = subprocess.run([args.postern, "check", "-c", config], capture_output=True, text=True)
         results.append(("postern check passes the DNS restrictions without a warning",
                         check.returncode == 0 and "PP0505" not in check.stdout + check.stderr,
@@ -190,13 +237,14 @@ def main():
         results.append(("postern check warns of the reply template with an unknown name (PP0509)",
                         "PP0509" in check.stdout + check.stderr and "$nosuch" in check.stdout + check.stderr,
                         check.stdout + check.stderr))
-        names = ("smtp", "dnswl", "dnswlfail", "filters") + tuple(d[0] for d in RBL_REPLY_DIALOGUES.values()
-                                                                   if d[1] == "plain")
+        names = ("smtp", "dnswl", "dnswlfail", "filters", "srvaccess") + \
+            tuple(d[0] for d in RBL_REPLY_DIALOGUES.values() if d[1] == "plain")
         with SideBySide(args, config, root, names, posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
                         resolv_conf=resolv_conf) as servers:
             dialogues = {name: ("smtp", mode, lines) for name, (mode, lines) in DIALOGUES.items()}
             dialogues.update(DNSWL_DIALOGUES)
             dialogues.update(RBL_REPLY_DIALOGUES)
+            dialogues.update(SERVER_ACCESS_DIALOGUES)
             compared, different = compare_replies(servers.theirs, servers.ours, dialogues)
             results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
                             f"{different} different"))

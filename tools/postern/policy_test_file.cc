@@ -170,8 +170,12 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
         c.missing_domains.push_back(ToLower(args[1]));
       } else if ((args.size() == 3 || args.size() == 4) && args[0] == "listed") {
         c.listings.push_back({args[1], args[2], args.size() == 4 ? args[3] : "127.0.0.2"});
+      } else if (args.size() >= 3 && (args[0] == "mx" || args[0] == "ns" || args[0] == "a")) {
+        c.records.push_back({args[0], ToLower(args[1]), std::vector<std::string>(args.begin() + 2, args.end())});
       } else {
-        error("bad dns fact", "write dns missing DOMAIN, or dns listed ZONE ADDRESS [VALUE]");
+        error("bad dns fact",
+              "write dns missing DOMAIN, dns listed ZONE ADDRESS [VALUE], dns mx DOMAIN HOST..., dns ns DOMAIN "
+              "HOST... or dns a NAME ADDRESS...");
       }
       continue;
     } else {

@@ -16,7 +16,10 @@
 // (the message, checked at end of data), `data [expect ...]` (the DATA
 // command, then end of data), DNS facts for the DNS restrictions:
 // `dns missing DOMAIN` (no MX, A or AAAA: reject_unknown_*), `dns listed
-// ZONE ADDRESS-OR-DOMAIN [VALUE]` (reject_rbl_client, reject_rhsbl_*), and
+// ZONE ADDRESS-OR-DOMAIN [VALUE]` (reject_rbl_client, reject_rhsbl_*),
+// `dns mx DOMAIN HOST...`, `dns ns DOMAIN HOST...` and `dns a NAME
+// ADDRESS...` (IPv4 or IPv6; check_*_{a,mx,ns}_access: a name without
+// such a line has no such records), and
 // what a policy server answers: `policy SERVICE ACTION`
 // (check_policy_service; DUNNO when not said). Nothing else is asked of
 // the network: a case is hermetic.
@@ -68,6 +71,12 @@ struct TestCase {
     std::string zone, address, value;
   };
   std::vector<Listing> listings;
+  // `dns mx|ns|a NAME VALUE...`: the records of a name.
+  struct Records {
+    std::string type, name;
+    std::vector<std::string> values;
+  };
+  std::vector<Records> records;
   // `policy SERVICE ACTION`: what a check_policy_service server answers.
   std::vector<std::pair<std::string, std::string>> policy_actions;
   std::vector<TestStep> steps;

@@ -17,6 +17,7 @@
 #include "tools/postern/commands.h"
 #include "tools/postern/image_compiler.h"
 #include "tools/postern/policy_test_file.h"
+#include "util/strings.h"
 
 namespace postern::cli {
 namespace {
@@ -45,6 +46,23 @@ class TestDns : public vm::NetworkOracle {
       if (l.zone == zone && l.address == address) return vm::DnsListing{{l.value}, ""};
     }
     return std::nullopt;
+  }
+  // The case's `dns mx|ns|a` lines; nothing else has such records.
+  std::optional<vm::DnsRecords> Lookup(vm::DnsRecordType type, std::string_view name) const override {
+    vm::DnsRecords records{vm::DnsRecords::Status::kNotFound, {}};
+    if (type == vm::DnsRecordType::kTxt) return records;  // lists' reasons: not stated in test cases
+    std::string wanted = type == vm::DnsRecordType::kMx ? "mx" : type == vm::DnsRecordType::kNs ? "ns" : "a";
+    bool addresses = wanted == "a";
+    for (const TestCase::Records& r : case_.records) {
+      if (r.type != wanted || r.name != ToLower(name)) continue;
+      for (const std::string& value : r.values) {
+        bool ipv6 = value.find(':') != std::string::npos;
+        if (addresses && ipv6 != (type == vm::DnsRecordType::kAaaa)) continue;
+        records.values.push_back(value);
+      }
+    }
+    if (!records.values.empty()) records.status = vm::DnsRecords::Status::kFound;
+    return records;
   }
 
  private:

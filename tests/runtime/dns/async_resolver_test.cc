@@ -74,27 +74,16 @@ class DnsResolverTest : public ::testing::Test {
 
   void StartDnsmasq() {
     port_ = FreeUdpPort();
-    std::vector<std::string> argv = {"/usr/sbin/dnsmasq",
-                                     "--keep-in-foreground",
-                                     "--conf-file=/dev/null",
-                                     "--no-resolv",
-                                     "--no-hosts",
-                                     "--pid-file=",
-                                     "--bind-interfaces",
-                                     "--listen-address=127.0.0.1",
-                                     "--port=" + std::to_string(port_),
-                                     "--local=/test/",
-                                     "--mx-host=example.test,mx1.example.test,10",
-                                     "--mx-host=example.test,mx2.example.test,20",
-                                     "--mx-host=equal.test,a.equal.test,10",
-                                     "--mx-host=equal.test,b.equal.test,10",
-                                     "--host-record=mx1.example.test,192.0.2.1",
-                                     "--host-record=mx2.example.test,192.0.2.2,2001:db8::2",
-                                     "--host-record=a.equal.test,192.0.2.11",
-                                     "--host-record=b.equal.test,192.0.2.12",
-                                     "--host-record=nomx.test,192.0.2.9",
-                                     "--txt-record=2.0.0.127.list.test,Listed for testing",
-                                     "--local-ttl=300"};
+    std::vector<std::string> argv = {
+        "/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+        "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1", "--port=" + std::to_string(port_),
+        "--local=/test/", "--mx-host=example.test,mx1.example.test,10", "--mx-host=example.test,mx2.example.test,20",
+        "--mx-host=equal.test,a.equal.test,10", "--mx-host=equal.test,b.equal.test,10",
+        "--host-record=mx1.example.test,192.0.2.1", "--host-record=mx2.example.test,192.0.2.2,2001:db8::2",
+        "--host-record=a.equal.test,192.0.2.11", "--host-record=b.equal.test,192.0.2.12",
+        "--host-record=nomx.test,192.0.2.9", "--txt-record=2.0.0.127.list.test,Listed for testing",
+        // example.test NS ns.example.test (type 2, the name in wire format)
+        "--dns-rr=example.test,2,026e73076578616d706c65047465737400", "--local-ttl=300"};
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -221,6 +210,9 @@ TEST_F(AsyncResolverTest, RecordsOfEachType) {
   EXPECT_EQ(aaaa.values, std::vector<std::string>{"2001:db8::2"});
   DnsReply txt = Ask(*resolver, "2.0.0.127.list.test", RecordType::kTxt);
   EXPECT_EQ(txt.values, std::vector<std::string>{"Listed for testing"});
+  DnsReply ns = Ask(*resolver, "example.test", RecordType::kNs);
+  EXPECT_EQ(ns.values, std::vector<std::string>{"ns.example.test"});
+  EXPECT_EQ(Ask(*resolver, "nomx.test", RecordType::kNs).status, DnsReply::Status::kNotFound);
   EXPECT_EQ(Ask(*resolver, "nosuch.test", RecordType::kMx).status, DnsReply::Status::kNotFound);
   EXPECT_EQ(Ask(*resolver, "nomx.test", RecordType::kMx).status, DnsReply::Status::kNotFound);  // no data
 }
