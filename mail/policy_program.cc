@@ -125,7 +125,8 @@ const char* PredicateName(Predicate p) {
                                        "known_login_mismatch",
                                        "not_logged_in",
                                        "unknown_helo_hostname",
-                                       "multi_recipient_bounce"};
+                                       "multi_recipient_bounce",
+                                       "listed_client_certificate"};
   static_assert(std::size(kNames) == kPredicateCount, "a predicate without a name");
   auto i = static_cast<size_t>(p);
   return i < std::size(kNames) ? kNames[i] : "?";
@@ -169,7 +170,7 @@ const char* ActionKindName(ActionKind kind) {
 }
 
 const char* AccessKeyName(AccessKey key) {
-  static const char* const kNames[] = {"client", "reverse_client", "helo", "sender", "recipient", "sasl"};
+  static const char* const kNames[] = {"client", "reverse_client", "helo", "sender", "recipient", "sasl", "ccert"};
   auto i = static_cast<size_t>(key);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
@@ -247,7 +248,7 @@ Result<Program> DecodeProgram(std::string_view bytes) {
   p.access.resize(n);
   for (AccessSpec& a : p.access) {
     uint8_t key = 0;
-    if (!r.GetU32(&a.table) || !r.GetU8(&key) || key > static_cast<uint8_t>(AccessKey::kSasl)) return corrupt;
+    if (!r.GetU32(&a.table) || !r.GetU8(&key) || key > static_cast<uint8_t>(AccessKey::kCcert)) return corrupt;
     a.key = static_cast<AccessKey>(key);
   }
   if (!r.GetU32(&n) || n > r.remaining()) return corrupt;

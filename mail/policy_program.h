@@ -80,10 +80,11 @@ enum class Predicate : uint8_t {
   kLoginMismatch,
   kKnownLoginMismatch,
   kNotLoggedIn,
-  kUnknownHeloHostname,   // DNS: the HELO name has no A, AAAA or MX record
-  kMultiRecipientBounce,  // the null sender with more than one recipient
+  kUnknownHeloHostname,      // DNS: the HELO name has no A, AAAA or MX record
+  kMultiRecipientBounce,     // the null sender with more than one recipient
+  kListedClientCertificate,  // a client certificate whose fingerprint relay_clientcerts lists
 };
-inline constexpr int kPredicateCount = 23;
+inline constexpr int kPredicateCount = 24;
 const char* PredicateName(Predicate p);
 
 // What a DNS list is asked about (kRbl's flags): the client address
@@ -169,6 +170,7 @@ enum class AccessKey : uint8_t {
   kSender,         // sender address: user+ext@domain, user@domain, domain, parents, user@
   kRecipient,      // recipient address, as for kSender
   kSasl,           // SASL login name
+  kCcert,          // client certificate: its fingerprint, then its public key's (replies name its CN)
 };
 const char* AccessKeyName(AccessKey key);
 

@@ -246,6 +246,12 @@ class Generator {
         case RestrictionKind::kCheckSaslAccess:
           Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kSasl));
           break;
+        case RestrictionKind::kCheckCcertAccess:
+          Emit(Op::kAccess, Predicate::kNone, Access(r.argument, mail::AccessKey::kCcert));
+          break;
+        case RestrictionKind::kPermitTlsClientcerts:
+          Emit(Op::kPermitIf, Predicate::kListedClientCertificate);
+          break;
         case RestrictionKind::kCheckClientAAccess:
         case RestrictionKind::kCheckClientMxAccess:
         case RestrictionKind::kCheckClientNsAccess:

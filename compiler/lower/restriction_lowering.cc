@@ -78,6 +78,8 @@ constexpr Known kKnown[] = {
     {"check_sender_access", RestrictionKind::kCheckSenderAccess, true},
     {"check_recipient_access", RestrictionKind::kCheckRecipientAccess, true},
     {"check_sasl_access", RestrictionKind::kCheckSaslAccess, true},
+    {"check_ccert_access", RestrictionKind::kCheckCcertAccess, true},
+    {"permit_tls_clientcerts", RestrictionKind::kPermitTlsClientcerts, false},
     {"check_client_a_access", RestrictionKind::kCheckClientAAccess, true, true},
     {"check_client_mx_access", RestrictionKind::kCheckClientMxAccess, true, true},
     {"check_client_ns_access", RestrictionKind::kCheckClientNsAccess, true, true},
@@ -102,10 +104,16 @@ constexpr Known kKnown[] = {
 // Postfix restrictions Postern does not implement (yet): a configuration
 // that uses one is refused rather than run with different behaviour.
 constexpr std::string_view kUnsupported[] = {
-    "check_ccert_access",          "check_relay_domains",      "permit_mx_backup",
-    "permit_naked_ip_address",     "permit_tls_clientcerts",   "reject_maps_rbl",
-    "reject_unverified_recipient", "reject_unverified_sender", "sleep",
-    "smtpd_access_policy",         "check_etrn_access",        "reject_unknown_forward_client_hostname",
+    "check_relay_domains",
+    "permit_mx_backup",
+    "permit_naked_ip_address",
+    "reject_maps_rbl",
+    "reject_unverified_recipient",
+    "reject_unverified_sender",
+    "sleep",
+    "smtpd_access_policy",
+    "check_etrn_access",
+    "reject_unknown_forward_client_hostname",
 };
 
 bool IsDnsList(RestrictionKind kind) {
@@ -126,7 +134,7 @@ bool IsAccessCheck(RestrictionKind kind) {
   return kind == RestrictionKind::kCheckClientAccess || kind == RestrictionKind::kCheckReverseClientHostnameAccess ||
          kind == RestrictionKind::kCheckHeloAccess || kind == RestrictionKind::kCheckSenderAccess ||
          kind == RestrictionKind::kCheckRecipientAccess || kind == RestrictionKind::kCheckSaslAccess ||
-         policy::ServerAccessOf(kind).has_value();
+         kind == RestrictionKind::kCheckCcertAccess || policy::ServerAccessOf(kind).has_value();
 }
 
 // What a bare type:table means in each list (Postfix: the list's own

@@ -67,6 +67,8 @@ enum class RestrictionKind {
   kCheckSenderAccess,
   kCheckRecipientAccess,
   kCheckSaslAccess,
+  kCheckCcertAccess,      // argument: table reference; the client certificate's fingerprints
+  kPermitTlsClientcerts,  // a client certificate relay_clientcerts lists
   // check_{client,reverse_client_hostname,helo,sender,recipient}_{a,mx,ns}_access
   // (DNS; argument: table reference): the hosts that serve the name.
   kCheckClientAAccess,

@@ -10,6 +10,7 @@
 #include "runtime/daemon/peer_names.h"
 #include "runtime/milter/milter_header_checks.h"
 #include "runtime/milter/queued_message_editor.h"
+#include "runtime/tls/peer_certificate.h"
 #include "util/run_on.h"
 #include "util/strings.h"
 
@@ -226,6 +227,9 @@ asio::awaitable<Result<session::TlsInfo>> Connection::Handshake() {
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   info.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
   info.bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
+  if (serving_->session->config.tls_ask_ccert) {
+    info.client_certificate = tls::ReadPeerCertificate(ssl, serving_->session->config.tls_fingerprint_digest);
+  }
   co_return info;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,29 @@ Status UseCertificateChain(SSL_CTX* ctx, const std::string& pem) {
   return Status::Ok();
 }
 
+// smtpd_tls_CAfile: the store client certificates are verified against,
+// and the names a client asked for a certificate is told.
+Status UseAuthorities(SSL_CTX* ctx, const tls::ServerTlsFiles& files) {
+  if (files.ca_pem.empty()) return Status::Ok();
+  auto bio = MemoryBio(files.ca_pem);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  int count = 0;
+  while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    ++count;
+    X509_STORE_add_cert(store, ca);
+    if (names != nullptr) sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
+    X509_free(ca);
+  }
+  ERR_clear_error();  // the end of the file reads as an error
+  if (count == 0) {
+    sk_X509_NAME_pop_free(names, X509_NAME_free);
+    return Status::Permanent("smtpd_tls_CAfile " + files.ca_path + ": no certificate in it");
+  }
+  SSL_CTX_set_client_CA_list(ctx, names);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string TlsContextKey(const image::Image& image, const std::optional<tls::ServerTlsFiles>& files) {
@@ -58,10 +82,11 @@ std::string TlsContextKey(const image::Image& image, const std::optional<tls::Se
                            mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols",
                            mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "smtpd_tls_exclude_ciphers",
                            "smtpd_tls_mandatory_exclude_ciphers", "tls_high_cipherlist", "tls_medium_cipherlist",
-                           "tls_preempt_cipherlist"}) {
+                           "tls_preempt_cipherlist", "smtpd_tls_ask_ccert", "smtpd_tls_ccert_verifydepth"}) {
     key += "\n" + std::string(name) + "=" + image.Text(name);
   }
-  key += "\ncertificate=" + Sha256Hex(files->cert_pem) + "\nkey=" + Sha256Hex(files->key_pem);
+  key += "\ncertificate=" + Sha256Hex(files->cert_pem) + "\nkey=" + Sha256Hex(files->key_pem) +
+         "\nca=" + Sha256Hex(files->ca_pem);
   return key;
 }
 
@@ -99,6 +124,18 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
   Status ciphers = tls::ApplyCipherGrade(
       ctx, image, image.Text(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers"), excluded);
   if (!ciphers.ok()) return ciphers;
+  if (Status s = UseAuthorities(ctx, files); !s.ok()) return s;
+  if (image::BoolParameter(image, "smtpd_tls_ask_ccert")) {
+    // Asked, never required: a certificate that does not verify is
+    // "untrusted" (the handshake goes on), which the restrictions judge.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, [](int, X509_STORE_CTX*) { return 1; });
+    int64_t depth = image::IntParameter(image, "smtpd_tls_ccert_verifydepth");
+    SSL_CTX_set_verify_depth(ctx, static_cast<int>(std::clamp<int64_t>(depth, 0, 100)));
+    // The same context serves every session: a session id context lets
+    // clients resume sessions with it.
+    static constexpr unsigned char kSessionContext[] = "postern-smtpd";
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+  }
   return context;
 }
 

@@ -1151,8 +1151,17 @@ void Session::NoteTls(const TlsInfo& info) {
   facts_.tls_protocol = info.protocol;
   facts_.tls_cipher = info.cipher;
   facts_.tls_bits = info.bits;
-  facts_.tls_client_certificate = info.client_certificate;
-  Log("Anonymous TLS connection established from " + ClientText() + ": " + info.protocol + " with cipher " +
+  const std::optional<tls::PeerCertificate>& certificate = info.client_certificate;
+  facts_.tls_client_certificate_present = certificate.has_value();
+  facts_.tls_client_certificate = certificate && certificate->trusted;
+  if (certificate) {
+    facts_.ccert_subject = certificate->subject_cn;
+    facts_.ccert_issuer = certificate->issuer_cn;
+    facts_.ccert_fingerprint = certificate->fingerprint;
+    facts_.ccert_pubkey_fingerprint = certificate->pubkey_fingerprint;
+  }
+  const char* kind = !certificate ? "Anonymous" : certificate->trusted ? "Trusted" : "Untrusted";
+  Log(std::string(kind) + " TLS connection established from " + ClientText() + ": " + info.protocol + " with cipher " +
       info.cipher + " (" + std::to_string(info.bits) + "/" + std::to_string(info.bits) + " bits)");
 }
 

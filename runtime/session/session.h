@@ -41,6 +41,7 @@
 #include "runtime/session/session_config.h"
 #include "runtime/smtp/command_parser.h"
 #include "runtime/smtp/data_decoder.h"
+#include "runtime/tls/peer_certificate.h"
 #include "runtime/vm/network_answers.h"
 #include "runtime/vm/policy_vm.h"
 
@@ -65,7 +66,7 @@ struct TlsInfo {
   std::string protocol;  // "TLSv1.3"
   std::string cipher;    // "TLS_AES_256_GCM_SHA384"
   int bits = 0;
-  bool client_certificate = false;  // verified
+  std::optional<tls::PeerCertificate> client_certificate;  // smtpd_tls_ask_ccert
 };
 
 // Events a client's rate limits count (smtpd_client_message_rate_limit,

@@ -115,6 +115,8 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   std::string level = tls::ServerTlsLevel(image);
   c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
+  c.tls_ask_ccert = BoolParameter(image, "smtpd_tls_ask_ccert");
+  c.tls_fingerprint_digest = image.Text("smtpd_tls_fingerprint_digest");
   c.body_checks = !Trim(image.Text("body_checks")).empty();
   c.body_checks_size_limit = static_cast<uint64_t>(std::max<int64_t>(IntParameter(image, "body_checks_size_limit"), 0));
   c.xclient_hosts = image::NetworkListParameter(image, "smtpd_authorized_xclient_hosts");

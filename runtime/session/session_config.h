@@ -56,9 +56,11 @@ struct SessionConfig {
   bool delay_reject = true;              // smtpd_delay_reject
   TlsLevel tls_level = TlsLevel::kNone;  // smtpd_tls_security_level
   bool tls_received_header = false;
-  bool body_checks = false;                 // the policy reads body lines (body_checks)
-  uint64_t body_checks_size_limit = 51200;  // of the body's first bytes (0: all of it)
-  mail::NetworkList xclient_hosts;          // smtpd_authorized_xclient_hosts
+  bool tls_ask_ccert = false;                     // smtpd_tls_ask_ccert: clients are asked for a certificate
+  std::string tls_fingerprint_digest = "sha256";  // smtpd_tls_fingerprint_digest
+  bool body_checks = false;                       // the policy reads body lines (body_checks)
+  uint64_t body_checks_size_limit = 51200;        // of the body's first bytes (0: all of it)
+  mail::NetworkList xclient_hosts;                // smtpd_authorized_xclient_hosts
   // SMTP AUTH (smtpd_sasl_auth_enable) through the authentication server at
   // sasl_path (smtpd_sasl_path: a unix socket, relative ones under
   // Postfix's queue_directory as Postfix has them, or inet:host:port).

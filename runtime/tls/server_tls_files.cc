@@ -41,6 +41,12 @@ Result<std::optional<ServerTlsFiles>> ReadServerTlsFiles(const image::Image& ima
   if (!key.ok()) return Status::Permanent("private key " + key.status().message());
   files.cert_pem = std::move(cert).value();
   files.key_pem = std::move(key).value();
+  files.ca_path = image.Text("smtpd_tls_CAfile");
+  if (!files.ca_path.empty()) {
+    Result<std::string> ca = read(files.ca_path);
+    if (!ca.ok()) return Status::Permanent("smtpd_tls_CAfile " + ca.status().message());
+    files.ca_pem = std::move(ca).value();
+  }
   return std::optional<ServerTlsFiles>(std::move(files));
 }
 

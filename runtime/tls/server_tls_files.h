@@ -25,6 +25,10 @@ struct ServerTlsFiles {
   std::string key_path;
   std::string cert_pem;  // the certificate, then its chain
   std::string key_pem;   // a secret: never logged, never in an error
+  // smtpd_tls_CAfile: the authorities client certificates are verified
+  // against (and named to clients that are asked for one); "" for none.
+  std::string ca_path;
+  std::string ca_pem;
 };
 
 using FileReader = std::function<Result<std::string>(const std::string& path)>;

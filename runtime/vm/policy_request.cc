@@ -44,10 +44,10 @@ std::string PolicyRequest(const SmtpFacts& f, std::string_view policy_context) {
   add("sasl_method", f.sasl_method);
   add("sasl_username", f.sasl_username);
   add("sasl_sender", "");
-  add("ccert_subject", "");
-  add("ccert_issuer", "");
-  add("ccert_fingerprint", "");
-  add("ccert_pubkey_fingerprint", "");
+  add("ccert_subject", f.ccert_subject);
+  add("ccert_issuer", f.ccert_issuer);
+  add("ccert_fingerprint", f.ccert_fingerprint);
+  add("ccert_pubkey_fingerprint", f.ccert_pubkey_fingerprint);
   add("encryption_protocol", f.tls_protocol);
   add("encryption_cipher", f.tls_cipher);
   add("encryption_keysize", std::to_string(f.tls_bits));

@@ -528,6 +528,8 @@ class PolicyVm::Execution {
         return vm_.sasl_enabled_ && !facts_.sasl_username.empty();
       case Predicate::kTlsClientCertificate:
         return facts_.tls && facts_.tls_client_certificate;
+      case Predicate::kListedClientCertificate:
+        return ClientCertificateListed();
       case Predicate::kPlaintext:
         return !facts_.tls;
       case Predicate::kAuthDestination:
@@ -829,6 +831,8 @@ class PolicyVm::Execution {
     Context reply_context = context;
     std::string routed_check;
     switch (spec.key) {
+      case mail::AccessKey::kCcert:
+        return CertificateAccess(table, context, depth);
       case mail::AccessKey::kClient:
         reply_context = Context::kClient;
         if (facts_.client_name != "unknown") value = DomainKeys(table, ToLower(facts_.client_name));
@@ -868,6 +872,44 @@ class PolicyVm::Execution {
     return r;
   }
 
+  // permit_tls_clientcerts: a certificate (verified or not) whose
+  // fingerprint, or its public key's, relay_clientcerts lists. A table
+  // that cannot answer fails the command (the VM's lookup scope).
+  bool ClientCertificateListed() const {
+    if (!facts_.tls || !facts_.tls_client_certificate_present || vm_.relay_clientcerts_.empty()) return false;
+    for (const std::string* print : {&facts_.ccert_fingerprint, &facts_.ccert_pubkey_fingerprint}) {
+      if (print->empty()) continue;
+      resolve::LookupOutcome found = resolve::FindKey(vm_.relay_clientcerts_, *print, false);
+      if (found.hit) return true;
+      if (!found.error.empty()) {
+        if (!mail::LookupFailureScope::CurrentFailed()) mail::LookupFailureScope::Record(found.error);
+        return false;
+      }
+    }
+    return false;
+  }
+
+  // check_ccert_access: the certificate's fingerprint, then its public
+  // key's; the first answer other than DUNNO decides. Replies name the
+  // certificate's common name ("<cn>: Client certificate rejected: ...").
+  ListResult CertificateAccess(uint32_t table, Context context, int depth) {
+    if (!facts_.tls || !facts_.tls_client_certificate_present) {
+      if (!vm_.ask_ccert_ && trace_) {
+        decision_->trace.push_back("check_ccert_access is requested, but \"smtpd_tls_ask_ccert = no\"");
+      }
+      return ListResult::Dunno();
+    }
+    Subject subject{facts_.ccert_subject, "Client certificate"};
+    for (const std::string* print : {&facts_.ccert_fingerprint, &facts_.ccert_pubkey_fingerprint}) {
+      std::optional<std::string> value = Lookup(table, *print, false);
+      if (lookups_.failed()) return AccessLookupFailed(subject);
+      if (!value) continue;
+      ListResult r = Interpret(*value, subject, context, depth);
+      if (r.kind != ListResult::Kind::kDunno) return r;
+    }
+    return ListResult::Dunno();
+  }
+
   // check_*_{a,mx,ns}_access (Postfix's check_server_access): the name's
   // domain (an address's part after the @), its MX hosts (none: the domain
   // itself; a null MX: nothing), its NS hosts (none: the nearest parent's)
@@ -902,6 +944,7 @@ class PolicyVm::Execution {
         subject = SubjectOf(Context::kRecipient);
         break;
       case mail::AccessKey::kSasl:
+      case mail::AccessKey::kCcert:
         return ListResult::Dunno();
     }
     if (name.empty()) return ListResult::Dunno();
@@ -1133,6 +1176,8 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   unknown_helo_tempfail_defer_ = Trim(image_->Text("unknown_helo_hostname_tempfail_action")) == "defer";
   policy_default_action_ = image_->Text("smtpd_policy_service_default_action");
   policy_context_ = image_->Text("smtpd_policy_service_policy_context");
+  relay_clientcerts_ = resolve::TablesOf(*image_, "relay_clientcerts");
+  ask_ccert_ = image::BoolParameter(*image_, "smtpd_tls_ask_ccert");
   std::string protocols = ToLower(image_->Text("inet_protocols"));
   bool all = protocols.find("all") != std::string::npos;
   ipv4_ = all || protocols.find("ipv4") != std::string::npos;

@@ -87,6 +87,8 @@ class PolicyVm {
   std::string policy_default_action_;            // smtpd_policy_service_default_action
   std::string policy_context_;                   // smtpd_policy_service_policy_context
   RblReplySettings rbl_reply_;                   // default_rbl_reply, rbl_reply_maps
+  resolve::TableList relay_clientcerts_;         // permit_tls_clientcerts: fingerprints
+  bool ask_ccert_ = false;                       // smtpd_tls_ask_ccert
   bool ipv4_ = true, ipv6_ = true;               // inet_protocols: the address families hosts are asked for
   // receive_override_options
   bool no_unknown_recipient_checks_ = false;  // no unlisted recipient (or sender) rejects

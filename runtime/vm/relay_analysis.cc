@@ -75,6 +75,8 @@ class Analyzer {
     switch (p) {
       case Predicate::kMynetworks:
       case Predicate::kSaslAuthenticated:
+      case Predicate::kTlsClientCertificate:     // the worst client has no certificate the site trusts
+      case Predicate::kListedClientCertificate:  // nor one relay_clientcerts lists
       case Predicate::kAuthDestination:
         return Tri::kFalse;
       case Predicate::kNotAuthDestination:

@@ -22,7 +22,13 @@ struct SmtpFacts {
   std::string recipient;      // the RCPT TO address being checked
   std::string sasl_username;  // empty: not authenticated
   bool tls = false;
-  bool tls_client_certificate = false;                       // verified client certificate
+  bool tls_client_certificate = false;  // verified client certificate
+  // A client certificate, verified or not (check_ccert_access,
+  // permit_tls_clientcerts, a policy server's ccert_* attributes): its
+  // subject's and issuer's common names, its fingerprints
+  // (smtpd_tls_fingerprint_digest, "AB:CD:...").
+  bool tls_client_certificate_present = false;
+  std::string ccert_subject, ccert_issuer, ccert_fingerprint, ccert_pubkey_fingerprint;
   bool pipelined_without_permission = false;                 // sent ahead before PIPELINING was announced
   int64_t size = 0;                                          // SIZE= at MAIL; the message size at end of data
   int recipient_count = 0;                                   // accepted so far

@@ -132,7 +132,31 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       continue;
     } else if (word == "tls") {
       c.tls = true;
-      c.tls_client_certificate = rest == "client-certificate";
+      std::vector<std::string> args = SplitAny(rest, " \t");
+      if (!args.empty() && args[0] == "client-certificate") {
+        // tls client-certificate [untrusted] [cn=NAME] [fingerprint=FP] [pubkey=FP]
+        c.client_certificate = TestCase::Certificate{};
+        for (size_t i = 1; i < args.size(); ++i) {
+          const std::string& a = args[i];
+          if (a == "untrusted") {
+            c.client_certificate->trusted = false;
+          } else if (a.starts_with("cn=")) {
+            c.client_certificate->cn = a.substr(3);
+          } else if (a.starts_with("fingerprint=")) {
+            c.client_certificate->fingerprint = a.substr(12);
+          } else if (a.starts_with("pubkey=")) {
+            c.client_certificate->pubkey_fingerprint = a.substr(7);
+          } else {
+            error("bad tls line",
+                  "write tls, or tls client-certificate [untrusted] [cn=NAME] [fingerprint=FP] "
+                  "[pubkey=FP]");
+          }
+        }
+      } else if (!args.empty()) {
+        error("bad tls line",
+              "write tls, or tls client-certificate [untrusted] [cn=NAME] [fingerprint=FP] "
+              "[pubkey=FP]");
+      }
       continue;
     } else if (word == "pipelining-violation") {
       c.pipelining_violation = true;

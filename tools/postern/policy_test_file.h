@@ -11,7 +11,8 @@
 //
 // Other lines: `service NAME` (the master.cf smtpd service the client
 // connects to: its -o overrides apply; default: `postern test --service`,
-// else smtp, else master.cf's first smtpd service), `reverse NAME`, `sasl USER`, `tls [client-certificate]`,
+// else smtp, else master.cf's first smtpd service), `reverse NAME`, `sasl USER`, `tls [client-certificate
+// [untrusted] [cn=NAME] [fingerprint=FP] [pubkey=FP]]` (a certificate the CA file verifies, unless untrusted),
 // `pipelining-violation`, `size BYTES`, `header NAME: VALUE` and `body LINE`
 // (the message, checked at end of data), `data [expect ...]` (the DATA
 // command, then end of data), DNS facts for the DNS restrictions:
@@ -61,7 +62,12 @@ struct TestCase {
   std::string reverse_name;
   std::string sasl_username;
   bool tls = false;
-  bool tls_client_certificate = false;
+  // `tls client-certificate [untrusted] [cn=NAME] [fingerprint=FP] [pubkey=FP]`.
+  struct Certificate {
+    bool trusted = true;
+    std::string cn, fingerprint, pubkey_fingerprint;
+  };
+  std::optional<Certificate> client_certificate;
   bool pipelining_violation = false;
   int64_t size = 0;
   std::vector<std::pair<std::string, std::string>> headers;

@@ -126,7 +126,13 @@ class Runner {
     facts.reverse_client_name = c.reverse_name.empty() ? "unknown" : c.reverse_name;
     facts.sasl_username = c.sasl_username;
     facts.tls = c.tls;
-    facts.tls_client_certificate = c.tls_client_certificate;
+    if (c.client_certificate) {
+      facts.tls_client_certificate_present = true;
+      facts.tls_client_certificate = c.client_certificate->trusted;
+      facts.ccert_subject = c.client_certificate->cn;
+      facts.ccert_fingerprint = c.client_certificate->fingerprint;
+      facts.ccert_pubkey_fingerprint = c.client_certificate->pubkey_fingerprint;
+    }
     facts.pipelined_without_permission = c.pipelining_violation;
     facts.size = c.size;
     facts.headers = c.headers;

@@ -86,10 +86,12 @@ TEST(HelperProtocolTest, TlsFilesRequestsNameTheService) {
 }
 
 TEST(HelperProtocolTest, TlsFilesAnswersRoundTrip) {
-  tls::ServerTlsFiles files{"/c.pem", "/k.pem", "CERT", "KEY"};
+  tls::ServerTlsFiles files{"/c.pem", "/k.pem", "CERT", "KEY", "/ca.pem", "CA"};
   auto some = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>(files)));
   ASSERT_TRUE(some.ok() && *some);
   EXPECT_EQ((*some)->key_pem, "KEY");
+  EXPECT_EQ((*some)->ca_path, "/ca.pem");
+  EXPECT_EQ((*some)->ca_pem, "CA");
   auto none = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>()));
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(*none);

@@ -408,7 +408,7 @@ TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
   // The injected command must not be executed after the handshake.
   EXPECT_EQ(Send("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n"), "220 2.0.0 Ready to start TLS\r\n");
   EXPECT_EQ(session_->next(), Session::Next::kStartTls);
-  session_->TlsStarted(TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, false});
+  session_->TlsStarted(TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, std::nullopt});
   EXPECT_EQ(session_->TakeOutput(), "");
   EXPECT_EQ(Send("MAIL FROM:<a@example.org>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
   std::string ehlo = Send("EHLO c\r\n");
