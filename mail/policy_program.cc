@@ -86,6 +86,8 @@ const char* OpName(Op op) {
       return "dnswl";
     case Op::kServerAccess:
       return "server_access";
+    case Op::kSleep:
+      return "sleep";
   }
   return "?";
 }
@@ -407,6 +409,9 @@ std::string Dump(const Program& p) {
         break;
       case Op::kRbl:
         text += constant(i.a) + " " + constant(i.b);
+        break;
+      case Op::kSleep:
+        text += std::to_string(i.a);
         break;
       case Op::kServerAccess:
         if (i.a < p.access.size() && p.access[i.a].table < p.tables.size()) {

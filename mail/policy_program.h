@@ -49,8 +49,9 @@ enum class Op : uint8_t {
                    // an authorized destination); a failed lookup: defer_if_reject with reply constant b
   kServerAccess,   // DNS: access(5) lookups with access spec a of the hosts (flags: ServerRecord) that
                    // serve the spec's name, then of their addresses; the first found decides, or DUNNO
+  kSleep,          // pause a seconds (the restriction `sleep`), then go on
 };
-inline constexpr int kOpCount = 21;
+inline constexpr int kOpCount = 22;
 const char* OpName(Op op);
 
 // What kPermitIf / kReplyIf test.

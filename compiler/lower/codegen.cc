@@ -252,6 +252,10 @@ class Generator {
         case RestrictionKind::kPermitTlsClientcerts:
           Emit(Op::kPermitIf, Predicate::kListedClientCertificate);
           break;
+        case RestrictionKind::kSleep:
+          program_.code.push_back(
+              Inst{Op::kSleep, Predicate::kNone, 0, static_cast<uint32_t>(std::stoul(r.argument)), 0});
+          break;
         case RestrictionKind::kCheckClientAAccess:
         case RestrictionKind::kCheckClientMxAccess:
         case RestrictionKind::kCheckClientNsAccess:

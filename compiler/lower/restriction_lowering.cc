@@ -80,6 +80,7 @@ constexpr Known kKnown[] = {
     {"check_sasl_access", RestrictionKind::kCheckSaslAccess, true},
     {"check_ccert_access", RestrictionKind::kCheckCcertAccess, true},
     {"permit_tls_clientcerts", RestrictionKind::kPermitTlsClientcerts, false},
+    {"sleep", RestrictionKind::kSleep, true},
     {"check_client_a_access", RestrictionKind::kCheckClientAAccess, true, true},
     {"check_client_mx_access", RestrictionKind::kCheckClientMxAccess, true, true},
     {"check_client_ns_access", RestrictionKind::kCheckClientNsAccess, true, true},
@@ -110,7 +111,6 @@ constexpr std::string_view kUnsupported[] = {
     "reject_maps_rbl",
     "reject_unverified_recipient",
     "reject_unverified_sender",
-    "sleep",
     "smtpd_access_policy",
     "check_etrn_access",
     "reject_unknown_forward_client_hostname",
@@ -376,13 +376,21 @@ class Lowering {
                  std::find(std::begin(kUnsupported), std::end(kUnsupported), lower) != std::end(kUnsupported);
         };
         if (i + 1 >= items.size() || is_restriction(items[i + 1])) {
-          diagnostics_->Error(
-              "PP0502", where, "restriction \"" + word + "\" needs an argument",
-              IsDnsList(r.kind) ? "write " + word + " zen.example.org" : "write " + word + " type:table");
+          diagnostics_->Error("PP0502", where, "restriction \"" + word + "\" needs an argument",
+                              IsDnsList(r.kind)                   ? "write " + word + " zen.example.org"
+                              : r.kind == RestrictionKind::kSleep ? "write sleep 1"
+                                                                  : "write " + word + " type:table");
           continue;
         }
         r.argument = items[++i];
         if (r.kind == RestrictionKind::kCheckPolicyService) LowerPolicyServiceValues();
+        if (r.kind == RestrictionKind::kSleep &&
+            (r.argument.size() > 5 || r.argument.find_first_not_of("0123456789") != std::string::npos)) {
+          diagnostics_->Error("PP0512", where,
+                              "restriction \"sleep\" needs a number of seconds, not \"" + r.argument + "\"",
+                              "write e.g. sleep 1 (Postfix answers 451 4.3.5 Server configuration error instead)");
+          continue;
+        }
         if (IsDnsList(r.kind) && r.argument.find('=') != std::string::npos) {
           std::string filter = r.argument.substr(r.argument.find('=') + 1);
           if (std::string problem = mail::DnsListFilterError(filter); !problem.empty()) {

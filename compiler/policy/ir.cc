@@ -69,6 +69,7 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kCheckSaslAccess, "check_sasl_access")
     NAME(kCheckCcertAccess, "check_ccert_access")
     NAME(kPermitTlsClientcerts, "permit_tls_clientcerts")
+    NAME(kSleep, "sleep")
     NAME(kCheckClientAAccess, "check_client_a_access")
     NAME(kCheckClientMxAccess, "check_client_mx_access")
     NAME(kCheckClientNsAccess, "check_client_ns_access")

@@ -69,6 +69,7 @@ enum class RestrictionKind {
   kCheckSaslAccess,
   kCheckCcertAccess,      // argument: table reference; the client certificate's fingerprints
   kPermitTlsClientcerts,  // a client certificate relay_clientcerts lists
+  kSleep,                 // argument: seconds; pause, then go on
   // check_{client,reverse_client_hostname,helo,sender,recipient}_{a,mx,ns}_access
   // (DNS; argument: table reference): the hosts that serve the name.
   kCheckClientAAccess,

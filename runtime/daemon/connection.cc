@@ -352,6 +352,13 @@ vm::DnsRecords RecordsOf(const dns::DnsReply& reply) {
 
 asio::awaitable<void> Connection::AskNetwork() {
   session::NetworkReplies replies;
+  if (std::optional<int> pause = session_->pause_question()) {
+    // The restriction `sleep`: this session waits, the others go on.
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::seconds(*pause));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    replies.paused = true;
+  }
   for (const vm::DnsQuestion& q : session_->dns_questions()) replies.dns.emplace_back(q, vm::DnsRecords{});
   if (shared_->dns != nullptr && !replies.dns.empty()) {
     // Every DNS question at once; the resolver's own timeouts bound it.

@@ -60,6 +60,7 @@ struct Peer {
 struct NetworkReplies {
   std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>> dns;
   std::vector<std::pair<vm::PolicyQuestion, vm::PolicyReply>> policy;
+  bool paused = false;  // the pending `sleep` was taken
 };
 
 struct TlsInfo {
@@ -128,6 +129,7 @@ class Session {
   // answers, all of them, after which the stage that asked runs again.
   const std::vector<vm::DnsQuestion>& dns_questions() const { return network_.pending(); }
   const std::vector<vm::PolicyQuestion>& policy_questions() const { return network_.pending_policy(); }
+  std::optional<int> pause_question() const { return network_.pending_pause(); }  // seconds to sleep
   void NetworkAnswered(const NetworkReplies& replies);
   // A policy stage that may wait for a table's server
   // (SessionContext::decides_off_loop; REQUIRES: next() == kDecide): the

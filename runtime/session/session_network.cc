@@ -33,7 +33,7 @@ std::string Session::NextInstance() {
 void Session::Decide(const char* command, std::function<vm::Decision()> run,
                      std::function<void(const vm::Decision&)> then) {
   PrepareFacts(command);
-  network_.ForgetPolicyAnswers();  // each evaluation asks its policy servers anew
+  network_.StartEvaluation();  // each evaluation asks its policy servers anew, and sleeps again
   RunDecision(std::move(run), std::move(then));
 }
 
@@ -76,6 +76,7 @@ void Session::NetworkAnswered(const NetworkReplies& replies) {
   if (phase_ != Phase::kNetwork || !pending_decision_) return;
   for (const auto& [question, records] : replies.dns) network_.Answer(question, records);
   for (const auto& [question, reply] : replies.policy) network_.Answer(question, reply);
+  if (replies.paused) network_.PauseTaken();
   network_.ClearPending();
   PendingDecision pending = std::move(*pending_decision_);
   pending_decision_.reset();

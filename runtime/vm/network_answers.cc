@@ -76,6 +76,12 @@ PolicyReply NetworkAnswers::AskPolicy(std::string_view service, std::string_view
   return PolicyReply{PolicyReply::Status::kPending, ""};
 }
 
+bool NetworkAnswers::Paused(int seconds, int index) const {
+  if (index < pauses_taken_) return true;
+  pending_pause_ = seconds;
+  return false;
+}
+
 void NetworkAnswers::Answer(const PolicyQuestion& question, PolicyReply reply) {
   policy_answers_.emplace_back(question, std::move(reply));
 }

@@ -7,8 +7,8 @@
 // dns/async_resolver.h, policy/policy_client.h) and runs the stage again,
 // until nothing is pending; only that run's decision counts. Postfix's
 // smtpd asks the same questions, one after another. A policy server is
-// asked each request once per stage evaluation: ForgetPolicyAnswers()
-// before the next.
+// asked each request once per stage evaluation, and each `sleep` is taken
+// once: StartEvaluation() before the next.
 #pragma once
 
 #include <map>
@@ -51,18 +51,30 @@ class NetworkAnswers : public NetworkOracle {
 
   PolicyReply AskPolicy(std::string_view service, std::string_view request) const override;
   std::optional<DnsRecords> Lookup(DnsRecordType type, std::string_view name) const override;
+  // A pause not yet taken is pending: the session waits, then runs the
+  // stage again, which goes past it.
+  bool Paused(int seconds, int index) const override;
 
   // What the last runs asked that has no answer yet, each once.
   const std::vector<DnsQuestion>& pending() const { return pending_; }
   const std::vector<PolicyQuestion>& pending_policy() const { return pending_policy_; }
-  bool has_pending() const { return !pending_.empty() || !pending_policy_.empty(); }
+  // The seconds of the pause the last run stopped at, if any.
+  std::optional<int> pending_pause() const { return pending_pause_; }
+  bool has_pending() const { return !pending_.empty() || !pending_policy_.empty() || pending_pause_.has_value(); }
   void Answer(const DnsQuestion& question, DnsRecords records);
   void Answer(const PolicyQuestion& question, PolicyReply reply);
+  void PauseTaken() { ++pauses_taken_; }
   void ClearPending() {
     pending_.clear();
     pending_policy_.clear();
+    pending_pause_.reset();
   }
-  void ForgetPolicyAnswers() { policy_answers_.clear(); }
+  // A new evaluation of a stage: its policy servers are asked anew and
+  // its pauses taken again.
+  void StartEvaluation() {
+    policy_answers_.clear();
+    pauses_taken_ = 0;
+  }
 
  private:
   // The records, or null (and the question noted pending).
@@ -72,6 +84,8 @@ class NetworkAnswers : public NetworkOracle {
   mutable std::vector<DnsQuestion> pending_;
   std::vector<std::pair<PolicyQuestion, PolicyReply>> policy_answers_;
   mutable std::vector<PolicyQuestion> pending_policy_;
+  int pauses_taken_ = 0;
+  mutable std::optional<int> pending_pause_;
 };
 
 }  // namespace postern::vm

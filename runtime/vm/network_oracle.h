@@ -60,6 +60,9 @@ class NetworkOracle {
   // The records of one question (check_*_{a,mx,ns}_access); nullopt while
   // it is pending (network_answers.h).
   virtual std::optional<DnsRecords> Lookup(DnsRecordType type, std::string_view name) const = 0;
+  // The restriction `sleep`: whether the `index`th pause of this
+  // evaluation (`seconds` long) is over. A dry run does not wait.
+  virtual bool Paused(int /*seconds*/, int /*index*/) const { return true; }
 };
 
 // Rates for the policy language's `rate(field) > N per minute`: how many

@@ -29,12 +29,15 @@ using Context = mail::ReplyContext;
 
 // A list's result: undecided (DUNNO), OK, or a reply (4xx defer, 5xx reject).
 struct ListResult {
-  enum class Kind { kDunno, kOk, kReply };
+  // kSuspend: a `sleep` not yet taken; the evaluation stops there and is
+  // run again after it (network_answers.h).
+  enum class Kind { kDunno, kOk, kReply, kSuspend };
   Kind kind = Kind::kDunno;
   std::string reply;
   static ListResult Dunno() { return {}; }
   static ListResult Ok() { return {Kind::kOk, ""}; }
   static ListResult Reply(std::string r) { return {Kind::kReply, std::move(r)}; }
+  static ListResult Suspend() { return {Kind::kSuspend, ""}; }
 };
 
 bool ValidHostname(std::string_view name) {
@@ -110,16 +113,13 @@ class PolicyVm::Execution {
       if (inst.op == Op::kAccept) break;
       if (inst.op != Op::kRunList) return Trap("bad stage block");
       ListResult r = RunList(inst.a, static_cast<Context>(inst.flags), 0);
+      if (r.kind == ListResult::Kind::kSuspend) return;  // not a decision: the stage runs again
       if (r.kind == ListResult::Kind::kReply) return Finish(r.reply);
     }
     if (!defer_if_permit_.empty()) return Finish(defer_if_permit_);
   }
 
  private:
-  // A table did not answer (fail:, a live table's server is down): the
-  // command is deferred, naming what the restriction was about. Access
-  // tables say so as Postfix's check_access does, other lookups as its
-  // reject_dict_retry (both measured against Postfix).
   // What an access table's replies name: "<name>: Class rejected: ...".
   struct Subject {
     std::string name;
@@ -127,6 +127,10 @@ class PolicyVm::Execution {
   };
   Subject SubjectOf(Context context) const { return Subject{Name(context), ClassName(context)}; }
 
+  // A table did not answer (fail:, a live table's server is down): the
+  // command is deferred, naming what the restriction was about. Access
+  // tables say so as Postfix's check_access does (AccessLookupFailed),
+  // other lookups as its reject_dict_retry (both measured against Postfix).
   ListResult LookupFailed(const std::string& list_name, Context context) {
     decision_->lookup_failure = lookups_.reason();
     if (trace_) decision_->trace.push_back(list_name + ": " + lookups_.reason());
@@ -245,6 +249,7 @@ class PolicyVm::Execution {
       bool warn = warn_next;
       warn_next = false;
       ListResult r = Step(inst, context, depth);
+      if (r.kind == ListResult::Kind::kSuspend) return r;
       if (lookups_.failed() && r.kind != ListResult::Kind::kReply) return LookupFailed(list_name, context);
       if (inst.op == Op::kWarnIfReject) {
         warn_next = true;
@@ -307,6 +312,9 @@ class PolicyVm::Execution {
         return Rbl(static_cast<mail::RblTarget>(inst.flags), p_.constants[inst.a], p_.constants[inst.b]);
       case Op::kServerAccess:
         return ServerAccess(p_.access[inst.a], static_cast<mail::ServerRecord>(inst.flags), context, depth);
+      case Op::kSleep:
+        if (trace_) decision_->trace.push_back("sleep " + std::to_string(inst.a));
+        return Dns().Paused(static_cast<int>(inst.a), pauses_++) ? ListResult::Dunno() : ListResult::Suspend();
       case Op::kAction:
         return Action(static_cast<mail::ActionKind>(inst.a), p_.constants[inst.b], context);
       case Op::kContentChecks:
@@ -1126,6 +1134,7 @@ class PolicyVm::Execution {
   Decision* decision_;
   std::string defer_if_permit_;
   std::string defer_if_reject_;
+  int pauses_ = 0;  // `sleep`s met in this evaluation
 };
 
 PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,

@@ -40,7 +40,7 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
                                       "smtpd_tls_security_level = may\n"
                                       "smtpd_sasl_auth_enable = yes\n"
                                       "smtpd_sasl_type = dovecot\n"
-                                      "smtpd_client_restrictions = reject_rbl_client zen.example\n"
+                                      "smtpd_client_restrictions = reject_rbl_client zen.example, sleep 1\n"
                                       "smtpd_sender_restrictions = reject_unknown_sender_domain, "
                                       "reject_rhsbl_sender rhsbl.example\n"
                                       "header_checks = regexp:/etc/postfix/header_checks\n"
@@ -145,6 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const vm::PolicyQuestion& q : s.policy_questions()) {
           replies.policy.emplace_back(q, vm::PolicyReply{vm::PolicyReply::Status::kAction, "DUNNO"});
         }
+        replies.paused = s.pause_question().has_value();  // a `sleep`, taken at once
         s.NetworkAnswered(replies);
         break;
       }

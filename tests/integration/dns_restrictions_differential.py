@@ -15,9 +15,11 @@ otherwise).
 """
 import os
 import shutil
+import smtplib
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import Dnsmasq  # noqa: E402
@@ -100,6 +102,13 @@ mx.bad.test      REJECT bad mail server
 ns.bad.test      REJECT bad name server
 mx.ok.test       DUNNO
 mx.allow.test    OK
+"""
+
+# `sleep 1` before the next restriction, as in the corpus's
+# "sleep 7, reject_unauth_pipelining" client lists.
+SLEEP_SERVICE = """\
+sleepy    inet  n       -       n       -       -       smtpd
+  -o { smtpd_client_restrictions = sleep 1, reject_unauth_pipelining }
 """
 
 RBL_REPLY_ENTRIES = """\
@@ -204,6 +213,16 @@ SERVER_ACCESS_DIALOGUES = {
 }
 
 
+def seconds_to_rcpt_reply(port):
+    """How long the RCPT TO reply takes (the client restrictions run then)."""
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="exists.test.example", timeout=20) as client:
+        client.ehlo("exists.test.example")
+        client.mail("a@exists.test.example")
+        start = time.monotonic()
+        client.rcpt("fred@example.com")
+        return time.monotonic() - start
+
+
 def main():
     args = arguments()
     if os.geteuid() != 0 or shutil.which("postfix") is None or not os.path.exists("/usr/sbin/dnsmasq") \
@@ -224,7 +243,7 @@ def main():
         reply_map = os.path.join(root, "config", "rbl_reply")
         server_table = os.path.join(root, "config", "server_access")
         services = DNSWL_SERVICE + RBL_REPLY_SERVICES.replace("RBL_REPLY_MAP", reply_map) + \
-            SERVER_ACCESS_SERVICE.replace("SERVER_TABLE", server_table)
+            SERVER_ACCESS_SERVICE.replace("SERVER_TABLE", server_table) + SLEEP_SERVICE
         config = office_config(args.source, root, MASTER_CF.replace("cleanup", services + "cleanup", 1), SETTINGS)
         with open(reply_map, "w") as f:
             f.write(RBL_REPLY_ENTRIES)
@@ -237,7 +256,7 @@ def main():
         results.append(("postern check warns of the reply template with an unknown name (PP0509)",
                         "PP0509" in check.stdout + check.stderr and "$nosuch" in check.stdout + check.stderr,
                         check.stdout + check.stderr))
-        names = ("smtp", "dnswl", "dnswlfail", "filters", "srvaccess") + \
+        names = ("smtp", "dnswl", "dnswlfail", "filters", "srvaccess", "sleepy") + \
             tuple(d[0] for d in RBL_REPLY_DIALOGUES.values() if d[1] == "plain")
         with SideBySide(args, config, root, names, posternd_args=["--dns", f"{DNS_ADDRESS}:53"],
                         resolv_conf=resolv_conf) as servers:
@@ -245,9 +264,13 @@ def main():
             dialogues.update(DNSWL_DIALOGUES)
             dialogues.update(RBL_REPLY_DIALOGUES)
             dialogues.update(SERVER_ACCESS_DIALOGUES)
+            dialogues["sleep 1 at RCPT"] = ("sleepy", "plain", ["EHLO exists.test.example"]
+                                            + envelope("a@exists.test.example", "fred@example.com"))
             compared, different = compare_replies(servers.theirs, servers.ours, dialogues)
             results.append((f"{compared} replies compared with Postfix, word for word", different == 0,
                             f"{different} different"))
+            waited = seconds_to_rcpt_reply(servers.ours["sleepy"])
+            results.append(("sleep 1 holds the RCPT reply for a second", waited >= 0.95, f"{waited:.2f} s"))
     return finish(results, root)
 
 
