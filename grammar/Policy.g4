@@ -52,6 +52,7 @@ action
     | verb='redirect' STRING
     | verb='add_header' STRING STRING
     | verb='route' STRING
+    | verb='policy_service' STRING
     ;
 
 reply : NUMBER STATUS? STRING? | STRING ;
@@ -65,6 +66,7 @@ condition
     | operand comparison operand                   # compareCondition
     | operand '~' REGEX                            # matchCondition
     | operand '>' NUMBER 'per' timeUnit            # rateCondition
+    | name '(' operand ')'                         # callCondition
     | path                                         # flagCondition
     ;
 

@@ -159,7 +159,8 @@ const char* FieldName(Field field) {
 }
 
 const char* TestOpName(TestOp op) {
-  static const char* const kNames[] = {"true", "in", "==", "!=", "<", "<=", ">", ">=", "~"};
+  static const char* const kNames[] = {
+      "true", "in", "==", "!=", "<", "<=", ">", ">=", "~", "in dnsbl", "resolves", "mx in"};
   auto i = static_cast<size_t>(op);
   return i < std::size(kNames) ? kNames[i] : "?";
 }

@@ -137,8 +137,13 @@ enum class Field : uint8_t {
 inline constexpr int kFieldCount = 19;
 const char* FieldName(Field field);
 
-enum class TestOp : uint8_t { kTrue, kIn, kEq, kNe, kLt, kLe, kGt, kGe, kMatch };
-inline constexpr int kTestOpCount = 9;
+// kListed: the field (client address, or a domain) is in the DNS list of
+// constant `value` ("zone[=d.d.d.d]"); kResolves: the domain field has MX,
+// A or AAAA records (a temporary failure counts as resolving); kMxIn: a
+// mail exchanger of the domain field (the domain itself without MX) is in
+// the set `table`.
+enum class TestOp : uint8_t { kTrue, kIn, kEq, kNe, kLt, kLe, kGt, kGe, kMatch, kListed, kResolves, kMxIn };
+inline constexpr int kTestOpCount = 12;
 const char* TestOpName(TestOp op);
 
 // A policy language condition test (kTest): `field op value`.

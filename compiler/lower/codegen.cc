@@ -370,6 +370,9 @@ class Generator {
       case Kind::kRoute:
         EmitAction(mail::ActionKind::kRoute, a.argument);
         break;
+      case Kind::kPolicy:
+        Emit(Op::kPolicy, Predicate::kNone, Constant(a.argument));
+        break;
     }
     for (uint32_t pc : skip) program_.code[pc].b = Pc();
   }
@@ -419,7 +422,7 @@ class Generator {
     spec.number = t.number;
     spec.window = t.window;
     spec.header = Constant(t.header);
-    if (t.op == mail::TestOp::kIn) {
+    if (t.op == mail::TestOp::kIn || t.op == mail::TestOp::kMxIn) {
       spec.table = Table(t.value);
     } else {
       spec.value = Constant(t.value);

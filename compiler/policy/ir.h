@@ -127,10 +127,11 @@ struct Condition {
 };
 
 struct RuleAction {
-  enum class Kind { kAccept, kReject, kDefer, kDiscard, kHold, kWarn, kRedirect, kAddHeader, kRoute };
+  // kPolicy: a policy server's answer decides, as check_policy_service's.
+  enum class Kind { kAccept, kReject, kDefer, kDiscard, kHold, kWarn, kRedirect, kAddHeader, kRoute, kPolicy };
   Kind kind = Kind::kAccept;
   std::string reply;     // kReject/kDefer: "554 5.7.1 text"
-  std::string argument;  // hold/warn text, redirect address, header, route target
+  std::string argument;  // hold/warn text, redirect address, header, route target, policy service
 };
 
 struct Rule {

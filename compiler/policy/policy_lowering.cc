@@ -5,6 +5,7 @@
 #include <climits>
 #include <map>
 
+#include "mail/dns_list_filter.h"
 #include "mail/ip_address.h"
 #include "mail/parameter_list.h"
 #include "mail/regexp.h"
@@ -229,6 +230,7 @@ class Lowering {
         return out;
       }
       case AstCondition::Kind::kFlag: {
+        if (c.left.kind == AstOperand::Kind::kCall) return CallFlag(c, stage);
         const FieldInfo* f = FieldOf(c.left, stage);
         if (f == nullptr) return std::nullopt;
         if (f->type != Type::kBool) {
@@ -270,8 +272,81 @@ class Lowering {
     return true;
   }
 
+  // The one field argument of a DNS fact, `name(field)`, when it is a
+  // domain (or, with `ip_too`, the client address).
+  const FieldInfo* DnsFactField(const AstOperand& call, Stage stage, bool ip_too) {
+    if (call.arguments.size() != 1) {
+      Error("PL0704", call.location, call.text + "() takes one field, e.g. " + call.text + "(sender.domain)");
+      return nullptr;
+    }
+    const FieldInfo* f = FieldOf(call.arguments[0], stage);
+    if (f == nullptr) return nullptr;
+    if (f->type != Type::kDomain && !(ip_too && f->type == Type::kIp)) {
+      Error("PL0704", call.arguments[0].location,
+            "\"" + call.arguments[0].text + "\" is not a domain" + (ip_too ? " or the client address" : ""),
+            "use client.name, client.reverse_name, helo, sender.domain or rcpt.domain");
+      return nullptr;
+    }
+    return f;
+  }
+
+  // `resolves(domain-field)`: the domain has MX, A or AAAA records.
+  std::optional<Condition> CallFlag(const AstCondition& c, Stage stage) {
+    if (c.left.text != "resolves") {
+      Error("PL0704", c.left.location, "unknown fact \"" + c.left.text + "()\"",
+            "facts are resolves(field), field in dnsbl(\"zone\") and mx(field) in set");
+      return std::nullopt;
+    }
+    const FieldInfo* f = DnsFactField(c.left, stage, false);
+    if (f == nullptr) return std::nullopt;
+    Condition out;
+    out.test.field = f->field;
+    out.test.op = TestOp::kResolves;
+    return out;
+  }
+
+  // `field in dnsbl("zone[=d.d.d.d]")`: the client address (octets
+  // reversed) or a domain is listed.
+  std::optional<Condition> DnsListMembership(const AstCondition& c, Stage stage) {
+    const AstOperand& list = c.right;
+    if (list.arguments.size() != 1 || list.arguments[0].kind != AstOperand::Kind::kString) {
+      Error("PL0704", list.location, "dnsbl() takes the list's zone in quotes, e.g. dnsbl(\"zen.example.org\")");
+      return std::nullopt;
+    }
+    const std::string& spec = list.arguments[0].text;
+    size_t equals = spec.find('=');
+    if (equals == 0 || spec.empty()) {
+      Error("PL0704", list.location, "dnsbl() needs a zone");
+      return std::nullopt;
+    }
+    if (equals != std::string::npos) {
+      if (std::string problem = mail::DnsListFilterError(spec.substr(equals + 1)); !problem.empty()) {
+        Error("PL0704", list.location, "bad DNS list answer filter in \"" + spec + "\": " + problem);
+        return std::nullopt;
+      }
+    }
+    AstOperand field = c.left;
+    AstOperand call{AstOperand::Kind::kCall, "dnsbl", {field}, c.left.location};
+    const FieldInfo* f = DnsFactField(call, stage, true);
+    if (f == nullptr) return std::nullopt;
+    Condition out;
+    out.test.field = f->field;
+    out.test.op = TestOp::kListed;
+    out.test.value = spec;
+    if (c.kind == AstCondition::Kind::kNotIn) {
+      Condition negated;
+      negated.kind = Condition::Kind::kNot;
+      negated.children.push_back(std::move(out));
+      return negated;
+    }
+    return out;
+  }
+
   std::optional<Condition> Membership(const AstCondition& c, Stage stage) {
-    const FieldInfo* f = FieldOf(c.left, stage);
+    if (c.right.kind == AstOperand::Kind::kCall && c.right.text == "dnsbl") return DnsListMembership(c, stage);
+    // `mx(domain-field) in set`: a mail exchanger of the domain is in it.
+    bool mx = c.left.kind == AstOperand::Kind::kCall && c.left.text == "mx";
+    const FieldInfo* f = mx ? DnsFactField(c.left, stage, false) : FieldOf(c.left, stage);
     if (f == nullptr) return std::nullopt;
     if (f->type == Type::kBool || f->type == Type::kNumber) {
       Error("PL0704", c.left.location, "\"" + c.left.text + "\" cannot be in a set");
@@ -279,7 +354,7 @@ class Lowering {
     }
     Condition out;
     out.test.field = f->field;
-    out.test.op = TestOp::kIn;
+    out.test.op = mx ? TestOp::kMxIn : TestOp::kIn;
     const AstOperand& r = c.right;
     if (r.kind == AstOperand::Kind::kTable) {
       out.test.value = r.text;
@@ -427,11 +502,12 @@ class Lowering {
     auto lowered = std::make_shared<Rule>();
     const AstAction& a = rule.action;
     using Kind = RuleAction::Kind;
-    static const std::map<std::string, Kind> kVerbs = {{"accept", Kind::kAccept},     {"reject", Kind::kReject},
-                                                       {"defer", Kind::kDefer},       {"discard", Kind::kDiscard},
-                                                       {"hold", Kind::kHold},         {"warn", Kind::kWarn},
-                                                       {"redirect", Kind::kRedirect}, {"add_header", Kind::kAddHeader},
-                                                       {"route", Kind::kRoute}};
+    static const std::map<std::string, Kind> kVerbs = {
+        {"accept", Kind::kAccept},     {"reject", Kind::kReject},
+        {"defer", Kind::kDefer},       {"discard", Kind::kDiscard},
+        {"hold", Kind::kHold},         {"warn", Kind::kWarn},
+        {"redirect", Kind::kRedirect}, {"add_header", Kind::kAddHeader},
+        {"route", Kind::kRoute},       {"policy_service", Kind::kPolicy}};
     lowered->action.kind = kVerbs.at(a.verb);
     Kind kind = lowered->action.kind;
     bool early = stage == Stage::kConnect || stage == Stage::kHelo;
@@ -443,6 +519,17 @@ class Lowering {
     if (kind == Kind::kRoute && stage != Stage::kRcpt) {
       Error("PL0706", a.location, "route applies to a recipient: use it at stage rcpt");
       return;
+    }
+    if (kind == Kind::kPolicy) {
+      if (stage == Stage::kEndOfData) {
+        Error("PL0706", a.location, "policy servers are not asked at stage eom", "ask it at stage rcpt or data");
+        return;
+      }
+      if (!StartsWith(a.argument, "inet:") && !StartsWith(a.argument, "unix:")) {
+        Error("PL0716", a.location,
+              "policy_service needs \"inet:host:port\" or \"unix:path\", not \"" + a.argument + "\"");
+        return;
+      }
     }
     if (kind == Kind::kReject || kind == Kind::kDefer) {
       bool reject = kind == Kind::kReject;

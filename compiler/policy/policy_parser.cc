@@ -221,6 +221,13 @@ class Builder {
       c.left = Operand(r->operand());
       c.number = NumberAt(r->NUMBER());
       c.time_unit = r->timeUnit()->getText();
+    } else if (auto* call = dynamic_cast<PolicyParser::CallConditionContext*>(ctx)) {
+      // `resolves(sender.domain)`: a fact about a field, true or false.
+      c.kind = AstCondition::Kind::kFlag;
+      c.left.kind = AstOperand::Kind::kCall;
+      c.left.text = call->name()->getText();
+      c.left.arguments.push_back(Operand(call->operand()));
+      c.left.location = At(call);
     } else if (auto* f = dynamic_cast<PolicyParser::FlagConditionContext*>(ctx)) {
       c.kind = AstCondition::Kind::kFlag;
       c.left.kind = AstOperand::Kind::kPath;

@@ -469,11 +469,39 @@ class PolicyVm::Execution {
     return false;
   }
 
+  // The policy language's DNS facts. A question not answered yet reads
+  // as false (the stage runs again with the answer, network_answers.h).
+  bool DnsFact(const mail::TestSpec& t) const {
+    using mail::TestOp;
+    std::string value = FieldValue(t.field);
+    if (t.field != mail::Field::kClientAddress) {
+      value = ToLower(value);
+      if (!ValidHostname(value)) return false;
+    }
+    if (value.empty()) return false;
+    switch (t.op) {
+      case TestOp::kListed: {
+        std::optional<DnsListing> listed = ListedIn(p_.constants[t.value], value);
+        return listed && !listed->failed;
+      }
+      case TestOp::kResolves:
+        return Dns().DomainExists(value) != DnsAnswer::kNo;  // a failure or no answer yet: not "unknown"
+      case TestOp::kMxIn: {
+        std::optional<std::vector<std::string>> hosts = ServingHosts(mail::ServerRecord::kMx, value);
+        if (!hosts) return false;
+        return std::any_of(hosts->begin(), hosts->end(), [&](const std::string& host) { return InSet(t, host); });
+      }
+      default:
+        return false;
+    }
+  }
+
   // A condition test of the policy language.
   bool Evaluate(uint32_t index) const {
     const mail::TestSpec& t = p_.tests[index];
     using mail::Field;
     using mail::TestOp;
+    if (t.op == TestOp::kListed || t.op == TestOp::kResolves || t.op == TestOp::kMxIn) return DnsFact(t);
     if (t.field == Field::kSaslAuthenticated) return vm_.sasl_enabled_ && !facts_.sasl_username.empty();
     if (t.field == Field::kTls) return facts_.tls;
     if (t.field == Field::kTlsClientCertificate) return facts_.tls && facts_.tls_client_certificate;
@@ -714,9 +742,15 @@ class PolicyVm::Execution {
   // nothing when the target is not asked about, is not listed, or its
   // answers do not pass the filter; a failed lookup as such.
   std::optional<DnsListing> AskDnsList(mail::RblTarget target, const std::string& spec) const {
-    size_t equals = spec.find('=');
     std::string name = RblName(target);
     if (name.empty()) return std::nullopt;
+    return ListedIn(spec, name);
+  }
+
+  // What DNS list `spec` ("zone" or "zone=filter") says of `name` (an
+  // address, or a domain).
+  std::optional<DnsListing> ListedIn(const std::string& spec, const std::string& name) const {
+    size_t equals = spec.find('=');
     std::optional<DnsListing> listed = Dns().ListedIn(std::string_view(spec).substr(0, equals), name);
     std::string_view filter = equals == std::string::npos ? "" : std::string_view(spec).substr(equals + 1);
     if (!listed || listed->failed || filter.empty()) return listed;
