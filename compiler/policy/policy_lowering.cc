@@ -272,6 +272,15 @@ class Lowering {
     return true;
   }
 
+  // `not in` is `in` negated.
+  static Condition NegatedIfNotIn(const AstCondition& c, Condition in) {
+    if (c.kind != AstCondition::Kind::kNotIn) return in;
+    Condition negated;
+    negated.kind = Condition::Kind::kNot;
+    negated.children.push_back(std::move(in));
+    return negated;
+  }
+
   // The one field argument of a DNS fact, `name(field)`, when it is a
   // domain (or, with `ip_too`, the client address).
   const FieldInfo* DnsFactField(const AstOperand& call, Stage stage, bool ip_too) {
@@ -333,13 +342,7 @@ class Lowering {
     out.test.field = f->field;
     out.test.op = TestOp::kListed;
     out.test.value = spec;
-    if (c.kind == AstCondition::Kind::kNotIn) {
-      Condition negated;
-      negated.kind = Condition::Kind::kNot;
-      negated.children.push_back(std::move(out));
-      return negated;
-    }
-    return out;
+    return NegatedIfNotIn(c, std::move(out));
   }
 
   std::optional<Condition> Membership(const AstCondition& c, Stage stage) {
@@ -398,13 +401,7 @@ class Lowering {
       Error("PL0704", r.location, "expected a set, a $parameter or a table after `in`");
       return std::nullopt;
     }
-    if (c.kind == AstCondition::Kind::kNotIn) {
-      Condition negated;
-      negated.kind = Condition::Kind::kNot;
-      negated.children.push_back(std::move(out));
-      return negated;
-    }
-    return out;
+    return NegatedIfNotIn(c, std::move(out));
   }
 
   std::optional<Condition> Compare(const AstCondition& c, Stage stage) {
