@@ -476,6 +476,9 @@ class PolicyVm::Execution {
     std::string value = FieldValue(t.field);
     if (t.field != mail::Field::kClientAddress) {
       value = ToLower(value);
+      // An address literal (a HELO of [192.0.2.1]) needs no DNS: it
+      // "resolves", and is in no list of domains.
+      if (ValidAddressLiteral(value)) return t.op == TestOp::kResolves;
       if (!ValidHostname(value)) return false;
     }
     if (value.empty()) return false;

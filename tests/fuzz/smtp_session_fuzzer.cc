@@ -40,7 +40,12 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
                                       "smtpd_tls_security_level = may\n"
                                       "smtpd_sasl_auth_enable = yes\n"
                                       "smtpd_sasl_type = dovecot\n"
-                                      "smtpd_client_restrictions = reject_rbl_client zen.example, sleep 1\n"
+                                      "smtpd_client_restrictions = reject_rbl_client zen.example, sleep 1, "
+                                      "check_ccert_access inline:{{AA:BB=REJECT}}\n"
+                                      "smtpd_tls_ask_ccert = yes\n"
+                                      "relay_clientcerts = inline:{{CC:DD=client.example}}\n"
+                                      "smtpd_relay_restrictions = permit_mynetworks, permit_tls_clientcerts, "
+                                      "reject_unauth_destination\n"
                                       "smtpd_sender_restrictions = reject_unknown_sender_domain, "
                                       "reject_rhsbl_sender rhsbl.example\n"
                                       "header_checks = regexp:/etc/postfix/header_checks\n"
@@ -167,7 +172,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case session::Session::Next::kStartTls:
         if (((outcomes >> (step++ % 8)) & 1) != 0) {
-          s.TlsStarted(session::TlsInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", 128, false});
+          // With a client certificate (trusted or not) or without one.
+          std::optional<tls::PeerCertificate> certificate;
+          unsigned choice = (outcomes >> (step++ % 7)) & 3;
+          if (choice != 0) {
+            certificate = tls::PeerCertificate{choice == 1, "AA:BB", "CC:DD", "client.example", "Test CA"};
+          }
+          s.TlsStarted(session::TlsInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", 128, certificate});
         } else {
           s.TlsFailed("fuzz");
         }
