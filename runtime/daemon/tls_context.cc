@@ -78,11 +78,12 @@ std::string TlsContextKey(const image::Image& image, const std::optional<tls::Se
   std::string level = tls::ServerTlsLevel(image);
   bool mandatory = level == "encrypt";
   std::string key = level;
-  for (const char* name : {"smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_key_file",
-                           mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols",
-                           mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "smtpd_tls_exclude_ciphers",
-                           "smtpd_tls_mandatory_exclude_ciphers", "tls_high_cipherlist", "tls_medium_cipherlist",
-                           "tls_preempt_cipherlist", "smtpd_tls_ask_ccert", "smtpd_tls_ccert_verifydepth"}) {
+  for (const char* name :
+       {"smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_key_file",
+        mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols",
+        mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", "smtpd_tls_exclude_ciphers",
+        "smtpd_tls_mandatory_exclude_ciphers", "tls_high_cipherlist", "tls_medium_cipherlist", "tls_preempt_cipherlist",
+        "smtpd_tls_ask_ccert", "smtpd_tls_req_ccert", "smtpd_tls_ccert_verifydepth"}) {
     key += "\n" + std::string(name) + "=" + image.Text(name);
   }
   key += "\ncertificate=" + Sha256Hex(files->cert_pem) + "\nkey=" + Sha256Hex(files->key_pem) +
@@ -125,7 +126,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
       ctx, image, image.Text(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers"), excluded);
   if (!ciphers.ok()) return ciphers;
   if (Status s = UseAuthorities(ctx, files); !s.ok()) return s;
-  if (image::BoolParameter(image, "smtpd_tls_ask_ccert")) {
+  if (image::BoolParameter(image, "smtpd_tls_ask_ccert") ||
+      (mandatory && image::BoolParameter(image, "smtpd_tls_req_ccert"))) {
     // Asked, never required: a certificate that does not verify is
     // "untrusted" (the handshake goes on), which the restrictions judge.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, [](int, X509_STORE_CTX*) { return 1; });

@@ -113,7 +113,10 @@ std::string Session::ClientText() const { return peer_.name + "[" + peer_.addres
 void Session::Start(const std::optional<TlsInfo>& wrapped) {
   Log("connect from " + ClientText());
   milters_ = MiltersForClient();
-  if (wrapped) NoteTls(*wrapped);
+  if (wrapped) {
+    NoteTls(*wrapped);
+    if (RefusedWithoutCertificate()) return;
+  }
   facts_.pipelined_without_permission = false;
   facts_.event = NextEvent();
   Decide(
@@ -1172,8 +1175,21 @@ void Session::WrappedTlsFailed(const std::string& reason) {
   Close();
 }
 
+// smtpd_tls_req_ccert: without a trusted client certificate the session
+// ends once TLS is up. Returns whether it did.
+bool Session::RefusedWithoutCertificate() {
+  if (!config_.tls_req_ccert || facts_.tls_client_certificate) return false;
+  std::string why =
+      facts_.tls_client_certificate_present ? "Client certificate not trusted" : "No client certificate presented";
+  Log("NOQUEUE: abort: TLS from " + ClientText() + ": " + why);
+  Reply("421 4.7.1 " + config_.hostname + " Error: " + why);
+  Close();
+  return true;
+}
+
 void Session::TlsStarted(const TlsInfo& info) {
   NoteTls(info);
+  if (RefusedWithoutCertificate()) return;
   // RFC 3207 4.2: forget everything learned before TLS.
   ResetSession();
   phase_ = Phase::kCommand;

@@ -229,7 +229,8 @@ class Session {
   bool SaslActive() const;
   // The mechanisms offered now (the security options for TLS or not).
   std::vector<std::string> OfferedSaslMechanisms() const;
-  void NoteTls(const TlsInfo& info);  // TLS is on: facts and the log line
+  void NoteTls(const TlsInfo& info);
+  bool RefusedWithoutCertificate();  // smtpd_tls_req_ccert  // TLS is on: facts and the log line
   void Xclient(const smtp::Command& c);
   void ConsumeData();
   void ConsumeBdat();

@@ -57,6 +57,7 @@ struct SessionConfig {
   TlsLevel tls_level = TlsLevel::kNone;  // smtpd_tls_security_level
   bool tls_received_header = false;
   bool tls_ask_ccert = false;                     // smtpd_tls_ask_ccert: clients are asked for a certificate
+  bool tls_req_ccert = false;                     // smtpd_tls_req_ccert at level encrypt: a trusted one is required
   std::string tls_fingerprint_digest = "sha256";  // smtpd_tls_fingerprint_digest
   bool body_checks = false;                       // the policy reads body lines (body_checks)
   uint64_t body_checks_size_limit = 51200;        // of the body's first bytes (0: all of it)

@@ -5,7 +5,8 @@ it with permit_tls_clientcerts (relay_clientcerts lists one by its
 fingerprint, another by its public key's), permit_tls_all_clientcerts
 (smtpd_tls_CAfile verifies it) and check_ccert_access. Clients made with
 openssl: two certificates the test CA signed, a self-signed one, and none;
-every reply to MAIL and RCPT after STARTTLS is compared word for word.
+every reply after STARTTLS is compared word for word. A service requires
+a trusted certificate (smtpd_tls_req_ccert at level encrypt).
 
 Needs root and Debian's postfix (exit 77 otherwise).
 """
@@ -38,13 +39,17 @@ judged    inet  n       -       n       -       -       smtpd
   -o smtpd_tls_CAfile=CERTS/ca.pem
   -o smtpd_tls_fingerprint_digest=sha256
   -o { smtpd_client_restrictions = check_ccert_access texthash:CERTS/ccert_access }
+required  inet  n       -       n       -       -       smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_req_ccert=yes
+  -o smtpd_tls_CAfile=CERTS/ca.pem
 unasked   inet  n       -       n       -       -       smtpd
   -o { smtpd_relay_restrictions = permit_mynetworks, permit_tls_all_clientcerts, reject_unauth_destination }
 """ + POSTFIX_UNIX_SERVICES
 
 SETTINGS = {"mynetworks": "10.0.0.0/8"}
 
-SERVICES = ("listed", "verified", "judged", "unasked")
+SERVICES = ("listed", "verified", "judged", "required", "unasked")
 CLIENTS = ("signed", "other", "self", None)
 
 
@@ -94,11 +99,18 @@ def talk(port, client, directory):
             s.starttls(context=context)
         except (ssl.SSLError, smtplib.SMTPException, OSError) as e:
             return [f"(TLS failed: {type(e).__name__})"]
-        s.ehlo("client.example")
-        for command in ("MAIL FROM:<someone@outside.example>", "RCPT TO:<fred@example.com>",
+        # smtpd_tls_req_ccert answers the first command after the handshake
+        # with 421 and hangs up.
+        for command in ("EHLO client.example", "MAIL FROM:<someone@outside.example>", "RCPT TO:<fred@example.com>",
                         "RCPT TO:<user@elsewhere.example>"):
-            code, text = s.docmd(command)
-            replies.append(f"{code} {text.decode(errors='replace')}")
+            try:
+                code, text = s.docmd(command)
+            except smtplib.SMTPServerDisconnected:
+                replies.append("(closed)")
+                break
+            replies.append(f"{code} {text.decode(errors='replace').splitlines()[-1]}")
+            if code == 421:
+                break
     return replies
 
 
