@@ -317,14 +317,14 @@ class ImplementationChecker {
     for (const std::string& item : items) {
       std::string word = ToLower(item);
       if (word == "permit_inet_interfaces" || word == "permit_mynetworks" || word == "permit_sasl_authenticated" ||
-          word == "static:all") {
+          word == "permit_tls_all_clientcerts" || word == "permit_tls_clientcerts" || word == "static:all") {
         continue;
       }
       Report(Impact::kMinor, "PC0160", def->value_location,
              "\"" + item + "\" in local_header_rewrite_clients is not implemented by posternd",
              "posternd adds the missing Message-Id:, Date: and From: headers for permit_inet_interfaces, "
-             "permit_mynetworks, permit_sasl_authenticated and static:all clients only (client certificates and "
-             "address maps are not implemented)");
+             "permit_mynetworks, permit_sasl_authenticated, permit_tls_all_clientcerts, permit_tls_clientcerts "
+             "and static:all clients only (address maps are not implemented)");
     }
   }
 

@@ -175,7 +175,10 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
     local.inet_interfaces = local.inet_interfaces || item == "permit_inet_interfaces";
     local.mynetworks = local.mynetworks || item == "permit_mynetworks";
     local.sasl_authenticated = local.sasl_authenticated || item == "permit_sasl_authenticated";
+    local.tls_all_clientcerts = local.tls_all_clientcerts || item == "permit_tls_all_clientcerts";
+    local.tls_clientcerts = local.tls_clientcerts || item == "permit_tls_clientcerts";
   }
+  if (local.tls_clientcerts) c.relay_clientcerts = resolve::TablesOf(image, "relay_clientcerts");
   c.mynetworks = image::NetworkListParameter(image, "mynetworks");
   c.undisclosed_recipients_header = std::string(Trim(image.Text("undisclosed_recipients_header")));
   c.milter_header_checks = resolve::TablesOf(image, "milter_header_checks");

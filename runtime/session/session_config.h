@@ -101,7 +101,10 @@ struct SessionConfig {
     bool inet_interfaces = false;
     bool mynetworks = false;
     bool sasl_authenticated = false;
+    bool tls_all_clientcerts = false;  // a trusted client certificate
+    bool tls_clientcerts = false;      // a certificate relay_clientcerts lists
   } missing_header_clients;
+  resolve::TableList relay_clientcerts;  // permit_tls_clientcerts in local_header_rewrite_clients
   mail::NetworkList mynetworks;
   std::vector<mail::IpAddress> interface_addresses;  // inet_interfaces (and proxy_interfaces)
   std::string undisclosed_recipients_header;

@@ -419,6 +419,27 @@ TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
   EXPECT_NE(committed_.at(0).content.find("with ESMTPS id"), std::string::npos);
 }
 
+// local_header_rewrite_clients = permit_tls_clientcerts: mail from a
+// client whose certificate relay_clientcerts lists gets the headers
+// cleanup(8) adds for local clients; another client's does not.
+TEST_F(SessionTest, ListedClientCertificatesGetTheMissingHeaders) {
+  Configure(
+      "smtpd_tls_security_level = may\nsmtpd_tls_ask_ccert = yes\n"
+      "local_header_rewrite_clients = permit_tls_clientcerts\nrelay_clientcerts = inline:{{AA:BB=office}}\n",
+      /*tls=*/true);
+  for (const char* print : {"AA:BB", "CC:DD"}) {
+    Connect("192.0.2.10", "client.example.net");
+    Send("EHLO c\r\nSTARTTLS\r\n");
+    session_->TlsStarted(TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", 256,
+                                 tls::PeerCertificate{false, print, "", "client.example.net", ""}});
+    Send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<joe@example.com>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\n");
+    Commit();
+  }
+  ASSERT_EQ(committed_.size(), 2u);
+  EXPECT_NE(committed_[0].content.find("\r\nMessage-Id: <"), std::string::npos);
+  EXPECT_EQ(committed_[1].content.find("\r\nMessage-Id: <"), std::string::npos);
+}
+
 TEST_F(SessionTest, EncryptLevelRequiresStartTls) {
   Configure("smtpd_tls_security_level = encrypt\nsmtpd_tls_cert_file = /etc/ssl/certs/mx.pem\n", /*tls=*/true);
   Send("EHLO c\r\n");
