@@ -194,6 +194,7 @@ class PrivatePostfix:
     def __init__(self, example, root, extra=None, recorded=RECORDED_SERVICES, inet_ports=None, resolv_conf=None):
         self.root = root
         self.port = free_port()
+        self.inet_ports = inet_ports
         self.etc, self.env = derive(example, root, self.port, extra, recorded, inet_ports)
         self.resolv_conf = resolv_conf
 
@@ -204,15 +205,41 @@ class PrivatePostfix:
             # replaced in a mount namespace of its own (it stays there).
             start = ["unshare", "--mount", "sh", "-c",
                      'mount --bind "$0" /etc/resolv.conf && exec postfix start', self.resolv_conf]
-        started = subprocess.run(start, env=self.env, capture_output=True, text=True)
-        if started.returncode != 0:
-            raise RuntimeError(f"postfix start failed ({started.returncode}): {started.stderr.strip()[-600:]}")
+        for attempt in range(3):
+            started = subprocess.run(start, env=self.env, capture_output=True, text=True)
+            if started.returncode == 0:
+                break
+            log = self.log_tail()
+            if attempt == 2 or "Address already in use" not in log:
+                raise RuntimeError(f"postfix start failed ({started.returncode}): "
+                                   f"{(started.stderr.strip() or log)[-600:]}")
+            # Another process took a port between free_port() and master's
+            # bind: the same services on new ports.
+            self.move_ports()
         try:
             wait_for_port(self.port)
         except Exception:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def log_tail(self):
+        path = os.path.join(self.root, "maillog")
+        return open(path, errors="replace").read()[-2000:] if os.path.exists(path) else ""
+
+    def move_ports(self):
+        """New free ports for smtp and the other inet services, in master.cf
+        and in `port` and `inet_ports` (which the caller may share)."""
+        moved = {self.port: free_port()}
+        for name, port in (self.inet_ports or {}).items():
+            moved.setdefault(port, free_port())
+            self.inet_ports[name] = moved[port]
+        self.port = moved[self.port]
+        path = os.path.join(self.etc, "master.cf")
+        text = open(path).read()
+        for old, new in moved.items():
+            text = text.replace(f"127.0.0.1:{old} ", f"127.0.0.1:{new} ")
+        open(path, "w").write(text)
 
     def __exit__(self, *exc):
         subprocess.run(["postfix", "stop"], env=self.env, capture_output=True)

@@ -275,6 +275,7 @@ class SideBySide:
             for port in self.ours.values():
                 wait_for_port(port)
             self.instance.__enter__()
+            self.theirs["smtp"] = self.instance.port  # moved if its port was taken
             for port in self.theirs.values():
                 wait_for_port(port)
         except Exception:
