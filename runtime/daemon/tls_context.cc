@@ -49,8 +49,12 @@ Status UseCertificateChain(SSL_CTX* ctx, const std::string& pem) {
 }
 
 // smtpd_tls_CAfile: the store client certificates are verified against,
-// and the names a client asked for a certificate is told.
+// and the names a client asked for a certificate is told; smtpd_tls_CApath:
+// more of the store, not named (as in Postfix).
 Status UseAuthorities(SSL_CTX* ctx, const tls::ServerTlsFiles& files) {
+  if (!files.ca_directory.empty() && SSL_CTX_load_verify_dir(ctx, files.ca_directory.c_str()) != 1) {
+    return Status::Permanent("smtpd_tls_CApath " + files.ca_directory + ": " + tls::OpenSslError());
+  }
   if (files.ca_pem.empty()) return Status::Ok();
   auto bio = MemoryBio(files.ca_pem);
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
@@ -87,7 +91,7 @@ std::string TlsContextKey(const image::Image& image, const std::optional<tls::Se
     key += "\n" + std::string(name) + "=" + image.Text(name);
   }
   key += "\ncertificate=" + Sha256Hex(files->cert_pem) + "\nkey=" + Sha256Hex(files->key_pem) +
-         "\nca=" + Sha256Hex(files->ca_pem);
+         "\nca=" + Sha256Hex(files->ca_pem) + "\ncapath=" + files->ca_directory;
   return key;
 }
 

@@ -123,7 +123,7 @@ std::string EncodeTlsFilesAnswer(const Result<std::optional<tls::ServerTlsFiles>
   } else {
     w.PutU8(2);
     for (const std::string* field : {&(*files)->cert_path, &(*files)->key_path, &(*files)->cert_pem, &(*files)->key_pem,
-                                     &(*files)->ca_path, &(*files)->ca_pem}) {
+                                     &(*files)->ca_path, &(*files)->ca_pem, &(*files)->ca_directory}) {
       w.PutString(*field);
     }
   }
@@ -137,7 +137,8 @@ Result<std::optional<tls::ServerTlsFiles>> DecodeTlsFilesAnswer(std::string_view
   tls::ServerTlsFiles files;
   if (r.GetU8(&kind) && kind == 1 && r.remaining() == 0) return std::optional<tls::ServerTlsFiles>();
   if (kind == 2 && r.GetString(&files.cert_path) && r.GetString(&files.key_path) && r.GetString(&files.cert_pem) &&
-      r.GetString(&files.key_pem) && r.GetString(&files.ca_path) && r.GetString(&files.ca_pem) && r.remaining() == 0) {
+      r.GetString(&files.key_pem) && r.GetString(&files.ca_path) && r.GetString(&files.ca_pem) &&
+      r.GetString(&files.ca_directory) && r.remaining() == 0) {
     return std::optional<tls::ServerTlsFiles>(std::move(files));
   }
   if (kind == 0 && r.GetString(&error) && r.remaining() == 0) return Status::Permanent(error);

@@ -47,6 +47,7 @@ Result<std::optional<ServerTlsFiles>> ReadServerTlsFiles(const image::Image& ima
     if (!ca.ok()) return Status::Permanent("smtpd_tls_CAfile " + ca.status().message());
     files.ca_pem = std::move(ca).value();
   }
+  files.ca_directory = image.Text("smtpd_tls_CApath");
   return std::optional<ServerTlsFiles>(std::move(files));
 }
 

@@ -29,6 +29,9 @@ struct ServerTlsFiles {
   // against (and named to clients that are asked for one); "" for none.
   std::string ca_path;
   std::string ca_pem;
+  // smtpd_tls_CApath: a directory of hashed CA certificates (openssl
+  // rehash), which OpenSSL reads as it verifies; "" for none.
+  std::string ca_directory;
 };
 
 using FileReader = std::function<Result<std::string>(const std::string& path)>;

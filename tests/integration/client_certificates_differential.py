@@ -3,7 +3,8 @@
 side: services that ask for a certificate (smtpd_tls_ask_ccert) and judge
 it with permit_tls_clientcerts (relay_clientcerts lists one by its
 fingerprint, another by its public key's), permit_tls_all_clientcerts
-(smtpd_tls_CAfile verifies it) and check_ccert_access. Clients made with
+(smtpd_tls_CAfile or a smtpd_tls_CApath directory verifies it) and
+check_ccert_access. Clients made with
 openssl: two certificates the test CA signed, a self-signed one, and none;
 every reply after STARTTLS is compared word for word. A service requires
 a trusted certificate (smtpd_tls_req_ccert at level encrypt).
@@ -39,6 +40,10 @@ judged    inet  n       -       n       -       -       smtpd
   -o smtpd_tls_CAfile=CERTS/ca.pem
   -o smtpd_tls_fingerprint_digest=sha256
   -o { smtpd_client_restrictions = check_ccert_access texthash:CERTS/ccert_access }
+capath    inet  n       -       n       -       -       smtpd
+  -o smtpd_tls_ask_ccert=yes
+  -o smtpd_tls_CApath=CERTS/authorities
+  -o { smtpd_relay_restrictions = permit_mynetworks, permit_tls_all_clientcerts, reject_unauth_destination }
 required  inet  n       -       n       -       -       smtpd
   -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_req_ccert=yes
@@ -49,7 +54,7 @@ unasked   inet  n       -       n       -       -       smtpd
 
 SETTINGS = {"mynetworks": "10.0.0.0/8"}
 
-SERVICES = ("listed", "verified", "judged", "required", "unasked")
+SERVICES = ("listed", "verified", "capath", "judged", "required", "unasked")
 CLIENTS = ("signed", "other", "self", None)
 
 
@@ -80,8 +85,15 @@ def make_certificates(directory):
         der = openssl("pkey", "-pubin", "-outform", "DER", input=public)
         digest = openssl("dgst", "-sha256", "-c", input=der).decode().strip().split("= ", 1)[1].upper()
         prints[name] = (cert, digest)
+    # smtpd_tls_CApath: the CA in a hashed directory.
+    authorities = os.path.join(directory, "authorities")
+    os.makedirs(authorities)
+    shutil.copy(path("ca", "pem"), authorities)
+    openssl("rehash", authorities)
     for name in os.listdir(directory):
-        os.chmod(os.path.join(directory, name), 0o644)
+        os.chmod(os.path.join(directory, name), 0o755 if name == "authorities" else 0o644)
+    for name in os.listdir(authorities):
+        os.chmod(os.path.join(authorities, name), 0o644)
     return prints
 
 

@@ -86,12 +86,13 @@ TEST(HelperProtocolTest, TlsFilesRequestsNameTheService) {
 }
 
 TEST(HelperProtocolTest, TlsFilesAnswersRoundTrip) {
-  tls::ServerTlsFiles files{"/c.pem", "/k.pem", "CERT", "KEY", "/ca.pem", "CA"};
+  tls::ServerTlsFiles files{"/c.pem", "/k.pem", "CERT", "KEY", "/ca.pem", "CA", "/etc/ssl/certs"};
   auto some = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>(files)));
   ASSERT_TRUE(some.ok() && *some);
   EXPECT_EQ((*some)->key_pem, "KEY");
   EXPECT_EQ((*some)->ca_path, "/ca.pem");
   EXPECT_EQ((*some)->ca_pem, "CA");
+  EXPECT_EQ((*some)->ca_directory, "/etc/ssl/certs");
   auto none = DecodeTlsFilesAnswer(EncodeTlsFilesAnswer(std::optional<tls::ServerTlsFiles>()));
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(*none);
