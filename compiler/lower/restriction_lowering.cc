@@ -341,10 +341,7 @@ class Lowering {
         if (std::find(std::begin(kUnsupported), std::end(kUnsupported), lower) != std::end(kUnsupported)) {
           diagnostics_->Error("PP0503", where, "restriction \"" + word + "\" is not supported by Postern",
                               "Postern refuses what it would not enforce; see docs/policy.md for the supported ones");
-          if (lower.rfind("check_", 0) == 0 || lower == "reject_rbl_client" || lower.rfind("reject_rhsbl", 0) == 0 ||
-              lower == "permit_dnswl_client" || lower == "permit_rhswl_client" || lower == "sleep") {
-            ++i;  // skip its argument
-          }
+          if (lower.rfind("check_", 0) == 0) ++i;  // skip its argument
           continue;
         }
         std::vector<std::string_view> names;

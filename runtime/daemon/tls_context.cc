@@ -130,8 +130,7 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const im
       ctx, image, image.Text(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers"), excluded);
   if (!ciphers.ok()) return ciphers;
   if (Status s = UseAuthorities(ctx, files); !s.ok()) return s;
-  if (image::BoolParameter(image, "smtpd_tls_ask_ccert") ||
-      (mandatory && image::BoolParameter(image, "smtpd_tls_req_ccert"))) {
+  if (tls::AsksClientCertificate(image)) {
     // Asked, never required: a certificate that does not verify is
     // "untrusted" (the handshake goes on), which the restrictions judge.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, [](int, X509_STORE_CTX*) { return 1; });

@@ -7,7 +7,6 @@
 #include "mail/ip_address.h"
 #include "mail/lookup_failure.h"
 #include "mail/mail_domain.h"
-#include "runtime/resolve/address_lookup.h"
 #include "runtime/session/missing_headers.h"
 #include "runtime/smtp/xtext.h"
 #include "util/strings.h"
@@ -1061,12 +1060,8 @@ bool Session::AddsMissingHeaders() const {
   const SessionConfig::MissingHeaderClients& c = config_.missing_header_clients;
   if (c.all || (c.sasl_authenticated && !facts_.sasl_username.empty())) return true;
   if (c.tls_all_clientcerts && facts_.tls && facts_.tls_client_certificate) return true;
-  if (c.tls_clientcerts && facts_.tls && facts_.tls_client_certificate_present) {
-    // A table that cannot answer counts as no match here.
-    for (const std::string* print : {&facts_.ccert_fingerprint, &facts_.ccert_pubkey_fingerprint}) {
-      if (!print->empty() && resolve::FindKey(config_.relay_clientcerts, *print, false).hit) return true;
-    }
-  }
+  // A table that cannot answer counts as no match here.
+  if (c.tls_clientcerts && vm::FindClientCertificate(config_.relay_clientcerts, facts_).hit) return true;
   std::optional<mail::IpAddress> client = mail::IpAddress::Parse(peer_.address);
   if (!client) return false;
   if (c.mynetworks && config_.mynetworks.Match(*client)) return true;

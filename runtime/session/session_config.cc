@@ -115,10 +115,8 @@ SessionConfig ReadSessionConfig(const image::Image& image) {
   std::string level = tls::ServerTlsLevel(image);
   c.tls_level = level == "encrypt" ? TlsLevel::kEncrypt : level == "may" ? TlsLevel::kMay : TlsLevel::kNone;
   c.tls_received_header = BoolParameter(image, "smtpd_tls_received_header");
-  // smtpd_tls_req_ccert applies only where TLS is mandatory, and implies
-  // asking (tls_context.cc asks then too).
-  c.tls_req_ccert = c.tls_level == TlsLevel::kEncrypt && BoolParameter(image, "smtpd_tls_req_ccert");
-  c.tls_ask_ccert = BoolParameter(image, "smtpd_tls_ask_ccert") || c.tls_req_ccert;
+  c.tls_req_ccert = tls::RequiresClientCertificate(image);
+  c.tls_ask_ccert = tls::AsksClientCertificate(image);
   c.tls_fingerprint_digest = image.Text("smtpd_tls_fingerprint_digest");
   c.body_checks = !Trim(image.Text("body_checks")).empty();
   c.body_checks_size_limit = static_cast<uint64_t>(std::max<int64_t>(IntParameter(image, "body_checks_size_limit"), 0));

@@ -18,6 +18,14 @@ std::string ServerTlsLevel(const image::Image& image) {
   return level;
 }
 
+bool RequiresClientCertificate(const image::Image& image) {
+  return ServerTlsLevel(image) == "encrypt" && image::BoolParameter(image, "smtpd_tls_req_ccert");
+}
+
+bool AsksClientCertificate(const image::Image& image) {
+  return image::BoolParameter(image, "smtpd_tls_ask_ccert") || RequiresClientCertificate(image);
+}
+
 Result<std::optional<ServerTlsFiles>> ReadServerTlsFiles(const image::Image& image, const FileReader& read) {
   std::string level = ServerTlsLevel(image);
   if (level != "may" && level != "encrypt") return std::optional<ServerTlsFiles>();

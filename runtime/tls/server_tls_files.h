@@ -20,6 +20,12 @@ namespace postern::tls {
 // with smtpd_tls_wrappermode, which ignores the level.
 std::string ServerTlsLevel(const image::Image& image);
 
+// smtpd_tls_req_ccert: a trusted client certificate is required; it
+// applies only where TLS is mandatory (level encrypt).
+bool RequiresClientCertificate(const image::Image& image);
+// smtpd_tls_ask_ccert, or a required certificate: clients are asked for one.
+bool AsksClientCertificate(const image::Image& image);
+
 struct ServerTlsFiles {
   std::string cert_path;
   std::string key_path;

@@ -921,17 +921,10 @@ class PolicyVm::Execution {
   // fingerprint, or its public key's, relay_clientcerts lists. A table
   // that cannot answer fails the command (the VM's lookup scope).
   bool ClientCertificateListed() const {
-    if (!facts_.tls || !facts_.tls_client_certificate_present || vm_.relay_clientcerts_.empty()) return false;
-    for (const std::string* print : {&facts_.ccert_fingerprint, &facts_.ccert_pubkey_fingerprint}) {
-      if (print->empty()) continue;
-      resolve::LookupOutcome found = resolve::FindKey(vm_.relay_clientcerts_, *print, false);
-      if (found.hit) return true;
-      if (!found.error.empty()) {
-        if (!mail::LookupFailureScope::CurrentFailed()) mail::LookupFailureScope::Record(found.error);
-        return false;
-      }
-    }
-    return false;
+    resolve::LookupOutcome found = FindClientCertificate(vm_.relay_clientcerts_, facts_);
+    if (!found.error.empty() && !mail::LookupFailureScope::CurrentFailed())
+      mail::LookupFailureScope::Record(found.error);
+    return found.hit.has_value();
   }
 
   // check_ccert_access: the certificate's fingerprint, then its public
@@ -1173,6 +1166,17 @@ class PolicyVm::Execution {
   std::string defer_if_reject_;
   int pauses_ = 0;  // `sleep`s met in this evaluation
 };
+
+resolve::LookupOutcome FindClientCertificate(const resolve::TableList& maps, const SmtpFacts& facts) {
+  resolve::LookupOutcome found;
+  if (!facts.tls || !facts.tls_client_certificate_present || maps.empty()) return found;
+  for (const std::string* print : {&facts.ccert_fingerprint, &facts.ccert_pubkey_fingerprint}) {
+    if (print->empty()) continue;
+    found = resolve::FindKey(maps, *print, false);
+    if (found.hit || !found.error.empty()) return found;
+  }
+  return found;
+}
 
 PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<const resolve::Resolver> resolver,
                    std::shared_ptr<const NetworkOracle> dns, std::shared_ptr<const RateOracle> rates)

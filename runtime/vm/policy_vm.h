@@ -13,6 +13,7 @@
 #include "mail/network_list.h"
 #include "mail/policy_program.h"
 #include "runtime/image/image.h"
+#include "runtime/resolve/address_lookup.h"
 #include "runtime/resolve/resolver.h"
 #include "runtime/vm/network_oracle.h"
 #include "runtime/vm/rbl_reply.h"
@@ -48,6 +49,12 @@ struct Decision {
   std::vector<std::string> trace;        // which list and instruction decided (when asked)
   std::string lookup_failure;            // a table that did not answer (451 4.3.0): which, and why
 };
+
+// relay_clientcerts: whether `maps` lists the client certificate of
+// `facts` by its fingerprint or by its public key's (permit_tls_clientcerts,
+// and the same item in local_header_rewrite_clients). `error` says why a
+// table could not answer.
+resolve::LookupOutcome FindClientCertificate(const resolve::TableList& maps, const SmtpFacts& facts);
 
 class PolicyVm {
  public:
