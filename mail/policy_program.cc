@@ -128,7 +128,9 @@ const char* PredicateName(Predicate p) {
                                        "not_logged_in",
                                        "unknown_helo_hostname",
                                        "multi_recipient_bounce",
-                                       "listed_client_certificate"};
+                                       "listed_client_certificate",
+                                       "unverified_recipient",
+                                       "unverified_sender"};
   static_assert(std::size(kNames) == kPredicateCount, "a predicate without a name");
   auto i = static_cast<size_t>(p);
   return i < std::size(kNames) ? kNames[i] : "?";

@@ -84,8 +84,12 @@ enum class Predicate : uint8_t {
   kUnknownHeloHostname,      // DNS: the HELO name has no A, AAAA or MX record
   kMultiRecipientBounce,     // the null sender with more than one recipient
   kListedClientCertificate,  // a client certificate whose fingerprint relay_clientcerts lists
+  // Address verification (the reply says why): the recipient or the sender
+  // is not known to be deliverable (reject_unverified_recipient, _sender).
+  kUnverifiedRecipient,
+  kUnverifiedSender,
 };
-inline constexpr int kPredicateCount = 24;
+inline constexpr int kPredicateCount = 26;
 const char* PredicateName(Predicate p);
 
 // What a DNS list is asked about (kRbl's flags): the client address

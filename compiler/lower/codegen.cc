@@ -289,6 +289,12 @@ class Generator {
         case RestrictionKind::kRejectUnauthenticatedSenderLoginMismatch:
           EmitReplyIf(Predicate::kNotLoggedIn, "");
           break;
+        case RestrictionKind::kRejectUnverifiedRecipient:
+          EmitReplyIf(Predicate::kUnverifiedRecipient, "");  // the reply says what verification found
+          break;
+        case RestrictionKind::kRejectUnverifiedSender:
+          EmitReplyIf(Predicate::kUnverifiedSender, "");
+          break;
         case RestrictionKind::kClass:
           calls_.emplace_back(Pc(), r.argument);
           Emit(Op::kCall);

@@ -24,10 +24,11 @@ struct Known {
   std::string_view name;
   RestrictionKind kind;
   bool takes_argument;
-  // It asks the network (DNS, a policy server): posternd fetches the
-  // answers before the stage decides (session/session_network.cc), except at
-  // the end of data, where only the DNS records earlier stages fetched are
-  // at hand; `postern test` answers from its cases' dns and policy lines.
+  // It asks the network (DNS, a policy server, address verification):
+  // posternd fetches the answers before the stage decides
+  // (session/session_network.cc), except at the end of data, where only the
+  // DNS records earlier stages fetched are at hand; `postern test` answers
+  // from its cases' dns, policy and verify lines.
   bool asks_dns = false;
 };
 
@@ -100,6 +101,8 @@ constexpr Known kKnown[] = {
     {"reject_authenticated_sender_login_mismatch", RestrictionKind::kRejectAuthenticatedSenderLoginMismatch, false},
     {"reject_known_sender_login_mismatch", RestrictionKind::kRejectKnownSenderLoginMismatch, false},
     {"reject_unauthenticated_sender_login_mismatch", RestrictionKind::kRejectUnauthenticatedSenderLoginMismatch, false},
+    {"reject_unverified_recipient", RestrictionKind::kRejectUnverifiedRecipient, false, true},
+    {"reject_unverified_sender", RestrictionKind::kRejectUnverifiedSender, false, true},
 };
 
 // Postfix restrictions Postern does not implement (yet): a configuration
@@ -109,8 +112,6 @@ constexpr std::string_view kUnsupported[] = {
     "permit_mx_backup",
     "permit_naked_ip_address",
     "reject_maps_rbl",
-    "reject_unverified_recipient",
-    "reject_unverified_sender",
     "smtpd_access_policy",
     "check_etrn_access",
     "reject_unknown_forward_client_hostname",
@@ -358,6 +359,14 @@ class Lowering {
                             "check_policy_service in smtpd_end_of_data_restrictions is not asked by posternd: the "
                             "server would never be consulted",
                             "ask it at RCPT TO or DATA (smtpd_recipient_restrictions, smtpd_data_restrictions)");
+      } else if ((r.kind == RestrictionKind::kRejectUnverifiedRecipient ||
+                  r.kind == RestrictionKind::kRejectUnverifiedSender) &&
+                 name == "smtpd_end_of_data_restrictions") {
+        diagnostics_->Error("PP0505", where,
+                            word +
+                                " in smtpd_end_of_data_restrictions is not run by posternd: no address would "
+                                "ever be verified there",
+                            "verify at RCPT TO (smtpd_recipient_restrictions, smtpd_sender_restrictions)");
       } else if (known->asks_dns && name == "smtpd_end_of_data_restrictions") {
         diagnostics_->Warning("PP0505", where,
                               "restriction \"" + word +

@@ -89,6 +89,8 @@ const char* RestrictionName(RestrictionKind kind) {
     NAME(kRejectAuthenticatedSenderLoginMismatch, "reject_authenticated_sender_login_mismatch")
     NAME(kRejectKnownSenderLoginMismatch, "reject_known_sender_login_mismatch")
     NAME(kRejectUnauthenticatedSenderLoginMismatch, "reject_unauthenticated_sender_login_mismatch")
+    NAME(kRejectUnverifiedRecipient, "reject_unverified_recipient")
+    NAME(kRejectUnverifiedSender, "reject_unverified_sender")
     NAME(kClass, "class")
     NAME(kRule, "rule")
     NAME(kHeaderChecks, "header_checks")

@@ -91,10 +91,12 @@ enum class RestrictionKind {
   kRejectAuthenticatedSenderLoginMismatch,    // reject_authenticated_sender_login_mismatch
   kRejectKnownSenderLoginMismatch,            // reject_known_sender_login_mismatch
   kRejectUnauthenticatedSenderLoginMismatch,  // reject_unauthenticated_sender_login_mismatch
-  kClass,                                     // argument: restriction class name
-  kRule,                                      // a policy language rule: Restriction::rule
-  kHeaderChecks,                              // argument: the header_checks table list
-  kBodyChecks,                                // argument: the body_checks table list
+  kRejectUnverifiedRecipient,                 // address verification (a probe)
+  kRejectUnverifiedSender,
+  kClass,         // argument: restriction class name
+  kRule,          // a policy language rule: Restriction::rule
+  kHeaderChecks,  // argument: the header_checks table list
+  kBodyChecks,    // argument: the body_checks table list
 };
 const char* RestrictionName(RestrictionKind kind);
 

@@ -370,6 +370,9 @@ asio::awaitable<void> Connection::AskNetwork() {
   for (const vm::PolicyQuestion& q : session_->policy_questions()) {
     replies.policy.emplace_back(q, co_await AskPolicyServer(q));
   }
+  for (const std::string& address : session_->verify_questions()) {
+    replies.verifications.emplace_back(address, co_await VerifyAddress(address));
+  }
   session_->NetworkAnswered(replies);  // without a resolver: DNS failures
 }
 
@@ -390,6 +393,29 @@ asio::awaitable<vm::PolicyReply> Connection::AskPolicyServer(const vm::PolicyQue
     co_return vm::PolicyReply{vm::PolicyReply::Status::kFailed, ""};
   }
   co_return vm::PolicyReply{vm::PolicyReply::Status::kAction, *action};
+}
+
+// As Postfix's smtpd asks verify(8): again while a probe is in progress,
+// up to address_verify_poll_count times, address_verify_poll_delay apart
+// (this session waits; the others go on).
+asio::awaitable<mail::AddressVerification> Connection::VerifyAddress(const std::string& address) {
+  verify::AddressVerifier* verifier = shared_->verifier;
+  mail::AddressVerification answer{true, mail::AddressStatus::kInProgress, "no address verification cache"};
+  if (verifier == nullptr) {
+    log_.Write("warning: address verification service failure: " + answer.text);
+    co_return answer;
+  }
+  verify::VerifierSettings settings = verifier->settings();
+  for (int64_t asked = 1;; ++asked) {
+    // A short transaction on the cache, which the delivery process also writes: off this thread.
+    answer = co_await RunOn(*shared_->table_lookups, [verifier, &address] { return verifier->Query(address); });
+    if (answer.failed) log_.Write("warning: address verification service failure: " + answer.text);
+    if (answer.failed || answer.status != mail::AddressStatus::kInProgress || asked >= settings.poll_count) break;
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::seconds(settings.poll_delay));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return answer;
 }
 
 asio::awaitable<void> Connection::AskMilters() {

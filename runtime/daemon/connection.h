@@ -60,6 +60,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // and the policy servers.
   boost::asio::awaitable<void> AskNetwork();
   boost::asio::awaitable<vm::PolicyReply> AskPolicyServer(const vm::PolicyQuestion& question);
+  boost::asio::awaitable<mail::AddressVerification> VerifyAddress(const std::string& address);
   // smtpd_milters: the event the session asks its milters about; at the
   // end of a message they edit the message to be stored.
   boost::asio::awaitable<void> AskMilters();

@@ -23,6 +23,7 @@
 #include "runtime/qmgr/queue_manager.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/resolve/resolver.h"
+#include "runtime/verify/verify_cache.h"
 #include "util/strings.h"
 
 namespace postern::daemon {
@@ -83,6 +84,21 @@ Result<Context> LoadContext(const DeliveryProcessOptions& o, const std::string& 
   services.writer = writer->get();
   services.dns = dns.ok() ? dns->get() : nullptr;
   services.local_helper = o.local_helper;
+  // What probes find goes into the cache the SMTP process reads (its own
+  // connection: SQLite handles are not shared across the fork).
+  auto verify_cache = verify::VerifyCache::Open(verify::VerifyCachePath(o.queue_directory));
+  if (!verify_cache.ok()) log.Write("warning: " + verify_cache.status().message());
+  if (verify_cache.ok()) {
+    services.probe_result = [&context, &log, cache = verify_cache->get()](
+                                const std::string& address, mail::AddressStatus status, const std::string& text) {
+      verify::VerifyRules rules = verify::VerifyRulesOf(*context.load()->image);
+      int64_t now = time(nullptr);
+      Status s = cache->Change(address, [&](const std::optional<verify::VerifyEntry>& stored) {
+        return verify::RecordResult(stored, status, text, rules, now);
+      });
+      if (!s.ok()) log.Write("warning: " + s.message());
+    };
+  }
   qmgr::QueueManager qmgr(o.queue_directory, std::move(services));
   if (Status s = qmgr.Start(); !s.ok()) {
     log.Write("fatal: queue manager: " + s.message());

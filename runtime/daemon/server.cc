@@ -236,6 +236,7 @@ std::string Server::Reload(const std::string& why) {
       }
     }
     if (delivery_) delivery_->Send("reload " + (*image)->id());
+    if (verifier_) verifier_->Configure(verify::VerifierSettingsOf(**image));
   }
   return "loaded";
 }
@@ -355,6 +356,64 @@ asio::awaitable<void> Server::ReadInotify() {
     size_t n = co_await inotify_->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     if (NamesCurrent(buffer.data(), n)) asio::post(reloader_, [this] { Reload("inotify"); });
+  }
+}
+
+void Server::StartVerifier(const image::Image& image) {
+  auto cache = verify::VerifyCache::Open(verify::VerifyCachePath(options_.queue_directory));
+  if (!cache.ok()) {
+    log_.Write("warning: " + cache.status().message() + "; reject_unverified_* will defer mail");
+    return;
+  }
+  verifier_ = std::make_unique<verify::AddressVerifier>(
+      std::move(cache).value(),
+      [this](const std::string& sender, const std::string& address) { return SendProbe(sender, address); },
+      []() -> int64_t { return time(nullptr); });
+  verifier_->Configure(verify::VerifierSettingsOf(image));
+  shared_.verifier = verifier_.get();
+}
+
+// A probe is a message without content that the queue manager runs up to
+// the point of delivery (queue_file.h: verify_probe).
+Status Server::SendProbe(const std::string& sender, const std::string& address) {
+  if (!delivery_) return Status::Temporary("delivery is off (--no-delivery)");
+  queue::QueuedMessage probe;
+  probe.id = shared_.ids.Next();
+  probe.arrival_time = time(nullptr);
+  probe.sender = sender;
+  probe.image_id = serving_.load()->image->id();
+  probe.verify_probe = true;
+  queue::QueuedRecipient recipient;
+  recipient.address = address;
+  recipient.original = address;
+  probe.recipients.push_back(std::move(recipient));
+  MailLog log = log_;
+  std::string id = probe.id;
+  writer_->Submit(probe.id, false, queue::EncodeQueueFile(probe),
+                  [log, id](queue::StoreOutcome outcome, const std::string& error) {
+                    if (outcome != queue::StoreOutcome::kStored) {
+                      log.Write("warning: " + id + ": cannot queue an address verification probe: " + error);
+                    }
+                  });
+  return Status::Ok();
+}
+
+// address_verify_cache_cleanup_interval: expired entries go (0: never).
+asio::awaitable<void> Server::CleanVerifyCache() {
+  asio::steady_timer timer(main_);
+  while (!stopping_) {
+    int64_t interval = image::TimeParameter(*serving_.load()->image, "address_verify_cache_cleanup_interval");
+    timer.expires_after(std::chrono::seconds(interval > 0 ? interval : 3600));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_ || interval <= 0) continue;
+    // Off the main thread: a transaction over the whole cache.
+    Result<int64_t> removed = co_await RunOn(*lookups_, [this] { return verifier_->Clean(); });
+    if (!removed.ok()) {
+      log_.Write("warning: address verification cache cleanup: " + removed.status().message());
+    } else if (*removed > 0) {
+      log_.Write("address verification cache cleanup: " + std::to_string(*removed) + " expired entries removed");
+    }
   }
 }
 
@@ -551,6 +610,12 @@ int Server::Run() {
   queue_lock_ = std::move(lock).value();
   // Before the delivery process and this one's sessions write the queue.
   queue::RemoveTemporaryFiles(options_.queue_directory);
+  // address_verify_map empty: what verification learned is forgotten at
+  // each start (Postfix keeps it in the verify daemon's memory).
+  if (Trim((*image)->Text("address_verify_map")).empty()) {
+    std::string cache = verify::VerifyCachePath(options_.queue_directory);
+    for (const char* suffix : {"", "-wal", "-shm"}) unlink((cache + suffix).c_str());
+  }
   // Delivery in a process of its own, forked before this one starts its
   // worker, writer and reloader threads (delivery_process.h). It keeps the
   // helper's delivery channels; this process, which parses SMTP, keeps
@@ -577,6 +642,7 @@ int Server::Run() {
   writer_ = std::move(writer).value();
   if (delivery_) writer_->OnStored([this](std::vector<std::string> ids) { delivery_->Arrived(ids); });
   shared_.writer = writer_.get();
+  StartVerifier(**image);
   lookups_.emplace(4);
   shared_.lookups = &*lookups_;
   table_lookups_.emplace(16);
@@ -622,6 +688,7 @@ int Server::Run() {
     asio::co_spawn(main_, Accept(*acceptors_[i], service, log_.As(syslog_name, "smtpd")), asio::detached);
   }
   asio::co_spawn(main_, ServeControl(), asio::detached);
+  if (verifier_) asio::co_spawn(main_, CleanVerifyCache(), asio::detached);
   WatchImages();
   log_.Write("daemon started -- version " POSTERN_VERSION ", image " + (*image)->id() + ", queue " +
              options_.queue_directory + ", " + std::to_string(threads) + " worker threads, log to " +

@@ -92,6 +92,11 @@ class Server {
   boost::asio::awaitable<void> HandleControl(boost::asio::local::stream_protocol::socket socket);
   boost::asio::awaitable<void> ShutDown(std::string why);
   void WatchDeliveryProcess();
+  // Address verification: the cache opened (after the fork: the delivery
+  // process opens its own), probes sent through the writer.
+  void StartVerifier(const image::Image& image);
+  Status SendProbe(const std::string& sender, const std::string& address);
+  boost::asio::awaitable<void> CleanVerifyCache();
   std::string StatusJson(const std::string& reload) const;
 
   DaemonOptions options_;
@@ -103,6 +108,7 @@ class Server {
   std::vector<std::string> services_;             // the smtpd services listened for, sorted, once each
   std::unique_ptr<queue::QueueLock> queue_lock_;  // held while the daemon runs
   std::unique_ptr<queue::QueueWriter> writer_;
+  std::unique_ptr<verify::AddressVerifier> verifier_;                     // null: its cache could not be opened
   std::unique_ptr<local::LocalHelper> local_helper_;                      // when started as root
   std::unique_ptr<DeliveryProcess> delivery_;                             // unless --no-delivery
   std::unique_ptr<boost::asio::posix::stream_descriptor> delivery_exit_;  // its pidfd

@@ -24,6 +24,7 @@
 #include "runtime/policy/policy_client.h"
 #include "runtime/queue/queue_writer.h"
 #include "runtime/session/session_config.h"
+#include "runtime/verify/address_verifier.h"
 #include "util/asio.h"
 
 namespace postern::daemon {
@@ -95,6 +96,7 @@ struct DaemonShared {
   boost::asio::thread_pool* lookups = nullptr;        // blocking name lookups (peer_names.h)
   boost::asio::thread_pool* table_lookups = nullptr;  // policy decisions that ask live tables' servers
   dns::AsyncResolver* dns = nullptr;                  // the DNS records policy stages ask for
+  verify::AddressVerifier* verifier = nullptr;        // reject_unverified_*; null: the cache could not be opened
   QueueIdGenerator ids;
   ClientLimiter limiter;
   ConnectionRegistry registry;

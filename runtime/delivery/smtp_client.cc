@@ -203,8 +203,10 @@ void SmtpClient::SendEnvelope() {
       pending_.push_back("RCPT");
     }
     next_recipient_ = message_->recipients.size();
-    output_ += "DATA\r\n";
-    pending_.push_back("DATA");
+    if (!message_->probe) {
+      output_ += "DATA\r\n";
+      pending_.push_back("DATA");
+    }
   } else {
     next_recipient_ = 0;
   }
@@ -390,9 +392,12 @@ void SmtpClient::HandleReply(const Reply& reply) {
         size_t index = rcpt_answered_++;
         if (ok) {
           accepted_.push_back(index);
-        } else if (results_[index].code == 0) {  // (a failed MAIL already answered it)
+        }
+        if ((!ok || message_->probe) && results_[index].code == 0) {  // (a failed MAIL already answered it)
           results_[index] = Said(reply, "RCPT TO");
         }
+        // A probe's transaction ends with its last RCPT reply.
+        if (message_->probe && rcpt_answered_ == message_->recipients.size()) return Abandon();
         if (!pipelining_) SendNextEnvelopeCommand();
         return;
       }

@@ -12,7 +12,8 @@
 // RCPT TO with NOTIFY and ORCPT under DSN, DATA with dot-stuffing, and
 // QUIT. With PIPELINING the envelope goes in one write (RFC 2920) and the
 // replies are matched in order. LMTP (RFC 2033) gets one reply per
-// accepted recipient after the final dot.
+// accepted recipient after the final dot. An address verification probe
+// (OutboundMessage::probe) stops after the RCPT replies.
 //
 // Results follow Postfix's smtp(8): a 4xx or 5xx to a recipient is that
 // recipient's; a refusal of the greeting, HELO, MAIL or DATA, or of the
@@ -49,6 +50,10 @@ struct OutboundMessage {
   bool smtputf8 = false;
   bool eight_bit = false;    // the content has 8-bit bytes (BODY=8BITMIME)
   std::string_view content;  // lines ending in CRLF, not dot-stuffed
+  // An address verification probe: the envelope only. The RCPT replies are
+  // the results (a 250 says deliverable); no DATA is sent, and the
+  // transaction ends with RSET (connection reuse) or QUIT.
+  bool probe = false;
 };
 
 // smtp_tls_security_level: none, may (opportunistic), encrypt (TLS

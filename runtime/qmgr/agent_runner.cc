@@ -18,12 +18,18 @@ using mail::DeliveryStatus;
 
 namespace {
 
-std::string WithoutPrefix(const std::string& original) {
-  return StartsWith(ToLower(original), "rfc822;") ? original.substr(7) : original;
-}
-
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// What local(8) says of a probe, from the route's local detail ("mailbox
+// /var/mail/u", "command /usr/bin/x", "file /path", "maildir /path/").
+std::string LocalProbeText(const std::string& detail) {
+  size_t space = detail.find(' ');
+  std::string kind = detail.substr(0, space);
+  std::string what = space == std::string::npos ? "" : detail.substr(space + 1);
+  if (kind == "command" || kind == "file") return "delivers to " + kind + ": " + what;
+  return "delivers to " + kind;
 }
 
 }  // namespace
@@ -53,7 +59,7 @@ asio::awaitable<DeliveryStatus> AgentRunner::DeliverLocally(const AgentJob& job,
     request.queue_id = q.id;
     request.sender = q.sender;
     request.recipient = r.address;
-    request.original_recipient = WithoutPrefix(r.original);
+    request.original_recipient = r.OriginalAddress();
     request.delivery = job.details[i];
     request.content = q.content;
     request.now = Now();
@@ -65,7 +71,7 @@ asio::awaitable<DeliveryStatus> AgentRunner::DeliverLocally(const AgentJob& job,
   request.queue_id = q.id;
   request.sender = q.sender;
   request.recipient = r.address;
-  request.original_recipient = WithoutPrefix(r.original);
+  request.original_recipient = r.OriginalAddress();
   std::string local = ToLower(mail::SplitAddress(r.address).local);
   auto extension = mail::SplitExtension(local, config.recipient_delimiter);
   request.user = extension ? extension->base : local;
@@ -93,7 +99,7 @@ asio::awaitable<DeliveryStatus> AgentRunner::DeliverToPipe(const AgentJob& job) 
   request.sasl_username = q.sasl_username;
   for (size_t index : job.recipients) {
     const queue::QueuedRecipient& r = q.recipients[index];
-    request.recipients.push_back({r.address, WithoutPrefix(r.original)});
+    request.recipients.push_back({r.address, r.OriginalAddress()});
   }
   request.content = q.content;
   request.now = Now();
@@ -139,6 +145,17 @@ asio::awaitable<std::vector<DeliveryStatus>> AgentRunner::RunOne(const AgentJob&
   if (t.agent == "error") {
     co_return all(DeliveryStatus::FromText(550, job.nexthop.empty() ? "delivery refused" : job.nexthop));
   }
+  if (job.message->verify_probe) {
+    // A probe goes up to the point of delivery: no file is written, no
+    // command runs (an SMTP or LMTP server is asked, in RunSmtp).
+    std::vector<DeliveryStatus> out;
+    for (size_t i = 0; i < n; ++i) {
+      out.push_back(DeliveryStatus::Local(
+          250, "2.0.0", t.agent == "pipe" ? "delivers to command: " + job.transport : LocalProbeText(job.details[i])));
+      out.back().relay = t.agent == "pipe" ? job.transport : "local";
+    }
+    co_return out;
+  }
   if (t.agent == "pipe") {
     DeliveryStatus outcome = co_await DeliverToPipe(job);
     outcome.relay = job.transport;  // as pipe(8) logs it: relay=<service>
@@ -183,6 +200,7 @@ asio::awaitable<void> AgentRunner::RunSmtp(std::span<const AgentJob> jobs, const
     m.smtputf8 = q.smtputf8;
     m.eight_bit = q.body_type == "8BITMIME" || q.body_type == "BINARYMIME";
     m.content = q.content;
+    m.probe = q.verify_probe;
     for (size_t index : jobs[j].recipients) {
       const queue::QueuedRecipient& r = q.recipients[index];
       m.recipients.push_back({r.address, r.notify, r.original});

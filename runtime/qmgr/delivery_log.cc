@@ -21,9 +21,9 @@ std::string FormatDelay(double s) {
 }
 
 std::string DeliveryLogLine(const std::string& queue_id, const queue::QueuedRecipient& r,
-                            const mail::DeliveryStatus& outcome, const AttemptTimes& times) {
-  const char* status = outcome.delivered() ? "sent" : outcome.bounced() ? "bounced" : "deferred";
-  std::string original = StartsWith(ToLower(r.original), "rfc822;") ? r.original.substr(7) : r.original;
+                            const mail::DeliveryStatus& outcome, const AttemptTimes& times, const char* status) {
+  if (status == nullptr) status = outcome.delivered() ? "sent" : outcome.bounced() ? "bounced" : "deferred";
+  std::string original = r.OriginalAddress();
   // Addresses as Postfix logs them: local parts that need it quoted.
   std::string line = queue_id + ": to=<" + mail::QuoteLocalPart(r.address) + ">";
   if (!original.empty() && !EqualsIgnoreCase(original, r.address)) {

@@ -17,8 +17,11 @@ struct AttemptTimes {
   double finished = 0;  // now
 };
 
+// `status`: the word after status= (null: sent, bounced or deferred, by
+// the outcome; a probe's is deliverable or undeliverable).
 std::string DeliveryLogLine(const std::string& queue_id, const queue::QueuedRecipient& recipient,
-                            const mail::DeliveryStatus& outcome, const AttemptTimes& times);
+                            const mail::DeliveryStatus& outcome, const AttemptTimes& times,
+                            const char* status = nullptr);
 
 // A delay as Postfix logs it: "0", "0.02", "1.3", "12".
 std::string FormatDelay(double seconds);

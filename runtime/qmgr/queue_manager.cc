@@ -412,6 +412,10 @@ void QueueManager::Record(Message& message, const std::string& transport, size_t
   QueuedRecipient& r = message.q.recipients[index];
   r.attempts++;
   r.last = outcome;
+  if (message.q.verify_probe) {
+    RecordProbe(message, transport, r, outcome);
+    return;
+  }
   if (outcome.delivered()) {
     r.state = RecipientState::kDelivered;
     delivered_++;
@@ -424,8 +428,33 @@ void QueueManager::Record(Message& message, const std::string& transport, size_t
   }
   message.fresh[index] = true;
   message.unrecorded.insert(index);
-  std::string line = DeliveryLogLine(
-      message.q.id, r, outcome, AttemptTimes{static_cast<double>(message.q.arrival_time), message.loaded_at, Now()});
+  LogOutcome(message, transport, DeliveryLogLine(message.q.id, r, outcome, Times(message)));
+}
+
+AttemptTimes QueueManager::Times(const Message& message) const {
+  return AttemptTimes{static_cast<double>(message.q.arrival_time), message.loaded_at, Now()};
+}
+
+// One outcome of a probe: final either way (a probe is tried once), and
+// the cache's record of the address.
+void QueueManager::RecordProbe(Message& message, const std::string& transport, QueuedRecipient& r,
+                               const DeliveryStatus& outcome) {
+  r.state = outcome.delivered() ? RecipientState::kDelivered : RecipientState::kBounced;
+  mail::AddressStatus status = outcome.delivered() ? mail::AddressStatus::kDeliverable
+                               : outcome.bounced() ? mail::AddressStatus::kUndeliverable
+                                                   : mail::AddressStatus::kDeferred;
+  if (services_.probe_result) {
+    // The address asked about, and the final address it became (Postfix
+    // updates both).
+    std::string asked = r.OriginalAddress();
+    if (!asked.empty()) services_.probe_result(asked, status, outcome.LogText());
+    if (asked != r.address) services_.probe_result(r.address, status, outcome.LogText());
+  }
+  LogOutcome(message, transport,
+             DeliveryLogLine(message.q.id, r, outcome, Times(message), mail::ProbeStatusWord(status)));
+}
+
+void QueueManager::LogOutcome(const Message& message, const std::string& transport, const std::string& line) const {
   // Postfix names the line after the delivery agent's program (smtp for a
   // relay service too), and after qmgr when no agent ran; a service with
   // -o syslog_name logs under that name.
@@ -465,10 +494,25 @@ asio::awaitable<bool> QueueManager::QueueNotice(const Message& message, int kind
   co_return true;
 }
 
+asio::awaitable<void> QueueManager::Remove(Message& message) {
+  queue::ActiveQueueFile& file = *message.file;
+  Status removed = co_await RunOn(disk_, [&] { return file.Remove(); });
+  if (!removed.ok()) {  // it stays, and is found again at the next queue run
+    Log("qmgr", "warning: " + message.q.id + ": " + removed.message());
+    co_return;
+  }
+  removed_++;
+  Log("qmgr", message.q.id + ": removed");
+}
+
 asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
   const DeliveryConfig& config = message->context->config;
   QueuedMessage& q = message->q;
   double now = Now();
+  if (q.verify_probe) {  // its results are in the cache: no notices, nothing to try again
+    co_await Remove(*message);
+    co_return;
+  }
   NoticePlan plan = PlanNotices(q, message->fresh, config, now);
   if (plan.expired) {
     for (size_t i = 0; i < q.recipients.size(); ++i) {
@@ -505,13 +549,7 @@ asio::awaitable<void> QueueManager::Finish(std::shared_ptr<Message> message) {
 
   queue::ActiveQueueFile& file = *message->file;
   if (deferred.empty()) {
-    Status removed = co_await RunOn(disk_, [&] { return file.Remove(); });
-    if (!removed.ok()) {  // it stays, and is found again at the next queue run
-      Log("qmgr", "warning: " + q.id + ": " + removed.message());
-      co_return;
-    }
-    removed_++;
-    Log("qmgr", q.id + ": removed");
+    co_await Remove(*message);
     co_return;
   }
   // The states of this pass, then the next attempt: after as long again as

@@ -20,6 +20,12 @@
 // may have), filled alternately from incoming and from deferred mail that
 // is due, so a long deferred queue never starves new mail.
 //
+// An address verification probe runs like mail up to the point of
+// delivery (agent_runner.h); each recipient's outcome is the probe's result
+// for its address (and the original address it came from), logged with
+// status=deliverable or undeliverable; then the probe is removed, never
+// deferred nor bounced.
+//
 // A delivery's final outcomes are recorded in the file when other
 // deliveries of the message are still to come, so a restart never delivers
 // twice a recipient recorded as delivered. When a message's pass is over:
@@ -43,10 +49,12 @@
 #include <thread>
 #include <vector>
 
+#include "mail/address_verification.h"
 #include "runtime/dns/async_resolver.h"
 #include "runtime/local/local_helper.h"
 #include "runtime/qmgr/agent_runner.h"
 #include "runtime/qmgr/delivery_config.h"
+#include "runtime/qmgr/delivery_log.h"
 #include "runtime/qmgr/scheduler.h"
 #include "runtime/queue/queue_writer.h"
 #include "util/asio.h"
@@ -66,6 +74,9 @@ struct QueueManagerServices {
   // root); null: they run with the daemon's own.
   local::LocalHelper* local_helper = nullptr;
   size_t local_threads = 4;  // local deliveries at once
+  // What a probe (queue_file.h: verify_probe) found for an address: the
+  // address verification cache records it. Null: probes are only logged.
+  std::function<void(const std::string& address, mail::AddressStatus status, const std::string& text)> probe_result;
 };
 
 class QueueManager {
@@ -111,6 +122,11 @@ class QueueManager {
   boost::asio::awaitable<void> RunBatch(DestinationKey destination, std::vector<uint64_t> jobs);
   boost::asio::awaitable<void> JobDone(std::shared_ptr<Message> message);
   void Record(Message& message, const std::string& transport, size_t recipient, const mail::DeliveryStatus& outcome);
+  void RecordProbe(Message& message, const std::string& transport, queue::QueuedRecipient& recipient,
+                   const mail::DeliveryStatus& outcome);
+  void LogOutcome(const Message& message, const std::string& transport, const std::string& line) const;
+  AttemptTimes Times(const Message& message) const;
+  boost::asio::awaitable<void> Remove(Message& message);
   boost::asio::awaitable<void> Finish(std::shared_ptr<Message> message);
   boost::asio::awaitable<bool> QueueNotice(const Message& message, int kind, const std::vector<size_t>& recipients);
   boost::asio::awaitable<Status> AppendRecords(Message& message, std::string records);

@@ -10,6 +10,9 @@ namespace postern::queue {
 namespace {
 
 constexpr std::string_view kMagic = "PSTRNQUE";
+// The envelope's flags byte (version 2 on).
+constexpr uint8_t kDelayWarnedFlag = 1;
+constexpr uint8_t kVerifyProbeFlag = 2;
 constexpr uint32_t kVersion = kQueueFileVersion;  // 4: body first; 3: typed recipients, records; 2: flags byte
 constexpr size_t kTrailer = 64;                   // hex sha256 of the first part
 constexpr size_t kRecordCheck = 16;               // hex, the first 8 bytes of the record's sha256
@@ -191,6 +194,12 @@ std::string Trailer(std::string_view front, std::string_view envelope, const Sha
 
 }  // namespace
 
+std::string QueuedRecipient::OriginalAddress() const {
+  return original.size() >= 7 && EqualsIgnoreCase(std::string_view(original).substr(0, 7), "rfc822;")
+             ? original.substr(7)
+             : original;
+}
+
 FrozenRoute FrozenRoute::Policy(std::string_view value) {
   FrozenRoute route;
   route.kind = Kind::kPolicy;
@@ -220,7 +229,7 @@ FirstPartFrame EncodeFirstPart(const QueuedMessage& m, std::string_view head, ui
   w.PutU8(m.smtputf8 ? 1 : 0);
   w.PutString(m.body_type);
   w.PutString(m.image_id);
-  w.PutU8(m.delay_warned ? 1 : 0);
+  w.PutU8((m.delay_warned ? kDelayWarnedFlag : 0) | (m.verify_probe ? kVerifyProbeFlag : 0));
   w.PutU32(static_cast<uint32_t>(m.recipients.size()));
   for (const QueuedRecipient& r : m.recipients) PutRecipient(w, r);
   w.PutString(head);
@@ -291,10 +300,12 @@ Result<DecodedQueueFile> DecodeQueueFile(std::string_view bytes) {
   if (!r.GetString(&m.id) || !r.GetU64(&arrival) || !r.GetString(&m.sender) || !r.GetString(&m.client_address) ||
       !r.GetString(&m.client_name) || !r.GetString(&m.helo) || !r.GetString(&m.sasl_username) || !r.GetString(&m.ret) ||
       !r.GetString(&m.envid) || !r.GetU8(&utf8) || !r.GetString(&m.body_type) || !r.GetString(&m.image_id) ||
-      (version >= 2 && (!r.GetU8(&flags) || flags > 1)) || !r.GetU32(&count) || count > r.remaining()) {
+      (version >= 2 && (!r.GetU8(&flags) || (flags & ~(kDelayWarnedFlag | kVerifyProbeFlag)) != 0)) ||
+      !r.GetU32(&count) || count > r.remaining()) {
     return Corrupt("truncated envelope");
   }
-  m.delay_warned = (flags & 1) != 0;
+  m.delay_warned = (flags & kDelayWarnedFlag) != 0;
+  m.verify_probe = (flags & kVerifyProbeFlag) != 0;
   m.arrival_time = static_cast<int64_t>(arrival);
   m.smtputf8 = utf8 != 0;
   if (version < 3) {

@@ -67,6 +67,8 @@ struct QueuedRecipient {
 
   // Whether a delivery is still to be made (pending or deferred).
   bool Open() const { return state == State::kPending || state == State::kDeferred; }
+  // `original` without the ORCPT address type ("rfc822;").
+  std::string OriginalAddress() const;
 };
 
 struct QueuedMessage {
@@ -81,6 +83,9 @@ struct QueuedMessage {
   std::string body_type;      // 7BIT, 8BITMIME, BINARYMIME
   std::string image_id;       // the image whose policy accepted it
   bool delay_warned = false;  // the sender was sent a delay warning (delay_warning_time)
+  // An address verification probe (runtime/verify/address_verifier.h):
+  // routed and tried up to the point of delivery, never delivered.
+  bool verify_probe = false;
   std::vector<QueuedRecipient> recipients;
   std::string content;  // the message as received, lines ending in CRLF, dot-unstuffed
 };

@@ -60,7 +60,8 @@ struct Peer {
 struct NetworkReplies {
   std::vector<std::pair<vm::DnsQuestion, vm::DnsRecords>> dns;
   std::vector<std::pair<vm::PolicyQuestion, vm::PolicyReply>> policy;
-  bool paused = false;  // the pending `sleep` was taken
+  std::vector<std::pair<std::string, mail::AddressVerification>> verifications;  // by address
+  bool paused = false;                                                           // the pending `sleep` was taken
 };
 
 struct TlsInfo {
@@ -124,11 +125,13 @@ class Session {
   const SaslStep& sasl_step() const { return sasl_step_; }
   // The server's answer to sasl_step(), or why there is none (temporary).
   void SaslAnswered(const Result<sasl::DovecotAuthReply>& answer);
-  // SessionContext::asks_network: the DNS records and policy server answers
-  // the policy asks for (REQUIRES: next() == kAskNetwork), and the
-  // answers, all of them, after which the stage that asked runs again.
+  // SessionContext::asks_network: the DNS records, policy server answers
+  // and address verifications the policy asks for (REQUIRES: next() ==
+  // kAskNetwork), and the answers, all of them, after which the stage that
+  // asked runs again.
   const std::vector<vm::DnsQuestion>& dns_questions() const { return network_.pending(); }
   const std::vector<vm::PolicyQuestion>& policy_questions() const { return network_.pending_policy(); }
+  const std::vector<std::string>& verify_questions() const { return network_.pending_verifications(); }
   std::optional<int> pause_question() const { return network_.pending_pause(); }  // seconds to sleep
   void NetworkAnswered(const NetworkReplies& replies);
   // A policy stage that may wait for a table's server

@@ -1,5 +1,6 @@
-// session_network.cc: the policy stages that wait: for DNS records and
-// policy servers (Session::Decide, NetworkAnswered; vm/network_answers.h),
+// session_network.cc: the policy stages that wait: for DNS records, policy
+// servers and address verification (Session::Decide, NetworkAnswered;
+// vm/network_answers.h),
 // or for live tables' servers, off the connection's thread (Decided).
 #include <unistd.h>
 
@@ -76,6 +77,7 @@ void Session::NetworkAnswered(const NetworkReplies& replies) {
   if (phase_ != Phase::kNetwork || !pending_decision_) return;
   for (const auto& [question, records] : replies.dns) network_.Answer(question, records);
   for (const auto& [question, reply] : replies.policy) network_.Answer(question, reply);
+  for (const auto& [address, verification] : replies.verifications) network_.Answer(address, verification);
   if (replies.paused) network_.PauseTaken();
   network_.ClearPending();
   PendingDecision pending = std::move(*pending_decision_);

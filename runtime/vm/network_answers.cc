@@ -76,6 +76,20 @@ PolicyReply NetworkAnswers::AskPolicy(std::string_view service, std::string_view
   return PolicyReply{PolicyReply::Status::kPending, ""};
 }
 
+std::optional<mail::AddressVerification> NetworkAnswers::VerifyAddress(std::string_view address) const {
+  for (const auto& [asked, verification] : verifications_) {
+    if (asked == address) return verification;
+  }
+  if (std::find(pending_verify_.begin(), pending_verify_.end(), address) == pending_verify_.end()) {
+    pending_verify_.emplace_back(address);
+  }
+  return std::nullopt;
+}
+
+void NetworkAnswers::Answer(const std::string& address, mail::AddressVerification verification) {
+  verifications_.emplace_back(address, std::move(verification));
+}
+
 bool NetworkAnswers::Paused(int seconds, int index) const {
   if (index < pauses_taken_) return true;
   pending_pause_ = seconds;

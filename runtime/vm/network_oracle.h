@@ -1,10 +1,11 @@
 // network_oracle.h: what policy restrictions ask the network: DNS
-// questions, and policy servers (check_policy_service). The daemon
-// answers with its resolver and its policy clients; `postern test` with
-// the facts a test case states; the default answers that every name
-// exists, no list lists anyone, no name has other records and every
-// policy server says DUNNO, so a dry run without a network never rejects
-// because of it.
+// questions, policy servers (check_policy_service) and address
+// verification (reject_unverified_*). The daemon answers with its
+// resolver, its policy clients and its verification cache; `postern test`
+// with the facts a test case states; the default answers that every name
+// exists, no list lists anyone, no name has other records, every policy
+// server says DUNNO and every address is deliverable, so a dry run without
+// a network never rejects because of it.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "mail/address_verification.h"
 
 namespace postern::vm {
 
@@ -60,6 +63,9 @@ class NetworkOracle {
   // The records of one question (check_*_{a,mx,ns}_access); nullopt while
   // it is pending (network_answers.h).
   virtual std::optional<DnsRecords> Lookup(DnsRecordType type, std::string_view name) const = 0;
+  // reject_unverified_*: what address verification knows of `address`;
+  // nullopt while it is pending (network_answers.h).
+  virtual std::optional<mail::AddressVerification> VerifyAddress(std::string_view address) const = 0;
   // The restriction `sleep`: whether the `index`th pause of this
   // evaluation (`seconds` long) is over. A dry run does not wait.
   virtual bool Paused(int /*seconds*/, int /*index*/) const { return true; }
@@ -90,6 +96,9 @@ class OptimisticNetwork : public NetworkOracle {
   std::optional<DnsListing> ListedIn(std::string_view, std::string_view) const override { return std::nullopt; }
   std::optional<DnsRecords> Lookup(DnsRecordType, std::string_view) const override {
     return DnsRecords{DnsRecords::Status::kNotFound, {}};
+  }
+  std::optional<mail::AddressVerification> VerifyAddress(std::string_view) const override {
+    return mail::AddressVerification{};  // deliverable
   }
 };
 

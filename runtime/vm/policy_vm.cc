@@ -289,6 +289,9 @@ class PolicyVm::Execution {
             inst.pred == Predicate::kUnknownHeloHostname) {
           return UnknownName(inst, context);
         }
+        if (inst.pred == Predicate::kUnverifiedRecipient || inst.pred == Predicate::kUnverifiedSender) {
+          return Unverified(inst.pred == Predicate::kUnverifiedSender);
+        }
         if (inst.pred == Predicate::kMultiRecipientBounce) {
           // Recipients accepted so far: at RCPT another one is too many, at
           // DATA and the end of data more than one (measured against Postfix).
@@ -602,6 +605,8 @@ class PolicyVm::Execution {
       case Predicate::kUnknownHeloHostname:
         return NameAnswer(pred) == DnsAnswer::kNo;
       case Predicate::kMultiRecipientBounce:  // decided in Step, which knows the list's stage
+      case Predicate::kUnverifiedRecipient:   // decided in Step (Unverified)
+      case Predicate::kUnverifiedSender:
         return false;
       case Predicate::kUnknownClientHostname:
         return facts_.client_name == "unknown";
@@ -648,6 +653,49 @@ class PolicyVm::Execution {
     if (defer) return ListResult::Reply(reply);
     if (defer_if_permit_.empty()) defer_if_permit_ = reply;
     return ListResult::Dunno();
+  }
+
+  // reject_unverified_recipient and reject_unverified_sender, as Postfix's
+  // smtpd: the address's verification status picks the code (in progress
+  // or deferred: unverified_*_defer_code; undeliverable:
+  // unverified_*_reject_code; deliverable: none). A 4xx code defers
+  // ("unverified address") as unverified_*_tempfail_action says; another
+  // rejects ("undeliverable address"); unverified_*_reject_reason, when
+  // set, replaces what verification said. A verification service that
+  // cannot answer: 450 "address verification problem", as the tempfail
+  // action says. The null sender and an empty recipient are not verified.
+  ListResult Unverified(bool sender) {
+    const std::string& address = sender ? facts_.sender : facts_.recipient;
+    if (address.empty() || (sender && !facts_.has_sender)) return ListResult::Dunno();
+    std::optional<mail::AddressVerification> answer = Dns().VerifyAddress(address);
+    if (!answer) return ListResult::Dunno();  // pending: the stage runs again with it
+    const PolicyVm::UnverifiedSettings& s = sender ? vm_.unverified_sender_ : vm_.unverified_recipient_;
+    std::string rejected = "<" + address + ">: " + (sender ? "Sender" : "Recipient") + " address rejected: ";
+    const char* detail = sender ? ".1.7" : ".1.1";
+    auto defer = [&](int code, const std::string& text) {
+      std::string reply = std::to_string(code) + " " + std::to_string(code / 100) + detail + " " + rejected + text;
+      if (s.tempfail_defer) return ListResult::Reply(reply);
+      if (defer_if_permit_.empty()) defer_if_permit_ = reply;
+      return ListResult::Dunno();
+    };
+    if (answer->failed) return defer(450, "address verification problem");
+    int code = 0;
+    switch (answer->status) {
+      case mail::AddressStatus::kInProgress:
+      case mail::AddressStatus::kDeferred:
+        code = s.defer_code;
+        break;
+      case mail::AddressStatus::kUndeliverable:
+        code = s.reject_code;
+        break;
+      case mail::AddressStatus::kDeliverable:
+        break;
+    }
+    std::string why = code >= 400 && !s.reason.empty() ? s.reason : answer->text;
+    if (code / 100 == 4) return defer(code, "unverified address: " + why.substr(0, 250));
+    if (code == 0 || code / 100 == 2) return ListResult::Dunno();
+    return ListResult::Reply(std::to_string(code) + " " + std::to_string(code / 100) + detail + " " + rejected +
+                             "undeliverable address: " + why);
   }
 
   // reject_*sender_login_mismatch, as Postfix's smtpd: the sender (in its
@@ -1226,6 +1274,20 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   unknown_helo_tempfail_defer_ = Trim(image_->Text("unknown_helo_hostname_tempfail_action")) == "defer";
   policy_default_action_ = image_->Text("smtpd_policy_service_default_action");
   policy_context_ = image_->Text("smtpd_policy_service_policy_context");
+  struct UnverifiedNames {
+    UnverifiedSettings* settings;
+    const char *defer_code, *reject_code, *tempfail_action, *reject_reason;
+  };
+  for (const UnverifiedNames& n :
+       {UnverifiedNames{&unverified_recipient_, "unverified_recipient_defer_code", "unverified_recipient_reject_code",
+                        "unverified_recipient_tempfail_action", "unverified_recipient_reject_reason"},
+        UnverifiedNames{&unverified_sender_, "unverified_sender_defer_code", "unverified_sender_reject_code",
+                        "unverified_sender_tempfail_action", "unverified_sender_reject_reason"}}) {
+    n.settings->defer_code = static_cast<int>(ParseDecimal(Trim(image_->Text(n.defer_code))).value_or(450));
+    n.settings->reject_code = static_cast<int>(ParseDecimal(Trim(image_->Text(n.reject_code))).value_or(450));
+    n.settings->tempfail_defer = Trim(image_->Text(n.tempfail_action)) == "defer";
+    n.settings->reason = Trim(image_->Text(n.reject_reason));
+  }
   relay_clientcerts_ = resolve::TablesOf(*image_, "relay_clientcerts");
   ask_ccert_ = image::BoolParameter(*image_, "smtpd_tls_ask_ccert");
   std::string protocols = ToLower(image_->Text("inet_protocols"));

@@ -92,11 +92,19 @@ class PolicyVm {
   bool unknown_address_tempfail_defer_ = false;  // unknown_address_tempfail_action = defer
   bool unknown_helo_tempfail_defer_ = false;     // unknown_helo_hostname_tempfail_action = defer
   std::string policy_default_action_;            // smtpd_policy_service_default_action
-  std::string policy_context_;                   // smtpd_policy_service_policy_context
-  RblReplySettings rbl_reply_;                   // default_rbl_reply, rbl_reply_maps
-  resolve::TableList relay_clientcerts_;         // permit_tls_clientcerts: fingerprints
-  bool ask_ccert_ = false;                       // smtpd_tls_ask_ccert
-  bool ipv4_ = true, ipv6_ = true;               // inet_protocols: the address families hosts are asked for
+  // unverified_recipient_* and unverified_sender_*.
+  struct UnverifiedSettings {
+    int defer_code = 450;
+    int reject_code = 450;
+    bool tempfail_defer = false;  // tempfail_action = defer (else defer_if_permit)
+    std::string reason;           // reject_reason: replaces what verification said
+  };
+  UnverifiedSettings unverified_recipient_, unverified_sender_;
+  std::string policy_context_;            // smtpd_policy_service_policy_context
+  RblReplySettings rbl_reply_;            // default_rbl_reply, rbl_reply_maps
+  resolve::TableList relay_clientcerts_;  // permit_tls_clientcerts: fingerprints
+  bool ask_ccert_ = false;                // smtpd_tls_ask_ccert
+  bool ipv4_ = true, ipv6_ = true;        // inet_protocols: the address families hosts are asked for
   // receive_override_options
   bool no_unknown_recipient_checks_ = false;  // no unlisted recipient (or sender) rejects
   bool no_header_body_checks_ = false;        // no header_checks, body_checks

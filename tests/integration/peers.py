@@ -2,7 +2,8 @@
 server that records every message it accepts, or refuses as told),
 Debian's dnsmasq (a DNS server for a test zone on a loopback port) and
 Dovecot (an authentication server only, for SMTP AUTH), policy servers
-(postgrey, policyd-spf) and Milter applications (a scripted pymilter)."""
+(postgrey, policyd-spf), Milter applications (a scripted pymilter) and
+scripted SMTP servers (a content filter, mailbox servers)."""
 
 import json
 import os
@@ -461,42 +462,58 @@ class SilentServer:
         self.server.close()
 
 
-class ContentFilter:
-    """An after-queue content filter as FILTER_README describes one: an SMTP
-    server on a loopback port that records each message's envelope, puts
-    `header` on top of it and hands it back, same envelope, to the
-    reinjection service on 127.0.0.1:`reinject_port`; it answers what the
-    reinjection answered. `received`: (sender, recipients) per message."""
+class _ScriptedSmtpServer:
+    """An SMTP (or LMTP, `lmtp=True`) server on a loopback port whose
+    answers subclasses decide: `rcpt(address)` the reply to RCPT TO,
+    `data(sender, recipients, lines)` the reply to the final dot (one per
+    recipient under LMTP). `transactions`: [sender, recipients accepted,
+    whether DATA came] per MAIL FROM, in order."""
 
-    def __init__(self, reinject_port, header="X-Content-Filter: scanned by the test filter"):
-        self.reinject_port, self.header = reinject_port, header
-        self.received = []
+    name = "scripted.test"
+
+    def __init__(self, lmtp=False):
+        self.lmtp = lmtp
+        self.transactions = []
         self.lock = threading.Lock()
 
+    def rcpt(self, address):
+        return "250 2.1.5 Ok"
+
+    def data(self, sender, recipients, lines):
+        return "250 2.0.0 Ok"
+
     def _serve(self, connection):
-        import smtplib
         f = connection.makefile("rb")
 
         def say(text):
             connection.sendall(text.encode() + b"\r\n")
 
-        say("220 filter.test ESMTP")
-        sender, recipients = "", []
+        def address_of(command):
+            return command.split(":", 1)[1].strip().split(" ")[0].strip("<>")
+
+        say(f"220 {self.name} " + ("LMTP" if self.lmtp else "ESMTP"))
+        transaction = None
         while True:
             line = f.readline()
             if not line:
                 return
             command = line.decode(errors="replace").strip()
             verb = command.split(" ")[0].upper()
-            if verb in ("EHLO", "HELO"):
-                say("250 filter.test")
+            if verb in ("EHLO", "LHLO"):
+                say(f"250-{self.name}\r\n250 PIPELINING")
+            elif verb == "HELO":
+                say(f"250 {self.name}")
             elif verb == "MAIL":
-                sender, recipients = command.split(":", 1)[1].strip().split(" ")[0].strip("<>"), []
+                transaction = [address_of(command), [], False]
+                with self.lock:
+                    self.transactions.append(transaction)
                 say("250 2.1.0 Ok")
-            elif verb == "RCPT":
-                recipients.append(command.split(":", 1)[1].strip().split(" ")[0].strip("<>"))
-                say("250 2.1.5 Ok")
-            elif verb == "DATA":
+            elif verb == "RCPT" and transaction is not None:
+                reply = self.rcpt(address_of(command))
+                if reply.startswith("250"):
+                    transaction[1].append(address_of(command))
+                say(reply)
+            elif verb == "DATA" and transaction is not None and transaction[1]:
                 say("354 go ahead")
                 lines = []
                 while True:
@@ -504,22 +521,19 @@ class ContentFilter:
                     if not data or data == b".\r\n":
                         break
                     lines.append(data[1:] if data.startswith(b"..") else data)
-                with self.lock:
-                    self.received.append((sender, list(recipients)))
-                try:
-                    with smtplib.SMTP("127.0.0.1", self.reinject_port, timeout=30) as s:
-                        s.sendmail(sender, recipients, self.header.encode() + b"\r\n" + b"".join(lines))
-                    say("250 2.0.0 Ok: re-injected")
-                except (smtplib.SMTPException, OSError) as e:
-                    say("451 4.3.0 re-injection failed: " + str(e).replace("\r", " ").replace("\n", " ")[:200])
-            elif verb == "RSET":
-                sender, recipients = "", []
+                transaction[2] = True
+                reply = self.data(transaction[0], list(transaction[1]), lines)
+                for _ in transaction[1] if self.lmtp else [None]:
+                    say(reply)
+                transaction = None
+            elif verb in ("RSET", "NOOP"):
+                transaction = None if verb == "RSET" else transaction
                 say("250 2.0.0 Ok")
             elif verb == "QUIT":
                 say("221 2.0.0 Bye")
                 return
             else:
-                say("502 5.5.2 Error: command not recognized")
+                say("503 5.5.1 Error: bad sequence of commands")
 
     def __enter__(self):
         self.server = _ThreadedServer(self._serve)
@@ -528,3 +542,54 @@ class ContentFilter:
 
     def __exit__(self, *exc):
         self.server.close()
+
+
+class ContentFilter(_ScriptedSmtpServer):
+    """An after-queue content filter as FILTER_README describes one: an SMTP
+    server on a loopback port that records each message's envelope, puts
+    `header` on top of it and hands it back, same envelope, to the
+    reinjection service on 127.0.0.1:`reinject_port`; it answers what the
+    reinjection answered. `received`: (sender, recipients) per message."""
+
+    name = "filter.test"
+
+    def __init__(self, reinject_port, header="X-Content-Filter: scanned by the test filter"):
+        super().__init__()
+        self.reinject_port, self.header = reinject_port, header
+        self.received = []
+
+    def data(self, sender, recipients, lines):
+        import smtplib
+        with self.lock:
+            self.received.append((sender, list(recipients)))
+        try:
+            with smtplib.SMTP("127.0.0.1", self.reinject_port, timeout=30) as s:
+                s.sendmail(sender, recipients, self.header.encode() + b"\r\n" + b"".join(lines))
+            return "250 2.0.0 Ok: re-injected"
+        except (smtplib.SMTPException, OSError) as e:
+            return "451 4.3.0 re-injection failed: " + str(e).replace("\r", " ").replace("\n", " ")[:200]
+
+
+class MailboxServer(_ScriptedSmtpServer):
+    """An internal mail server that knows its mailboxes, as a gateway's
+    address verification asks one. RCPT TO a known address is 250 2.1.5;
+    to local part `busy`, 450 4.2.1; to local part `slow`, the same 250
+    after `slow_seconds`; to anything else, 550 5.1.1 User unknown."""
+
+    name = "mailbox.test"
+
+    def __init__(self, mailboxes, lmtp=False, slow_seconds=8):
+        super().__init__(lmtp)
+        self.mailboxes = {m.lower() for m in mailboxes}
+        self.slow_seconds = slow_seconds
+
+    def rcpt(self, address):
+        local = address.split("@")[0].lower()
+        if local == "busy":
+            return f"450 4.2.1 <{address}>: mailbox busy"
+        if local == "slow":
+            time.sleep(self.slow_seconds)
+            return "250 2.1.5 Ok"
+        if address.lower() in self.mailboxes:
+            return "250 2.1.5 Ok"
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"

@@ -17,7 +17,6 @@ import collections
 import json
 import os
 import pathlib
-import re
 import subprocess
 import sys
 
@@ -93,10 +92,6 @@ def features_used(main, services):
         if name in ("non_smtpd_milters", "smtpd_milter_maps", "milter_header_checks", "smtp_tls_policy_maps",
                     "smtpd_proxy_filter", "always_bcc", "sender_bcc_maps", "recipient_bcc_maps") and value.strip():
             used[name] = [name]
-        if name.endswith("_restrictions") or name in main.get("smtpd_restriction_classes", ""):
-            for word in re.split(r"[\s,]+", value):
-                if word in ("reject_unverified_recipient",):
-                    used[word] = [word]
     return used
 
 

@@ -50,6 +50,28 @@ bool TakeAddress(std::string_view text, std::string* address, std::string_view* 
 
 }  // namespace
 
+std::optional<TestCase::Verification> TestCase::Verification::Parse(std::string_view address, std::string_view status,
+                                                                    std::string_view text) {
+  Verification v;
+  v.address = std::string(address);
+  v.result.text = std::string(text);
+  if (status == "deliverable") {
+    v.result.status = mail::AddressStatus::kDeliverable;
+  } else if (status == "undeliverable") {
+    v.result.status = mail::AddressStatus::kUndeliverable;
+  } else if (status == "deferred") {
+    v.result.status = mail::AddressStatus::kDeferred;
+  } else if (status == "in-progress") {
+    v.result.status = mail::AddressStatus::kInProgress;
+    if (v.result.text.empty()) v.result.text = "Address verification in progress";
+  } else if (status == "failed") {
+    v.result.failed = true;
+  } else {
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
   std::vector<TestCase> cases;
   for (int n = 1; n <= file->line_count(); ++n) {
@@ -188,6 +210,23 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
         c.policy_actions.emplace_back(std::string(spec.substr(0, gap)), std::string(Trim(spec.substr(gap))));
       }
       continue;
+    } else if (word == "verify") {
+      // verify ADDRESS STATUS [TEXT]
+      std::string_view spec = Trim(rest);
+      size_t gap = spec.find_first_of(" \t");
+      std::string_view address = spec.substr(0, gap);
+      std::string_view tail = gap == std::string_view::npos ? "" : Trim(spec.substr(gap));
+      size_t gap2 = tail.find_first_of(" \t");
+      std::optional<TestCase::Verification> v = TestCase::Verification::Parse(
+          address, tail.substr(0, gap2), gap2 == std::string_view::npos ? "" : Trim(tail.substr(gap2)));
+      if (address.empty() || !v) {
+        error("bad verify fact",
+              "write verify ADDRESS deliverable|undeliverable|deferred|in-progress|failed [TEXT], e.g. verify "
+              "bob@example.com undeliverable host mx[192.0.2.1] said: 550 5.1.1 unknown user");
+      } else {
+        c.verifications.push_back(std::move(*v));
+      }
+      continue;
     } else if (word == "dns") {
       std::vector<std::string> args = SplitAny(rest, " \t");
       if (args.size() == 2 && args[0] == "missing") {
@@ -204,7 +243,8 @@ std::vector<TestCase> ParseTestFile(const std::shared_ptr<const SourceFile>& fil
       continue;
     } else {
       error("unknown test line \"" + word + "\"",
-            "lines are test, service, client, reverse, helo, sasl, tls, size, header, body, policy, dns, mail from, "
+            "lines are test, service, client, reverse, helo, sasl, tls, size, header, body, policy, dns, verify, mail "
+            "from, "
             "rcpt to, data");
       continue;
     }

@@ -22,8 +22,12 @@
 // ADDRESS...` (IPv4 or IPv6; check_*_{a,mx,ns}_access: a name without
 // such a line has no such records), and
 // what a policy server answers: `policy SERVICE ACTION`
-// (check_policy_service; DUNNO when not said). Nothing else is asked of
-// the network: a case is hermetic.
+// (check_policy_service; DUNNO when not said), and what address
+// verification knows (reject_unverified_*): `verify ADDRESS STATUS [TEXT]`,
+// STATUS one of deliverable, undeliverable, deferred, in-progress (no probe
+// result yet) and failed (the service cannot answer); an address without
+// one is deliverable. Nothing else is asked of the network: a case is
+// hermetic.
 // `expect CODE` checks the code, `expect CODE TEXT` the whole reply.
 //
 // Codes: PT0601 syntax error in a test file.
@@ -35,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "mail/address_verification.h"
 #include "util/diagnostic.h"
 #include "util/source_file.h"
 
@@ -85,6 +90,13 @@ struct TestCase {
   std::vector<Records> records;
   // `policy SERVICE ACTION`: what a check_policy_service server answers.
   std::vector<std::pair<std::string, std::string>> policy_actions;
+  // `verify ADDRESS STATUS [TEXT]`.
+  struct Verification {
+    std::string address;
+    mail::AddressVerification result;
+    static std::optional<Verification> Parse(std::string_view address, std::string_view status, std::string_view text);
+  };
+  std::vector<Verification> verifications;
   std::vector<TestStep> steps;
 };
 

@@ -47,6 +47,13 @@ class TestDns : public vm::NetworkOracle {
     }
     return std::nullopt;
   }
+  // The case's `verify` lines; other addresses are deliverable.
+  std::optional<mail::AddressVerification> VerifyAddress(std::string_view address) const override {
+    for (const TestCase::Verification& v : case_.verifications) {
+      if (v.address == address) return v.result;
+    }
+    return mail::AddressVerification{};
+  }
   // The case's `dns mx|ns|a` lines; nothing else has such records.
   std::optional<vm::DnsRecords> Lookup(vm::DnsRecordType type, std::string_view name) const override {
     vm::DnsRecords records{vm::DnsRecords::Status::kNotFound, {}};

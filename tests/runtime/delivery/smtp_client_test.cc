@@ -1,6 +1,7 @@
 // smtp_client_test.cc: the SMTP/LMTP client conversation against scripted
 // server replies: pipelined and step by step, HELO fallback, STARTTLS,
-// per-recipient results, whole-message failures, lost connections, LMTP.
+// per-recipient results, whole-message failures, lost connections, LMTP,
+// address verification probes.
 #include "runtime/delivery/smtp_client.h"
 
 #include <gtest/gtest.h>
@@ -157,6 +158,42 @@ TEST_F(SmtpClientTest, ReuseSendsTheNextMessageOnTheSameSession) {
   EXPECT_EQ(c.TakeOutput(), "QUIT\r\n");
   Say(c, "221 Bye\r\n");
   EXPECT_EQ(c.next(), SmtpClient::Next::kDone);
+}
+
+TEST_F(SmtpClientTest, ProbeStopsAfterTheRecipientReplies) {
+  message_.probe = true;
+  SmtpClient c = Make(TlsPolicy::kNone);
+  Say(c, "220 mx\r\n");
+  EXPECT_EQ(Say(c, "250-mx\r\n250 PIPELINING\r\n"),
+            "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nRCPT TO:<carol@example.net>\r\n");
+  EXPECT_EQ(Say(c, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <carol@example.net>: unknown\r\n"), "QUIT\r\n");
+  Say(c, "221 Bye\r\n");
+  EXPECT_EQ(c.next(), SmtpClient::Next::kDone);
+  EXPECT_EQ(c.results()[0].code, 250);
+  EXPECT_EQ(c.results()[0].LogText(), "250 2.1.5 Ok");
+  EXPECT_EQ(c.results()[1].code, 550);
+  EXPECT_EQ(c.results()[1].reason,
+            "host mx.example.net[192.0.2.25] said: 550 5.1.1 <carol@example.net>: unknown (in reply to RCPT TO "
+            "command)");
+}
+
+TEST_F(SmtpClientTest, ProbeWithoutPipeliningAndWithReuseEndsWithRset) {
+  message_.probe = true;
+  message_.recipients.resize(1);
+  ClientOptions o;
+  o.helo_name = "mail.example.org";
+  o.server = "mx.example.net[192.0.2.25]";
+  o.tls = TlsPolicy::kNone;
+  o.lmtp = true;
+  o.reuse = true;
+  SmtpClient c(o, message_);
+  EXPECT_EQ(Say(c, "220 mx\r\n"), "LHLO mail.example.org\r\n");
+  EXPECT_EQ(Say(c, "250 mx\r\n"), "MAIL FROM:<alice@example.org>\r\n");
+  EXPECT_EQ(Say(c, "250 2.1.0 Ok\r\n"), "RCPT TO:<bob@example.net>\r\n");
+  EXPECT_EQ(Say(c, "450 4.2.1 try later\r\n"), "RSET\r\n");
+  EXPECT_EQ(Say(c, "250 2.0.0 Ok\r\n"), "");
+  EXPECT_EQ(c.next(), SmtpClient::Next::kIdle);
+  EXPECT_EQ(c.results()[0].code, 450);
 }
 
 TEST_F(SmtpClientTest, RefusedMailFailsEveryRecipient) {
