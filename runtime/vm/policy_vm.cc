@@ -126,6 +126,9 @@ class PolicyVm::Execution {
     std::string_view klass;
   };
   Subject SubjectOf(Context context) const { return Subject{Name(context), ClassName(context)}; }
+  // What the reverse client name restrictions reject: the client by its
+  // reverse name ("unknown" when it has none), unverified.
+  Subject ReverseClientSubject() const { return Subject{facts_.reverse_client_name, "Unverified Client host"}; }
 
   // A table did not answer (fail:, a live table's server is down): the
   // command is deferred, naming what the restriction was about. Access
@@ -923,6 +926,7 @@ class PolicyVm::Execution {
     std::optional<std::string> value;
     Context reply_context = context;
     std::string routed_check;
+    bool reverse = spec.key == mail::AccessKey::kReverseClient;
     switch (spec.key) {
       case mail::AccessKey::kCcert:
         return CertificateAccess(table, context, depth);
@@ -952,9 +956,12 @@ class PolicyVm::Execution {
         if (vm_.sasl_enabled_ && !facts_.sasl_username.empty()) value = Lookup(table, facts_.sasl_username, false);
         break;
     }
-    if (lookups_.failed()) return AccessLookupFailed(SubjectOf(reply_context));
+    Subject subject = reverse ? ReverseClientSubject() : SubjectOf(reply_context);
+    if (lookups_.failed()) return AccessLookupFailed(subject);
     if (!value) return ListResult::Dunno();
-    ListResult r = Interpret(*value, SubjectOf(reply_context), context, depth);
+    ListResult r = Interpret(*value, subject, context, depth);
+    // The reverse name is not verified: it may not allow anything.
+    if (reverse) return ForbidOk(std::move(r), "check_reverse_client_hostname_access", facts_.reverse_client_name);
     // An OK for a source-routed recipient is too suspicious to honour.
     if (r.kind == ListResult::Kind::kOk && spec.key == mail::AccessKey::kRecipient &&
         !vm_.resolver_->config().allow_untrusted_routing) {
@@ -1015,7 +1022,7 @@ class PolicyVm::Execution {
       case mail::AccessKey::kReverseClient:
         if (facts_.reverse_client_name == "unknown") return ListResult::Dunno();
         name = facts_.reverse_client_name;
-        subject = Subject{name, "Unverified Client host"};
+        subject = ReverseClientSubject();
         break;
       case mail::AccessKey::kHelo:
         name = facts_.helo;
@@ -1037,16 +1044,21 @@ class PolicyVm::Execution {
     std::optional<std::string> value = ServerAccessValue(spec.table, record, name);
     if (lookups_.failed()) return AccessLookupFailed(subject);
     if (!value) return ListResult::Dunno();
-    ListResult r = Interpret(*value, subject, context, depth);
-    if (r.kind == ListResult::Kind::kOk && !decision_->discard) {
-      if (trace_) {
-        decision_->trace.push_back(std::string("check_") + mail::AccessKeyName(spec.key) + "_" +
-                                   mail::ServerRecordName(record) + "_access returns OK for " + name +
-                                   ": not allowed for security reasons (use DUNNO)");
-      }
-      return ListResult::Reply("451 4.3.5 Server configuration error");
+    return ForbidOk(
+        Interpret(*value, subject, context, depth),
+        std::string("check_") + mail::AccessKeyName(spec.key) + "_" + mail::ServerRecordName(record) + "_access", name);
+  }
+
+  // Postfix's forbid_whitelist: restrictions that judge what the client
+  // claims (its unverified reverse name, the hosts that serve a name) may
+  // reject, never allow: an OK is refused with 451 4.3.5 (a DISCARD is not).
+  ListResult ForbidOk(ListResult r, const std::string& restriction, const std::string& name) {
+    if (r.kind != ListResult::Kind::kOk || decision_->discard) return r;
+    if (trace_) {
+      decision_->trace.push_back(restriction + " returns OK for " + name +
+                                 ": not allowed for security reasons (use DUNNO)");
     }
-    return r;
+    return ListResult::Reply("451 4.3.5 Server configuration error");
   }
 
   // The access table value the hosts serving `name` find (see

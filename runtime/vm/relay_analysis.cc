@@ -227,8 +227,9 @@ class Analyzer {
         }
         return out;
       }
-      case Op::kAccess:
-        return Access(p_.access[inst.a], depth, where);
+      case Op::kAccess:  // check_reverse_client_hostname_access: an OK is refused, as for kServerAccess
+        return Access(p_.access[inst.a], depth, where,
+                      /*ok_refused=*/p_.access[inst.a].key == mail::AccessKey::kReverseClient);
       case Op::kServerAccess:  // an OK is refused at run time (451 4.3.5), a DISCARD is not
         return Access(p_.access[inst.a], depth, where, /*ok_refused=*/true);
       case Op::kRbl:
@@ -275,7 +276,8 @@ class Analyzer {
     return false;
   }
 
-  // `ok_refused`: an OK value refuses (check_*_{a,mx,ns}_access). An OK
+  // `ok_refused`: an OK value refuses (check_*_{a,mx,ns}_access,
+  // check_reverse_client_hostname_access). An OK
   // from a restriction list in a value is still taken as passing (it may
   // come with a DISCARD, which Postfix lets through).
   std::vector<Outcome> Access(const mail::AccessSpec& spec, int depth, const std::string& where,
