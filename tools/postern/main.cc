@@ -103,7 +103,10 @@ int main(int argc, char** argv) {
   TestOptions test;
   auto* test_cmd = app.add_subcommand("test", "run policy and routing test cases on the compiled configuration");
   test_cmd->add_option("-c,--config", test.config_directory, "configuration directory");
-  test_cmd->add_option("--users", test.users_file, "passwd(5) file of the local users to assume")
+  test_cmd
+      ->add_option("--users", test.users_file,
+                   "passwd(5) file of the local users to assume (default: the configuration's tests/users or "
+                   "trace/users, else this machine's users)")
       ->check(CLI::ExistingFile);
   test_cmd->add_option("--format", test.format, "text or junit")->check(CLI::IsMember({"text", "junit"}));
   test_cmd->add_flag("--print", test.print, "print every reply as JSON");

@@ -78,6 +78,18 @@ class TestDns : public vm::NetworkOracle {
 
 // The body lines body_checks see, as the daemon's session finds them in
 // the body (body_checks_size_limit, line_length_limit pieces).
+// The local users a configuration's cases assume, when --users does not
+// say: its tests/users, else its trace/users (the file `postern trace`
+// examples ship), else none (this machine's users).
+std::string TestUsersFile(const std::string& config_directory) {
+  for (const char* candidate : {"tests/users", "trace/users"}) {
+    std::error_code ec;
+    fs::path path = fs::path(config_directory) / candidate;
+    if (fs::is_regular_file(path, ec)) return path.string();
+  }
+  return "";
+}
+
 std::vector<std::string> BodyCheckLines(const image::Image& image, const std::vector<std::string>& body) {
   session::MessageContent content(std::make_unique<queue::BodySpool>("", "", 0, 0),
                                   session::MessageContent::LimitsOf(session::ReadSessionConfig(image)));
@@ -279,8 +291,9 @@ int RunTest(const TestOptions& options) {
     return 2;
   }
   std::shared_ptr<const mail::LookupTable> users;
-  if (!options.users_file.empty()) {
-    auto file = SourceFile::Read(options.users_file);
+  std::string users_file = options.users_file.empty() ? TestUsersFile(options.config_directory) : options.users_file;
+  if (!users_file.empty()) {
+    auto file = SourceFile::Read(users_file);
     if (!file.ok()) {
       std::cerr << "postern test: " << file.status().message() << "\n";
       return 2;
