@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "mail/image_format.h"
+#include "mail/image_signature.h"
 #include "util/durable_file.h"
 #include "util/read_file.h"
 
@@ -93,10 +94,32 @@ Status WriteImage(const std::string& temp, const BuiltImage& image, const Publis
       return Errno("chown " + target.string());
     }
   }
+  if (!options.signature.empty()) {
+    std::string path = temp + "/" + std::string(mail::kSignatureFile);
+    if (Status s = WriteFileSynced(path, options.signature, 0444); !s.ok()) return s;
+    if (chmod(path.c_str(), 0444) != 0) return Errno("chmod " + path);
+  }
   for (const std::string& dir : directories) {
     if (Status s = SyncDirectory(dir); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+// The signature of an image already in place: written next to it and
+// renamed over the old one, unless it is the same.
+Status WriteSignature(const std::string& directory, const std::string& signature) {
+  std::string path = directory + "/" + std::string(mail::kSignatureFile);
+  Result<std::string> present = ReadRegularFile(path);
+  if (present.ok() && *present == signature) return Status::Ok();
+  std::string temp = directory + "/.signature-" + std::to_string(getpid());
+  unlink(temp.c_str());
+  if (Status s = WriteFileSynced(temp, signature, 0444); !s.ok()) return s;
+  if (chmod(temp.c_str(), 0444) != 0 || rename(temp.c_str(), path.c_str()) != 0) {
+    Status s = Errno("rename " + temp);
+    unlink(temp.c_str());
+    return s;
+  }
+  return SyncDirectory(directory);
 }
 
 // Makes `id` current and prunes.
@@ -137,6 +160,9 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
     // Same id, same bytes: mark it as the newest for pruning.
     result.already_present = true;
     if (utimensat(AT_FDCWD, result.path.c_str(), nullptr, 0) != 0) return Errno("touch " + result.path);
+    if (!options.signature.empty()) {
+      if (Status s = WriteSignature(result.path, options.signature); !s.ok()) return s;
+    }
   } else {
     if (Status s = WriteImage(temp, image, options); !s.ok()) {
       fs::remove_all(temp, ec);
@@ -150,6 +176,9 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
       if (errno == EEXIST) {  // another compile published it meanwhile
         fs::remove_all(temp, ec);
         result.already_present = true;
+        if (!options.signature.empty()) {
+          if (Status s = WriteSignature(result.path, options.signature); !s.ok()) return s;
+        }
         return Finish(images, image.id, options, result);
       }
       Status s = Errno("rename " + temp + " to " + result.path);

@@ -11,6 +11,10 @@
 // only re-points `current`; damaged (a file changed, truncated, missing or
 // replaced by something else), it is written again and swapped in.
 //
+// A signature is written with the image (or into the image already
+// present), before `current` is re-pointed, so a daemon that requires one
+// never sees the image current without it.
+//
 // Files are read-only (0444). A file made from a source others may not
 // read (ImageFile::restricted) is 0440, and its image's directories 0750:
 // with `reader_group` (posternd's group, which must read it on reload)
@@ -31,6 +35,9 @@ struct PublishOptions {
   std::string images_directory;
   int keep_previous = 5;  // images kept besides the current one
   std::optional<gid_t> reader_group;
+  // The image's SIGNATURE file (mail/image_signature.h), in place before
+  // `current` points to it; empty: none is written.
+  std::string signature;
 };
 
 struct PublishResult {

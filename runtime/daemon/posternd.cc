@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
                  "DNS servers for delivery, \"127.0.0.1:5353,[::1]:53\" (default: /etc/resolv.conf)");
   app.add_option("--maillog-file", options.maillog_file,
                  "log here instead of where maillog_file says (/dev/stderr: standard error)");
+  app.add_option("--signature-keys", options.signature_keys,
+                 "PEM public key file(s): serve only images one of them signed (postern compile --sign)")
+      ->check(CLI::ExistingFile);
   app.add_flag("--no-delivery", options.no_delivery,
                "accept and queue mail, deliver nothing (the queue manager does not run)");
   try {

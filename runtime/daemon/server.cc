@@ -22,6 +22,7 @@
 #include "runtime/daemon/rate_counter.h"
 #include "runtime/daemon/tls_context.h"
 #include "runtime/image/image_parameters.h"
+#include "runtime/image/image_trust.h"
 #include "runtime/qmgr/delivery_config.h"
 #include "runtime/queue/queue_directory.h"
 #include "util/read_file.h"
@@ -201,6 +202,9 @@ std::string Server::Reload(const std::string& why) {
   std::shared_ptr<const ServingImage> current = serving_.load();
   const std::string& old_id = current->image->id();
   auto image = image::Image::Load(options_.images);
+  if (image.ok()) {
+    if (Status s = CheckSigned(**image); !s.ok()) image = s;
+  }
   if (!image.ok()) {
     std::string text = "reload (" + why + ") refused: " + image.status().message() + "; still serving image " + old_id;
     log_.Write("warning: " + text);
@@ -357,6 +361,12 @@ asio::awaitable<void> Server::ReadInotify() {
     if (ec) co_return;
     if (NamesCurrent(buffer.data(), n)) asio::post(reloader_, [this] { Reload("inotify"); });
   }
+}
+
+Status Server::CheckSigned(const image::Image& image) const {
+  if (trusted_keys_.empty()) return Status::Ok();
+  Result<std::string> signer = image::SignerOf(image, trusted_keys_);
+  return signer.ok() ? Status::Ok() : signer.status();
 }
 
 void Server::StartVerifier(const image::Image& image) {
@@ -533,8 +543,15 @@ int Server::Run() {
     if (!file.ok()) return fail(file.status().message());
     users_ = mail::ParsePasswdText(file.value()->text());
   }
+  if (!options_.signature_keys.empty()) {
+    // Read once, at start (as root, for keys only root may read).
+    auto keys = image::LoadTrustedKeys(options_.signature_keys);
+    if (!keys.ok()) return fail(keys.status().message());
+    trusted_keys_ = std::move(keys).value();
+  }
   auto image = image::Image::Load(options_.images);
   if (!image.ok()) return fail(image.status().message());
+  if (Status s = CheckSigned(**image); !s.ok()) return fail(s.message());
   // The log as main.cf says (maillog_file, or syslog with syslog_facility),
   // opened while still root; programs named $syslog_name/...
   auto sink = std::make_shared<LogSink>();

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "mail/image_signature.h"
 #include "mail/lookup_table.h"
 #include "runtime/daemon/delivery_process.h"
 #include "runtime/daemon/serving.h"
@@ -50,6 +51,9 @@ struct DaemonOptions {
   bool no_delivery = false;  // queue only: no queue manager
   // Overrides maillog_file ("/dev/stderr" in the foreground, for tests).
   std::optional<std::string> maillog_file;
+  // PEM public key files: when given, only images one of them signed are
+  // served (runtime/image/image_trust.h); a reload to another is refused.
+  std::vector<std::string> signature_keys;
 };
 
 class Server {
@@ -103,6 +107,9 @@ class Server {
   MailLog log_{"posternd"};
   std::shared_ptr<LogSink> log_sink_ = std::make_shared<LogSink>();
   std::shared_ptr<const mail::LookupTable> users_;
+  std::vector<mail::PublicKey> trusted_keys_;  // --signature-keys; empty: any image is served
+  // Whether `image` may be served: signed by a trusted key, when keys are given.
+  Status CheckSigned(const image::Image& image) const;
   std::shared_ptr<const vm::RateOracle> rates_;  // shared by every image: rates survive reloads
   SharedSlot<const ServingImage> serving_;
   std::vector<std::string> services_;             // the smtpd services listened for, sorted, once each

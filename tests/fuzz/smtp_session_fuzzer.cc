@@ -61,7 +61,7 @@ std::shared_ptr<const session::SessionContext> MakeContext() {
   emit::ImageBuildOptions options;
   options.compiler_version = "fuzz";
   emit::BuiltImage built = emit::BuildImage(model, options, &diagnostics);
-  auto published = emit::PublishImage(built, emit::PublishOptions{root + "/images", 0, std::nullopt});
+  auto published = emit::PublishImage(built, emit::PublishOptions{root + "/images", 0, std::nullopt, ""});
   if (diagnostics.has_errors() || !published.ok()) std::abort();
   auto image = image::Image::Load(root + "/images");
   if (!image.ok()) std::abort();

@@ -45,7 +45,7 @@ TEST(ImageTest, SameInputsGiveByteIdenticalImagesInDifferentDirectories) {
   WriteSample(a);
   WriteSample(b, b.root() + "/elsewhere/conf");
   emit::PublishResult first = a.Publish();
-  emit::PublishOptions options{b.root() + "/other-images", 5, std::nullopt};
+  emit::PublishOptions options{b.root() + "/other-images", 5, std::nullopt, ""};
   auto second = emit::PublishImage(b.Build(b.root() + "/elsewhere/conf"), options);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(fs::path(first.path).filename(), fs::path(second->path).filename());

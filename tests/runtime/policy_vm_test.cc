@@ -39,7 +39,7 @@ TEST_P(GeneratedTransactions, VmAgreesWithTheReferenceEvaluator) {
 
   testing::TestConfig scratch;
   emit::BuiltImage built = scratch.Build(directory);
-  auto published = emit::PublishImage(built, emit::PublishOptions{scratch.images_directory(), 0, std::nullopt});
+  auto published = emit::PublishImage(built, emit::PublishOptions{scratch.images_directory(), 0, std::nullopt, ""});
   ASSERT_TRUE(published.ok());
   auto image = image::Image::Load(published->path);
   ASSERT_TRUE(image.ok()) << image.status().message();

@@ -53,7 +53,7 @@ class TestConfig {
   }
 
   emit::PublishResult Publish(int keep = 5) const {
-    emit::PublishOptions options{images_directory(), keep, std::nullopt};
+    emit::PublishOptions options{images_directory(), keep, std::nullopt, ""};
     auto result = emit::PublishImage(Build(), options);
     EXPECT_TRUE(result.ok()) << result.status().message();
     return result.ok() ? *result : emit::PublishResult{};

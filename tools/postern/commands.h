@@ -49,8 +49,17 @@ struct CompileOptions {
   std::string config_directory;
   std::string output_directory;  // the images directory
   int keep = 5;                  // previous images kept
+  std::string signing_key;       // --sign: a PEM Ed25519 private key file
 };
 int RunCompile(const CompileOptions& options);
+
+// `postern verify IMAGE --key FILE...`: whether one of the public keys
+// signed the image (an image directory, or an images directory: its current).
+struct VerifyOptions {
+  std::string image;
+  std::vector<std::string> key_files;
+};
+int RunVerify(const VerifyOptions& options);
 
 struct TraceOptions {
   std::string config_directory;  // compile this first, unless `image` is set

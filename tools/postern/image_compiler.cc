@@ -8,6 +8,7 @@
 #include <iostream>
 #include <system_error>
 
+#include "mail/image_signature.h"
 #include "runtime/vm/relay_analysis.h"
 
 namespace postern::cli {
@@ -39,7 +40,7 @@ image::LoadOptions ToolLoadOptions(const std::string& config_directory, bool off
 }
 
 CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
-                               DiagnosticSink* diagnostics, bool verify_relay) {
+                               DiagnosticSink* diagnostics, bool verify_relay, const std::string& signing_key) {
   CompileOutcome outcome;
   if (!model.main_cf.file || diagnostics->has_errors()) return outcome;
   emit::ImageBuildOptions build;
@@ -50,7 +51,7 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
     // The open-relay proof runs on the image as the daemon would load it,
     // before anything is published where a daemon could pick it up.
     TemporaryImages trial;
-    auto trial_published = emit::PublishImage(image, emit::PublishOptions{trial.path(), 0, std::nullopt});
+    auto trial_published = emit::PublishImage(image, emit::PublishOptions{trial.path(), 0, std::nullopt, ""});
     if (!trial.ok() || !trial_published.ok()) {
       outcome.error = trial.ok() ? trial_published.status().message() : "cannot create a temporary directory";
       return outcome;
@@ -65,7 +66,15 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
     ReportUnansweredLookups(lookups, model, diagnostics);
     if (diagnostics->has_errors()) return outcome;
   }
-  emit::PublishOptions publish{images_directory, keep_previous, std::nullopt};
+  emit::PublishOptions publish{images_directory, keep_previous, std::nullopt, ""};
+  if (!signing_key.empty()) {
+    Result<std::string> signature = mail::SignImageId(image.id, signing_key);
+    if (!signature.ok()) {
+      outcome.error = "cannot sign: " + signature.status().message();
+      return outcome;
+    }
+    publish.signature = std::move(signature).value();
+  }
   if (geteuid() == 0) {
     // Restricted files go to the group of the user posternd runs as, which
     // reads them again on reload (posternd --user overrides mail_owner:

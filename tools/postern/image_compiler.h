@@ -29,8 +29,11 @@ struct CompileOutcome {
 // `diagnostics` has (or gets) errors. With `verify_relay`, an image whose
 // policy is an open relay is an error (PC0140) and is not published: what
 // `postern compile` publishes, posternd will serve.
+// `signing_key`: a PEM Ed25519 private key that signs the image
+// (mail/image_signature.h); empty: unsigned.
 CompileOutcome BuildAndPublish(const check::Model& model, const std::string& images_directory, int keep_previous,
-                               DiagnosticSink* diagnostics, bool verify_relay = false);
+                               DiagnosticSink* diagnostics, bool verify_relay = false,
+                               const std::string& signing_key = "");
 
 // PC0140 when the policy of an smtpd service of `image` is an open relay
 // (vm/relay_analysis.h), pointing at the restriction list that lets mail

@@ -76,6 +76,18 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("-o,--output", compile.output_directory, "images directory (gets <id>/ and current)")
       ->required();
   compile_cmd->add_option("--keep", compile.keep, "previous images to keep")->check(CLI::NonNegativeNumber);
+  compile_cmd
+      ->add_option("--sign", compile.signing_key,
+                   "sign the image with this Ed25519 private key (PEM: openssl genpkey -algorithm ed25519)")
+      ->check(CLI::ExistingFile);
+
+  VerifyOptions verify;
+  auto* verify_cmd =
+      app.add_subcommand("verify", "check that a trusted key signed an image (posternd --signature-keys)");
+  verify_cmd->add_option("image", verify.image, "image, or images directory (its current image)")->required();
+  verify_cmd->add_option("-k,--key", verify.key_files, "PEM public key file(s) to trust")
+      ->required()
+      ->check(CLI::ExistingFile);
 
   TraceOptions trace;
   auto* trace_cmd = app.add_subcommand("trace", "show how addresses are rewritten and routed, like sendmail -bv");
@@ -176,6 +188,7 @@ int main(int argc, char** argv) {
     if (compile.config_directory.empty()) compile.config_directory = DefaultConfigDirectory();
     return RunCompile(compile);
   }
+  if (*verify_cmd) return RunVerify(verify);
   if (*trace_cmd) {
     if (trace.config_directory.empty()) trace.config_directory = DefaultConfigDirectory();
     return RunTrace(trace);
