@@ -199,6 +199,13 @@ Result<std::shared_ptr<const ServingImage>> Server::Prepare(std::shared_ptr<cons
 }
 
 std::string Server::Reload(const std::string& why) {
+  notifier_.Reloading();
+  std::string result = LoadNewImage(why);
+  notifier_.Ready("serving image " + serving_.load()->image->id());
+  return result;
+}
+
+std::string Server::LoadNewImage(const std::string& why) {
   std::shared_ptr<const ServingImage> current = serving_.load();
   const std::string& old_id = current->image->id();
   auto image = image::Image::Load(options_.images);
@@ -369,6 +376,18 @@ Status Server::CheckSigned(const image::Image& image) const {
   return signer.ok() ? Status::Ok() : signer.status();
 }
 
+// WATCHDOG=1 from the main loop, half the watchdog interval apart: a loop
+// that stops turning stops them, and the service manager restarts posternd.
+asio::awaitable<void> Server::KeepWatchdogFed() {
+  asio::steady_timer timer(main_);
+  while (!stopping_) {
+    notifier_.Watchdog();
+    timer.expires_after(*notifier_.watchdog_period());
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 void Server::StartVerifier(const image::Image& image) {
   auto cache = verify::VerifyCache::Open(verify::VerifyCachePath(options_.queue_directory));
   if (!cache.ok()) {
@@ -506,6 +525,7 @@ asio::awaitable<void> Server::Accept(tcp::acceptor& acceptor, std::string servic
 
 asio::awaitable<void> Server::ShutDown(std::string why) {
   stopping_ = true;
+  notifier_.Stopping("terminating " + why);
   log_.Write("terminating " + why);
   boost::system::error_code ec;
   for (auto& a : acceptors_) a->close(ec);
@@ -679,17 +699,18 @@ int Server::Run() {
   });
 
   signals_.add(SIGHUP);
+  signals_.add(SIGUSR1);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   std::signal(SIGPIPE, SIG_IGN);
   std::function<void()> wait_signal = [this, &wait_signal] {
     signals_.async_wait([this, &wait_signal](const boost::system::error_code& ec, int signal) {
       if (ec) return;
-      if (signal == SIGHUP) {
-        // For logrotate too: the log file is opened again.
+      if (signal == SIGHUP || signal == SIGUSR1) {
+        // For logrotate: the log file is opened again (SIGUSR1 does only that).
         if (Status s = log_sink_->Reopen(); !s.ok()) log_.Write("warning: " + s.message());
         if (delivery_) delivery_->Send("reopen");
-        asio::post(reloader_, [this] { Reload("SIGHUP"); });
+        if (signal == SIGHUP) asio::post(reloader_, [this] { Reload("SIGHUP"); });
         wait_signal();
       } else if (!stopping_) {
         asio::co_spawn(main_, ShutDown("on signal " + std::to_string(signal)), asio::detached);
@@ -710,6 +731,8 @@ int Server::Run() {
   log_.Write("daemon started -- version " POSTERN_VERSION ", image " + (*image)->id() + ", queue " +
              options_.queue_directory + ", " + std::to_string(threads) + " worker threads, log to " +
              log_sink_->Describe());
+  notifier_.Ready("serving image " + (*image)->id());
+  if (notifier_.watchdog_period()) asio::co_spawn(main_, KeepWatchdogFed(), asio::detached);
   main_.run();
   for (auto& w : workers_) w->stop();
   reloader_.stop();

@@ -24,6 +24,7 @@
 #include "mail/image_signature.h"
 #include "mail/lookup_table.h"
 #include "runtime/daemon/delivery_process.h"
+#include "runtime/daemon/service_notifier.h"
 #include "runtime/daemon/serving.h"
 #include "runtime/image/image.h"
 #include "runtime/queue/queue_lock.h"
@@ -75,7 +76,9 @@ class Server {
   Result<std::shared_ptr<const ServingImage>> Prepare(std::shared_ptr<const image::Image> image);
   Result<std::shared_ptr<const Serving>> PrepareService(const std::shared_ptr<const image::Image>& image,
                                                         const std::string& service, const ServingImage* current);
+  // A reload as the service manager sees it (RELOADING=1, then READY=1).
   std::string Reload(const std::string& why);
+  std::string LoadNewImage(const std::string& why);
   Status Listen(const std::vector<ListenPlan>& plan);
   Status OpenControlSocket();
   // Started as root: the user posternd runs as (--user, else mail_owner).
@@ -101,10 +104,12 @@ class Server {
   void StartVerifier(const image::Image& image);
   Status SendProbe(const std::string& sender, const std::string& address);
   boost::asio::awaitable<void> CleanVerifyCache();
+  boost::asio::awaitable<void> KeepWatchdogFed();
   std::string StatusJson(const std::string& reload) const;
 
   DaemonOptions options_;
   MailLog log_{"posternd"};
+  ServiceNotifier notifier_ = ServiceNotifier::FromEnvironment();  // systemd's sd_notify
   std::shared_ptr<LogSink> log_sink_ = std::make_shared<LogSink>();
   std::shared_ptr<const mail::LookupTable> users_;
   std::vector<mail::PublicKey> trusted_keys_;  // --signature-keys; empty: any image is served

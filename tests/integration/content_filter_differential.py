@@ -23,7 +23,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import ContentFilter, SmtpSink  # noqa: E402
 from postfix_instance import SKIP, PrivatePostfix, free_port, set_parameters, wait_for_port  # noqa: E402
-from posternd import Posternd, arguments, report  # noqa: E402
+from posternd import Posternd, arguments  # noqa: E402
+from smtpd_services_differential import finish  # noqa: E402
 
 MASTER_CF = """\
 scan      unix  -       -       n       -       10      smtp
@@ -124,12 +125,7 @@ def main():
         results.append((f"{len(ours)} messages in the sink, the same recipients as Postfix's, filtered where "
                         "Postfix's were", ours == theirs and len(ours) == len(MESSAGES),
                         f"postfix: {theirs}\npostern: {ours}\n{log[-2500:]}"))
-    status = report(results)
-    if status == 0:
-        shutil.rmtree(root, ignore_errors=True)
-    else:
-        print(f"(kept in {root})")
-    return status
+    return finish(results, root)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from postfix_instance import SKIP, PrivatePostfix, set_parameters, wait_for_port  # noqa: E402
-from posternd import Posternd, arguments, report  # noqa: E402
+from posternd import Posternd, arguments  # noqa: E402
+from smtpd_services_differential import finish  # noqa: E402
 
 LDA = "/usr/lib/dovecot/dovecot-lda"
 
@@ -260,12 +261,7 @@ def main():
     ours_box, theirs_box = maildir(sides["ours"]), maildir(sides["theirs"])
     results.append(("Dovecot's LDA stored the message in a Maildir, with the headers Postfix's flags give",
                     ours_box is not None and ours_box == theirs_box, f"postfix: {theirs_box}\npostern: {ours_box}"))
-    status = report(results)
-    if status == 0:
-        shutil.rmtree(root, ignore_errors=True)
-    else:
-        print(f"(kept in {root})")
-    return status
+    return finish(results, root)
 
 
 if __name__ == "__main__":
