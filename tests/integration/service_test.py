@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Postern as a system service: `cmake --install` into a scratch prefix
-puts the programs, the systemd unit, the logrotate file, the docs and the
-examples where they belong, and the installed postern checks an installed
-example; `systemd-analyze verify` accepts the unit (no warning either);
+puts the programs, their man pages, the systemd unit, the logrotate file,
+the docs and the examples where they belong, and the installed postern
+checks an installed example; the man pages render without a warning; `systemd-analyze verify` accepts the unit (no warning either);
 posternd speaks systemd's notify protocol (READY=1 once it serves,
 RELOADING=1 then READY=1 around a reload, WATCHDOG=1 while its main loop
 turns, STOPPING=1 at shutdown) and reopens its log on SIGUSR1 without
-reloading."""
+reloading; `postern status --json` answers, and fails once it is down."""
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -30,7 +31,7 @@ def install(build, prefix):
 def check_layout(prefix):
     expected = ["bin/postern", "sbin/posternd", "lib/systemd/system/posternd.service", "etc/logrotate.d/postern",
                 "share/doc/postern/README.md", "share/doc/postern/posternd.md",
-                "share/doc/postern/examples/office/main.cf"]
+                "share/doc/postern/examples/office/main.cf", "share/man/man1/postern.1", "share/man/man8/posternd.8"]
     missing = [p for p in expected if not os.path.isfile(os.path.join(prefix, p))]
     executable = all(os.access(os.path.join(prefix, p), os.X_OK) for p in ("bin/postern", "sbin/posternd"))
     return not missing and executable, f"missing: {missing}, executable: {executable}"
@@ -97,6 +98,15 @@ def main():
                                capture_output=True, text=True)
         results.append(("the installed postern checks the installed example", check.returncode == 0,
                         check.stdout + check.stderr))
+        if shutil.which("groff"):
+            pages = [os.path.join(prefix, "share/man", p) for p in ("man1/postern.1", "man8/posternd.8")]
+            lint = [subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", p], capture_output=True, text=True,
+                                   env=dict(os.environ, LC_ALL="C.UTF-8")) for p in pages]
+            text = open(pages[0]).read()
+            results.append(("the man pages render without a warning and document every postern command",
+                            all(r.returncode == 0 and not r.stderr for r in lint)
+                            and all(f'.SS "postern {c}"' in text for c in ("check", "compile", "verify", "queue list")),
+                            "".join(r.stderr for r in lint)))
         if shutil.which("systemd-analyze"):
             results.append(("systemd-analyze verify accepts the unit, without a warning", *verify_unit(prefix)))
         else:
@@ -154,8 +164,19 @@ def main():
             results.append(("SIGUSR1 reopens the log file (logrotate), without a reload",
                             os.path.exists(log) and os.path.getsize(log) > 0 and reloads == 1,
                             f"reopened: {os.path.exists(log)}, reloads: {reloads}"))
+            status = subprocess.run([args.postern, "status", "-q", d.queue, "--json"], capture_output=True, text=True)
+            try:
+                answer = json.loads(status.stdout)
+            except ValueError:
+                answer = {}
+            results.append(("postern status --json: posternd's answer as one JSON object",
+                            status.returncode == 0 and answer.get("image") == d.image and "connections" in answer,
+                            status.stdout + status.stderr))
             d.stop()
             results.append(("STOPPING=1 at shutdown", listener.wait_for("STOPPING=1"), listener.messages[-5:]))
+            down = subprocess.run([args.postern, "status", "-q", d.queue], capture_output=True, text=True)
+            results.append(("postern status exits non-zero when posternd is down (a health check)",
+                            down.returncode == 2 and "cannot reach posternd" in down.stderr, down.stderr))
     finally:
         del os.environ["NOTIFY_SOCKET"]
         del os.environ["WATCHDOG_USEC"]

@@ -95,9 +95,12 @@ struct ControlOptions {
   std::string queue_directory;  // empty: DefaultQueueDirectory()
   std::string socket;           // default: QUEUE/control
   std::string command;          // "reload", "status" or "flush"
+  bool json = false;            // print posternd's answer as it is, one JSON object
 };
 // Talks to a running posternd over its control socket and prints its
 // answer (the active image, and for reload whether the new one was taken).
+// Exits 2 when posternd does not answer (a health check), 1 when it
+// refused the image a reload asked for, 0 otherwise.
 int RunControl(const ControlOptions& options);
 // Sends `command` to posternd's control socket at `path`; its one-line
 // answer, or nullopt (with `error` set) when the daemon cannot be reached.

@@ -41,6 +41,21 @@ std::optional<std::string> AskDaemon(const std::string& path, const std::string&
   return answer;
 }
 
+namespace {
+
+// posternd's answer for people: one "name value" line each.
+void PrintStatus(const nlohmann::json& json) {
+  std::cout << "image " << json["image"].get<std::string>() << "\n";
+  if (json.contains("connections")) std::cout << "connections " << json["connections"] << "\n";
+  if (json.contains("stored")) std::cout << "stored " << json["stored"] << "\n";
+  if (json.contains("delivery")) {
+    for (const auto& [key, value] : json["delivery"].items()) std::cout << key << " " << value << "\n";
+  }
+  if (json.contains("reload")) std::cout << "reload " << json["reload"].get<std::string>() << "\n";
+}
+
+}  // namespace
+
 int RunControl(const ControlOptions& options) {
   std::string path = options.socket.empty() ? options.queue_directory + "/control" : options.socket;
   std::string name = options.command == "flush" ? "postern queue flush" : "postern " + options.command;
@@ -56,17 +71,12 @@ int RunControl(const ControlOptions& options) {
     std::cerr << name << ": unexpected answer from posternd: " << answer << "\n";
     return 2;
   }
-  std::cout << "image " << json["image"].get<std::string>() << "\n";
-  if (json.contains("connections")) std::cout << "connections " << json["connections"] << "\n";
-  if (json.contains("stored")) std::cout << "stored " << json["stored"] << "\n";
-  if (json.contains("delivery")) {
-    for (const auto& [key, value] : json["delivery"].items()) std::cout << key << " " << value << "\n";
+  if (options.json) {
+    std::cout << json.dump() << "\n";
+  } else {
+    PrintStatus(json);
   }
-  if (json.contains("reload")) {
-    std::string result = json["reload"].get<std::string>();
-    std::cout << "reload " << result << "\n";
-    if (result.rfind("refused", 0) == 0) return 1;
-  }
+  if (json.contains("reload") && json["reload"].get<std::string>().rfind("refused", 0) == 0) return 1;
   return 0;
 }
 

@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
     cmd->add_option("-q,--queue", options->queue_directory,
                     "posternd's queue directory (default: as posternd picks it from main.cf)");
     cmd->add_option("--control", options->socket, "control socket (default: QUEUE/control)");
+    cmd->add_flag("-j,--json", options->json, "posternd's answer as one JSON object");
   }
 
   QueueOptions queue;
