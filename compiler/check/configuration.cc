@@ -49,13 +49,15 @@ class Checker {
     std::map<std::string, const config::ParameterDefinition*, std::less<>> previous;
     for (const config::ParameterDefinition& def : model_->main_cf.definitions) {
       auto [it, inserted] = previous.emplace(def.name, &def);
-      if (!inserted) {
+      // A --define overrides main.cf on purpose.
+      bool defined = def.name_location.file != model_->main_cf.file;
+      if (!inserted && !defined) {
         diagnostics_->Warning("PC0103", it->second->name_location,
                               "parameter \"" + def.name + "\" is defined again at line " +
                                   std::to_string(def.name_location.line) + "; this definition is overridden",
                               "Postfix uses the last definition; remove the one you do not mean");
-        it->second = &def;
       }
+      it->second = &def;
     }
     // The definitions in effect, in file order.
     for (const config::ParameterDefinition& def : model_->main_cf.definitions) {
@@ -442,6 +444,17 @@ Model LoadConfiguration(const LoadOptions& options, DiagnosticSink* diagnostics)
   auto main_file = SourceFile::Read(main_path);
   if (main_file.ok()) {
     model.main_cf = config::ParseMainCf(main_file.value(), diagnostics);
+    if (!options.defines.empty()) {
+      std::string text;
+      for (const std::string& define : options.defines) {
+        size_t equals = define.find('=');
+        text += equals == std::string::npos ? define + "\n"
+                                            : define.substr(0, equals) + " = " + define.substr(equals + 1) + "\n";
+      }
+      config::MainCf defined =
+          config::ParseMainCf(std::make_shared<const SourceFile>("--define", std::move(text)), diagnostics);
+      for (config::ParameterDefinition& d : defined.definitions) model.main_cf.definitions.push_back(std::move(d));
+    }
   } else {
     diagnostics->FileError("PC0001", main_path, main_file.status().message(),
                            "a configuration directory holds main.cf and master.cf");

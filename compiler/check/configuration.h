@@ -57,6 +57,9 @@ struct LoadOptions {
   std::string installed_directory;
   config::MachineFacts machine;  // for computed defaults
   bool load_tables = true;
+  // `--define name=value`: main.cf definitions after main.cf's own (so they
+  // win), as if main.cf ended with them; diagnostics name them --define:N.
+  std::vector<std::string> defines;
 };
 
 // The parameters `service` runs with: its own for an smtpd service, else

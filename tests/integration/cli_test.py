@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the postern command line: exit codes, output
 formats and the interfaces other tools rely on (check, conf, query,
-compile, trace)."""
+compile, trace), --define and --hermetic."""
 import argparse
 import json
 import os
@@ -55,6 +55,37 @@ def main():
     r = run("check", "-c", office, "--format", "json")
     report = json.loads(r.stdout)
     expect("check --format json", r.returncode == 0 and report["errors"] == 0 and report["diagnostics"] == [], r.stdout)
+
+    # --hermetic: what an image compiled here takes from this machine;
+    # --define settles it for a build.
+    with tempfile.TemporaryDirectory() as d:
+        pathlib.Path(d, "main.cf").write_text("compatibility_level = 3.6\nrelay_domains = example.com\n"
+                                              "transport_maps = hash:%s/elsewhere/transport\n" % d)
+        pathlib.Path(d, "elsewhere").mkdir()
+        pathlib.Path(d, "elsewhere", "transport").write_text("example.com smtp:[192.0.2.1]\n")
+        pathlib.Path(d, "config").mkdir()
+        config = str(pathlib.Path(d, "config"))
+        os.rename(os.path.join(d, "main.cf"), os.path.join(config, "main.cf"))
+        r = run("check", "-c", config, "--hermetic", "--format", "json")
+        found = [x["message"] for x in json.loads(r.stdout)["diagnostics"] if x["code"] == "PC0170"]
+        expect("check --hermetic: the computed host name and networks, a table outside the configuration",
+               r.returncode == 0 and any(m.startswith("myhostname is computed") for m in found)
+               and any(m.startswith("mynetworks is computed") for m in found)
+               and any("elsewhere/transport" in m for m in found), found)
+        r = run("check", "-c", config, "--hermetic", "--format", "json", "-D", "myhostname=mx.ci.example",
+                "--define", "mynetworks=127.0.0.0/8")
+        found = [x["message"] for x in json.loads(r.stdout)["diagnostics"] if x["code"] == "PC0170"]
+        expect("... --define settles the computed ones",
+               r.returncode == 0 and not any("is computed" in m for m in found) and len(found) >= 1, found)
+        r = run("check", "-c", config, "--define", "nonsense")
+        expect("a --define without '=' is an error at --define:1", r.returncode == 1 and "--define:1:1" in r.stdout
+               and "PC0101" in r.stdout, r.stdout)
+        images = os.path.join(d, "images")
+        plain = run("compile", "-c", office, "-o", images).stdout.strip()
+        defined = run("compile", "-c", office, "-o", images, "-D", "smtpd_banner=$myhostname ESMTP ci").stdout.strip()
+        r = run("conf", "-c", office, "smtpd_banner")
+        expect("compile --define makes another image, main.cf untouched",
+               plain and defined and plain != defined and "ci" not in r.stdout, (plain, defined, r.stdout))
 
     with tempfile.TemporaryDirectory() as d:
         pathlib.Path(d, "main.cf").write_text("compatibility_level = 3.6\nmyhostname = mx.example.com\n"

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "compiler/check/configuration.h"
+#include "compiler/check/hermetic_check.h"
 #include "compiler/tables/table_reference.h"
 #include "runtime/resolve/routing_checks.h"
 #include "tools/postern/commands.h"
@@ -116,8 +117,10 @@ int RunCheck(const CheckOptions& options) {
   check::LoadOptions load;
   load.config_directory = options.config_directory;
   load.machine = config::MachineFacts::Probe();
+  load.defines = options.defines;
   check::Model model = check::LoadConfiguration(load, &diagnostics);
   bool could_not_run = !model.main_cf.file;
+  if (options.hermetic) check::CheckHermetic(model, &diagnostics);
   if (!could_not_run && !diagnostics.has_errors()) {
     RunRoutingChecks(model, &diagnostics);
   } else if (!could_not_run) {

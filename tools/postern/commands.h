@@ -40,16 +40,19 @@ int RunQuery(const QueryOptions& options);
 
 struct CheckOptions {
   std::string config_directory;
-  std::string format = "text";  // text, json or sarif
+  std::vector<std::string> defines;  // --define name=value
+  bool hermetic = false;             // --hermetic: what an image would take from this machine
+  std::string format = "text";       // text, json or sarif
   bool werror = false;
 };
 int RunCheck(const CheckOptions& options);
 
 struct CompileOptions {
   std::string config_directory;
-  std::string output_directory;  // the images directory
-  int keep = 5;                  // previous images kept
-  std::string signing_key;       // --sign: a PEM Ed25519 private key file
+  std::vector<std::string> defines;  // --define name=value
+  std::string output_directory;      // the images directory
+  int keep = 5;                      // previous images kept
+  std::string signing_key;           // --sign: a PEM Ed25519 private key file
 };
 int RunCompile(const CompileOptions& options);
 
@@ -62,8 +65,9 @@ struct VerifyOptions {
 int RunVerify(const VerifyOptions& options);
 
 struct TraceOptions {
-  std::string config_directory;  // compile this first, unless `image` is set
-  std::string image;             // an image, or an images directory (its current image)
+  std::string config_directory;      // compile this first, unless `image` is set
+  std::string image;                 // an image, or an images directory (its current image)
+  std::vector<std::string> defines;  // --define name=value, for the compile
   std::string sender;
   std::string users_file;  // passwd(5) text standing in for the system's users
   bool json = false;
@@ -82,12 +86,13 @@ int RunDisasm(const DisasmOptions& options);
 
 struct TestOptions {
   std::string config_directory;
-  std::vector<std::string> files;  // default: DIR/tests/*.test
-  std::string users_file;          // passwd(5) text standing in for the system's users
-  std::string format = "text";     // text or junit
-  bool print = false;              // print every reply as JSON instead
-  std::string service;             // the smtpd service cases connect to, unless they say; empty: the default
-  bool offline = false;            // live tables are not asked: lookups in them fail
+  std::vector<std::string> defines;  // --define name=value, for the compile
+  std::vector<std::string> files;    // default: DIR/tests/*.test
+  std::string users_file;            // passwd(5) text standing in for the system's users
+  std::string format = "text";       // text or junit
+  bool print = false;                // print every reply as JSON instead
+  std::string service;               // the smtpd service cases connect to, unless they say; empty: the default
+  bool offline = false;              // live tables are not asked: lookups in them fail
 };
 int RunTest(const TestOptions& options);
 

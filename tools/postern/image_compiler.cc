@@ -13,9 +13,11 @@
 
 namespace postern::cli {
 
-check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics) {
+check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics,
+                          const std::vector<std::string>& defines) {
   check::LoadOptions load;
   load.config_directory = config_directory;
+  load.defines = defines;
   load.installed_directory = "/etc/postfix";
   load.machine = config::MachineFacts::Probe();
   return check::LoadConfiguration(load, diagnostics);
@@ -94,10 +96,11 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
 }
 
 std::optional<std::string> ImageToUse(const std::string& command, const std::string& image,
-                                      const std::string& config_directory, TemporaryImages* temporary, int* exit_code) {
+                                      const std::string& config_directory, TemporaryImages* temporary, int* exit_code,
+                                      const std::vector<std::string>& defines) {
   if (!image.empty()) return image;
   DiagnosticSink diagnostics;
-  check::Model model = LoadForImage(config_directory, &diagnostics);
+  check::Model model = LoadForImage(config_directory, &diagnostics, defines);
   CompileOutcome outcome;
   if (temporary->ok()) outcome = BuildAndPublish(model, temporary->path(), 0, &diagnostics);
   std::cerr << RenderDiagnostics(diagnostics.diagnostics());

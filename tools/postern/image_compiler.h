@@ -17,7 +17,9 @@ namespace postern::cli {
 
 // Loads a configuration as it will be installed (config_directory is
 // /etc/postfix whatever directory it is read from), for images.
-check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics);
+// `defines`: --define name=value (check::LoadOptions::defines).
+check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics,
+                          const std::vector<std::string>& defines = {});
 
 struct CompileOutcome {
   std::optional<emit::BuiltImage> image;  // absent when errors stopped the build
@@ -73,6 +75,7 @@ class TemporaryImages {
 // when the configuration does not compile; *exit_code is then 1 (errors)
 // or 2 (could not run).
 std::optional<std::string> ImageToUse(const std::string& command, const std::string& image,
-                                      const std::string& config_directory, TemporaryImages* temporary, int* exit_code);
+                                      const std::string& config_directory, TemporaryImages* temporary, int* exit_code,
+                                      const std::vector<std::string>& defines = {});
 
 }  // namespace postern::cli

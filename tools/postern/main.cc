@@ -66,13 +66,19 @@ int main(int argc, char** argv) {
   CheckOptions check;
   auto* check_cmd = app.add_subcommand("check", "validate a configuration and report every problem");
   check_cmd->add_option("-c,--config", check.config_directory, "configuration directory");
+  check_cmd->add_option("-D,--define", check.defines,
+                        "name=value: set a main.cf parameter for this run, after main.cf's own lines");
   check_cmd->add_option("--format", check.format, "text, json or sarif")
       ->check(CLI::IsMember({"text", "json", "sarif"}));
   check_cmd->add_flag("--werror", check.werror, "treat warnings as errors");
+  check_cmd->add_flag("--hermetic", check.hermetic,
+                      "warn of what an image compiled here would take from this machine (PC0170)");
 
   CompileOptions compile;
   auto* compile_cmd = app.add_subcommand("compile", "compile a configuration into an image and publish it");
   compile_cmd->add_option("-c,--config", compile.config_directory, "configuration directory");
+  compile_cmd->add_option("-D,--define", compile.defines,
+                          "name=value: set a main.cf parameter for this run, after main.cf's own lines");
   compile_cmd->add_option("-o,--output", compile.output_directory, "images directory (gets <id>/ and current)")
       ->required();
   compile_cmd->add_option("--keep", compile.keep, "previous images to keep")->check(CLI::NonNegativeNumber);
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
   TraceOptions trace;
   auto* trace_cmd = app.add_subcommand("trace", "show how addresses are rewritten and routed, like sendmail -bv");
   auto* trace_config = trace_cmd->add_option("-c,--config", trace.config_directory, "configuration directory");
+  trace_cmd->add_option("-D,--define", trace.defines, "name=value: set a main.cf parameter for the compile");
   trace_cmd->add_option("-i,--image", trace.image, "image or images directory")->excludes(trace_config);
   trace_cmd->add_option("-s,--sender", trace.sender, "envelope sender, rewritten as Postfix would");
   trace_cmd
@@ -115,6 +122,8 @@ int main(int argc, char** argv) {
   TestOptions test;
   auto* test_cmd = app.add_subcommand("test", "run policy and routing test cases on the compiled configuration");
   test_cmd->add_option("-c,--config", test.config_directory, "configuration directory");
+  test_cmd->add_option("-D,--define", test.defines,
+                       "name=value: set a main.cf parameter for this run, after main.cf's own lines");
   test_cmd
       ->add_option("--users", test.users_file,
                    "passwd(5) file of the local users to assume (default: the configuration's tests/users or "

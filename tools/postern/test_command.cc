@@ -267,7 +267,7 @@ int RunTest(const TestOptions& options) {
     }
   }
   DiagnosticSink diagnostics;
-  check::Model model = LoadForImage(options.config_directory, &diagnostics);
+  check::Model model = LoadForImage(options.config_directory, &diagnostics, options.defines);
   TemporaryImages temporary;
   CompileOutcome outcome;
   if (temporary.ok()) outcome = BuildAndPublish(model, temporary.path(), 0, &diagnostics);

@@ -68,7 +68,7 @@ int RunTrace(const TraceOptions& options) {
   TemporaryImages temporary;
   int exit_code = 0;
   std::optional<std::string> image_path =
-      ImageToUse("trace", options.image, options.config_directory, &temporary, &exit_code);
+      ImageToUse("trace", options.image, options.config_directory, &temporary, &exit_code, options.defines);
   if (!image_path) return exit_code;
   auto image = image::Image::Load(
       *image_path, ToolLoadOptions(options.image.empty() ? options.config_directory : "", options.offline));
