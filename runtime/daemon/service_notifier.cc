@@ -19,9 +19,9 @@ ServiceNotifier ServiceNotifier::FromEnvironment() {
   std::optional<std::chrono::microseconds> watchdog;
   const char* usec = getenv("WATCHDOG_USEC");
   const char* pid = getenv("WATCHDOG_PID");
-  std::optional<int64_t> interval = usec != nullptr ? ParseDecimal(usec) : std::nullopt;
-  std::optional<int64_t> for_pid = pid != nullptr ? ParseDecimal(pid) : std::nullopt;
-  if (interval && *interval > 0 && (!for_pid || *for_pid == getpid())) watchdog = std::chrono::microseconds(*interval);
+  int64_t interval = usec != nullptr ? ParseDecimal(usec).value_or(0) : 0;
+  bool for_this_process = pid == nullptr || ParseDecimal(pid).value_or(-1) == getpid();
+  if (interval > 0 && for_this_process) watchdog = std::chrono::microseconds(interval);
   return ServiceNotifier(socket, watchdog);
 }
 
