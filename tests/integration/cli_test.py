@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,26 @@ def main():
         r = run("conf", "-c", office, "smtpd_banner")
         expect("compile --define makes another image, main.cf untouched",
                plain and defined and plain != defined and "ci" not in r.stdout, (plain, defined, r.stdout))
+
+    # tools/git-hooks/pre-commit refuses a commit whose staged configuration
+    # fails postern check --werror (or its test cases).
+    with tempfile.TemporaryDirectory() as repo:
+        def git(*argv):
+            return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *argv], cwd=repo,
+                                  capture_output=True, text=True)
+        git("init", "-q")
+        git("config", "core.hooksPath", str((source / "tools/git-hooks").resolve()))
+        git("config", "postern.command", postern)
+        shutil.copytree(office, os.path.join(repo, "mail"))
+        git("add", "mail")
+        clean = git("commit", "-q", "-m", "office")
+        with open(os.path.join(repo, "mail", "main.cf"), "a") as f:
+            f.write("smtpd_tls_security_level = sometimes\n")
+        git("add", "mail/main.cf")
+        broken = git("commit", "-q", "-m", "broken")
+        expect("the pre-commit hook lets a clean configuration in and keeps a broken one out",
+               clean.returncode == 0 and broken.returncode != 0 and "postern check failed for mail" in broken.stderr,
+               clean.stderr + broken.stdout + broken.stderr)
 
     with tempfile.TemporaryDirectory() as d:
         pathlib.Path(d, "main.cf").write_text("compatibility_level = 3.6\nmyhostname = mx.example.com\n"
