@@ -185,14 +185,18 @@ TemplateExpansion ExpandTemplate(std::string_view text, const TemplateLookup& lo
   return out;
 }
 
-bool IsRblTemplateName(std::string_view name) {
+std::span<const std::string_view> RblTemplateNames() {
   static constexpr std::string_view kNames[] = {
       "rbl_code",      "rbl_domain",          "rbl_reason",     "rbl_txt",          "rbl_what",
       "rbl_class",     "server_name",         "client",         "client_address",   "client_port",
       "client_name",   "reverse_client_name", "helo_name",      "sender",           "sender_name",
       "sender_domain", "recipient",           "recipient_name", "recipient_domain", "localtime",
   };
-  for (std::string_view n : kNames) {
+  return kNames;
+}
+
+bool IsRblTemplateName(std::string_view name) {
+  for (std::string_view n : RblTemplateNames()) {
     if (n == name) return true;
   }
   return false;

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,5 +40,7 @@ TemplateExpansion ExpandTemplate(std::string_view text, const TemplateLookup& lo
 // $client_port, $client_name, $reverse_client_name, $helo_name, $sender,
 // $sender_name, $sender_domain, the recipient's, $localtime).
 bool IsRblTemplateName(std::string_view name);
+// All of them (the runtime's reply composer answers each: rbl_reply_test).
+std::span<const std::string_view> RblTemplateNames();
 
 }  // namespace postern::mail
