@@ -66,8 +66,13 @@ def send(port, sender, recipients, n):
 
 
 def wait_sink(sink, count, timeout=30):
+    """The sink's messages once `count` are there, each written past its
+    X-Test-Input header (smtp-sink writes a file while it receives it)."""
     deadline = time.time() + timeout
-    while len(sink.messages()) < count and time.time() < deadline:
+    while time.time() < deadline:
+        messages = sink.messages()
+        if len(messages) >= count and all("X-Test-Input:" in m for m in messages):
+            return messages
         time.sleep(0.1)
     return sink.messages()
 
