@@ -97,6 +97,7 @@ Result<DeliveryConfig> ReadDeliveryConfig(const image::Image& image) {
     c.notify_2bounce = c.notify_2bounce || k == "2bounce" || k == "bounce";
   }
   c.double_bounce_recipient = image.Text("2bounce_notice_recipient");
+  c.double_bounce_sender = Trim(image.Text("double_bounce_sender"));
   c.recipient_delimiter = image.Text("recipient_delimiter");
   c.command_time_limit = std::max<int64_t>(image::TimeParameter(image, "command_time_limit"), 1);
   c.mailbox_size_limit = static_cast<uint64_t>(std::max<int64_t>(image::IntParameter(image, "mailbox_size_limit"), 0));

@@ -51,6 +51,7 @@ struct DeliveryConfig {
   size_t bounce_size_limit = 50000;
   bool notify_2bounce = false;                         // notify_classes has 2bounce (or bounce)
   std::string double_bounce_recipient = "postmaster";  // 2bounce_notice_recipient
+  std::string double_bounce_sender = "double-bounce";  // double_bounce_sender: postmaster notices, probes
   int64_t command_time_limit = 1000;
   std::string recipient_delimiter;  // the characters that start an address extension
   uint64_t mailbox_size_limit = 51200000;

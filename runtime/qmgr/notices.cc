@@ -50,7 +50,7 @@ NoticePlan PlanNotices(queue::QueuedMessage& q, const std::vector<bool>& fresh, 
   }
   // A bounce that bounces goes to 2bounce_notice_recipient only when
   // notify_classes asks for it; mail from double-bounce never bounces.
-  bool from_double_bounce = StartsWith(ToLower(q.sender), "double-bounce@");
+  bool from_double_bounce = StartsWith(ToLower(q.sender), ToLower(config.double_bounce_sender) + "@");
   plan.discard_failed = !plan.failed.empty() && (from_double_bounce || (q.sender.empty() && !config.notify_2bounce));
   if (q.sender.empty()) plan.succeeded.clear();
   // Still deferred after delay_warning_time: one warning per message.
@@ -80,7 +80,7 @@ queue::QueuedMessage MakeNotice(const queue::QueuedMessage& q, delivery::DsnKind
     to = config.double_bounce_recipient.find('@') == std::string::npos
              ? config.double_bounce_recipient + "@" + config.myorigin
              : config.double_bounce_recipient;
-    notice.sender = "double-bounce@" + config.myorigin;
+    notice.sender = config.double_bounce_sender + "@" + config.myorigin;
   }
   delivery::DsnOptions options;
   options.hostname = config.hostname;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/qmgr/notices.h"
 #include "tests/runtime/test_config.h"
 
 namespace postern::qmgr {
@@ -47,6 +48,27 @@ TEST(DeliveryConfigTest, TypedOverridesAndTransportLimits) {
   EXPECT_EQ(c.transports.at("smtp").recipient_limit, 7);
   EXPECT_EQ(c.transports.at("relay").recipient_limit, 2);  // its own -o
   EXPECT_EQ(c.transports.at("local").recipient_limit, 1);  // local(8): one at a time
+}
+
+TEST(DeliveryConfigTest, DoubleBounceSenderNamesPostmasterNotices) {
+  TestConfig config;
+  config.Write("main.cf",
+               "compatibility_level = 3.6\nmyhostname = mx.example.com\nmyorigin = example.com\n"
+               "double_bounce_sender = mailer-bounces\n");
+  config.Write("master.cf", "smtp unix - - n - - smtp\n");
+  DeliveryConfig c = ReadDeliveryConfig(*config.Compile()).value();
+  EXPECT_EQ(c.double_bounce_sender, "mailer-bounces");
+  // A bounce that bounced goes to the postmaster from it; mail from it never bounces.
+  queue::QueuedMessage bounce;
+  bounce.sender = "";
+  bounce.recipients.resize(1);
+  bounce.recipients[0].address = "gone@elsewhere.example";
+  bounce.recipients[0].state = queue::QueuedRecipient::State::kBounced;
+  EXPECT_EQ(MakeNotice(bounce, delivery::DsnKind::kFailure, {0}, c, "ID", 0, "image").sender,
+            "mailer-bounces@example.com");
+  queue::QueuedMessage from_it = bounce;
+  from_it.sender = "mailer-bounces@example.com";
+  EXPECT_TRUE(PlanNotices(from_it, {true}, c, 0).discard_failed);
 }
 
 TEST(DeliveryConfigTest, SyslogNamePerService) {
