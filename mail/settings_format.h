@@ -57,6 +57,8 @@ class Settings {
   Settings ForService(std::string_view service) const;
   bool Has(std::string_view name) const { return values_.find(name) != values_.end(); }
   size_t size() const { return values_.size(); }
+  // Every value, by name (main.cf's names, then "<service>/<name>" ones in order).
+  const SettingsMap& values() const { return values_; }
 
  private:
   int64_t Number(std::string_view name, SettingKind kind) const;

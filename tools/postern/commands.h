@@ -78,6 +78,22 @@ struct TraceOptions {
 };
 int RunTrace(const TraceOptions& options);
 
+// `postern diff OLD NEW` (config_diff.h): configuration directories or
+// images; with `git_directory` (-c DIR), revisions of DIR, NEW defaulting
+// to DIR as it is.
+struct DiffOptions {
+  std::string git_directory;
+  std::string old_side;
+  std::string new_side;
+  std::vector<std::string> defines;  // --define name=value, for both compiles
+  std::string users_file;            // passwd(5) text standing in for the system's users
+  std::string format = "text";       // text, markdown or json
+  std::vector<std::string> fail_on;  // kinds of change that exit 1 (default: any)
+  size_t limit = 50;                 // items shown per section (0: all); json shows all
+  bool offline = false;              // live tables are not asked
+};
+int RunDiff(const DiffOptions& options);
+
 struct DisasmOptions {
   std::string config_directory;  // compile this first, unless `image` is set
   std::string image;

@@ -114,6 +114,30 @@ int main(int argc, char** argv) {
                       "do not ask the servers of live SQL and LDAP tables: a lookup in one fails (deferred)");
   trace_cmd->add_option("addresses", trace.addresses, "recipient addresses")->required();
 
+  DiffOptions diff;
+  auto* diff_cmd = app.add_subcommand(
+      "diff", "what behaves differently between two configurations: parameters, tables, services, routes, policy");
+  diff_cmd->add_option("-c,--config", diff.git_directory,
+                       "a configuration directory in git: OLD and NEW are revisions of it (NEW default: as it is now)");
+  diff_cmd->add_option("old", diff.old_side, "configuration directory, image or images directory; with -c a revision")
+      ->required();
+  diff_cmd->add_option("new", diff.new_side, "likewise");
+  diff_cmd->add_option("-D,--define", diff.defines, "name=value: set a main.cf parameter for both compiles");
+  diff_cmd
+      ->add_option("--users", diff.users_file,
+                   "passwd(5) file of the local users to assume (default: each configuration's tests/users or "
+                   "trace/users, else this machine's users)")
+      ->check(CLI::ExistingFile);
+  diff_cmd->add_option("--format", diff.format, "text, markdown (a pull-request comment) or json")
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+  diff_cmd
+      ->add_option("--fail-on", diff.fail_on,
+                   "exit 1 only for these kinds of change: parameter, table, service, route, bounce, policy, relay")
+      ->delimiter(',');
+  diff_cmd->add_option("--limit", diff.limit, "items shown per section in text and markdown (0: all)");
+  diff_cmd->add_flag("--offline", diff.offline,
+                     "do not ask the servers of live SQL and LDAP tables: a lookup in one fails");
+
   DisasmOptions disasm;
   auto* disasm_cmd = app.add_subcommand("disasm", "print the policy bytecode of an image");
   auto* disasm_config = disasm_cmd->add_option("-c,--config", disasm.config_directory, "configuration directory");
@@ -222,6 +246,13 @@ int main(int argc, char** argv) {
     ControlOptions& control = *reload_cmd ? reload : status;
     if (control.queue_directory.empty()) control.queue_directory = DefaultQueueDirectory();
     return RunControl(control);
+  }
+  if (*diff_cmd) {
+    if (diff.git_directory.empty() && diff.new_side.empty()) {
+      std::cerr << "postern diff: NEW is required unless -c names a git directory (then NEW is it as it is now)\n";
+      return 2;
+    }
+    return RunDiff(diff);
   }
   if (*disasm_cmd) {
     if (disasm.config_directory.empty()) disasm.config_directory = DefaultConfigDirectory();
