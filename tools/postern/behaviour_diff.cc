@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "mail/ip_address.h"
+#include "runtime/image/image_parameters.h"
 #include "runtime/resolve/resolver.h"
 #include "runtime/vm/relay_analysis.h"
 #include "tools/postern/case_runner.h"
@@ -85,6 +87,7 @@ struct Transaction {
   TestCase steps;
   std::string description;
   std::string origin;
+  std::string client;
   std::string recipient;
 };
 
@@ -99,6 +102,7 @@ class TransactionSet {
     Transaction t;
     t.description = std::move(description);
     t.origin = origin;
+    t.client = client.address;
     t.recipient = recipient;
     t.steps.sasl_username = login;
     auto step = [&](TestStep::Kind kind, const std::string& argument, const std::string& name = "") {
@@ -203,22 +207,54 @@ std::string Verdict(const Result<std::vector<StepResult>>& results) {
 
 bool Accepted(const std::string& verdict) { return StartsWith(verdict, "accepted"); }
 
+// Whether NEW now relays for a client OLD did not let relay: it accepts a
+// recipient outside NEW's domains from a client that is not authenticated
+// and was not in OLD's $mynetworks, where OLD refused.
+class RelayJudge {
+ public:
+  RelayJudge(const DiffSide& old_side, CaseRunner* new_runner)
+      : old_image_(old_side.image),
+        old_networks_(image::NetworkListParameter(*old_side.image, "mynetworks")),
+        new_runner_(new_runner) {}
+
+  bool OpensRelay(const std::string& service, const std::string& client, const std::string& login,
+                  const std::string& recipient, bool old_accepted, bool new_accepted) {
+    if (!new_accepted || old_accepted || !login.empty()) return false;
+    std::optional<mail::IpAddress> address = mail::IpAddress::Parse(client);
+    if (address && old_networks_.Match(*address)) return false;
+    std::shared_ptr<const resolve::Resolver> resolver = new_runner_->ResolverFor(service);
+    return resolver != nullptr && !resolver->IsAuthDestination(recipient);
+  }
+
+ private:
+  std::shared_ptr<const image::Image> old_image_;  // holds what old_networks_ points into
+  mail::NetworkList old_networks_;
+  CaseRunner* new_runner_;
+};
+
 void DiffPolicy(const DiffSide& old_side, const DiffSide& new_side, const Probes& probes, ConfigDiff* diff) {
   CaseRunner a(old_side.image, old_side.users, old_side.image->DefaultSmtpdService());
   CaseRunner b(new_side.image, new_side.users, new_side.image->DefaultSmtpdService());
+  RelayJudge judge(old_side, &b);
   std::vector<Transaction> transactions = Transactions(probes);
   for (const std::string& service : CommonServices(*old_side.image, *new_side.image)) {
-    std::shared_ptr<const resolve::Resolver> new_resolver = b.ResolverFor(service);
     for (Transaction& t : transactions) {
       t.steps.service = service;
       std::string old_verdict = Verdict(a.Run(t.steps)), new_verdict = Verdict(b.Run(t.steps));
       ++diff->transactions_compared;
       if (old_verdict == new_verdict) continue;
-      bool relay = Accepted(new_verdict) && !Accepted(old_verdict) && t.steps.sasl_username.empty() &&
-                   new_resolver != nullptr && !new_resolver->IsAuthDestination(t.recipient);
+      bool relay = judge.OpensRelay(service, t.client, t.steps.sasl_username, t.recipient, Accepted(old_verdict),
+                                    Accepted(new_verdict));
       diff->policy.push_back({service, t.description, t.origin, old_verdict, new_verdict, relay});
     }
   }
+}
+
+std::string ClientOf(const TestCase& c) {
+  for (const TestStep& step : c.steps) {
+    if (step.kind == TestStep::Kind::kClient) return step.argument;
+  }
+  return "";
 }
 
 // The configurations' own test cases, step by step: NEW's cases, then the
@@ -226,6 +262,7 @@ void DiffPolicy(const DiffSide& old_side, const DiffSide& new_side, const Probes
 void DiffTestCases(const DiffSide& old_side, const DiffSide& new_side, ConfigDiff* diff) {
   CaseRunner a(old_side.image, old_side.users, old_side.image->DefaultSmtpdService());
   CaseRunner b(new_side.image, new_side.users, new_side.image->DefaultSmtpdService());
+  RelayJudge judge(old_side, &b);
   std::set<std::pair<std::string, std::string>> run;
   auto compare = [&](const std::string& file, const TestCase& c) {
     if (!run.insert({file, c.name}).second) return;
@@ -246,9 +283,9 @@ void DiffTestCases(const DiffSide& old_side, const DiffSide& new_side, ConfigDif
       std::string old_answer = o.reply + (o.route.empty() ? "" : " (route " + o.route + ")") + ActionsText(o);
       std::string new_answer = n.reply + (n.route.empty() ? "" : " (route " + n.route + ")") + ActionsText(n);
       if (old_answer == new_answer) continue;
-      bool relay = o.step->kind == TestStep::Kind::kRcpt && c.sasl_username.empty() &&
-                   std::atoi(n.reply.c_str()) < 400 && std::atoi(o.reply.c_str()) >= 400 &&
-                   b.ResolverFor(service) != nullptr && !b.ResolverFor(service)->IsAuthDestination(o.step->argument);
+      bool relay = o.step->kind == TestStep::Kind::kRcpt &&
+                   judge.OpensRelay(service, ClientOf(c), c.sasl_username, o.step->argument,
+                                    std::atoi(o.reply.c_str()) < 400, std::atoi(n.reply.c_str()) < 400);
       diff->policy.push_back({service, "test \"" + c.name + "\": " + DescribeStep(*o.step),
                               file + ":" + std::to_string(o.step->location.line), old_answer, new_answer, relay});
     }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "util/strings.h"
 
@@ -92,9 +93,18 @@ std::vector<ParameterChange> DiffParameters(const DiffSide& old_side, const Diff
     if (it == map.end()) return std::nullopt;
     return it->second.text;
   };
+  // A service only one side has is a service change (DiffServices), its
+  // -o overrides with it.
+  std::set<std::string> common;
+  for (const mail::ServiceEntry& s : old_side.image->services()) {
+    for (const mail::ServiceEntry& t : new_side.image->services()) {
+      if (s.name == t.name) common.insert(s.name);
+    }
+  }
   std::vector<ParameterChange> changes;
   auto consider = [&](const std::string& key) {
     auto [service, name] = SplitSettingName(key);
+    if (!service.empty() && common.count(service) == 0) return;
     std::optional<std::string> old_value = effective(a, service, name), new_value = effective(b, service, name);
     if (old_value == new_value) return;
     changes.push_back({service, name, old_value, new_value, ParameterLine(old_side, service, name),

@@ -53,10 +53,18 @@ std::string EntryText(const EntryChange& e) {
   return "~ " + e.key + ": " + *e.old_value + " -> " + *e.new_value;
 }
 
+// "smtpd -o name=value ...", as master.cf runs it.
+std::string CommandLine(const mail::ServiceEntry& s) {
+  std::string line = s.command;
+  for (const auto& [name, value] : s.overrides) line += " -o " + name + "=" + value;
+  for (const std::string& argument : s.arguments) line += " " + argument;
+  return line;
+}
+
 std::string ServiceTitle(const ServiceChange& s) {
   std::string title = s.name + " " + s.type;
-  if (!s.old_entry) return "+ " + title + ": " + s.new_entry->command + " (added)";
-  if (!s.new_entry) return "- " + title + ": " + s.old_entry->command + " (removed)";
+  if (!s.old_entry) return "+ " + title + ": " + CommandLine(*s.new_entry) + " (added)";
+  if (!s.new_entry) return "- " + title + ": " + CommandLine(*s.old_entry) + " (removed)";
   return "~ " + title + ": " + Join(s.differences, "; ");
 }
 

@@ -56,17 +56,24 @@ bool RunProgram(const std::vector<std::string>& argv, std::string* output) {
 }  // namespace
 
 Status CheckoutRevision(const std::string& directory, const std::string& revision, const std::string& destination) {
-  std::string prefix;
-  if (!RunProgram({"git", "-C", directory, "rev-parse", "--show-prefix"}, &prefix)) {
-    return Status::Permanent(directory + ": not in a git work tree: " + std::string(Trim(prefix)));
+  std::string said;
+  if (!RunProgram({"git", "-C", directory, "rev-parse", "--show-toplevel", "--show-prefix"}, &said)) {
+    return Status::Permanent(directory + ": not in a git work tree: " + std::string(Trim(said)));
   }
+  // Two lines: the work tree's top, and the directory's path in it.
+  size_t newline = said.find('\n');
+  std::string top(Trim(said.substr(0, newline)));
+  std::string prefix(newline == std::string::npos ? "" : Trim(said.substr(newline + 1)));
   // REV:PATH names the tree of the directory at that revision; archive
+  // (run at the top: in a subdirectory it limits itself to that path)
   // writes its files without the leading path.
-  std::string tree = revision + ":" + std::string(Trim(prefix));
-  std::string archive = destination + "/.revision.tar", said;
-  if (!RunProgram({"git", "-C", directory, "archive", "--format=tar", "-o", archive, tree}, &said)) {
+  std::string tree = revision + ":" + prefix;
+  std::string archive = destination + "/.revision.tar";
+  said.clear();
+  if (!RunProgram({"git", "-C", top, "archive", "--format=tar", "-o", archive, tree}, &said)) {
     return Status::Permanent("git revision " + revision + " of " + directory + ": " + std::string(Trim(said)));
   }
+  said.clear();
   bool extracted = RunProgram({"tar", "-x", "-f", archive, "-C", destination}, &said);
   unlink(archive.c_str());
   if (!extracted) return Status::Permanent("cannot unpack revision " + revision + ": " + std::string(Trim(said)));

@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   TraceOptions trace;
   auto* trace_cmd = app.add_subcommand("trace", "show how addresses are rewritten and routed, like sendmail -bv");
   auto* trace_config = trace_cmd->add_option("-c,--config", trace.config_directory, "configuration directory");
-  trace_cmd->add_option("-D,--define", trace.defines, "name=value: set a main.cf parameter for the compile");
+  trace_cmd->add_option("-D,--define", trace.defines, "name=value: set a main.cf parameter for the compile")
+      ->allow_extra_args(false);  // the addresses follow
   trace_cmd->add_option("-i,--image", trace.image, "image or images directory")->excludes(trace_config);
   trace_cmd->add_option("-s,--sender", trace.sender, "envelope sender, rewritten as Postfix would");
   trace_cmd
@@ -122,7 +123,9 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("old", diff.old_side, "configuration directory, image or images directory; with -c a revision")
       ->required();
   diff_cmd->add_option("new", diff.new_side, "likewise");
-  diff_cmd->add_option("-D,--define", diff.defines, "name=value: set a main.cf parameter for both compiles");
+  // One value per occurrence: OLD and NEW follow the options.
+  diff_cmd->add_option("-D,--define", diff.defines, "name=value: set a main.cf parameter for both compiles")
+      ->allow_extra_args(false);
   diff_cmd
       ->add_option("--users", diff.users_file,
                    "passwd(5) file of the local users to assume (default: each configuration's tests/users or "
@@ -133,7 +136,8 @@ int main(int argc, char** argv) {
   diff_cmd
       ->add_option("--fail-on", diff.fail_on,
                    "exit 1 only for these kinds of change: parameter, table, service, route, bounce, policy, relay")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   diff_cmd->add_option("--limit", diff.limit, "items shown per section in text and markdown (0: all)");
   diff_cmd->add_flag("--offline", diff.offline,
                      "do not ask the servers of live SQL and LDAP tables: a lookup in one fails");
@@ -146,8 +150,10 @@ int main(int argc, char** argv) {
   TestOptions test;
   auto* test_cmd = app.add_subcommand("test", "run policy and routing test cases on the compiled configuration");
   test_cmd->add_option("-c,--config", test.config_directory, "configuration directory");
-  test_cmd->add_option("-D,--define", test.defines,
-                       "name=value: set a main.cf parameter for this run, after main.cf's own lines");
+  test_cmd
+      ->add_option("-D,--define", test.defines,
+                   "name=value: set a main.cf parameter for this run, after main.cf's own lines")
+      ->allow_extra_args(false);  // the files follow
   test_cmd
       ->add_option("--users", test.users_file,
                    "passwd(5) file of the local users to assume (default: the configuration's tests/users or "
