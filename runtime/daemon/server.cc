@@ -450,6 +450,7 @@ std::string Server::StatusJson(const std::string& reload) const {
   std::shared_ptr<const ServingImage> serving = serving_.load();
   nlohmann::json j;
   j["image"] = serving->image->id();
+  j["image_path"] = serving->image->path();
   j["connections"] = shared_.registry.size();
   j["stored"] = shared_.stored.load();
   if (delivery_) {

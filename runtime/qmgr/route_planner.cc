@@ -77,6 +77,7 @@ RoutePlan PlanRoutes(queue::QueuedMessage& message, const resolve::Resolver& res
       expanded.push_back(std::move(e));
     }
     plan.records += queue::EncodeExpansionRecord(static_cast<uint32_t>(index), expanded);
+    plan.expansions.push_back({index, message.recipients.size(), expanded.size()});
     r.state = QueuedRecipient::State::kExpanded;  // (`r` is not used after the append below)
     for (QueuedRecipient& e : expanded) message.recipients.push_back(std::move(e));
   }

@@ -31,6 +31,14 @@ struct RoutePlan {
   std::vector<std::pair<size_t, mail::DeliveryStatus>> decided;
   // Expansion records (queue_file.h) to append before any delivery.
   std::string records;
+  // The same expansions, typed: recipient `recipient` became the `count`
+  // recipients appended at index `first`.
+  struct Expansion {
+    size_t recipient = 0;
+    size_t first = 0;
+    size_t count = 0;
+  };
+  std::vector<Expansion> expansions;
 };
 
 // Plans `message`'s open recipients, applying expansions to it (the

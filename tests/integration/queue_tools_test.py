@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """postern queue on what posternd stored: list (mailq layout and -j JSON),
-show (envelope and content), hold / release / delete by id and ALL, and a
-damaged file reported, never shown as a message."""
+show (envelope and content), hold / release / delete by id and ALL, a
+damaged file reported, never shown as a message, and impact: what a new
+configuration would do to the queued recipients."""
 import json
 import os
+import shutil
 import smtplib
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from posternd import Posternd, arguments, free_port  # noqa: E402
@@ -42,7 +45,37 @@ def main():
         expect("a second posternd on the same queue is refused, the first keeps its control socket",
                second.returncode != 0 and "in use by another posternd (pid %d)" % d.process.pid in second.stderr
                and status.returncode == 0 and d.image in status.stdout, second.stderr + status.stdout + status.stderr)
-        d.stop()  # the tools work on the directory; a stopped daemon is the simple case
+        # impact: ann becomes an alias of joe. With a users file without joe
+        # (on both sides: the machine's users do not change with the
+        # configuration), ann's mail now bounces; joe's bounced already.
+        with tempfile.TemporaryDirectory() as tmp:
+            changed = os.path.join(tmp, "daemon")
+            shutil.copytree(config, changed)
+            with open(os.path.join(changed, "aliases"), "a") as f:
+                f.write("ann: joe\n")
+            with open(os.path.join(changed, "users"), "w") as f:
+                f.write("ann:x:1001:1001:Ann:/home/ann:/bin/sh\n")
+            r = queue("impact", changed, "--users", os.path.join(changed, "users"), "-j")
+            report = json.loads(r.stdout) if r.returncode in (0, 1) else {}
+            moved = sorted((c["queue_id"], c["recipient"], c["bounces"]) for c in report.get("changes", []))
+            expect("impact: against the image posternd serves, each queued recipient whose route changes",
+                   r.returncode == 1 and report["old"] == d.image and report["messages"] == 3
+                   and report["open_recipients"] == 4
+                   and moved == sorted([(ids[1], "ann@test.example", True), (ids[2], "ann@test.example", True)]),
+                   r.stdout + r.stderr)
+            r = queue("impact", changed, "--users", d.users)
+            expect("impact: text, an alias that now expands",
+                   r.returncode == 1 and "ann@test.example\n" in r.stdout and "+ joe@test.example via local" in r.stdout
+                   and "2 of 4 open recipients change, in 3 messages" in r.stdout, r.stdout + r.stderr)
+            r = queue("impact", config, "--users", d.users)
+            expect("impact: the same configuration changes nothing", r.returncode == 0 and "0 of 4" in r.stdout,
+                   r.stdout + r.stderr)
+            d.stop()  # the tools work on the directory; a stopped daemon is the simple case
+            r = queue("impact", changed)
+            expect("impact without a running posternd asks for --old",
+                   r.returncode == 2 and "name its image with --old" in r.stderr, r.stderr)
+            r = queue("impact", changed, "--old", d.images, "--users", d.users, "-j")
+            expect("impact --old IMAGES", r.returncode == 1 and json.loads(r.stdout)["old"] == d.image, r.stdout + r.stderr)
 
         r = queue("list", "-j")
         entries = [json.loads(l) for l in r.stdout.splitlines()]

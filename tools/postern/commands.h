@@ -140,4 +140,16 @@ struct QueueOptions {
 // running posternd to try deferred mail now.
 int RunQueue(const QueueOptions& options);
 
+// `postern queue impact NEW`: what NEW would do to the routes of the mail
+// already queued, against the image posternd serves (or `old_side`).
+struct QueueImpactOptions {
+  std::string queue_directory;
+  std::string old_side;  // empty: the image the running posternd serves
+  std::string new_side;  // configuration directory or image
+  std::vector<std::string> defines;
+  std::string users_file;  // passwd(5) text standing in for the system's users
+  bool json = false;
+};
+int RunQueueImpact(const QueueImpactOptions& options);
+
 }  // namespace postern::cli

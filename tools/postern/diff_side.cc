@@ -57,7 +57,9 @@ Result<DiffSide> OpenDiffSide(const std::string& what, const DiffSideOptions& op
   side.image = *image;
 
   std::string users_file = options.users_file;
-  if (users_file.empty() && !side.config_directory.empty()) users_file = TestUsersFile(side.config_directory);
+  if (users_file.empty() && options.test_users && !side.config_directory.empty()) {
+    users_file = TestUsersFile(side.config_directory);
+  }
   auto users = ReadUsersFile(users_file);
   if (!users.ok()) return users.status();
   side.users = *users;

@@ -36,6 +36,7 @@ struct DiffSideOptions {
   std::string git_directory;         // -c: sides are revisions of this directory
   std::vector<std::string> defines;  // --define, for compiling configurations
   std::string users_file;            // --users; else a configuration's tests/users or trace/users
+  bool test_users = true;            // false: without --users, this machine's users (as posternd)
   bool offline = false;              // live tables are not asked
 };
 

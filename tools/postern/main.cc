@@ -199,6 +199,19 @@ int main(int argc, char** argv) {
         ->required();
   }
   queue_cmd->add_subcommand("flush", "make a running posternd try its deferred mail now (postqueue -f)");
+  QueueImpactOptions impact;
+  auto* impact_cmd = queue_cmd->add_subcommand(
+      "impact", "which queued recipients would route, expand or bounce differently under a new configuration");
+  impact_cmd->add_option("new", impact.new_side, "configuration directory, image or images directory")->required();
+  impact_cmd->add_option("--old", impact.old_side,
+                         "the image (or configuration) to compare with (default: the one the running posternd serves)");
+  impact_cmd->add_option("-D,--define", impact.defines, "name=value: set a main.cf parameter for the compiles")
+      ->allow_extra_args(false);
+  impact_cmd
+      ->add_option("--users", impact.users_file,
+                   "passwd(5) file of the local users to assume (default: this machine's users, as posternd)")
+      ->check(CLI::ExistingFile);
+  impact_cmd->add_flag("-j,--json", impact.json, "one JSON object with every change");
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -240,6 +253,10 @@ int main(int argc, char** argv) {
   if (*queue_cmd) {
     if (queue.queue_directory.empty()) queue.queue_directory = DefaultQueueDirectory();
     queue.action = queue_cmd->get_subcommands().front()->get_name();
+    if (queue.action == "impact") {
+      impact.queue_directory = queue.queue_directory;
+      return RunQueueImpact(impact);
+    }
     if (queue.action == "flush") {
       ControlOptions flush;
       flush.queue_directory = queue.queue_directory;
