@@ -8,6 +8,7 @@
 // Tables are immutable once built; Lookup() is thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,9 +24,16 @@ namespace postern::mail {
 
 class LookupTable {
  public:
+  using EntryVisitor = std::function<void(std::string_view key, std::string_view value)>;
+
   virtual ~LookupTable() = default;
   // The value for `key`, or nullopt when the table has none.
   virtual std::optional<std::string> Lookup(std::string_view key) const = 0;
+  // Calls `visit` for every key and value of a table that holds them
+  // (exact tables, CDB files: keys as stored, i.e. folded) and returns
+  // true; false for a table whose keys cannot be listed (patterns, the
+  // system's users, a server's).
+  virtual bool ForEachEntry(const EntryVisitor& /*visit*/) const { return false; }
   // Whether partial keys (user@domain without its extension, a bare domain,
   // @domain) are looked up here. Pattern tables only ever see the whole
   // address, as Postfix's DICT_FLAG_FIXED rule says.
@@ -38,6 +46,10 @@ class ExactTable : public LookupTable {
   // Keeps the first value for a key; returns false for a duplicate.
   bool Insert(std::string_view key, std::string value);
   std::optional<std::string> Lookup(std::string_view key) const override;
+  bool ForEachEntry(const EntryVisitor& visit) const override {
+    for (const auto& [key, value] : entries_) visit(key, value);
+    return true;
+  }
   size_t size() const { return entries_.size(); }
   const std::map<std::string, std::string, std::less<>>& entries() const { return entries_; }
 

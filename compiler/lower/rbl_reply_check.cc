@@ -90,8 +90,9 @@ class Checker {
     }
     std::vector<std::pair<std::string, std::string>> entries;  // what, template
     bool pattern = false;
-    if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
-      for (const auto& [key, value] : exact->entries()) entries.emplace_back("\"" + key + "\"", value);
+    if (table != nullptr && table->ForEachEntry([&](std::string_view key, std::string_view value) {
+          entries.emplace_back("\"" + std::string(key) + "\"", value);
+        })) {
     } else if (auto* rules = dynamic_cast<const mail::PatternTable*>(table)) {
       pattern = true;
       for (const mail::PatternRule& rule : rules->rules()) {

@@ -261,8 +261,8 @@ class Lowering {
       if (loaded.table && loaded.reference.ToString() == reference) table = loaded.table.get();
     }
     std::vector<std::string> values;
-    if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
-      for (const auto& [key, value] : exact->entries()) values.push_back(value);
+    if (table != nullptr &&
+        table->ForEachEntry([&](std::string_view, std::string_view value) { values.emplace_back(value); })) {
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       for (const mail::PatternRule& rule : pattern->rules()) {
         if (rule.kind == mail::PatternRule::Kind::kMatch) values.push_back(rule.replacement);

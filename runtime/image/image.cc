@@ -122,7 +122,7 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
     case SectionKind::kParameters:
     case SectionKind::kIncludes:
     case SectionKind::kExactTable: {
-      if (!CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
+      if (!mail::CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
       // Parameter names and include paths are case-sensitive keys; tables
       // fold as the compiler folded them, by smtputf8_enable (mail/case_fold.h).
       mail::CaseFold fold = mail::CaseFold::kNone;
@@ -130,7 +130,7 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
         // settings.bin comes before the tables in the section table.
         fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
       }
-      auto table = std::make_unique<CdbTable>(file, bytes, fold);
+      auto table = std::make_unique<mail::CdbTable>(file, bytes, fold);
       if (section.kind == SectionKind::kParameters) {
         parameters_ = std::move(table);
         return Status::Ok();
@@ -142,9 +142,9 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       return add_table(std::shared_ptr<const mail::LookupTable>(std::move(table)));
     }
     case SectionKind::kDatabaseTable: {
-      if (!CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
+      if (!mail::CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
       mail::CaseFold fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
-      auto rows = std::make_shared<CdbTable>(file, bytes, fold);
+      auto rows = std::make_shared<mail::CdbTable>(file, bytes, fold);
       std::optional<std::string_view> encoded = rows->Find("");
       if (!encoded) return Status::Permanent(section.path + ": no lookup rules");
       auto rules = mail::DecodeDatabaseRules(*encoded);

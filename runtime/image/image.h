@@ -16,11 +16,11 @@
 #include <string_view>
 #include <vector>
 
+#include "mail/cdb_table.h"
 #include "mail/image_format.h"
 #include "mail/lookup_table.h"
 #include "mail/policy_program.h"
 #include "mail/settings_format.h"
-#include "runtime/image/cdb_table.h"
 #include "runtime/image/image_file.h"
 #include "util/status.h"
 
@@ -96,11 +96,11 @@ class Image {
   mail::ImageHeader header_;
   std::string manifest_;
   std::string service_;
-  std::shared_ptr<const CdbTable> parameters_;
+  std::shared_ptr<const mail::CdbTable> parameters_;
   mail::Settings settings_;
   bool has_live_tables_ = false;
   bool has_settings_ = false;
-  std::shared_ptr<const CdbTable> includes_;
+  std::shared_ptr<const mail::CdbTable> includes_;
   std::vector<mail::ServiceEntry> services_;
   mail::Program program_;
   bool has_program_ = false;

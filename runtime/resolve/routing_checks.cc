@@ -6,7 +6,7 @@
 #include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
 #include "mail/pipe_service.h"
-#include "runtime/image/cdb_table.h"
+#include "mail/cdb_table.h"
 #include "runtime/image/image_parameters.h"
 #include "util/strings.h"
 
@@ -102,7 +102,7 @@ class Checker {
   static void ForEachKey(const TableList& list,
                          const std::function<void(const std::string&, std::string_view, std::string_view)>& visit) {
     for (const TableList::Entry& entry : list.tables) {
-      auto* cdb = dynamic_cast<const image::CdbTable*>(entry.table);
+      auto* cdb = dynamic_cast<const mail::CdbTable*>(entry.table);
       if (cdb == nullptr) continue;
       cdb->ForEach([&](std::string_view key, std::string_view value) { visit(entry.reference, key, value); });
     }

@@ -77,7 +77,7 @@ class Reader {
 
  private:
   uint8_t ShapesOf(const mail::LookupTable* table) {
-    auto* cdb = dynamic_cast<const image::CdbTable*>(table);
+    auto* cdb = dynamic_cast<const mail::CdbTable*>(table);
     if (cdb == nullptr) return kAllKeyShapes;
     auto found = shapes_.find(table);
     if (found != shapes_.end()) return found->second;

@@ -1263,7 +1263,7 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
     const mail::LookupTable* table = image_->Table(reference);
     tables_.push_back(table);
     uint8_t shapes = kAllShapes;
-    if (auto* cdb = dynamic_cast<const image::CdbTable*>(table)) {
+    if (auto* cdb = dynamic_cast<const mail::CdbTable*>(table)) {
       shapes = 0;
       cdb->ForEach([&shapes](std::string_view key, std::string_view) { shapes |= AccessKeyShape(key); });
     }

@@ -8,7 +8,7 @@
 #include "mail/access_result.h"
 #include "mail/network_list.h"
 #include "mail/parameter_list.h"
-#include "runtime/image/cdb_table.h"
+#include "mail/cdb_table.h"
 #include "runtime/resolve/resolver.h"
 #include "util/strings.h"
 
@@ -108,7 +108,7 @@ class Analyzer {
     if (recipient_field && t.op == mail::TestOp::kIn && t.table != mail::TestSpec::kNoTable) {
       // The worst recipient is outside every local, virtual and relay
       // domain: a set of such domains (or addresses in them) cannot hold it.
-      auto* cdb = dynamic_cast<const image::CdbTable*>(image_.Table(p_.tables[t.table]));
+      auto* cdb = dynamic_cast<const mail::CdbTable*>(image_.Table(p_.tables[t.table]));
       if (cdb == nullptr) return Tri::kUnknown;
       bool all_authorized = true;
       cdb->ForEach([&](std::string_view key, std::string_view) {
@@ -252,7 +252,7 @@ class Analyzer {
   std::vector<std::string> Values(const mail::AccessSpec& spec) const {
     std::vector<std::string> values;
     const mail::LookupTable* table = image_.Table(p_.tables[spec.table]);
-    if (auto* cdb = dynamic_cast<const image::CdbTable*>(table)) {
+    if (auto* cdb = dynamic_cast<const mail::CdbTable*>(table)) {
       cdb->ForEach([&](std::string_view, std::string_view value) { values.emplace_back(value); });
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       for (const mail::PatternRule& rule : pattern->rules()) {

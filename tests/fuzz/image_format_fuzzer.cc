@@ -10,7 +10,7 @@
 #include "mail/image_format.h"
 #include "mail/policy_program.h"
 #include "mail/settings_format.h"
-#include "runtime/image/cdb_table.h"
+#include "mail/cdb_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern;
@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3: {
       std::string copy(bytes.size() < 2048 ? 2048 : bytes.size(), '\0');
       copy.replace(0, bytes.size(), bytes);
-      if (!image::CdbTable::LooksValid(copy)) break;
-      image::CdbTable table(nullptr, copy, mail::CaseFold::kUtf8);
+      if (!mail::CdbTable::LooksValid(copy)) break;
+      mail::CdbTable table(nullptr, copy, mail::CaseFold::kUtf8);
       table.Lookup("key");
       table.Lookup(bytes.substr(0, 16));
       table.ForEach([](std::string_view, std::string_view) {});

@@ -248,8 +248,8 @@ TEST(CdbTableTest, AgreesWithTinyCdb) {
   entries.emplace_back("", "empty key");
   auto bytes = emit::WriteCdb(entries);
   ASSERT_TRUE(bytes.ok());
-  ASSERT_TRUE(CdbTable::LooksValid(*bytes));
-  CdbTable table(nullptr, *bytes, mail::CaseFold::kNone);
+  ASSERT_TRUE(mail::CdbTable::LooksValid(*bytes));
+  mail::CdbTable table(nullptr, *bytes, mail::CaseFold::kNone);
 
   char path[] = "/tmp/postern-cdb-XXXXXX";
   int fd = mkstemp(path);
@@ -272,7 +272,7 @@ TEST(CdbTableTest, AgreesWithTinyCdb) {
   cdb_free(&db);
   close(fd);
   unlink(path);
-  EXPECT_FALSE(CdbTable::LooksValid(std::string_view(*bytes).substr(0, 100)));
+  EXPECT_FALSE(mail::CdbTable::LooksValid(std::string_view(*bytes).substr(0, 100)));
 }
 
 }  // namespace

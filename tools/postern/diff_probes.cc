@@ -7,7 +7,6 @@
 #include "mail/database_table.h"
 #include "mail/ip_address.h"
 #include "mail/parameter_list.h"
-#include "runtime/image/cdb_table.h"
 #include "runtime/image/image_parameters.h"
 #include "util/strings.h"
 
@@ -22,14 +21,11 @@ using mail::Field;
 // machine).
 std::vector<std::string> TableKeys(const mail::LookupTable* table) {
   std::vector<std::string> keys;
-  if (const auto* cdb = dynamic_cast<const image::CdbTable*>(table)) {
-    cdb->ForEach([&](std::string_view key, std::string_view) {
+  if (const auto* database = dynamic_cast<const mail::DatabaseTable*>(table)) return TableKeys(&database->rows());
+  if (table != nullptr) {
+    table->ForEachEntry([&](std::string_view key, std::string_view) {
       if (!key.empty()) keys.emplace_back(key);
     });
-  } else if (const auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
-    for (const auto& [key, value] : exact->entries()) keys.push_back(key);
-  } else if (const auto* database = dynamic_cast<const mail::DatabaseTable*>(table)) {
-    return TableKeys(&database->rows());
   }
   return keys;
 }

@@ -10,7 +10,6 @@
 #include "mail/case_fold.h"
 #include "mail/database_table.h"
 #include "mail/parameter_list.h"
-#include "runtime/image/cdb_table.h"
 #include "runtime/image/image_parameters.h"
 #include "tools/postern/config_diff.h"
 #include "util/source_file.h"
@@ -77,11 +76,7 @@ struct Entries {
 
 std::optional<Entries> ListEntries(const mail::LookupTable* table) {
   Entries entries;
-  if (const auto* cdb = dynamic_cast<const image::CdbTable*>(table)) {
-    cdb->ForEach([&](std::string_view key, std::string_view value) { entries.items.emplace_back(key, value); });
-  } else if (const auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
-    entries.items.assign(exact->entries().begin(), exact->entries().end());
-  } else if (const auto* database = dynamic_cast<const mail::DatabaseTable*>(table)) {
+  if (const auto* database = dynamic_cast<const mail::DatabaseTable*>(table)) {
     auto rows = ListEntries(&database->rows());
     if (!rows) return std::nullopt;
     for (auto& [key, value] : rows->items) {
@@ -98,7 +93,9 @@ std::optional<Entries> ListEntries(const mail::LookupTable* table) {
     }
   } else if (const auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
     entries.items.emplace_back("(every key)", fixed->value());
-  } else {
+  } else if (table == nullptr || !table->ForEachEntry([&](std::string_view key, std::string_view value) {
+               entries.items.emplace_back(key, value);
+             })) {
     return std::nullopt;
   }
   return entries;

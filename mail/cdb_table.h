@@ -12,15 +12,15 @@
 
 #include "mail/case_fold.h"
 #include "mail/lookup_table.h"
-#include "runtime/image/image_file.h"
 
-namespace postern::image {
+namespace postern::mail {
 
-class CdbTable : public mail::LookupTable {
+class CdbTable : public LookupTable {
  public:
-  // REQUIRES: bytes outlive the table (the mapping is held by `owner`).
-  // `fold`: how the keys were folded when written, and queries are now.
-  CdbTable(std::shared_ptr<const ImageFile> owner, std::string_view bytes, mail::CaseFold fold)
+  // REQUIRES: `owner` keeps `bytes` (a file's contents in memory, or a
+  // mapping of it) alive. `fold`: how the keys were folded when written,
+  // and queries are now.
+  CdbTable(std::shared_ptr<const void> owner, std::string_view bytes, CaseFold fold)
       : owner_(std::move(owner)), bytes_(bytes), fold_(fold) {}
 
   // Whether `bytes` is structurally a CDB (header and slot tables in range).
@@ -32,11 +32,16 @@ class CdbTable : public mail::LookupTable {
   // Calls `visit(key, value)` for every record, in file order (the order
   // they were written in: sorted, for image tables).
   void ForEach(const std::function<void(std::string_view, std::string_view)>& visit) const;
+  bool ForEachEntry(const EntryVisitor& visit) const override {
+    ForEach(visit);
+    return true;
+  }
+  uint64_t size_bytes() const { return bytes_.size(); }
 
  private:
-  std::shared_ptr<const ImageFile> owner_;
+  std::shared_ptr<const void> owner_;
   std::string_view bytes_;
-  mail::CaseFold fold_;
+  CaseFold fold_;
 };
 
-}  // namespace postern::image
+}  // namespace postern::mail

@@ -3,13 +3,13 @@
 // (hash, record position) slots probed linearly from (hash >> 8) % length;
 // a record is key length, value length, key, value. The hash is djb's:
 // h = 5381; h = ((h << 5) + h) ^ c.
-#include "runtime/image/cdb_table.h"
+#include "mail/cdb_table.h"
 
 #include <algorithm>
 
 #include "util/strings.h"
 
-namespace postern::image {
+namespace postern::mail {
 namespace {
 
 constexpr size_t kHeaderSize = 2048;
@@ -81,9 +81,9 @@ void CdbTable::ForEach(const std::function<void(std::string_view, std::string_vi
 }
 
 std::optional<std::string> CdbTable::Lookup(std::string_view key) const {
-  std::optional<std::string_view> value = mail::MayFold(key, fold_) ? Find(mail::FoldCase(key, fold_)) : Find(key);
+  std::optional<std::string_view> value = MayFold(key, fold_) ? Find(FoldCase(key, fold_)) : Find(key);
   if (!value) return std::nullopt;
   return std::string(*value);
 }
 
-}  // namespace postern::image
+}  // namespace postern::mail
