@@ -1,30 +1,17 @@
-// cdb_table.cc: see cdb_table.h. The CDB format: 256 (position, length)
-// pairs of little-endian u32 index the hash tables; a hash table is a run of
-// (hash, record position) slots probed linearly from (hash >> 8) % length;
-// a record is key length, value length, key, value. The hash is djb's:
-// h = 5381; h = ((h << 5) + h) ^ c.
+// cdb_table.cc: see cdb_table.h; the format is cdb_format.h's.
 #include "mail/cdb_table.h"
 
 #include <algorithm>
 
+#include "mail/cdb_format.h"
 #include "util/strings.h"
 
 namespace postern::mail {
 namespace {
 
-constexpr size_t kHeaderSize = 2048;
-
-inline uint32_t U32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return static_cast<uint32_t>(u[0]) | static_cast<uint32_t>(u[1]) << 8 | static_cast<uint32_t>(u[2]) << 16 |
-         static_cast<uint32_t>(u[3]) << 24;
-}
-
-inline uint32_t Hash(std::string_view key) {
-  uint32_t h = 5381;
-  for (char c : key) h = ((h << 5) + h) ^ static_cast<unsigned char>(c);
-  return h;
-}
+constexpr uint64_t kHeaderSize = kCdbHeaderSize;
+inline uint32_t U32(const char* p) { return CdbU32(p); }
+inline uint32_t Hash(std::string_view key) { return CdbHash(key); }
 
 }  // namespace
 

@@ -9,7 +9,6 @@
 
 #include "compiler/config/parameter_registry.h"
 #include "compiler/config/parameter_value.h"
-#include "compiler/emit/cdb_writer.h"
 #include "compiler/lower/codegen.h"
 #include "compiler/lower/restriction_lowering.h"
 #include "compiler/policy/policy_files.h"
@@ -17,6 +16,7 @@
 #include "compiler/tables/database_rows.h"
 #include "compiler/tables/list_items.h"
 #include "mail/address.h"
+#include "mail/cdb_writer.h"
 #include "mail/database_table.h"
 #include "mail/image_format.h"
 #include "mail/passwd_table.h"
@@ -57,7 +57,7 @@ class Builder {
     // main.cf's and master.cf's values are as private as those files.
     bool private_config = IsRestricted(model_.config_directory + "/main.cf") ||
                           (model_.has_master_cf && IsRestricted(model_.config_directory + "/master.cf"));
-    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), WriteCdb(parameters_),
+    AddFile(mail::SectionKind::kParameters, "params.cdb", "", parameters_.size(), mail::WriteCdb(parameters_),
             private_config);
     mail::SettingsMap settings = Settings();
     AddFile(mail::SectionKind::kSettings, "settings.bin", "", settings.size(), mail::EncodeSettings(settings),
@@ -75,7 +75,7 @@ class Builder {
     int index = 0;
     for (const auto& [text, use] : tables_) EmitTable(use, index++);
     if (!includes_.empty())
-      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), WriteCdb(includes_),
+      AddFile(mail::SectionKind::kIncludes, "includes.cdb", "", includes_.size(), mail::WriteCdb(includes_),
               restricted_includes_);
     // The manifest describes everything above, and is itself covered by IMAGE.
     std::string manifest = Manifest();
@@ -397,7 +397,7 @@ class Builder {
                                 "default table " + use.text + " is not supported; the image holds it as empty",
                                 "set the parameter explicitly to silence this");
       AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, 0,
-              WriteCdb(std::map<std::string, std::string>{}));
+              mail::WriteCdb(std::map<std::string, std::string>{}));
       return;
     }
     tables::LoadedTable loaded;
@@ -419,7 +419,7 @@ class Builder {
               restricted);
     } else if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
       if (use.aliases) CollectIncludes(exact->entries());
-      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), WriteCdb(exact->entries()),
+      AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), mail::WriteCdb(exact->entries()),
               restricted);
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       AddFile(mail::SectionKind::kPatternTable, base + ".pat", use.text, pattern->rules().size(),
@@ -428,10 +428,14 @@ class Builder {
       // No database key is empty (Postfix never queries an empty key), so
       // the empty key holds the rules.
       auto* rows = dynamic_cast<const tables::DatabaseRows*>(&database->rows());
-      CdbBuilder cdb;
-      cdb.Add("", mail::EncodeDatabaseRules(database->rules()));
-      rows->ForEach([&](std::string_view key, const std::string& values) { cdb.Add(key, values); });
-      AddFile(mail::SectionKind::kDatabaseTable, base + ".db.cdb", use.text, rows->key_count(), cdb.Finish(),
+      mail::CdbWriter cdb;
+      Status written = cdb.Add("", mail::EncodeDatabaseRules(database->rules())).status();
+      rows->ForEach([&](std::string_view key, const std::string& values) {
+        if (written.ok()) written = cdb.Add(key, values).status();
+      });
+      Result<uint64_t> finished = written.ok() ? cdb.Finish() : Result<uint64_t>(written);
+      AddFile(mail::SectionKind::kDatabaseTable, base + ".db.cdb", use.text, rows->key_count(),
+              finished.ok() ? Result<std::string>(std::move(cdb.bytes())) : Result<std::string>(finished.status()),
               restricted);
     } else if (auto* fixed = dynamic_cast<const mail::StaticTable*>(table)) {
       AddFile(mail::SectionKind::kStaticTable, base + ".static", use.text, 1, fixed->value(), restricted);

@@ -3,7 +3,6 @@
 // the CDB reader agreeing with tinycdb.
 #include "runtime/image/image.h"
 
-#include <cdb.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -12,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "compiler/emit/cdb_writer.h"
 #include "tests/runtime/test_config.h"
 
 namespace postern::image {
@@ -240,39 +238,6 @@ TEST_F(DamagedImageTest, ContentThatDoesNotMatchTheDirectoryNameIsRefused) {
   fs::remove_all(path_);
   fs::copy(other_path, path_, fs::copy_options::recursive);
   EXPECT_NE(Refusal().find("does not match its name"), std::string::npos);
-}
-
-TEST(CdbTableTest, AgreesWithTinyCdb) {
-  std::vector<std::pair<std::string, std::string>> entries;
-  for (int i = 0; i < 2000; ++i) entries.emplace_back("key" + std::to_string(i), "value" + std::to_string(i * 7));
-  entries.emplace_back("", "empty key");
-  auto bytes = emit::WriteCdb(entries);
-  ASSERT_TRUE(bytes.ok());
-  ASSERT_TRUE(mail::CdbTable::LooksValid(*bytes));
-  mail::CdbTable table(nullptr, *bytes, mail::CaseFold::kNone);
-
-  char path[] = "/tmp/postern-cdb-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, bytes->data(), bytes->size()), static_cast<ssize_t>(bytes->size()));
-  struct cdb db;
-  ASSERT_EQ(cdb_init(&db, fd), 0);
-  for (int i = 0; i < 2100; i += 3) {
-    std::string key = "key" + std::to_string(i);
-    bool found = cdb_find(&db, key.data(), static_cast<unsigned>(key.size())) > 0;
-    std::optional<std::string_view> ours = table.Find(key);
-    ASSERT_EQ(found, ours.has_value()) << key;
-    if (found) {
-      std::string theirs(cdb_datalen(&db), '\0');
-      cdb_read(&db, theirs.data(), cdb_datalen(&db), cdb_datapos(&db));
-      EXPECT_EQ(theirs, *ours);
-    }
-  }
-  EXPECT_EQ(table.Find(""), "empty key");
-  cdb_free(&db);
-  close(fd);
-  unlink(path);
-  EXPECT_FALSE(mail::CdbTable::LooksValid(std::string_view(*bytes).substr(0, 100)));
 }
 
 }  // namespace
