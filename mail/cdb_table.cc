@@ -1,6 +1,9 @@
 // cdb_table.cc: see cdb_table.h; the format is cdb_format.h's.
 #include "mail/cdb_table.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "mail/cdb_format.h"
@@ -57,6 +60,9 @@ void CdbTable::ForEach(const std::function<void(std::string_view, std::string_vi
   for (size_t i = 0; i < 256; ++i) {
     if (U32(bytes_.data() + 8 * i + 4) != 0) end = std::min<uint64_t>(end, U32(bytes_.data() + 8 * i));
   }
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  constexpr uint64_t kReleaseEvery = 8 << 20;
+  uint64_t released = 0;  // pages before this offset were given back
   uint64_t pos = kHeaderSize;
   while (pos + 8 <= end) {
     uint64_t klen = U32(bytes_.data() + pos);
@@ -64,6 +70,13 @@ void CdbTable::ForEach(const std::function<void(std::string_view, std::string_vi
     if (pos + 8 + klen + vlen > end) return;
     visit(std::string_view(bytes_.data() + pos + 8, klen), std::string_view(bytes_.data() + pos + 8 + klen, vlen));
     pos += 8 + klen + vlen;
+    if (mapped_ && pos - released >= kReleaseEvery) {
+      // A shared file mapping: the pages come back from the page cache
+      // when they are used again.
+      uint64_t upto = pos / page * page;
+      madvise(const_cast<char*>(bytes_.data()) + released, upto - released, MADV_DONTNEED);
+      released = upto;
+    }
   }
 }
 

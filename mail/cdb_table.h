@@ -18,10 +18,10 @@ namespace postern::mail {
 class CdbTable : public LookupTable {
  public:
   // REQUIRES: `owner` keeps `bytes` (a file's contents in memory, or a
-  // mapping of it) alive. `fold`: how the keys were folded when written,
-  // and queries are now.
-  CdbTable(std::shared_ptr<const void> owner, std::string_view bytes, CaseFold fold)
-      : owner_(std::move(owner)), bytes_(bytes), fold_(fold) {}
+  // shared read-only mapping of a file, then `mapped`) alive. `fold`: how
+  // the keys were folded when written, and queries are now.
+  CdbTable(std::shared_ptr<const void> owner, std::string_view bytes, CaseFold fold, bool mapped = false)
+      : owner_(std::move(owner)), bytes_(bytes), fold_(fold), mapped_(mapped) {}
 
   // Whether `bytes` is structurally a CDB (header and slot tables in range).
   static bool LooksValid(std::string_view bytes);
@@ -30,7 +30,9 @@ class CdbTable : public LookupTable {
   // The value for `key` exactly as given (no folding), pointing into the file.
   std::optional<std::string_view> Find(std::string_view key) const;
   // Calls `visit(key, value)` for every record, in file order (the order
-  // they were written in: sorted, for image tables).
+  // they were written in). A mapped table gives back the pages it has
+  // read as it goes, so a walk over a large table does not keep the whole
+  // file resident.
   void ForEach(const std::function<void(std::string_view, std::string_view)>& visit) const;
   bool ForEachEntry(const EntryVisitor& visit) const override {
     ForEach(visit);
@@ -42,6 +44,7 @@ class CdbTable : public LookupTable {
   std::shared_ptr<const void> owner_;
   std::string_view bytes_;
   CaseFold fold_;
+  bool mapped_;
 };
 
 }  // namespace postern::mail

@@ -2,6 +2,7 @@
 #include "util/durable_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,37 @@ Status WriteFileSynced(const std::string& path, std::string_view bytes, int mode
     return Errno("fsync " + path, error);
   }
   return close(fd) == 0 ? Status::Ok() : Errno("close " + path, errno);
+}
+
+Status WriteFileFromDescriptor(const std::string& path, int fd, uint64_t size, int mode) {
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size &&
+      linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    if (fchmod(fd, static_cast<mode_t>(mode)) != 0) return Errno("chmod " + path, errno);
+    if (fsync(fd) != 0) return Errno("fsync " + path, errno);
+    return Status::Ok();
+  }
+  int out = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (out < 0) return Errno("create " + path, errno);
+  loff_t from = 0;
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = copy_file_range(fd, &from, out, nullptr, size - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int error = n < 0 ? errno : EIO;
+      close(out);
+      return Errno("copy to " + path, error);
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  if (fsync(out) != 0) {
+    int error = errno;
+    close(out);
+    return Errno("fsync " + path, error);
+  }
+  return close(out) == 0 ? Status::Ok() : Errno("close " + path, errno);
 }
 
 Status SyncDirectory(const std::string& directory) {

@@ -14,6 +14,13 @@ namespace postern {
 // Creates `path` (it must not exist) with `bytes`, and fsyncs it.
 Status WriteFileSynced(const std::string& path, std::string_view bytes, int mode = 0644);
 
+// Creates `path` (it must not exist) with the first `size` bytes of the
+// file open as `fd`, and fsyncs it: a hard link to that file where it is
+// on the same file system and may be linked (an O_TMPFILE file: no copy at
+// all), else a copy the kernel makes (copy_file_range). `mode` is applied
+// either way, so the source must not be written afterwards.
+Status WriteFileFromDescriptor(const std::string& path, int fd, uint64_t size, int mode);
+
 // fsyncs a directory, making the names in it durable.
 Status SyncDirectory(const std::string& directory);
 

@@ -1,7 +1,13 @@
 // sha256.cc: see sha256.h.
 #include "util/sha256.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace postern {
 
@@ -34,6 +40,32 @@ std::string Sha256::Hex(const Digest& digest) {
     hex.push_back(kHex[b >> 4]);
     hex.push_back(kHex[b & 0xf]);
   }
+  return hex;
+}
+
+Result<std::string> Sha256HexOfDescriptor(int fd, uint64_t size) {
+  Sha256 hash;
+  std::string buffer(1 << 20, '\0');
+  uint64_t done = 0;
+  while (done < size) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - done));
+    ssize_t n = pread(fd, buffer.data(), want, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Temporary(std::string("read error: ") + std::strerror(errno));
+    if (n == 0) return Status::Permanent("the file is shorter than expected");
+    hash.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    done += static_cast<uint64_t>(n);
+  }
+  return Sha256::Hex(hash.Final());
+}
+
+Result<std::string> Sha256HexOfPath(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Permanent("cannot open " + path + ": " + std::strerror(errno));
+  off_t size = lseek(fd, 0, SEEK_END);
+  Result<std::string> hex = size < 0 ? Result<std::string>(Status::Temporary("cannot size " + path))
+                                     : Sha256HexOfDescriptor(fd, static_cast<uint64_t>(size));
+  close(fd);
   return hex;
 }
 

@@ -8,12 +8,21 @@
 #include <string>
 #include <string_view>
 
+#include "util/status.h"
+
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace postern {
 
 // The 64-character lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+
+// The hex SHA-256 of the first `size` bytes of the file open as `fd`,
+// read through a buffer (not into memory as a whole): a read error, or a
+// file shorter than `size`, is an error.
+Result<std::string> Sha256HexOfDescriptor(int fd, uint64_t size);
+// The same for the whole file at `path`.
+Result<std::string> Sha256HexOfPath(const std::string& path);
 
 // The raw digest of data given in pieces (a message body as it arrives).
 class Sha256 {

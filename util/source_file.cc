@@ -38,6 +38,14 @@ std::string_view SourceFile::Line(int line) const {
   return view;
 }
 
+const std::shared_ptr<const SourceFile>& SourceFileRef::Get() const {
+  if (!file_) {
+    auto read = SourceFile::Read(path_, name_);
+    file_ = read.ok() ? read.value() : std::make_shared<const SourceFile>(name_, "");
+  }
+  return file_;
+}
+
 bool PathExists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;

@@ -32,6 +32,23 @@ class SourceFile {
   std::vector<size_t> line_starts_;
 };
 
+// A source file for diagnostics, read only when one needs it: a table
+// read piece by piece from disk is not held in memory, yet a diagnostic
+// about one of its lines still quotes the line. Not thread-safe.
+class SourceFileRef {
+ public:
+  explicit SourceFileRef(std::shared_ptr<const SourceFile> file) : file_(std::move(file)) {}
+  // The file at `path`, named `name` in diagnostics.
+  SourceFileRef(std::string path, std::string name) : path_(std::move(path)), name_(std::move(name)) {}
+  // Reads the file on first use; one that cannot be read then gives its
+  // name without text (diagnostics still name file and line).
+  const std::shared_ptr<const SourceFile>& Get() const;
+
+ private:
+  mutable std::shared_ptr<const SourceFile> file_;
+  std::string path_, name_;
+};
+
 // Whether something exists at `path` (file or directory).
 bool PathExists(const std::string& path);
 

@@ -46,6 +46,8 @@ struct Model {
   // uses (no $reference, not a restriction class or per-transport name):
   // postconf reports them as unused and leaves them out of `postconf -n`.
   std::set<std::string, std::less<>> unused_parameters;
+  // Where text tables were compiled to (LoadOptions::scratch_directory).
+  std::string scratch_directory;
 };
 
 struct LoadOptions {
@@ -60,6 +62,10 @@ struct LoadOptions {
   // `--define name=value`: main.cf definitions after main.cf's own (so they
   // win), as if main.cf ended with them; diagnostics name them --define:N.
   std::vector<std::string> defines;
+  // Where text and aliases tables are compiled to (tables/compiled_table.h):
+  // the images directory an image goes to, so that it links them; empty:
+  // $TMPDIR.
+  std::string scratch_directory;
 };
 
 // The parameters `service` runs with: its own for an smtpd service, else

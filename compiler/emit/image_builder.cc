@@ -80,7 +80,7 @@ class Builder {
     // The manifest describes everything above, and is itself covered by IMAGE.
     std::string manifest = Manifest();
     sections_.insert(sections_.begin(), Section(mail::SectionKind::kManifest, "MANIFEST", "", 0, manifest));
-    files_.insert(files_.begin(), ImageFile{"MANIFEST", manifest});
+    files_.insert(files_.begin(), ImageFile{"MANIFEST", manifest, nullptr, false});
 
     mail::ImageHeader header;
     header.compiler_version = options_.compiler_version;
@@ -88,7 +88,7 @@ class Builder {
     BuiltImage image;
     std::string header_bytes = mail::EncodeImageHeader(header);
     image.id = Sha256Hex(header_bytes);
-    image.files.push_back(ImageFile{std::string(mail::kImageHeaderFile), std::move(header_bytes)});
+    image.files.push_back(ImageFile{std::string(mail::kImageHeaderFile), std::move(header_bytes), nullptr, false});
     for (ImageFile& f : files_) image.files.push_back(std::move(f));
     return image;
   }
@@ -101,9 +101,11 @@ class Builder {
 
   tables::TableLoadOptions table_options() const { return check::TableOptions(model_); }
 
-  void AddSource(const std::string& path) {
-    auto file = SourceFile::Read(path);
-    if (file.ok()) sources_[DisplayPath(path)] = Sha256Hex(file.value()->text());
+  // `known`: its sha256 when it was read already (a compiled table's).
+  void AddSource(const std::string& path, const std::string& known = "") {
+    // Read through a buffer: a table's source may be large.
+    Result<std::string> sha = known.empty() ? Sha256HexOfPath(path) : Result<std::string>(known);
+    if (sha.ok()) sources_[DisplayPath(path)] = *sha;
   }
 
   std::string Expanded(const std::string& name) const { return Expanded(*model_.parameters, name); }
@@ -411,14 +413,17 @@ class Builder {
                               "table " + use.text + " cannot be put in the image");
       return;
     }
-    if (!loaded.source_path.empty()) AddSource(loaded.source_path);
+    if (!loaded.source_path.empty()) AddSource(loaded.source_path, loaded.source_sha256);
     bool restricted = !loaded.source_path.empty() && IsRestricted(loaded.source_path);
     const mail::LookupTable* table = loaded.table.get();
     if (loaded.live) {
       AddFile(mail::SectionKind::kLiveTable, base + ".live", use.text, 0, servers::EncodeLiveTable(*loaded.live),
               restricted);
+    } else if (loaded.compiled) {
+      if (use.aliases) CollectIncludes(*table);
+      AddCompiledFile(base + ".cdb", use.text, loaded.entry_count, loaded.compiled, restricted);
     } else if (auto* exact = dynamic_cast<const mail::ExactTable*>(table)) {
-      if (use.aliases) CollectIncludes(exact->entries());
+      if (use.aliases) CollectIncludes(*table);
       AddFile(mail::SectionKind::kExactTable, base + ".cdb", use.text, exact->size(), mail::WriteCdb(exact->entries()),
               restricted);
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
@@ -448,18 +453,22 @@ class Builder {
 
   // :include:/path destinations in aliases: the file's addresses go into the
   // image, so delivery never reads configuration text.
-  template <typename Entries>
-  void CollectIncludes(const Entries& entries) {
-    for (const auto& [key, value] : entries) {
+  void CollectIncludes(const mail::LookupTable& aliases) {
+    aliases.ForEachEntry([&](std::string_view key, std::string_view value) { CollectIncludes(key, value); });
+  }
+
+  void CollectIncludes(std::string_view key, std::string_view value) {
+    {
       for (const std::string& destination : mail::ParseAddressList(value)) {
         if (!StartsWith(ToLower(destination), ":include:")) continue;
         std::string path = destination.substr(9);
         if (includes_.count(path)) continue;
         auto file = SourceFile::Read(tables::ResolveTablePath(path, table_options()));
         if (!file.ok()) {
-          diagnostics_->FileWarning("PE0402", path,
-                                    "include file for alias \"" + key + "\" cannot be read: " + file.status().message(),
-                                    "delivery to this alias would be deferred");
+          diagnostics_->FileWarning(
+              "PE0402", path,
+              "include file for alias \"" + std::string(key) + "\" cannot be read: " + file.status().message(),
+              "delivery to this alias would be deferred");
           continue;
         }
         sources_[DisplayPath(file.value()->name())] = Sha256Hex(file.value()->text());
@@ -516,7 +525,26 @@ class Builder {
       return;
     }
     sections_.push_back(Section(kind, path, reference, entries, *bytes));
-    files_.push_back(ImageFile{path, std::move(bytes).value(), restricted});
+    files_.push_back(ImageFile{path, std::move(bytes).value(), nullptr, restricted});
+  }
+
+  // A table compiled to a file: hashed through a buffer, never read whole.
+  void AddCompiledFile(const std::string& path, const std::string& reference, uint64_t entries,
+                       std::shared_ptr<const tables::CompiledFile> file, bool restricted) {
+    Result<std::string> sha = Sha256HexOfDescriptor(file->fd(), file->size());
+    if (!sha.ok()) {
+      diagnostics_->FileError("PE0401", path, sha.status().message());
+      return;
+    }
+    mail::ImageSection s;
+    s.kind = mail::SectionKind::kExactTable;
+    s.path = path;
+    s.reference = reference;
+    s.size = file->size();
+    s.entries = entries;
+    s.sha256 = *sha;
+    sections_.push_back(std::move(s));
+    files_.push_back(ImageFile{path, "", std::move(file), restricted});
   }
 
   std::string Manifest() const {
@@ -565,7 +593,7 @@ class Builder {
 
 size_t BuiltImage::total_bytes() const {
   size_t n = 0;
-  for (const ImageFile& f : files) n += f.bytes.size();
+  for (const ImageFile& f : files) n += f.size();
   return n;
 }
 

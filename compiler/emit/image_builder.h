@@ -1,6 +1,7 @@
 // image_builder.h: turns a loaded, checked configuration (check::Model) into
-// the bytes of an image (see mail/image_format.h), in memory. Publishing
-// those bytes to disk is image_publisher.h's job.
+// the bytes of an image (see mail/image_format.h), in memory, except the
+// tables compiled to files (tables/compiled_table.h), which it takes as
+// they are. Publishing them to disk is image_publisher.h's job.
 //
 // Deterministic: the same inputs give the same bytes (tables and parameters
 // sorted, no timestamps, paths relative to the configuration directory).
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "compiler/check/configuration.h"
+#include "compiler/tables/compiled_table.h"
 #include "util/diagnostic.h"
 
 namespace postern::emit {
@@ -30,9 +32,14 @@ struct ImageBuildOptions {
 struct ImageFile {
   std::string path;  // relative to the image directory
   std::string bytes;
+  // A table compiled to a file (tables/compiled_table.h): its contents,
+  // which `bytes` then does not hold; published as a link or a copy.
+  std::shared_ptr<const tables::CompiledFile> compiled;
   // Made from a source that others may not read (a 0600 sasl_passwd): the
   // published file keeps that restriction (image_publisher.h).
   bool restricted = false;
+
+  uint64_t size() const { return compiled ? compiled->size() : bytes.size(); }
 };
 
 struct BuiltImage {

@@ -16,6 +16,7 @@
 #include "mail/image_signature.h"
 #include "util/durable_file.h"
 #include "util/read_file.h"
+#include "util/sha256.h"
 
 namespace postern::emit {
 namespace {
@@ -59,12 +60,20 @@ bool AnyRestricted(const BuiltImage& image) {
 bool IsIntact(const std::string& directory, const BuiltImage& image) {
   for (const ImageFile& file : image.files) {
     std::string path = directory + "/" + file.path;
-    Result<std::string> bytes = ReadRegularFile(path);
     struct stat st {};
-    if (!bytes.ok() || *bytes != file.bytes || lstat(path.c_str(), &st) != 0 ||
-        static_cast<int>(st.st_mode & 07777) != FileMode(file)) {
+    if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<int>(st.st_mode & 07777) != FileMode(file) || static_cast<uint64_t>(st.st_size) != file.size()) {
       return false;
     }
+    if (file.compiled) {
+      // Compared by hash, read through a buffer: the file may be large.
+      Result<std::string> present = Sha256HexOfPath(path);
+      Result<std::string> built = Sha256HexOfDescriptor(file.compiled->fd(), file.compiled->size());
+      if (!present.ok() || !built.ok() || *present != *built) return false;
+      continue;
+    }
+    Result<std::string> bytes = ReadRegularFile(path);
+    if (!bytes.ok() || *bytes != file.bytes) return false;
   }
   return true;
 }
@@ -88,7 +97,10 @@ Status WriteImage(const std::string& temp, const BuiltImage& image, const Publis
       if (Status s = make_directory(target.parent_path().string()); !s.ok()) return s;
       directories.push_back(target.parent_path().string());
     }
-    if (Status s = WriteFileSynced(target.string(), file.bytes, FileMode(file)); !s.ok()) return s;
+    Status written = file.compiled ? WriteFileFromDescriptor(target.string(), file.compiled->fd(),
+                                                             file.compiled->size(), FileMode(file))
+                                   : WriteFileSynced(target.string(), file.bytes, FileMode(file));
+    if (!written.ok()) return written;
     if (chmod(target.c_str(), static_cast<mode_t>(FileMode(file))) != 0) return Errno("chmod " + target.string());
     if (file.restricted && group && chown(target.c_str(), static_cast<uid_t>(-1), *group) != 0) {
       return Errno("chown " + target.string());
@@ -145,7 +157,7 @@ Result<PublishResult> Finish(const std::string& images, const std::string& id, c
 
 }  // namespace
 
-Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions& options) {
+Result<PublishResult> StageImage(const BuiltImage& image, const PublishOptions& options) {
   const std::string& images = options.images_directory;
   std::error_code ec;
   fs::create_directories(images, ec);
@@ -179,7 +191,7 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
         if (!options.signature.empty()) {
           if (Status s = WriteSignature(result.path, options.signature); !s.ok()) return s;
         }
-        return Finish(images, image.id, options, result);
+        return result;
       }
       Status s = Errno("rename " + temp + " to " + result.path);
       fs::remove_all(temp, ec);
@@ -190,7 +202,17 @@ Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions
       result.repaired = true;
     }
   }
-  return Finish(images, image.id, options, result);
+  return result;
+}
+
+Result<PublishResult> ActivateImage(const std::string& id, const PublishOptions& options, PublishResult staged) {
+  return Finish(options.images_directory, id, options, std::move(staged));
+}
+
+Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions& options) {
+  Result<PublishResult> staged = StageImage(image, options);
+  if (!staged.ok()) return staged;
+  return ActivateImage(image.id, options, std::move(staged).value());
 }
 
 }  // namespace postern::emit

@@ -50,4 +50,12 @@ struct PublishResult {
 
 Result<PublishResult> PublishImage(const BuiltImage& image, const PublishOptions& options);
 
+// PublishImage in two steps, for a caller that checks the image on disk
+// before any reader may take it: StageImage writes IMAGES/<id>/ (or finds
+// it intact) and leaves `current` alone; ActivateImage then re-points
+// `current` and prunes. A staged image that is not activated is not
+// current, and the caller removes it unless `already_present`.
+Result<PublishResult> StageImage(const BuiltImage& image, const PublishOptions& options);
+Result<PublishResult> ActivateImage(const std::string& id, const PublishOptions& options, PublishResult staged);
+
 }  // namespace postern::emit

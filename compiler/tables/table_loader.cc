@@ -198,6 +198,20 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
       return loaded;
     }
     file = std::make_shared<const SourceFile>(reference.ToString(), Join(*items, "\n") + "\n");
+  } else if (reference.format == TableFormat::kText || reference.format == TableFormat::kAliases) {
+    loaded.source_path = ResolveTablePath(reference.name, options);
+    Result<CompiledTable> compiled = CompileTableSource(loaded.source_path, loaded.source_path, reference.format,
+                                                        options.fold, options.scratch_directory, diagnostics);
+    if (!compiled.ok()) {
+      diagnostics->Error("PT0322", location, "table " + reference.ToString() + ": " + compiled.status().message(),
+                         "create the source file, or remove the reference");
+      return loaded;
+    }
+    loaded.table = compiled->table;
+    loaded.compiled = compiled->file;
+    loaded.source_sha256 = compiled->source_sha256;
+    loaded.entry_count = compiled->entries;
+    return loaded;
   } else {
     loaded.source_path = ResolveTablePath(reference.name, options);
     auto read = SourceFile::Read(loaded.source_path);
@@ -210,22 +224,6 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
   }
 
   switch (reference.format) {
-    case TableFormat::kText:
-    case TableFormat::kAliases: {
-      std::vector<TableEntry> entries = reference.format == TableFormat::kText ? ParseTextTable(file, diagnostics)
-                                                                               : ParseAliasTable(file, diagnostics);
-      auto table = std::make_shared<mail::ExactTable>(options.fold);
-      for (TableEntry& entry : entries) {
-        std::string key = entry.key;
-        if (!table->Insert(key, std::move(entry.value))) {
-          diagnostics->Warning("PT0302", entry.location, "duplicate entry \"" + ToLower(key) + "\"",
-                               "Postfix uses the first value; remove one of them");
-        }
-      }
-      loaded.entry_count = table->size();
-      loaded.table = table;
-      break;
-    }
     case TableFormat::kCidr:
     case TableFormat::kRegexp:
     case TableFormat::kPcre: {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/tables/compiled_table.h"
 #include "compiler/tables/table_reference.h"
 #include "compiler/tables/table_source.h"
 #include "mail/case_fold.h"
@@ -33,14 +34,22 @@ struct TableLoadOptions {
   std::string installed_config_directory;
   // How exact-match keys are folded (by smtputf8_enable, as Postfix).
   mail::CaseFold fold = mail::CaseFold::kAscii;
+  // Where text and aliases tables are compiled to (compiled_table.h):
+  // the images directory when compiling, so the image links the files;
+  // empty: $TMPDIR.
+  std::string scratch_directory;
 };
 
 struct LoadedTable {
   TableReference reference;
   std::shared_ptr<const mail::LookupTable> table;  // null when it could not be opened
-  std::string source_path;                         // the file read, if any
-  size_t entry_count = 0;                          // entries or rules
-  bool holds_secret = false;                       // a definition file with a password (SQL, LDAP)
+  // A text or aliases file compiled to CDB (`table` answers from it): the
+  // image takes the file as it is.
+  std::shared_ptr<const CompiledFile> compiled;
+  std::string source_path;    // the file read, if any
+  std::string source_sha256;  // its sha256 when it was compiled (else: ask the file)
+  size_t entry_count = 0;     // entries or rules
+  bool holds_secret = false;  // a definition file with a password (SQL, LDAP)
   // postern_live: what the image carries for posternd to ask the server
   // (`table` then asks it too, for the compiler's own checks).
   std::optional<servers::LiveTableSpec> live;

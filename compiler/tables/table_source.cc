@@ -66,49 +66,70 @@ std::string Unquote(std::string_view text) {
 
 }  // namespace
 
-std::vector<TableEntry> ParseTextTable(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
-  std::vector<TableEntry> entries;
-  for (const LogicalLine& line : ReadLogicalLines(file, diagnostics)) {
-    size_t key_length = KeyLength(line.text);
-    std::string_view value = Trim(std::string_view(line.text).substr(key_length));
-    if (value.empty()) {
-      diagnostics->Error("PT0301", line.Locate(file, 0, key_length), "expected format: key whitespace value",
-                         "every entry needs a value; postmap skips this line");
+bool ParseTextEntry(const LogicalLine& line, const SourceFileRef& file, DiagnosticSink* diagnostics,
+                    std::string_view* key, std::string_view* value) {
+  size_t key_length = KeyLength(line.text);
+  // Postmap keeps trailing white space of the value only up to the line's
+  // end: trailing blanks are removed, inner ones are kept.
+  *value = Trim(std::string_view(line.text).substr(key_length));
+  if (value->empty()) {
+    diagnostics->Error("PT0301", line.Locate(file.Get(), 0, key_length), "expected format: key whitespace value",
+                       "every entry needs a value; postmap skips this line");
+    return false;
+  }
+  *key = std::string_view(line.text).substr(0, key_length);
+  return true;
+}
+
+bool ParseAliasEntry(const LogicalLine& line, const SourceFileRef& file, DiagnosticSink* diagnostics, std::string* name,
+                     std::string* value, size_t* name_end) {
+  std::string_view text = line.text;
+  size_t colon = std::string_view::npos;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && quoted && i + 1 < text.size()) {
+      ++i;
       continue;
     }
-    // Postmap keeps trailing white space of the value only up to the line's
-    // end: trailing blanks are removed, inner ones are kept.
-    entries.push_back({line.text.substr(0, key_length), std::string(value), line.Locate(file, 0, key_length)});
+    if (text[i] == '"') quoted = !quoted;
+    if (!quoted && text[i] == ':') {
+      colon = i;
+      break;
+    }
+  }
+  std::vector<std::string> values;
+  if (colon != std::string_view::npos) values = SplitAliasList(text.substr(colon + 1));
+  *name = colon == std::string_view::npos ? "" : Unquote(Trim(text.substr(0, colon)));
+  if (colon == std::string_view::npos || name->empty() || values.empty()) {
+    diagnostics->Error("PT0303", line.Locate(file.Get(), 0, text.size()), "need name:value pair",
+                       "aliases(5) entries have the form `name: value, value, ...`");
+    return false;
+  }
+  *value = Join(values, ", ");
+  *name_end = colon;
+  return true;
+}
+
+std::vector<TableEntry> ParseTextTable(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
+  std::vector<TableEntry> entries;
+  SourceFileRef ref(file);
+  for (const LogicalLine& line : ReadLogicalLines(file, diagnostics)) {
+    std::string_view key, value;
+    if (!ParseTextEntry(line, ref, diagnostics, &key, &value)) continue;
+    entries.push_back({std::string(key), std::string(value), line.Locate(file, 0, key.size())});
   }
   return entries;
 }
 
 std::vector<TableEntry> ParseAliasTable(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics) {
   std::vector<TableEntry> entries;
+  SourceFileRef ref(file);
   for (const LogicalLine& line : ReadLogicalLines(file, diagnostics)) {
-    std::string_view text = line.text;
-    size_t colon = std::string_view::npos;
-    bool quoted = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '\\' && quoted && i + 1 < text.size()) {
-        ++i;
-        continue;
-      }
-      if (text[i] == '"') quoted = !quoted;
-      if (!quoted && text[i] == ':') {
-        colon = i;
-        break;
-      }
-    }
-    std::vector<std::string> values;
-    if (colon != std::string_view::npos) values = SplitAliasList(text.substr(colon + 1));
-    std::string name = colon == std::string_view::npos ? "" : Unquote(Trim(text.substr(0, colon)));
-    if (colon == std::string_view::npos || name.empty() || values.empty()) {
-      diagnostics->Error("PT0303", line.Locate(file, 0, text.size()), "need name:value pair",
-                         "aliases(5) entries have the form `name: value, value, ...`");
-      continue;
-    }
-    entries.push_back({name, Join(values, ", "), line.Locate(file, 0, colon)});
+    TableEntry entry;
+    size_t name_end = 0;
+    if (!ParseAliasEntry(line, ref, diagnostics, &entry.key, &entry.value, &name_end)) continue;
+    entry.location = line.Locate(file, 0, name_end);
+    entries.push_back(std::move(entry));
   }
   return entries;
 }

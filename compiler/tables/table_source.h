@@ -16,6 +16,7 @@
 #include "compiler/tables/table_reference.h"
 #include "mail/lookup_table.h"
 #include "util/diagnostic.h"
+#include "util/logical_lines.h"
 #include "util/source_file.h"
 
 namespace postern::tables {
@@ -25,6 +26,17 @@ struct TableEntry {
   std::string value;
   SourceLocation location;  // of the key
 };
+
+// One postmap(1) text line: its key (as written, not folded) and value,
+// views into `line.text`; false, with PT0301 reported, for a line without
+// a value.
+bool ParseTextEntry(const LogicalLine& line, const SourceFileRef& file, DiagnosticSink* diagnostics,
+                    std::string_view* key, std::string_view* value);
+// One aliases(5) line: the name (unquoted) and its values as postalias
+// stores them; *name_end is where the name ends in the line. False, with
+// PT0303 reported, for a line that is not an entry.
+bool ParseAliasEntry(const LogicalLine& line, const SourceFileRef& file, DiagnosticSink* diagnostics, std::string* name,
+                     std::string* value, size_t* name_end);
 
 // postmap(1) text: `key whitespace value`, key may be "double quoted".
 std::vector<TableEntry> ParseTextTable(const std::shared_ptr<const SourceFile>& file, DiagnosticSink* diagnostics);

@@ -96,7 +96,8 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
   std::shared_ptr<const ImageFile> file;
   std::string_view bytes;
   if (!section.path.empty()) {
-    auto read = ImageFile::Read(directory + "/" + section.path);
+    auto read = options.map_files ? ImageFile::Map(directory + "/" + section.path, options.verify_checksums)
+                                  : ImageFile::Read(directory + "/" + section.path);
     if (!read.ok()) {
       return Status::Permanent((read.status().not_found() ? "missing file: " : "unreadable file: ") +
                                read.status().message());
@@ -107,7 +108,9 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
       return Status::Permanent(section.path + " has " + std::to_string(bytes.size()) + " bytes, the header says " +
                                std::to_string(section.size) + " (truncated or replaced)");
     }
-    if (Sha256Hex(bytes) != section.sha256) return Status::Permanent(section.path + ": checksum mismatch (corrupted)");
+    if (options.verify_checksums && (file->mapped() ? file->sha256() : Sha256Hex(bytes)) != section.sha256) {
+      return Status::Permanent(section.path + ": checksum mismatch (corrupted)");
+    }
   }
   auto add_table = [&](std::shared_ptr<const mail::LookupTable> table) -> Status {
     if (!tables_.emplace(section.reference, std::move(table)).second) {
@@ -130,7 +133,7 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
         // settings.bin comes before the tables in the section table.
         fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
       }
-      auto table = std::make_unique<mail::CdbTable>(file, bytes, fold);
+      auto table = std::make_unique<mail::CdbTable>(file, bytes, fold, file->mapped());
       if (section.kind == SectionKind::kParameters) {
         parameters_ = std::move(table);
         return Status::Ok();
@@ -144,7 +147,7 @@ Status Image::LoadSection(const mail::ImageSection& section, const std::string& 
     case SectionKind::kDatabaseTable: {
       if (!mail::CdbTable::LooksValid(bytes)) return Status::Permanent(section.path + ": not a CDB file");
       mail::CaseFold fold = mail::CaseFoldFor(settings_.Boolean("smtputf8_enable"));
-      auto rows = std::make_shared<mail::CdbTable>(file, bytes, fold);
+      auto rows = std::make_shared<mail::CdbTable>(file, bytes, fold, file->mapped());
       std::optional<std::string_view> encoded = rows->Find("");
       if (!encoded) return Status::Permanent(section.path + ": no lookup rules");
       auto rules = mail::DecodeDatabaseRules(*encoded);

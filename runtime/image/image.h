@@ -35,6 +35,12 @@ struct LoadOptions {
   // image a tool compiled from a checkout.
   std::string installed_directory;
   std::string config_directory;
+  // Map the files instead of copying them (image_file.h): for the tools.
+  bool map_files = false;
+  // Check each file's sha256 against the header. Only an image this
+  // process has just written may skip it (postern compile's open-relay
+  // proof on the image it is about to publish).
+  bool verify_checksums = true;
 };
 
 class Image {

@@ -2,6 +2,9 @@
 #include "util/logical_lines.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 namespace postern {
 namespace {
@@ -47,6 +50,43 @@ TEST(LogicalLinesTest, CommentBetweenContinuationsDoesNotEndTheLine) {
   auto lines = Read("a = b\n#c\n  d\n", &sink);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].text, "a = b  d");
+}
+
+// The reader gives, from a file, the lines ReadLogicalLines gives from
+// memory: also with a line longer than its buffer and no final newline.
+TEST(LogicalLineReaderTest, ReadsAFileAsReadLogicalLinesReadsTheText) {
+  std::string text = "  orphan\na = 1,\n  2\n# comment\n\n\t3\n";
+  text += "long = " + std::string(3 << 20, 'x') + "\n  tail\n";
+  for (int i = 0; i < 1000; ++i) text += "key" + std::to_string(i) + " value\n";
+  text += "last line";
+  FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
+  std::fflush(f);
+  ASSERT_EQ(lseek(fileno(f), 0, SEEK_SET), 0);
+
+  DiagnosticSink sink;
+  std::vector<LogicalLine> expected = Read(text, &sink);
+  LogicalLineReader reader(fileno(f));
+  std::vector<int> orphans;
+  LogicalLine line;
+  size_t n = 0;
+  while (reader.Next(&line, &orphans)) {
+    ASSERT_LT(n, expected.size());
+    EXPECT_EQ(line.text, expected[n].text);
+    ASSERT_EQ(line.pieces.size(), expected[n].pieces.size());
+    for (size_t p = 0; p < line.pieces.size(); ++p) {
+      EXPECT_EQ(line.pieces[p].line, expected[n].pieces[p].line);
+      EXPECT_EQ(line.pieces[p].offset, expected[n].pieces[p].offset);
+    }
+    ++n;
+  }
+  EXPECT_TRUE(reader.status().ok());
+  EXPECT_EQ(n, expected.size());
+  EXPECT_EQ(orphans, std::vector<int>{1});
+  ASSERT_EQ(sink.diagnostics().size(), 1u);
+  EXPECT_EQ(sink.diagnostics()[0].location.line, 1);
+  std::fclose(f);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ int RunCompile(const CompileOptions& options) {
     signing_key = std::move(key).value();
   }
   DiagnosticSink diagnostics;
-  check::Model model = LoadForImage(options.config_directory, &diagnostics, options.defines);
+  check::Model model = LoadForImage(options.config_directory, &diagnostics, options.defines, options.output_directory);
   CompileOutcome outcome = BuildAndPublish(model, options.output_directory, options.keep, &diagnostics,
                                            /*verify_relay=*/true, signing_key);
   std::cerr << RenderDiagnostics(diagnostics.diagnostics());

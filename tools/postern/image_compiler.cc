@@ -14,10 +14,15 @@
 namespace postern::cli {
 
 check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics,
-                          const std::vector<std::string>& defines) {
+                          const std::vector<std::string>& defines, const std::string& scratch_directory) {
   check::LoadOptions load;
   load.config_directory = config_directory;
   load.defines = defines;
+  if (!scratch_directory.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(scratch_directory, ec);  // publishing would create it too
+    if (!ec) load.scratch_directory = scratch_directory;
+  }
   load.installed_directory = "/etc/postfix";
   load.machine = config::MachineFacts::Probe();
   return check::LoadConfiguration(load, diagnostics);
@@ -34,6 +39,7 @@ void ReportUnansweredLookups(const mail::LookupFailureScope& lookups, const chec
 image::LoadOptions ToolLoadOptions(const std::string& config_directory, bool offline) {
   image::LoadOptions options;
   options.offline = offline;
+  options.map_files = true;
   if (!config_directory.empty()) {
     options.installed_directory = "/etc/postfix";
     options.config_directory = config_directory;
@@ -49,25 +55,6 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
   build.compiler_version = POSTERN_VERSION;
   emit::BuiltImage image = emit::BuildImage(model, build, diagnostics);
   if (diagnostics->has_errors()) return outcome;
-  if (verify_relay) {
-    // The open-relay proof runs on the image as the daemon would load it,
-    // before anything is published where a daemon could pick it up.
-    TemporaryImages trial;
-    auto trial_published = emit::PublishImage(image, emit::PublishOptions{trial.path(), 0, std::nullopt, ""});
-    if (!trial.ok() || !trial_published.ok()) {
-      outcome.error = trial.ok() ? trial_published.status().message() : "cannot create a temporary directory";
-      return outcome;
-    }
-    auto loaded = image::Image::Load(trial_published->path, ToolLoadOptions(model.config_directory));
-    if (!loaded.ok()) {
-      outcome.error = "the compiled image does not load: " + loaded.status().message();
-      return outcome;
-    }
-    mail::LookupFailureScope lookups;
-    ReportOpenRelay(model, *loaded, diagnostics);
-    ReportUnansweredLookups(lookups, model, diagnostics);
-    if (diagnostics->has_errors()) return outcome;
-  }
   emit::PublishOptions publish{images_directory, keep_previous, std::nullopt, ""};
   if (!signing_key.empty()) {
     Result<std::string> signature = mail::SignImageId(image.id, signing_key);
@@ -85,7 +72,32 @@ CompileOutcome BuildAndPublish(const check::Model& model, const std::string& ima
     std::string owner = model.parameters->Expanded("mail_owner", &expander);
     if (const struct passwd* pw = getpwnam(owner.c_str()); pw != nullptr) publish.reader_group = pw->pw_gid;
   }
-  auto published = emit::PublishImage(image, publish);
+  // The image goes into the images directory first without becoming
+  // current; the open-relay proof runs on it as the daemon would load it,
+  // and only then may a daemon pick it up.
+  auto staged = emit::StageImage(image, publish);
+  if (!staged.ok()) {
+    outcome.error = staged.status().message();
+    return outcome;
+  }
+  if (verify_relay) {
+    image::LoadOptions load = ToolLoadOptions(model.config_directory);
+    load.verify_checksums = false;  // written just now, from the bytes it was hashed from
+    auto loaded = image::Image::Load(staged->path, load);
+    if (!loaded.ok()) {
+      outcome.error = "the compiled image does not load: " + loaded.status().message();
+    } else {
+      mail::LookupFailureScope lookups;
+      ReportOpenRelay(model, *loaded, diagnostics);
+      ReportUnansweredLookups(lookups, model, diagnostics);
+    }
+    if (!outcome.error.empty() || diagnostics->has_errors()) {
+      std::error_code ec;
+      if (!staged->already_present) std::filesystem::remove_all(staged->path, ec);
+      return outcome;
+    }
+  }
+  auto published = emit::ActivateImage(image.id, publish, std::move(staged).value());
   if (!published.ok()) {
     outcome.error = published.status().message();
   } else {

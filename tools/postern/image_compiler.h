@@ -18,8 +18,11 @@ namespace postern::cli {
 // Loads a configuration as it will be installed (config_directory is
 // /etc/postfix whatever directory it is read from), for images.
 // `defines`: --define name=value (check::LoadOptions::defines).
+// `scratch_directory`: where text tables are compiled to (the images
+// directory the image will be published in, so it links them; created
+// if missing); empty: $TMPDIR.
 check::Model LoadForImage(const std::string& config_directory, DiagnosticSink* diagnostics,
-                          const std::vector<std::string>& defines = {});
+                          const std::vector<std::string>& defines = {}, const std::string& scratch_directory = "");
 
 struct CompileOutcome {
   std::optional<emit::BuiltImage> image;  // absent when errors stopped the build
