@@ -2,6 +2,7 @@
 // in table_diff.cc, routes and policy in behaviour_diff.cc.
 #include "tools/postern/config_diff.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>

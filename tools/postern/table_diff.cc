@@ -10,7 +10,6 @@
 #include "mail/case_fold.h"
 #include "mail/database_table.h"
 #include "mail/parameter_list.h"
-#include "runtime/image/image_parameters.h"
 #include "tools/postern/config_diff.h"
 #include "util/source_file.h"
 #include "util/strings.h"
