@@ -114,9 +114,12 @@ Result<CompiledTable> CompileTableSource(const std::string& path, const std::str
   }
   report_orphans();
   close(source);
-  if (status.ok()) status = reader.status();
+  if (status.ok() && !reader.status().ok()) {
+    close(fd);
+    return Status::Permanent("cannot read " + path + ": " + reader.status().message());
+  }
   Result<uint64_t> size = status.ok() ? writer.Finish() : Result<uint64_t>(status);
-  if (!size.ok()) {
+  if (!size.ok()) {  // the compiled file cannot be written
     close(fd);
     return Status::Temporary(path + ": " + size.status().message());
   }

@@ -203,8 +203,11 @@ LoadedTable LoadTable(const TableReference& reference, const TableLoadOptions& o
     Result<CompiledTable> compiled = CompileTableSource(loaded.source_path, loaded.source_path, reference.format,
                                                         options.fold, options.scratch_directory, diagnostics);
     if (!compiled.ok()) {
+      // Permanent: the source cannot be read; temporary: the compiled file
+      // cannot be written (the images directory or $TMPDIR).
       diagnostics->Error("PT0322", location, "table " + reference.ToString() + ": " + compiled.status().message(),
-                         "create the source file, or remove the reference");
+                         compiled.status().temporary() ? "check the space and permissions where it is compiled to"
+                                                       : "create the source file, or remove the reference");
       return loaded;
     }
     loaded.table = compiled->table;

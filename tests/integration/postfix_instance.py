@@ -132,7 +132,9 @@ def derive(example, root, port, extra=None, recorded=RECORDED_SERVICES, inet_por
     return etc, env
 
 
-def wait_for_port(port, timeout=20):
+def wait_for_port(port, timeout=60):
+    # Generous: under the sanitizer runs, with every core busy, Postfix's
+    # master can take more than 20 seconds to have smtpd listening.
     end = time.time() + timeout
     while time.time() < end:
         try:
