@@ -3,10 +3,10 @@
 
 #include <set>
 
+#include "mail/cdb_table.h"
 #include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
 #include "mail/pipe_service.h"
-#include "mail/cdb_table.h"
 #include "runtime/image/image_parameters.h"
 #include "util/strings.h"
 

@@ -6,9 +6,9 @@
 #include <set>
 
 #include "mail/access_result.h"
+#include "mail/cdb_table.h"
 #include "mail/network_list.h"
 #include "mail/parameter_list.h"
-#include "mail/cdb_table.h"
 #include "runtime/resolve/resolver.h"
 #include "util/strings.h"
 

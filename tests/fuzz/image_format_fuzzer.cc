@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "mail/cdb_table.h"
 #include "mail/database_table.h"
 #include "mail/image_format.h"
 #include "mail/policy_program.h"
 #include "mail/settings_format.h"
-#include "mail/cdb_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace postern;
