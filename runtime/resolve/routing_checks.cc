@@ -3,7 +3,6 @@
 
 #include <set>
 
-#include "mail/cdb_table.h"
 #include "mail/master_service_support.h"
 #include "mail/parameter_list.h"
 #include "mail/pipe_service.h"
@@ -102,9 +101,9 @@ class Checker {
   static void ForEachKey(const TableList& list,
                          const std::function<void(const std::string&, std::string_view, std::string_view)>& visit) {
     for (const TableList::Entry& entry : list.tables) {
-      auto* cdb = dynamic_cast<const mail::CdbTable*>(entry.table);
-      if (cdb == nullptr) continue;
-      cdb->ForEach([&](std::string_view key, std::string_view value) { visit(entry.reference, key, value); });
+      if (entry.table == nullptr) continue;
+      entry.table->ForEachEntry(
+          [&](std::string_view key, std::string_view value) { visit(entry.reference, key, value); });
     }
   }
 

@@ -77,12 +77,13 @@ class Reader {
 
  private:
   uint8_t ShapesOf(const mail::LookupTable* table) {
-    auto* cdb = dynamic_cast<const mail::CdbTable*>(table);
-    if (cdb == nullptr) return kAllKeyShapes;
+    if (table == nullptr) return kAllKeyShapes;
     auto found = shapes_.find(table);
     if (found != shapes_.end()) return found->second;
     uint8_t shapes = 0;
-    cdb->ForEach([&shapes](std::string_view key, std::string_view) { shapes |= KeyShapeOf(key); });
+    if (!table->ForEachEntry([&shapes](std::string_view key, std::string_view) { shapes |= KeyShapeOf(key); })) {
+      shapes = kAllKeyShapes;  // keys that cannot be listed: any shape
+    }
     shapes_.emplace(table, shapes);
     return shapes;
   }

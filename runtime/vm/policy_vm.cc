@@ -1262,10 +1262,10 @@ PolicyVm::PolicyVm(std::shared_ptr<const image::Image> image, std::shared_ptr<co
   for (const std::string& reference : program_->tables) {
     const mail::LookupTable* table = image_->Table(reference);
     tables_.push_back(table);
-    uint8_t shapes = kAllShapes;
-    if (auto* cdb = dynamic_cast<const mail::CdbTable*>(table)) {
-      shapes = 0;
-      cdb->ForEach([&shapes](std::string_view key, std::string_view) { shapes |= AccessKeyShape(key); });
+    uint8_t shapes = 0;
+    if (table == nullptr ||
+        !table->ForEachEntry([&shapes](std::string_view key, std::string_view) { shapes |= AccessKeyShape(key); })) {
+      shapes = kAllShapes;  // keys that cannot be listed: any shape
     }
     table_shapes_.push_back(shapes);
   }

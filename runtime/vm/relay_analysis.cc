@@ -6,7 +6,6 @@
 #include <set>
 
 #include "mail/access_result.h"
-#include "mail/cdb_table.h"
 #include "mail/network_list.h"
 #include "mail/parameter_list.h"
 #include "runtime/resolve/resolver.h"
@@ -108,15 +107,14 @@ class Analyzer {
     if (recipient_field && t.op == mail::TestOp::kIn && t.table != mail::TestSpec::kNoTable) {
       // The worst recipient is outside every local, virtual and relay
       // domain: a set of such domains (or addresses in them) cannot hold it.
-      auto* cdb = dynamic_cast<const mail::CdbTable*>(image_.Table(p_.tables[t.table]));
-      if (cdb == nullptr) return Tri::kUnknown;
+      const mail::LookupTable* set = image_.Table(p_.tables[t.table]);
       bool all_authorized = true;
-      cdb->ForEach([&](std::string_view key, std::string_view) {
+      bool listed = set != nullptr && set->ForEachEntry([&](std::string_view key, std::string_view) {
         std::string domain(key.substr(key.rfind('@') == std::string_view::npos ? 0 : key.rfind('@') + 1));
         if (!domain.empty() && domain.front() == '.') domain = "probe" + domain;
         all_authorized = all_authorized && !domain.empty() && resolver_.IsAuthDestination("probe@" + domain);
       });
-      return all_authorized ? Tri::kFalse : Tri::kUnknown;
+      return listed && all_authorized ? Tri::kFalse : Tri::kUnknown;
     }
     return Tri::kUnknown;
   }
@@ -252,8 +250,8 @@ class Analyzer {
   std::vector<std::string> Values(const mail::AccessSpec& spec) const {
     std::vector<std::string> values;
     const mail::LookupTable* table = image_.Table(p_.tables[spec.table]);
-    if (auto* cdb = dynamic_cast<const mail::CdbTable*>(table)) {
-      cdb->ForEach([&](std::string_view, std::string_view value) { values.emplace_back(value); });
+    if (table != nullptr &&
+        table->ForEachEntry([&](std::string_view, std::string_view value) { values.emplace_back(value); })) {
     } else if (auto* pattern = dynamic_cast<const mail::PatternTable*>(table)) {
       for (const mail::PatternRule& rule : pattern->rules()) {
         if (rule.kind != mail::PatternRule::Kind::kMatch) continue;
